@@ -1,0 +1,229 @@
+"""Load and check the YAML config that maps a user's files onto the data contract.
+
+The config is strict: an unknown or misspelled key is an error (with a suggestion), never
+silently ignored, because a typo that falls back to a default produces plausible wrong numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cxlib.exceptions import ConfigError
+
+#: Tables of the data contract; the first two are required.
+TABLES = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
+REQUIRED_TABLES = ("customers", "transactions")
+
+#: Keys allowed in one table's entry under ``data.tables``.
+TABLE_KEYS = {
+    "path": None,  # file path, relative to data.dir (CSV, Parquet, or Excel)
+    "columns": {},  # canonical name -> the file's column name (or a derivation, see io.py)
+    "sheet": None,  # Excel sheet name or index
+    "date_format": None,  # strftime format of date columns, e.g. "%d/%m/%Y"; None = ISO / inferred
+    "true_values": {},  # canonical boolean column -> extra values read as True, e.g. {is_refund: [refund]}
+    "encoding": None,  # text encoding of a CSV, e.g. latin-1
+    "separator": None,  # CSV field separator; None = comma
+}
+
+#: Every key the config may hold, with its default.
+DEFAULTS: dict[str, Any] = {
+    "company": "Demo company",
+    "data": {"dir": ".", "tables": {}},
+    "analysis": {
+        "as_of": None,  # analysis date; None = the latest transaction date
+        "currency": "EUR",
+        "seed": 42,
+        "active_days": 90,  # a customer with a purchase in the last N days is active
+        "min_group_size": 10,  # groups smaller than this are suppressed in reports
+        "churn": {
+            "definition": "auto",  # contractual (churn_date/churned), inactivity, or auto
+            "inactivity_days": 180,
+        },
+        "margin": 0.30,  # gross margin on revenue when transactions carry none
+        "discount_rate": 0.08,  # annual, for CLV and NPV
+        "horizon_months": 36,
+    },
+}
+
+
+@dataclass
+class Config:
+    """A checked config.
+
+    Attributes
+    ----------
+    values : dict
+        Every key, defaults filled in.
+    path : Path or None
+        The file it was read from; relative data paths resolve against its folder.
+    """
+
+    values: dict[str, Any]
+    path: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def analysis(self) -> dict[str, Any]:
+        """Analysis parameters (as-of date, seed, churn definition, money)."""
+        return self.values["analysis"]
+
+    @property
+    def seed(self) -> int:
+        """The one seed that drives every random step."""
+        return int(self.analysis["seed"])
+
+    @property
+    def company(self) -> str:
+        """Company name shown in report titles."""
+        return str(self.values["company"])
+
+    @property
+    def data_dir(self) -> Path:
+        """Folder that table paths are relative to."""
+        return (self.base_dir / self.values["data"]["dir"]).resolve()
+
+    def table_spec(self, name: str) -> dict[str, Any] | None:
+        """Return the entry of table ``name`` with defaults filled in, or None if not configured."""
+        spec = self.values["data"]["tables"].get(name)
+        if spec is None:
+            return None
+        merged = copy.deepcopy(TABLE_KEYS)
+        merged.update(spec)
+        return merged
+
+    def table_path(self, name: str) -> Path | None:
+        """Absolute path of a configured table's file."""
+        spec = self.table_spec(name)
+        return None if spec is None else (self.data_dir / spec["path"]).resolve()
+
+
+def _suggest(key: str, allowed) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(sorted(allowed))})"
+
+
+def _merge_strict(defaults: dict, given: dict, where: str, problems: list[str]) -> dict:
+    """Merge ``given`` over ``defaults``; record every key that has no default."""
+    merged = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            problems.append(f"{where}{key}: unknown key{_suggest(key, defaults)}")
+            continue
+        if isinstance(defaults[key], dict) and defaults[key] and isinstance(value, dict):
+            merged[key] = _merge_strict(defaults[key], value, f"{where}{key}.", problems)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_tables(tables: Any, problems: list[str]) -> None:
+    if not isinstance(tables, dict):
+        problems.append("data.tables: must be a mapping of table name to its file entry")
+        return
+    for name, spec in tables.items():
+        where = f"data.tables.{name}"
+        if name not in TABLES:
+            problems.append(f"{where}: unknown table{_suggest(name, TABLES)}")
+            continue
+        if isinstance(spec, str):
+            tables[name] = spec = {"path": spec}
+        if not isinstance(spec, dict):
+            problems.append(f"{where}: must be a file path or a mapping with 'path'")
+            continue
+        for key in spec:
+            if key not in TABLE_KEYS:
+                problems.append(f"{where}.{key}: unknown key{_suggest(key, TABLE_KEYS)}")
+        if not spec.get("path"):
+            problems.append(f"{where}.path: missing; give the file's path relative to data.dir")
+    for name in REQUIRED_TABLES:
+        if name not in tables:
+            problems.append(f"data.tables.{name}: required table is not configured")
+
+
+def _check_values(values: dict, problems: list[str]) -> None:
+    analysis = values["analysis"]
+    if analysis["as_of"] is not None:
+        try:
+            analysis["as_of"] = dt.date.fromisoformat(str(analysis["as_of"]))
+        except ValueError:
+            problems.append(f"analysis.as_of: '{analysis['as_of']}' is not a date; write it as YYYY-MM-DD")
+    definition = analysis["churn"]["definition"]
+    if definition not in ("auto", "contractual", "inactivity"):
+        problems.append(
+            f"analysis.churn.definition: '{definition}' is not one of auto, contractual, inactivity"
+        )
+    for key, low, high in (("margin", 0, 1), ("discount_rate", 0, 1)):
+        number = analysis[key]
+        if not isinstance(number, int | float) or not low <= number <= high:
+            problems.append(f"analysis.{key}: {number!r} must be a number between {low} and {high}")
+    for key in ("seed", "active_days", "min_group_size", "horizon_months"):
+        if not isinstance(analysis[key], int) or analysis[key] < 0:
+            problems.append(f"analysis.{key}: {analysis[key]!r} must be a whole number >= 0")
+
+
+def _set_dotted(values: dict, dotted: str, value: Any) -> None:
+    node = values
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read, merge with defaults, and check a YAML config.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file. Relative ``data.dir`` resolves against its folder.
+    overrides : dict, optional
+        Dotted keys to set after reading, e.g. ``{"analysis.seed": 7}``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Listing every unknown key and invalid value at once.
+
+    Examples
+    --------
+    >>> cfg = load_config("configs/demo_small.yaml")  # doctest: +SKIP
+    >>> cfg.seed  # doctest: +SKIP
+    42
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        given = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(given, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(given, dotted, value)
+    return config_from_dict(given, base_dir=path.resolve().parent, path=path.resolve())
+
+
+def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | None = None) -> Config:
+    """Check a config given as a dict (see :func:`load_config`)."""
+    problems: list[str] = []
+    values = _merge_strict(DEFAULTS, copy.deepcopy(given), "", problems)
+    _check_tables(values["data"]["tables"], problems)
+    _check_values(values, problems)
+    if problems:
+        where = f" {path}" if path else ""
+        raise ConfigError(
+            f"config{where} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return Config(values=values, path=path, base_dir=base_dir or Path.cwd())

@@ -1,0 +1,35 @@
+"""Precise exception classes for cx-suite. Every message says what, where and how to fix."""
+
+
+class CxError(Exception):
+    """Base class of every error cx-suite raises on purpose."""
+
+
+class ConfigError(CxError):
+    """The YAML config is missing, malformed, or holds unknown or invalid keys."""
+
+
+class DataValidationError(CxError):
+    """One or more input tables break the data contract.
+
+    Parameters
+    ----------
+    problems : list of str
+        One readable line per problem (table.column: rule, count, example rows, fix).
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"The input data has {len(self.problems)} problem(s) "
+            f"(row numbers count the header as row 1, as a spreadsheet shows them):\n{lines}"
+        )
+
+
+class NotebookRunError(CxError):
+    """A notebook failed to run, or ran but produced a defective report."""
+
+
+class ParameterError(CxError):
+    """A parameter passed to a notebook does not exist in its parameters cell."""

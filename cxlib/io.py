@@ -1,0 +1,272 @@
+"""Read a company's files (CSV, Parquet, Excel), map them onto the data contract, and validate.
+
+Input files are only ever read. Column mapping comes from the config; columns whose name already
+matches a canonical one (ignoring case, spaces and underscores, e.g. ``CustomerID`` or
+``Order Date``) are picked up without mapping. A mapping value may also derive a column:
+
+``{multiply: [Quantity, UnitPrice]}``
+    product of two numeric columns (e.g. amount = quantity x unit price);
+``{startswith: [InvoiceNo, C]}``
+    True where the text column starts with the prefix (e.g. cancellations);
+``{value: 0}``
+    a constant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxlib.config import TABLES, Config
+from cxlib.exceptions import DataValidationError
+from cxlib.validate import CONTRACT, RATING_PREFIX, Problem, dtype_schema, rules_schema, run_schema
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+@dataclass
+class CustomerData:
+    """Validated canonical tables plus what loading learnt about them.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        Canonical tables (only those configured); optional tables may be absent.
+    as_of : Timestamp
+        Analysis date (from the config, else the latest transaction).
+    notes : list of str
+        Data-health notes: rows dropped as exact duplicates, refunds, missing optional values.
+    fingerprints : dict of str to str
+        SHA-256 of each input file, to record exactly which data a report was built from.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    as_of: pd.Timestamp
+    notes: list[str] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        """Whether optional table ``name`` was supplied."""
+        return name in self.tables
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def read_table(path: Path, spec: dict) -> pd.DataFrame:
+    """Read one file as text columns (types are decided later, by the contract)."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return pd.read_excel(path, sheet_name=spec.get("sheet") or 0, dtype=str)
+    return pd.read_csv(
+        path,
+        dtype=str,
+        sep=spec.get("separator") or ",",
+        encoding=spec.get("encoding") or "utf-8",
+        compression="infer",
+        skipinitialspace=True,
+    )
+
+
+def map_columns(raw: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
+    """Rename and derive columns onto canonical names; unmapped extra columns are kept as they are."""
+    mapping = dict(spec.get("columns") or {})
+    out = pd.DataFrame(index=raw.index)
+    used = set()
+    for canonical, source in mapping.items():
+        if isinstance(source, dict):
+            out[canonical] = _derive(raw, source, f"{table}.{canonical}")
+            used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
+        elif source in raw:
+            out[canonical] = raw[source]
+            used.add(source)
+    by_norm = {_normalise(c): c for c in raw.columns if c not in used}
+    for canonical in CONTRACT[table]:
+        if canonical not in out and _normalise(canonical) in by_norm:
+            source = by_norm[_normalise(canonical)]
+            out[canonical] = raw[source]
+            used.add(source)
+    for column in raw.columns:
+        if column in used:
+            continue
+        if table == "surveys" and _normalise(column).startswith("rating"):
+            out[RATING_PREFIX + _normalise(column)[len("rating"):]] = raw[column]
+        elif column not in out:
+            out[column] = raw[column]
+    return out
+
+
+def _derive(raw: pd.DataFrame, rule: dict, where: str) -> pd.Series:
+    (op, args), = rule.items()
+    if op == "multiply":
+        a, b = args
+        return pd.to_numeric(raw[a], errors="coerce") * pd.to_numeric(raw[b], errors="coerce")
+    if op == "startswith":
+        column, prefix = args
+        return raw[column].astype(str).str.startswith(str(prefix))
+    if op == "value":
+        return pd.Series(args, index=raw.index)
+    raise ValueError(f"{where}: unknown derivation '{op}' (use multiply, startswith or value)")
+
+
+def _pre_parse(frame: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
+    """Apply the config's date format and yes/no vocabulary; unparseable values stay as they were."""
+    frame = frame.copy()
+    true_values = {k: {str(v).lower() for v in vals} for k, vals in (spec.get("true_values") or {}).items()}
+    for name, (kind, _) in CONTRACT[table].items():
+        if name not in frame:
+            continue
+        column = frame[name]
+        if kind == "bool" and column.dtype != bool:
+            text = column.astype("string").str.strip().str.lower()
+            trues = _TRUE | true_values.get(name, set())
+            falses = _FALSE | ({"sale", "purchase", "order"} if name == "is_refund" else set())
+            if name in true_values:
+                falses = falses | set(text.dropna().unique()) - trues  # everything else is False
+            mapped = pd.Series(pd.NA, index=frame.index, dtype="object")
+            mapped[text.isin(trues).fillna(False).to_numpy()] = True
+            mapped[text.isin(falses).fillna(False).to_numpy()] = False
+            unknown = text.notna() & ~text.isin(trues | falses)
+            mapped[unknown.to_numpy()] = column[unknown]
+            frame[name] = mapped
+        elif kind == "date" and spec.get("date_format") and column.dtype == object:
+            parsed = pd.to_datetime(column, format=spec["date_format"], errors="coerce")
+            frame[name] = parsed.astype(object).where(parsed.notna() | column.isna(), column)
+        elif kind == "id" and column.dtype != object:
+            frame[name] = column.astype("string").str.replace(r"\.0$", "", regex=True).astype(object)
+        elif kind == "text" and column.dtype == object:
+            frame[name] = column.str.strip().replace("", np.nan)
+    return frame
+
+
+def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Tolerant typing for stage 2: values that failed stage 1 become missing."""
+    frame = frame.copy()
+    for name, (kind, _) in CONTRACT[table].items():
+        if name not in frame:
+            continue
+        if kind == "date":
+            frame[name] = pd.to_datetime(frame[name], errors="coerce", format="mixed")
+        elif kind == "number":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+        elif kind == "bool":
+            frame[name] = frame[name].map(lambda v: v if isinstance(v, bool | np.bool_) else pd.NA).astype("boolean")
+        elif kind == "id":
+            frame[name] = frame[name].astype("string").astype(object)
+    for name in frame.columns:
+        if table == "surveys" and name.startswith(RATING_PREFIX):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    return frame
+
+
+def file_fingerprint(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_data(config: Config) -> CustomerData:
+    """Load every configured table, map it onto the contract, and validate it.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`cxlib.config.load_config`.
+
+    Returns
+    -------
+    CustomerData
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem in every table at once (missing files and columns, bad types,
+        duplicate ids, negative amounts not marked as refunds, unknown customers, dates after
+        the as-of date, scores out of range, empty tables).
+    """
+    problems: list[Problem | str] = []
+    mapped: dict[str, pd.DataFrame] = {}
+    fingerprints: dict[str, str] = {}
+    for table in TABLES:
+        spec = config.table_spec(table)
+        if spec is None:
+            continue
+        path = config.table_path(table)
+        if not path.is_file():
+            problems.append(f"{table}: file not found: {path}; fix data.tables.{table}.path in the config")
+            continue
+        fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
+        try:
+            raw = read_table(path, spec)
+        except Exception as err:  # noqa: BLE001 - any reader failure becomes a readable problem
+            problems.append(f"{table}: cannot read {path.name}: {err}")
+            continue
+        if raw.empty:
+            problems.append(Problem(table, None, "empty_table", ()))
+            continue
+        frame = _pre_parse(map_columns(raw, table, spec), table, spec)
+        _, found = run_schema(dtype_schema(table, list(frame.columns)), frame, table)
+        problems.extend(found)
+        if not any(p.rule == "column_in_dataframe" for p in found if isinstance(p, Problem)):
+            mapped[table] = _coerce(frame, table)
+
+    as_of = _as_of(config, mapped)
+    customer_ids = pd.Index(mapped["customers"]["customer_id"].dropna()) if "customers" in mapped else None
+    for table, frame in mapped.items():
+        _, found = run_schema(rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of)
+        problems.extend(found)
+    if problems:
+        raise DataValidationError([p.message() if isinstance(p, Problem) else p for p in problems])
+    tables, notes = _tidy(mapped)
+    return CustomerData(tables=tables, as_of=as_of, notes=notes, fingerprints=fingerprints)
+
+
+def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
+    if config.analysis["as_of"] is not None:
+        return pd.Timestamp(config.analysis["as_of"])
+    if "transactions" in mapped and mapped["transactions"]["order_date"].notna().any():
+        return mapped["transactions"]["order_date"].max().normalize()
+    return None
+
+
+def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Drop exact duplicate rows, add derived flags, and describe what was done."""
+    notes = []
+    tables = {}
+    for name, frame in mapped.items():
+        duplicates = frame.duplicated()
+        if duplicates.any():
+            notes.append(f"{name}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+        frame = frame.loc[~duplicates].reset_index(drop=True)
+        tables[name] = frame
+    customers = tables["customers"]
+    if "churned" not in customers and "churn_date" in customers:
+        customers["churned"] = customers["churn_date"].notna()
+    transactions = tables["transactions"]
+    if "is_refund" not in transactions:
+        transactions["is_refund"] = transactions["amount"] < 0
+    transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
+    refunds = int(transactions["is_refund"].sum())
+    if refunds:
+        notes.append(f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)")
+    for name, frame in tables.items():
+        for column, (_, required) in CONTRACT[name].items():
+            if column in frame and not required and frame[column].isna().any():
+                share = frame[column].isna().mean()
+                notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
+    return tables, notes

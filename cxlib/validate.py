@@ -1,0 +1,222 @@
+"""The data contract: canonical tables, their columns, and the rules they must meet.
+
+Validation runs once, at the boundary (:func:`cxlib.io.load_data`), with pandera in lazy mode so
+that every problem in every table is collected, then summarised into one readable list: table,
+column, rule broken, how many rows, the first few row numbers, and how to fix it.
+Row numbers count the header as row 1, as a spreadsheet shows them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+#: Canonical columns: name -> (kind, required). Kinds: id, date, number, bool, text.
+CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
+    "customers": {
+        "customer_id": ("id", True),
+        "signup_date": ("date", True),
+        "churn_date": ("date", False),
+        "churned": ("bool", False),
+        "plan": ("text", False),
+        "region": ("text", False),
+        "acquisition_channel": ("text", False),
+    },
+    "transactions": {
+        "customer_id": ("id", True),
+        "order_date": ("date", True),
+        "amount": ("number", True),
+        "order_id": ("id", False),
+        "margin": ("number", False),
+        "channel": ("text", False),
+        "is_refund": ("bool", False),
+    },
+    "interactions": {
+        "customer_id": ("id", True),
+        "timestamp": ("date", True),
+        "kind": ("text", True),
+        "channel": ("text", False),
+        "resolved": ("bool", False),
+        "wait_minutes": ("number", False),
+    },
+    "surveys": {
+        "customer_id": ("id", True),
+        "date": ("date", True),
+        "nps": ("number", False),
+        "csat": ("number", False),
+    },
+    "programme": {
+        "customer_id": ("id", True),
+        "programme": ("text", True),
+        "group": ("text", True),
+        "start_date": ("date", True),
+    },
+    "referrals": {
+        "referrer_id": ("id", True),
+        "referred_id": ("id", True),
+        "date": ("date", True),
+    },
+}
+
+#: Survey columns named rating_<touchpoint> are per-touchpoint ratings (numbers).
+RATING_PREFIX = "rating_"
+
+_DTYPES = {"id": str, "text": str, "date": "datetime64[ns]", "number": float, "bool": "boolean"}
+
+#: Rule name -> (what is wrong, how to fix). Used to build messages from pandera's failure cases.
+RULES = {
+    "column_in_dataframe": ("required column is missing", "map it under data.tables.{table}.columns in the config"),
+    "coerce_date": ("values are not dates", "fix them, or set data.tables.{table}.date_format"),
+    "coerce_number": ("values are not numbers", "remove currency signs and thousands separators"),
+    "coerce_bool": ("values are not yes/no", "use yes/no, true/false or 1/0, or list yours in true_values"),
+    "coerce_text": ("values cannot be read as text", "check the file's encoding"),
+    "not_nullable": ("values are missing in a required column", "fill them or drop those rows"),
+    "field_uniqueness": ("ids are duplicated", "each customer must appear once in customers"),
+    "not_after_as_of": ("dates are after the as-of date {as_of}", "fix the dates or set analysis.as_of"),
+    "known_customer": ("ids are not in the customers table", "add those customers or remove these rows"),
+    "negative_not_refund": (
+        "amounts are negative but not marked as refunds",
+        "mark refunds with is_refund or remove them",
+    ),
+    "nps_range": ("NPS scores are outside 0-10", "NPS is a 0-10 scale; rescale or drop them"),
+    "csat_range": ("CSAT scores are outside 1-5", "CSAT is a 1-5 scale; rescale or drop them"),
+    "rating_range": ("ratings are negative", "ratings are 0 (not applicable) or positive"),
+    "non_negative": ("values are negative", "waits are minutes >= 0"),
+    "group_values": ("groups are not 'treatment' or 'control'", "map your labels to treatment/control"),
+    "churn_after_signup": ("churn dates are before the signup date", "check both dates"),
+    "empty_table": ("table has no rows", "point the config at the right file or remove the table"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule in one column of one table."""
+
+    table: str
+    column: str | None
+    rule: str
+    rows: tuple[int, ...]
+    examples: tuple[str, ...] = ()
+    as_of: str = ""
+
+    def message(self) -> str:
+        """Return the readable line, e.g. ``transactions.amount: 3 rows ... (rows 4, 7); fix``."""
+        what, fix = RULES.get(self.rule, (self.rule, "see data/README.md"))
+        what, fix = what.format(as_of=self.as_of), fix.format(table=self.table)
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        if self.rule in ("column_in_dataframe", "empty_table"):
+            return f"{where}: {what}; {fix}."
+        shown = ", ".join(str(r) for r in self.rows[:5]) + (", ..." if len(self.rows) > 5 else "")
+        examples = f"; e.g. {', '.join(repr(e) for e in self.examples[:3])}" if self.examples else ""
+        noun = "row" if len(self.rows) == 1 else "rows"
+        return f"{where}: {len(self.rows)} {noun}: {what} (rows {shown}{examples}); {fix}."
+
+
+def dtype_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
+    """Stage 1 schema: required columns present and every canonical column coercible to its type."""
+    spec = _columns_of(table, columns)
+    return pa.DataFrameSchema(
+        {name: pa.Column(_DTYPES[kind], coerce=True, nullable=True, required=req) for name, (kind, req) in spec.items()},
+        name=table,
+    )
+
+
+def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
+    """Stage 2 schema: value rules on typed data (ranges, uniqueness, references, dates)."""
+    spec = _columns_of(table, columns)
+    # a timestamp on the as-of day itself is not "after" it
+    end_of_as_of = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1) if as_of is not None else None
+    cols = {}
+    for name, (kind, required) in spec.items():
+        checks = []
+        if kind == "date" and end_of_as_of is not None:
+            checks.append(pa.Check(lambda s: s < end_of_as_of, name="not_after_as_of", ignore_na=True))
+        if name in ("customer_id", "referrer_id", "referred_id") and table != "customers" and customer_ids is not None:
+            checks.append(pa.Check(lambda s: s.isin(customer_ids), name="known_customer", ignore_na=True))
+        if name == "nps":
+            checks.append(pa.Check.in_range(0, 10, name="nps_range"))
+        if name == "csat":
+            checks.append(pa.Check.in_range(1, 5, name="csat_range"))
+        if name.startswith(RATING_PREFIX):
+            checks.append(pa.Check.ge(0, name="rating_range"))
+        if name == "wait_minutes":
+            checks.append(pa.Check.ge(0, name="non_negative"))
+        if name == "group":
+            checks.append(pa.Check.isin(["treatment", "control"], name="group_values"))
+        cols[name] = pa.Column(
+            nullable=not required,
+            unique=(table == "customers" and name == "customer_id"),
+            checks=checks,
+            required=False,
+        )
+    frame_checks = []
+    if table == "transactions":
+        frame_checks.append(pa.Check(_refund_rule, name="negative_not_refund"))
+    if table == "customers" and "churn_date" in columns:
+        frame_checks.append(
+            pa.Check(lambda df: ~(df["churn_date"] < df["signup_date"]), name="churn_after_signup")
+        )
+    return pa.DataFrameSchema(cols, checks=frame_checks, name=table)
+
+
+def _refund_rule(df: pd.DataFrame) -> pd.Series:
+    negative = df["amount"] < 0
+    if "is_refund" in df:
+        negative &= ~df["is_refund"].fillna(False).astype(bool)
+    return ~negative
+
+
+def _columns_of(table: str, columns: list[str]) -> dict[str, tuple[str, bool]]:
+    spec = dict(CONTRACT[table])
+    if table == "surveys":
+        spec.update({c: ("number", False) for c in columns if c.startswith(RATING_PREFIX)})
+    return spec
+
+
+_FRAME_RULE_COLUMN = {"negative_not_refund": "amount", "churn_after_signup": "churn_date"}
+
+
+def problems_from(err: pa.errors.SchemaErrors, table: str, as_of=None) -> list[Problem]:
+    """Summarise pandera's failure cases into one :class:`Problem` per (column, rule)."""
+    cases = err.failure_cases.copy()
+    cases["rule"] = cases["check"].astype(str).map(_rule_name)
+    cases = cases.dropna(subset=["rule"])
+    problems = []
+    for (column, rule), group in cases.groupby(["column", "rule"], dropna=False, sort=False):
+        if rule == "column_in_dataframe":
+            for missing in group["failure_case"].unique():
+                problems.append(Problem(table, str(missing), rule, ()))
+            continue
+        column = _FRAME_RULE_COLUMN.get(rule, column)
+        rows = tuple(sorted({int(i) + 2 for i in group["index"].dropna()}))
+        examples = tuple(dict.fromkeys(str(v) for v in group["failure_case"].dropna()))[:3]
+        if rule in _FRAME_RULE_COLUMN:
+            examples = ()
+        problems.append(Problem(table, None if pd.isna(column) else str(column), rule, rows, examples,
+                                as_of=str(pd.Timestamp(as_of).date()) if as_of is not None else ""))
+    return problems
+
+
+def _rule_name(check: str) -> str | None:
+    if check.startswith("coerce_dtype"):
+        kind = {"datetime64": "coerce_date", "float": "coerce_number", "bool": "coerce_bool"}
+        return next((v for k, v in kind.items() if k in check), "coerce_text")
+    if check.startswith("dtype("):
+        return None  # a repeat of the coercion failure
+    if check == "not_nullable" or check == "field_uniqueness" or check == "column_in_dataframe":
+        return check
+    base = check.split("(")[0]
+    return base if base in RULES else check
+
+
+def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, as_of=None):
+    """Validate ``frame`` lazily; return (validated frame or None, problems)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pandera's own concat of failure cases
+        try:
+            return schema.validate(frame, lazy=True), []
+        except pa.errors.SchemaErrors as err:
+            return None, problems_from(err, table, as_of)
