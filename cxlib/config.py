@@ -17,9 +17,8 @@ import yaml
 
 from cxlib.exceptions import ConfigError
 
-#: Tables of the data contract; the first two are required.
+#: Tables of the data contract. customers is required; transactions too unless churn is contractual.
 TABLES = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
-REQUIRED_TABLES = ("customers", "transactions")
 
 #: Keys allowed in one table's entry under ``data.tables``.
 TABLE_KEYS = {
@@ -30,6 +29,8 @@ TABLE_KEYS = {
     "true_values": {},  # canonical boolean column -> extra values read as True, e.g. {is_refund: [refund]}
     "encoding": None,  # text encoding of a CSV, e.g. latin-1
     "separator": None,  # CSV field separator; None = comma
+    "drop_missing": [],  # canonical columns whose empty rows are dropped (with a note) instead of failing
+    "from_transactions": False,  # customers only: build the table from transactions (first order = signup)
 }
 
 #: Every key the config may hold, with its default.
@@ -49,6 +50,20 @@ DEFAULTS: dict[str, Any] = {
         "margin": 0.30,  # gross margin on revenue when transactions carry none
         "discount_rate": 0.08,  # annual, for CLV and NPV
         "horizon_months": 36,
+    },
+    # Owned by cxlib.segment (notebooks/01_segmentation.ipynb).
+    "segmentation": {
+        "n_segments": None,  # None = choose the number of segments by evidence from k_range
+        "k_range": [2, 8],
+        "features": None,  # None = every behavioural feature the data supports
+        "names": {},  # segment label -> name shown in reports (overrides generated names)
+        "bootstrap_runs": 20,
+    },
+    # Owned by cxlib.churn / cxlib.survival (notebooks/02_churn_drivers.ipynb).
+    "churn_model": {
+        "cutoff": None,  # features use data before it, the label data after; None = as_of - label_window_days
+        "label_window_days": 180,
+        "test_size": 0.25,
     },
 }
 
@@ -99,9 +114,9 @@ class Config:
         return merged
 
     def table_path(self, name: str) -> Path | None:
-        """Absolute path of a configured table's file."""
+        """Absolute path of a configured table's file (None if absent or derived)."""
         spec = self.table_spec(name)
-        return None if spec is None else (self.data_dir / spec["path"]).resolve()
+        return None if spec is None or not spec["path"] else (self.data_dir / spec["path"]).resolve()
 
 
 def _suggest(key: str, allowed) -> str:
@@ -123,7 +138,7 @@ def _merge_strict(defaults: dict, given: dict, where: str, problems: list[str]) 
     return merged
 
 
-def _check_tables(tables: Any, problems: list[str]) -> None:
+def _check_tables(tables: Any, problems: list[str], contractual: bool) -> None:
     if not isinstance(tables, dict):
         problems.append("data.tables: must be a mapping of table name to its file entry")
         return
@@ -140,11 +155,17 @@ def _check_tables(tables: Any, problems: list[str]) -> None:
         for key in spec:
             if key not in TABLE_KEYS:
                 problems.append(f"{where}.{key}: unknown key{_suggest(key, TABLE_KEYS)}")
-        if not spec.get("path"):
+        if not spec.get("path") and not spec.get("from_transactions"):
             problems.append(f"{where}.path: missing; give the file's path relative to data.dir")
-    for name in REQUIRED_TABLES:
-        if name not in tables:
-            problems.append(f"data.tables.{name}: required table is not configured")
+    if "customers" not in tables:
+        problems.append("data.tables.customers: required table is not configured")
+    if "transactions" not in tables and not contractual:
+        problems.append(
+            "data.tables.transactions: required unless analysis.churn.definition is contractual "
+            "(churn from a churn date or label)"
+        )
+    if tables.get("customers", {}).get("from_transactions") and "transactions" not in tables:
+        problems.append("data.tables.customers.from_transactions: needs a transactions table")
 
 
 def _check_values(values: dict, problems: list[str]) -> None:
@@ -219,7 +240,8 @@ def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | Non
     """Check a config given as a dict (see :func:`load_config`)."""
     problems: list[str] = []
     values = _merge_strict(DEFAULTS, copy.deepcopy(given), "", problems)
-    _check_tables(values["data"]["tables"], problems)
+    contractual = values["analysis"]["churn"]["definition"] == "contractual"
+    _check_tables(values["data"]["tables"], problems, contractual)
     _check_values(values, problems)
     if problems:
         where = f" {path}" if path else ""

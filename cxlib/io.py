@@ -9,7 +9,13 @@ matches a canonical one (ignoring case, spaces and underscores, e.g. ``CustomerI
 ``{startswith: [InvoiceNo, C]}``
     True where the text column starts with the prefix (e.g. cancellations);
 ``{value: 0}``
-    a constant.
+    a constant;
+``{months_before_as_of: tenure}``
+    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure).
+
+A table entry may also set ``drop_missing: [customer_id]`` (rows missing those values are dropped
+with a data-health note, e.g. anonymous tills) and, for customers, ``from_transactions: true``
+(one row per customer in transactions, signup date = first order) when no customer file exists.
 """
 
 from __future__ import annotations
@@ -80,14 +86,14 @@ def read_table(path: Path, spec: dict) -> pd.DataFrame:
     )
 
 
-def map_columns(raw: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
+def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.DataFrame:
     """Rename and derive columns onto canonical names; unmapped extra columns are kept as they are."""
     mapping = dict(spec.get("columns") or {})
     out = pd.DataFrame(index=raw.index)
     used = set()
     for canonical, source in mapping.items():
         if isinstance(source, dict):
-            out[canonical] = _derive(raw, source, f"{table}.{canonical}")
+            out[canonical] = _derive(raw, source, f"{table}.{canonical}", as_of)
             used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
         elif source in raw:
             out[canonical] = raw[source]
@@ -108,8 +114,16 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
     return out
 
 
-def _derive(raw: pd.DataFrame, rule: dict, where: str) -> pd.Series:
+def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
     (op, args), = rule.items()
+    if op == "months_before_as_of":
+        if as_of is None:
+            raise ValueError(f"{where}: months_before_as_of needs analysis.as_of in the config")
+        months = pd.to_numeric(raw[args], errors="coerce")
+        base = pd.Timestamp(as_of)
+        return pd.Series(
+            [base - pd.DateOffset(months=int(m)) if pd.notna(m) else pd.NaT for m in months], index=raw.index
+        )
     if op == "multiply":
         a, b = args
         return pd.to_numeric(raw[a], errors="coerce") * pd.to_numeric(raw[b], errors="coerce")
@@ -118,7 +132,9 @@ def _derive(raw: pd.DataFrame, rule: dict, where: str) -> pd.Series:
         return raw[column].astype(str).str.startswith(str(prefix))
     if op == "value":
         return pd.Series(args, index=raw.index)
-    raise ValueError(f"{where}: unknown derivation '{op}' (use multiply, startswith or value)")
+    raise ValueError(
+        f"{where}: unknown derivation '{op}' (use multiply, startswith, value or months_before_as_of)"
+    )
 
 
 def _pre_parse(frame: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
@@ -202,9 +218,10 @@ def load_data(config: Config) -> CustomerData:
     problems: list[Problem | str] = []
     mapped: dict[str, pd.DataFrame] = {}
     fingerprints: dict[str, str] = {}
+    dropped: list[str] = []
     for table in TABLES:
         spec = config.table_spec(table)
-        if spec is None:
+        if spec is None or spec["from_transactions"]:
             continue
         path = config.table_path(table)
         if not path.is_file():
@@ -213,17 +230,21 @@ def load_data(config: Config) -> CustomerData:
         fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
         try:
             raw = read_table(path, spec)
+            frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except Exception as err:  # noqa: BLE001 - any reader failure becomes a readable problem
             problems.append(f"{table}: cannot read {path.name}: {err}")
             continue
         if raw.empty:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
-        frame = _pre_parse(map_columns(raw, table, spec), table, spec)
+        frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
         _, found = run_schema(dtype_schema(table, list(frame.columns)), frame, table)
         problems.extend(found)
         if not any(p.rule == "column_in_dataframe" for p in found if isinstance(p, Problem)):
             mapped[table] = _coerce(frame, table)
+    customers_spec = config.table_spec("customers")
+    if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
+        mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
 
     as_of = _as_of(config, mapped)
     customer_ids = pd.Index(mapped["customers"]["customer_id"].dropna()) if "customers" in mapped else None
@@ -233,7 +254,23 @@ def load_data(config: Config) -> CustomerData:
     if problems:
         raise DataValidationError([p.message() if isinstance(p, Problem) else p for p in problems])
     tables, notes = _tidy(mapped)
-    return CustomerData(tables=tables, as_of=as_of, notes=notes, fingerprints=fingerprints)
+    return CustomerData(tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints)
+
+
+def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: list[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in frame]
+    if not present:
+        return frame
+    missing = frame[present].isna().any(axis=1)
+    if missing.any():
+        notes.append(f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)")
+    return frame.loc[~missing]
+
+
+def customers_from_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer seen in transactions; signup date is the first order date."""
+    first = transactions.dropna(subset=["customer_id"]).groupby("customer_id", sort=True)["order_date"].min()
+    return pd.DataFrame({"customer_id": first.index.astype(object), "signup_date": first.to_numpy()})
 
 
 def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
@@ -257,16 +294,18 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
     customers = tables["customers"]
     if "churned" not in customers and "churn_date" in customers:
         customers["churned"] = customers["churn_date"].notna()
-    transactions = tables["transactions"]
-    if "is_refund" not in transactions:
-        transactions["is_refund"] = transactions["amount"] < 0
-    transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
-    refunds = int(transactions["is_refund"].sum())
-    if refunds:
-        notes.append(f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)")
+    transactions = tables.get("transactions")
+    if transactions is not None:
+        if "is_refund" not in transactions:
+            transactions["is_refund"] = transactions["amount"] < 0
+        transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
+        refunds = int(transactions["is_refund"].sum())
+        if refunds:
+            notes.append(f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)")
     for name, frame in tables.items():
         for column, (_, required) in CONTRACT[name].items():
-            if column in frame and not required and frame[column].isna().any():
+            # an empty churn date means "still a customer", not a gap in the data
+            if column in frame and not required and column != "churn_date" and frame[column].isna().any():
                 share = frame[column].isna().mean()
                 notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
     return tables, notes
