@@ -64,6 +64,11 @@ DEFAULTS: dict[str, Any] = {
         "cutoff": None,  # features use data before it, the label data after; None = as_of - label_window_days
         "label_window_days": 180,
         "test_size": 0.25,
+        "numeric_features": [],  # extra customer columns used as numeric features, e.g. [MonthlyCharges]
+        "categorical_features": [],  # extra customer columns used as categorical features, e.g. [Contract]
+        "reference_levels": {},  # categorical feature -> level that ratios compare against; default most common
+        "long_wait_minutes": 20,  # a support wait longer than this counts as a long wait
+        "max_vif": 10.0,  # drivers with a variance inflation factor above this are dropped (collinearity)
     },
 }
 

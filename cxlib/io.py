@@ -215,10 +215,12 @@ def load_data(config: Config) -> CustomerData:
         duplicate ids, negative amounts not marked as refunds, unknown customers, dates after
         the as-of date, scores out of range, empty tables).
     """
-    problems: list[Problem | str] = []
+    problems: list = []  # Problem objects, or plain strings for file-level failures
     mapped: dict[str, pd.DataFrame] = {}
     fingerprints: dict[str, str] = {}
     dropped: list[str] = []
+    unreadable: dict[tuple, set] = {}  # (table, column) -> rows already reported as unparseable
+    customer_ids = None
     for table in TABLES:
         spec = config.table_spec(table)
         if spec is None or spec["from_transactions"]:
@@ -240,21 +242,38 @@ def load_data(config: Config) -> CustomerData:
         frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
         _, found = run_schema(dtype_schema(table, list(frame.columns)), frame, table)
         problems.extend(found)
-        if not any(p.rule == "column_in_dataframe" for p in found if isinstance(p, Problem)):
+        unreadable.update({(p.table, p.column): set(p.rows) for p in found if p.rule.startswith("coerce")})
+        if table == "customers" and "customer_id" in frame:
+            customer_ids = pd.Index(frame["customer_id"].dropna().astype(str))
+        if not any(p.rule == "column_in_dataframe" for p in found):
             mapped[table] = _coerce(frame, table)
     customers_spec = config.table_spec("customers")
     if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
         mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
+        customer_ids = pd.Index(mapped["customers"]["customer_id"])
 
     as_of = _as_of(config, mapped)
-    customer_ids = pd.Index(mapped["customers"]["customer_id"].dropna()) if "customers" in mapped else None
     for table, frame in mapped.items():
         _, found = run_schema(rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of)
-        problems.extend(found)
+        problems.extend(_not_reported_twice(found, unreadable))
     if problems:
         raise DataValidationError([p.message() if isinstance(p, Problem) else p for p in problems])
     tables, notes = _tidy(mapped)
     return CustomerData(tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints)
+
+
+def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> list[Problem]:
+    """Values that could not be parsed become missing; do not report them again as missing."""
+    kept = []
+    for problem in found:
+        already = unreadable.get((problem.table, problem.column), set())
+        if problem.rule == "not_nullable" and already:
+            rows = tuple(r for r in problem.rows if r not in already)
+            if not rows:
+                continue
+            problem = Problem(problem.table, problem.column, problem.rule, rows, problem.examples, problem.as_of)
+        kept.append(problem)
+    return kept
 
 
 def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: list[str]) -> pd.DataFrame:

@@ -73,3 +73,58 @@ def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None =
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     return ax
+
+
+def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Net revenue per month with a 3-month rolling mean; the title states growth and the peak month.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        From :func:`cxlib.kpis.monthly_revenue` (``month``, ``net_revenue``).
+    """
+    ax = new_axes(ax)
+    ax.bar(monthly["month"], monthly["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
+    rolling = monthly["net_revenue"].rolling(3, min_periods=1).mean()
+    ax.plot(monthly["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    title = "Net revenue by month"
+    if len(monthly) >= 24:
+        last, prior = monthly["net_revenue"].iloc[-12:].sum(), monthly["net_revenue"].iloc[-24:-12].sum()
+        peak = monthly.assign(m=monthly["month"].dt.month).groupby("m")["net_revenue"].mean().idxmax()
+        month_name = monthly.loc[monthly["month"].dt.month == peak, "month"].iloc[0].strftime("%B")
+        title = f"Net revenue {'up' if last >= prior else 'down'} {abs(last / prior - 1):.0%} year on year; {month_name} peaks"
+    ax.legend(frameon=False, loc="upper left")
+    return finish(ax, title, None, f"net revenue ({currency})")
+
+
+def plot_share_bars(table, label: str, value: str, title: str, xlabel: str, ax: Axes | None = None,
+                    percent: bool = True) -> Axes:
+    """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
+    ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
+    table = table.dropna(subset=[value]).sort_values(value)
+    ax.barh(table[label].astype(str), table[value], color=ACCENT)
+    for y, v in enumerate(table[value]):
+        ax.text(v, y, f" {v:.0%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
+    if percent:
+        ax.xaxis.set_major_formatter(percent_formatter())
+    ax.set_xlim(0, table[value].max() * 1.18)
+    ax.grid(axis="y", visible=False)
+    return finish(ax, title, xlabel, None)
+
+
+def plot_score_distribution(scores, low: int, high: int, title: str, xlabel: str, colours=None,
+                            ax: Axes | None = None) -> Axes:
+    """Share of answers per score (e.g. NPS 0-10), coloured by group (detractor/passive/promoter)."""
+    ax = new_axes(ax)
+    counts = scores.dropna().astype(int).value_counts(normalize=True).reindex(range(low, high + 1), fill_value=0)
+    colours = colours or [ACCENT] * len(counts)
+    ax.bar(counts.index, counts.to_numpy(), color=colours)
+    ax.set_xticks(list(counts.index))
+    ax.yaxis.set_major_formatter(percent_formatter())
+    return finish(ax, title, xlabel, "share of respondents")
+
+
+def nps_colours() -> list:
+    """Colours for NPS scores 0-10: detractors (0-6), passives (7-8), promoters (9-10)."""
+    return [WARNING] * 7 + [NEUTRAL] * 2 + [PALETTE[2]] * 2

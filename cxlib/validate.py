@@ -136,16 +136,17 @@ def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, 
             checks.append(pa.Check(lambda s: s < end_of_as_of, name="not_after_as_of", ignore_na=True))
         if name in ("customer_id", "referrer_id", "referred_id") and table != "customers" and customer_ids is not None:
             checks.append(pa.Check(lambda s: s.isin(customer_ids), name="known_customer", ignore_na=True))
+        # custom checks (not pandera's built-ins) so failure cases carry our rule names
         if name == "nps":
-            checks.append(pa.Check.in_range(0, 10, name="nps_range"))
+            checks.append(pa.Check(lambda s: s.between(0, 10), name="nps_range", ignore_na=True))
         if name == "csat":
-            checks.append(pa.Check.in_range(1, 5, name="csat_range"))
+            checks.append(pa.Check(lambda s: s.between(1, 5), name="csat_range", ignore_na=True))
         if name.startswith(RATING_PREFIX):
-            checks.append(pa.Check.ge(0, name="rating_range"))
+            checks.append(pa.Check(lambda s: s >= 0, name="rating_range", ignore_na=True))
         if name == "wait_minutes":
-            checks.append(pa.Check.ge(0, name="non_negative"))
+            checks.append(pa.Check(lambda s: s >= 0, name="non_negative", ignore_na=True))
         if name == "group":
-            checks.append(pa.Check.isin(["treatment", "control"], name="group_values"))
+            checks.append(pa.Check(lambda s: s.isin(["treatment", "control"]), name="group_values", ignore_na=True))
         cols[name] = pa.Column(
             nullable=not required,
             unique=(table == "customers" and name == "customer_id"),

@@ -1,0 +1,52 @@
+# cx-suite: `make report` builds everything and renders the demo reports; `make test` runs every test.
+# Both create .venv with the system's python3 (3.11+) and install the package if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CONFIG ?= configs/demo.yaml
+OUT    ?= reports
+
+.DEFAULT_GOAL := help
+.PHONY: help install report test test-slow lint format bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install cx-suite with its tested dependency ranges
+
+# Demo data is generated from a seed; regenerated when the generator changes.
+data/demo/customers.csv: cxlib/synth.py | $(STAMP)
+	$(BIN)/cx synth --customers 50000 --seed 42 --out data/demo
+data/demo_small/customers.csv: cxlib/synth.py | $(STAMP)
+	$(BIN)/cx synth --customers 3000 --seed 42 --out data/demo_small
+
+demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synthetic demo data
+
+report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, write HTML to reports/
+	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
+
+test: $(STAMP) data/demo_small/customers.csv ## install and run every test: pytest + nbval over the notebooks
+	$(BIN)/pytest --nbval-lax tests notebooks
+
+test-slow: $(STAMP) data/demo_small/customers.csv ## the slow statistical checks (many seeds)
+	$(BIN)/pytest -m slow tests
+
+lint: $(STAMP) ## ruff lint and format check (code and notebooks)
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
+	$(BIN)/ruff format --check cxlib tests benchmarks notebooks
+
+format: $(STAMP) ## apply ruff formatting
+	$(BIN)/ruff format cxlib tests benchmarks notebooks
+
+bench: $(STAMP) data/demo/customers.csv ## run the benchmarks and print their figures
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean: ## remove generated data, reports and build output (keeps .venv)
+	rm -rf data/demo data/demo_small build reports/*.html reports/notebooks reports/run reports/run.json

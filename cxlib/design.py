@@ -1,0 +1,200 @@
+"""Turn a feature table into a design matrix that ratio models can read (shared by churn and survival).
+
+Categorical features become one indicator per level against a reference level (the most common
+one unless the config names it); continuous features are standardised so that every ratio is
+"per standard deviation"; yes/no features stay 0/1. Before a model sees the matrix, exact duplicates
+(e.g. Telco's "No internet service" level, which repeats ``InternetService = No``), linear
+dependencies and terms whose variance inflation factor exceeds a threshold are dropped, each with a
+caveat that says why.
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"plan": ["basic", "premium", "basic"], "tenure_months": [1.0, 5.0, 9.0]})
+>>> encoder = DesignEncoder(numeric=["tenure_months"], categorical=["plan"]).fit(frame)
+>>> list(encoder.transform(frame).columns)
+['tenure_months', 'plan: premium']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Readable names of built-in features (extra config columns keep their own names).
+FEATURE_LABELS: dict[str, str] = {
+    "tenure_months": "Tenure (months)",
+    "orders_per_month": "Orders per month (last 12 months)",
+    "mean_order_value": "Mean order value",
+    "days_since_last_order": "Days since last order",
+    "refund_share": "Share of orders refunded",
+    "support_contacts": "Support contacts (last 12 months)",
+    "complaints": "Complaints (ever)",
+    "unresolved_complaint": "Unresolved complaint",
+    "long_wait": "Long support wait",
+    "cart_abandonments": "Abandoned carts (last 12 months)",
+    "satisfaction_z": "Survey satisfaction (per SD)",
+    "no_survey": "Never answered a survey",
+    "programme_treatment": "In CX programme (treatment)",
+    "plan": "Plan",
+    "region": "Region",
+    "acquisition_channel": "Acquisition channel",
+}
+
+
+def feature_label(name: str) -> str:
+    """Readable name of a feature or of a ``feature: level`` term."""
+    base, _, level = name.partition(": ")
+    label = FEATURE_LABELS.get(base, base)
+    return f"{label}: {level}" if level else label
+
+
+class DesignEncoder:
+    """Encode features as indicator and standardised columns, pruning collinear terms.
+
+    Parameters
+    ----------
+    numeric : list of str
+        Numeric feature columns. Those with two values (0/1) stay as they are; others are
+        standardised (mean 0, SD 1) so that ratios read "per SD".
+    categorical : list of str
+        Categorical feature columns (text); missing values become the level ``unknown``.
+    reference_levels : dict, optional
+        Feature -> level that the others are compared with; default: the most common level.
+    max_vif : float or None
+        Terms whose variance inflation factor exceeds this are dropped, worst first.
+
+    Attributes
+    ----------
+    terms_ : list of str
+        Columns of the design matrix after pruning.
+    term_driver_ : dict
+        Term -> the feature it came from.
+    units_ : dict
+        Term -> what one unit means ("yes vs no", "per SD (12.3)", "vs basic").
+    vif_ : DataFrame
+        Variance inflation factor of every kept term.
+    caveats_ : list of str
+        Terms dropped and why.
+    """
+
+    def __init__(self, numeric, categorical, reference_levels=None, max_vif: float | None = 10.0):
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.reference_levels = dict(reference_levels or {})
+        self.max_vif = max_vif
+
+    def fit(self, frame: pd.DataFrame) -> DesignEncoder:
+        """Learn levels, scales and which terms to keep from ``frame``."""
+        self.levels_: dict[str, list[str]] = {}
+        self.reference_: dict[str, str] = {}
+        self.scale_: dict[str, tuple[float, float]] = {}
+        self.units_: dict[str, str] = {}
+        self.term_driver_: dict[str, str] = {}
+        self.caveats_: list[str] = []
+        for column in self.categorical:
+            counts = _as_text(frame[column]).value_counts()
+            counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+            reference = self.reference_levels.get(column, counts.index[0])
+            if reference not in counts.index:
+                reference = counts.index[0]
+                self.caveats_.append(f"{column}: configured reference level not found; using '{reference}'")
+            self.reference_[column] = reference
+            self.levels_[column] = [level for level in counts.index if level != reference]
+        for column in self.numeric:
+            values = frame[column].astype(float)
+            binary = set(np.unique(values.dropna())) <= {0.0, 1.0}
+            mean, sd = (0.0, 1.0) if binary else (float(values.mean()), float(values.std()) or 1.0)
+            self.scale_[column] = (mean, sd)
+        self.terms_ = []
+        matrix = self._encode(frame, prune=False)
+        self.terms_ = self._prune(matrix)
+        return self
+
+    def _encode(self, frame: pd.DataFrame, prune: bool = True) -> pd.DataFrame:
+        columns: dict[str, np.ndarray] = {}
+        for column in self.numeric:
+            mean, sd = self.scale_[column]
+            name = column
+            columns[name] = ((frame[column].astype(float) - mean) / sd).fillna(0.0).to_numpy()
+            self.term_driver_.setdefault(name, column)
+            unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD ({sd:,.3g})"
+            self.units_.setdefault(name, unit)
+        for column in self.categorical:
+            text = _as_text(frame[column]).to_numpy()
+            for level in self.levels_[column]:
+                name = f"{column}: {level}"
+                columns[name] = (text == level).astype(float)
+                self.term_driver_.setdefault(name, column)
+                self.units_.setdefault(name, f"vs {self.reference_[column]}")
+        matrix = pd.DataFrame(columns, index=frame.index)
+        return matrix[self.terms_] if prune else matrix
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return the design matrix of ``frame`` (no intercept), with the kept terms only."""
+        return self._encode(frame)
+
+    def _prune(self, matrix: pd.DataFrame) -> list[str]:
+        keep = [c for c in matrix.columns if matrix[c].std() > 0]
+        for column in sorted(set(matrix.columns) - set(keep)):
+            self.caveats_.append(f"{feature_label(column)}: constant in these data, left out")
+        seen: dict[bytes, str] = {}
+        for column in list(keep):
+            key = np.ascontiguousarray(matrix[column].to_numpy()).tobytes()
+            if key in seen:
+                keep.remove(column)
+                self.caveats_.append(
+                    f"{feature_label(column)}: identical to {feature_label(seen[key])}, left out (collinear)"
+                )
+            else:
+                seen[key] = column
+        values = _centred(matrix[keep])
+        _, r, pivot = _qr_pivoted(values)
+        tol = np.abs(np.diag(r)).max() * max(values.shape) * np.finfo(float).eps * 1e3 if len(keep) else 0
+        rank = int((np.abs(np.diag(r)) > tol).sum())
+        if rank < len(keep):
+            dependent = [keep[i] for i in pivot[rank:]]
+            for column in dependent:
+                self.caveats_.append(f"{feature_label(column)}: a linear combination of other drivers, left out")
+            keep = [c for c in keep if c not in dependent]
+        self.vif_ = variance_inflation(matrix[keep])
+        while self.max_vif is not None and len(self.vif_) and self.vif_["vif"].max() > self.max_vif:
+            worst = self.vif_["vif"].idxmax()
+            self.caveats_.append(
+                f"{feature_label(worst)}: variance inflation factor {self.vif_.loc[worst, 'vif']:.1f} "
+                f"> {self.max_vif:g} (collinear with other drivers), left out"
+            )
+            keep.remove(worst)
+            self.vif_ = variance_inflation(matrix[keep])
+        return keep
+
+
+def variance_inflation(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Variance inflation factor of each column: 1 / (1 - R²) of it on all the others.
+
+    Computed from the inverse correlation matrix, so it costs one small matrix inverse.
+    """
+    if matrix.shape[1] < 2:
+        return pd.DataFrame({"vif": np.ones(matrix.shape[1])}, index=matrix.columns)
+    corr = np.corrcoef(matrix.to_numpy(), rowvar=False)
+    vif = np.diag(np.linalg.pinv(corr))
+    return pd.DataFrame({"vif": vif}, index=matrix.columns)
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series.astype("string").fillna("unknown").astype(str)
+
+
+def _centred(matrix: pd.DataFrame) -> np.ndarray:
+    values = matrix.to_numpy(dtype=float)
+    if len(values) > 200_000:  # the rank of a random subsample is the rank of the whole, with high probability
+        values = values[np.random.default_rng(0).choice(len(values), 200_000, replace=False)]
+    return values - values.mean(axis=0)
+
+
+def _qr_pivoted(values: np.ndarray):
+    from scipy.linalg import qr
+
+    if values.shape[1] == 0:
+        return None, np.zeros((0, 0)), np.array([], int)
+    return qr(values, mode="economic", pivoting=True)

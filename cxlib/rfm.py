@@ -1,0 +1,278 @@
+"""RFM: recency, frequency and monetary value per customer, quantile scores and named segments.
+
+The rule, stated once (``tests/test_rfm.py`` re-implements it independently on raw data):
+
+Window
+    Transactions dated on or before the analysis date (the whole day). Rows matching ``exclude``
+    (a mapping of column to values, e.g. non-product stock codes such as postage or bank
+    charges) are left out entirely.
+Purchases
+    Non-refund rows, grouped into orders by ``order_id`` (a row without an order id is its own
+    order). An order counts as a purchase when its total amount is above zero, so zero-price
+    orders (free samples) are not purchases.
+Refunds and cancellations
+    Rows with ``is_refund`` true. Their amount counts as ``-abs(amount)`` whatever its sign in the
+    file: it reduces monetary value, but a refund is not an order and does not move recency.
+``recency_days``
+    Whole calendar days from the last purchase to the analysis date (0 = bought that day).
+``frequency``
+    Number of purchases. A customer with one purchase has frequency 1 (and no purchase interval).
+``monetary``
+    Net spend in the window: purchases minus refunds. It can be zero or negative when
+    cancellations of earlier purchases (outside the window) exceed purchases.
+No purchase
+    Customers known to the customer table (or seen only in refunds) without a purchase get
+    frequency 0, recency missing, no scores, and the named segment ``"No purchase"``.
+
+Scores (1-5, higher is better) are quantile ranks among customers with a purchase:
+``score = ceil(5 * r / n)`` where ``r`` is the customer's rank with ties given the lowest rank of
+their group (``rank(method="min")``) and ``n`` the number of customers. Ties share a score and the
+lowest value always scores 1, so every one-purchase customer has F = 1. Recency is ranked in
+reverse (most recent = 5). The frequency-monetary score is ``FM = floor((F + M) / 2 + 0.5)``;
+the named segment is read from the (R, FM) grid in :data:`RFM_GRID`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Named RFM segments on the grid of recency score (rows, 5 = most recent) by frequency-monetary
+#: score (columns, 1..5). Read as: ``RFM_GRID[r][fm - 1]``.
+RFM_GRID: dict[int, list[str]] = {
+    5: ["New", "Potential loyalists", "Potential loyalists", "Champions", "Champions"],
+    4: ["Promising", "Potential loyalists", "Potential loyalists", "Loyal", "Loyal"],
+    3: ["About to sleep", "About to sleep", "Need attention", "Loyal", "Loyal"],
+    2: ["Hibernating", "Hibernating", "At risk", "At risk", "Can't lose them"],
+    1: ["Lost", "Lost", "At risk", "At risk", "Can't lose them"],
+}
+NO_PURCHASE = "No purchase"
+
+#: Named segments from best to worst, the order used in tables and charts.
+RFM_SEGMENT_ORDER = [
+    "Champions",
+    "Loyal",
+    "Potential loyalists",
+    "New",
+    "Promising",
+    "Need attention",
+    "About to sleep",
+    "At risk",
+    "Can't lose them",
+    "Hibernating",
+    "Lost",
+    NO_PURCHASE,
+]
+
+
+def window_transactions(
+    transactions: pd.DataFrame, as_of, exclude: dict[str, list] | None = None
+) -> pd.DataFrame:
+    """Return the rows RFM uses: dated up to the analysis day and not excluded (a filtered copy).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (customer_id, order_date, amount, optional order_id, is_refund).
+    as_of : Timestamp or str
+        Analysis date; the whole day counts.
+    exclude : dict, optional
+        Column -> values whose rows are left out, e.g. ``{"StockCode": ["POST", "M"]}``.
+        A column missing from ``transactions`` is an error (a typo would silently do nothing).
+
+    Returns
+    -------
+    DataFrame
+        With ``amount`` signed (refunds negative) and ``is_refund`` filled.
+    """
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    keep = transactions["order_date"] < end
+    for column, values in (exclude or {}).items():
+        if column not in transactions:
+            raise KeyError(f"exclude: transactions have no column '{column}'")
+        keep &= ~transactions[column].astype(str).isin([str(v) for v in values])
+    out = transactions.loc[keep, ["customer_id", "order_date", "amount"]].copy()
+    refund = (
+        transactions.loc[keep, "is_refund"].fillna(False).astype(bool)
+        if "is_refund" in transactions
+        else out["amount"] < 0
+    )
+    out["is_refund"] = refund.to_numpy()
+    out["amount"] = np.where(out["is_refund"], -out["amount"].abs(), out["amount"])
+    if "order_id" in transactions:
+        order = transactions.loc[keep, "order_id"].astype(object)
+        out["order_id"] = order.where(order.notna(), "row-" + pd.Series(out.index, index=out.index).astype(str))
+    else:
+        out["order_id"] = "row-" + pd.Series(out.index, index=out.index).astype(str)
+    return out
+
+
+def purchases(window: pd.DataFrame) -> pd.DataFrame:
+    """Collapse purchase rows into orders (customer_id, order_id, order_date, amount > 0).
+
+    Parameters
+    ----------
+    window : DataFrame
+        Output of :func:`window_transactions`.
+
+    Returns
+    -------
+    DataFrame
+        One row per purchase; its date is the order's first row date.
+    """
+    sales = window.loc[~window["is_refund"]]
+    orders = sales.groupby(["customer_id", "order_id"], sort=False, observed=True).agg(
+        order_date=("order_date", "min"), amount=("amount", "sum"), lines=("amount", "size")
+    )
+    return orders.loc[orders["amount"] > 0].reset_index()
+
+
+def rfm_table(
+    transactions: pd.DataFrame,
+    as_of,
+    customers: pd.Index | pd.Series | None = None,
+    exclude: dict[str, list] | None = None,
+) -> pd.DataFrame:
+    """Recency, frequency and monetary value per customer, with scores and named segment.
+
+    See the module docstring for the exact rule.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    as_of : Timestamp or str
+        Analysis date.
+    customers : Index or Series, optional
+        Every customer id to report (those without a purchase get frequency 0); default: the
+        customers seen in ``transactions``.
+    exclude : dict, optional
+        Column -> values of rows left out (see :func:`window_transactions`).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``recency_days``, ``frequency``, ``monetary``, ``first_purchase``,
+        ``last_purchase``, ``r_score``, ``f_score``, ``m_score``, ``fm_score``, ``rfm_segment``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
+    ...                    "order_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
+    ...                    "amount": [10.0, 30.0, 5.0], "is_refund": [False, False, False]})
+    >>> rfm_table(tx, "2024-03-31")[["recency_days", "frequency", "monetary"]]  # doctest: +NORMALIZE_WHITESPACE
+                 recency_days  frequency  monetary
+    customer_id
+    a                    30.0          2      40.0
+    b                    59.0          1       5.0
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    window = window_transactions(transactions, as_of, exclude)
+    bought = purchases(window)
+    per = bought.groupby("customer_id", sort=True).agg(
+        frequency=("order_id", "size"),
+        first_purchase=("order_date", "min"),
+        last_purchase=("order_date", "max"),
+    )
+    net = window.groupby("customer_id", sort=True)["amount"].sum()
+    ids = pd.Index(customers if customers is not None else net.index).unique()
+    table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
+    table["recency_days"] = (as_of - per["last_purchase"].reindex(table.index).dt.normalize()).dt.days.astype(float)
+    table["frequency"] = per["frequency"].reindex(table.index).fillna(0).astype(int)
+    table["monetary"] = net.reindex(table.index).fillna(0.0)
+    table["first_purchase"] = per["first_purchase"].reindex(table.index)
+    table["last_purchase"] = per["last_purchase"].reindex(table.index)
+    return table.join(rfm_scores(table))
+
+
+def quantile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """Quantile score 1-5: ``ceil(5 * rank_min / n)``; ties share a score, the lowest value scores 1.
+
+    Parameters
+    ----------
+    values : Series
+        Values to score (missing values stay missing).
+    higher_is_better : bool
+        False for recency (fewer days since the last purchase is better).
+
+    Returns
+    -------
+    Series of Int64
+
+    Examples
+    --------
+    >>> quantile_score(pd.Series([1, 1, 1, 2, 5])).tolist()
+    [1, 1, 1, 4, 5]
+    """
+    ranked = (values if higher_is_better else -values).rank(method="min")
+    n = int(values.notna().sum())
+    return np.ceil(5 * ranked / max(n, 1)).clip(1, 5).astype("Int64")
+
+
+def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
+    """Score R, F, M (1-5) among customers with a purchase and name their segment.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        With ``recency_days``, ``frequency``, ``monetary``.
+
+    Returns
+    -------
+    DataFrame
+        ``r_score``, ``f_score``, ``m_score``, ``fm_score`` (Int64, missing without a purchase)
+        and ``rfm_segment`` (str).
+    """
+    buyers = rfm["frequency"] > 0
+    scores = pd.DataFrame(index=rfm.index)
+    for name, column, better in (("r", "recency_days", False), ("f", "frequency", True), ("m", "monetary", True)):
+        score = pd.Series(pd.NA, index=rfm.index, dtype="Int64")
+        score[buyers] = quantile_score(rfm.loc[buyers, column], higher_is_better=better)
+        scores[f"{name}_score"] = score
+    scores["fm_score"] = np.floor((scores["f_score"] + scores["m_score"]) / 2 + 0.5).astype("Int64")
+    lookup = np.array([[NO_PURCHASE] * 6] + [[NO_PURCHASE, *RFM_GRID[r]] for r in range(1, 6)], dtype=object)
+    r_idx = scores["r_score"].fillna(0).to_numpy(dtype=int)
+    fm_idx = scores["fm_score"].fillna(0).to_numpy(dtype=int)
+    scores["rfm_segment"] = lookup[r_idx, fm_idx]
+    return scores
+
+
+def rfm_grid_table() -> pd.DataFrame:
+    """The documented (R, FM) -> segment rule as a table (rows R = 5..1, columns FM = 1..5)."""
+    grid = pd.DataFrame(RFM_GRID).T.sort_index(ascending=False)
+    grid.columns = [f"FM {i}" for i in range(1, 6)]
+    grid.index = [f"R {r}" for r in grid.index]
+    return grid
+
+
+def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
+    """Customers, revenue share and mean R/F/M per named RFM segment (small groups suppressed).
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        Output of :func:`rfm_table`.
+    min_group_size : int
+        Segments with fewer customers show counts only (averages suppressed).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by segment name in :data:`RFM_SEGMENT_ORDER`.
+    """
+    revenue = rfm["monetary"].clip(lower=0)
+    grouped = rfm.assign(_rev=revenue).groupby("rfm_segment")
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "share_of_customers": grouped.size() / len(rfm),
+            "share_of_revenue": grouped["_rev"].sum() / max(revenue.sum(), 1e-12),
+            "median_recency_days": grouped["recency_days"].median(),
+            "mean_frequency": grouped["frequency"].mean(),
+            "mean_monetary": grouped["monetary"].mean(),
+        }
+    )
+    small = out["customers"] < min_group_size
+    out.loc[small, ["median_recency_days", "mean_frequency", "mean_monetary"]] = np.nan
+    order = [s for s in RFM_SEGMENT_ORDER if s in out.index]
+    return out.loc[order].rename_axis("rfm_segment")

@@ -1,0 +1,52 @@
+import pytest
+
+from cxlib.config import config_from_dict, load_config
+from cxlib.exceptions import ConfigError
+
+from .conftest import SMALL_CONFIG
+
+MINIMAL = {"data": {"tables": {"customers": "c.csv", "transactions": "t.csv"}}}
+
+
+def test_demo_config_loads_with_defaults_filled():
+    config = load_config(SMALL_CONFIG)
+    assert config.seed == 42
+    assert config.analysis["churn"]["inactivity_days"] == 180
+    assert config.table_path("transactions").name == "transactions.csv"
+
+
+def test_unknown_key_is_an_error_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"analysis\.sed: unknown key \(did you mean 'seed'\?\)"):
+        config_from_dict({**MINIMAL, "analysis": {"sed": 3}})
+
+
+def test_unknown_table_and_table_key_are_errors():
+    given = {"data": {"tables": {"customers": {"path": "c.csv", "colums": {}}, "transactions": "t.csv",
+                                 "survey": "s.csv"}}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    message = str(err.value)
+    assert "data.tables.customers.colums: unknown key (did you mean 'columns'?)" in message
+    assert "data.tables.survey: unknown table (did you mean 'surveys'?)" in message
+
+
+def test_all_problems_are_listed_at_once():
+    given = {"data": {"tables": {}}, "analysis": {"margin": 3, "as_of": "31/12/2025", "churn": {"definition": "x"}}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    message = str(err.value)
+    for fragment in ("customers: required", "transactions: required", "analysis.margin", "analysis.as_of",
+                     "analysis.churn.definition"):
+        assert fragment in message
+    assert "5 problem(s)" in message
+
+
+def test_transactions_optional_for_contractual_churn():
+    config = config_from_dict({"data": {"tables": {"customers": "c.csv"}},
+                               "analysis": {"churn": {"definition": "contractual"}}})
+    assert config.table_spec("transactions") is None
+
+
+def test_overrides_set_dotted_keys():
+    config = load_config(SMALL_CONFIG, overrides={"analysis.seed": 7})
+    assert config.seed == 7
