@@ -189,15 +189,21 @@ def churn_features(
             last.isna(), out["tenure_months"] * DAYS_PER_MONTH, (cutoff - last).dt.days
         )
         n_sales = sales.groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
-        n_refunds = tx.loc[tx["is_refund"]].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+        n_refunds = (
+            tx.loc[tx["is_refund"]].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+        )
         out["refund_share"] = n_refunds / np.maximum(n_sales, 1)
     if data.has("interactions"):
-        out = out.join(_experience_features(data["interactions"], cutoff, ids, long_wait_minutes, months_seen))
+        out = out.join(
+            _experience_features(data["interactions"], cutoff, ids, long_wait_minutes, months_seen)
+        )
     if data.has("surveys"):
         out["satisfaction_z"], out["no_survey"] = _survey_features(data["surveys"], cutoff, ids)
     if data.has("programme"):
         prog = data["programme"]
-        treated = prog.loc[(prog["start_date"] < cutoff) & (prog["group"].str.lower() == "treatment"), "customer_id"]
+        treated = prog.loc[
+            (prog["start_date"] < cutoff) & (prog["group"].str.lower() == "treatment"), "customer_id"
+        ]
         out["programme_treatment"] = ids.isin(treated).astype(float)
     by_id = customers.set_index("customer_id")
     for column in numeric_features:
@@ -376,7 +382,11 @@ def _features_at(data: CustomerData, config: Config, when: pd.Timestamp, inclusi
     settings = config.values["churn_model"]
     at = when + pd.Timedelta(days=1) if inclusive else when
     features = churn_features(
-        data, at, settings["numeric_features"], settings["categorical_features"], settings["long_wait_minutes"]
+        data,
+        at,
+        settings["numeric_features"],
+        settings["categorical_features"],
+        settings["long_wait_minutes"],
     )
     if inclusive:  # tenure at ``when`` itself, not a day later
         features["tenure_months"] = features["tenure_months"] - 1 / DAYS_PER_MONTH

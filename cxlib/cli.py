@@ -37,7 +37,9 @@ def _validate(args) -> None:
     from cxlib.io import load_data
 
     data = load_data(load_config(args.config))
-    print(f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {data.as_of.date()}")
+    print(
+        f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {data.as_of.date()}"
+    )
     for note in data.notes:
         print(f"  note: {note}")
 
@@ -48,9 +50,16 @@ def _run(args) -> None:
     notebooks = discover_notebooks(Path(args.notebooks)) if args.notebooks else None
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
-        notebooks = [nb for nb in (notebooks or discover_notebooks()) if nb.stem[:2] in wanted or nb.stem in wanted]
-    run_suite(args.config, args.out, notebooks=notebooks, params=_parse_params(args.param),
-              log=lambda line: print(line, flush=True))
+        notebooks = [
+            nb for nb in (notebooks or discover_notebooks()) if nb.stem[:2] in wanted or nb.stem in wanted
+        ]
+    run_suite(
+        args.config,
+        args.out,
+        notebooks=notebooks,
+        params=_parse_params(args.param),
+        log=lambda line: print(line, flush=True),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="reports")
     run.add_argument("--notebooks", help="folder of numbered notebooks (default: the suite's own)")
     run.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 00,01")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="notebook parameter (YAML-typed value); must exist in a notebook")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="notebook parameter (YAML-typed value); must exist in a notebook",
+    )
     run.set_defaults(func=_run)
     return parser
 

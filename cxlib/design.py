@@ -33,7 +33,7 @@ FEATURE_LABELS: dict[str, str] = {
     "unresolved_complaint": "Unresolved complaint",
     "long_wait": "Long support wait",
     "cart_abandonments": "Abandoned carts (last 12 months)",
-    "satisfaction_z": "Survey satisfaction (per SD)",
+    "satisfaction_z": "Survey satisfaction score",
     "no_survey": "Never answered a survey",
     "programme_treatment": "In CX programme (treatment)",
     "plan": "Plan",
@@ -55,8 +55,9 @@ class DesignEncoder:
     Parameters
     ----------
     numeric : list of str
-        Numeric feature columns. Those with two values (0/1) stay as they are; others are
-        standardised (mean 0, SD 1) so that ratios read "per SD".
+        Numeric feature columns. Those with two values (0/1) and scores already in standard
+        deviations (names ending ``_z``) stay as they are; others are standardised (mean 0,
+        SD 1) so that ratios read "per SD".
     categorical : list of str
         Categorical feature columns (text); missing values become the level ``unknown``.
     reference_levels : dict, optional
@@ -104,7 +105,9 @@ class DesignEncoder:
         for column in self.numeric:
             values = frame[column].astype(float)
             binary = set(np.unique(values.dropna())) <= {0.0, 1.0}
-            mean, sd = (0.0, 1.0) if binary else (float(values.mean()), float(values.std()) or 1.0)
+            # yes/no flags and scores already in standard deviations (``*_z``) keep their own units
+            kept = binary or column.endswith("_z")
+            mean, sd = (0.0, 1.0) if kept else (float(values.mean()), float(values.std()) or 1.0)
             self.scale_[column] = (mean, sd)
         self.terms_ = []
         matrix = self._encode(frame, prune=False)
@@ -118,7 +121,10 @@ class DesignEncoder:
             name = column
             columns[name] = ((frame[column].astype(float) - mean) / sd).fillna(0.0).to_numpy()
             self.term_driver_.setdefault(name, column)
-            unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD ({sd:,.3g})"
+            if column.endswith("_z"):
+                unit = "per SD"
+            else:
+                unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD ({sd:,.3g})"
             self.units_.setdefault(name, unit)
         for column in self.categorical:
             text = _as_text(frame[column]).to_numpy()
@@ -155,7 +161,9 @@ class DesignEncoder:
         if rank < len(keep):
             dependent = [keep[i] for i in pivot[rank:]]
             for column in dependent:
-                self.caveats_.append(f"{feature_label(column)}: a linear combination of other drivers, left out")
+                self.caveats_.append(
+                    f"{feature_label(column)}: a linear combination of other drivers, left out"
+                )
             keep = [c for c in keep if c not in dependent]
         self.vif_ = variance_inflation(matrix[keep])
         while self.max_vif is not None and len(self.vif_) and self.vif_["vif"].max() > self.max_vif:
@@ -187,7 +195,9 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 def _centred(matrix: pd.DataFrame) -> np.ndarray:
     values = matrix.to_numpy(dtype=float)
-    if len(values) > 200_000:  # the rank of a random subsample is the rank of the whole, with high probability
+    if (
+        len(values) > 200_000
+    ):  # the rank of a random subsample is the rank of the whole, with high probability
         values = values[np.random.default_rng(0).choice(len(values), 200_000, replace=False)]
     return values - values.mean(axis=0)
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from cxlib.config import TABLES, Config
 from cxlib.exceptions import DataValidationError
-from cxlib.validate import CONTRACT, RATING_PREFIX, Problem, dtype_schema, rules_schema, run_schema
+from cxlib.validate import CONTRACT, RATING_PREFIX, Problem, columns_schema, rules_schema, run_schema, type_problems
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -108,14 +108,14 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         if column in used:
             continue
         if table == "surveys" and _normalise(column).startswith("rating"):
-            out[RATING_PREFIX + _normalise(column)[len("rating"):]] = raw[column]
+            out[RATING_PREFIX + _normalise(column)[len("rating") :]] = raw[column]
         elif column not in out:
             out[column] = raw[column]
     return out
 
 
 def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
-    (op, args), = rule.items()
+    ((op, args),) = rule.items()
     if op == "months_before_as_of":
         if as_of is None:
             raise ValueError(f"{where}: months_before_as_of needs analysis.as_of in the config")
@@ -167,24 +167,38 @@ def _pre_parse(frame: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
     return frame
 
 
-def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Tolerant typing for stage 2: values that failed stage 1 become missing."""
+def _parse_dates(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
+    retry = column.notna() & parsed.isna()
+    if retry.any():  # other layouts: parse only the few values ISO 8601 did not cover
+        parsed[retry] = pd.to_datetime(column[retry], errors="coerce", format="mixed")
+    return parsed
+
+
+def parse_types(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Give canonical columns their types; values that do not parse become missing and are reported."""
     frame = frame.copy()
-    for name, (kind, _) in CONTRACT[table].items():
+    problems: list[Problem] = []
+    kinds = {name: kind for name, (kind, _) in CONTRACT[table].items()}
+    if table == "surveys":
+        kinds.update({c: "number" for c in frame.columns if c.startswith(RATING_PREFIX)})
+    for name, kind in kinds.items():
         if name not in frame:
             continue
+        raw = frame[name]
         if kind == "date":
-            frame[name] = pd.to_datetime(frame[name], errors="coerce", format="mixed")
+            parsed = _parse_dates(raw)
         elif kind == "number":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+            parsed = pd.to_numeric(raw, errors="coerce")
         elif kind == "bool":
-            frame[name] = frame[name].map(lambda v: v if isinstance(v, bool | np.bool_) else pd.NA).astype("boolean")
-        elif kind == "id":
-            frame[name] = frame[name].astype("string").astype(object)
-    for name in frame.columns:
-        if table == "surveys" and name.startswith(RATING_PREFIX):
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    return frame
+            parsed = raw.map(lambda v: v if isinstance(v, bool | np.bool_) else pd.NA).astype("boolean")
+        else:
+            parsed = raw.astype("string").astype(object).where(raw.notna(), None)
+        problems.extend(type_problems(table, name, kind, raw, parsed))
+        frame[name] = parsed
+    return frame, problems
 
 
 def file_fingerprint(path: Path) -> str:
@@ -240,13 +254,14 @@ def load_data(config: Config) -> CustomerData:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
         frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
-        _, found = run_schema(dtype_schema(table, list(frame.columns)), frame, table)
-        problems.extend(found)
-        unreadable.update({(p.table, p.column): set(p.rows) for p in found if p.rule.startswith("coerce")})
+        _, missing_columns = run_schema(columns_schema(table, list(frame.columns)), frame, table)
+        frame, unparsed = parse_types(frame, table)
+        problems.extend(missing_columns + unparsed)
+        unreadable.update({(p.table, p.column): set(p.rows) for p in unparsed})
         if table == "customers" and "customer_id" in frame:
-            customer_ids = pd.Index(frame["customer_id"].dropna().astype(str))
-        if not any(p.rule == "column_in_dataframe" for p in found):
-            mapped[table] = _coerce(frame, table)
+            customer_ids = pd.Index(frame["customer_id"].dropna())
+        if not missing_columns:
+            mapped[table] = frame
     customers_spec = config.table_spec("customers")
     if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
         mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
@@ -254,7 +269,9 @@ def load_data(config: Config) -> CustomerData:
 
     as_of = _as_of(config, mapped)
     for table, frame in mapped.items():
-        _, found = run_schema(rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of)
+        _, found = run_schema(
+            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
+        )
         problems.extend(_not_reported_twice(found, unreadable))
     if problems:
         raise DataValidationError([p.message() if isinstance(p, Problem) else p for p in problems])
@@ -271,7 +288,9 @@ def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> l
             rows = tuple(r for r in problem.rows if r not in already)
             if not rows:
                 continue
-            problem = Problem(problem.table, problem.column, problem.rule, rows, problem.examples, problem.as_of)
+            problem = Problem(
+                problem.table, problem.column, problem.rule, rows, problem.examples, problem.as_of
+            )
         kept.append(problem)
     return kept
 
@@ -282,7 +301,9 @@ def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: li
         return frame
     missing = frame[present].isna().any(axis=1)
     if missing.any():
-        notes.append(f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)")
+        notes.append(
+            f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)"
+        )
     return frame.loc[~missing]
 
 
@@ -320,11 +341,18 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
         transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
         refunds = int(transactions["is_refund"].sum())
         if refunds:
-            notes.append(f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)")
+            notes.append(
+                f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)"
+            )
     for name, frame in tables.items():
         for column, (_, required) in CONTRACT[name].items():
             # an empty churn date means "still a customer", not a gap in the data
             if column in frame and not required and column != "churn_date" and frame[column].isna().any():
-                share = frame[column].isna().mean()
+                values = frame[column]
+                if column == "resolved" and "kind" in frame:  # resolution applies to complaints only
+                    values = values[frame["kind"] == "complaint"]
+                    if not values.isna().any():
+                        continue
+                share = values.isna().mean()
                 notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
     return tables, notes

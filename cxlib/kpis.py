@@ -61,8 +61,9 @@ def _window_start(as_of: pd.Timestamp, days: int) -> pd.Timestamp:
     return as_of - pd.Timedelta(days=days)
 
 
-def headline_kpis(data: CustomerData, active_days: int = 90, churn_definition: str = "auto",
-                  inactivity_days: int = 180) -> pd.DataFrame:
+def headline_kpis(
+    data: CustomerData, active_days: int = 90, churn_definition: str = "auto", inactivity_days: int = 180
+) -> pd.DataFrame:
     """The headline numbers of a customer base over the last 12 months, with 95% intervals.
 
     Parameters
@@ -93,32 +94,68 @@ def headline_kpis(data: CustomerData, active_days: int = 90, churn_definition: s
         last_year = tx[(tx["order_date"] > year_ago) & (tx["order_date"] <= as_of)]
         sales = last_year[~last_year["is_refund"]]
         active = sales.loc[sales["order_date"] > _window_start(as_of, active_days), "customer_id"].nunique()
-        rows.append(("Active customers", active, None, None, "customers",
-                     f"bought in the last {active_days} days (census)"))
+        rows.append(
+            (
+                "Active customers",
+                active,
+                None,
+                None,
+                "customers",
+                f"bought in the last {active_days} days (census)",
+            )
+        )
         revenue = float(last_year["amount"].sum())
-        rows.append(("Net revenue, last 12 months", revenue, None, None, "currency",
-                     "census total, refunds subtracted; no sampling error"))
+        rows.append(
+            (
+                "Net revenue, last 12 months",
+                revenue,
+                None,
+                None,
+                "currency",
+                "census total, refunds subtracted; no sampling error",
+            )
+        )
         per_customer = last_year.groupby("customer_id")["amount"].sum()
         per_customer = per_customer[per_customer > 0]
-        rows.append(("Revenue per buying customer", *mean_interval(per_customer), "currency",
-                     f"mean over {len(per_customer):,} customers who bought in 12 months; 95% CI"))
+        rows.append(
+            (
+                "Revenue per buying customer",
+                *mean_interval(per_customer),
+                "currency",
+                f"mean over {len(per_customer):,} customers who bought in 12 months; 95% CI",
+            )
+        )
         orders = sales.groupby("customer_id").size()
-        rows.append(("Repeat rate", *wilson_interval(int((orders >= 2).sum()), len(orders)), "share",
-                     "share of 12-month buyers with 2+ orders; 95% Wilson CI"))
+        rows.append(
+            (
+                "Repeat rate",
+                *wilson_interval(int((orders >= 2).sum()), len(orders)),
+                "share",
+                "share of 12-month buyers with 2+ orders; 95% Wilson CI",
+            )
+        )
     rows.append(_churn_row(data, churn_definition, inactivity_days))
     if data.has("surveys"):
         surveys = data["surveys"]
         recent = surveys[surveys["date"] > year_ago].sort_values("date")
         latest = recent.groupby("customer_id").tail(1)
         rate = latest["customer_id"].nunique() / max(len(customers), 1)
-        basis = f"latest answer of {len(latest):,} respondents ({rate:.0%} of customers); respondents self-select"
+        basis = (
+            f"latest answer of {len(latest):,} respondents ({rate:.0%} of customers); respondents self-select"
+        )
         if "nps" in latest and latest["nps"].notna().any():
             rows.append(("NPS", *nps_interval(latest["nps"]), "points", basis + "; 95% CI"))
         if "csat" in latest and latest["csat"].notna().any():
             rows.append(("CSAT (1-5)", *mean_interval(latest["csat"]), "score", basis + "; 95% CI"))
             csat = latest["csat"].dropna()
-            rows.append(("Satisfied (CSAT 4-5)", *wilson_interval(int((csat >= 4).sum()), len(csat)), "share",
-                         "share of respondents; 95% Wilson CI"))
+            rows.append(
+                (
+                    "Satisfied (CSAT 4-5)",
+                    *wilson_interval(int((csat >= 4).sum()), len(csat)),
+                    "share",
+                    "share of respondents; 95% Wilson CI",
+                )
+            )
     return pd.DataFrame(rows, columns=["kpi", "value", "low", "high", "unit", "basis"])
 
 
@@ -130,22 +167,33 @@ def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tup
         definition == "auto" and ("churn_date" in customers or "churned" in customers)
     )
     if contractual and "churn_date" in customers:
-        at_risk = customers[(customers["signup_date"] <= year_ago)
-                            & ~(customers["churn_date"] <= year_ago)]
+        at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
         churned = at_risk["churn_date"].between(year_ago, as_of, inclusive="right")
-        return ("Churn rate, last 12 months", *wilson_interval(int(churned.sum()), len(at_risk)), "share",
-                f"cancellations among {len(at_risk):,} customers active a year ago; 95% Wilson CI")
+        return (
+            "Churn rate, last 12 months",
+            *wilson_interval(int(churned.sum()), len(at_risk)),
+            "share",
+            f"cancellations among {len(at_risk):,} customers active a year ago; 95% Wilson CI",
+        )
     if contractual and "churned" in customers:
         churned = customers["churned"].astype(bool)
-        return ("Churn rate (snapshot)", *wilson_interval(int(churned.sum()), len(customers)), "share",
-                "share of customers marked churned; 95% Wilson CI")
+        return (
+            "Churn rate (snapshot)",
+            *wilson_interval(int(churned.sum()), len(customers)),
+            "share",
+            "share of customers marked churned; 95% Wilson CI",
+        )
     tx = data["transactions"]
     sales = tx[~tx["is_refund"]]
     before = sales[sales["order_date"] <= year_ago]["customer_id"].unique()
     recent = sales[sales["order_date"] > _window_start(as_of, inactivity_days)]["customer_id"].unique()
     lapsed = int((~pd.Index(before).isin(recent)).sum())
-    return ("Lapse rate (no purchase)", *wilson_interval(lapsed, len(before)), "share",
-            f"customers who bought before a year ago with no purchase in the last {inactivity_days} days")
+    return (
+        "Lapse rate (no purchase)",
+        *wilson_interval(lapsed, len(before)),
+        "share",
+        f"customers who bought before a year ago with no purchase in the last {inactivity_days} days",
+    )
 
 
 def monthly_revenue(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -174,8 +222,9 @@ def suppress_small(table: pd.DataFrame, count_column: str, min_size: int) -> pd.
 
 def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int = 10) -> pd.DataFrame:
     """Orders, revenue and customers by order channel over the last 12 months, with shares."""
-    window = transactions[(transactions["order_date"] > _window_start(as_of, 365))
-                          & (transactions["order_date"] <= as_of)]
+    window = transactions[
+        (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
+    ]
     channel = window["channel"].astype(object).fillna("unknown") if "channel" in window else "all"
     window = window.assign(channel=channel)
     sales = window[~window["is_refund"]]
@@ -192,17 +241,20 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
     return suppress_small(mix, "customers", min_size)
 
 
-def touchpoint_volumes(interactions: pd.DataFrame, customers_active: int, as_of: pd.Timestamp,
-                       min_size: int = 10) -> pd.DataFrame:
+def touchpoint_volumes(
+    interactions: pd.DataFrame, customers_active: int, as_of: pd.Timestamp, min_size: int = 10
+) -> pd.DataFrame:
     """Touchpoint events of the last 12 months by kind and channel, per 1,000 active customers.
 
     Complaint rows also carry the share resolved (with a 95% Wilson interval) and support contacts
     the median wait in minutes.
     """
-    window = interactions[(interactions["timestamp"] > _window_start(as_of, 365))
-                          & (interactions["timestamp"] <= as_of)]
-    window = window.assign(channel=window["channel"].astype(object).fillna("unknown")
-                           if "channel" in window else "all")
+    window = interactions[
+        (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
+    ]
+    window = window.assign(
+        channel=window["channel"].astype(object).fillna("unknown") if "channel" in window else "all"
+    )
     grouped = window.groupby(["kind", "channel"])
     table = pd.DataFrame({"events": grouped.size(), "customers": grouped["customer_id"].nunique()})
     table["per_1000_active"] = 1000 * table["events"] / max(customers_active, 1)
@@ -218,8 +270,14 @@ def touchpoint_volumes(interactions: pd.DataFrame, customers_active: int, as_of:
 
 def data_health(data: CustomerData) -> pd.DataFrame:
     """One row per table: rows, customers, date range, and share of cells missing in optional columns."""
-    date_columns = {"customers": "signup_date", "transactions": "order_date", "interactions": "timestamp",
-                    "surveys": "date", "programme": "start_date", "referrals": "date"}
+    date_columns = {
+        "customers": "signup_date",
+        "transactions": "order_date",
+        "interactions": "timestamp",
+        "surveys": "date",
+        "programme": "start_date",
+        "referrals": "date",
+    }
     rows = []
     for name, frame in data.tables.items():
         dates = frame[date_columns[name]]
@@ -232,7 +290,10 @@ def data_health(data: CustomerData) -> pd.DataFrame:
                 "first_date": dates.min().date(),
                 "last_date": dates.max().date(),
                 "columns": frame.shape[1],
-                "missing_cells": float(frame.isna().to_numpy().mean()),
+                # an empty churn date means "still a customer", not missing data
+                "missing_cells": float(
+                    frame.drop(columns=["churn_date"], errors="ignore").isna().to_numpy().mean()
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -256,9 +317,19 @@ def format_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> pd.DataFrame:
     """KPI table as display text: value, 95% interval, and how each figure was obtained."""
     rows = []
     for row in kpis.itertuples():
-        interval = "–" if pd.isna(row.low) else f"{_fmt(row.low, row.unit, currency)} to {_fmt(row.high, row.unit, currency)}"
-        rows.append({"KPI": row.kpi, "Value": _fmt(row.value, row.unit, currency), "95% interval": interval,
-                     "Basis": row.basis})
+        interval = (
+            "–"
+            if pd.isna(row.low)
+            else f"{_fmt(row.low, row.unit, currency)} to {_fmt(row.high, row.unit, currency)}"
+        )
+        rows.append(
+            {
+                "KPI": row.kpi,
+                "Value": _fmt(row.value, row.unit, currency),
+                "95% interval": interval,
+                "Basis": row.basis,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -6,6 +6,7 @@ finding, axes carry units.
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.axes import Axes
@@ -95,11 +96,14 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
         month_name = monthly.loc[monthly["month"].dt.month == peak, "month"].iloc[0].strftime("%B")
         title = f"Net revenue {'up' if last >= prior else 'down'} {abs(last / prior - 1):.0%} year on year; {month_name} peaks"
     ax.legend(frameon=False, loc="upper left")
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 7]))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     return finish(ax, title, None, f"net revenue ({currency})")
 
 
-def plot_share_bars(table, label: str, value: str, title: str, xlabel: str, ax: Axes | None = None,
-                    percent: bool = True) -> Axes:
+def plot_share_bars(
+    table, label: str, value: str, title: str, xlabel: str, ax: Axes | None = None, percent: bool = True
+) -> Axes:
     """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
     table = table.dropna(subset=[value]).sort_values(value)
@@ -113,11 +117,14 @@ def plot_share_bars(table, label: str, value: str, title: str, xlabel: str, ax: 
     return finish(ax, title, xlabel, None)
 
 
-def plot_score_distribution(scores, low: int, high: int, title: str, xlabel: str, colours=None,
-                            ax: Axes | None = None) -> Axes:
+def plot_score_distribution(
+    scores, low: int, high: int, title: str, xlabel: str, colours=None, ax: Axes | None = None
+) -> Axes:
     """Share of answers per score (e.g. NPS 0-10), coloured by group (detractor/passive/promoter)."""
     ax = new_axes(ax)
-    counts = scores.dropna().astype(int).value_counts(normalize=True).reindex(range(low, high + 1), fill_value=0)
+    counts = (
+        scores.dropna().astype(int).value_counts(normalize=True).reindex(range(low, high + 1), fill_value=0)
+    )
     colours = colours or [ACCENT] * len(counts)
     ax.bar(counts.index, counts.to_numpy(), color=colours)
     ax.set_xticks(list(counts.index))

@@ -16,12 +16,23 @@ import nbformat
 from nbconvert import HTMLExporter
 
 TEMPLATES = Path(__file__).parent / "templates"
-EXTERNAL_REFERENCE = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+EXTERNAL_REFERENCE = re.compile(
+    r"""<(?:script|link|img|iframe)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I
+)
 
 #: Packages whose versions are recorded with every run.
 RECORDED_PACKAGES = (
-    "cx-suite", "pandas", "numpy", "scikit-learn", "statsmodels", "lifelines", "seaborn", "matplotlib",
-    "pandera", "papermill", "nbconvert",
+    "cx-suite",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "statsmodels",
+    "lifelines",
+    "seaborn",
+    "matplotlib",
+    "pandera",
+    "papermill",
+    "nbconvert",
 )
 
 
@@ -138,9 +149,14 @@ def styled(table, formats: dict | None = None, caption: str | None = None):
     Data-derived text (channel names, plan labels) is escaped so it cannot inject markup into
     the HTML report.
     """
+    table = table.rename(columns=lambda c: str(c).replace("_", " "))
+    formats = {str(k).replace("_", " "): v for k, v in (formats or {}).items()}
     styler = table.style.format(escape="html", na_rep="–").hide(axis="index")
     if formats:
         styler = styler.format(formats, na_rep="–")
+    text_columns = [c for c in table.columns if table[c].dtype == object]
+    styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
     if caption:
         styler = styler.set_caption(escape(caption))
     return styler

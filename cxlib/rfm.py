@@ -101,7 +101,9 @@ def window_transactions(
     out["amount"] = np.where(out["is_refund"], -out["amount"].abs(), out["amount"])
     if "order_id" in transactions:
         order = transactions.loc[keep, "order_id"].astype(object)
-        out["order_id"] = order.where(order.notna(), "row-" + pd.Series(out.index, index=out.index).astype(str))
+        out["order_id"] = order.where(
+            order.notna(), "row-" + pd.Series(out.index, index=out.index).astype(str)
+        )
     else:
         out["order_id"] = "row-" + pd.Series(out.index, index=out.index).astype(str)
     return out
@@ -177,7 +179,9 @@ def rfm_table(
     net = window.groupby("customer_id", sort=True)["amount"].sum()
     ids = pd.Index(customers if customers is not None else net.index).unique()
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
-    table["recency_days"] = (as_of - per["last_purchase"].reindex(table.index).dt.normalize()).dt.days.astype(float)
+    table["recency_days"] = (as_of - per["last_purchase"].reindex(table.index).dt.normalize()).dt.days.astype(
+        float
+    )
     table["frequency"] = per["frequency"].reindex(table.index).fillna(0).astype(int)
     table["monetary"] = net.reindex(table.index).fillna(0.0)
     table["first_purchase"] = per["first_purchase"].reindex(table.index)
@@ -225,7 +229,11 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
     """
     buyers = rfm["frequency"] > 0
     scores = pd.DataFrame(index=rfm.index)
-    for name, column, better in (("r", "recency_days", False), ("f", "frequency", True), ("m", "monetary", True)):
+    for name, column, better in (
+        ("r", "recency_days", False),
+        ("f", "frequency", True),
+        ("m", "monetary", True),
+    ):
         score = pd.Series(pd.NA, index=rfm.index, dtype="Int64")
         score[buyers] = quantile_score(rfm.loc[buyers, column], higher_is_better=better)
         scores[f"{name}_score"] = score

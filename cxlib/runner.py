@@ -89,7 +89,7 @@ def check_outputs(executed: Path) -> None:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 text = output.get("text", "").strip().splitlines()
                 raise NotebookRunError(
-                    f"{executed.name}, cell {index}: wrote to stderr (a warning would show in the report): "
+                    f"{executed.name}, cell {_source_number(notebook.cells, index)}: wrote to stderr (a warning would show in the report): "
                     f"{text[0] if text else ''}"
                 )
             data = output.get("data", {})
@@ -97,7 +97,7 @@ def check_outputs(executed: Path) -> None:
                 images += 1
             elif "<Figure size" in str(data.get("text/plain", "")):
                 raise NotebookRunError(
-                    f"{executed.name}, cell {index}: a chart did not render (non-inline matplotlib backend? "
+                    f"{executed.name}, cell {_source_number(notebook.cells, index)}: a chart did not render (non-inline matplotlib backend? "
                     "unset MPLBACKEND or keep '%matplotlib inline' in the first cell)"
                 )
     expects_figures = notebook.metadata.get("cx", {}).get("expects_figures", True)
@@ -105,6 +105,22 @@ def check_outputs(executed: Path) -> None:
         raise NotebookRunError(
             f"{executed.name}: produced no charts; check the matplotlib backend (MPLBACKEND) and the data"
         )
+
+
+def _source_number(cells: list, index: int) -> int:
+    """1-based number of executed cell ``index`` in the source notebook (papermill's own cells removed)."""
+    added = ("injected-parameters", "papermill-error-cell-tag")
+    return index + 1 - sum(1 for c in cells[:index] if set(c.metadata.get("tags", [])) & set(added))
+
+
+def _failed_cell(executed: Path) -> tuple[int, str]:
+    """Number (1-based, in the source notebook) and first line of the cell that raised."""
+    cells = nbformat.read(executed, as_version=4).cells
+    for index, cell in enumerate(cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = cell.source.strip().splitlines()
+            return _source_number(cells, index), (lines[0][:80] if lines else "")
+    return 0, ""
 
 
 def execute_notebook(source: Path, executed: Path, params: dict) -> float:
@@ -118,13 +134,19 @@ def execute_notebook(source: Path, executed: Path, params: dict) -> float:
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(source), str(executed), parameters=params, kernel_name="python3",
-            cwd=str(source.parent), progress_bar=False, log_output=False,
+            str(source),
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+            log_output=False,
             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter on the terminal
         )
     except PapermillExecutionError as err:
+        cell_number, first_line = _failed_cell(executed)
         raise NotebookRunError(
-            f"{source.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
+            f"{source.name} failed in cell {cell_number} (counting from 1, starting `{first_line}`): "
             f"{err.ename}: {err.evalue}"
         ) from None
     except Exception as err:  # kernel died, notebook unreadable, ...
@@ -207,8 +229,14 @@ def run_suite(
                 source, executed, {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
             )
             html_path = render_html(executed, staging / f"{source.stem}.html")
-            reports.append({"notebook": source.stem, "html": html_path.name, "seconds": round(seconds, 2),
-                            "title": notebook_title(nbformat.read(executed, as_version=4), source.stem)})
+            reports.append(
+                {
+                    "notebook": source.stem,
+                    "html": html_path.name,
+                    "seconds": round(seconds, 2),
+                    "title": notebook_title(nbformat.read(executed, as_version=4), source.stem),
+                }
+            )
             log(f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s")
     except BaseException:
         failed = out_dir / ".last-failed-run"

@@ -33,7 +33,12 @@ START = pd.Timestamp("2023-01-01")
 
 SEGMENTS = pd.DataFrame(
     {
-        "name": ["Occasional bargain hunters", "Regular mainstream", "High-value frequent", "Big-basket occasional"],
+        "name": [
+            "Occasional bargain hunters",
+            "Regular mainstream",
+            "High-value frequent",
+            "Big-basket occasional",
+        ],
         "share": [0.40, 0.30, 0.12, 0.18],
         "orders_per_month": [0.55, 1.5, 4.4, 0.65],
         "mean_order_value": [22.0, 45.0, 75.0, 150.0],
@@ -103,7 +108,9 @@ def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     seg = SEGMENTS.iloc[segment].reset_index(drop=True)
     plan_u = rng.random(n)
     plan = np.where(
-        plan_u < seg["p_basic"], "basic", np.where(plan_u < seg["p_basic"] + seg["p_standard"], "standard", "premium")
+        plan_u < seg["p_basic"],
+        "basic",
+        np.where(plan_u < seg["p_basic"] + seg["p_standard"], "standard", "premium"),
     )
     cov = np.full((5, 5), TOUCHPOINT_CORRELATION) + np.eye(5) * (1 - TOUCHPOINT_CORRELATION)
     experience = rng.multivariate_normal(np.zeros(5), cov, size=n)
@@ -121,7 +128,9 @@ def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
             "region": rng.choice(REGIONS, size=n, p=REGION_P),
             "acquisition_channel": rng.choice(ACQUISITION, size=n, p=ACQUISITION_P),
             "satisfaction": satisfaction,
-            "nps_category": np.where(true_nps >= 8.5, "promoter", np.where(true_nps <= 6.5, "detractor", "passive")),
+            "nps_category": np.where(
+                true_nps >= 8.5, "promoter", np.where(true_nps <= 6.5, "detractor", "passive")
+            ),
             "signup_month": signup_month,
             "signup_day_frac": rng.random(n),
             # customer-level heterogeneity around the segment's rate and basket
@@ -181,7 +190,7 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         lo = np.where(cust["signup_month"].to_numpy() == m, cust["signup_day_frac"].to_numpy(), 0.0)
         tenure = np.maximum(m - cust["signup_month"].to_numpy() + (1 - lo), 1e-3)
         # Weibull cumulative hazard increment over this month, scaled by the covariates
-        d_h = (tenure ** WEIBULL_SHAPE - np.maximum(tenure - (1 - lo), 0) ** WEIBULL_SHAPE) / WEIBULL_SHAPE
+        d_h = (tenure**WEIBULL_SHAPE - np.maximum(tenure - (1 - lo), 0) ** WEIBULL_SHAPE) / WEIBULL_SHAPE
         eta = (
             static_eta
             + np.log(HAZARD_RATIOS["unresolved_complaint"]) * unresolved
@@ -193,7 +202,9 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         hi = np.ones(n)
         churn_frac = lo + rng.random(n) * (1 - lo)
         hi[churns] = churn_frac[churns]
-        churn_date[churns] = (month_start + pd.to_timedelta(np.floor(churn_frac[churns] * days), unit="D")).to_numpy()
+        churn_date[churns] = (
+            month_start + pd.to_timedelta(np.floor(churn_frac[churns] * days), unit="D")
+        ).to_numpy()
         exposure = np.where(alive, hi - lo, 0.0)
         alive_months += exposure
         # orders
@@ -212,14 +223,18 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         resolved = rng.random(rows.size) < p_resolved[rows]
         out["complaints"].append((rows, dates, resolved))
         unresolved[rows[~resolved]] = True
-        n_carts = rng.poisson(0.08 * np.exp(-0.4 * cust["experience_digital"].to_numpy()[idx]) * exposure[idx])
+        n_carts = rng.poisson(
+            0.08 * np.exp(-0.4 * cust["experience_digital"].to_numpy()[idx]) * exposure[idx]
+        )
         out["carts"].append(_events(rng, idx, n_carts, month_start, days, lo, hi))
         # surveys: engaged customers, very (un)happy customers and recent complainers answer more
         complained_now = np.zeros(n, bool)
         complained_now[rows] = True
-        p_answer = 0.012 * rate ** 0.4 * (1 + 0.8 * (np.abs(s) > 1)) * (1 + 1.5 * complained_now)
+        p_answer = 0.012 * rate**0.4 * (1 + 0.8 * (np.abs(s) > 1)) * (1 + 1.5 * complained_now)
         answers = rng.random(idx.size) < np.clip(p_answer[idx] * exposure[idx], 0, 1)
-        out["surveys"].append(_events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi))
+        out["surveys"].append(
+            _events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi)
+        )
     return {"out": out, "churn_date": churn_date, "alive_months": alive_months}
 
 
@@ -286,7 +301,9 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
             "churn_date": sim["churn_date"],
         }
     )
-    return SyntheticCompany(tables=tables, truth=_truth(n_customers, seed, tables), customer_truth=customer_truth)
+    return SyntheticCompany(
+        tables=tables, truth=_truth(n_customers, seed, tables), customer_truth=customer_truth
+    )
 
 
 def _customers_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
@@ -313,7 +330,9 @@ def _transactions_table(rng, ids, cust, orders) -> pd.DataFrame:
     amount = cust["basket"].to_numpy()[rows] * rng.lognormal(-0.18, 0.6, rows.size) * season
     amount = np.round(amount * np.where(treated, PROGRAMME_SPEND_UPLIFT, 1.0), 2) + 0.0
     probs = SEGMENTS[["p_web", "p_app", "p_store"]].to_numpy()[seg]
-    channel = np.array(["web", "app", "store"], dtype=object)[(rng.random(rows.size)[:, None] > probs.cumsum(1)).sum(1)]
+    channel = np.array(["web", "app", "store"], dtype=object)[
+        (rng.random(rows.size)[:, None] > probs.cumsum(1)).sum(1)
+    ]
     channel[rng.random(rows.size) < 0.02] = None
     sales = pd.DataFrame(
         {"CustomerID": ids[rows], "OrderDate": dates, "Amount": amount, "Channel": channel, "Type": "sale"}
@@ -340,11 +359,17 @@ def _interactions_table(rng, ids, out) -> pd.DataFrame:
         dates = pd.DatetimeIndex(np.concatenate([p[1].to_numpy() for p in parts]))
         stamp = dates + pd.to_timedelta(rng.integers(8 * 3600, 21 * 3600, rows.size), unit="s")
         return pd.DataFrame(
-            {"CustomerID": ids[rows], "Timestamp": stamp, "Channel": rng.choice(channels, rows.size, p=p_channels),
-             "Kind": kind}
+            {
+                "CustomerID": ids[rows],
+                "Timestamp": stamp,
+                "Channel": rng.choice(channels, rows.size, p=p_channels),
+                "Kind": kind,
+            }
         ), parts
 
-    contacts, parts = frame(out["contacts"], "support_contact", ["phone", "chat", "email"], [0.45, 0.35, 0.20])
+    contacts, parts = frame(
+        out["contacts"], "support_contact", ["phone", "chat", "email"], [0.45, 0.35, 0.20]
+    )
     contacts["WaitMinutes"] = np.round(np.concatenate([p[2] for p in parts]), 1)
     contacts.loc[contacts["Channel"] == "email", "WaitMinutes"] = np.nan
     complaints, parts = frame(out["complaints"], "complaint", ["phone", "email", "social"], [0.5, 0.35, 0.15])
@@ -408,8 +433,9 @@ def _truth(n_customers: int, seed: int, tables: dict) -> dict:
         "seed": seed,
         "as_of": AS_OF.date().isoformat(),
         "window": [START.date().isoformat(), AS_OF.date().isoformat()],
-        "segments": SEGMENTS[["name", "share", "orders_per_month", "mean_order_value", "base_monthly_hazard"]]
-        .to_dict(orient="records"),
+        "segments": SEGMENTS[
+            ["name", "share", "orders_per_month", "mean_order_value", "base_monthly_hazard"]
+        ].to_dict(orient="records"),
         "churn": {
             "model": "monthly proportional hazards (cloglog), Weibull baseline in tenure",
             "weibull_shape": WEIBULL_SHAPE,

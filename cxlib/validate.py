@@ -64,11 +64,12 @@ CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
 #: Survey columns named rating_<touchpoint> are per-touchpoint ratings (numbers).
 RATING_PREFIX = "rating_"
 
-_DTYPES = {"id": str, "text": str, "date": "datetime64[ns]", "number": float, "bool": "boolean"}
-
 #: Rule name -> (what is wrong, how to fix). Used to build messages from pandera's failure cases.
 RULES = {
-    "column_in_dataframe": ("required column is missing", "map it under data.tables.{table}.columns in the config"),
+    "column_in_dataframe": (
+        "required column is missing",
+        "map it under data.tables.{table}.columns in the config",
+    ),
     "coerce_date": ("values are not dates", "fix them, or set data.tables.{table}.date_format"),
     "coerce_number": ("values are not numbers", "remove currency signs and thousands separators"),
     "coerce_bool": ("values are not yes/no", "use yes/no, true/false or 1/0, or list yours in true_values"),
@@ -115,13 +116,26 @@ class Problem:
         return f"{where}: {len(self.rows)} {noun}: {what} (rows {shown}{examples}); {fix}."
 
 
-def dtype_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
-    """Stage 1 schema: required columns present and every canonical column coercible to its type."""
+def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
+    """Stage 1 schema: every required canonical column is present.
+
+    Types are parsed in :func:`cxlib.io.parse_types` (vectorised): pandera's coercion reports
+    failure cases by re-parsing every value one at a time, which takes minutes on a million rows.
+    """
     spec = _columns_of(table, columns)
     return pa.DataFrameSchema(
-        {name: pa.Column(_DTYPES[kind], coerce=True, nullable=True, required=req) for name, (kind, req) in spec.items()},
-        name=table,
+        {name: pa.Column(nullable=True, required=True) for name, (_, req) in spec.items() if req}, name=table
     )
+
+
+def type_problems(table: str, column: str, kind: str, raw: pd.Series, parsed: pd.Series) -> list[Problem]:
+    """Rows whose raw value is present but could not be parsed as ``kind``."""
+    failed = raw.notna() & parsed.isna()
+    if not failed.any():
+        return []
+    rule = {"date": "coerce_date", "number": "coerce_number", "bool": "coerce_bool"}.get(kind, "coerce_text")
+    examples = tuple(dict.fromkeys(str(v) for v in raw[failed].head(50)))[:3]
+    return [Problem(table, column, rule, tuple(int(i) + 2 for i in raw.index[failed]), examples)]
 
 
 def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
@@ -134,7 +148,11 @@ def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, 
         checks = []
         if kind == "date" and end_of_as_of is not None:
             checks.append(pa.Check(lambda s: s < end_of_as_of, name="not_after_as_of", ignore_na=True))
-        if name in ("customer_id", "referrer_id", "referred_id") and table != "customers" and customer_ids is not None:
+        if (
+            name in ("customer_id", "referrer_id", "referred_id")
+            and table != "customers"
+            and customer_ids is not None
+        ):
             checks.append(pa.Check(lambda s: s.isin(customer_ids), name="known_customer", ignore_na=True))
         # custom checks (not pandera's built-ins) so failure cases carry our rule names
         if name == "nps":
@@ -146,7 +164,9 @@ def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, 
         if name == "wait_minutes":
             checks.append(pa.Check(lambda s: s >= 0, name="non_negative", ignore_na=True))
         if name == "group":
-            checks.append(pa.Check(lambda s: s.isin(["treatment", "control"]), name="group_values", ignore_na=True))
+            checks.append(
+                pa.Check(lambda s: s.isin(["treatment", "control"]), name="group_values", ignore_na=True)
+            )
         cols[name] = pa.Column(
             nullable=not required,
             unique=(table == "customers" and name == "customer_id"),
@@ -196,8 +216,16 @@ def problems_from(err: pa.errors.SchemaErrors, table: str, as_of=None) -> list[P
         examples = tuple(dict.fromkeys(str(v) for v in group["failure_case"].dropna()))[:3]
         if rule in _FRAME_RULE_COLUMN:
             examples = ()
-        problems.append(Problem(table, None if pd.isna(column) else str(column), rule, rows, examples,
-                                as_of=str(pd.Timestamp(as_of).date()) if as_of is not None else ""))
+        problems.append(
+            Problem(
+                table,
+                None if pd.isna(column) else str(column),
+                rule,
+                rows,
+                examples,
+                as_of=str(pd.Timestamp(as_of).date()) if as_of is not None else "",
+            )
+        )
     return problems
 
 

@@ -1,0 +1,399 @@
+"""Churn models: interpretable drivers (logistic odds ratios) and a calibrated predictive model.
+
+:class:`ChurnDrivers` answers "which experiences go with leaving, and how strongly" with odds
+ratios, 95% intervals and p-values from a statsmodels logistic regression. :class:`ChurnPredictor`
+answers "who is most likely to leave" with scikit-learn gradient boosting, calibrated so that a
+score of 0.3 means about 30%, and evaluated on a held-out set.
+
+Examples
+--------
+>>> drivers = ChurnDrivers().fit(train, numeric=panel.numeric, categorical=panel.categorical)  # doctest: +SKIP
+>>> drivers.summary[["term", "odds_ratio", "ci_low", "ci_high", "p_value"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from matplotlib.axes import Axes
+from scipy import stats
+from sklearn.calibration import CalibratedClassifierCV, calibration_curve
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.inspection import partial_dependence, permutation_importance
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from cxlib.churn import LABEL
+from cxlib.design import DesignEncoder, feature_label
+from cxlib.plots import ACCENT, NEUTRAL, PALETTE, WARNING, finish, new_axes, percent_formatter
+
+
+class ChurnDrivers:
+    """Logistic regression of churn on drivers, reported as odds ratios with 95% intervals.
+
+    Parameters
+    ----------
+    reference_levels : dict, optional
+        Categorical feature -> reference level (default: its most common level).
+    max_vif : float, default 10
+        Collinearity threshold; see :class:`cxlib.design.DesignEncoder`.
+    alpha : float, default 0.05
+        1 - confidence level of the intervals.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per term: driver, term, unit, odds_ratio, ci_low, ci_high, p_value, vif.
+    drivers_ : DataFrame
+        One row per driver (feature): joint Wald chi-square and p-value, ranked strongest first.
+    caveats_ : list of str
+    result_ : statsmodels results
+
+    Examples
+    --------
+    >>> model = ChurnDrivers().fit(frame, numeric=["tenure_months"], categorical=["plan"])  # doctest: +SKIP
+    >>> model.plot_forest()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, reference_levels: dict | None = None, max_vif: float | None = 10.0, alpha: float = 0.05
+    ):
+        self.reference_levels = reference_levels
+        self.max_vif = max_vif
+        self.alpha = alpha
+
+    def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
+        """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
+        self.encoder_ = DesignEncoder(numeric, categorical, self.reference_levels, self.max_vif).fit(frame)
+        design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
+        y = frame[label].astype(float).to_numpy()
+        with warnings.catch_warnings():
+            # statsmodels warns on quasi-separation; the caveat below reports it instead
+            warnings.simplefilter("ignore")
+            self.result_ = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0)
+        self.caveats_ = list(self.encoder_.caveats_)
+        if not self.result_.mle_retvals.get("converged", True):
+            self.caveats_.append("the logistic fit did not converge; treat the ratios as rough")
+        self.summary = self._summary()
+        self.drivers_ = self._driver_tests()
+        return self
+
+    def _summary(self) -> pd.DataFrame:
+        params = self.result_.params.drop("const")
+        ci = self.result_.conf_int(self.alpha).drop("const")
+        table = pd.DataFrame(
+            {
+                "driver": [self.encoder_.term_driver_[t] for t in params.index],
+                "term": params.index,
+                "label": [feature_label(t) for t in params.index],
+                "unit": [self.encoder_.units_[t] for t in params.index],
+                "odds_ratio": np.exp(params.to_numpy()),
+                "ci_low": np.exp(ci[0].to_numpy()),
+                "ci_high": np.exp(ci[1].to_numpy()),
+                "p_value": self.result_.pvalues.drop("const").to_numpy(),
+                "vif": self.encoder_.vif_["vif"].reindex(params.index).to_numpy(),
+            }
+        )
+        return table.reset_index(drop=True)
+
+    def _driver_tests(self) -> pd.DataFrame:
+        """Joint Wald test of all terms of each driver (one for a number, several for a category)."""
+        params, cov = self.result_.params, self.result_.cov_params()
+        rows = []
+        for driver, terms in self.summary.groupby("driver", sort=False)["term"]:
+            b = params[list(terms)].to_numpy()
+            chi2 = float(b @ np.linalg.pinv(cov.loc[list(terms), list(terms)].to_numpy()) @ b)
+            rows.append(
+                {"driver": driver, "label": feature_label(driver), "wald_chi2": chi2, "df": len(terms)}
+            )
+        table = pd.DataFrame(rows)
+        table["p_value"] = stats.chi2.sf(table["wald_chi2"], table["df"])
+        table = table.sort_values("wald_chi2", ascending=False, ignore_index=True)
+        table.insert(0, "rank", np.arange(1, len(table) + 1))
+        return table
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Churn probability of each row of ``frame``."""
+        design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
+        return np.asarray(self.result_.predict(design))
+
+    def driver_table(self) -> pd.DataFrame:
+        """Terms with odds ratios, intervals and p-values, plus the rank of their driver."""
+        rank = self.drivers_.set_index("driver")["rank"]
+        table = self.summary.assign(driver_rank=self.summary["driver"].map(rank))
+        return table.sort_values(["driver_rank", "p_value"], ignore_index=True)
+
+    def plot_forest(self, ax: Axes | None = None, top: int = 20, title: str | None = None) -> Axes:
+        """Forest plot of odds ratios with 95% intervals (log scale), strongest drivers first."""
+        table = self.driver_table().head(top).iloc[::-1]
+        return forest_plot(
+            table, "odds_ratio", ax=ax, title=title or "What goes with churn", xlabel="Odds ratio"
+        )
+
+
+def forest_plot(
+    table: pd.DataFrame, estimate: str, ax: Axes | None = None, title: str = "", xlabel: str = ""
+) -> Axes:
+    """Horizontal forest plot of ratios (``estimate``, ``ci_low``, ``ci_high``) on a log axis."""
+    ax = new_axes(ax, figsize=(7.5, 0.32 * len(table) + 1.4))
+    y = np.arange(len(table))
+    significant = (table["ci_low"] > 1) | (table["ci_high"] < 1)
+    colours = np.where(table[estimate] > 1, WARNING, ACCENT)
+    colours = np.where(significant, colours, NEUTRAL)
+    ax.hlines(y, table["ci_low"], table["ci_high"], color=colours, lw=2)
+    ax.scatter(table[estimate], y, color=colours, zorder=3, s=28)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{lab} ({unit})" for lab, unit in zip(table["label"], table["unit"], strict=True)])
+    ax.grid(axis="y", visible=False)
+    ax.xaxis.set_major_formatter(lambda v, _p: f"{v:g}")
+    return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1)")
+
+
+class ChurnPredictor:
+    """Gradient boosting with probability calibration, for ranking customers by churn risk.
+
+    Parameters
+    ----------
+    seed : int
+        Drives the calibration split and the boosting's early-stopping split.
+    calibration : {"sigmoid", "isotonic"}
+        Platt scaling (keeps the ranking, so ROC-AUC is unchanged) or isotonic regression.
+    calibration_share : float
+        Share of the training rows held back to calibrate.
+
+    Attributes
+    ----------
+    model_ : CalibratedClassifierCV
+    features_ : list of str
+    categories_ : dict
+        Categorical feature -> its levels in training.
+    """
+
+    def __init__(self, seed: int = 42, calibration: str = "sigmoid", calibration_share: float = 0.2):
+        self.seed = seed
+        self.calibration = calibration
+        self.calibration_share = calibration_share
+
+    def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnPredictor:
+        """Fit boosting on part of ``frame`` and calibrate on the rest; returns self."""
+        self.numeric_, self.categorical_ = list(numeric), list(categorical)
+        self.features_ = self.numeric_ + self.categorical_
+        self.categories_ = {c: sorted(frame[c].astype(str).unique()) for c in self.categorical_}
+        x, y = self._matrix(frame), frame[label].astype(int).to_numpy()
+        x_fit, x_cal, y_fit, y_cal = train_test_split(
+            x, y, test_size=self.calibration_share, stratify=y, random_state=self.seed
+        )
+        booster = HistGradientBoostingClassifier(
+            learning_rate=0.05,
+            max_iter=500,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            categorical_features="from_dtype",
+            early_stopping=True,
+            validation_fraction=0.15,
+            n_iter_no_change=20,
+            random_state=self.seed,
+        ).fit(x_fit, y_fit)
+        self.booster_ = booster
+        self.model_ = CalibratedClassifierCV(FrozenEstimator(booster), method=self.calibration).fit(
+            x_cal, y_cal
+        )
+        return self
+
+    def _matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        x = frame[self.features_].copy()
+        for column in self.categorical_:
+            x[column] = pd.Categorical(x[column].astype(str), categories=self.categories_[column])
+        return x
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated churn probability of each row of ``frame``."""
+        return self.model_.predict_proba(self._matrix(frame))[:, 1]
+
+    def permutation_importance(
+        self, frame: pd.DataFrame, label: str = LABEL, n_repeats: int = 5, max_rows: int = 20_000
+    ) -> pd.DataFrame:
+        """Drop in held-out ROC-AUC when each feature is shuffled (mean and 95% range over repeats).
+
+        Computed on at most ``max_rows`` rows of ``frame`` (a seeded sample) to bound the cost.
+        """
+        sample = (
+            frame.sample(min(len(frame), max_rows), random_state=self.seed)
+            if len(frame) > max_rows
+            else frame
+        )
+        result = permutation_importance(
+            self.model_,
+            self._matrix(sample),
+            sample[label].astype(int),
+            scoring="roc_auc",
+            n_repeats=n_repeats,
+            random_state=self.seed,
+            n_jobs=1,
+        )
+        table = pd.DataFrame(
+            {
+                "feature": self.features_,
+                "label": [feature_label(f) for f in self.features_],
+                "auc_drop": result.importances_mean,
+                "ci_low": np.percentile(result.importances, 2.5, axis=1),
+                "ci_high": np.percentile(result.importances, 97.5, axis=1),
+            }
+        )
+        self.importance_ = table.sort_values("auc_drop", ascending=False, ignore_index=True)
+        return self.importance_
+
+    def plot_importance(self, ax: Axes | None = None, top: int = 12) -> Axes:
+        """Bar chart of permutation importance (call :meth:`permutation_importance` first)."""
+        table = self.importance_.head(top).iloc[::-1]
+        ax = new_axes(ax, figsize=(7.5, 0.32 * len(table) + 1.4))
+        errors = np.vstack([table["auc_drop"] - table["ci_low"], table["ci_high"] - table["auc_drop"]]).clip(
+            0
+        )
+        ax.barh(table["label"], table["auc_drop"], xerr=errors, color=ACCENT, ecolor=NEUTRAL)
+        ax.grid(axis="y", visible=False)
+        top_label = table["label"].iloc[-1]
+        return finish(
+            ax, f"{top_label} carries most of the model's ranking power", "Drop in ROC-AUC when shuffled"
+        )
+
+    def plot_partial_dependence(self, frame: pd.DataFrame, feature: str, ax: Axes | None = None) -> Axes:
+        """Average predicted churn probability as one feature varies, others as observed."""
+        ax = new_axes(ax, figsize=(3.8, 3.0))
+        sample = frame.sample(min(len(frame), 5_000), random_state=self.seed)
+        categorical = feature in self.categorical_
+        result = partial_dependence(
+            self.model_,
+            self._matrix(sample),
+            [feature],
+            categorical_features=[feature] if categorical else None,
+            grid_resolution=30,
+            percentiles=(0.02, 0.98),
+            kind="average",
+        )
+        grid, average = result["grid_values"][0], result["average"][0]
+        if categorical:
+            order = np.argsort(average)
+            ax.barh([str(g) for g in np.asarray(grid)[order]], average[order], color=ACCENT)
+            ax.xaxis.set_major_formatter(percent_formatter())
+            ax.grid(axis="y", visible=False)
+            return finish(ax, feature_label(feature), "Average churn probability", None)
+        ax.plot(grid, average, color=ACCENT, lw=2)
+        ax.yaxis.set_major_formatter(percent_formatter())
+        return finish(ax, feature_label(feature), feature_label(feature), "Average churn probability")
+
+
+def classification_metrics(y_true, probability, n_boot: int = 200, seed: int = 42) -> pd.DataFrame:
+    """Held-out ROC-AUC, PR-AUC, Brier score and top-decile lift, with 95% bootstrap intervals.
+
+    Parameters
+    ----------
+    y_true : array of bool
+    probability : array of float
+    n_boot : int
+        Bootstrap resamples for the intervals (0 = no intervals).
+    seed : int
+
+    Returns
+    -------
+    DataFrame
+        metric, estimate, ci_low, ci_high.
+    """
+    y, p = np.asarray(y_true, dtype=int), np.asarray(probability, dtype=float)
+    estimate = _metrics(y, p)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if 0 < y[idx].sum() < len(idx):
+            draws.append(_metrics(y[idx], p[idx]))
+    boot = pd.DataFrame(draws, columns=list(estimate))
+    return pd.DataFrame(
+        {
+            "metric": list(estimate),
+            "estimate": list(estimate.values()),
+            "ci_low": [boot[m].quantile(0.025) if len(boot) else np.nan for m in estimate],
+            "ci_high": [boot[m].quantile(0.975) if len(boot) else np.nan for m in estimate],
+        }
+    )
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    top = np.argsort(-p, kind="stable")[: max(1, len(p) // 10)]
+    return {
+        "roc_auc": roc_auc_score(y, p),
+        "pr_auc": average_precision_score(y, p),
+        "brier": brier_score_loss(y, p),
+        "top_decile_lift": y[top].mean() / y.mean(),
+        "base_rate": y.mean(),
+    }
+
+
+def gains_table(y_true, probability, bins: int = 10) -> pd.DataFrame:
+    """Cumulative gains by score decile: share of churners caught when contacting the top x%."""
+    y, p = np.asarray(y_true, dtype=int), np.asarray(probability, dtype=float)
+    order = np.argsort(-p, kind="stable")
+    decile = np.arange(len(y)) * bins // len(y) + 1
+    frame = pd.DataFrame({"decile": decile, "churned": y[order], "probability": p[order]})
+    table = frame.groupby("decile").agg(
+        customers=("churned", "size"), churners=("churned", "sum"), mean_probability=("probability", "mean")
+    )
+    table["churn_rate"] = table["churners"] / table["customers"]
+    table["lift"] = table["churn_rate"] / y.mean()
+    table["share_contacted"] = table["customers"].cumsum() / len(y)
+    table["share_of_churners_caught"] = table["churners"].cumsum() / max(y.sum(), 1)
+    return table.reset_index()
+
+
+def plot_gains(gains: dict[str, pd.DataFrame], ax: Axes | None = None) -> Axes:
+    """Cumulative gains curves of one or more models against random targeting."""
+    ax = new_axes(ax)
+    for (name, table), colour in zip(gains.items(), PALETTE, strict=False):
+        ax.plot(
+            np.r_[0, table["share_contacted"]],
+            np.r_[0, table["share_of_churners_caught"]],
+            marker="o",
+            ms=3,
+            color=colour,
+            label=name,
+        )
+    ax.plot([0, 1], [0, 1], color=NEUTRAL, ls="--", label="Random targeting")
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.legend(frameon=False, loc="lower right")
+    first = next(iter(gains.values()))
+    caught = first.loc[first["decile"] <= max(1, len(first) // 5), "share_of_churners_caught"].iloc[-1]
+    return finish(
+        ax,
+        f"Contacting the riskiest 20% would reach {caught:.0%} of churners",
+        "Share of customers contacted (highest risk first)",
+        "Share of churners reached",
+    )
+
+
+def plot_calibration(
+    y_true, probabilities: dict[str, np.ndarray], ax: Axes | None = None, bins: int = 10
+) -> Axes:
+    """Reliability diagram: observed churn rate against predicted probability (quantile bins)."""
+    ax = new_axes(ax)
+    top = 0.0
+    for (name, p), colour in zip(probabilities.items(), PALETTE, strict=False):
+        observed, predicted = calibration_curve(np.asarray(y_true, int), p, n_bins=bins, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", ms=4, color=colour, label=name)
+        top = max(top, predicted.max(), observed.max())
+    ax.plot([0, top], [0, top], color=NEUTRAL, ls="--", label="Perfect calibration")
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.legend(frameon=False, loc="upper left")
+    return finish(
+        ax,
+        "Predicted churn probabilities match observed churn rates",
+        "Predicted churn probability (decile of customers)",
+        "Observed churn rate",
+    )

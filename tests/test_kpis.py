@@ -1,0 +1,75 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import kpis
+
+
+def test_nps_known_answer():
+    # 4 promoters, 3 passives, 3 detractors out of 10: NPS = 40% - 30% = +10
+    scores = pd.Series([10, 9, 9, 10, 7, 8, 8, 0, 5, 6])
+    nps, low, high = kpis.nps_interval(scores)
+    assert nps == pytest.approx(10)
+    se = np.sqrt((0.4 + 0.3 - 0.1**2) / 10)
+    assert high - nps == pytest.approx(100 * 1.959964 * se)
+
+
+def test_wilson_interval_matches_published_example():
+    # Newcombe (1998), Statistics in Medicine 17:857, example 81/263: Wilson 0.2553 to 0.3662
+    share, low, high = kpis.wilson_interval(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+
+
+def test_headline_kpis_match_a_direct_pandas_computation(small_data):
+    table = kpis.headline_kpis(small_data, active_days=90).set_index("kpi")
+    tx = small_data["transactions"]
+    as_of = small_data.as_of
+    year = tx[(tx["order_date"] > as_of - pd.Timedelta(days=365)) & (tx["order_date"] <= as_of)]
+    assert table.loc["Net revenue, last 12 months", "value"] == pytest.approx(year["amount"].sum())
+    sales = year[year["is_refund"] == False]  # noqa: E712
+    active = sales[sales["order_date"] > as_of - pd.Timedelta(days=90)]["customer_id"].nunique()
+    assert table.loc["Active customers", "value"] == active
+    orders = sales.groupby("customer_id").size()
+    assert table.loc["Repeat rate", "value"] == pytest.approx((orders >= 2).mean())
+    customers = small_data["customers"]
+    year_ago = as_of - pd.Timedelta(days=365)
+    at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
+    churned = ((at_risk["churn_date"] > year_ago) & (at_risk["churn_date"] <= as_of)).mean()
+    row = table.loc["Churn rate, last 12 months"]
+    assert row["value"] == pytest.approx(churned)
+    assert row["low"] < row["value"] < row["high"]
+
+
+def test_inactivity_definition_counts_lapsed_buyers(small_data):
+    row = kpis.headline_kpis(small_data, churn_definition="inactivity", inactivity_days=180).set_index("kpi")
+    lapse = row.loc["Lapse rate (no purchase)"]
+    assert 0 < lapse["value"] < 1 and lapse["low"] < lapse["value"] < lapse["high"]
+
+
+def test_small_groups_are_suppressed():
+    table = pd.DataFrame({"channel": ["web", "fax"], "customers": [500, 3], "revenue": [1000.0, 12.0]})
+    out = kpis.suppress_small(table, "customers", 10)
+    assert out.loc[1, ["customers", "revenue"]].isna().all()
+    assert out.loc[0, "revenue"] == 1000.0
+    assert table.loc[1, "revenue"] == 12.0  # input untouched
+
+
+def test_channel_mix_shares_sum_to_one(small_data):
+    mix = kpis.channel_mix(small_data["transactions"], small_data.as_of)
+    assert mix["revenue_share"].sum() == pytest.approx(1.0)
+    assert set(mix["channel"]) >= {"web", "app", "store"}
+
+
+def test_touchpoints_report_resolution_and_waits(small_data):
+    table = kpis.touchpoint_volumes(small_data["interactions"], 2000, small_data.as_of)
+    complaints = table[table["kind"] == "complaint"]
+    assert complaints["resolved_share"].between(0.4, 0.95).all()
+    phone = table[(table["kind"] == "support_contact") & (table["channel"] == "phone")]
+    assert phone["median_wait_minutes"].iloc[0] > 0
+
+
+def test_findings_sentence_quotes_the_numbers(small_data):
+    table = kpis.headline_kpis(small_data)
+    text = kpis.describe_kpis(table, "EUR")
+    active = int(table.set_index("kpi").loc["Active customers", "value"])
+    assert f"{active:,}" in text and "NPS" in text

@@ -1,0 +1,97 @@
+"""The generator is deterministic and its planted structure shows in simple statistics."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import synth
+
+
+@pytest.fixture(scope="module")
+def truth(small_demo_dir):
+    customers = pd.read_csv(small_demo_dir / "ground_truth_customers.csv", dtype={"customer_id": str})
+    return customers.set_index("customer_id")
+
+
+def test_same_seed_same_tables_other_seed_other_tables():
+    first, again, other = synth.generate(400, seed=5), synth.generate(400, seed=5), synth.generate(400, seed=6)
+    for name in first.tables:
+        pd.testing.assert_frame_equal(first.tables[name], again.tables[name])
+    assert not first.tables["transactions"].equals(other.tables["transactions"])
+
+
+def test_ground_truth_file_records_planted_values(small_demo_dir):
+    truth = json.loads((small_demo_dir / "ground_truth.json").read_text())
+    assert truth["churn"]["hazard_ratios"] == synth.HAZARD_RATIOS
+    assert truth["satisfaction"]["touchpoint_weights"] == synth.SATISFACTION_WEIGHTS
+    assert [s["name"] for s in truth["segments"]] == list(synth.SEGMENTS["name"])
+    # planted effects have realistic sizes (hazard ratios between about 1/3 and 3)
+    assert all(0.3 <= hr <= 3 for hr in synth.HAZARD_RATIOS.values())
+
+
+def test_segments_differ_in_frequency_and_basket_as_planted(small_data, truth):
+    sales = small_data["transactions"][~small_data["transactions"]["is_refund"]]
+    per_customer = sales.groupby("customer_id").agg(orders=("amount", "size"), aov=("amount", "mean"))
+    per_customer = per_customer.join(truth["segment_name"])
+    by_segment = per_customer.groupby("segment_name").median()
+    assert by_segment["orders"].idxmax() == "High-value frequent"
+    assert by_segment["aov"].idxmax() == "Big-basket occasional"
+    assert by_segment["aov"].idxmin() == "Occasional bargain hunters"
+
+
+def test_spend_is_heavy_tailed_and_seasonal(small_data):
+    sales = small_data["transactions"][~small_data["transactions"]["is_refund"]]
+    assert sales["amount"].skew() > 2
+    by_month = sales.groupby(sales["order_date"].dt.month)["amount"].sum()
+    assert by_month.idxmax() == 12
+
+
+def test_unresolved_complaints_raise_the_churn_rate_per_month(small_data):
+    """Person-time rates: cancellations per customer-month after vs before a first unresolved complaint.
+
+    (A crude "ever complained" comparison is biased: long-lived customers have more time to complain.)
+    """
+    interactions = small_data["interactions"]
+    unresolved = interactions[(interactions["kind"] == "complaint") & interactions["resolved"].eq(False)]
+    first = unresolved.groupby("customer_id")["timestamp"].min()
+    customers = small_data["customers"].set_index("customer_id")
+    end = customers["churn_date"].fillna(small_data.as_of)
+    flag_at = first.reindex(customers.index)
+    before_months = ((flag_at.fillna(end) - customers["signup_date"]).dt.days / 30.4).clip(lower=0)
+    after_months = ((end - flag_at).dt.days / 30.4).clip(lower=0).fillna(0)
+    churn_after = customers["churned"] & flag_at.notna()
+    rate_after = churn_after.sum() / after_months.sum()
+    rate_before = (customers["churned"] & flag_at.isna()).sum() / before_months.sum()
+    assert rate_after / rate_before > 1.5
+
+
+def test_survey_response_is_not_random(small_data):
+    sales = small_data["transactions"][~small_data["transactions"]["is_refund"]]
+    orders = sales.groupby("customer_id").size()
+    responded = orders.index.isin(small_data["surveys"]["customer_id"])
+    assert orders[responded].median() > orders[~responded].median()
+    assert small_data["surveys"]["customer_id"].nunique() < 0.3 * len(small_data["customers"])
+
+
+def test_promoters_refer_more_than_detractors(small_data, truth):
+    referrals = small_data["referrals"]
+    counts = referrals["referrer_id"].map(truth["nps_category"]).value_counts()
+    per_customer = counts / truth["nps_category"].value_counts()
+    assert per_customer["promoter"] > per_customer["passive"] > per_customer["detractor"]
+
+
+def test_programme_is_randomised_half_and_half(small_data):
+    groups = small_data["programme"]["group"].value_counts(normalize=True)
+    assert groups["treatment"] == pytest.approx(0.5, abs=0.08)
+
+
+def test_raw_export_carries_real_data_quality_problems(small_demo_dir):
+    tx = pd.read_csv(small_demo_dir / "transactions.csv", dtype=str)
+    customers = pd.read_csv(small_demo_dir / "customers.csv", dtype=str)
+    assert (tx["Type"] == "refund").mean() == pytest.approx(0.04, abs=0.01)
+    assert tx.duplicated().sum() > 0
+    assert customers["Region"].isna().mean() == pytest.approx(0.03, abs=0.015)
+    assert tx["Channel"].isna().mean() == pytest.approx(0.02, abs=0.01)
+    assert np.isclose(customers["CustomerID"].str.len().unique(), 7).all()
