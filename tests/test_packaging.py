@@ -1,0 +1,38 @@
+"""The two commands, CI and the conda file stay consistent with pyproject.toml."""
+
+import tomllib
+
+import yaml
+
+from .conftest import ROOT
+
+
+def test_environment_yml_installs_the_package_from_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    conda_deps = env["dependencies"]
+    python = next(d for d in conda_deps if isinstance(d, str) and d.startswith("python="))
+    version = python.split("=")[1]
+    assert pyproject["project"]["requires-python"].startswith(">=3.11") and version.startswith("3.1")
+    pip = next(d["pip"] for d in conda_deps if isinstance(d, dict))
+    assert pip == ["-e .[dev]"]  # every dependency comes from pyproject.toml, so they cannot drift
+    # and no package is pinned in both places
+    strings = [d for d in conda_deps if isinstance(d, str)]
+    assert set(strings) <= {python, "pip"}
+
+
+def test_readme_shows_the_two_commands_and_ci_calls_make_test():
+    readme = (ROOT / "README.md").read_text()
+    assert "make report" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_notebook_has_a_parameters_cell_and_no_outputs():
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        tags = [c.metadata.get("tags", []) for c in notebook.cells]
+        assert any("parameters" in t for t in tags), path.name
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), f"{path.name} has outputs"
+        assert notebook.metadata["kernelspec"]["name"] == "python3"
