@@ -136,9 +136,7 @@ def headline_kpis(
         )
     rows.append(_churn_row(data, churn_definition, inactivity_days))
     if data.has("surveys"):
-        surveys = data["surveys"]
-        recent = surveys[surveys["date"] > year_ago].sort_values("date")
-        latest = recent.groupby("customer_id").tail(1)
+        latest = latest_answers(data["surveys"], as_of)
         rate = latest["customer_id"].nunique() / max(len(customers), 1)
         basis = (
             f"latest answer of {len(latest):,} respondents ({rate:.0%} of customers); respondents self-select"
@@ -157,6 +155,12 @@ def headline_kpis(
                 )
             )
     return pd.DataFrame(rows, columns=["kpi", "value", "low", "high", "unit", "basis"])
+
+
+def latest_answers(surveys: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each respondent's latest survey answer of the last 12 months (one voice per customer)."""
+    recent = surveys[(surveys["date"] > _window_start(as_of, 365)) & (surveys["date"] <= as_of)]
+    return recent.sort_values("date", kind="stable").groupby("customer_id").tail(1)
 
 
 def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tuple:

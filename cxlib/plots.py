@@ -10,7 +10,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 #: Qualitative palette (colour-blind safe) shared by every chart.
 PALETTE = sns.color_palette("colorblind")
@@ -61,9 +61,9 @@ def money_formatter(currency: str = "EUR") -> FuncFormatter:
     return FuncFormatter(fmt)
 
 
-def percent_formatter(decimals: int = 0) -> FuncFormatter:
-    """Tick formatter for shares stored as fractions (0.25 -> 25%)."""
-    return FuncFormatter(lambda v, _pos=None: f"{v:.{decimals}%}")
+def percent_formatter(decimals: int | None = None) -> PercentFormatter:
+    """Tick formatter for shares stored as fractions (0.25 -> 25%); decimals chosen from the tick spacing."""
+    return PercentFormatter(xmax=1.0, decimals=decimals)
 
 
 def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None = None) -> Axes:
@@ -107,7 +107,7 @@ def plot_share_bars(
     """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
     table = table.dropna(subset=[value]).sort_values(value)
-    ax.barh(table[label].astype(str), table[value], color=ACCENT)
+    ax.barh(table[label].astype(str).str.replace("_", " "), table[value], color=ACCENT)
     for y, v in enumerate(table[value]):
         ax.text(v, y, f" {v:.0%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
     if percent:
