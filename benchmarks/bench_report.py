@@ -24,15 +24,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         subprocess.run(
-            [str(Path(sys.executable).parent / "cx"), "run", "--config", str(ROOT / "configs" / "demo.yaml"),
-             "--out", out],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).parent / "cx"),
+                "run",
+                "--config",
+                str(ROOT / "configs" / "demo.yaml"),
+                "--out",
+                out,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         wall = time.perf_counter() - started
         manifest = json.loads((Path(out) / "run.json").read_text())
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest single process
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"make report on configs/demo.yaml (50,000 customers): {wall:.1f} s wall, peak RSS {peak_mb:,.0f} MB")
+    print(
+        f"make report on configs/demo.yaml (50,000 customers): {wall:.1f} s wall, peak RSS {peak_mb:,.0f} MB"
+    )
     for report in manifest["reports"]:
         print(f"  {report['notebook']}: {report['seconds']:.1f} s")
 

@@ -30,7 +30,15 @@ import pandas as pd
 
 from cxlib.config import TABLES, Config
 from cxlib.exceptions import DataValidationError
-from cxlib.validate import CONTRACT, RATING_PREFIX, Problem, columns_schema, rules_schema, run_schema, type_problems
+from cxlib.validate import (
+    CONTRACT,
+    RATING_PREFIX,
+    Problem,
+    columns_schema,
+    rules_schema,
+    run_schema,
+    type_problems,
+)
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}

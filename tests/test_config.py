@@ -21,8 +21,15 @@ def test_unknown_key_is_an_error_with_a_suggestion():
 
 
 def test_unknown_table_and_table_key_are_errors():
-    given = {"data": {"tables": {"customers": {"path": "c.csv", "colums": {}}, "transactions": "t.csv",
-                                 "survey": "s.csv"}}}
+    given = {
+        "data": {
+            "tables": {
+                "customers": {"path": "c.csv", "colums": {}},
+                "transactions": "t.csv",
+                "survey": "s.csv",
+            }
+        }
+    }
     with pytest.raises(ConfigError) as err:
         config_from_dict(given)
     message = str(err.value)
@@ -31,19 +38,28 @@ def test_unknown_table_and_table_key_are_errors():
 
 
 def test_all_problems_are_listed_at_once():
-    given = {"data": {"tables": {}}, "analysis": {"margin": 3, "as_of": "31/12/2025", "churn": {"definition": "x"}}}
+    given = {
+        "data": {"tables": {}},
+        "analysis": {"margin": 3, "as_of": "31/12/2025", "churn": {"definition": "x"}},
+    }
     with pytest.raises(ConfigError) as err:
         config_from_dict(given)
     message = str(err.value)
-    for fragment in ("customers: required", "transactions: required", "analysis.margin", "analysis.as_of",
-                     "analysis.churn.definition"):
+    for fragment in (
+        "customers: required",
+        "transactions: required",
+        "analysis.margin",
+        "analysis.as_of",
+        "analysis.churn.definition",
+    ):
         assert fragment in message
     assert "5 problem(s)" in message
 
 
 def test_transactions_optional_for_contractual_churn():
-    config = config_from_dict({"data": {"tables": {"customers": "c.csv"}},
-                               "analysis": {"churn": {"definition": "contractual"}}})
+    config = config_from_dict(
+        {"data": {"tables": {"customers": "c.csv"}}, "analysis": {"churn": {"definition": "contractual"}}}
+    )
     assert config.table_spec("transactions") is None
 
 

@@ -34,5 +34,7 @@ def test_every_notebook_has_a_parameters_cell_and_no_outputs():
         notebook = nbformat.read(path, as_version=4)
         tags = [c.metadata.get("tags", []) for c in notebook.cells]
         assert any("parameters" in t for t in tags), path.name
-        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), f"{path.name} has outputs"
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), (
+            f"{path.name} has outputs"
+        )
         assert notebook.metadata["kernelspec"]["name"] == "python3"

@@ -14,7 +14,9 @@ from cxlib.runner import NOTEBOOKS, run_suite
 
 from .conftest import SMALL_CONFIG
 
-PARAMETERS = 'config_path: str = "x.yaml"  # config\nrun_dir: str = "run"  # run folder\nsize: int = 3  # bars'
+PARAMETERS = (
+    'config_path: str = "x.yaml"  # config\nrun_dir: str = "run"  # run folder\nsize: int = 3  # bars'
+)
 PLOT = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.bar(range(size), range(size))\nplt.title('Bars')"
 SUMMARY = "from cxlib.artifacts import save_summary\nsave_summary(run_dir, NAME, 'Three bars drawn.', {'bars': size})"
 
@@ -58,7 +60,10 @@ def test_failing_notebook_names_the_cell_and_keeps_the_last_good_reports(tmp_pat
     run_suite(SMALL_CONFIG, out, notebooks=good)
     before = (out / "index.html").read_text()
     bad = write_notebook(tmp_path / "nb", "01_bad", PLOT, "raise ValueError('boom in the model')")
-    with pytest.raises(NotebookRunError, match=r"01_bad.ipynb failed in cell 4 \(counting from 1, starting `raise ValueError.*`\): ValueError: boom in the model"):
+    with pytest.raises(
+        NotebookRunError,
+        match=r"01_bad.ipynb failed in cell 4 \(counting from 1, starting `raise ValueError.*`\): ValueError: boom in the model",
+    ):
         run_suite(SMALL_CONFIG, out, notebooks=[*good, bad])
     assert (out / "index.html").read_text() == before
     assert not (out / "01_bad.html").exists()
@@ -66,7 +71,9 @@ def test_failing_notebook_names_the_cell_and_keeps_the_last_good_reports(tmp_pat
 
 
 def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, good):
-    with pytest.raises(ParameterError, match="parameter 'sise' is not declared by any notebook \\(did you mean 'size'"):
+    with pytest.raises(
+        ParameterError, match="parameter 'sise' is not declared by any notebook \\(did you mean 'size'"
+    ):
         run_suite(SMALL_CONFIG, tmp_path / "reports", notebooks=good, params={"sise": 4})
     assert not (tmp_path / "reports").exists()
 
@@ -79,7 +86,9 @@ def test_charts_that_do_not_render_fail_the_run(tmp_path):
 
 
 def test_a_warning_in_a_report_fails_the_run(tmp_path):
-    notebook = write_notebook(tmp_path / "nb", "00_warn", PLOT, "import warnings\nwarnings.warn('careful now')")
+    notebook = write_notebook(
+        tmp_path / "nb", "00_warn", PLOT, "import warnings\nwarnings.warn('careful now')"
+    )
     with pytest.raises(NotebookRunError, match="00_warn.ipynb, cell 4: wrote to stderr.*careful now"):
         run_suite(SMALL_CONFIG, tmp_path / "reports", notebooks=[notebook])
 

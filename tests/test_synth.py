@@ -16,7 +16,11 @@ def truth(small_demo_dir):
 
 
 def test_same_seed_same_tables_other_seed_other_tables():
-    first, again, other = synth.generate(400, seed=5), synth.generate(400, seed=5), synth.generate(400, seed=6)
+    first, again, other = (
+        synth.generate(400, seed=5),
+        synth.generate(400, seed=5),
+        synth.generate(400, seed=6),
+    )
     for name in first.tables:
         pd.testing.assert_frame_equal(first.tables[name], again.tables[name])
     assert not first.tables["transactions"].equals(other.tables["transactions"])

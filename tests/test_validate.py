@@ -17,8 +17,14 @@ def problems_for(copy) -> str:
 
 
 def test_clean_demo_passes(small_data):
-    assert set(small_data.tables) == {"customers", "transactions", "interactions", "surveys", "programme",
-                                      "referrals"}
+    assert set(small_data.tables) == {
+        "customers",
+        "transactions",
+        "interactions",
+        "surveys",
+        "programme",
+        "referrals",
+    }
     assert small_data.as_of == pd.Timestamp("2025-12-31")
 
 
@@ -32,14 +38,19 @@ def test_wrong_type_names_rows_and_values(demo_copy):
     tx.loc[[0, 5], "Amount"] = ["12,50 EUR", "twelve"]
     demo_copy.write("transactions", tx)
     message = problems_for(demo_copy)
-    assert "transactions.amount: 2 rows: values are not numbers (rows 2, 7; e.g. '12,50 EUR', 'twelve')" in message
+    assert (
+        "transactions.amount: 2 rows: values are not numbers (rows 2, 7; e.g. '12,50 EUR', 'twelve')"
+        in message
+    )
 
 
 def test_unparseable_dates(demo_copy):
     customers = demo_copy.read("customers")
     customers.loc[3, "SignupDate"] = "31/02/2024"
     demo_copy.write("customers", customers)
-    assert "customers.signup_date: 1 row: values are not dates (rows 5; e.g. '31/02/2024')" in problems_for(demo_copy)
+    assert "customers.signup_date: 1 row: values are not dates (rows 5; e.g. '31/02/2024')" in problems_for(
+        demo_copy
+    )
 
 
 def test_duplicate_customer_ids(demo_copy):
@@ -64,15 +75,20 @@ def test_transactions_for_unknown_customers(demo_copy):
     tx = demo_copy.read("transactions")
     tx.loc[[1, 2], "CustomerID"] = "C999999"
     demo_copy.write("transactions", tx)
-    assert "transactions.customer_id: 2 rows: ids are not in the customers table (rows 3, 4; e.g. 'C999999')" \
+    assert (
+        "transactions.customer_id: 2 rows: ids are not in the customers table (rows 3, 4; e.g. 'C999999')"
         in problems_for(demo_copy)
+    )
 
 
 def test_dates_after_as_of(demo_copy):
     tx = demo_copy.read("transactions")
     tx.loc[0, "OrderDate"] = "2026-02-01"
     demo_copy.write("transactions", tx)
-    assert "transactions.order_date: 1 row: dates are after the as-of date 2025-12-31 (rows 2" in problems_for(demo_copy)
+    assert (
+        "transactions.order_date: 1 row: dates are after the as-of date 2025-12-31 (rows 2"
+        in problems_for(demo_copy)
+    )
 
 
 def test_nps_outside_0_to_10(demo_copy):
@@ -93,8 +109,10 @@ def test_programme_groups_must_be_treatment_or_control(demo_copy):
     programme = demo_copy.read("programme")
     programme.loc[0, "Group"] = "pilot"
     demo_copy.write("programme", programme)
-    assert "programme.group: 1 row: groups are not 'treatment' or 'control' (rows 2; e.g. 'pilot')" \
+    assert (
+        "programme.group: 1 row: groups are not 'treatment' or 'control' (rows 2; e.g. 'pilot')"
         in problems_for(demo_copy)
+    )
 
 
 def test_empty_table(demo_copy):
@@ -121,8 +139,12 @@ def test_every_problem_is_listed_at_once_and_inputs_are_untouched(demo_copy):
     message = problems_for(demo_copy)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_copy.dir.glob("*.csv")}
     assert before == after
-    for fragment in ("customers.signup_date: required column is missing", "transactions.amount: 1 row: values are not numbers",
-                     "transactions.customer_id: 1 row: ids are not in the customers table", "surveys.nps: 1 row"):
+    for fragment in (
+        "customers.signup_date: required column is missing",
+        "transactions.amount: 1 row: values are not numbers",
+        "transactions.customer_id: 1 row: ids are not in the customers table",
+        "surveys.nps: 1 row",
+    ):
         assert fragment in message
     assert "row numbers count the header as row 1" in message
 
