@@ -129,7 +129,8 @@ def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp 
     if cut + pd.Timedelta(days=window) > as_of:
         raise ConfigError(
             f"churn_model.cutoff: {cut:%Y-%m-%d} plus a {window}-day label window ends after the as-of "
-            f"date {as_of:%Y-%m-%d}; choose a cut-off on or before {as_of - pd.Timedelta(days=window):%Y-%m-%d}"
+            f"date {as_of:%Y-%m-%d}; choose a cut-off on or before "
+            f"{as_of - pd.Timedelta(days=window):%Y-%m-%d}"
         )
     return ChurnDesign(definition, cut.normalize(), window, as_of)
 

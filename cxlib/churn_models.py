@@ -7,7 +7,7 @@ score of 0.3 means about 30%, and evaluated on a held-out set.
 
 Examples
 --------
->>> drivers = ChurnDrivers().fit(train, numeric=panel.numeric, categorical=panel.categorical)  # doctest: +SKIP
+>>> drivers = ChurnDrivers().fit(train, panel.numeric, panel.categorical)  # doctest: +SKIP
 >>> drivers.summary[["term", "odds_ratio", "ci_low", "ci_high", "p_value"]]  # doctest: +SKIP
 """
 

@@ -181,7 +181,10 @@ class RetentionCurves:
             return "Retention differs between groups"
         best, worst = table.loc[table[key].idxmax()], table.loc[table[key].idxmin()]
         months = key.split("_")[1]
-        return f"{best['group']} keeps {best[key]:.0%} after {months[:-1]} months, {worst['group']} {worst[key]:.0%}"
+        return (
+            f"{best['group']} keeps {best[key]:.0%} of customers after {months[:-1]} months, "
+            f"{worst['group']} {worst[key]:.0%}"
+        )
 
 
 class ChurnHazards:
@@ -252,7 +255,8 @@ class ChurnHazards:
         violated = self.ph_test_.index[self.ph_test_["p"] < 0.01]
         if len(violated):
             self.caveats_.append(
-                f"proportional hazards doubtful (test p < 0.01) for {', '.join(map(feature_label, violated))}: "
+                "proportional hazards doubtful (test p < 0.01) for "
+                f"{', '.join(map(feature_label, violated))}: "
                 "their hazard ratio is an average over tenure, larger at some tenures and smaller at others"
             )
         self.summary = self._summary()
@@ -374,7 +378,7 @@ class RemainingLifetime:
     def predict(
         self, frame: pd.DataFrame, tenure_col: str = "tenure_months", grid_points: int = 145
     ) -> np.ndarray:
-        """Expected months still a customer within the horizon, given survival to the current tenure.
+        """Return expected months still a customer within the horizon, given the tenure reached.
 
         Integrates S(t0 + u) / S(t0) over u in [0, horizon] (trapezoid rule on a monthly-or-finer grid).
         """

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Mid-size demo: 3,000 customers give too little power to pin down hazard ratios of 1.3-1.5.
 MID_CUSTOMERS = 20_000
 #: The cut-off right after the programme starts (2025-04-01), so programme membership is known at the
-#: cut-off, and the longest label window that fits before the as-of date (2025-12-31): more churners, more power.
+#: cut-off, and the longest label window that fits before the as-of date (2025-12-31): more churners,
+#: more power.
 KNOWN_ANSWER_MODEL = {"cutoff": "2025-04-02", "label_window_days": 273}
 
 
