@@ -118,7 +118,8 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
 <table><tr><th>input file</th><th>SHA-256 fingerprint</th></tr>
 {% for name, digest in fingerprints.items() %}<tr><td>{{ name }}</td><td><code>{{ digest }}</code></td></tr>
 {% endfor %}</table>
-{% if notes %}<p class="muted">Data health: {{ notes|join("; ") }}.</p>{% endif %}
+{% if notes %}<p class="muted">What loading did (input files are never changed):</p>
+<ul class="muted">{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>{% endif %}
 <h2>Run</h2>
 <table><tr><th>config</th><td><code>{{ config_path }}</code></td></tr>
 <tr><th>seed</th><td>{{ seed }}</td></tr><tr><th>total run time</th><td>{{ "%.1f"|format(total_seconds) }} s</td></tr>

@@ -250,7 +250,7 @@ def run_suite(
     manifest = {
         "company": config.company,
         "as_of": str(data.as_of.date()) if data.as_of is not None else "",
-        "generated": dt.datetime.now().isoformat(timespec="seconds"),
+        "generated": f"{dt.datetime.now():%d %b %Y %H:%M}",
         "config_path": str(config_path),
         "config_text": yaml.safe_dump(_plain_config(config.values), sort_keys=False),
         "seed": config.seed,
