@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
         "features": None,  # None = every behavioural feature the data supports
         "names": {},  # segment label -> name shown in reports (overrides generated names)
         "bootstrap_runs": 20,
+        "min_orders": 2,  # purchases a customer needs to shape the segments (all buyers are assigned)
+        "sample_size": 20000,  # customers used to choose k and measure stability (the fit uses all)
+        "exclude_transactions": {},  # transaction column -> values left out of RFM, e.g. {StockCode: [POST]}
     },
     # Owned by cxlib.churn / cxlib.survival (notebooks/02_churn_drivers.ipynb).
     "churn_model": {

@@ -25,8 +25,8 @@ No purchase
     frequency 0, recency missing, no scores, and the named segment ``"No purchase"``.
 
 Scores (1-5, higher is better) are quantile ranks among customers with a purchase:
-``score = ceil(5 * r / n)`` where ``r`` is the customer's rank with ties given the lowest rank of
-their group (``rank(method="min")``) and ``n`` the number of customers. Ties share a score and the
+``score = floor(5 * (r - 1) / n) + 1`` where ``r`` is the customer's rank with ties given the lowest
+rank of their group (``rank(method="min")``) and ``n`` the number of customers. Ties share a score and the
 lowest value always scores 1, so every one-purchase customer has F = 1. Recency is ranked in
 reverse (most recent = 5). The frequency-monetary score is ``FM = floor((F + M) / 2 + 0.5)``;
 the named segment is read from the (R, FM) grid in :data:`RFM_GRID`.
@@ -162,7 +162,8 @@ def rfm_table(
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
     ...                    "order_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01"]),
     ...                    "amount": [10.0, 30.0, 5.0], "is_refund": [False, False, False]})
-    >>> rfm_table(tx, "2024-03-31")[["recency_days", "frequency", "monetary"]]  # doctest: +NORMALIZE_WHITESPACE
+    >>> table = rfm_table(tx, "2024-03-31")
+    >>> table[["recency_days", "frequency", "monetary"]]  # doctest: +NORMALIZE_WHITESPACE
                  recency_days  frequency  monetary
     customer_id
     a                    30.0          2      40.0
@@ -190,7 +191,7 @@ def rfm_table(
 
 
 def quantile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
-    """Quantile score 1-5: ``ceil(5 * rank_min / n)``; ties share a score, the lowest value scores 1.
+    """Quantile score 1-5: ``floor(5 * (rank_min - 1) / n) + 1``; ties share a score, the lowest scores 1.
 
     Parameters
     ----------
@@ -210,7 +211,7 @@ def quantile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Serie
     """
     ranked = (values if higher_is_better else -values).rank(method="min")
     n = int(values.notna().sum())
-    return np.ceil(5 * ranked / max(n, 1)).clip(1, 5).astype("Int64")
+    return (np.floor(5 * (ranked - 1) / max(n, 1)) + 1).clip(1, 5).astype("Int64")
 
 
 def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +247,7 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
 
 
 def rfm_grid_table() -> pd.DataFrame:
-    """The documented (R, FM) -> segment rule as a table (rows R = 5..1, columns FM = 1..5)."""
+    """Return the documented (R, FM) -> segment rule as a table (rows R = 5..1, columns FM = 1..5)."""
     grid = pd.DataFrame(RFM_GRID).T.sort_index(ascending=False)
     grid.columns = [f"FM {i}" for i in range(1, 6)]
     grid.index = [f"R {r}" for r in grid.index]
@@ -254,7 +255,7 @@ def rfm_grid_table() -> pd.DataFrame:
 
 
 def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
-    """Customers, revenue share and mean R/F/M per named RFM segment (small groups suppressed).
+    """Summarise customers, revenue share and mean R/F/M per named RFM segment.
 
     Parameters
     ----------
@@ -284,3 +285,46 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
     out.loc[small, ["median_recency_days", "mean_frequency", "mean_monetary"]] = np.nan
     order = [s for s in RFM_SEGMENT_ORDER if s in out.index]
     return out.loc[order].rename_axis("rfm_segment")
+
+
+def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, currency: str = "EUR"):
+    """Mean net spend by recency score (rows) and frequency score (columns); cell text = customers.
+
+    Cells with fewer than ``min_group_size`` customers are left blank.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        Output of :func:`rfm_table`.
+    ax : Axes, optional
+    min_group_size : int
+    currency : str
+
+    Returns
+    -------
+    Axes
+    """
+    import seaborn as sns
+
+    from cxlib.plots import finish, new_axes
+
+    ax = new_axes(ax)
+    scored = rfm.dropna(subset=["r_score", "f_score"]).astype({"r_score": int, "f_score": int})
+    grouped = scored.groupby(["r_score", "f_score"])
+    count = grouped.size().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
+    spend = grouped["monetary"].mean().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
+    spend = spend.where(count >= min_group_size)
+    labels = count.where(count >= min_group_size).map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+    sns.heatmap(
+        spend,
+        ax=ax,
+        cmap="Blues",
+        annot=labels.to_numpy(),
+        fmt="",
+        cbar_kws={"label": f"Mean net spend per customer ({currency})"},
+    )
+    best = spend.stack().idxmax()
+    title = f"Spend concentrates in R{best[0]}/F{best[1]}: mean net spend by recency and frequency score"
+    return finish(
+        ax, title, "Frequency score (1 = fewest purchases, 5 = most)", "Recency score (5 = most recent)"
+    )

@@ -9,28 +9,18 @@ orders segments by value, and profiles and names them.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhouette_score
+from sklearn.preprocessing import RobustScaler
+from threadpoolctl import threadpool_limits
 
 from cxlib.rfm import purchases, rfm_table, window_transactions
 
 #: Days in an average month, for per-month rates.
 MONTH_DAYS = 30.4375
-
-#: Features that describe how a customer buys and is served (clustered by default). Lifecycle
-#: features (recency, tenure) and raw totals are profiled but not clustered by default: they sort
-#: customers by when they joined or left rather than by how they behave.
-BEHAVIOURAL = [
-    "orders_per_month",
-    "avg_order_value",
-    "spend_per_month",
-    "purchase_interval_days",
-    "lines_per_order",
-    "refund_share",
-    "share_*",
-    "*_per_month",
-    "nps",
-    "csat",
-]
 
 #: Features whose logarithm is clustered (positive and right-skewed).
 LOG_FEATURES = (
@@ -236,6 +226,26 @@ def _expand(patterns, columns) -> list[str]:
     return out
 
 
+def _word_rank(feature: str) -> int:
+    for i, key in enumerate(DESCRIPTORS):
+        if key == feature or (key.endswith("*") and feature.startswith(key[:-1])):
+            return i
+    return len(DESCRIPTORS)
+
+
+def _words(z: pd.Series, threshold: float, limit: int) -> list[tuple[int, str]]:
+    """Descriptor words of the strongest features with |z| >= threshold (no repeated idea)."""
+    words: list[tuple[int, str]] = []
+    for feature in z.abs().sort_values(ascending=False).index:
+        if abs(z[feature]) < threshold or len(words) >= limit:
+            break
+        high, low = _descriptor(feature)
+        word = high if z[feature] > 0 else low
+        if word and not any(word.split("-")[-1] == w.split("-")[-1] for _, w in words):
+            words.append((_word_rank(feature), word))
+    return words
+
+
 def _descriptor(feature: str):
     if feature in DESCRIPTORS:
         return DESCRIPTORS[feature]
@@ -287,7 +297,10 @@ class Segmenter:
         Columns clustered.
     n_segments_ : int
     k_scores_ : DataFrame
-        Per k tried: silhouette, Calinski-Harabasz, inertia (empty when k was given).
+        Per k in ``k_range``: silhouette (on up to 5,000 customers), Calinski-Harabasz and inertia
+        (k-means on up to ``sample_size`` customers). Computed even when k is forced.
+    best_k_ : int
+        The k with the highest silhouette.
     labels_ : Series
         Segment per customer (index = customer_id), -1 = no purchase.
     names_ : dict
@@ -297,7 +310,9 @@ class Segmenter:
     profiles_ : DataFrame
         Per segment: size, shares, value, frequency, churn, NPS/CSAT, distinguishing features.
     feature_profile_ : DataFrame
-        Per segment, robust z-score (segment mean vs all buyers) of every numeric feature.
+        Per segment, standardised difference of every numeric feature: (segment mean - mean of all
+        buyers) / standard deviation, on the log scale for skewed features, winsorised at the 1st
+        and 99th percentiles. +-0.5 is a clear difference, +-1 a large one.
     stability_ : DataFrame
         Per segment: mean and minimum bootstrap Jaccard similarity with its best-matching refit
         segment (clusterboot; > 0.75 is stable, < 0.6 is not a real segment).
@@ -392,8 +407,6 @@ class Segmenter:
         return X
 
     def _scaled(self, df: pd.DataFrame, fit: bool = False) -> np.ndarray:
-        from sklearn.preprocessing import RobustScaler
-
         X = self._raw(df, self.features_, fit)
         if fit:
             self.medians_ = X.median()
@@ -407,8 +420,6 @@ class Segmenter:
 
     # ------------------------------------------------------------------ fitting
     def _kmeans(self, k: int, n_rows: int, seed: int, n_init: int = 4):
-        from sklearn.cluster import KMeans, MiniBatchKMeans
-
         if n_rows > 200_000:
             return MiniBatchKMeans(
                 k, batch_size=8192, n_init=n_init, random_state=seed, max_no_improvement=20
@@ -429,8 +440,11 @@ class Segmenter:
         Segmenter
             self, fitted.
         """
-        from sklearn.metrics import calinski_harabasz_score, silhouette_score
+        # small problems run faster on one thread (OpenMP start-up and contention dominate)
+        with threadpool_limits(limits=1 if len(df) < 100_000 else None):
+            return self._fit(df)
 
+    def _fit(self, df: pd.DataFrame) -> Segmenter:
         rng = np.random.default_rng(self.random_state)
         self.features_ = self._select(df)
         buyers = (df["frequency"] > 0).to_numpy() if "frequency" in df else np.ones(len(df), bool)
@@ -448,28 +462,24 @@ class Segmenter:
         Z_sample = Z_all[sample]
 
         scores = []
-        if self.n_segments is None:
-            low, high = int(self.k_range[0]), int(self.k_range[1])
-            sil_rows = sample[: min(len(sample), 5000)]
-            for k in range(low, high + 1):
-                model = self._kmeans(k, len(Z_sample), self.random_state).fit(Z_sample)
-                labels = model.labels_
-                sil = silhouette_score(
-                    Z_all[sil_rows], model.predict(Z_all[sil_rows]), random_state=self.random_state
-                )
-                scores.append(
-                    {
-                        "k": k,
-                        "silhouette": sil,
-                        "calinski_harabasz": calinski_harabasz_score(Z_sample, labels),
-                        "inertia_per_customer": model.inertia_ / len(Z_sample),
-                    }
-                )
-            self.k_scores_ = pd.DataFrame(scores).set_index("k")
-            self.n_segments_ = int(self.k_scores_["silhouette"].idxmax())
-        else:
-            self.k_scores_ = pd.DataFrame(columns=["silhouette", "calinski_harabasz", "inertia_per_customer"])
-            self.n_segments_ = int(self.n_segments)
+        low, high = int(self.k_range[0]), int(self.k_range[1])
+        sil_rows = sample[: min(len(sample), 5000)]
+        for k in range(low, high + 1):
+            model = self._kmeans(k, len(Z_sample), self.random_state).fit(Z_sample)
+            sil = silhouette_score(
+                Z_all[sil_rows], model.predict(Z_all[sil_rows]), random_state=self.random_state
+            )
+            scores.append(
+                {
+                    "k": k,
+                    "silhouette": sil,
+                    "calinski_harabasz": calinski_harabasz_score(Z_sample, model.labels_),
+                    "inertia_per_customer": model.inertia_ / len(Z_sample),
+                }
+            )
+        self.k_scores_ = pd.DataFrame(scores).set_index("k")
+        self.best_k_ = int(self.k_scores_["silhouette"].idxmax())
+        self.n_segments_ = self.best_k_ if self.n_segments is None else int(self.n_segments)
 
         model = self._kmeans(self.n_segments_, n, self.random_state, n_init=10 if n <= 200_000 else 3).fit(
             Z_all
@@ -495,6 +505,8 @@ class Segmenter:
         self.centers_ = pd.DataFrame(centers, columns=self.features_).rename_axis("segment")
 
         self._stability(Z_all[sample], mapped[model.predict(Z_all[sample])], rng)
+        shown = sample[: min(len(sample), 3000)]
+        self.projection_ = self._project(Z_all[shown], mapped[model.predict(Z_all[shown])])
         self._profile(df)
         return self
 
@@ -509,8 +521,6 @@ class Segmenter:
 
     def _stability(self, Z: np.ndarray, reference: np.ndarray, rng: np.random.Generator) -> None:
         """Refit on bootstrap samples; ARI overall and Jaccard of each segment's best match."""
-        from sklearn.metrics import adjusted_rand_score
-
         k = self.n_segments_
         aris, jaccard = [], []
         for _ in range(self.bootstrap_runs):
@@ -554,10 +564,8 @@ class Segmenter:
                 x = np.log(x.clip(lower=x[x > 0].quantile(0.005) if (x > 0).any() else 1.0))
             elif c.endswith("_per_month"):
                 x = np.log1p(x.clip(lower=0))
-            spread = x.quantile(0.75) - x.quantile(0.25)
-            if not spread > 0:
-                spread = x.std()
-            z[c] = ((x - x.median()) / (spread if spread > 0 else 1.0)).clip(-self.clip, self.clip)
+            x = x.clip(x.quantile(0.01), x.quantile(0.99))
+            z[c] = (x - x.mean()) / (x.std() if x.std() > 0 else 1.0)
         self.feature_profile_ = z.groupby(labels[buyers]).mean().rename_axis("segment")
 
         rows = []
@@ -605,32 +613,26 @@ class Segmenter:
         self.profiles_ = profiles
 
     def _generate_names(self) -> dict[int, str]:
-        """Name each segment from its most distinguishing features (|z| >= 0.5), in word order."""
+        """Name each segment from its most distinguishing features, in a fixed word order.
+
+        Up to three words from features with a standardised difference of at least 0.5 (see
+        :data:`DESCRIPTORS`); when none reaches 0.5 the strongest word above 0.25 is prefixed
+        "moderately". A segment with channel-share features but no dominant channel is
+        "multichannel".
+        """
         names: dict[int, str] = {}
-        order = list(DESCRIPTORS)
         for s in range(self.n_segments_):
             if s not in self.feature_profile_.index:
                 names[s] = f"Segment {s}"
                 continue
             z = self.feature_profile_.loc[s]
-            words: list[tuple[int, str]] = []
-            for feature in z.abs().sort_values(ascending=False).index:
-                if abs(z[feature]) < 0.5 or len(words) >= 3:
-                    break
-                high, low = _descriptor(feature)
-                word = high if z[feature] > 0 else low
-                if not word or any(word == w or word.split("-")[-1] == w.split("-")[-1] for _, w in words):
-                    continue
-                key = next(
-                    (
-                        i
-                        for i, k in enumerate(order)
-                        if k == feature or (k.endswith("*") and feature.startswith(k[:-1]))
-                    ),
-                    99,
-                )
-                words.append((key, word))
-            text = " ".join(w for _, w in sorted(words)) or "typical"
+            words = _words(z, threshold=0.5, limit=3)
+            if not words:
+                words = [(k, f"moderately {w}") for k, w in _words(z, threshold=0.25, limit=1)]
+            shares = [f for f in z.index if f.startswith("share_")]
+            if shares and not any(z[f] >= 0.5 for f in shares):
+                words.append((_word_rank("share_"), "multichannel"))
+            text = " ".join(w for _, w in sorted(words)) or "mainstream"
             names[s] = f"{text[0].upper()}{text[1:]} customers"
         seen: dict[str, int] = {}
         for s, name in names.items():
@@ -646,3 +648,184 @@ class Segmenter:
             self.stability_[["jaccard_mean"]].rename(columns={"jaccard_mean": "stability"})
         )
         return out
+
+    def _project(self, Z: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+        pca = PCA(n_components=2, random_state=self.random_state).fit(Z)
+        xy = pca.transform(Z)
+        self.projection_variance_ = float(pca.explained_variance_ratio_.sum())
+        return pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "segment": labels})
+
+    # ------------------------------------------------------------------ charts
+    def _label(self, s: int) -> str:
+        return f"{s}: {self.names_[s]}"
+
+    def plot_k_scores(self, ax=None):
+        """Silhouette and Calinski-Harabasz by number of segments; the chosen k is marked."""
+        from cxlib.plots import PALETTE, finish, new_axes
+
+        ax = new_axes(ax)
+        scores = self.k_scores_
+        ax.plot(scores.index, scores["silhouette"], marker="o", color=PALETTE[0], label="Silhouette (left)")
+        ax.axvline(self.n_segments_, color=PALETTE[3], linestyle="--", linewidth=1)
+        ax.set_ylim(0, max(0.05, scores["silhouette"].max() * 1.25))
+        twin = ax.twinx()
+        twin.plot(
+            scores.index,
+            scores["calinski_harabasz"],
+            marker="s",
+            color=PALETTE[2],
+            label="Calinski-Harabasz (right)",
+        )
+        twin.set_ylabel("Calinski-Harabasz index (higher = better)")
+        twin.grid(False)
+        twin.set_ylim(0, scores["calinski_harabasz"].max() * 1.25)
+        lines = ax.get_lines()[:1] + twin.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="lower right", frameon=False)
+        ax.set_xticks(list(scores.index))
+        if self.n_segments is None:
+            title = f"{self.n_segments_} segments separate customers best (highest silhouette)"
+        else:
+            title = f"{self.n_segments_} segments set in the config; silhouette peaks at {self.best_k_}"
+        return finish(ax, title, "Number of segments (k)", "Silhouette (-1 to 1, higher = better)")
+
+    def plot_sizes(self, ax=None):
+        """Share of customers vs share of revenue per segment."""
+        from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
+
+        ax = new_axes(ax)
+        prof = self.profiles_.iloc[::-1]
+        y = np.arange(len(prof))
+        ax.barh(y + 0.2, prof["share_of_customers"], height=0.4, color=PALETTE[7], label="Share of customers")
+        ax.barh(y - 0.2, prof["share_of_revenue"], height=0.4, color=PALETTE[0], label="Share of revenue")
+        ax.set_yticks(y, [self._label(s) for s in prof.index])
+        ax.xaxis.set_major_formatter(percent_formatter())
+        ax.legend(frameon=False, loc="lower right")
+        top = self.profiles_["share_of_revenue"].idxmax()
+        title = (
+            f"{self.names_[top]} are {self.profiles_.loc[top, 'share_of_customers']:.0%} of customers "
+            f"but {self.profiles_.loc[top, 'share_of_revenue']:.0%} of revenue"
+        )
+        return finish(ax, title, "Share of all customers / of net revenue (%)", None)
+
+    def plot_profile_heatmap(self, ax=None, max_features: int = 14):
+        """Standardised difference of each feature per segment (what sets each segment apart)."""
+        import seaborn as sns
+
+        from cxlib.plots import finish, new_axes
+
+        prof = self.feature_profile_
+        keep = prof.abs().max().sort_values(ascending=False).index[:max_features]
+        prof = prof[[c for c in prof.columns if c in keep]]
+        ax = new_axes(ax, figsize=(max(7.5, 0.6 * prof.shape[1] + 3), 0.6 * len(prof) + 2.5))
+        sns.heatmap(
+            prof.set_axis([self._label(s) for s in prof.index]),
+            ax=ax,
+            cmap="RdBu_r",
+            vmin=-2,
+            vmax=2,
+            annot=True,
+            fmt=".1f",
+            cbar_kws={"label": "Standard deviations from the average buyer"},
+        )
+        ax.set_xticklabels(
+            [t.get_text().replace("_", " ") for t in ax.get_xticklabels()], rotation=40, ha="right"
+        )
+        return finish(
+            ax, "What sets each segment apart", "Feature (log scale for money, counts and days)", None
+        )
+
+    def plot_projection(self, ax=None):
+        """Customers (a sample) on the first two principal components, coloured by segment."""
+        from cxlib.plots import PALETTE, finish, new_axes
+
+        ax = new_axes(ax)
+        proj = self.projection_
+        for s in sorted(proj["segment"].unique()):
+            part = proj[proj["segment"] == s]
+            ax.scatter(
+                part["pc1"],
+                part["pc2"],
+                s=6,
+                alpha=0.5,
+                color=PALETTE[s % len(PALETTE)],
+                label=self._label(s),
+            )
+        ax.legend(frameon=False, markerscale=3, fontsize=8, loc="best")
+        title = f"Segments occupy distinct regions of the behaviour space ({len(proj):,} sampled customers)"
+        return finish(
+            ax,
+            title,
+            "Principal component 1 (scaled units)",
+            f"Principal component 2 (scaled units; the two show {self.projection_variance_:.0%} of variance)",
+        )
+
+    def plot_stability(self, ax=None):
+        """Bootstrap Jaccard stability per segment (0.75+ = stable)."""
+        from cxlib.plots import PALETTE, finish, new_axes
+
+        ax = new_axes(ax)
+        stab = self.stability_.iloc[::-1]
+        ax.barh([self._label(s) for s in stab.index], stab["jaccard_mean"], color=PALETTE[0])
+        ax.axvline(0.75, color=PALETTE[3], linestyle="--", linewidth=1)
+        ax.set_xlim(0, 1)
+        worst = self.stability_["jaccard_mean"].min()
+        verdict = "every segment is stable" if worst >= 0.75 else "some segments are not stable"
+        title = f"Refitting on {self.bootstrap_runs} bootstrap samples: {verdict}"
+        return finish(ax, title, "Mean Jaccard similarity with the refit segment (0-1)", None)
+
+
+def features_from_config(data, config) -> pd.DataFrame:
+    """Call :func:`customer_features` with the config's exclusions and churn definition.
+
+    Parameters
+    ----------
+    data : CustomerData
+    config : Config
+
+    Returns
+    -------
+    DataFrame
+    """
+    churn = config.analysis["churn"]
+    return customer_features(
+        data,
+        exclude=config.values["segmentation"]["exclude_transactions"] or None,
+        churn_definition=churn["definition"],
+        inactivity_days=churn["inactivity_days"],
+    )
+
+
+def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFrame:
+    """Per-customer table for later notebooks: segment, its name, RFM values, scores and churn.
+
+    Parameters
+    ----------
+    features : DataFrame
+        From :func:`customer_features` (the frame the segmenter was fitted on).
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with ``customer_id`` as a column.
+    """
+    names = {**segmenter.names_, NO_PURCHASE_LABEL: "No purchase"}
+    keep = [
+        c
+        for c in (
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r_score",
+            "f_score",
+            "m_score",
+            "rfm_segment",
+            "churned",
+        )
+        if c in features
+    ]
+    table = features[keep].copy()
+    table.insert(0, "segment", segmenter.labels_.reindex(features.index).to_numpy())
+    table.insert(1, "segment_name", table["segment"].map(names))
+    return table.reset_index()
