@@ -262,7 +262,7 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
     rfm : DataFrame
         Output of :func:`rfm_table`.
     min_group_size : int
-        Segments with fewer customers show counts only (averages suppressed).
+        Segments with fewer customers are shown without figures (suppressed).
 
     Returns
     -------
@@ -281,8 +281,7 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
             "mean_monetary": grouped["monetary"].mean(),
         }
     )
-    small = out["customers"] < min_group_size
-    out.loc[small, ["median_recency_days", "mean_frequency", "mean_monetary"]] = np.nan
+    out.loc[out["customers"] < min_group_size] = np.nan  # too few to report, even as a count
     order = [s for s in RFM_SEGMENT_ORDER if s in out.index]
     return out.loc[order].rename_axis("rfm_segment")
 
@@ -328,3 +327,36 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, curre
     return finish(
         ax, title, "Frequency score (1 = fewest purchases, 5 = most)", "Recency score (5 = most recent)"
     )
+
+
+def describe_rfm(summary: pd.DataFrame) -> str:
+    """One or two sentences on the RFM segments, built from :func:`rfm_segment_summary`.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`rfm_segment_summary`.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    known = summary.dropna(subset=["customers"])
+    parts = []
+    if "Champions" in known.index:
+        champ = known.loc["Champions"]
+        parts.append(
+            f"Champions (recent, frequent, high spend) are {champ['share_of_customers']:.0%} of customers "
+            f"and bring {champ['share_of_revenue']:.0%} of net revenue."
+        )
+    risk = known.loc[[s for s in ("At risk", "Can't lose them") if s in known.index]]
+    if len(risk):
+        parts.append(
+            f"{risk['share_of_customers'].sum():.0%} of customers, holding {risk['share_of_revenue'].sum():.0%} "
+            "of revenue, used to buy often or spend well but have not bought recently (At risk, Can't lose them)."
+        )
+    gone = known.loc[[s for s in ("Hibernating", "Lost") if s in known.index]]
+    if len(gone):
+        parts.append(f"{gone['share_of_customers'].sum():.0%} are hibernating or lost.")
+    return " ".join(parts)

@@ -17,6 +17,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhou
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
+from cxlib.plots import PALETTE
 from cxlib.rfm import purchases, rfm_table, window_transactions
 
 #: Days in an average month, for per-month rates.
@@ -211,6 +212,8 @@ NOT_FEATURES = (
     "active_months",
 )
 NO_PURCHASE_LABEL = -1
+#: Colours of segments 0, 1, 2, ... (colour-blind palette, neighbouring hues kept apart).
+SEGMENT_COLOURS = [PALETTE[i] for i in (0, 1, 2, 4, 9, 5, 6, 8, 3, 7)]
 
 
 def _expand(patterns, columns) -> list[str]:
@@ -275,7 +278,8 @@ class Segmenter:
     k_range : tuple of int
         Smallest and largest k tried.
     features : list of str, optional
-        Columns to cluster (``share_*`` expands); None = :data:`DEFAULT_FEATURES`.
+        Columns to cluster (``share_*`` expands; a comma-separated string also works);
+        None = :data:`DEFAULT_FEATURES`.
     names : dict, optional
         Segment label -> name, overriding the generated names.
     bootstrap_runs : int
@@ -370,6 +374,8 @@ class Segmenter:
     # ------------------------------------------------------------------ preparation
     def _select(self, df: pd.DataFrame) -> list[str]:
         patterns = self.features or DEFAULT_FEATURES
+        if isinstance(patterns, str):  # e.g. papermill -p features "orders_per_month,share_*"
+            patterns = [p.strip() for p in patterns.split(",") if p.strip()]
         chosen = _expand(patterns, [c for c in df.columns if c not in NOT_FEATURES])
         unknown = [p for p in patterns if not _expand([p], df.columns)]
         if self.features and unknown:
@@ -604,12 +610,8 @@ class Segmenter:
         self.names_ = {s: overrides.get(s, generated[s]) for s in range(self.n_segments_)}
         profiles.insert(0, "name", [self.names_[s] for s in profiles.index])
         small = profiles["customers"] < self.min_group_size
-        measures = [
-            c
-            for c in profiles.columns
-            if c not in ("name", "customers", "share_of_customers", "distinguishing")
-        ]
-        profiles.loc[small, measures] = np.nan
+        measures = [c for c in profiles.columns if c != "name"]
+        profiles.loc[small, measures] = np.nan  # too few customers to report
         self.profiles_ = profiles
 
     def _generate_names(self) -> dict[int, str]:
@@ -692,14 +694,14 @@ class Segmenter:
         """Share of customers vs share of revenue per segment."""
         from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
 
-        ax = new_axes(ax)
         prof = self.profiles_.iloc[::-1]
+        ax = new_axes(ax, figsize=(10, 0.8 * len(prof) + 1.8))
         y = np.arange(len(prof))
         ax.barh(y + 0.2, prof["share_of_customers"], height=0.4, color=PALETTE[7], label="Share of customers")
-        ax.barh(y - 0.2, prof["share_of_revenue"], height=0.4, color=PALETTE[0], label="Share of revenue")
+        ax.barh(y - 0.2, prof["share_of_revenue"], height=0.4, color=PALETTE[0], label="Share of net revenue")
         ax.set_yticks(y, [self._label(s) for s in prof.index])
         ax.xaxis.set_major_formatter(percent_formatter())
-        ax.legend(frameon=False, loc="lower right")
+        ax.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=1.5)
         top = self.profiles_["share_of_revenue"].idxmax()
         title = (
             f"{self.names_[top]} are {self.profiles_.loc[top, 'share_of_customers']:.0%} of customers "
@@ -707,7 +709,7 @@ class Segmenter:
         )
         return finish(ax, title, "Share of all customers / of net revenue (%)", None)
 
-    def plot_profile_heatmap(self, ax=None, max_features: int = 14):
+    def plot_profile_heatmap(self, ax=None, max_features: int = 24):
         """Standardised difference of each feature per segment (what sets each segment apart)."""
         import seaborn as sns
 
@@ -715,7 +717,7 @@ class Segmenter:
 
         prof = self.feature_profile_
         keep = prof.abs().max().sort_values(ascending=False).index[:max_features]
-        prof = prof[[c for c in prof.columns if c in keep]]
+        prof = prof[[c for c in prof.columns if c in keep]].round(1) + 0.0  # no "-0.0" labels
         ax = new_axes(ax, figsize=(max(7.5, 0.6 * prof.shape[1] + 3), 0.6 * len(prof) + 2.5))
         sns.heatmap(
             prof.set_axis([self._label(s) for s in prof.index]),
@@ -730,15 +732,15 @@ class Segmenter:
         ax.set_xticklabels(
             [t.get_text().replace("_", " ") for t in ax.get_xticklabels()], rotation=40, ha="right"
         )
-        return finish(
-            ax, "What sets each segment apart", "Feature (log scale for money, counts and days)", None
-        )
+        strongest = prof.abs().max().sort_values(ascending=False).index[:3]
+        title = "Segments differ most in " + ", ".join(c.replace("_", " ") for c in strongest)
+        return finish(ax, title, "Feature (log scale for money, counts and days)", None)
 
     def plot_projection(self, ax=None):
         """Customers (a sample) on the first two principal components, coloured by segment."""
-        from cxlib.plots import PALETTE, finish, new_axes
+        from cxlib.plots import finish, new_axes
 
-        ax = new_axes(ax)
+        ax = new_axes(ax, figsize=(9, 5.5))
         proj = self.projection_
         for s in sorted(proj["segment"].unique()):
             part = proj[proj["segment"] == s]
@@ -750,21 +752,21 @@ class Segmenter:
                 color=PALETTE[s % len(PALETTE)],
                 label=self._label(s),
             )
-        ax.legend(frameon=False, markerscale=3, fontsize=8, loc="best")
-        title = f"Segments occupy distinct regions of the behaviour space ({len(proj):,} sampled customers)"
+        ax.legend(frameon=False, markerscale=3, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        title = f"Segments occupy distinct regions of behaviour ({len(proj):,} sampled customers)"
         return finish(
             ax,
             title,
-            "Principal component 1 (scaled units)",
-            f"Principal component 2 (scaled units; the two show {self.projection_variance_:.0%} of variance)",
+            f"Principal component 1 (scaled units; the two components show {self.projection_variance_:.0%} of variance)",
+            "Principal component 2 (scaled units)",
         )
 
     def plot_stability(self, ax=None):
         """Bootstrap Jaccard stability per segment (0.75+ = stable)."""
         from cxlib.plots import PALETTE, finish, new_axes
 
-        ax = new_axes(ax)
         stab = self.stability_.iloc[::-1]
+        ax = new_axes(ax, figsize=(10, 0.8 * len(stab) + 1.8))
         ax.barh([self._label(s) for s in stab.index], stab["jaccard_mean"], color=PALETTE[0])
         ax.axvline(0.75, color=PALETTE[3], linestyle="--", linewidth=1)
         ax.set_xlim(0, 1)
@@ -829,3 +831,110 @@ def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFr
     table.insert(0, "segment", segmenter.labels_.reindex(features.index).to_numpy())
     table.insert(1, "segment_name", table["segment"].map(names))
     return table.reset_index()
+
+
+#: Columns of the segment summary shown in reports, with their display formats.
+REPORT_COLUMNS = {
+    "name": None,
+    "customers": "{:,.0f}",
+    "share_of_customers": "{:.1%}",
+    "share_of_revenue": "{:.1%}",
+    "avg_order_value": "{:,.2f}",
+    "orders_per_month": "{:.2f}",
+    "churn_rate": "{:.1%}",
+    "nps": "{:.1f}",
+    "csat": "{:.2f}",
+    "stability": "{:.2f}",
+    "distinguishing": None,
+}
+
+
+def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Segment summary columns for a report, and their formats (aggregates only).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The table (segment number as a column) and column -> format string.
+    """
+    summary = segmenter.summary
+    columns = [c for c in REPORT_COLUMNS if c in summary]
+    table = summary[columns].reset_index()
+    table["distinguishing"] = table["distinguishing"].str.replace("_", " ")
+    return table, {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
+
+
+def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
+    """Findings on the segments as sentences built from the numbers (Markdown).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+    currency : str
+
+    Returns
+    -------
+    str
+    """
+    prof = segmenter.profiles_.dropna(subset=["customers"])
+    lines = []
+    if "share_of_revenue" in prof and len(prof):
+        top = prof["share_of_revenue"].idxmax()
+        row = prof.loc[top]
+        lines.append(
+            f"**{row['name']}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
+            f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
+            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_month']:.1f} orders a month."
+        )
+    if "churn_rate" in prof and prof["churn_rate"].notna().any():
+        worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
+        lines.append(
+            f"Churn is highest among **{prof.loc[worst, 'name']}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
+            f"lowest among **{prof.loc[best, 'name']}** ({prof.loc[best, 'churn_rate']:.0%})."
+        )
+    if "nps" in prof and prof["nps"].notna().sum() > 1:
+        spread = prof["nps"].max() - prof["nps"].min()
+        lines.append(
+            f"Average likelihood to recommend differs by {spread:.1f} points (0-10 scale) between segments"
+            + (", so satisfaction is not what separates them." if spread < 0.5 else ".")
+        )
+    no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
+    if no_purchase:
+        lines.append(
+            f"{no_purchase:,} customers have no purchase in the data (no orders, or only refunds, cancellations "
+            "or excluded lines) and are reported as 'No purchase'."
+        )
+    return " ".join(lines)
+
+
+def describe_stability(segmenter: Segmenter) -> str:
+    """Bootstrap stability in one or two sentences (Markdown)."""
+    if not len(segmenter.stability_ari_):
+        return "Stability was not measured (bootstrap_runs is 0)."
+    ari = segmenter.stability_ari_
+    stab = segmenter.stability_["jaccard_mean"]
+    weakest = stab.idxmin()
+    return (
+        f"Refitting the segments on {len(ari)} bootstrap samples reproduces them with an adjusted Rand index of "
+        f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
+        f"**{segmenter.names_[weakest]}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
+        f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
+    )
+
+
+def headline(segmenter: Segmenter) -> str:
+    """One sentence for the report index: how many segments, how stable, who carries the revenue."""
+    prof = segmenter.profiles_.dropna(subset=["share_of_revenue"])
+    stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= 0.75
+    top = prof["share_of_revenue"].idxmax()
+    return (
+        f"{segmenter.n_segments_} {'stable ' if stable else ''}behavioural segments; "
+        f"{segmenter.names_[top]} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
+        f"and {prof.loc[top, 'share_of_revenue']:.0%} of net revenue."
+    )
