@@ -238,7 +238,7 @@ def _experience_features(interactions, cutoff, ids, long_wait_minutes, months_se
     return pd.DataFrame(
         {
             "support_contacts": count((kind == "support_contact") & recent) / months_seen,
-            "complaints": count(complaint),
+            "complaints": count(complaint).astype(float),
             "unresolved_complaint": (count(unresolved) > 0).astype(float),
             "long_wait": (count(long_wait) > 0).astype(float),
             "cart_abandonments": count((kind == "cart_abandoned") & recent) / months_seen,
@@ -331,6 +331,11 @@ class ChurnPanel:
         """All feature columns."""
         return self.numeric + self.categorical
 
+    @property
+    def entry_col(self) -> str | None:
+        """Column of the tenure at which customers enter follow-up (None for a snapshot)."""
+        return "entry_months" if self.design.dated else None
+
 
 def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnPanel:
     """Build the modelling table: features before the cut-off, label after it.
@@ -352,6 +357,7 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     labels = churn_labels(data, design)
     frame = labels[["customer_id"]].merge(features, on="customer_id", how="inner", validate="1:1")
     frame = frame.join(labels.drop(columns="customer_id"))
+    frame["followup_months"] = frame["exit_months"] - frame["entry_months"]
     categorical = [c for c in features.columns if features[c].dtype == object and c != "customer_id"]
     numeric = [c for c in features.columns if c not in categorical and c != "customer_id"]
     varying = frame.nunique() > 1

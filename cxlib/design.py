@@ -124,7 +124,7 @@ class DesignEncoder:
             if column.endswith("_z"):
                 unit = "per SD"
             else:
-                unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD ({sd:,.3g})"
+                unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD of {sd:,.3g}"
             self.units_.setdefault(name, unit)
         for column in self.categorical:
             text = _as_text(frame[column]).to_numpy()

@@ -39,17 +39,28 @@ from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
 _QUIET = ("ignore",)
 
 
-def lifetime_table(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
+def lifetime_table(
+    data: CustomerData, design: ChurnDesign, attributes=(), segments: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Each customer's observed lifetime in months and whether it ended in churn.
 
     Contractual: signup to churn date, else censored at the as-of date. Snapshot: tenure, ended
     if labelled churned. Inactivity: churn is declared ``window_days`` after the last purchase when
     that day has passed by the as-of date; otherwise censored at the as-of date.
 
+    Parameters
+    ----------
+    data : CustomerData
+    design : ChurnDesign
+    attributes : list of str
+        Customer columns to carry along for grouping (missing values become ``unknown``).
+    segments : DataFrame, optional
+        The segmentation notebook's ``segments`` table; adds ``segment_name``.
+
     Returns
     -------
     DataFrame
-        ``customer_id``, ``duration_months`` (at least one day), ``churned`` (bool).
+        ``customer_id``, ``duration_months`` (at least one day), ``churned`` (bool), the attributes.
     """
     customers = data["customers"]
     as_of = design.as_of
@@ -67,13 +78,19 @@ def lifetime_table(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
         churned = (declared <= as_of).to_numpy()
         end = declared.where(churned, as_of)
     months = ((end - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=1 / DAYS_PER_MONTH)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].to_numpy(),
             "duration_months": months.to_numpy(),
             LABEL: churned,
         }
     )
+    for column in attributes:
+        table[column] = customers[column].astype("string").fillna("unknown").to_numpy()
+    if segments is not None:
+        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
+        table["segment_name"] = table["customer_id"].map(names).fillna("Not segmented").to_numpy()
+    return table
 
 
 class RetentionCurves:
@@ -117,7 +134,8 @@ class RetentionCurves:
         self.caveats_: list[str] = []
         groups = frame.groupby(group_col, sort=True) if group_col else [("All customers", frame)]
         rows = []
-        for name, part in groups:
+        for value, part in groups:
+            name = _group_name(group_col, value)
             if len(part) < self.min_group_size:
                 self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
                 continue
@@ -173,18 +191,25 @@ class RetentionCurves:
         return finish(ax, title or self._title(), xlabel, "Share still a customer")
 
     def _title(self) -> str:
-        table = self.summary.dropna(subset=["median_months"])
-        if len(table) < 2:
-            return "Retention over tenure"
-        key = next((c for c in table.columns if c.startswith("retention_") and "_" not in c[10:]), None)
-        if key is None or table[key].isna().all():
-            return "Retention differs between groups"
+        table = self.summary
+        keys = [c for c in table.columns if c.startswith("retention_") and c.count("_") == 1]
+        keys = [k for k in keys if table[k].notna().sum() >= 2]
+        if not keys:
+            return "Share of customers still with us, by tenure"
+        key = keys[-1]
         best, worst = table.loc[table[key].idxmax()], table.loc[table[key].idxmin()]
-        months = key.split("_")[1]
+        months = key.split("_")[1][:-1]
         return (
-            f"{best['group']} keeps {best[key]:.0%} of customers after {months[:-1]} months, "
-            f"{worst['group']} {worst[key]:.0%}"
+            f"After {months} months, {best[key]:.0%} are still customers ({best['group']}) "
+            f"vs {worst[key]:.0%} ({worst['group']})"
         )
+
+
+def _group_name(column: str | None, value) -> str:
+    """``With unresolved complaint`` / ``Without ...`` for a 0/1 flag, the value itself otherwise."""
+    if column is not None and isinstance(value, float | int | np.number) and value in (0, 1):
+        return f"{'With' if value else 'Without'} {feature_label(column).lower()}"
+    return str(value)
 
 
 class ChurnHazards:

@@ -266,3 +266,32 @@ def test_telco_duplicate_no_internet_levels_are_dropped_as_collinear(telco_model
     _, _, _, logistic, _ = telco_models
     assert any("No internet service" in c and "identical" in c for c in logistic.caveats_)
     assert not logistic.summary["term"].str.contains("No internet service").any()
+
+
+# ---- the notebook ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_telco_with_parameters_and_saves_outputs(tmp_path):
+    import nbformat
+    import papermill
+
+    from cxlib.artifacts import load_summaries, load_table
+    from tests.churn_data import ROOT
+
+    output = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "02_churn_drivers.ipynb"),
+        str(output),
+        parameters={"config_path": str(ROOT / "configs" / "telco.yaml"), "run_dir": str(tmp_path / "run")},
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    streams = [
+        o for c in nbformat.read(output, 4).cells for o in c.get("outputs", []) if o.get("name") == "stderr"
+    ]
+    assert streams == []
+    scores = load_table(tmp_path / "run", "churn_scores")
+    assert list(scores.columns) == ["customer_id", "churn_probability", "expected_remaining_lifetime_months"]
+    assert len(scores) == 7043 - 1869  # current customers
+    assert "02_churn_drivers" in load_summaries(tmp_path / "run")
