@@ -170,3 +170,32 @@ def test_charts_return_their_axes(fitted, features):
     ax = plot_rfm_heatmap(features)
     assert "recency" in ax.get_title()
     plt.close(ax.figure)
+
+
+def test_notebook_runs_with_forced_k_and_chosen_features(tmp_path, small_config):
+    """The notebook through papermill with parameters; writes both tables and a summary, no stderr."""
+    import papermill
+
+    root = small_config.path.parents[1]
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(root / "notebooks" / "01_segmentation.ipynb"),
+        str(out),
+        parameters={
+            "config_path": str(small_config.path),
+            "run_dir": str(tmp_path / "run"),
+            "n_segments": 3,
+            "features": ["orders_per_month", "avg_order_value", "share_*"],
+            "bootstrap_runs": 3,
+        },
+        kernel_name="python3",
+        cwd=str(root / "notebooks"),
+        progress_bar=False,
+    )
+    segments = pd.read_parquet(tmp_path / "run" / "segments.parquet")
+    summary = pd.read_parquet(tmp_path / "run" / "segment_summary.parquet")
+    assert set(segments["segment"]) <= {NO_PURCHASE_LABEL, 0, 1, 2}
+    assert len(summary) == 3
+    assert (tmp_path / "run" / "summaries" / "01_segmentation.json").is_file()
+    text = out.read_text()
+    assert '"name": "stderr"' not in text
