@@ -176,10 +176,15 @@ def _channel_mix(tx: pd.DataFrame, bought: pd.DataFrame, window: pd.DataFrame) -
     return mix
 
 
-#: Features clustered when none are configured: how customers buy (rate, value, basket, channel).
-#: Service, survey and lifecycle features are profiled per segment but not clustered by default:
-#: on the demo data adding them drops the recovery of the planted segments (ARI) from about 0.85
-#: to below 0.5, because they carry no segment structure and k-means splits on their noise.
+#: Features clustered when none are configured: how customers buy (purchase rate and spend per
+#: month - frequency and monetary value per month of tenure - basket value and channel mix).
+#: Service, survey and lifecycle features (contacts, complaints, NPS/CSAT, recency, tenure, raw
+#: RFM totals) are profiled per segment but not clustered by default; name them in
+#: ``segmentation.features`` to cluster on them. Evidence on the 50,000-customer demo (ARI with
+#: the planted segments, customers with 3+ purchases): default 0.87 with k = 4 chosen by
+#: silhouette; adding contacts, complaints, NPS and CSAT 0.57 (silhouette then picks k = 7) or
+#: 0.51 at k = 4; adding raw RFM, tenure and interval 0.65 (k = 3 chosen) or 0.84 at k = 4.
+#: They carry no segment structure, so k-means splits on their noise or on customer age.
 DEFAULT_FEATURES = ["orders_per_month", "avg_order_value", "spend_per_month", "share_*"]
 
 #: Words for a segment name: feature -> (word when high, word when low); order = word order.
@@ -721,7 +726,7 @@ class Segmenter:
         prof = self.feature_profile_
         keep = prof.abs().max().sort_values(ascending=False).index[:max_features]
         prof = prof[[c for c in prof.columns if c in keep]].round(1) + 0.0  # no "-0.0" labels
-        ax = new_axes(ax, figsize=(max(7.5, 0.6 * prof.shape[1] + 3), 0.6 * len(prof) + 2.5))
+        ax = new_axes(ax, figsize=(max(9.0, 0.65 * prof.shape[1] + 4), max(4.5, 0.6 * len(prof) + 3)))
         sns.heatmap(
             prof.set_axis([self._label(s) for s in prof.index]),
             ax=ax,
@@ -730,7 +735,7 @@ class Segmenter:
             vmax=2,
             annot=True,
             fmt=".1f",
-            cbar_kws={"label": "Standard deviations from the average buyer"},
+            cbar_kws={"label": "SD from the average buyer"},
         )
         ax.set_xticklabels(
             [t.get_text().replace("_", " ") for t in ax.get_xticklabels()], rotation=40, ha="right"
