@@ -263,7 +263,10 @@ def _descriptor(feature: str):
         if key.endswith("*") and feature.startswith(key[:-1]):
             high = words[0].format(feature[len(key) - 1 :].replace("_", " ")) if words[0] else None
             return high, words[1]
-    return None, None
+    if feature in NOT_FEATURES or feature.endswith("_per_month") or feature.startswith("rating_"):
+        return None, None
+    readable = feature.replace("_", " ")
+    return f"high-{readable}", f"low-{readable}"  # a user's own feature
 
 
 class Segmenter:
@@ -589,9 +592,10 @@ class Segmenter:
             row = {"segment": s, "customers": len(members), "share_of_customers": len(members) / len(df)}
             if "monetary" in df:
                 row["share_of_revenue"] = members["monetary"].clip(lower=0).sum() / max(revenue_total, 1e-12)
-                orders = members["frequency"].sum()
-                gross = (members["avg_order_value"] * members["frequency"]).sum()
-                row["avg_order_value"] = gross / orders if orders else np.nan
+                if {"frequency", "avg_order_value"} <= set(df.columns):
+                    orders = members["frequency"].sum()
+                    gross = (members["avg_order_value"] * members["frequency"]).sum()
+                    row["avg_order_value"] = gross / orders if orders else np.nan
                 row["revenue_per_customer"] = members["monetary"].mean()
             for col in ("orders_per_month", "purchase_interval_days", "recency_days", "tenure_days"):
                 if col in df:
