@@ -1,10 +1,11 @@
-"""Behavioural segments: per-customer features, clustering with evidence for k, stability, profiles.
+"""Behavioural segments: clustering with evidence for k, stability, profiles, names and charts.
 
-:func:`customer_features` turns the canonical tables into one row per customer (RFM plus tenure,
-purchase rate and interval, basket, channel mix, service contacts, complaints, NPS/CSAT).
-:class:`Segmenter` clusters them (log of skewed features, robust scaling, k-means), chooses the
-number of segments by silhouette on a sample when it is not given, measures bootstrap stability,
-orders segments by value, and profiles and names them.
+:func:`customer_features` (from :mod:`cxlib.behaviour`, re-exported here) turns the canonical
+tables into one row per customer (RFM plus tenure, purchase rate and interval, basket, channel
+mix, service contacts, complaints, NPS/CSAT). :class:`Segmenter` clusters them (log of skewed
+features, robust scaling, k-means), chooses the number of segments by silhouette on a sample when
+it is not given, measures bootstrap stability, orders segments by value, and profiles and names
+them. Report tables and sentences are in :mod:`cxlib.segment_report`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhou
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
-from cxlib.plots import PALETTE
-from cxlib.rfm import purchases, rfm_table, window_transactions
+from cxlib.behaviour import churn_flags, customer_features, features_from_config
+from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
 
-#: Days in an average month, for per-month rates.
-MONTH_DAYS = 30.4375
+__all__ = [
+    "DEFAULT_FEATURES",
+    "NO_PURCHASE_LABEL",
+    "Segmenter",
+    "churn_flags",
+    "customer_features",
+    "customer_segments",
+    "features_from_config",
+]
 
 #: Features whose logarithm is clustered (positive and right-skewed).
 LOG_FEATURES = (
@@ -35,145 +43,6 @@ LOG_FEATURES = (
     "recency_days",
     "tenure_days",
 )
-
-
-def churn_flags(
-    customers: pd.DataFrame, rfm: pd.DataFrame, definition: str = "auto", inactivity_days: int = 180
-):
-    """Churned (True/False) per customer under the configured definition.
-
-    ``contractual`` uses the customers' churn date or flag; ``inactivity`` calls a customer churned
-    when their last purchase is more than ``inactivity_days`` before the analysis date (or they
-    never bought); ``auto`` is contractual when the data carry churn information.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        Canonical customers (customer_id, optional churned / churn_date).
-    rfm : DataFrame
-        Output of :func:`cxlib.rfm.rfm_table`, indexed by customer_id.
-    definition : str
-        auto, contractual or inactivity.
-    inactivity_days : int
-        Days without a purchase after which a customer counts as churned (inactivity).
-
-    Returns
-    -------
-    Series of bool, indexed by customer_id
-    """
-    contractual = "churned" in customers or "churn_date" in customers
-    if definition == "contractual" or (definition == "auto" and contractual):
-        flags = customers.set_index("customer_id")
-        flag = flags["churned"] if "churned" in flags else flags["churn_date"].notna()
-        return flag.reindex(rfm.index).fillna(False).astype(bool)
-    return ~(rfm["recency_days"] <= inactivity_days)
-
-
-def customer_features(
-    data,
-    exclude: dict[str, list] | None = None,
-    churn_definition: str = "auto",
-    inactivity_days: int = 180,
-) -> pd.DataFrame:
-    """One row per customer: RFM, scores, lifecycle, behaviour, service and survey features.
-
-    Parameters
-    ----------
-    data : CustomerData
-        From :func:`cxlib.io.load_data`; uses customers, transactions and, when present,
-        interactions and surveys.
-    exclude : dict, optional
-        Transaction column -> values left out of RFM and purchase features (see
-        :func:`cxlib.rfm.window_transactions`).
-    churn_definition : str
-        auto, contractual or inactivity (see :func:`churn_flags`).
-    inactivity_days : int
-        For the inactivity definition.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``customer_id``. Columns: RFM (``recency_days``, ``frequency``, ``monetary``,
-        scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to churn or the
-        analysis date), ``orders_per_month``, ``spend_per_month``, ``avg_order_value``,
-        ``purchase_interval_days`` (missing with fewer than two purchases), ``lines_per_order``,
-        ``refund_share``, ``share_<channel>`` (share of purchases per order channel),
-        ``<kind>_per_month`` per interaction kind, ``nps``/``csat`` means (missing when the
-        customer never answered) and ``churned``. Missing values are left missing here.
-
-    Examples
-    --------
-    >>> from cxlib.config import load_config  # doctest: +SKIP
-    >>> from cxlib.io import load_data  # doctest: +SKIP
-    >>> feats = customer_features(load_data(load_config("configs/demo_small.yaml")))  # doctest: +SKIP
-    >>> feats[["frequency", "orders_per_month"]].median()  # doctest: +SKIP
-    """
-    as_of = pd.Timestamp(data.as_of).normalize()
-    customers = data["customers"]
-    tx = data["transactions"]
-    rfm = rfm_table(tx, as_of, customers=customers["customer_id"], exclude=exclude)
-    out = rfm.copy()
-    cust = customers.set_index("customer_id").reindex(out.index)
-    signup = cust["signup_date"].dt.normalize()
-    end = as_of
-    if "churn_date" in cust:
-        end = cust["churn_date"].dt.normalize().where(cust["churn_date"].notna(), as_of).clip(upper=as_of)
-    out["tenure_days"] = (as_of - signup).dt.days.astype(float)
-    out["active_months"] = ((end - signup).dt.days.clip(lower=0) / MONTH_DAYS).clip(lower=1.0)
-    out["orders_per_month"] = out["frequency"] / out["active_months"]
-    out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
-
-    window = window_transactions(tx, as_of, exclude)
-    bought = purchases(window)
-    gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
-    refunded = (
-        -window.loc[window["is_refund"]].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0)
-    )
-    frequency = out["frequency"].where(out["frequency"] > 0)
-    out["avg_order_value"] = gross / frequency
-    span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
-    out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
-    lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
-    if bought["lines"].nunique() > 1:
-        out["lines_per_order"] = lines / frequency
-    out["refund_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
-
-    if "channel" in tx:
-        out = out.join(_channel_mix(tx, bought, window))
-    if data.has("interactions"):
-        inter = data["interactions"]
-        inter = inter.loc[inter["timestamp"] < as_of + pd.Timedelta(days=1)]
-        counts = (
-            inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0).reindex(out.index).fillna(0)
-        )
-        for kind in sorted(counts.columns):
-            out[f"{_slug(kind)}_per_month"] = counts[kind] / out["active_months"]
-    if data.has("surveys"):
-        surveys = data["surveys"]
-        for score in ("nps", "csat"):
-            if score in surveys and surveys[score].notna().any():
-                out[score] = surveys.groupby("customer_id")[score].mean().reindex(out.index)
-    out["churned"] = churn_flags(customers, rfm, churn_definition, inactivity_days)
-    return out
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in str(text).strip().lower()).strip("_")
-
-
-def _channel_mix(tx: pd.DataFrame, bought: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
-    """Share of each customer's purchases per order channel (orders without a channel ignored)."""
-    channels = tx.loc[window.index, ["customer_id", "channel"]].assign(order_id=window["order_id"])
-    channels = channels.loc[~window["is_refund"] & channels["channel"].notna()]
-    first = channels.drop_duplicates(["customer_id", "order_id"])
-    first = first.merge(bought[["customer_id", "order_id"]], on=["customer_id", "order_id"])
-    if first["channel"].nunique() < 2:
-        return pd.DataFrame(index=bought["customer_id"].unique())
-    slugs = {c: _slug(c) for c in first["channel"].unique()}
-    counts = first.groupby(["customer_id", first["channel"].map(slugs)]).size().unstack(fill_value=0)
-    mix = counts.div(counts.sum(axis=1), axis=0)
-    mix.columns = [f"share_{c}" for c in mix.columns]
-    return mix
 
 
 #: Features clustered when none are configured: how customers buy (purchase rate and spend per
@@ -675,8 +544,6 @@ class Segmenter:
 
     def plot_k_scores(self, ax=None):
         """Silhouette and Calinski-Harabasz by number of segments; the chosen k is marked."""
-        from cxlib.plots import PALETTE, finish, new_axes
-
         ax = new_axes(ax)
         scores = self.k_scores_
         ax.plot(scores.index, scores["silhouette"], marker="o", color=PALETTE[0], label="Silhouette (left)")
@@ -704,8 +571,6 @@ class Segmenter:
 
     def plot_sizes(self, ax=None):
         """Share of customers vs share of revenue per segment."""
-        from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
-
         prof = self.profiles_.iloc[::-1]
         ax = new_axes(ax, figsize=(10, 0.8 * len(prof) + 1.8))
         y = np.arange(len(prof))
@@ -724,8 +589,6 @@ class Segmenter:
     def plot_profile_heatmap(self, ax=None, max_features: int = 24):
         """Standardised difference of each feature per segment (what sets each segment apart)."""
         import seaborn as sns
-
-        from cxlib.plots import finish, new_axes
 
         prof = self.feature_profile_
         keep = prof.abs().max().sort_values(ascending=False).index[:max_features]
@@ -750,8 +613,6 @@ class Segmenter:
 
     def plot_projection(self, ax=None):
         """Customers (a sample) on the first two principal components, coloured by segment."""
-        from cxlib.plots import finish, new_axes
-
         ax = new_axes(ax, figsize=(9, 5.5))
         proj = self.projection_
         for s in sorted(proj["segment"].unique()):
@@ -775,8 +636,6 @@ class Segmenter:
 
     def plot_stability(self, ax=None):
         """Bootstrap Jaccard stability per segment (0.75+ = stable)."""
-        from cxlib.plots import PALETTE, finish, new_axes
-
         stab = self.stability_.iloc[::-1]
         ax = new_axes(ax, figsize=(10, 0.8 * len(stab) + 1.8))
         ax.barh([self._label(s) for s in stab.index], stab["jaccard_mean"], color=PALETTE[0])
@@ -786,27 +645,6 @@ class Segmenter:
         verdict = "every segment is stable" if worst >= 0.75 else "some segments are not stable"
         title = f"Refitting on {self.bootstrap_runs} bootstrap samples: {verdict}"
         return finish(ax, title, "Mean Jaccard similarity with the refit segment (0-1)", None)
-
-
-def features_from_config(data, config) -> pd.DataFrame:
-    """Call :func:`customer_features` with the config's exclusions and churn definition.
-
-    Parameters
-    ----------
-    data : CustomerData
-    config : Config
-
-    Returns
-    -------
-    DataFrame
-    """
-    churn = config.analysis["churn"]
-    return customer_features(
-        data,
-        exclude=config.values["segmentation"]["exclude_transactions"] or None,
-        churn_definition=churn["definition"],
-        inactivity_days=churn["inactivity_days"],
-    )
 
 
 def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFrame:
@@ -843,110 +681,3 @@ def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFr
     table.insert(0, "segment", segmenter.labels_.reindex(features.index).to_numpy())
     table.insert(1, "segment_name", table["segment"].map(names))
     return table.reset_index()
-
-
-#: Columns of the segment summary shown in reports, with their display formats.
-REPORT_COLUMNS = {
-    "name": None,
-    "customers": "{:,.0f}",
-    "share_of_customers": "{:.1%}",
-    "share_of_revenue": "{:.1%}",
-    "avg_order_value": "{:,.2f}",
-    "orders_per_month": "{:.2f}",
-    "churn_rate": "{:.1%}",
-    "nps": "{:.1f}",
-    "csat": "{:.2f}",
-    "stability": "{:.2f}",
-    "distinguishing": None,
-}
-
-
-def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Segment summary columns for a report, and their formats (aggregates only).
-
-    Parameters
-    ----------
-    segmenter : Segmenter
-        Fitted.
-
-    Returns
-    -------
-    (DataFrame, dict)
-        The table (segment number as a column) and column -> format string.
-    """
-    summary = segmenter.summary
-    columns = [c for c in REPORT_COLUMNS if c in summary]
-    table = summary[columns].reset_index()
-    table["distinguishing"] = table["distinguishing"].str.replace("_", " ")
-    return table, {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
-
-
-def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
-    """Findings on the segments as sentences built from the numbers (Markdown).
-
-    Parameters
-    ----------
-    segmenter : Segmenter
-        Fitted.
-    currency : str
-
-    Returns
-    -------
-    str
-    """
-    prof = segmenter.profiles_.dropna(subset=["customers"])
-    lines = []
-    if "share_of_revenue" in prof and len(prof):
-        top = prof["share_of_revenue"].idxmax()
-        row = prof.loc[top]
-        lines.append(
-            f"**{row['name']}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
-            f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
-            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_month']:.1f} orders a month."
-        )
-    if "churn_rate" in prof and prof["churn_rate"].notna().any():
-        worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
-        lines.append(
-            f"Churn is highest among **{prof.loc[worst, 'name']}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
-            f"lowest among **{prof.loc[best, 'name']}** ({prof.loc[best, 'churn_rate']:.0%})."
-        )
-    if "nps" in prof and prof["nps"].notna().sum() > 1:
-        spread = prof["nps"].max() - prof["nps"].min()
-        lines.append(
-            f"Average likelihood to recommend differs by {spread:.1f} points (0-10 scale) between segments"
-            + (", so satisfaction is not what separates them." if spread < 0.5 else ".")
-        )
-    no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
-    if no_purchase:
-        lines.append(
-            f"{no_purchase:,} customers have no purchase in the data (no orders, or only refunds, cancellations "
-            "or excluded lines) and are reported as 'No purchase'."
-        )
-    return " ".join(lines)
-
-
-def describe_stability(segmenter: Segmenter) -> str:
-    """Bootstrap stability in one or two sentences (Markdown)."""
-    if not len(segmenter.stability_ari_):
-        return "Stability was not measured (bootstrap_runs is 0)."
-    ari = segmenter.stability_ari_
-    stab = segmenter.stability_["jaccard_mean"]
-    weakest = stab.idxmin()
-    return (
-        f"Refitting the segments on {len(ari)} bootstrap samples reproduces them with an adjusted Rand index of "
-        f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
-        f"**{segmenter.names_[weakest]}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
-        f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
-    )
-
-
-def headline(segmenter: Segmenter) -> str:
-    """One sentence for the report index: how many segments, how stable, who carries the revenue."""
-    prof = segmenter.profiles_.dropna(subset=["share_of_revenue"])
-    stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= 0.75
-    top = prof["share_of_revenue"].idxmax()
-    return (
-        f"{segmenter.n_segments_} {'stable ' if stable else ''}behavioural segments; "
-        f"{segmenter.names_[top]} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
-        f"and {prof.loc[top, 'share_of_revenue']:.0%} of net revenue."
-    )

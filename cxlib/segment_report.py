@@ -1,0 +1,113 @@
+"""Presentation of fitted segments for reports: the summary table and findings as sentences."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib.segment import NO_PURCHASE_LABEL, Segmenter
+
+#: Columns of the segment summary shown in reports, with their display formats.
+REPORT_COLUMNS = {
+    "name": None,
+    "customers": "{:,.0f}",
+    "share_of_customers": "{:.1%}",
+    "share_of_revenue": "{:.1%}",
+    "avg_order_value": "{:,.2f}",
+    "orders_per_month": "{:.2f}",
+    "churn_rate": "{:.1%}",
+    "nps": "{:.1f}",
+    "csat": "{:.2f}",
+    "stability": "{:.2f}",
+    "distinguishing": None,
+}
+
+
+def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Segment summary columns for a report, and their formats (aggregates only).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The table (segment number as a column) and column -> format string.
+    """
+    summary = segmenter.summary
+    columns = [c for c in REPORT_COLUMNS if c in summary]
+    table = summary[columns].reset_index()
+    table["distinguishing"] = table["distinguishing"].str.replace("_", " ")
+    return table, {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
+
+
+def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
+    """Findings on the segments as sentences built from the numbers (Markdown).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+    currency : str
+
+    Returns
+    -------
+    str
+    """
+    prof = segmenter.profiles_.dropna(subset=["customers"])
+    lines = []
+    if "share_of_revenue" in prof and len(prof):
+        top = prof["share_of_revenue"].idxmax()
+        row = prof.loc[top]
+        lines.append(
+            f"**{row['name']}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
+            f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
+            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_month']:.1f} orders a month."
+        )
+    if "churn_rate" in prof and prof["churn_rate"].notna().any():
+        worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
+        lines.append(
+            f"Churn is highest among **{prof.loc[worst, 'name']}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
+            f"lowest among **{prof.loc[best, 'name']}** ({prof.loc[best, 'churn_rate']:.0%})."
+        )
+    if "nps" in prof and prof["nps"].notna().sum() > 1:
+        spread = prof["nps"].max() - prof["nps"].min()
+        lines.append(
+            f"Average likelihood to recommend differs by {spread:.1f} points (0-10 scale) between segments"
+            + (", so satisfaction is not what separates them." if spread < 0.5 else ".")
+        )
+    no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
+    if no_purchase:
+        lines.append(
+            f"{no_purchase:,} customers have no purchase in the data (no orders, or only refunds, cancellations "
+            "or excluded lines) and are reported as 'No purchase'."
+        )
+    return " ".join(lines)
+
+
+def describe_stability(segmenter: Segmenter) -> str:
+    """Bootstrap stability in one or two sentences (Markdown)."""
+    if not len(segmenter.stability_ari_):
+        return "Stability was not measured (bootstrap_runs is 0)."
+    ari = segmenter.stability_ari_
+    stab = segmenter.stability_["jaccard_mean"]
+    weakest = stab.idxmin()
+    return (
+        f"Refitting the segments on {len(ari)} bootstrap samples reproduces them with an adjusted Rand index of "
+        f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
+        f"**{segmenter.names_[weakest]}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
+        f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
+    )
+
+
+def headline(segmenter: Segmenter) -> str:
+    """One sentence for the report index: how many segments, how stable, who carries the revenue."""
+    prof = segmenter.profiles_.dropna(subset=["share_of_revenue"])
+    stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= 0.75
+    top = prof["share_of_revenue"].idxmax()
+    return (
+        f"{segmenter.n_segments_} {'stable ' if stable else ''}behavioural segments; "
+        f"{segmenter.names_[top]} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
+        f"and {prof.loc[top, 'share_of_revenue']:.0%} of net revenue."
+    )
