@@ -38,3 +38,21 @@ def test_every_notebook_has_a_parameters_cell_and_no_outputs():
             f"{path.name} has outputs"
         )
         assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_papermill_understands_every_parameter():
+    """papermill silently skips lines it cannot parse (e.g. `x: int | None = None`), so -p x=… would be refused."""
+    import ast
+
+    import nbformat
+    import papermill
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+        assigned = [
+            node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id
+            for node in ast.parse(cell.source).body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+        ]
+        assert list(papermill.inspect_notebook(str(path))) == assigned, path.name
+        assert {"config_path", "run_dir"} <= set(assigned), path.name
