@@ -612,21 +612,43 @@ class Segmenter:
         return finish(ax, title, "Feature (log scale for money, counts and days)", None)
 
     def plot_projection(self, ax=None):
-        """Customers (a sample) on the first two principal components, coloured by segment."""
+        """Where each segment sits on the first two principal components, as density contours.
+
+        Contours (the densest 25/50/75% of each segment's sampled customers) rather than points,
+        so the executive report shows no individual customer.
+        """
+        import seaborn as sns
+        from matplotlib.lines import Line2D
+
         ax = new_axes(ax, figsize=(9, 5.5))
         proj = self.projection_
+        handles = []
         for s in sorted(proj["segment"].unique()):
             part = proj[proj["segment"] == s]
-            ax.scatter(
-                part["pc1"],
-                part["pc2"],
-                s=6,
-                alpha=0.5,
-                color=PALETTE[s % len(PALETTE)],
-                label=self._label(s),
-            )
-        ax.legend(frameon=False, markerscale=3, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        title = f"Segments occupy distinct regions of behaviour ({len(proj):,} sampled customers)"
+            colour = PALETTE[s % len(PALETTE)]
+            if len(part) >= max(self.min_group_size, 20):
+                sns.kdeplot(
+                    x=part["pc1"],
+                    y=part["pc2"],
+                    levels=[0.25, 0.5, 0.75, 1.0],
+                    fill=True,
+                    alpha=0.35,
+                    color=colour,
+                    ax=ax,
+                    warn_singular=False,
+                )
+                sns.kdeplot(
+                    x=part["pc1"],
+                    y=part["pc2"],
+                    levels=[0.25],
+                    color=colour,
+                    linewidths=1.2,
+                    ax=ax,
+                    warn_singular=False,
+                )
+            handles.append(Line2D([0], [0], color=colour, lw=6, alpha=0.6, label=self._label(s)))
+        ax.legend(handles=handles, frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        title = "Segments occupy distinct regions of behaviour (contours hold 75%, 50%, 25% of each)"
         return finish(
             ax,
             title,
