@@ -172,10 +172,11 @@ class ChurnPredictor:
         Platt scaling (keeps the ranking, so ROC-AUC is unchanged) or isotonic regression.
     calibration_share : float
         Share of the training rows held back to calibrate.
-    n_threads : int, optional
-        Threads for boosting. Default: one below 200,000 rows (OpenMP start-up and contention with
-        other processes cost more than they save on small data; a 7,000-row fit took 25 s with two
-        busy threads and 0.3 s with one), every core above.
+    n_threads : int
+        OpenMP threads for boosting. Default 1: on a shared 2-core machine busy threads spin and
+        wait for each other (measured: a 7,000-row fit took 25 s with two threads and 0.3 s with
+        one; a 750,000-row fit 113 s with two and 40 s with one while another process ran). Raise it
+        on a dedicated machine.
 
     Attributes
     ----------
@@ -186,16 +187,15 @@ class ChurnPredictor:
     """
 
     def __init__(
-        self, seed: int = 42, calibration: str = "sigmoid", calibration_share: float = 0.2, n_threads=None
+        self, seed: int = 42, calibration: str = "sigmoid", calibration_share: float = 0.2, n_threads: int = 1
     ):
         self.seed = seed
         self.calibration = calibration
         self.calibration_share = calibration_share
         self.n_threads = n_threads
 
-    def _threads(self, n_rows: int):
-        limit = self.n_threads or (1 if n_rows < 200_000 else None)
-        return threadpool_limits(limits=limit, user_api="openmp")
+    def _threads(self):
+        return threadpool_limits(limits=self.n_threads, user_api="openmp")
 
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnPredictor:
         """Fit boosting on part of ``frame`` and calibrate on the rest; returns self."""
@@ -203,7 +203,7 @@ class ChurnPredictor:
         self.features_ = self.numeric_ + self.categorical_
         self.categories_ = {c: sorted(frame[c].astype(str).unique()) for c in self.categorical_}
         x, y = self._matrix(frame), frame[label].astype(int).to_numpy()
-        with self._threads(len(frame)):
+        with self._threads():
             return self._fit(x, y)
 
     def _fit(self, x: pd.DataFrame, y: np.ndarray) -> ChurnPredictor:
@@ -237,7 +237,7 @@ class ChurnPredictor:
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability of each row of ``frame``."""
-        with self._threads(len(frame)):
+        with self._threads():
             return self.model_.predict_proba(self._matrix(frame))[:, 1]
 
     def permutation_importance(
@@ -252,7 +252,7 @@ class ChurnPredictor:
             if len(frame) > max_rows
             else frame
         )
-        with self._threads(len(sample)):
+        with self._threads():
             result = self._permutation(sample, label, n_repeats)
         table = pd.DataFrame(
             {
@@ -313,7 +313,7 @@ class ChurnPredictor:
         ax = new_axes(ax, figsize=(3.8, 3.0))
         sample = frame.sample(min(len(frame), 5_000), random_state=self.seed)
         categorical = feature in self.categorical_
-        with self._threads(len(sample)):
+        with self._threads():
             result = partial_dependence(
                 self.model_,
                 self._matrix(sample),
