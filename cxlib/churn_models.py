@@ -154,7 +154,11 @@ def forest_plot(
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())
     low, high = float(table["ci_low"].min()), float(table["ci_high"].max())
-    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10) if low / 1.2 <= t <= high * 1.2]
+    fine = high / low < 8  # few decades: finer ticks still fit without overlapping
+    candidates = (
+        (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if fine else (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)
+    )
+    ticks = [t for t in candidates if low / 1.2 <= t <= high * 1.2]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_yticks(y, [f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True)])
     ax.grid(axis="y", visible=False)

@@ -331,13 +331,11 @@ class ChurnHazards:
 
     def plot_forest(self, ax: Axes | None = None, top: int = 20, title: str | None = None) -> Axes:
         """Forest plot of hazard ratios with 95% intervals (log scale), most significant first."""
-        table = self.summary.head(top).iloc[::-1]
+        table = self.summary.head(top)
+        first = table.iloc[0]
+        default = f"{first['label']} multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
         return forest_plot(
-            table,
-            "hazard_ratio",
-            ax=ax,
-            title=title or "What raises the hazard of leaving",
-            xlabel="Hazard ratio",
+            table.iloc[::-1], "hazard_ratio", ax=ax, title=title or default, xlabel="Hazard ratio"
         )
 
 
