@@ -72,7 +72,7 @@ class DesignEncoder:
     term_driver_ : dict
         Term -> the feature it came from.
     units_ : dict
-        Term -> what one unit means ("yes vs no", "per SD (12.3)", "vs basic").
+        Term -> what one unit means ("yes vs no", "per SD of 12.3", "vs basic").
     vif_ : DataFrame
         Variance inflation factor of every kept term.
     caveats_ : list of str
