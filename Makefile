@@ -32,7 +32,8 @@ demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synt
 report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, write HTML to reports/
 	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
 
-test: $(STAMP) data/demo_small/customers.csv ## install and run every test: pytest + nbval over the notebooks
+test: $(STAMP) data/demo_small/customers.csv ## install and run every test: ruff lint, pytest, nbval over the notebooks
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax tests notebooks
 
 test-slow: $(STAMP) data/demo_small/customers.csv ## the slow statistical checks (many seeds)

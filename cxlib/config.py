@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "segmentation": {
         "n_segments": None,  # None = choose the number of segments by evidence from k_range
         "k_range": [2, 8],
-        "features": None,  # None = every behavioural feature the data supports
+        "features": None,  # None = purchase behaviour: rate, spend, basket, channel mix (others are profiled)
         "names": {},  # segment label -> name shown in reports (overrides generated names)
         "bootstrap_runs": 20,
         "min_orders": 2,  # purchases a customer needs to shape the segments (all buyers are assigned)

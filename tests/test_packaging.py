@@ -48,7 +48,9 @@ def test_papermill_understands_every_parameter():
     import papermill
 
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+        cell = next(
+            c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])
+        )
         assigned = [
             node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id
             for node in ast.parse(cell.source).body
@@ -56,3 +58,11 @@ def test_papermill_understands_every_parameter():
         ]
         assert list(papermill.inspect_notebook(str(path))) == assigned, path.name
         assert {"config_path", "run_dir"} <= set(assigned), path.name
+
+
+def test_public_api_names_resolve():
+    import cxlib
+
+    assert sorted(cxlib._WHERE) == sorted(cxlib.__all__)
+    for name in cxlib.__all__:
+        assert getattr(cxlib, name).__doc__, f"{name} has no docstring"
