@@ -1,0 +1,35 @@
+"""The whole suite on the small demo: every notebook runs through the runner, and reruns reproduce."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from cxlib.runner import discover_notebooks, run_suite
+
+from .conftest import SMALL_CONFIG
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    return run_suite(SMALL_CONFIG, first), run_suite(SMALL_CONFIG, second), first, second
+
+
+def test_every_notebook_is_reported_in_the_index(two_runs):
+    manifest, _, out, _ = two_runs
+    assert [r["notebook"] for r in manifest["reports"]] == [p.stem for p in discover_notebooks()]
+    index = (out / "index.html").read_text()
+    for report in manifest["reports"]:
+        assert (out / report["html"]).is_file()
+        assert report["headline"], f"{report['notebook']} saved no headline for the index"
+        assert report["headline"] in index.replace("&#39;", "'").replace("&amp;", "&")
+
+
+def test_same_data_config_and_seed_give_the_same_numbers(two_runs):
+    _, _, first, second = two_runs
+    for summary in sorted((first / "run" / "summaries").glob("*.json")):
+        again = second / "run" / "summaries" / summary.name
+        assert json.loads(summary.read_text()) == json.loads(again.read_text()), summary.name
+    for table in sorted((first / "run").glob("*.parquet")):
+        pd.testing.assert_frame_equal(pd.read_parquet(table), pd.read_parquet(second / "run" / table.name))
