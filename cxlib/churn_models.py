@@ -317,10 +317,13 @@ class ChurnPredictor:
         ax = new_axes(ax, figsize=(3.8, 3.0))
         sample = frame.sample(min(len(frame), 5_000), random_state=self.seed)
         categorical = feature in self.categorical_
+        matrix = self._matrix(sample)
+        if not categorical:  # a missing value (e.g. no orders yet) would make the whole grid NaN
+            matrix = matrix[matrix[feature].notna()]
         with self._threads():
             result = partial_dependence(
                 self.model_,
-                self._matrix(sample),
+                matrix,
                 [feature],
                 categorical_features=[feature] if categorical else None,
                 grid_resolution=30,

@@ -295,3 +295,16 @@ def test_notebook_runs_on_telco_with_parameters_and_saves_outputs(tmp_path):
     assert list(scores.columns) == ["customer_id", "churn_probability", "expected_remaining_lifetime_months"]
     assert len(scores) == 7043 - 1869  # current customers
     assert "02_churn_drivers" in load_summaries(tmp_path / "run")
+
+
+def test_partial_dependence_handles_features_with_missing_values(small_config, small_data, small_panel):
+    """Mean order value is missing for customers with no orders yet; the curve must still be drawn."""
+    import matplotlib.pyplot as plt
+
+    train, test, _ = train_test_panels(small_data, small_config, small_panel)
+    model = ChurnPredictor(seed=small_config.seed).fit(train, small_panel.numeric, small_panel.categorical)
+    assert test["mean_order_value"].isna().any()
+    ax = model.plot_partial_dependence(test, "mean_order_value")
+    curve = ax.get_lines()[0].get_ydata()
+    plt.close(ax.figure)
+    assert len(curve) > 5 and np.isfinite(curve).all()
