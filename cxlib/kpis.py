@@ -373,3 +373,26 @@ def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
             f"the view of those who answer."
         )
     return " ".join(sentences)
+
+
+def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> pd.DataFrame:
+    """Customers per value of an attribute (plan, region, ...) with churn rate and 95% Wilson interval.
+
+    Groups smaller than ``min_size`` are suppressed. Churn is the share marked ``churned`` (all-time,
+    for contractual data); without a churn column only counts and shares are given.
+    """
+    values = customers[column].astype(object).fillna("unknown")
+    table = customers.assign(**{column: values}).groupby(column).size().rename("customers").to_frame()
+    table["share"] = table["customers"] / table["customers"].sum()
+    if "churned" in customers:
+        churned = customers.assign(**{column: values}).groupby(column)["churned"].sum()
+        bounds = [wilson_interval(int(churned[g]), int(n)) for g, n in table["customers"].items()]
+        table[["churn_rate", "churn_low", "churn_high"]] = pd.DataFrame(bounds, index=table.index)
+    table = table.sort_values("customers", ascending=False).reset_index()
+    return suppress_small(table, "customers", min_size)
+
+
+def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:
+    """New customers per calendar month (from ``signup_date``)."""
+    month = customers["signup_date"].dt.to_period("M").dt.to_timestamp()
+    return month.value_counts().sort_index().rename_axis("month").rename("new_customers").reset_index()

@@ -135,3 +135,36 @@ def plot_score_distribution(
 def nps_colours() -> list:
     """Colours for NPS scores 0-10: detractors (0-6), passives (7-8), promoters (9-10)."""
     return [WARNING] * 7 + [NEUTRAL] * 2 + [PALETTE[2]] * 2
+
+
+def plot_rate_with_interval(
+    table, label: str, rate: str, low: str, high: str, title: str, xlabel: str, ax: Axes | None = None
+) -> Axes:
+    """Horizontal dot-and-whisker chart of a rate per group with its 95% interval."""
+    table = table.dropna(subset=[rate]).sort_values(rate)
+    ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.6))
+    y = range(len(table))
+    ax.errorbar(
+        table[rate],
+        y,
+        xerr=[table[rate] - table[low], table[high] - table[rate]],
+        fmt="o",
+        color=ACCENT,
+        ecolor=NEUTRAL,
+        capsize=3,
+    )
+    ax.set_yticks(list(y), table[label].astype(str).str.replace("_", " "))
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.grid(axis="y", visible=False)
+    return finish(ax, title, xlabel, None)
+
+
+def plot_signups(signups, ax: Axes | None = None) -> Axes:
+    """New customers per month; the title states the busiest month."""
+    ax = new_axes(ax)
+    ax.bar(signups["month"], signups["new_customers"], width=20, color=ACCENT, alpha=0.7)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    busiest = signups.loc[signups["new_customers"].idxmax()]
+    title = f"New customers peaked at {busiest['new_customers']:,} in {busiest['month']:%B %Y}"
+    return finish(ax, title, None, "new customers per month")

@@ -107,12 +107,14 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
  padding: 0.25rem 0.8rem 0.25rem 0; text-align: left; vertical-align: top; }
  code, pre { font-size: 0.8rem; background: #f6f6f6; } pre { padding: 0.6rem; overflow-x: auto; }
  .muted { color: #777; font-size: 0.85rem; }
+ .skipped { font-size: 1.1rem; font-weight: bold; color: #888; }
 </style></head><body>
 <h1>{{ company }}</h1>
 <p class="sub">Customer-experience reports, data as of {{ as_of }}; generated {{ generated }}.</p>
 <h2>Reports</h2>
-{% for r in reports %}<div class="report"><a href="{{ r.html }}">{{ r.title }}</a>
-<p>{{ r.headline }}</p><p class="muted">ran in {{ "%.1f"|format(r.seconds) }} s</p></div>
+{% for r in reports %}<div class="report">{% if r.html %}<a href="{{ r.html }}">{{ r.title }}</a>
+<p>{{ r.headline }}</p><p class="muted">ran in {{ "%.1f"|format(r.seconds) }} s</p>
+{% else %}<span class="skipped">{{ r.title }}</span><p class="muted">{{ r.headline }}</p>{% endif %}</div>
 {% endfor %}
 <h2>Data</h2>
 <table><tr><th>input file</th><th>SHA-256 fingerprint</th></tr>

@@ -74,6 +74,12 @@ def check_parameters(notebooks: list[Path], params: dict) -> dict[Path, dict]:
     return {nb: {k: v for k, v in params.items() if k in names} for nb, names in declared.items()}
 
 
+def missing_tables(notebook: Path, tables) -> list[str]:
+    """Tables a notebook declares it needs (metadata ``cx.requires``) that the data lacks."""
+    required = nbformat.read(notebook, as_version=4).metadata.get("cx", {}).get("requires", [])
+    return [name for name in required if name not in tables]
+
+
 def check_outputs(executed: Path) -> None:
     """Fail a notebook that wrote to stderr or whose figures did not render as images.
 
@@ -223,6 +229,17 @@ def run_suite(
     reports, started = [], time.perf_counter()
     try:
         for number, source in enumerate(notebooks, start=1):
+            missing = missing_tables(source, data.tables)
+            if missing:
+                reason = (
+                    f"skipped: needs the {' and '.join(missing)} table(s), which the config does not supply"
+                )
+                log(f"[{number}/{len(notebooks)}] {source.name} {reason}")
+                title = notebook_title(nbformat.read(source, as_version=4), source.stem)
+                reports.append(
+                    {"notebook": source.stem, "html": None, "seconds": 0.0, "title": title, "skipped": reason}
+                )
+                continue
             log(f"[{number}/{len(notebooks)}] {source.name} ...")
             executed = staging / "notebooks" / source.name
             seconds = execute_notebook(
@@ -246,7 +263,9 @@ def run_suite(
         raise
     summaries = load_summaries(run_dir)
     for report in reports:
-        report["headline"] = summaries.get(report["notebook"], {}).get("headline", "")
+        report["headline"] = report.get("skipped") or summaries.get(report["notebook"], {}).get(
+            "headline", ""
+        )
     manifest = {
         "company": config.company,
         "as_of": str(data.as_of.date()) if data.as_of is not None else "",

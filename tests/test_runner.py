@@ -118,3 +118,17 @@ def test_data_overview_report_numbers_match_the_library(tmp_path, small_data):
     ids = set(small_data["customers"]["customer_id"])
     assert not ids & set(re.findall(r"C\d{6}", text))  # no customer identifiers in the executive report
     assert html.count("data:image/png;base64") >= 4
+
+
+def test_notebooks_needing_absent_tables_are_skipped_and_listed(tmp_path, demo_copy):
+    """A contractual snapshot without transactions: the overview runs, segmentation is skipped, not failed."""
+    values = demo_copy.values
+    del values["data"]["tables"]["transactions"]
+    demo_copy.save_config(values)
+    notebooks = [NOTEBOOKS / "00_data_overview.ipynb", NOTEBOOKS / "01_segmentation.ipynb"]
+    manifest = run_suite(demo_copy.config, tmp_path / "reports", notebooks=notebooks)
+    skipped = manifest["reports"][1]
+    assert skipped["html"] is None and "needs the transactions table" in skipped["skipped"]
+    assert "needs the transactions table" in (tmp_path / "reports" / "index.html").read_text()
+    overview = (tmp_path / "reports" / "00_data_overview.html").read_text()
+    assert "Not available: the config supplies no transactions table." in overview
