@@ -125,7 +125,7 @@ def headline_kpis(
                 f"mean over {len(per_customer):,} customers who bought in 12 months; 95% CI",
             )
         )
-        orders = sales.groupby("customer_id").size()
+        orders = order_counts(sales, "customer_id")
         rows.append(
             (
                 "Repeat rate",
@@ -200,18 +200,31 @@ def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tup
     )
 
 
-def monthly_revenue(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Net revenue, orders and buying customers per calendar month."""
+def order_counts(sales: pd.DataFrame, by: str) -> pd.Series:
+    """Orders per group: distinct ``order_id`` when the data has one (rows may be order lines), else rows."""
+    if "order_id" in sales and sales["order_id"].notna().any():
+        return sales.groupby(by)["order_id"].nunique()
+    return sales.groupby(by).size()
+
+
+def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Net revenue, orders and buying customers per calendar month.
+
+    ``partial`` marks a last month that the as-of date cuts short, so charts do not read it as a drop.
+    """
     frame = transactions.assign(month=transactions["order_date"].dt.to_period("M").dt.to_timestamp())
     sales = frame[~frame["is_refund"]]
     out = pd.DataFrame(
         {
             "net_revenue": frame.groupby("month")["amount"].sum(),
-            "orders": sales.groupby("month").size(),
+            "orders": order_counts(sales, "month"),
             "buying_customers": sales.groupby("month")["customer_id"].nunique(),
         }
     ).fillna(0)
-    return out.reset_index()
+    out = out.reset_index()
+    as_of = pd.Timestamp(as_of) if as_of is not None else frame["order_date"].max()
+    out["partial"] = (out["month"] + pd.offsets.MonthEnd(0)).dt.normalize() > as_of.normalize()
+    return out
 
 
 def suppress_small(table: pd.DataFrame, count_column: str, min_size: int) -> pd.DataFrame:
@@ -234,7 +247,7 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
     sales = window[~window["is_refund"]]
     mix = pd.DataFrame(
         {
-            "orders": sales.groupby("channel").size(),
+            "orders": order_counts(sales, "channel"),
             "customers": sales.groupby("channel")["customer_id"].nunique(),
             "net_revenue": window.groupby("channel")["amount"].sum(),
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -85,16 +86,33 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
         From :func:`cxlib.kpis.monthly_revenue` (``month``, ``net_revenue``).
     """
     ax = new_axes(ax)
-    ax.bar(monthly["month"], monthly["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
-    rolling = monthly["net_revenue"].rolling(3, min_periods=1).mean()
-    ax.plot(monthly["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
+    partial = monthly["partial"] if "partial" in monthly else pd.Series(False, index=monthly.index)
+    full = monthly[~partial]
+    ax.bar(full["month"], full["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
+    if partial.any():
+        ax.bar(
+            monthly.loc[partial, "month"],
+            monthly.loc[partial, "net_revenue"],
+            width=20,
+            color=NEUTRAL,
+            alpha=0.5,
+            hatch="//",
+            label="month so far (partial)",
+        )
+    rolling = full["net_revenue"].rolling(3, min_periods=1).mean()
+    ax.plot(full["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
     ax.yaxis.set_major_formatter(money_formatter(currency))
     title = "Net revenue by month"
-    if len(monthly) >= 24:
-        last, prior = monthly["net_revenue"].iloc[-12:].sum(), monthly["net_revenue"].iloc[-24:-12].sum()
-        peak = monthly.assign(m=monthly["month"].dt.month).groupby("m")["net_revenue"].mean().idxmax()
-        month_name = monthly.loc[monthly["month"].dt.month == peak, "month"].iloc[0].strftime("%B")
+    if len(full) >= 24:
+        last, prior = full["net_revenue"].iloc[-12:].sum(), full["net_revenue"].iloc[-24:-12].sum()
+        peak = full.assign(m=full["month"].dt.month).groupby("m")["net_revenue"].mean().idxmax()
+        month_name = full.loc[full["month"].dt.month == peak, "month"].iloc[0].strftime("%B")
         title = f"Net revenue {'up' if last >= prior else 'down'} {abs(last / prior - 1):.0%} year on year; {month_name} peaks"
+    elif len(full) >= 2:
+        best = full.loc[full["net_revenue"].idxmax()]
+        title = (
+            f"Net revenue peaked in {best['month']:%B %Y} at {money_formatter(currency)(best['net_revenue'])}"
+        )
     ax.legend(frameon=False, loc="upper left")
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 7]))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))

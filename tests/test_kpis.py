@@ -73,3 +73,15 @@ def test_findings_sentence_quotes_the_numbers(small_data):
     text = kpis.describe_kpis(table, "EUR")
     active = int(table.set_index("kpi").loc["Active customers", "value"])
     assert f"{active:,}" in text and "NPS" in text
+
+
+def test_orders_are_distinct_order_ids_when_rows_are_order_lines():
+    sales = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"], "order_id": ["1", "1", "1", "2", "3"]})
+    assert kpis.order_counts(sales, "customer_id").to_dict() == {"a": 1, "b": 2}
+    assert kpis.order_counts(sales.drop(columns="order_id"), "customer_id").to_dict() == {"a": 3, "b": 2}
+
+
+def test_monthly_revenue_marks_a_month_cut_short_by_the_as_of_date(small_data):
+    monthly = kpis.monthly_revenue(small_data["transactions"], pd.Timestamp("2025-12-15"))
+    assert monthly["partial"].sum() == 1 and monthly["partial"].iloc[-1]
+    assert not kpis.monthly_revenue(small_data["transactions"], small_data.as_of)["partial"].any()
