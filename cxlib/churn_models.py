@@ -27,6 +27,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import partial_dependence, permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
+from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from cxlib.churn import LABEL
@@ -97,6 +98,8 @@ class ChurnDrivers:
                 "ci_low": np.exp(ci[0].to_numpy()),
                 "ci_high": np.exp(ci[1].to_numpy()),
                 "p_value": self.result_.pvalues.drop("const").to_numpy(),
+                # many drivers are tested at once: Holm's adjustment keeps the family-wise error at 5%
+                "p_holm": multipletests(self.result_.pvalues.drop("const").to_numpy(), method="holm")[1],
                 "vif": self.encoder_.vif_["vif"].reindex(params.index).to_numpy(),
             }
         )

@@ -50,6 +50,7 @@ def format_ratios(table: pd.DataFrame, estimate: str, top: int = 15) -> pd.DataF
                 for e, lo, hi in zip(rows[estimate], rows["ci_low"], rows["ci_high"], strict=True)
             ],
             "p-value": [_p_value(p) for p in rows["p_value"]],
+            "p (Holm)": [_p_value(p) for p in rows["p_holm"]],
         }
     ).set_index("Driver")
 

@@ -28,6 +28,7 @@ from lifelines.utils import median_survival_times
 from matplotlib.axes import Axes
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.stats.multitest import multipletests
 
 from cxlib.churn import DAYS_PER_MONTH, LABEL, ChurnDesign
 from cxlib.churn_models import forest_plot
@@ -325,6 +326,7 @@ class ChurnHazards:
                 "ci_low": np.exp(params - z * se),
                 "ci_high": np.exp(params + z * se),
                 "p_value": self.result_.pvalues,
+                "p_holm": multipletests(np.asarray(self.result_.pvalues), method="holm")[1],
                 "ph_p_value": self.ph_test_["p"].to_numpy(),
             }
         ).sort_values("p_value", ignore_index=True)

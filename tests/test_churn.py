@@ -308,3 +308,9 @@ def test_partial_dependence_handles_features_with_missing_values(small_config, s
     curve = ax.get_lines()[0].get_ydata()
     plt.close(ax.figure)
     assert len(curve) > 5 and np.isfinite(curve).all()
+
+
+def test_driver_p_values_are_also_adjusted_for_testing_many_drivers(small_panel):
+    drivers = ChurnDrivers().fit(small_panel.frame, small_panel.numeric, small_panel.categorical)
+    table = drivers.summary
+    assert (table["p_holm"] >= table["p_value"] - 1e-12).all() and (table["p_holm"] <= 1).all()
