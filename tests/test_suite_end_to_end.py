@@ -1,6 +1,7 @@
 """The whole suite on the small demo: every notebook runs through the runner, and reruns reproduce."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -33,3 +34,11 @@ def test_same_data_config_and_seed_give_the_same_numbers(two_runs):
         assert json.loads(summary.read_text()) == json.loads(again.read_text()), summary.name
     for table in sorted((first / "run").glob("*.parquet")):
         pd.testing.assert_frame_equal(pd.read_parquet(table), pd.read_parquet(second / "run" / table.name))
+
+
+def test_reports_show_no_customer_identifiers(two_runs, small_data):
+    _, _, out, _ = two_runs
+    ids = set(small_data["customers"]["customer_id"])
+    for html in sorted(out.glob("*.html")):
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.read_text())
+        assert not ids & set(re.findall(r"C\d{6}", text)), html.name
