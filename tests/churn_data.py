@@ -39,3 +39,19 @@ def telco():
     """IBM Telco churn through configs/telco.yaml alone."""
     config = load_config(ROOT / "configs" / "telco.yaml")
     return config, load_data(config)
+
+
+#: The main planted churn drivers: planted name (synth.HAZARD_RATIOS) -> model term.
+MAIN_DRIVERS = {
+    "unresolved_complaint": "unresolved_complaint",
+    "plan_premium": "plan: premium",
+    "acquisition_social": "acquisition_channel: social",
+}
+#: Every planted driver the churn features can see.
+ALL_DRIVERS = {
+    **MAIN_DRIVERS,
+    "long_wait": "long_wait",
+    "satisfaction_per_sd": "satisfaction_z",
+    "plan_standard": "plan: standard",
+    "programme_treatment": "programme_treatment",
+}

@@ -11,7 +11,7 @@ import pytest
 from cxlib.churn import churn_design, churn_features, churn_labels, churn_panel, train_test_panels
 from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.config import config_from_dict
-from tests.churn_data import MID_CUSTOMERS, demo, telco
+from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, demo, telco
 
 DATED = {
     "transactions": "order_date",
@@ -147,11 +147,6 @@ def test_split_is_out_of_time_when_churn_has_dates(small_config, small_data, sma
 #: risks diverge a little) and covariates are frozen at the cut-off while the planted ones switch on
 #: month by month: tolerance 35% (|log(OR / truth)| <= log 1.35), about 3 standard errors at this size.
 OR_TOLERANCE = 1.35
-MAIN_DRIVERS = {  # planted name -> model term
-    "unresolved_complaint": "unresolved_complaint",
-    "plan_premium": "plan: premium",
-    "acquisition_social": "acquisition_channel: social",
-}
 
 
 @pytest.fixture(scope="module")
@@ -199,14 +194,7 @@ def test_every_planted_driver_is_significant_with_the_right_sign_on_50000_custom
     model = ChurnDrivers(reference_levels={"plan": "basic", "acquisition_channel": "organic"})
     table = model.fit(panel.frame, panel.numeric, panel.categorical).summary.set_index("term")
     print(table[["odds_ratio", "ci_low", "ci_high", "p_value"]].round(3).to_string())
-    terms = {
-        **MAIN_DRIVERS,
-        "long_wait": "long_wait",
-        "satisfaction_per_sd": "satisfaction_z",
-        "plan_standard": "plan: standard",
-        "programme_treatment": "programme_treatment",
-    }
-    for planted, term in terms.items():
+    for planted, term in ALL_DRIVERS.items():
         assert table.loc[term, "p_value"] < 0.05, planted
         assert np.sign(np.log(table.loc[term, "odds_ratio"])) == np.sign(
             np.log(truth["churn"]["hazard_ratios"][planted])
