@@ -8,15 +8,15 @@ CONFIG ?= configs/demo.yaml
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test test-slow lint format bench demo clean
+.PHONY: help install report test test-slow lint format bench demo clean lock
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -c requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install cx-suite with its tested dependency ranges
@@ -48,6 +48,13 @@ format: $(STAMP) ## apply ruff formatting
 
 bench: $(STAMP) data/demo/customers.csv ## run the benchmarks and print their figures
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+lock: ## refresh requirements.lock from a fresh install of the ranges in pyproject.toml
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	head -3 requirements.lock > requirements.lock.new
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^#' >> requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 clean: ## remove generated data, reports and build output (keeps .venv)
 	rm -rf data/demo data/demo_small build reports/*.html reports/notebooks reports/run reports/run.json

@@ -15,7 +15,9 @@ def test_environment_yml_installs_the_package_from_pyproject():
     version = python.split("=")[1]
     assert pyproject["project"]["requires-python"].startswith(">=3.11") and version.startswith("3.1")
     pip = next(d["pip"] for d in conda_deps if isinstance(d, dict))
-    assert pip == ["-e .[dev]"]  # every dependency comes from pyproject.toml, so they cannot drift
+    # every dependency comes from pyproject.toml, pinned by the same lock file make uses: they cannot drift
+    assert pip == ["-e .[dev]", "-c requirements.lock"]
+    assert "-c requirements.lock" in (ROOT / "Makefile").read_text()
     # and no package is pinned in both places
     strings = [d for d in conda_deps if isinstance(d, str)]
     assert set(strings) <= {python, "pip"}
@@ -66,3 +68,21 @@ def test_public_api_names_resolve():
     assert sorted(cxlib._WHERE) == sorted(cxlib.__all__)
     for name in cxlib.__all__:
         assert getattr(cxlib, name).__doc__, f"{name} has no docstring"
+
+
+def test_lock_file_satisfies_the_ranges_in_pyproject():
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            locked[name.lower().replace("_", "-")] = version
+    for spec in pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]:
+        requirement = Requirement(spec)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in locked, f"{name} is not in requirements.lock"
+        assert requirement.specifier.contains(locked[name]), (
+            f"{name}=={locked[name]} is outside {requirement.specifier}"
+        )
