@@ -19,6 +19,7 @@ from cxlib.segment import (  # noqa: E402
     customer_segments,
     features_from_config,
 )
+from tests.churn_data import demo  # noqa: E402
 
 #: Customers with at least this many purchases are the "enough history" set for the ARI test.
 MIN_HISTORY = 3
@@ -61,6 +62,24 @@ def test_planted_segments_recovered_for_customers_with_history(fitted, features,
     assert ari_history >= 0.8
     assert ari_buyers >= 0.75  # tolerance for one- and two-purchase customers
     assert ari_all >= 0.65  # no-purchase customers cannot be placed in a planted segment
+
+
+@pytest.mark.slow
+def test_planted_segments_recovered_for_every_buyer_on_50000_customers():
+    """The issue's bar, ARI >= 0.8 over every customer with a purchase, on the default 50,000 demo.
+
+    Measured with seed 42: 0.815 (every buyer), 0.871 (>= 3 purchases). On the 3,000 demo the
+    same figure is 0.80, too close to the bar for a fast test, which therefore asserts it on >= 3 purchases.
+    """
+    config, data, _ = demo(50_000)
+    features = features_from_config(data, config)
+    labels = Segmenter.from_config(config, bootstrap_runs=0).fit(features).labels_
+    planted = pd.read_csv(config.data_dir / "ground_truth_customers.csv", dtype={"customer_id": str})
+    truth = planted.set_index("customer_id")["segment"].reindex(features.index)
+    buyers = features["frequency"] > 0
+    ari_buyers = adjusted_rand_score(truth[buyers], labels[buyers])
+    print(f"ARI every buyer, 50,000 customers: {ari_buyers:.3f}")
+    assert ari_buyers >= 0.8
 
 
 def test_same_seed_gives_the_same_segments(features, small_config):
