@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from matplotlib.axes import Axes
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV, calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -136,7 +136,7 @@ class ChurnDrivers:
         """Forest plot of odds ratios with 95% intervals (log scale), strongest drivers first."""
         table = self.driver_table().head(top)
         first = table.iloc[0]
-        default = f"{first['label']} is the strongest driver of churn (odds ratio {first['odds_ratio']:.2f})"
+        default = f"{first['label']} has the strongest evidence of a link to churn (odds ratio {first['odds_ratio']:.2f})"
         return forest_plot(table.iloc[::-1], "odds_ratio", ax=ax, title=title or default, xlabel="Odds ratio")
 
 
@@ -334,12 +334,15 @@ class ChurnPredictor:
                 kind="average",
             )
         grid, average = result["grid_values"][0], result["average"][0]
-        if categorical:
-            order = np.argsort(average)
-            ax.barh([str(g) for g in np.asarray(grid)[order]], average[order], color=ACCENT)
-            ax.xaxis.set_major_formatter(percent_formatter(0))
+        flag = not categorical and set(np.unique(grid)) <= {0.0, 1.0}
+        if categorical or flag:  # levels, or a yes/no flag, as bars rather than a line between 0 and 1
+            labels = ["no" if g == 0 else "yes" for g in grid] if flag else [str(g) for g in grid]
+            order = np.arange(len(grid)) if flag else np.argsort(average)
+            ax.barh(np.asarray(labels)[order], average[order], color=ACCENT)
+            ax.xaxis.set_major_formatter(percent_formatter(1))
+            ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.grid(axis="y", visible=False)
-            ax.tick_params(axis="y", labelsize=8)
+            ax.tick_params(axis="y", labelsize=9)
             ax.set_title(feature_label(feature), fontsize=10)
             return finish(ax, feature_label(feature), "Average churn probability", None)
         ax.plot(grid, average, color=ACCENT, lw=2)
@@ -458,9 +461,9 @@ def plot_calibration(
     ax.legend(frameon=False, loc="upper left")
     best = min(worst, key=worst.get)
     title = (
-        f"{best}: predicted probabilities within {worst[best]:.0%} points of observed churn in every decile"
+        f"{best}: predicted probabilities within {100 * worst[best]:.1f} percentage points of observed churn in every decile"
         if worst[best] < 0.05
-        else f"Predicted probabilities miss observed churn by up to {worst[best]:.0%} points in some deciles"
+        else f"Predicted probabilities miss observed churn by up to {100 * worst[best]:.1f} percentage points in some deciles"
     )
     return finish(
         ax, title, "Predicted churn probability (mean of a decile of customers)", "Observed churn rate"

@@ -41,18 +41,22 @@ def format_ratios(table: pd.DataFrame, estimate: str, top: int = 15) -> pd.DataF
     """Readable table of odds or hazard ratios: driver, comparison, ratio (95% interval), p-value."""
     name = "Odds ratio" if estimate == "odds_ratio" else "Hazard ratio"
     rows = table.head(top)
-    return pd.DataFrame(
-        {
-            "Driver": rows["label"].to_numpy(),
-            "Compared with": rows["unit"].to_numpy(),
-            f"{name} (95% CI)": [
-                _interval(e, lo, hi)
-                for e, lo, hi in zip(rows[estimate], rows["ci_low"], rows["ci_high"], strict=True)
-            ],
-            "p-value": [_p_value(p) for p in rows["p_value"]],
-            "p (Holm)": [_p_value(p) for p in rows["p_holm"]],
-        }
-    ).set_index("Driver")
+    return (
+        pd.DataFrame(
+            {
+                "Driver": rows["label"].to_numpy(),
+                "Compared with": rows["unit"].to_numpy(),
+                f"{name} (95% CI)": [
+                    _interval(e, lo, hi)
+                    for e, lo, hi in zip(rows[estimate], rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+                "p-value": [_p_value(p) for p in rows["p_value"]],
+                "p (Holm)": [_p_value(p) for p in rows["p_holm"]],
+            }
+        )
+        .set_index("Driver")
+        .rename_axis(index=None, columns="Driver")
+    )  # one header row
 
 
 def compare_models(
@@ -198,7 +202,7 @@ def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
             ],
         },
         index=table.index.astype(str),
-    )
+    ).rename_axis(index=None, columns=table.index.name)  # one header row
 
 
 def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
@@ -211,14 +215,41 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
 
 
 def strongest_sentence(drivers: ChurnDrivers) -> str:
-    """One sentence naming the three strongest drivers with their odds ratios."""
+    """One sentence naming the three best-evidenced drivers with their odds ratios."""
     table = drivers.driver_table()
     parts = []
     for driver in drivers.drivers_["driver"].head(3):
         row = table.loc[table["driver"] == driver].iloc[0]
         parts.append(f"{feature_label(row['term'])} ({row['unit']}: odds ratio {row['odds_ratio']:.2f})")
     return (
-        "Ranked by the joint test of all their terms, the strongest drivers of churn are "
-        + ", ".join(parts[:-1])
-        + f" and {parts[-1]}."
+        "Ranked by the strength of evidence (the joint test of all their terms), the drivers most clearly "
+        "linked to churn are " + ", ".join(parts[:-1]) + f" and {parts[-1]}."
+    )
+
+
+def largest_clear_effect(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> pd.Series:
+    """The contrast with the largest effect among those that are clearly not chance.
+
+    Only yes/no and category contrasts compete (a ratio "per standard deviation" is on another
+    scale and cannot be compared with them); "clearly" means a Holm-adjusted p-value below
+    ``alpha``. The effect size is ``|log(ratio)|``, so halving and doubling count the same. When
+    no contrast qualifies, the first row of ``table`` (the best-evidenced term) is returned.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A model summary with ``unit``, ``p_holm`` and the ``estimate`` column (odds or hazard ratios).
+    """
+    contrasts = table[~table["unit"].str.startswith("per ") & (table["p_holm"] < alpha)]
+    if contrasts.empty:
+        return table.iloc[0]
+    return contrasts.loc[np.log(contrasts[estimate]).abs().idxmax()]
+
+
+def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
+    """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'."""
+    what = "odds of churning" if estimate == "odds_ratio" else "monthly hazard of leaving"
+    return (
+        f"{row['label']} ({row['unit']}) goes with {row[estimate]:.2f} times the {what} "
+        f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
     )

@@ -146,17 +146,27 @@ def escape(text: str) -> str:
     return html.escape(str(text))
 
 
+#: Words written in capitals in table headers.
+ACRONYMS = {"nps": "NPS", "csat": "CSAT", "rfm": "RFM", "kpi": "KPI", "auc": "AUC", "ci": "CI"}
+
+
+def header_text(column) -> str:
+    """A column name as a table header: ``share_of_revenue`` -> "Share of revenue", ``nps`` -> "NPS"."""
+    words = [ACRONYMS.get(w.lower(), w) for w in str(column).replace("_", " ").split(" ")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def styled(table, formats: dict | None = None, caption: str | None = None):
     """A pandas Styler for report tables: index hidden, values formatted, text HTML-escaped.
 
     Data-derived text (channel names, plan labels) is escaped so it cannot inject markup into
     the HTML report.
     """
-    table = table.rename(columns=lambda c: str(c).replace("_", " "))
-    formats = {str(k).replace("_", " "): v for k, v in (formats or {}).items()}
-    styler = table.style.format(escape="html", na_rep="–").hide(axis="index")
-    if formats:
-        styler = styler.format(formats, na_rep="–")
+    table = table.rename(columns=header_text)
+    formats = {header_text(k): v for k, v in (formats or {}).items()}
+    # one format call: a second one resets every column it does not name, escaping included
+    styler = table.style.format(formats or None, escape="html", na_rep="–").hide(axis="index")
     text_columns = [c for c in table.columns if table[c].dtype == object]
     styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)

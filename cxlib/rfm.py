@@ -287,7 +287,7 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
 
 
 def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, currency: str = "EUR"):
-    """Mean net spend by recency score (rows) and frequency score (columns); cell text = customers.
+    """Mean net spend by recency score (rows) and frequency score (columns); cell text = spend and customers.
 
     Cells with fewer than ``min_group_size`` customers are left blank.
 
@@ -313,13 +313,17 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, curre
     count = grouped.size().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
     spend = grouped["monetary"].mean().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
     spend = spend.where(count >= min_group_size)
-    labels = count.where(count >= min_group_size).map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+    labels = [
+        ["" if pd.isna(s) else f"{s:,.0f}\nn={int(n):,}" for s, n in zip(srow, nrow, strict=True)]
+        for srow, nrow in zip(spend.to_numpy(), count.to_numpy(), strict=True)
+    ]
     sns.heatmap(
         spend,
         ax=ax,
         cmap="Blues",
-        annot=labels.to_numpy(),
+        annot=np.array(labels, dtype=object),
         fmt="",
+        annot_kws={"fontsize": 9},
         cbar_kws={"label": f"Mean net spend per customer ({currency})"},
     )
     best = spend.stack().idxmax()

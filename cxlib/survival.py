@@ -335,7 +335,7 @@ class ChurnHazards:
         """Forest plot of hazard ratios with 95% intervals (log scale), most significant first."""
         table = self.summary.head(top)
         first = table.iloc[0]
-        default = f"{first['label']} multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
+        default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
         return forest_plot(
             table.iloc[::-1], "hazard_ratio", ax=ax, title=title or default, xlabel="Hazard ratio"
         )

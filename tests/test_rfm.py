@@ -10,7 +10,7 @@ import pytest
 
 from cxlib.config import load_config
 from cxlib.io import load_data
-from cxlib.rfm import NO_PURCHASE, RFM_GRID, quantile_score, rfm_table
+from cxlib.rfm import NO_PURCHASE, RFM_GRID, plot_rfm_heatmap, quantile_score, rfm_table
 from cxlib.segment import Segmenter, customer_segments, features_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,3 +164,27 @@ def test_online_retail_segments_through_the_config_alone(retail):
     assert len(table) == len(features) and table["customer_id"].is_unique
     assert table["segment_name"].notna().all()
     assert 2 <= segmenter.n_segments_ <= 8
+
+
+def test_rfm_heatmap_cells_state_the_spend_their_colour_shows():
+    """Each cell's text is its mean net spend (the coloured quantity) and its number of customers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rfm = pd.DataFrame(
+        {
+            "r_score": rng.integers(1, 6, 2_000),
+            "f_score": rng.integers(1, 6, 2_000),
+            "monetary": rng.gamma(2.0, 100.0, 2_000),
+        }
+    )
+    ax = plot_rfm_heatmap(rfm, min_group_size=10)
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)
+    expected = rfm.groupby(["r_score", "f_score"])["monetary"].agg(["mean", "size"])
+    # seaborn writes the annotations row by row: recency 5 at the top, frequency 1 on the left
+    cells = [(r, f) for r in range(5, 0, -1) for f in range(1, 6)]
+    assert texts == [f"{expected.loc[c, 'mean']:,.0f}\nn={expected.loc[c, 'size']:,}" for c in cells]
