@@ -36,7 +36,7 @@ test: $(STAMP) data/demo_small/customers.csv ## install and run every test: ruff
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax tests notebooks
 
-test-slow: $(STAMP) data/demo_small/customers.csv ## the slow statistical checks (many seeds)
+test-slow: $(STAMP) data/demo_small/customers.csv ## only the slow statistical checks on the 50,000-customer demo (make test runs them too)
 	$(BIN)/pytest -m slow tests
 
 lint: $(STAMP) ## ruff lint and format check (code and notebooks)
