@@ -295,7 +295,9 @@ class ChurnPredictor:
         ax.grid(axis="y", visible=False)
         top_label = table["label"].iloc[-1]
         return finish(
-            ax, f"{top_label} carries most of the model's ranking power", "Drop in ROC-AUC when shuffled"
+            ax,
+            f"{top_label} matters most to the model's ranking of churners",
+            "Drop in ROC-AUC when shuffled",
         )
 
     def plot_partial_dependences(self, frame: pd.DataFrame, features) -> np.ndarray:
