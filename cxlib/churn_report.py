@@ -253,3 +253,11 @@ def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
         f"{row['label']} ({row['unit']}) goes with {row[estimate]:.2f} times the {what} "
         f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
     )
+
+
+def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> str:
+    """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is."""
+    row = largest_clear_effect(table, estimate, alpha)
+    clear_contrast = not str(row["unit"]).startswith("per ") and row["p_holm"] < alpha
+    kind = "the largest clear effect" if clear_contrast else "the driver with the strongest evidence"
+    return f"{effect_sentence(row, estimate)}, {kind}"

@@ -8,7 +8,7 @@ import pytest
 
 from cxlib.churn import churn_panel
 from cxlib.churn_models import ChurnDrivers
-from cxlib.churn_report import effect_sentence, largest_clear_effect, risk_bands
+from cxlib.churn_report import effect_headline, effect_sentence, largest_clear_effect, risk_bands
 from tests.churn_data import MID_CUSTOMERS, demo
 
 
@@ -37,6 +37,12 @@ def test_largest_clear_effect_falls_back_to_the_first_term_when_no_contrast_is_c
         ]
     )
     assert largest_clear_effect(table)["label"] == "Tenure"
+    assert effect_headline(table).endswith("the driver with the strongest evidence")
+
+
+def test_headline_says_largest_clear_effect_only_for_a_clear_contrast():
+    table = _summary([("Unresolved complaint", "yes vs no", 1.96, 1.70, 2.26, 1e-9)])
+    assert effect_headline(table).endswith("(95% CI 1.70–2.26), the largest clear effect")
 
 
 def test_effect_sentence_states_ratio_unit_and_interval():
