@@ -33,3 +33,7 @@ class NotebookRunError(CxError):
 
 class ParameterError(CxError):
     """A parameter passed to a notebook does not exist in its parameters cell."""
+
+
+class ReportFolderError(CxError):
+    """The report folder holds files a run did not write, which publishing would replace."""

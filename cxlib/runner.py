@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -23,13 +24,16 @@ from papermill.exceptions import PapermillExecutionError
 
 from cxlib.artifacts import load_summaries
 from cxlib.config import load_config
-from cxlib.exceptions import NotebookRunError, ParameterError
+from cxlib.exceptions import NotebookRunError, ParameterError, ReportFolderError
 from cxlib.io import load_data
 from cxlib.report import notebook_title, package_versions, render_html, write_index
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Parameters the runner itself passes to every notebook.
 RUNNER_PARAMETERS = ("config_path", "run_dir")
+#: What a run writes at the top of its report folder, besides one ``NN_name.html`` per notebook.
+RUN_OUTPUTS = ("index.html", "run.json", "notebooks", "run")
+_REPORT_HTML = re.compile(r"\d\d_[\w.-]+\.html")
 
 
 def discover_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -161,11 +165,43 @@ def execute_notebook(source: Path, executed: Path, params: dict) -> float:
     return time.perf_counter() - started
 
 
+def _written_by_a_run(path: Path) -> bool:
+    return path.name in RUN_OUTPUTS or (path.is_file() and _REPORT_HTML.fullmatch(path.name) is not None)
+
+
+def check_report_folder(out_dir: Path) -> None:
+    """Refuse a report folder that holds anything a run did not write.
+
+    Publishing replaces the previous report set, so a folder holding the user's own files (data,
+    configs, notes) is refused before anything runs, naming those files. Hidden entries and
+    README.md are left alone.
+
+    Raises
+    ------
+    ReportFolderError
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ReportFolderError(f"the report folder {out_dir} is a file; give a folder for --out")
+    foreign = sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if not p.name.startswith(".") and p.name != "README.md" and not _written_by_a_run(p)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        raise ReportFolderError(
+            f"the report folder {out_dir} holds files cx-suite did not write ({shown}); a run replaces "
+            "the folder's reports, so choose an empty or new folder for --out, or move those files"
+        )
+
+
 def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace the report set in ``out_dir`` with ``staging``'s content, keeping README.md."""
+    """Replace the previous run's outputs in ``out_dir`` with ``staging``'s content; nothing else moves."""
     previous = out_dir / f".previous-{staging.name}"
     previous.mkdir()
-    old = [p for p in out_dir.iterdir() if not p.name.startswith(".") and p.name != "README.md"]
+    old = [p for p in out_dir.iterdir() if not p.name.startswith(".") and _written_by_a_run(p)]
     for path in old:
         path.rename(previous / path.name)
     try:
@@ -211,7 +247,7 @@ def run_suite(
 
     Raises
     ------
-    ConfigError, DataValidationError, ParameterError, NotebookRunError
+    ConfigError, DataValidationError, ParameterError, NotebookRunError, ReportFolderError
     """
     config_path = Path(config_path).resolve()
     out_dir = Path(out_dir).resolve()
@@ -219,6 +255,7 @@ def run_suite(
     if not notebooks:
         raise NotebookRunError("no numbered notebooks (00_*.ipynb ...) found")
     config = load_config(config_path)
+    check_report_folder(out_dir)
     log(f"validating data for {config.company} ...")
     data = load_data(config)
     routed = check_parameters(notebooks, params or {})

@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cxlib import kpis
 from cxlib.cli import main
-from cxlib.exceptions import NotebookRunError, ParameterError
+from cxlib.exceptions import NotebookRunError, ParameterError, ReportFolderError
 from cxlib.runner import NOTEBOOKS, run_suite
 
 from .conftest import SMALL_CONFIG
@@ -68,6 +68,36 @@ def test_failing_notebook_names_the_cell_and_keeps_the_last_good_reports(tmp_pat
     assert (out / "index.html").read_text() == before
     assert not (out / "01_bad.html").exists()
     assert (out / ".last-failed-run" / "notebooks" / "01_bad.ipynb").is_file()
+
+
+def test_a_report_folder_holding_the_users_files_is_refused_and_left_untouched(tmp_path, good):
+    out = tmp_path / "mixed"
+    out.mkdir()
+    (out / "customers.csv").write_text("customer_id\n1\n")
+    (out / "notes").mkdir()
+    with pytest.raises(ReportFolderError, match=r"did not write \(customers.csv, notes\)"):
+        run_suite(SMALL_CONFIG, out, notebooks=good)
+    assert sorted(p.name for p in out.iterdir()) == ["customers.csv", "notes"]
+    assert (out / "customers.csv").read_text() == "customer_id\n1\n"
+
+
+def test_a_rerun_replaces_only_the_previous_runs_outputs(tmp_path, good):
+    out = tmp_path / "reports"
+    second = write_notebook(tmp_path / "nb", "01_second", PLOT, SUMMARY)
+    run_suite(SMALL_CONFIG, out, notebooks=[*good, second])
+    (out / "README.md").write_text("kept")
+    (out / ".keep").write_text("kept")
+    run_suite(SMALL_CONFIG, out, notebooks=good)
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".keep",
+        "00_good.html",
+        "README.md",
+        "index.html",
+        "notebooks",
+        "run",
+        "run.json",
+    ]
+    assert not (out / "notebooks" / "01_second.ipynb").exists()  # the stale report went with its run
 
 
 def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, good):
