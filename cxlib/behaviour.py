@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.kpis import latest_answers
 from cxlib.rfm import purchases, rfm_table, window_transactions
 
 #: Days in an average month, for per-month rates.
@@ -17,13 +18,18 @@ MONTH_DAYS = 30.4375
 
 
 def churn_flags(
-    customers: pd.DataFrame, rfm: pd.DataFrame, definition: str = "auto", inactivity_days: int = 180
+    customers: pd.DataFrame,
+    rfm: pd.DataFrame,
+    definition: str = "auto",
+    inactivity_days: int = 180,
+    as_of=None,
 ):
     """Churned (True/False) per customer under the configured definition.
 
     ``contractual`` uses the customers' churn date or flag; ``inactivity`` calls a customer churned
-    when their last purchase is more than ``inactivity_days`` before the analysis date (or they
-    never bought); ``auto`` is contractual when the data carry churn information.
+    when their last purchase is more than ``inactivity_days`` before the analysis date; a customer
+    who never bought counts from their signup date (with ``as_of``; without it, every customer who
+    never bought is churned). ``auto`` is contractual when the data carry churn information.
 
     Parameters
     ----------
@@ -35,6 +41,9 @@ def churn_flags(
         auto, contractual or inactivity.
     inactivity_days : int
         Days without a purchase after which a customer counts as churned (inactivity).
+    as_of : Timestamp, optional
+        The analysis date ``rfm`` was computed at; needed to date the inactivity of customers who
+        never bought from their signup (as :func:`cxlib.survival.lifetime_table` does).
 
     Returns
     -------
@@ -45,7 +54,11 @@ def churn_flags(
         flags = customers.set_index("customer_id")
         flag = flags["churned"] if "churned" in flags else flags["churn_date"].notna()
         return flag.reindex(rfm.index).fillna(False).astype(bool)
-    return ~(rfm["recency_days"] <= inactivity_days)
+    inactive_days = rfm["recency_days"]
+    if as_of is not None:
+        signup = customers.set_index("customer_id")["signup_date"].reindex(rfm.index).dt.normalize()
+        inactive_days = inactive_days.fillna((pd.Timestamp(as_of).normalize() - signup).dt.days)
+    return ~(inactive_days <= inactivity_days)
 
 
 def customer_features(
@@ -78,7 +91,9 @@ def customer_features(
         ``purchase_interval_days`` (missing with fewer than two purchases), ``lines_per_order``,
         ``refund_share``, ``share_<channel>`` (share of purchases per order channel),
         ``<kind>_per_month`` per interaction kind, ``nps``/``csat`` means (missing when the
-        customer never answered) and ``churned``. Missing values are left missing here.
+        customer never answered), ``nps_latest_answer`` (the customer's latest 0-10 answer of the
+        12 months to the analysis date, as :func:`cxlib.kpis.latest_answers` picks it; the basis of
+        segment NPS) and ``churned``. Missing values are left missing here.
 
     Examples
     --------
@@ -132,7 +147,11 @@ def customer_features(
         for score in ("nps", "csat"):
             if score in surveys and surveys[score].notna().any():
                 out[score] = surveys.groupby("customer_id")[score].mean().reindex(out.index)
-    out["churned"] = churn_flags(customers, rfm, churn_definition, inactivity_days)
+        if "nps" in out:
+            # the basis of a Net Promoter Score, as in the overview (cxlib.kpis): one voice per customer
+            latest = latest_answers(surveys, as_of).set_index("customer_id")["nps"]
+            out["nps_latest_answer"] = latest.reindex(out.index)
+    out["churned"] = churn_flags(customers, rfm, churn_definition, inactivity_days, as_of)
     return out
 
 

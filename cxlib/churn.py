@@ -225,6 +225,7 @@ def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
 
 
 def _experience_features(interactions, cutoff, ids, long_wait_minutes, months_seen) -> pd.DataFrame:
+    """Service-experience features; those needing an optional column the data lack are left out."""
     events = interactions.loc[interactions["timestamp"] < cutoff]
     recent = events["timestamp"] >= cutoff - pd.Timedelta(days=365)
     kind = events["kind"].str.lower()
@@ -233,18 +234,19 @@ def _experience_features(interactions, cutoff, ids, long_wait_minutes, months_se
         return events.loc[mask].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
 
     complaint = kind == "complaint"
-    unresolved = complaint & events["resolved"].eq(False).fillna(False).to_numpy(bool)
-    long_wait = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
-    return pd.DataFrame(
-        {
-            "support_contacts": count((kind == "support_contact") & recent) / months_seen,
-            "complaints": count(complaint).astype(float),
-            "unresolved_complaint": (count(unresolved) > 0).astype(float),
-            "long_wait": (count(long_wait) > 0).astype(float),
-            "cart_abandonments": count((kind == "cart_abandoned") & recent) / months_seen,
-        },
-        index=range(len(ids)),
-    )
+    features = {
+        "support_contacts": count((kind == "support_contact") & recent) / months_seen,
+        "complaints": count(complaint).astype(float),
+    }
+    # resolved and wait_minutes are optional in the data contract
+    if "resolved" in events:
+        unresolved = complaint & events["resolved"].eq(False).fillna(False).to_numpy(bool)
+        features["unresolved_complaint"] = (count(unresolved) > 0).astype(float)
+    if "wait_minutes" in events:
+        long_wait = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
+        features["long_wait"] = (count(long_wait) > 0).astype(float)
+    features["cart_abandonments"] = count((kind == "cart_abandoned") & recent) / months_seen
+    return pd.DataFrame(features, index=range(len(ids)))
 
 
 def _survey_features(surveys: pd.DataFrame, cutoff, ids) -> tuple[np.ndarray, np.ndarray]:
@@ -406,18 +408,29 @@ def train_test_panels(
     """Split for held-out evaluation: out-of-time when churn has dates, else random stratified.
 
     The time-based split trains on the panel one window earlier (its label window ends at the
-    cut-off, so training never sees the test period) and tests on ``panel``.
+    cut-off, so training never sees the test period) and tests on ``panel``. It needs at least one
+    window of history before the training cut-off (so training features describe customers as the
+    test features do) and :data:`MIN_TRAIN_CHURNERS` churners in the training panel; otherwise the
+    split is random stratified and ``how`` says why.
 
     Returns
     -------
     train, test : DataFrame
     how : str
-        A sentence describing the split.
+        A sentence describing the split (and, for a random split of dated churn, why).
     """
     settings = config.values["churn_model"]
+    reason = ""
     if panel.design.dated:
-        earlier = panel.design.cutoff - pd.Timedelta(days=panel.design.window_days)
-        if earlier > data["customers"]["signup_date"].min():
+        window = pd.Timedelta(days=panel.design.window_days)
+        earlier = panel.design.cutoff - window
+        first = _first_record(data)
+        if earlier - window < first:
+            reason = (
+                f"; not out-of-time because the training cut-off ({earlier:%d %b %Y}) would have less than "
+                f"{panel.design.window_days} days of history (data start {first:%d %b %Y})"
+            )
+        else:
             train = churn_panel(data, config, earlier).frame
             if train[LABEL].sum() >= MIN_TRAIN_CHURNERS:
                 how = (
@@ -425,11 +438,26 @@ def train_test_panels(
                     f"cut-off), tested on customers at {panel.design.cutoff:%d %b %Y}"
                 )
                 return train, panel.frame, how
+            reason = (
+                f"; not out-of-time because the training panel at {earlier:%d %b %Y} has only "
+                f"{int(train[LABEL].sum())} churners (at least {MIN_TRAIN_CHURNERS} needed)"
+            )
     train, test = train_test_split(
         panel.frame,
         test_size=settings["test_size"],
         stratify=panel.frame[LABEL],
         random_state=config.seed,
     )
-    how = f"random stratified split: {1 - settings['test_size']:.0%} train, {settings['test_size']:.0%} test"
+    how = (
+        f"random stratified split: {1 - settings['test_size']:.0%} train, {settings['test_size']:.0%} test"
+        + reason
+    )
     return train.reset_index(drop=True), test.reset_index(drop=True), how
+
+
+def _first_record(data: CustomerData) -> pd.Timestamp:
+    """The earliest signup or transaction: where the history of the data begins."""
+    first = data["customers"]["signup_date"].min()
+    if data.has("transactions"):
+        first = min(first, data["transactions"]["order_date"].min())
+    return pd.Timestamp(first).normalize()

@@ -19,6 +19,7 @@ from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
 from cxlib.behaviour import churn_flags, customer_features, features_from_config
+from cxlib.kpis import nps_interval
 from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
 
 __all__ = [
@@ -86,6 +87,7 @@ NOT_FEATURES = (
     "rfm_segment",
     "churned",
     "active_months",
+    "nps_latest_answer",
 )
 NO_PURCHASE_LABEL = -1
 #: Colours of segments 0, 1, 2, ... (colour-blind palette, neighbouring hues kept apart).
@@ -192,6 +194,9 @@ class Segmenter:
         Segment centres in scaled units (rows = segments, columns = features).
     profiles_ : DataFrame
         Per segment: size, shares, value, frequency, churn, NPS/CSAT, distinguishing features.
+        ``nps`` is a Net Promoter Score (% promoters 9-10 minus % detractors 0-6, -100..100) on
+        each respondent's latest answer, as in the overview, with ``nps_ci_low``/``nps_ci_high``
+        (95%) and ``nps_respondents``; ``mean_likelihood_to_recommend`` is the mean 0-10 answer.
     feature_profile_ : DataFrame
         Per segment, standardised difference of every numeric feature: (segment mean - mean of all
         buyers) / standard deviation, on the log scale for skewed features, winsorised at the 1st
@@ -471,11 +476,12 @@ class Segmenter:
                     row[col] = members[col].mean() if col == "orders_per_month" else members[col].median()
             if "churned" in df:
                 row["churn_rate"] = members["churned"].mean()
-            for col in ("nps", "csat"):
-                if col in df:
-                    answered = members[col].dropna()
-                    row[f"{col}_respondents"] = len(answered)
-                    row[col] = answered.mean() if len(answered) >= self.min_group_size else np.nan
+            if "nps_latest_answer" in df:
+                row.update(self._nps(members["nps_latest_answer"]))
+            if "csat" in df:
+                answered = members["csat"].dropna()
+                row["csat_respondents"] = len(answered)
+                row["csat"] = answered.mean() if len(answered) >= self.min_group_size else np.nan
             top = (
                 self.feature_profile_.loc[s].abs().sort_values(ascending=False)
                 if s in self.feature_profile_.index
@@ -494,6 +500,19 @@ class Segmenter:
         measures = [c for c in profiles.columns if c != "name"]
         profiles.loc[small, measures] = np.nan  # too few customers to report
         self.profiles_ = profiles
+
+    def _nps(self, latest_answers: pd.Series) -> dict[str, float]:
+        """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's."""
+        answered = latest_answers.dropna()
+        enough = len(answered) >= self.min_group_size
+        nps, low, high = nps_interval(answered) if enough else (np.nan, np.nan, np.nan)
+        return {
+            "nps_respondents": len(answered),
+            "nps": nps,
+            "nps_ci_low": low,
+            "nps_ci_high": high,
+            "mean_likelihood_to_recommend": answered.mean() if enough else np.nan,
+        }
 
     def _generate_names(self) -> dict[int, str]:
         """Name each segment from its most distinguishing features, in a fixed word order.

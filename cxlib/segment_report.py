@@ -15,7 +15,8 @@ REPORT_COLUMNS = {
     "avg_order_value": "{:,.2f}",
     "orders_per_month": "{:.2f}",
     "churn_rate": "{:.1%}",
-    "nps": "{:.1f}",
+    "nps": "{:+.0f}",
+    "mean_likelihood_to_recommend": "{:.1f}",
     "csat": "{:.2f}",
     "stability": "{:.2f}",
     "distinguishing": None,
@@ -72,10 +73,18 @@ def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
             f"lowest among **{prof.loc[best, 'name']}** ({prof.loc[best, 'churn_rate']:.0%})."
         )
     if "nps" in prof and prof["nps"].notna().sum() > 1:
-        spread = prof["nps"].max() - prof["nps"].min()
+        high, low = prof.loc[prof["nps"].idxmax()], prof.loc[prof["nps"].idxmin()]
+        overlap = high["nps_ci_low"] <= low["nps_ci_high"]
         lines.append(
-            f"Average likelihood to recommend differs by {spread:.1f} points (0-10 scale) between segments"
-            + (", so satisfaction is not what separates them." if spread < 0.5 else ".")
+            f"NPS (% promoters minus % detractors, on each respondent's latest answer) is highest among "
+            f"**{high['name']}** ({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to "
+            f"{high['nps_ci_high']:+.0f}) and lowest among **{low['name']}** ({low['nps']:+.0f}, "
+            f"{low['nps_ci_low']:+.0f} to {low['nps_ci_high']:+.0f})"
+            + (
+                "; the intervals overlap, so satisfaction may not be what separates the segments."
+                if overlap
+                else "."
+            )
         )
     no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
     if no_purchase:

@@ -46,8 +46,9 @@ def lifetime_table(
     """Each customer's observed lifetime in months and whether it ended in churn.
 
     Contractual: signup to churn date, else censored at the as-of date. Snapshot: tenure, ended
-    if labelled churned. Inactivity: churn is declared ``window_days`` after the last purchase when
-    that day has passed by the as-of date; otherwise censored at the as-of date.
+    if labelled churned. Inactivity: churn is declared ``window_days`` after the last purchase (the
+    signup date for a customer who never bought) when that day is before the as-of date, i.e. after
+    more than ``window_days`` without a purchase; otherwise censored at the as-of date.
 
     Parameters
     ----------
@@ -74,9 +75,12 @@ def lifetime_table(
     else:
         sales = data["transactions"]
         last = sales.loc[~sales["is_refund"]].groupby("customer_id")["order_date"].max()
-        last = last.reindex(customers["customer_id"]).fillna(customers["signup_date"].max()).to_numpy()
-        declared = pd.Series(last, index=customers.index) + pd.Timedelta(days=design.window_days)
-        churned = (declared <= as_of).to_numpy()
+        # a customer who never bought has been inactive since signing up (as in cxlib.behaviour)
+        last = last.reindex(customers["customer_id"]).to_numpy()
+        last = pd.Series(last, index=customers.index).fillna(customers["signup_date"])
+        declared = last.dt.normalize() + pd.Timedelta(days=design.window_days)
+        # churned once inactive for more than window_days (whole days), as behaviour.churn_flags counts it
+        churned = (declared < as_of.normalize()).to_numpy()
         end = declared.where(churned, as_of)
     months = ((end - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=1 / DAYS_PER_MONTH)
     table = pd.DataFrame(

@@ -10,8 +10,9 @@ import pytest
 
 from cxlib.churn import churn_design, churn_features, churn_labels, churn_panel, train_test_panels
 from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.config import config_from_dict
-from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, demo, telco
+from cxlib.config import config_from_dict, load_config
+from cxlib.io import load_data
+from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, ROOT, demo, telco
 
 DATED = {
     "transactions": "order_date",
@@ -117,6 +118,23 @@ def test_cutoff_too_late_for_the_window_is_a_config_error(small_config, small_da
         churn_design(small_data, small_config, cutoff="2025-12-01")
 
 
+@pytest.mark.parametrize(
+    ("dropped", "left_out"),
+    [
+        (["resolved"], ["unresolved_complaint"]),
+        (["wait_minutes"], ["long_wait"]),
+        (["resolved", "wait_minutes"], ["unresolved_complaint", "long_wait"]),
+    ],
+)
+def test_features_needing_a_missing_optional_interaction_column_are_left_out(small_data, dropped, left_out):
+    cutoff = pd.Timestamp("2025-07-01")
+    tables = {**small_data.tables, "interactions": small_data["interactions"].drop(columns=dropped)}
+    without = churn_features(dataclasses.replace(small_data, tables=tables), cutoff)
+    full = churn_features(small_data, cutoff)
+    assert list(without.columns) == [c for c in full.columns if c not in left_out]
+    pd.testing.assert_frame_equal(without, full.drop(columns=left_out))
+
+
 def test_features_do_not_mutate_the_input(small_data):
     snapshot = {name: frame.copy() for name, frame in small_data.tables.items()}
     churn_features(small_data, pd.Timestamp("2025-06-01"))
@@ -136,9 +154,28 @@ def test_same_seed_same_numbers(small_config, small_data, small_panel):
 
 def test_split_is_out_of_time_when_churn_has_dates(small_config, small_data, small_panel):
     train, test, how = train_test_panels(small_data, small_config, small_panel)
-    assert how.startswith("out-of-time")
+    # data start 1 Jan 2023: two years of history before the 5 Jan 2025 training cut-off
+    assert how == (
+        "out-of-time: trained on customers at 05 Jan 2025 (label window ending at the cut-off), "
+        "tested on customers at 04 Jul 2025"
+    )
     # the training labels end where the test features begin
     assert train["exit_months"].max() <= test["entry_months"].max() + 1e-9
+
+
+def test_split_is_random_when_history_before_the_training_cutoff_is_shorter_than_a_window():
+    """UCI Online Retail starts 1 Dec 2010: a training cut-off of 14 Dec 2010 leaves two weeks of history."""
+    config = load_config(ROOT / "configs" / "online_retail.yaml")
+    data = load_data(config)
+    panel = churn_panel(data, config)
+    train, test, how = train_test_panels(data, config, panel)
+    assert how == (
+        "random stratified split: 75% train, 25% test; not out-of-time because the training cut-off "
+        "(14 Dec 2010) would have less than 180 days of history (data start 01 Dec 2010)"
+    )
+    assert (len(train), len(test)) == (1973, 658)
+    assert set(train["customer_id"]).isdisjoint(test["customer_id"])
+    assert train["churned"].mean() == pytest.approx(test["churned"].mean(), abs=0.005)
 
 
 # ---- known answer: planted drivers on a 20,000-customer synthetic demo --------------------------------

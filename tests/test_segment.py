@@ -12,13 +12,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from cxlib.rfm import plot_rfm_heatmap  # noqa: E402
+from cxlib.rfm import plot_rfm_heatmap, rfm_table  # noqa: E402
 from cxlib.segment import (  # noqa: E402
     NO_PURCHASE_LABEL,
     Segmenter,
+    churn_flags,
     customer_segments,
     features_from_config,
 )
+from cxlib.segment_report import describe_segments, report_table  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 #: Customers with at least this many purchases are the "enough history" set for the ARI test.
@@ -218,3 +220,55 @@ def test_notebook_runs_with_forced_k_and_chosen_features(tmp_path, small_config)
     assert (tmp_path / "run" / "summaries" / "01_segmentation.json").is_file()
     text = out.read_text()
     assert '"name": "stderr"' not in text
+
+
+def test_inactivity_churn_counts_customers_who_never_bought_from_their_signup():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["old", "new", "lapsed", "active"],
+            "signup_date": pd.to_datetime(["2025-01-01", "2025-12-01", "2024-06-01", "2024-06-01"]),
+        }
+    )
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["lapsed", "active"],
+            "order_id": ["1", "2"],
+            "order_date": pd.to_datetime(["2025-07-03", "2025-07-04"]),  # 181 and 180 days before as-of
+            "amount": [10.0, 10.0],
+            "is_refund": [False, False],
+        }
+    )
+    as_of = pd.Timestamp("2025-12-31")
+    rfm = rfm_table(tx, as_of, customers=customers["customer_id"])
+    flags = churn_flags(customers, rfm, "inactivity", 180, as_of=as_of)
+    assert flags.to_dict() == {"old": True, "new": False, "lapsed": True, "active": False}
+
+
+def test_segment_nps_is_promoters_minus_detractors_on_latest_answers(fitted, small_data):
+    surveys = small_data["surveys"]
+    as_of = small_data.as_of
+    in_year = surveys.loc[(surveys["date"] > as_of - pd.Timedelta(days=365)) & (surveys["date"] <= as_of)]
+    latest = in_year.sort_values("date", kind="stable").drop_duplicates("customer_id", keep="last")
+    latest = latest.set_index("customer_id")["nps"].dropna()
+    segment = fitted.labels_.reindex(latest.index)
+    promoters = (latest >= 9).groupby(segment).mean()
+    detractors = (latest <= 6).groupby(segment).mean()
+    expected = (100 * (promoters - detractors)).drop(NO_PURCHASE_LABEL, errors="ignore")
+    prof = fitted.profiles_
+    np.testing.assert_allclose(prof["nps"], expected.loc[prof.index], rtol=1e-12)
+    np.testing.assert_array_equal(prof["nps_respondents"], latest.groupby(segment).size().loc[prof.index])
+    np.testing.assert_allclose(
+        prof["mean_likelihood_to_recommend"], latest.groupby(segment).mean().loc[prof.index], rtol=1e-12
+    )
+    assert (prof["nps_ci_low"] < prof["nps"]).all() and (prof["nps"] < prof["nps_ci_high"]).all()
+    # a true NPS on -100..100, not a mean 0-10 answer; small-demo figures, segments 0-3
+    np.testing.assert_allclose(prof["nps"], [-18.8, -11.8, -6.5, 2.6], atol=0.05)
+
+
+def test_report_shows_segment_nps_in_points_and_the_mean_answer_separately(fitted):
+    table, formats = report_table(fitted)
+    assert formats["nps"] == "{:+.0f}" and formats["mean_likelihood_to_recommend"] == "{:.1f}"
+    text = describe_segments(fitted)
+    assert "NPS (% promoters minus % detractors, on each respondent's latest answer) is highest among" in text
+    assert "(+3, 95% CI -15 to +20)" in text and "(-19, -39 to +1)" in text
+    assert "Average likelihood to recommend" not in text

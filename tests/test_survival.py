@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn import churn_design, churn_panel
+from cxlib.behaviour import features_from_config
+from cxlib.churn import DAYS_PER_MONTH, churn_design, churn_panel
+from cxlib.config import config_from_dict
 from cxlib.survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, demo, telco
 
@@ -181,3 +183,41 @@ def test_telco_contracts_lengthen_lifetimes():
     frame = lifetime_table(data, design).merge(data["customers"][["customer_id", "plan"]], on="customer_id")
     summary = RetentionCurves().fit(frame, group_col="plan").summary.set_index("group")
     assert summary.loc["Two year", "retention_24m"] > summary.loc["Month-to-month", "retention_24m"] + 0.2
+
+
+@pytest.fixture(scope="module")
+def inactivity(small_config, small_data):
+    """The small demo under the inactivity (non-contractual) definition: design and behaviour features."""
+    values = {
+        **small_config.values,
+        "analysis": {**small_config.analysis, "churn": {"definition": "inactivity", "inactivity_days": 180}},
+    }
+    config = config_from_dict(values, base_dir=small_config.base_dir)
+    return churn_design(small_data, config), features_from_config(small_data, config)
+
+
+def test_no_purchase_group_churns_as_behaviour_counts_it(small_data, inactivity):
+    design, features = inactivity
+    segments = features["rfm_segment"].rename("segment_name").reset_index()  # "No purchase" = never bought
+    lifetimes = lifetime_table(small_data, design, segments=segments)
+    summary = RetentionCurves().fit(lifetimes, group_col="segment_name").summary.set_index("group")
+    never_bought = features["frequency"] == 0
+    # 231 customers never bought; 90 of them signed up within the last 180 days, so are not churned yet
+    assert summary.loc["No purchase", "customers"] == never_bought.sum() == 231
+    assert summary.loc["No purchase", "churned"] == features.loc[never_bought, "churned"].sum() == 141
+    # each is declared churned 180 days after their own signup
+    churned = lifetimes.set_index("customer_id").loc[features.index[never_bought]].query("churned")
+    signup = small_data["customers"].set_index("customer_id")["signup_date"].loc[churned.index]
+    declared = signup + pd.Timedelta(days=180)
+    np.testing.assert_allclose(
+        churned["duration_months"], (declared - signup).dt.days / DAYS_PER_MONTH, rtol=0, atol=0
+    )
+
+
+def test_inactivity_lifetimes_churn_exactly_whom_behaviour_flags(small_data, inactivity):
+    design, features = inactivity
+    lifetimes = lifetime_table(small_data, design).set_index("customer_id")
+    pd.testing.assert_series_equal(
+        lifetimes["churned"].reindex(features.index), features["churned"], check_names=False
+    )
+    assert lifetimes["churned"].sum() == 692
