@@ -37,9 +37,8 @@ def _validate(args) -> None:
     from cxlib.io import load_data
 
     data = load_data(load_config(args.config))
-    print(
-        f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {data.as_of.date()}"
-    )
+    as_of = data.as_of.date() if data.as_of is not None else "not set (set analysis.as_of in the config)"
+    print(f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {as_of}")
     for note in data.notes:
         print(f"  note: {note}")
 

@@ -197,6 +197,16 @@ def _check_values(values: dict, problems: list[str]) -> None:
             problems.append(f"analysis.{key}: {analysis[key]!r} must be a whole number >= 0")
 
 
+def _check_as_of_source(values: dict, problems: list[str]) -> None:
+    """Without transactions the as-of date cannot default to the latest one, so it must be given."""
+    tables = values["data"]["tables"]
+    if isinstance(tables, dict) and "transactions" not in tables and values["analysis"]["as_of"] is None:
+        problems.append(
+            "analysis.as_of: required when no transactions table is configured (it cannot default to "
+            "the latest transaction); write the analysis date as YYYY-MM-DD, e.g. as_of: 2025-12-31"
+        )
+
+
 def _set_dotted(values: dict, dotted: str, value: Any) -> None:
     node = values
     *parents, leaf = dotted.split(".")
@@ -251,6 +261,7 @@ def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | Non
     contractual = values["analysis"]["churn"]["definition"] == "contractual"
     _check_tables(values["data"]["tables"], problems, contractual)
     _check_values(values, problems)
+    _check_as_of_source(values, problems)
     if problems:
         where = f" {path}" if path else ""
         raise ConfigError(

@@ -20,6 +20,7 @@ with a data-health note, e.g. anonymous tills) and, for customers, ``from_transa
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -94,16 +95,83 @@ def read_table(path: Path, spec: dict) -> pd.DataFrame:
     )
 
 
+def _sources(source) -> list[str]:
+    """The file columns a mapping value reads: a column name, or the columns a derivation uses."""
+    if not isinstance(source, dict):
+        return [source]
+    ((op, args),) = source.items()
+    if op == "multiply":
+        return list(args)
+    if op == "startswith":
+        return [args[0]]
+    if op == "months_before_as_of":
+        return [args]
+    return []  # a constant reads no column
+
+
+def missing_sources(columns, table: str, spec: dict, file_name: str) -> dict[str, str]:
+    """Mapped source columns that the file does not have, with the closest names it does have.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The file's column names.
+    table : str
+        Canonical table name, e.g. ``"customers"``.
+    spec : dict
+        The table's config entry (:meth:`cxlib.config.Config.table_spec`).
+    file_name : str
+        Shown in the message.
+
+    Returns
+    -------
+    dict of str to str
+        Canonical name -> readable problem, one per mapping that reads a missing column.
+
+    Examples
+    --------
+    >>> missing_sources(["Cancelled On"], "customers", {"columns": {"churn_date": "Cancelled_On"}}, "c.csv")
+    {'churn_date': "customers.churn_date: mapped to column 'Cancelled_On', which c.csv does not have \
+(closest: 'Cancelled On'); fix data.tables.customers.columns.churn_date in the config."}
+    """
+    present = [str(c) for c in columns]
+    by_norm = {}
+    for column in present:
+        by_norm.setdefault(_normalise(column), column)
+    found = {}
+    for canonical, source in (spec.get("columns") or {}).items():
+        missing = [str(s) for s in _sources(source) if s not in present]
+        if not missing:
+            continue
+        close = difflib.get_close_matches(_normalise(missing[0]), list(by_norm), n=3, cutoff=0.6)
+        hint = (
+            f"closest: {', '.join(repr(by_norm[c]) for c in close)}"
+            if close
+            else f"its columns: {', '.join(repr(c) for c in present[:10])}{', ...' if len(present) > 10 else ''}"
+        )
+        what = " and ".join(repr(m) for m in missing)
+        found[canonical] = (
+            f"{table}.{canonical}: mapped to column {what}, which {file_name} does not have ({hint}); "
+            f"fix data.tables.{table}.columns.{canonical} in the config."
+        )
+    return found
+
+
 def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.DataFrame:
-    """Rename and derive columns onto canonical names; unmapped extra columns are kept as they are."""
+    """Rename and derive columns onto canonical names; unmapped extra columns are kept as they are.
+
+    A mapping whose source column is missing is skipped here; :func:`missing_sources` reports it.
+    """
     mapping = dict(spec.get("columns") or {})
     out = pd.DataFrame(index=raw.index)
     used = set()
     for canonical, source in mapping.items():
+        if any(s not in raw for s in _sources(source)):
+            continue
         if isinstance(source, dict):
             out[canonical] = _derive(raw, source, f"{table}.{canonical}", as_of)
             used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
-        elif source in raw:
+        else:
             out[canonical] = raw[source]
             used.add(source)
     by_norm = {_normalise(c): c for c in raw.columns if c not in used}
@@ -166,7 +234,7 @@ def _pre_parse(frame: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
             mapped[unknown.to_numpy()] = column[unknown]
             frame[name] = mapped
         elif kind == "date" and spec.get("date_format") and column.dtype == object:
-            parsed = pd.to_datetime(column, format=spec["date_format"], errors="coerce")
+            parsed = _naive_utc(pd.to_datetime(column, format=spec["date_format"], errors="coerce", utc=True))
             frame[name] = parsed.astype(object).where(parsed.notna() | column.isna(), column)
         elif kind == "id" and column.dtype != object:
             frame[name] = column.astype("string").str.replace(r"\.0$", "", regex=True).astype(object)
@@ -175,18 +243,80 @@ def _pre_parse(frame: pd.DataFrame, table: str, spec: dict) -> pd.DataFrame:
     return frame
 
 
-def _parse_dates(column: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
-    retry = column.notna() & parsed.isna()
-    if retry.any():  # other layouts: parse only the few values ISO 8601 did not cover
-        parsed[retry] = pd.to_datetime(column[retry], errors="coerce", format="mixed")
+#: Day and month numbers first (dd/mm/yyyy or mm/dd/yyyy, with / . or - between them).
+_DAY_MONTH = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:\D|$)"
+
+
+def _naive_utc(parsed: pd.Series) -> pd.Series:
+    """Timezone-aware times converted to UTC and made naive, so every date compares with every other."""
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
 
 
-def parse_types(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Give canonical columns their types; values that do not parse become missing and are reported."""
+def _date_order(column: pd.Series) -> tuple[bool, pd.Index, pd.Index]:
+    """Decide whether ``dd/mm`` or ``mm/dd`` values in a text column are day-first.
+
+    Returns
+    -------
+    dayfirst : bool
+        True when some value only reads day-first (its first number is above 12).
+    ambiguous : Index
+        Rows whose two readings differ, when no value decides the order (empty otherwise).
+    impossible : Index
+        Rows that do not fit the order the column was decided to have (a month above 12).
+    """
+    empty = pd.Index([])
+    if column.dtype != object:
+        return False, empty, empty
+    parts = column.str.extract(_DAY_MONTH).dropna().astype(int)
+    if parts.empty:
+        return False, empty, empty
+    first, second = parts[0], parts[1]
+    if (first > 12).any():
+        return True, empty, parts.index[second > 12]
+    if (second > 12).any():
+        return False, empty, empty
+    return False, parts.index[first != second], empty
+
+
+def _parse_dates(column: pd.Series, decide_order: bool = True) -> tuple[pd.Series, pd.Index]:
+    """Parse ISO 8601 first, other layouts after; return the dates (naive UTC) and ambiguous rows.
+
+    With ``decide_order``, values such as ``03/04/2024`` are read day-first for the whole column
+    when any value only reads day-first, month-first when any value only reads month-first; when
+    no value decides, the values whose readings differ become missing and are returned as
+    ambiguous, so the caller can ask for ``date_format``. ISO dates (``2024-04-03``) are never
+    ambiguous.
+    """
+    empty = pd.Index([])
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return _naive_utc(column), empty
+    parsed = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
+    retry = column.notna() & parsed.isna()
+    ambiguous = empty
+    if retry.any():  # other layouts: parse only the few values ISO 8601 did not cover
+        dayfirst, ambiguous, impossible = (
+            _date_order(column[retry]) if decide_order else (False, empty, empty)
+        )
+        parsed[retry] = pd.to_datetime(
+            column[retry], errors="coerce", format="mixed", utc=True, dayfirst=dayfirst
+        )
+        # the parser would swap day and month silently, or guess: report them instead
+        for rows in (impossible, ambiguous):
+            if len(rows):
+                parsed.loc[rows] = pd.NaT
+    return _naive_utc(parsed), ambiguous
+
+
+def parse_types(
+    frame: pd.DataFrame, table: str, date_format: str | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Give canonical columns their types; values that do not parse become missing and are reported.
+
+    Without a configured ``date_format``, a date column whose ``dd/mm`` or ``mm/dd`` values read
+    both ways (none has a number above 12) is reported as ambiguous rather than guessed.
+    """
     frame = frame.copy()
     problems: list[Problem] = []
     kinds = {name: kind for name, (kind, _) in CONTRACT[table].items()}
@@ -197,7 +327,12 @@ def parse_types(frame: pd.DataFrame, table: str) -> tuple[pd.DataFrame, list[Pro
             continue
         raw = frame[name]
         if kind == "date":
-            parsed = _parse_dates(raw)
+            parsed, ambiguous = _parse_dates(raw, decide_order=date_format is None)
+            if len(ambiguous):
+                examples = tuple(dict.fromkeys(str(v) for v in raw[ambiguous[:50]]))[:3]
+                rows = tuple(int(i) + 2 for i in ambiguous)
+                problems.append(Problem(table, name, "ambiguous_date", rows, examples))
+                raw = raw.where(~raw.index.isin(ambiguous))  # reported once, as ambiguous
         elif kind == "number":
             parsed = pd.to_numeric(raw, errors="coerce")
         elif kind == "bool":
@@ -233,9 +368,10 @@ def load_data(config: Config) -> CustomerData:
     Raises
     ------
     DataValidationError
-        Listing every problem in every table at once (missing files and columns, bad types,
+        Listing every problem in every table at once (missing files and columns, mapped columns
+        the file does not have, bad types, dates that read both day-first and month-first,
         duplicate ids, negative amounts not marked as refunds, unknown customers, dates after
-        the as-of date, scores out of range, empty tables).
+        the as-of date, scores out of range, empty tables, contractual churn without churn data).
     """
     problems: list = []  # Problem objects, or plain strings for file-level failures
     mapped: dict[str, pd.DataFrame] = {}
@@ -254,26 +390,35 @@ def load_data(config: Config) -> CustomerData:
         fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
         try:
             raw = read_table(path, spec)
+            unmapped = missing_sources(raw.columns, table, spec, path.name)
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except Exception as err:  # noqa: BLE001 - any reader failure becomes a readable problem
             problems.append(f"{table}: cannot read {path.name}: {err}")
             continue
+        problems.extend(unmapped.values())
         if raw.empty:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
         frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
         _, missing_columns = run_schema(columns_schema(table, list(frame.columns)), frame, table)
-        frame, unparsed = parse_types(frame, table)
-        problems.extend(missing_columns + unparsed)
+        frame, unparsed = parse_types(frame, table, spec["date_format"])
+        # a required column whose mapping names a missing column is reported once, by its mapping
+        problems.extend([p for p in missing_columns if p.column not in unmapped] + unparsed)
         unreadable.update({(p.table, p.column): set(p.rows) for p in unparsed})
-        if table == "customers" and "customer_id" in frame:
-            customer_ids = pd.Index(frame["customer_id"].dropna())
+        # validation judges what is analysed: exact duplicate rows go first, so only ids repeated
+        # with different content count as duplicated ids (row numbers still point into the file)
+        frame = _drop_exact_duplicates(frame, table, dropped)
+        if table == "customers":
+            problems.extend(_churn_columns_problem(config, frame.columns, unmapped))
+            if "customer_id" in frame:
+                customer_ids = pd.Index(frame["customer_id"].dropna())
         if not missing_columns:
             mapped[table] = frame
     customers_spec = config.table_spec("customers")
     if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
         mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
         customer_ids = pd.Index(mapped["customers"]["customer_id"])
+        problems.extend(_churn_columns_problem(config, mapped["customers"].columns, {}))
 
     as_of = _as_of(config, mapped)
     for table, frame in mapped.items():
@@ -303,6 +448,28 @@ def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> l
     return kept
 
 
+def _drop_exact_duplicates(frame: pd.DataFrame, table: str, notes: list[str]) -> pd.DataFrame:
+    """Drop rows equal in every column to an earlier row, with a data-health note."""
+    duplicates = frame.duplicated()
+    if not duplicates.any():
+        return frame
+    notes.append(f"{table}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+    return frame.loc[~duplicates]
+
+
+def _churn_columns_problem(config: Config, columns, unmapped: dict[str, str]) -> list[str]:
+    """Contractual churn needs a churn date or a churned flag per customer."""
+    if config.analysis["churn"]["definition"] != "contractual":
+        return []
+    if {"churn_date", "churned"} & set(columns) or {"churn_date", "churned"} & set(unmapped):
+        return []  # present, or its broken mapping is already reported
+    return [
+        "customers: analysis.churn.definition is contractual, but the customers table has neither "
+        "churn_date nor churned; map one of them under data.tables.customers.columns "
+        "(e.g. churn_date: your cancellation date column) or set analysis.churn.definition to inactivity."
+    ]
+
+
 def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: list[str]) -> pd.DataFrame:
     present = [c for c in columns if c in frame]
     if not present:
@@ -330,15 +497,13 @@ def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
 
 
 def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Drop exact duplicate rows, add derived flags, and describe what was done."""
+    """Add derived flags, sign refunds, and describe what was done (duplicates are already gone).
+
+    Refund rows get ``amount = -abs(amount)`` whatever their sign in the file, so every consumer
+    of the canonical tables sums net amounts.
+    """
     notes = []
-    tables = {}
-    for name, frame in mapped.items():
-        duplicates = frame.duplicated()
-        if duplicates.any():
-            notes.append(f"{name}: dropped {int(duplicates.sum()):,} exact duplicate rows")
-        frame = frame.loc[~duplicates].reset_index(drop=True)
-        tables[name] = frame
+    tables = {name: frame.reset_index(drop=True) for name, frame in mapped.items()}
     customers = tables["customers"]
     if "churned" not in customers and "churn_date" in customers:
         customers["churned"] = customers["churn_date"].notna()
@@ -347,6 +512,9 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
         if "is_refund" not in transactions:
             transactions["is_refund"] = transactions["amount"] < 0
         transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
+        transactions["amount"] = transactions["amount"].where(
+            ~transactions["is_refund"], -transactions["amount"].abs()
+        )
         refunds = int(transactions["is_refund"].sum())
         if refunds:
             notes.append(

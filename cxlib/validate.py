@@ -88,6 +88,11 @@ RULES = {
     "non_negative": ("values are negative", "waits are minutes >= 0"),
     "group_values": ("groups are not 'treatment' or 'control'", "map your labels to treatment/control"),
     "churn_after_signup": ("churn dates are before the signup date", "check both dates"),
+    "ambiguous_date": (
+        "dates could be day-first or month-first",
+        'set data.tables.{table}.date_format in the config: "%d/%m/%Y" reads 03/04/2024 as 3 April, '
+        '"%m/%d/%Y" as 4 March',
+    ),
     "empty_table": ("table has no rows", "point the config at the right file or remove the table"),
 }
 
@@ -184,10 +189,14 @@ def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, 
 
 
 def _refund_rule(df: pd.DataFrame) -> pd.Series:
-    negative = df["amount"] < 0
-    if "is_refund" in df:
-        negative &= ~df["is_refund"].fillna(False).astype(bool)
-    return ~negative
+    """Negative amounts must be marked as refunds when the file says which rows are refunds.
+
+    Without an ``is_refund`` column every negative amount is a refund (the loader derives the
+    flag from the sign), so nothing can contradict it.
+    """
+    if "is_refund" not in df:
+        return pd.Series(True, index=df.index)
+    return ~((df["amount"] < 0) & ~df["is_refund"].fillna(False).astype(bool))
 
 
 def _columns_of(table: str, columns: list[str]) -> dict[str, tuple[str, bool]]:
@@ -205,13 +214,15 @@ def problems_from(err: pa.errors.SchemaErrors, table: str, as_of=None) -> list[P
     cases = err.failure_cases.copy()
     cases["rule"] = cases["check"].astype(str).map(_rule_name)
     cases = cases.dropna(subset=["rule"])
+    # a whole-table check fails once per column of a failing row: report it once, on its own column
+    frame_rule = cases["rule"].isin(list(_FRAME_RULE_COLUMN))
+    cases.loc[frame_rule, "column"] = cases.loc[frame_rule, "rule"].map(_FRAME_RULE_COLUMN)
     problems = []
     for (column, rule), group in cases.groupby(["column", "rule"], dropna=False, sort=False):
         if rule == "column_in_dataframe":
             for missing in group["failure_case"].unique():
                 problems.append(Problem(table, str(missing), rule, ()))
             continue
-        column = _FRAME_RULE_COLUMN.get(rule, column)
         rows = tuple(sorted({int(i) + 2 for i in group["index"].dropna()}))
         examples = tuple(dict.fromkeys(str(v) for v in group["failure_case"].dropna()))[:3]
         if rule in _FRAME_RULE_COLUMN:

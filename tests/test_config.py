@@ -1,7 +1,10 @@
+import pandas as pd
 import pytest
 
+from cxlib.cli import main
 from cxlib.config import config_from_dict, load_config
 from cxlib.exceptions import ConfigError
+from cxlib.io import CustomerData
 
 from .conftest import SMALL_CONFIG
 
@@ -58,9 +61,36 @@ def test_all_problems_are_listed_at_once():
 
 def test_transactions_optional_for_contractual_churn():
     config = config_from_dict(
-        {"data": {"tables": {"customers": "c.csv"}}, "analysis": {"churn": {"definition": "contractual"}}}
+        {
+            "data": {"tables": {"customers": "c.csv"}},
+            "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+        }
     )
     assert config.table_spec("transactions") is None
+
+
+def test_as_of_required_without_transactions():
+    given = {"data": {"tables": {"customers": "c.csv"}}, "analysis": {"churn": {"definition": "contractual"}}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    assert str(err.value) == (
+        "config has 1 problem(s):\n  - analysis.as_of: required when no transactions table is configured "
+        "(it cannot default to the latest transaction); write the analysis date as YYYY-MM-DD, "
+        "e.g. as_of: 2025-12-31"
+    )
+
+
+def test_cli_validate_reports_a_missing_as_of_date_without_a_traceback(monkeypatch, capsys):
+    customers = pd.DataFrame({"customer_id": ["C1"], "signup_date": [pd.Timestamp("2024-01-01")]})
+    monkeypatch.setattr("cxlib.config.load_config", lambda path: None)
+    monkeypatch.setattr(
+        "cxlib.io.load_data", lambda config: CustomerData({"customers": customers}, as_of=None)
+    )
+    assert main(["validate", "--config", "any.yaml"]) == 0
+    assert (
+        capsys.readouterr().out
+        == "OK: customers (1 rows); as of not set (set analysis.as_of in the config)\n"
+    )
 
 
 def test_overrides_set_dotted_keys():

@@ -30,6 +30,9 @@ def test_clean_demo_passes(small_data):
 
 def test_missing_required_column(demo_copy):
     demo_copy.write("transactions", demo_copy.read("transactions").drop(columns="Amount"))
+    values = demo_copy.values
+    del values["data"]["tables"]["transactions"]["columns"]["amount"]
+    demo_copy.save_config(values)
     assert "transactions.amount: required column is missing" in problems_for(demo_copy)
 
 
@@ -69,6 +72,20 @@ def test_negative_amounts_not_marked_as_refunds(demo_copy):
     message = problems_for(demo_copy)
     assert expected in message
     assert "mark refunds with is_refund or remove them" in message
+    assert message.count("amounts are negative but not marked as refunds") == 1  # once, not once per column
+    assert "The input data has 1 problem(s)" in message
+
+
+def test_churn_before_signup_is_reported_once(demo_copy):
+    customers = demo_copy.read("customers")
+    customers.loc[[2, 4], "ChurnDate"] = "2022-06-30"
+    demo_copy.write("customers", customers)
+    message = problems_for(demo_copy)
+    assert (
+        "customers.churn_date: 2 rows: churn dates are before the signup date (rows 4, 6); check both dates."
+        in message
+    )
+    assert "The input data has 1 problem(s)" in message
 
 
 def test_transactions_for_unknown_customers(demo_copy):
@@ -140,13 +157,14 @@ def test_every_problem_is_listed_at_once_and_inputs_are_untouched(demo_copy):
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_copy.dir.glob("*.csv")}
     assert before == after
     for fragment in (
-        "customers.signup_date: required column is missing",
+        "customers.signup_date: mapped to column 'SignupDate', which customers.csv does not have",
         "transactions.amount: 1 row: values are not numbers",
         "transactions.customer_id: 1 row: ids are not in the customers table",
         "surveys.nps: 1 row",
     ):
         assert fragment in message
     assert "row numbers count the header as row 1" in message
+    assert "The input data has 4 problem(s)" in message
 
 
 def test_columns_matching_canonical_names_need_no_mapping(demo_copy):
