@@ -42,3 +42,23 @@ def test_reports_show_no_customer_identifiers(two_runs, small_data):
     for html in sorted(out.glob("*.html")):
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.read_text())
         assert not ids & set(re.findall(r"C\d{6}", text)), html.name
+
+
+def test_every_notebook_runs_on_a_sparse_export_of_optional_columns(demo_copy, tmp_path):
+    """Bring-your-own data with the optional parts missing: surveys with CSAT only, interactions
+    without resolution or waits, customers without plan or region, no programme or referrals."""
+    values = demo_copy.values
+    tables = values["data"]["tables"]
+    surveys = demo_copy.read("surveys").drop(columns=["NPS"])
+    demo_copy.write("surveys", surveys)
+    del tables["surveys"]["columns"]["nps"]
+    for column in ("resolved", "wait_minutes"):
+        del tables["interactions"]["columns"][column]
+    for column in ("plan", "region"):
+        del tables["customers"]["columns"][column]
+    del tables["programme"], tables["referrals"]
+    manifest = run_suite(demo_copy.save_config(values), tmp_path / "reports")
+    assert [r["notebook"] for r in manifest["reports"] if r["html"]] == [p.stem for p in discover_notebooks()]
+    overview = (tmp_path / "reports" / "00_data_overview.html").read_text()
+    assert "Satisfied (CSAT 4-5)" in overview
+    assert "no surveys with NPS or CSAT" not in overview  # the CSAT chart stands in for the NPS one
