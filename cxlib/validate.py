@@ -124,7 +124,7 @@ class Problem:
 def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
     """Stage 1 schema: every required canonical column is present.
 
-    Types are parsed in :func:`cxlib.io.parse_types` (vectorised): pandera's coercion reports
+    Types are parsed in :func:`cxlib.parsing.parse_types` (vectorised): pandera's coercion reports
     failure cases by re-parsing every value one at a time, which takes minutes on a million rows.
     """
     spec = _columns_of(table, columns)
