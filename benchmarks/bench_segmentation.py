@@ -3,8 +3,8 @@
 The feature matrix is built directly (generating ~19M transactions through cxlib.synth would time
 the simulator, not the segmentation): per customer, the planted segment of cxlib.synth sets the
 purchase rate, basket and channel mix; months of activity, order counts, order values and channel
-counts are drawn as in the simulator. Also times customer_features on the 50,000-customer demo
-(about 940k transactions) when data/demo exists.
+counts are drawn as in the simulator. When data/demo exists it also times the whole path, feature
+building from raw tables included, on copies of the 50,000-customer demo stacked to ``n_customers``.
 
 Run: ``.venv/bin/python benchmarks/bench_segmentation.py [n_customers]``
 """
@@ -118,6 +118,38 @@ def main() -> None:
             f"customer_features on the demo ({len(table):,} customers, {len(data['transactions']):,} transactions): "
             f"{time.perf_counter() - start:.1f} s"
         )
+        copies = max(1, round(n / len(table)))
+        stacked = stack_copies(data, copies)
+        start = time.perf_counter()
+        table = features_from_config(stacked, config)
+        features_s = time.perf_counter() - start
+        start = time.perf_counter()
+        Segmenter(random_state=42, bootstrap_runs=20, sample_size=20_000).fit(table)
+        fit_s = time.perf_counter() - start
+        print(
+            f"whole path on {copies} stacked copies of the demo ({len(table):,} customers, "
+            f"{len(stacked['transactions']):,} transactions): features {features_s:.1f} s + "
+            f"Segmenter.fit {fit_s:.1f} s = {features_s + fit_s:.1f} s; process max RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:,.0f} MB"
+        )
+
+
+def stack_copies(data, copies: int):
+    """``copies`` copies of every table with customer ids made unique per copy (a bigger company)."""
+    from cxlib.io import CustomerData
+
+    id_columns = ("customer_id", "referrer_id", "referred_id")
+    tables = {}
+    for name, frame in data.tables.items():
+        parts = []
+        for k in range(copies):
+            part = frame.copy()
+            for column in id_columns:
+                if column in part:
+                    part[column] = part[column].astype(str) + f"-{k}"
+            parts.append(part)
+        tables[name] = pd.concat(parts, ignore_index=True)
+    return CustomerData(tables=tables, as_of=data.as_of)
 
 
 if __name__ == "__main__":
