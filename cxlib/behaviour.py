@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxlib.kpis import latest_answers
-from cxlib.rfm import purchases, rfm_table, window_transactions
+from cxlib.rfm import purchases, rfm_from_purchases, window_transactions
 
 #: Days in an average month, for per-month rates.
 MONTH_DAYS = 30.4375
@@ -105,7 +105,9 @@ def customer_features(
     as_of = pd.Timestamp(data.as_of).normalize()
     customers = data["customers"]
     tx = data["transactions"]
-    rfm = rfm_table(tx, as_of, customers=customers["customer_id"], exclude=exclude)
+    window = window_transactions(tx, as_of, exclude)
+    bought = purchases(window)
+    rfm = rfm_from_purchases(window, bought, as_of, customers=customers["customer_id"])
     out = rfm.copy()
     cust = customers.set_index("customer_id").reindex(out.index)
     signup = cust["signup_date"].dt.normalize()
@@ -117,8 +119,6 @@ def customer_features(
     out["orders_per_month"] = out["frequency"] / out["active_months"]
     out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
 
-    window = window_transactions(tx, as_of, exclude)
-    bought = purchases(window)
     gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
     refunded = (
         -window.loc[window["is_refund"]].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0)
@@ -132,8 +132,8 @@ def customer_features(
         out["lines_per_order"] = lines / frequency
     out["refund_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
 
-    if "channel" in tx:
-        out = out.join(_channel_mix(tx, bought, window))
+    if "channel" in bought:
+        out = out.join(_channel_mix(bought))
     if data.has("interactions"):
         inter = data["interactions"]
         inter = inter.loc[inter["timestamp"] < as_of + pd.Timedelta(days=1)]
@@ -159,16 +159,13 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in str(text).strip().lower()).strip("_")
 
 
-def _channel_mix(tx: pd.DataFrame, bought: pd.DataFrame, window: pd.DataFrame) -> pd.DataFrame:
-    """Share of each customer's purchases per order channel (orders without a channel ignored)."""
-    channels = tx.loc[window.index, ["customer_id", "channel"]].assign(order_id=window["order_id"])
-    channels = channels.loc[~window["is_refund"] & channels["channel"].notna()]
-    first = channels.drop_duplicates(["customer_id", "order_id"])
-    first = first.merge(bought[["customer_id", "order_id"]], on=["customer_id", "order_id"])
-    if first["channel"].nunique() < 2:
+def _channel_mix(bought: pd.DataFrame) -> pd.DataFrame:
+    """Share of each customer's purchases per order channel (orders without a known channel ignored)."""
+    known = bought.loc[bought["channel"].notna(), ["customer_id", "channel"]]
+    if known["channel"].nunique() < 2:
         return pd.DataFrame(index=bought["customer_id"].unique())
-    slugs = {c: _slug(c) for c in first["channel"].unique()}
-    counts = first.groupby(["customer_id", first["channel"].map(slugs)]).size().unstack(fill_value=0)
+    slugs = {c: _slug(c) for c in known["channel"].unique()}
+    counts = known.groupby(["customer_id", known["channel"].map(slugs)]).size().unstack(fill_value=0)
     mix = counts.div(counts.sum(axis=1), axis=0)
     mix.columns = [f"share_{c}" for c in mix.columns]
     return mix

@@ -91,7 +91,8 @@ def window_transactions(
         if column not in transactions:
             raise KeyError(f"exclude: transactions have no column '{column}'")
         keep &= ~transactions[column].astype(str).isin([str(v) for v in values])
-    out = transactions.loc[keep, ["customer_id", "order_date", "amount"]].copy()
+    columns = ["customer_id", "order_date", "amount"] + (["channel"] if "channel" in transactions else [])
+    out = transactions.loc[keep, columns].copy()
     refund = (
         transactions.loc[keep, "is_refund"].fillna(False).astype(bool)
         if "is_refund" in transactions
@@ -120,12 +121,18 @@ def purchases(window: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per purchase; its date is the order's first row date.
+        One row per purchase; its date is the order's first row date, its ``channel`` (when the
+        window has one) the first known channel of its rows.
     """
     sales = window.loc[~window["is_refund"]]
-    orders = sales.groupby(["customer_id", "order_id"], sort=False, observed=True).agg(
-        order_date=("order_date", "min"), amount=("amount", "sum"), lines=("amount", "size")
-    )
+    aggregations = {
+        "order_date": ("order_date", "min"),
+        "amount": ("amount", "sum"),
+        "lines": ("amount", "size"),
+    }
+    if "channel" in sales:
+        aggregations["channel"] = ("channel", "first")  # the first row's channel that is known
+    orders = sales.groupby(["customer_id", "order_id"], sort=False, observed=True).agg(**aggregations)
     return orders.loc[orders["amount"] > 0].reset_index()
 
 
@@ -171,7 +178,14 @@ def rfm_table(
     """
     as_of = pd.Timestamp(as_of).normalize()
     window = window_transactions(transactions, as_of, exclude)
-    bought = purchases(window)
+    return rfm_from_purchases(window, purchases(window), as_of, customers)
+
+
+def rfm_from_purchases(
+    window: pd.DataFrame, bought: pd.DataFrame, as_of, customers: pd.Index | pd.Series | None = None
+) -> pd.DataFrame:
+    """:func:`rfm_table` from an already windowed table and its purchases (computed once, reused)."""
+    as_of = pd.Timestamp(as_of).normalize()
     per = bought.groupby("customer_id", sort=True).agg(
         frequency=("order_id", "size"),
         first_purchase=("order_date", "min"),

@@ -188,3 +188,20 @@ def test_rfm_heatmap_cells_state_the_spend_their_colour_shows():
     # seaborn writes the annotations row by row: recency 5 at the top, frequency 1 on the left
     cells = [(r, f) for r in range(5, 0, -1) for f in range(1, 6)]
     assert texts == [f"{expected.loc[c, 'mean']:,.0f}\nn={expected.loc[c, 'size']:,}" for c in cells]
+
+
+def test_channel_shares_match_a_direct_count_of_purchase_orders(small_data, small_config):
+    """share_<channel> = the customer's purchase orders (net amount > 0) per channel, an order's
+    channel being the first known channel of its rows; refunds and unknown channels do not count."""
+    features = features_from_config(small_data, small_config)
+    tx = small_data["transactions"]
+    tx = tx.loc[tx["order_date"] < pd.Timestamp(small_data.as_of) + pd.Timedelta(days=1)]
+    sales = tx.loc[~tx["is_refund"].fillna(False).astype(bool)]
+    orders = sales.groupby(["customer_id", "order_id"]).agg(
+        amount=("amount", "sum"), channel=("channel", "first")
+    )
+    orders = orders.loc[(orders["amount"] > 0) & orders["channel"].notna()].reset_index()
+    counts = orders.groupby(["customer_id", "channel"]).size().unstack(fill_value=0)
+    expected = counts.div(counts.sum(axis=1), axis=0).add_prefix("share_")
+    got = features.loc[expected.index, list(expected.columns)]
+    pd.testing.assert_frame_equal(got, expected, check_names=False, check_freq=False)
