@@ -55,3 +55,12 @@ ALL_DRIVERS = {
     "plan_standard": "plan: standard",
     "programme_treatment": "programme_treatment",
 }
+
+#: Smaller or rarer planted effects: (model term, planted name); sign checked at 20,000 customers,
+#: significance at 50,000.
+WEAKER_DRIVERS = [
+    ("long_wait", "long_wait"),
+    ("satisfaction_z", "satisfaction_per_sd"),
+    ("plan: standard", "plan_standard"),
+    ("programme_treatment", "programme_treatment"),
+]
