@@ -8,7 +8,7 @@ CONFIG ?= configs/demo.yaml
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test test-slow lint format bench demo clean lock
+.PHONY: help install report test nbval-outputs test-slow lint format bench demo clean lock
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all
 test: $(STAMP) data/demo_small/customers.csv ## install and run every test: ruff lint, pytest, nbval over the notebooks
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax tests notebooks
+
+nbval-outputs: $(STAMP) data/demo_small/customers.csv ## store the findings cells' outputs that nbval compares (after a deliberate change of results)
+	$(BIN)/python -m cxlib.nbcheck
 
 test-slow: $(STAMP) data/demo_small/customers.csv ## only the slow statistical checks on the 50,000-customer demo (make test runs them too)
 	$(BIN)/pytest -m slow tests

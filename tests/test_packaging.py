@@ -29,16 +29,25 @@ def test_readme_shows_the_two_commands_and_ci_calls_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_notebook_has_a_parameters_cell_and_no_outputs():
+def test_every_notebook_has_a_parameters_cell_and_stores_only_checked_text_outputs():
+    """Outputs are stored only for the findings cells nbval compares, and only as text."""
     import nbformat
+
+    from cxlib.nbcheck import CHECK_TAG, TEXT_TYPES
 
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         tags = [c.metadata.get("tags", []) for c in notebook.cells]
         assert any("parameters" in t for t in tags), path.name
-        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), (
-            f"{path.name} has outputs"
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        checked = [c for c in code if CHECK_TAG in c.metadata.get("tags", [])]
+        assert checked, f"{path.name}: no findings cell is checked by nbval"
+        assert all(c.get("outputs") for c in checked), f"{path.name}: run `make nbval-outputs`"
+        assert all(not c.get("outputs") for c in code if c not in checked), (
+            f"{path.name} has unchecked outputs"
         )
+        kinds = {k for c in checked for o in c.outputs for k in o.get("data", {})}
+        assert kinds <= TEXT_TYPES, path.name
         assert notebook.metadata["kernelspec"]["name"] == "python3"
 
 
