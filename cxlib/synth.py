@@ -58,6 +58,7 @@ TOUCHPOINTS = ["delivery", "product", "support", "digital", "value"]
 #: Weights of each touchpoint's experience in latent satisfaction (sum to 1).
 SATISFACTION_WEIGHTS = {"delivery": 0.30, "product": 0.30, "support": 0.20, "digital": 0.12, "value": 0.08}
 TOUCHPOINT_CORRELATION = 0.35
+SATISFACTION_NOISE_SD = 0.25  # idiosyncratic part of latent satisfaction, before standardising
 
 #: Planted log hazard ratios of monthly cancellation (proportional hazards, cloglog link).
 HAZARD_RATIOS = {
@@ -81,6 +82,7 @@ REGION_MEAN_WAIT = {"North": 6.0, "South": 7.0, "East": 14.0, "West": 6.0, "Cent
 REGION_P_RESOLVED = {"North": 0.75, "South": 0.72, "East": 0.55, "West": 0.75, "Central": 0.70}
 ACQUISITION = ["organic", "paid_search", "social", "partner", "referral"]
 ACQUISITION_P = [0.30, 0.25, 0.17, 0.10, 0.18]
+STABLE_DECIMALS = 12
 SEASONALITY = np.array([0.80, 0.85, 0.95, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.05, 1.25, 1.5])
 
 
@@ -103,6 +105,38 @@ class SyntheticCompany:
     customer_truth: pd.DataFrame
 
 
+def _stable(values, decimals: int = STABLE_DECIMALS):
+    """Round a continuous value before it decides a draw, so the demo is identical on every CPU.
+
+    Transcendental functions (``np.exp``, ``np.log``, ``**``) may differ in the last bit between
+    the vector instructions of two CPUs (AVX2 vs AVX-512 loops); rounding to 12 decimals removes
+    that difference before a value is compared with a uniform draw or a threshold. Plain ``+ - * /``
+    and ``sqrt`` are exactly rounded by IEEE 754, so they need no rounding.
+    """
+    return np.round(values, decimals)
+
+
+def _equicorrelated_normals(rng: np.random.Generator, n: int, k: int, rho: float) -> np.ndarray:
+    """``n`` draws of ``k`` standard normals with pairwise correlation ``rho``, without linear algebra.
+
+    Each column is ``sqrt(rho) * common + sqrt(1 - rho) * own``: the same distribution as
+    ``rng.multivariate_normal`` with an equicorrelated covariance, but built by element-wise
+    arithmetic, whereas ``multivariate_normal`` factorises the covariance with an SVD whose output
+    depends on the machine's BLAS/LAPACK kernel (seed 42 gave three different demos on three CPUs).
+    """
+    common = rng.standard_normal(n)
+    own = rng.standard_normal((n, k))
+    return np.sqrt(rho) * common[:, None] + np.sqrt(1 - rho) * own
+
+
+def _satisfaction_sd() -> float:
+    """Population SD of the weighted touchpoint experience plus noise (weights w, correlation rho)."""
+    w = [SATISFACTION_WEIGHTS[t] for t in TOUCHPOINTS]
+    rho = TOUCHPOINT_CORRELATION
+    variance = (1 - rho) * sum(x * x for x in w) + rho * sum(w) ** 2 + SATISFACTION_NOISE_SD**2
+    return float(np.sqrt(variance))
+
+
 def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENTS["share"].to_numpy())
     seg = SEGMENTS.iloc[segment].reset_index(drop=True)
@@ -112,14 +146,15 @@ def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
         "basic",
         np.where(plan_u < seg["p_basic"] + seg["p_standard"], "standard", "premium"),
     )
-    cov = np.full((5, 5), TOUCHPOINT_CORRELATION) + np.eye(5) * (1 - TOUCHPOINT_CORRELATION)
-    experience = rng.multivariate_normal(np.zeros(5), cov, size=n)
-    weights = np.array([SATISFACTION_WEIGHTS[t] for t in TOUCHPOINTS])
-    satisfaction_raw = experience @ weights + rng.normal(0, 0.25, n)
-    satisfaction = (satisfaction_raw - satisfaction_raw.mean()) / satisfaction_raw.std()
-    true_nps = 7.2 + 1.8 * satisfaction
-    # signups grow over time (more recent months get more new customers)
-    month_w = np.exp(0.03 * np.arange(N_MONTHS - 1))
+    experience = _equicorrelated_normals(rng, n, len(TOUCHPOINTS), TOUCHPOINT_CORRELATION)
+    satisfaction_raw = rng.normal(0, SATISFACTION_NOISE_SD, n)
+    for j, tp in enumerate(TOUCHPOINTS):  # element-wise, in a fixed order: no BLAS kernel decides the sum
+        satisfaction_raw = satisfaction_raw + SATISFACTION_WEIGHTS[tp] * experience[:, j]
+    # standardised by the known population SD (not the sample's): "per SD" means the same at every size
+    satisfaction = _stable(satisfaction_raw / _satisfaction_sd())
+    true_nps = _stable(7.2 + 1.8 * satisfaction)
+    # signups grow over time (more recent months get more new customers); 3%/month, rounded weights
+    month_w = _stable(1.03 ** np.arange(N_MONTHS - 1, dtype=float))
     signup_month = rng.choice(N_MONTHS - 1, size=n, p=month_w / month_w.sum())
     frame = pd.DataFrame(
         {
@@ -197,7 +232,7 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
             + np.log(HAZARD_RATIOS["long_wait"]) * long_wait
             + np.log(HAZARD_RATIOS["programme_treatment"]) * treated
         )
-        p_churn = 1 - np.exp(-d_h * np.exp(eta))
+        p_churn = _stable(1 - np.exp(-d_h * np.exp(eta)))
         churns = alive & (rng.random(n) < p_churn)
         hi = np.ones(n)
         churn_frac = lo + rng.random(n) * (1 - lo)
@@ -209,29 +244,30 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         alive_months += exposure
         # orders
         season = SEASONALITY[month_start.month - 1]
-        n_orders = rng.poisson(rate[idx] * season * exposure[idx])
+        n_orders = rng.poisson(_stable(rate[idx] * season * exposure[idx]))
         rows, dates = _events(rng, idx, n_orders, month_start, days, lo, hi)
         out["orders"].append((rows, dates, treated[rows].copy()))
         # service contacts, complaints, cart abandonment: friction rises as satisfaction falls
-        n_contacts = rng.poisson(0.10 * np.exp(-0.35 * s[idx]) * exposure[idx])
+        n_contacts = rng.poisson(_stable(0.10 * np.exp(-0.35 * s[idx]) * exposure[idx]))
         rows, dates = _events(rng, idx, n_contacts, month_start, days, lo, hi)
-        waits = rng.lognormal(np.log(mean_wait[rows]) - 0.3, 0.75)
+        # waits as exported (0.1 minute), so "more than 20 minutes" is the rule a reader can check
+        waits = np.round(rng.lognormal(_stable(np.log(mean_wait[rows]) - 0.3), 0.75), 1)
         out["contacts"].append((rows, dates, waits))
         long_wait[rows[waits > LONG_WAIT_MINUTES]] = True
-        n_complaints = rng.poisson(0.025 * np.exp(-0.7 * s[idx]) * exposure[idx])
+        n_complaints = rng.poisson(_stable(0.025 * np.exp(-0.7 * s[idx]) * exposure[idx]))
         rows, dates = _events(rng, idx, n_complaints, month_start, days, lo, hi)
         resolved = rng.random(rows.size) < p_resolved[rows]
         out["complaints"].append((rows, dates, resolved))
         unresolved[rows[~resolved]] = True
         n_carts = rng.poisson(
-            0.08 * np.exp(-0.4 * cust["experience_digital"].to_numpy()[idx]) * exposure[idx]
+            _stable(0.08 * np.exp(-0.4 * cust["experience_digital"].to_numpy()[idx]) * exposure[idx])
         )
         out["carts"].append(_events(rng, idx, n_carts, month_start, days, lo, hi))
         # surveys: engaged customers, very (un)happy customers and recent complainers answer more
         complained_now = np.zeros(n, bool)
         complained_now[rows] = True
         p_answer = 0.012 * rate**0.4 * (1 + 0.8 * (np.abs(s) > 1)) * (1 + 1.5 * complained_now)
-        answers = rng.random(idx.size) < np.clip(p_answer[idx] * exposure[idx], 0, 1)
+        answers = rng.random(idx.size) < _stable(np.clip(p_answer[idx] * exposure[idx], 0, 1))
         out["surveys"].append(
             _events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi)
         )

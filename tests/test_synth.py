@@ -1,6 +1,9 @@
 """The generator is deterministic and its planted structure shows in simple statistics."""
 
+import hashlib
 import json
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,34 @@ def test_same_seed_same_tables_other_seed_other_tables():
     for name in first.tables:
         pd.testing.assert_frame_equal(first.tables[name], again.tables[name])
     assert not first.tables["transactions"].equals(other.tables["transactions"])
+
+
+FINGERPRINTS = Path(__file__).parent / "fingerprints" / "demo_small_3000_seed42.sha256"
+
+
+def test_small_demo_is_byte_identical_to_the_committed_fingerprints(tmp_path):
+    """The demo is the same on every machine: per-file SHA-256 of ``cx synth --customers 3000 --seed 42``.
+
+    The fingerprints were made on an AVX-512 machine with OpenBLAS's SkylakeX kernel and checked
+    against numpy's AVX2-only loops with the Haswell and Prescott kernels. After a deliberate change to
+    the generator, refresh them with
+    ``cx synth --customers 3000 --seed 42 --out data/demo_small && (cd data/demo_small && sha256sum *)``.
+    """
+    synth.write_demo(tmp_path / "demo", n_customers=3000, seed=42)
+    expected = dict(line.split()[::-1] for line in FINGERPRINTS.read_text().splitlines())
+    actual = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in (tmp_path / "demo").iterdir()
+    }
+    differing = sorted(
+        name for name in expected.keys() | actual.keys() if expected.get(name) != actual.get(name)
+    )
+    assert not differing, (
+        f"the seed-42 demo differs from the committed fingerprints in {', '.join(differing)}. "
+        f"With numpy {metadata.version('numpy')} and pandas {metadata.version('pandas')} (requirements.lock "
+        "pins the versions the fingerprints were made with), a different demo means a step whose result "
+        "depends on the machine (BLAS/LAPACK kernel, the CPU's vector instructions) decides a draw in "
+        "cxlib/synth.py: results and tests would differ between users' machines."
+    )
 
 
 def test_ground_truth_file_records_planted_values(small_demo_dir):
