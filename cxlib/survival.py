@@ -35,6 +35,7 @@ from cxlib.churn_models import forest_plot
 from cxlib.design import DesignEncoder, feature_label
 from cxlib.io import CustomerData
 from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
+from cxlib.privacy import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
@@ -106,7 +107,9 @@ class RetentionCurves:
     alpha : float
         1 - confidence level.
     min_group_size : int
-        Groups with fewer customers are left out (small groups are suppressed in reports).
+        Groups with fewer customers are pooled into one ``Other (n groups)`` curve (with the next
+        smallest group when needed, see :func:`cxlib.privacy.pool_small_groups`), so no small
+        group's figures can be derived from the totals.
     horizons : tuple of int
         Months at which retention is reported.
 
@@ -137,10 +140,19 @@ class RetentionCurves:
         self.group_col_ = group_col
         self.fitters_: dict[str, KaplanMeierFitter] = {}
         self.caveats_: list[str] = []
-        groups = frame.groupby(group_col, sort=True) if group_col else [("All customers", frame)]
+        if group_col:
+            names = frame[group_col].map(lambda value: _group_name(group_col, value))
+            names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
+            if pooling:
+                self.caveats_.append(
+                    f"{', '.join(pooling.groups)}: fewer than {self.min_group_size} customers (alone or "
+                    f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
+                )
+            groups = frame.groupby(names.to_numpy(), sort=True)
+        else:
+            groups = [("All customers", frame)]
         rows = []
-        for value, part in groups:
-            name = _group_name(group_col, value)
+        for name, part in groups:
             if len(part) < self.min_group_size:
                 self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
                 continue
