@@ -61,6 +61,9 @@ class Pooling:
     within : str
         The part of the table the pooling applies to (e.g. the interaction kind), when pooled
         separately per part.
+    small : tuple of str
+        The merged groups that are below ``min_size`` on their own (the others joined so that the
+        pool is not small).
     """
 
     groups: tuple[str, ...]
@@ -69,6 +72,7 @@ class Pooling:
     min_size: int
     column: str = ""
     within: str = ""
+    small: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -122,6 +126,7 @@ def pool_small_groups(
     keys = units if units is not None else pd.Series(np.arange(len(text)), index=text.index)
     sizes = keys.groupby(text).nunique().sort_index(kind="stable").sort_values(kind="stable")
     pooled = [g for g, n in sizes.items() if n < min_size]
+    small = tuple(str(g) for g in pooled)
     if not pooled:
         return text, Pooling((), "", 0, min_size, column, within)
 
@@ -133,7 +138,9 @@ def pool_small_groups(
     while rest and (len(pooled) < 2 or pool_size(pooled) < min_size):
         pooled.append(rest.pop(0))
     label = other_label.format(n=len(pooled))
-    pooling = Pooling(tuple(str(g) for g in pooled), label, pool_size(pooled), min_size, column, within)
+    pooling = Pooling(
+        tuple(str(g) for g in pooled), label, pool_size(pooled), min_size, column, within, small
+    )
     return pooling.apply(text), pooling
 
 
