@@ -22,6 +22,8 @@ from cxlib import kpis
 from cxlib.config import load_config
 from cxlib.io import load_data
 from cxlib.privacy import pool_small_groups, suppress_small
+from cxlib.rfm import describe_rfm, rfm_segment_summary
+from cxlib.survival import RetentionCurves
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN = 10
@@ -76,6 +78,40 @@ def test_complementary_suppression_blanks_enough_rows(counts, blanked):
     out = suppress_small(table, "customers", MIN)
     assert out["revenue"].isna().tolist() == blanked
     assert table["revenue"].notna().all()  # input untouched
+
+
+def test_retention_curves_pool_a_small_group_instead_of_leaving_it_out():
+    # leaving a 3-customer group out would let "all customers minus the curves shown" describe it
+    frame = pd.DataFrame(
+        {
+            "duration_months": np.arange(1, 104, dtype=float),
+            "churned": np.arange(103) % 3 == 0,
+            "plan": ["basic"] * 60 + ["premium"] * 40 + ["trial"] * 3,
+        }
+    )
+    curves = RetentionCurves(min_group_size=MIN).fit(frame, group_col="plan")
+    summary = curves.summary.set_index("group")
+    assert "trial" not in summary.index and summary["customers"].sum() == len(frame)
+    assert (summary["customers"] >= MIN).all()
+    assert any("'Other (2 groups)'" in c and "trial" in c for c in curves.caveats_)
+
+
+def test_rfm_summary_pools_small_segments_and_says_so():
+    segments = ["Champions"] * 40 + ["Lost"] * 30 + ["Promising"] * 4 + ["New customers"] * 3
+    rfm = pd.DataFrame(
+        {
+            "rfm_segment": segments,
+            "monetary": np.linspace(10, 500, len(segments)),
+            "recency_days": np.arange(len(segments)),
+            "frequency": 1 + np.arange(len(segments)) % 4,
+        }
+    )
+    summary = rfm_segment_summary(rfm, MIN)
+    # 4 + 3 customers are still fewer than 10: the next smallest segment (Lost, 30) joins the pool
+    assert summary.index.tolist() == ["Champions", "Other (3 groups)"]
+    assert summary["customers"].tolist() == [40, 37]
+    assert summary["share_of_revenue"].sum() == pytest.approx(1.0)
+    assert "'New customers', 'Promising', 'Lost' form 'Other (3 groups)'" in describe_rfm(summary)
 
 
 # ----------------------------------------------------------------------------- planted overview data
