@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV, calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -32,7 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from cxlib.churn import LABEL
 from cxlib.design import DesignEncoder, feature_label
-from cxlib.plots import ACCENT, NEUTRAL, PALETTE, WARNING, finish, new_axes, percent_formatter
+from cxlib.plots import ACCENT, NEUTRAL, PALETTE, finish, forest_plot, new_axes, percent_formatter
+from cxlib.privacy import pool_small_groups
 
 
 class ChurnDrivers:
@@ -46,6 +47,9 @@ class ChurnDrivers:
         Collinearity threshold; see :class:`cxlib.design.DesignEncoder`.
     alpha : float, default 0.05
         1 - confidence level of the intervals.
+    min_level_size : int or None, default 10
+        Categorical levels with fewer customers are pooled into ``Other (n groups)`` before the
+        fit (the config's ``analysis.min_group_size``); see :class:`cxlib.design.DesignEncoder`.
 
     Attributes
     ----------
@@ -63,15 +67,22 @@ class ChurnDrivers:
     """
 
     def __init__(
-        self, reference_levels: dict | None = None, max_vif: float | None = 10.0, alpha: float = 0.05
+        self,
+        reference_levels: dict | None = None,
+        max_vif: float | None = 10.0,
+        alpha: float = 0.05,
+        min_level_size: int | None = 10,
     ):
         self.reference_levels = reference_levels
         self.max_vif = max_vif
         self.alpha = alpha
+        self.min_level_size = min_level_size
 
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
         """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
-        self.encoder_ = DesignEncoder(numeric, categorical, self.reference_levels, self.max_vif).fit(frame)
+        self.encoder_ = DesignEncoder(
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+        ).fit(frame)
         design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
         y = frame[label].astype(float).to_numpy()
         with warnings.catch_warnings():
@@ -88,15 +99,17 @@ class ChurnDrivers:
     def _summary(self) -> pd.DataFrame:
         params = self.result_.params.drop("const")
         ci = self.result_.conf_int(self.alpha).drop("const")
+        with np.errstate(over="ignore"):  # a separated term's ratio is infinite; the plot shows it cut
+            ratios = np.exp(np.vstack([params.to_numpy(), ci[0].to_numpy(), ci[1].to_numpy()]))
         table = pd.DataFrame(
             {
                 "driver": [self.encoder_.term_driver_[t] for t in params.index],
                 "term": params.index,
                 "label": [feature_label(t) for t in params.index],
                 "unit": [self.encoder_.units_[t] for t in params.index],
-                "odds_ratio": np.exp(params.to_numpy()),
-                "ci_low": np.exp(ci[0].to_numpy()),
-                "ci_high": np.exp(ci[1].to_numpy()),
+                "odds_ratio": ratios[0],
+                "ci_low": ratios[1],
+                "ci_high": ratios[2],
                 "p_value": self.result_.pvalues.drop("const").to_numpy(),
                 # many drivers are tested at once: Holm's adjustment keeps the family-wise error at 5%
                 "p_holm": multipletests(self.result_.pvalues.drop("const").to_numpy(), method="holm")[1],
@@ -140,34 +153,6 @@ class ChurnDrivers:
         return forest_plot(table.iloc[::-1], "odds_ratio", ax=ax, title=title or default, xlabel="Odds ratio")
 
 
-def forest_plot(
-    table: pd.DataFrame, estimate: str, ax: Axes | None = None, title: str = "", xlabel: str = ""
-) -> Axes:
-    """Horizontal forest plot of ratios (``estimate``, ``ci_low``, ``ci_high``) on a log axis."""
-    ax = new_axes(ax, figsize=(9.0, 0.32 * len(table) + 1.4))
-    y = np.arange(len(table))
-    significant = (table["ci_low"] > 1) | (table["ci_high"] < 1)
-    colours = [
-        (WARNING if ratio > 1 else ACCENT) if sig else NEUTRAL
-        for ratio, sig in zip(table[estimate], significant, strict=True)
-    ]
-    ax.hlines(y, table["ci_low"], table["ci_high"], color=colours, lw=2)
-    ax.scatter(table[estimate], y, color=colours, zorder=3, s=28)
-    ax.axvline(1, color="black", lw=0.8)
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    low, high = float(table["ci_low"].min()), float(table["ci_high"].max())
-    fine = high / low < 8  # few decades: finer ticks still fit without overlapping
-    candidates = (
-        (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if fine else (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)
-    )
-    ticks = [t for t in candidates if low / 1.2 <= t <= high * 1.2]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_yticks(y, [f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True)])
-    ax.grid(axis="y", visible=False)
-    return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1)")
-
-
 class ChurnPredictor:
     """Gradient boosting with probability calibration, for ranking customers by churn risk.
 
@@ -179,6 +164,10 @@ class ChurnPredictor:
         Platt scaling (keeps the ranking, so ROC-AUC is unchanged) or isotonic regression.
     calibration_share : float
         Share of the training rows held back to calibrate.
+    min_level_size : int or None
+        Categorical levels with fewer customers are pooled into ``Other (n groups)`` before the
+        fit (see :func:`cxlib.privacy.pool_small_groups`), so no partial-dependence bar shows a
+        handful of customers. None: no pooling.
     n_threads : int
         OpenMP threads for boosting. Default 1: on a shared 2-core machine busy threads spin and
         wait for each other (measured: a 7,000-row fit took 25 s with two threads and 0.3 s with
@@ -190,16 +179,24 @@ class ChurnPredictor:
     model_ : CalibratedClassifierCV
     features_ : list of str
     categories_ : dict
-        Categorical feature -> its levels in training.
+        Categorical feature -> its levels in training (after pooling).
+    pooling_ : dict
+        Categorical feature -> :class:`cxlib.privacy.Pooling` of its small levels.
     """
 
     def __init__(
-        self, seed: int = 42, calibration: str = "sigmoid", calibration_share: float = 0.2, n_threads: int = 1
+        self,
+        seed: int = 42,
+        calibration: str = "sigmoid",
+        calibration_share: float = 0.2,
+        n_threads: int = 1,
+        min_level_size: int | None = 10,
     ):
         self.seed = seed
         self.calibration = calibration
         self.calibration_share = calibration_share
         self.n_threads = n_threads
+        self.min_level_size = min_level_size
 
     def _threads(self):
         return threadpool_limits(limits=self.n_threads, user_api="openmp")
@@ -208,7 +205,10 @@ class ChurnPredictor:
         """Fit boosting on part of ``frame`` and calibrate on the rest; returns self."""
         self.numeric_, self.categorical_ = list(numeric), list(categorical)
         self.features_ = self.numeric_ + self.categorical_
-        self.categories_ = {c: sorted(frame[c].astype(str).unique()) for c in self.categorical_}
+        self.pooling_ = {
+            c: pool_small_groups(frame[c], self.min_level_size or 0, column=c)[1] for c in self.categorical_
+        }
+        self.categories_ = {c: sorted(self.pooling_[c].apply(frame[c]).unique()) for c in self.categorical_}
         x, y = self._matrix(frame), frame[label].astype(int).to_numpy()
         with self._threads():
             return self._fit(x, y)
@@ -239,7 +239,8 @@ class ChurnPredictor:
         x = frame[self.features_].copy()
         x[self.numeric_] = x[self.numeric_].astype(float)
         for column in self.categorical_:
-            x[column] = pd.Categorical(x[column].astype(str), categories=self.categories_[column])
+            levels = self.pooling_[column].apply(x[column])
+            x[column] = pd.Categorical(levels, categories=self.categories_[column])
         return x
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 from cxlib.churn import ChurnPanel
 from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.design import feature_label
+from cxlib.privacy import suppress_small
 from cxlib.survival import ChurnHazards, RemainingLifetime, RetentionCurves
 
 METRIC_NAMES = {
@@ -169,7 +170,11 @@ def churn_scores(
 
 
 def risk_bands(scores: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
-    """Customers by churn-risk band (aggregates only; bands smaller than ``min_group_size`` suppressed)."""
+    """Customers by churn-risk band (aggregates only).
+
+    Averages of bands smaller than ``min_group_size`` are blanked by complementary suppression
+    (:func:`cxlib.privacy.suppress_small`).
+    """
     bands = pd.cut(
         scores["churn_probability"],
         [0, 0.1, 0.25, 0.5, 1.0],
@@ -182,10 +187,10 @@ def risk_bands(scores: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
         mean_remaining_lifetime_months=("expected_remaining_lifetime_months", "mean"),
     )
     table["share_of_customers"] = table["customers"] / table["customers"].sum()
-    table.loc[
-        table["customers"] < min_group_size, ["mean_churn_probability", "mean_remaining_lifetime_months"]
-    ] = np.nan
-    return table.rename_axis("Churn risk")
+    # band sizes stay visible; averages of small bands are blanked with enough others (complementary)
+    # that the overall means quoted in the report cannot give them back
+    means = ["mean_churn_probability", "mean_remaining_lifetime_months"]
+    return suppress_small(table, "customers", min_group_size, columns=means).rename_axis("Churn risk")
 
 
 def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:

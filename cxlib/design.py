@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxlib.privacy import Pooling, pool_small_groups
+
 #: Readable names of built-in features (extra config columns keep their own names).
 FEATURE_LABELS: dict[str, str] = {
     "tenure_months": "Tenure (months)",
@@ -64,6 +66,11 @@ class DesignEncoder:
         Feature -> level that the others are compared with; default: the most common level.
     max_vif : float or None
         Terms whose variance inflation factor exceeds this are dropped, worst first.
+    min_level_size : int or None
+        Levels held by fewer rows (customers) are pooled into one ``Other (n groups)`` level
+        before anything is estimated, with the next smallest level when needed (see
+        :func:`cxlib.privacy.pool_small_groups`), so no ratio describes a handful of customers
+        and the reference level is never a tiny group. None: no pooling.
 
     Attributes
     ----------
@@ -76,14 +83,24 @@ class DesignEncoder:
     vif_ : DataFrame
         Variance inflation factor of every kept term.
     caveats_ : list of str
-        Terms dropped and why.
+        Levels pooled, terms dropped, and why.
+    pooling_ : dict
+        Categorical feature -> :class:`cxlib.privacy.Pooling` of its small levels.
     """
 
-    def __init__(self, numeric, categorical, reference_levels=None, max_vif: float | None = 10.0):
+    def __init__(
+        self,
+        numeric,
+        categorical,
+        reference_levels=None,
+        max_vif: float | None = 10.0,
+        min_level_size: int | None = None,
+    ):
         self.numeric = list(numeric)
         self.categorical = list(categorical)
         self.reference_levels = dict(reference_levels or {})
         self.max_vif = max_vif
+        self.min_level_size = min_level_size
 
     def fit(self, frame: pd.DataFrame) -> DesignEncoder:
         """Learn levels, scales and which terms to keep from ``frame``."""
@@ -93,11 +110,22 @@ class DesignEncoder:
         self.units_: dict[str, str] = {}
         self.term_driver_: dict[str, str] = {}
         self.caveats_: list[str] = []
+        self.pooling_: dict[str, Pooling] = {}
         for column in self.categorical:
-            counts = _as_text(frame[column]).value_counts()
+            text, pooling = pool_small_groups(frame[column], self.min_level_size or 0, column=column)
+            self.pooling_[column] = pooling
+            if pooling:
+                self.caveats_.append(_pooling_caveat(feature_label(column), pooling))
+            counts = text.value_counts()
             counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
             reference = self.reference_levels.get(column, counts.index[0])
-            if reference not in counts.index:
+            if reference in pooling.groups:
+                self.caveats_.append(
+                    f"{column}: configured reference level '{reference}' is pooled (too few customers); "
+                    f"using '{counts.index[0]}'"
+                )
+                reference = counts.index[0]
+            elif reference not in counts.index:
                 reference = counts.index[0]
                 self.caveats_.append(f"{column}: configured reference level not found; using '{reference}'")
             self.reference_[column] = reference
@@ -127,7 +155,7 @@ class DesignEncoder:
                 unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD of {sd:,.3g}"
             self.units_.setdefault(name, unit)
         for column in self.categorical:
-            text = _as_text(frame[column]).to_numpy()
+            text = self.pooling_[column].apply(frame[column]).to_numpy()
             for level in self.levels_[column]:
                 name = f"{column}: {level}"
                 columns[name] = (text == level).astype(float)
@@ -189,10 +217,6 @@ def variance_inflation(matrix: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"vif": vif}, index=matrix.columns)
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    return series.astype("string").fillna("unknown").astype(str)
-
-
 def _centred(matrix: pd.DataFrame) -> np.ndarray:
     values = matrix.to_numpy(dtype=float)
     if (
@@ -208,3 +232,16 @@ def _qr_pivoted(values: np.ndarray):
     if values.shape[1] == 0:
         return None, np.zeros((0, 0)), np.array([], int)
     return qr(values, mode="economic", pivoting=True)
+
+
+def _pooling_caveat(label: str, pooling: Pooling) -> str:
+    """E.g. "Plan: level 'trial' has fewer than 10 customers; pooled with 'premium' into ..."."""
+    small = ", ".join(f"'{g}'" for g in pooling.small)
+    joined = [g for g in pooling.groups if g not in pooling.small]
+    also = f" with {', '.join(repr(g) for g in joined)}" if joined else ""
+    return (
+        f"{label}: {'level' if len(pooling.small) == 1 else 'levels'} {small} "
+        f"{'has' if len(pooling.small) == 1 else 'have'} fewer than {pooling.min_size} customers; "
+        f"pooled{also} into '{pooling.label}' ({pooling.size:,} customers) before fitting, "
+        "so no ratio is shown for a small group"
+    )

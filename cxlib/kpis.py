@@ -13,6 +13,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.io import CustomerData
+from cxlib.privacy import pool_small_groups, pooled_groups, record_pooling, suppress_small
 
 Z95 = 1.959964
 
@@ -227,22 +228,18 @@ def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = Non
     return out
 
 
-def suppress_small(table: pd.DataFrame, count_column: str, min_size: int) -> pd.DataFrame:
-    """Blank every figure in rows counting fewer than ``min_size`` customers (privacy)."""
-    table = table.copy()
-    small = table[count_column] < min_size
-    numeric = table.select_dtypes("number").columns
-    table[numeric] = table[numeric].astype(float)
-    table.loc[small, numeric] = np.nan
-    return table
-
-
 def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int = 10) -> pd.DataFrame:
-    """Orders, revenue and customers by order channel over the last 12 months, with shares."""
+    """Orders, revenue and customers by order channel over the last 12 months, with shares.
+
+    Channels used by fewer than ``min_size`` customers are pooled into one ``Other (n groups)``
+    row (see :func:`cxlib.privacy.pool_small_groups`), so no small channel's figures can be
+    derived from the revenue total; :func:`describe_pooling` says so.
+    """
     window = transactions[
         (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
     ]
-    channel = window["channel"].astype(object).fillna("unknown") if "channel" in window else "all"
+    channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
+    channel, pooling = pool_small_groups(channel, min_size, units=window["customer_id"], column="channel")
     window = window.assign(channel=channel)
     sales = window[~window["is_refund"]]
     mix = pd.DataFrame(
@@ -255,7 +252,7 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
     mix["revenue_share"] = mix["net_revenue"] / mix["net_revenue"].sum()
     mix["average_order_value"] = sales.groupby("channel")["amount"].mean()
     mix = mix.sort_values("net_revenue", ascending=False).reset_index()
-    return suppress_small(mix, "customers", min_size)
+    return record_pooling(suppress_small(mix, "customers", min_size), pooling)
 
 
 def touchpoint_volumes(
@@ -263,15 +260,27 @@ def touchpoint_volumes(
 ) -> pd.DataFrame:
     """Touchpoint events of the last 12 months by kind and channel, per 1,000 active customers.
 
-    Complaint rows also carry the share resolved (with a 95% Wilson interval) and support contacts
-    the median wait in minutes.
+    Complaint rows also carry the share resolved and support contacts the median wait in
+    minutes. Kinds with fewer than ``min_size`` customers are pooled together, then within each
+    kind the channels with fewer than ``min_size`` customers (see
+    :func:`cxlib.privacy.pool_small_groups`); :func:`describe_pooling` says which.
     """
     window = interactions[
         (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
     ]
-    window = window.assign(
-        channel=window["channel"].astype(object).fillna("unknown") if "channel" in window else "all"
-    )
+    ids = window["customer_id"]
+    kind, kind_pooling = pool_small_groups(window["kind"], min_size, units=ids, column="kind")
+    channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
+    channel = channel.astype("string").fillna("unknown").astype(object)
+    poolings = [kind_pooling]
+    for value in kind.unique():
+        part = (kind == value).to_numpy()
+        pooled, pooling = pool_small_groups(
+            channel[part], min_size, units=ids[part], column="channel", within=str(value)
+        )
+        channel[part] = pooled
+        poolings.append(pooling)
+    window = window.assign(kind=kind, channel=channel)
     grouped = window.groupby(["kind", "channel"])
     table = pd.DataFrame({"events": grouped.size(), "customers": grouped["customer_id"].nunique()})
     table["per_1000_active"] = 1000 * table["events"] / max(customers_active, 1)
@@ -282,7 +291,7 @@ def touchpoint_volumes(
         answered = grouped["resolved"].agg(lambda s: s.notna().sum())
         table["resolved_share"] = np.where(answered > 0, resolved / answered.replace(0, 1), np.nan)
     table = table.reset_index().sort_values(["kind", "events"], ascending=[True, False], ignore_index=True)
-    return suppress_small(table, "customers", min_size)
+    return record_pooling(suppress_small(table, "customers", min_size), *poolings)
 
 
 def data_health(data: CustomerData) -> pd.DataFrame:
@@ -391,10 +400,12 @@ def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
 def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> pd.DataFrame:
     """Customers per value of an attribute (plan, region, ...) with churn rate and 95% Wilson interval.
 
-    Groups smaller than ``min_size`` are suppressed. Churn is the share marked ``churned`` (all-time,
-    for contractual data); without a churn column only counts and shares are given.
+    Values held by fewer than ``min_size`` customers are pooled into one ``Other (n groups)`` row
+    (see :func:`cxlib.privacy.pool_small_groups`), so none can be derived from the customer
+    total. Churn is the share marked ``churned`` (all-time, for contractual data); without a churn
+    column only counts and shares are given.
     """
-    values = customers[column].astype(object).fillna("unknown")
+    values, pooling = pool_small_groups(customers[column], min_size, column=column)
     table = customers.assign(**{column: values}).groupby(column).size().rename("customers").to_frame()
     table["share"] = table["customers"] / table["customers"].sum()
     if "churned" in customers:
@@ -402,7 +413,37 @@ def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> p
         bounds = [wilson_interval(int(churned[g]), int(n)) for g, n in table["customers"].items()]
         table[["churn_rate", "churn_low", "churn_high"]] = pd.DataFrame(bounds, index=table.index)
     table = table.sort_values("customers", ascending=False).reset_index()
-    return suppress_small(table, "customers", min_size)
+    return record_pooling(suppress_small(table, "customers", min_size), pooling)
+
+
+def describe_pooling(table: pd.DataFrame) -> str:
+    """A sentence saying which small groups of a table were pooled (empty when none were).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`attribute_mix`, :func:`channel_mix` or :func:`touchpoint_volumes`.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    poolings = pooled_groups(table)
+    if not poolings:
+        return ""
+    parts = []
+    for pooling in poolings:
+        where = f" among {pooling.within.replace('_', ' ')} events" if pooling.within else ""
+        what = pooling.column.replace("_", " ") or "group"
+        names = ", ".join(f"'{g}'" for g in pooling.groups)
+        parts.append(f"{what} {names}{where} form '{pooling.label}' ({pooling.size:,} customers)")
+    return (
+        f"*Groups with fewer than {poolings[0].min_size} customers are pooled, with the next smallest "
+        "group when needed, so that no small group's figures can be worked out from the totals: "
+        + "; ".join(parts)
+        + ".*"
+    )
 
 
 def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:

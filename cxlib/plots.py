@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
 #: Qualitative palette (colour-blind safe) shared by every chart.
 PALETTE = sns.color_palette("colorblind")
@@ -186,3 +187,58 @@ def plot_signups(signups, ax: Axes | None = None) -> Axes:
     busiest = signups.loc[signups["new_customers"].idxmax()]
     title = f"New customers peaked at {busiest['new_customers']:,} in {busiest['month']:%B %Y}"
     return finish(ax, title, None, "new customers per month")
+
+
+#: Ratios are drawn between 1/FOREST_LIMIT and FOREST_LIMIT; intervals reaching beyond are cut there.
+FOREST_LIMIT = 100.0
+
+
+def forest_plot(
+    table: pd.DataFrame, estimate: str, ax: Axes | None = None, title: str = "", xlabel: str = ""
+) -> Axes:
+    """Horizontal forest plot of ratios (``estimate``, ``ci_low``, ``ci_high``) on a log axis.
+
+    Ratios and interval ends beyond 1/:data:`FOREST_LIMIT` to :data:`FOREST_LIMIT` (including
+    zero, infinite or missing ones from a separated fit) are drawn cut at the edge with an arrow
+    head, and the axis label says so.
+    """
+    ax = new_axes(ax, figsize=(9.0, 0.32 * len(table) + 1.4))
+    y = np.arange(len(table))
+    floor, ceiling = 1 / FOREST_LIMIT, FOREST_LIMIT
+    ratio = _clipped(table[estimate], floor, ceiling, fill=1.0)
+    low = _clipped(table["ci_low"], floor, ceiling, fill=floor)
+    high = _clipped(table["ci_high"], floor, ceiling, fill=ceiling)
+    cut_low = ~(table["ci_low"].to_numpy(float) > floor)  # NaN counts as cut
+    cut_high = ~(table["ci_high"].to_numpy(float) < ceiling)
+    significant = (table["ci_low"] > 1) | (table["ci_high"] < 1)
+    colours = [
+        (WARNING if r > 1 else ACCENT) if sig else NEUTRAL for r, sig in zip(ratio, significant, strict=True)
+    ]
+    ax.hlines(y, low, high, color=colours, lw=2)
+    ax.scatter(ratio, y, color=colours, zorder=3, s=28)
+    for cut, edge, marker in ((cut_low, floor, "<"), (cut_high, ceiling, ">")):
+        if cut.any():
+            cut_colours = [colour for colour, is_cut in zip(colours, cut, strict=True) if is_cut]
+            ax.scatter(np.full(cut.sum(), edge), y[cut], marker=marker, color=cut_colours, s=30)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    lowest, highest = min(float(low.min()), 1.0), max(float(high.max()), 1.0)
+    fine = highest / lowest < 8  # few decades: finer ticks still fit without overlapping
+    candidates = (
+        (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4)
+        if fine
+        else (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+    )
+    ticks = [t for t in candidates if lowest / 1.2 <= t <= highest * 1.2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_yticks(y, [f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True)])
+    ax.grid(axis="y", visible=False)
+    note = f"; arrows: interval beyond {floor:g}-{ceiling:g}" if (cut_low | cut_high).any() else ""
+    return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1{note})")
+
+
+def _clipped(values: pd.Series, floor: float, ceiling: float, fill: float) -> np.ndarray:
+    """Values as floats inside ``[floor, ceiling]``; missing ones become ``fill``."""
+    array = np.asarray(values, dtype=float)
+    return np.clip(np.where(np.isnan(array), fill, array), floor, ceiling)

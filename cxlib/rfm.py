@@ -37,6 +37,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxlib.kpis import describe_pooling
+from cxlib.privacy import pool_small_groups, record_pooling, suppress_small
+
 #: Named RFM segments on the grid of recency score (rows, 5 = most recent) by frequency-monetary
 #: score (columns, 1..5). Read as: ``RFM_GRID[r][fm - 1]``.
 RFM_GRID: dict[int, list[str]] = {
@@ -276,15 +279,18 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
     rfm : DataFrame
         Output of :func:`rfm_table`.
     min_group_size : int
-        Segments with fewer customers are shown without figures (suppressed).
+        Segments with fewer customers are pooled into one ``Other (n groups)`` row, with the next
+        smallest segment when needed (:func:`cxlib.privacy.pool_small_groups`), so that no small
+        segment's figures can be derived from the totals.
 
     Returns
     -------
     DataFrame
-        Indexed by segment name in :data:`RFM_SEGMENT_ORDER`.
+        Indexed by segment name in :data:`RFM_SEGMENT_ORDER`, the pooled row last.
     """
     revenue = rfm["monetary"].clip(lower=0)
-    grouped = rfm.assign(_rev=revenue).groupby("rfm_segment")
+    segment, pooling = pool_small_groups(rfm["rfm_segment"], min_group_size, column="RFM segment")
+    grouped = rfm.assign(_rev=revenue, rfm_segment=segment).groupby("rfm_segment")
     out = pd.DataFrame(
         {
             "customers": grouped.size(),
@@ -295,15 +301,16 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
             "mean_monetary": grouped["monetary"].mean(),
         }
     )
-    out.loc[out["customers"] < min_group_size] = np.nan  # too few to report, even as a count
-    order = [s for s in RFM_SEGMENT_ORDER if s in out.index]
-    return out.loc[order].rename_axis("rfm_segment")
+    order = [s for s in RFM_SEGMENT_ORDER if s in out.index] + [s for s in out.index if s == pooling.label]
+    out = suppress_small(out.loc[order], "customers", min_group_size)  # only when all are small together
+    return record_pooling(out.rename_axis("rfm_segment"), pooling)
 
 
 def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, currency: str = "EUR"):
     """Mean net spend by recency score (rows) and frequency score (columns); cell text = spend and customers.
 
-    Cells with fewer than ``min_group_size`` customers are left blank.
+    Cells with fewer than ``min_group_size`` customers are left blank, with enough other cells
+    that none can be derived (:func:`cxlib.privacy.suppress_small`).
 
     Parameters
     ----------
@@ -326,7 +333,9 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, curre
     grouped = scored.groupby(["r_score", "f_score"])
     count = grouped.size().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
     spend = grouped["monetary"].mean().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
-    spend = spend.where(count >= min_group_size)
+    cells = suppress_small(count.stack().rename("customers").to_frame(), "customers", min_group_size)
+    shown = cells["customers"].unstack().reindex(index=count.index, columns=count.columns).notna()
+    spend, count = spend.where(shown), count.where(shown)
     labels = [
         ["" if pd.isna(s) else f"{s:,.0f}\nn={int(n):,}" for s, n in zip(srow, nrow, strict=True)]
         for srow, nrow in zip(spend.to_numpy(), count.to_numpy(), strict=True)
@@ -377,4 +386,5 @@ def describe_rfm(summary: pd.DataFrame) -> str:
     gone = known.loc[[s for s in ("Hibernating", "Lost") if s in known.index]]
     if len(gone):
         parts.append(f"{gone['share_of_customers'].sum():.0%} are hibernating or lost.")
-    return " ".join(parts)
+    pooled = describe_pooling(summary)
+    return " ".join(parts) + (f"\n\n{pooled}" if pooled else "")

@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from cxlib.behaviour import churn_flags, customer_features, features_from_config
 from cxlib.kpis import nps_interval
 from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
+from cxlib.privacy import suppress_small
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -496,9 +497,10 @@ class Segmenter:
         overrides = {int(k): str(v) for k, v in (self.names or {}).items()}
         self.names_ = {s: overrides.get(s, generated[s]) for s in range(self.n_segments_)}
         profiles.insert(0, "name", [self.names_[s] for s in profiles.index])
-        small = profiles["customers"] < self.min_group_size
-        measures = [c for c in profiles.columns if c != "name"]
-        profiles.loc[small, measures] = np.nan  # too few customers to report
+        # too few customers to report: blanked with enough others that totals cannot give them back
+        figures = [c for c in profiles.columns if c not in ("name", "distinguishing")]
+        profiles = suppress_small(profiles, "customers", self.min_group_size, columns=figures)
+        profiles.loc[profiles["customers"].isna(), "distinguishing"] = np.nan
         self.profiles_ = profiles
 
     def _nps(self, latest_answers: pd.Series) -> dict[str, float]:

@@ -31,10 +31,10 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
 from cxlib.churn import DAYS_PER_MONTH, LABEL, ChurnDesign
-from cxlib.churn_models import forest_plot
 from cxlib.design import DesignEncoder, feature_label
 from cxlib.io import CustomerData
-from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
+from cxlib.plots import PALETTE, finish, forest_plot, new_axes, percent_formatter
+from cxlib.privacy import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
@@ -106,7 +106,9 @@ class RetentionCurves:
     alpha : float
         1 - confidence level.
     min_group_size : int
-        Groups with fewer customers are left out (small groups are suppressed in reports).
+        Groups with fewer customers are pooled into one ``Other (n groups)`` curve (with the next
+        smallest group when needed, see :func:`cxlib.privacy.pool_small_groups`), so no small
+        group's figures can be derived from the totals.
     horizons : tuple of int
         Months at which retention is reported.
 
@@ -137,10 +139,19 @@ class RetentionCurves:
         self.group_col_ = group_col
         self.fitters_: dict[str, KaplanMeierFitter] = {}
         self.caveats_: list[str] = []
-        groups = frame.groupby(group_col, sort=True) if group_col else [("All customers", frame)]
+        if group_col:
+            names = frame[group_col].map(lambda value: _group_name(group_col, value))
+            names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
+            if pooling:
+                self.caveats_.append(
+                    f"{', '.join(pooling.groups)}: fewer than {self.min_group_size} customers (alone or "
+                    f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
+                )
+            groups = frame.groupby(names.to_numpy(), sort=True)
+        else:
+            groups = [("All customers", frame)]
         rows = []
-        for value, part in groups:
-            name = _group_name(group_col, value)
+        for name, part in groups:
             if len(part) < self.min_group_size:
                 self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
                 continue
@@ -240,6 +251,9 @@ class ChurnHazards:
         Above this many customers, fit on a seeded random sample (stated in the caveats).
     seed : int
         Seed of that sample.
+    min_level_size : int or None
+        Categorical levels with fewer customers are pooled before the fit (see
+        :class:`cxlib.design.DesignEncoder`).
 
     Attributes
     ----------
@@ -265,6 +279,7 @@ class ChurnHazards:
         alpha: float = 0.05,
         max_rows: int | None = 250_000,
         seed: int = 42,
+        min_level_size: int | None = 10,
     ):
         self.reference_levels = reference_levels
         self.max_vif = max_vif
@@ -272,6 +287,7 @@ class ChurnHazards:
         self.alpha = alpha
         self.max_rows = max_rows
         self.seed = seed
+        self.min_level_size = min_level_size
 
     def fit(
         self,
@@ -290,7 +306,9 @@ class ChurnHazards:
         """
         numeric = [c for c in numeric if c != "tenure_months"]
         frame, sampled = _sample(frame, self.max_rows, self.seed)
-        self.encoder_ = DesignEncoder(numeric, categorical, self.reference_levels, self.max_vif).fit(frame)
+        self.encoder_ = DesignEncoder(
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+        ).fit(frame)
         x, duration, event, entry = _survival_arrays(self.encoder_, frame, duration_col, event_col, entry_col)
         self.terms_ = list(x.columns)
         model = PHReg(duration, x.to_numpy(), status=event.astype(int), entry=entry, ties=self.ties)
@@ -320,15 +338,17 @@ class ChurnHazards:
     def _summary(self) -> pd.DataFrame:
         params, se = self.result_.params, self.result_.bse
         z = stats.norm.ppf(1 - self.alpha / 2)
+        with np.errstate(over="ignore"):  # a separated term's ratio is infinite; the plot shows it cut
+            ratios = np.exp(np.vstack([params, params - z * se, params + z * se]))
         return pd.DataFrame(
             {
                 "driver": [self.encoder_.term_driver_[t] for t in self.terms_],
                 "term": self.terms_,
                 "label": [feature_label(t) for t in self.terms_],
                 "unit": [self.encoder_.units_[t] for t in self.terms_],
-                "hazard_ratio": np.exp(params),
-                "ci_low": np.exp(params - z * se),
-                "ci_high": np.exp(params + z * se),
+                "hazard_ratio": ratios[0],
+                "ci_low": ratios[1],
+                "ci_high": ratios[2],
                 "p_value": self.result_.pvalues,
                 "p_holm": multipletests(np.asarray(self.result_.pvalues), method="holm")[1],
                 "ph_p_value": self.ph_test_["p"].to_numpy(),
@@ -389,6 +409,9 @@ class RemainingLifetime:
         Above this many customers, fit on a seeded random sample (stated in the caveats).
     seed : int
         Seed of that sample.
+    min_level_size : int or None
+        Categorical levels with fewer customers are pooled before the fit (see
+        :class:`cxlib.design.DesignEncoder`).
 
     Attributes
     ----------
@@ -406,6 +429,7 @@ class RemainingLifetime:
         penalizer: float = 0.001,
         max_rows: int | None = 250_000,
         seed: int = 42,
+        min_level_size: int | None = 10,
     ):
         self.horizon_months = horizon_months
         self.reference_levels = reference_levels
@@ -413,6 +437,7 @@ class RemainingLifetime:
         self.penalizer = penalizer
         self.max_rows = max_rows
         self.seed = seed
+        self.min_level_size = min_level_size
 
     def fit(
         self,
@@ -426,7 +451,9 @@ class RemainingLifetime:
         """Fit on the churn panel (same layout as :meth:`ChurnHazards.fit`); returns self."""
         numeric = [c for c in numeric if c not in ("tenure_months",)]
         frame, sampled = _sample(frame, self.max_rows, self.seed)
-        self.encoder_ = DesignEncoder(numeric, categorical, self.reference_levels, self.max_vif).fit(frame)
+        self.encoder_ = DesignEncoder(
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+        ).fit(frame)
         x, duration, event, entry = _survival_arrays(self.encoder_, frame, duration_col, event_col, entry_col)
         table = x.assign(_duration=duration, _event=event)
         if entry is not None:

@@ -77,5 +77,7 @@ def test_risk_bands_hide_averages_of_small_bands_and_shares_add_up():
     table = risk_bands(scores, min_group_size=10)
     assert table["customers"].tolist() == [20, 0, 3, 2]
     assert table["share_of_customers"].sum() == pytest.approx(1.0)
-    assert table["mean_churn_probability"].iloc[0] == pytest.approx(0.05)
-    assert table["mean_churn_probability"].iloc[2:].isna().all()  # 3 and 2 customers: suppressed
+    # 3 and 2 customers are suppressed; together they cover 5 < 10 customers, so the 20-customer band is
+    # blanked too (complementary suppression): the overall mean no longer gives any band's mean back
+    assert table["mean_churn_probability"].isna().all()
+    assert table["mean_remaining_lifetime_months"].isna().all()

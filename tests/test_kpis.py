@@ -46,12 +46,16 @@ def test_inactivity_definition_counts_lapsed_buyers(small_data):
     assert 0 < lapse["value"] < 1 and lapse["low"] < lapse["value"] < lapse["high"]
 
 
-def test_small_groups_are_suppressed():
-    table = pd.DataFrame({"channel": ["web", "fax"], "customers": [500, 3], "revenue": [1000.0, 12.0]})
+def test_small_groups_are_suppressed_with_a_complement():
+    table = pd.DataFrame(
+        {"channel": ["web", "app", "fax"], "customers": [500, 40, 3], "revenue": [1000.0, 80.0, 12.0]}
+    )
     out = kpis.suppress_small(table, "customers", 10)
+    assert out.loc[2, ["customers", "revenue"]].isna().all()
+    # the total minus web would give fax back: the next smallest row is blanked with it
     assert out.loc[1, ["customers", "revenue"]].isna().all()
     assert out.loc[0, "revenue"] == 1000.0
-    assert table.loc[1, "revenue"] == 12.0  # input untouched
+    assert table.loc[2, "revenue"] == 12.0  # input untouched
 
 
 def test_channel_mix_shares_sum_to_one(small_data):
