@@ -500,6 +500,13 @@ class Segmenter:
         # too few customers to report: blanked with enough others that totals cannot give them back
         figures = [c for c in profiles.columns if c not in ("name", "distinguishing")]
         profiles = suppress_small(profiles, "customers", self.min_group_size, columns=figures)
+        # survey figures rest on respondents, not members: the same rule on respondent counts
+        for count, columns in (
+            ("nps_respondents", ["nps", "nps_ci_low", "nps_ci_high", "mean_likelihood_to_recommend"]),
+            ("csat_respondents", ["csat"]),
+        ):
+            if count in profiles:
+                profiles = suppress_small(profiles, count, self.min_group_size, columns=columns)
         profiles.loc[profiles["customers"].isna(), "distinguishing"] = np.nan
         self.profiles_ = profiles
 

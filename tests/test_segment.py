@@ -274,3 +274,23 @@ def test_report_shows_segment_nps_in_points_and_the_mean_answer_separately(fitte
     assert f"({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to {high['nps_ci_high']:+.0f})" in text
     assert f"({low['nps']:+.0f}, {low['nps_ci_low']:+.0f} to {low['nps_ci_high']:+.0f})" in text
     assert "Average likelihood to recommend" not in text
+
+
+def test_segment_nps_of_few_respondents_is_blanked_with_a_complement(fitted, features, small_config):
+    """A segment with 3 NPS respondents shows no NPS, and neither does a second segment, so the
+    overall NPS and the other segments' figures cannot give it back by subtraction."""
+    few = int(fitted.profiles_["nps_respondents"].idxmin())
+    answered = features["nps_latest_answer"].notna() & fitted.labels_.eq(few)
+    keep = answered[answered].index[:3]
+    sparse = features.copy()
+    sparse.loc[answered & ~sparse.index.isin(keep), "nps_latest_answer"] = np.nan
+    refit = Segmenter.from_config(small_config)
+    refit.bootstrap_runs = 0
+    refit.fit(sparse)
+    assert refit.labels_.equals(fitted.labels_)  # NPS is a profile, not a clustering feature
+    prof = refit.profiles_
+    assert prof.loc[few, "nps_respondents"] == 3
+    blanked = prof["nps"].isna()
+    assert blanked[few] and blanked.sum() >= 2
+    assert prof.loc[blanked, "nps_respondents"].sum() >= small_config.analysis["min_group_size"]
+    assert prof.loc[blanked, "mean_likelihood_to_recommend"].isna().all()
