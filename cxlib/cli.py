@@ -45,6 +45,8 @@ def _validate(args) -> None:
     print(f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {as_of}")
     for note in data.notes:
         print(f"  note: {note}")
+    for warning in data.warnings:
+        print(f"  warning: {warning}")
 
 
 def _run(args) -> None:

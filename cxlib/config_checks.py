@@ -132,7 +132,11 @@ def _integer(low: int | None = None, high: int | None = None, optional: bool = F
 def _number(low: float, high: float | None = None, *, open_low=False, open_high=False):
     lo = "(" if open_low else "["
     hi = ")" if open_high else "]"
-    expected = f"a number in {lo}{low}, {high}{hi}" if high is not None else f"a number {'>' if open_low else '>='} {low}"
+    expected = (
+        f"a number in {lo}{low}, {high}{hi}"
+        if high is not None
+        else f"a number {'>' if open_low else '>='} {low}"
+    )
 
     def check(value):
         if not _is_number(value):
@@ -303,7 +307,9 @@ def check_table_entry(name: str, spec: dict, problems: list[str]) -> None:
     where = f"data.tables.{name}"
     columns = spec.get("columns") or {}
     if not isinstance(columns, dict):
-        problems.append(f"{where}.columns: expected a mapping of canonical name: your column, got {columns!r}")
+        problems.append(
+            f"{where}.columns: expected a mapping of canonical name: your column, got {columns!r}"
+        )
         columns = {}
     sources: dict[str, list[str]] = {}
     for canonical, source in columns.items():
@@ -342,7 +348,9 @@ def _check_table_options(name: str, spec: dict, where: str, problems: list[str])
         problems.append(f"{where}.sheet: expected a sheet name or number, got {sheet!r}")
     date_format = spec.get("date_format")
     if date_format is not None and not (isinstance(date_format, str) and "%" in date_format):
-        problems.append(f"{where}.date_format: expected a strftime format such as \"%d/%m/%Y\", got {date_format!r}")
+        problems.append(
+            f'{where}.date_format: expected a strftime format such as "%d/%m/%Y", got {date_format!r}'
+        )
     encoding = spec.get("encoding")
     if encoding is not None:
         try:
@@ -366,7 +374,9 @@ def _check_table_options(name: str, spec: dict, where: str, problems: list[str])
     drop_missing = spec.get("drop_missing")
     if drop_missing is not None:
         if not isinstance(drop_missing, list):
-            problems.append(f"{where}.drop_missing: expected a list of canonical columns, got {drop_missing!r}")
+            problems.append(
+                f"{where}.drop_missing: expected a list of canonical columns, got {drop_missing!r}"
+            )
         else:
             for column in drop_missing:
                 if not _is_canonical(name, column):
