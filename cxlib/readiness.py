@@ -26,6 +26,7 @@ import pandas as pd
 
 from cxlib.config import Config
 from cxlib.exceptions import ConfigError
+from cxlib.validate import AMOUNT_LIMIT
 
 #: Fewer customers than this cannot carry segments, group comparisons and churn models.
 MIN_CUSTOMERS = 100
@@ -261,7 +262,8 @@ def _extreme_amounts(transactions: pd.DataFrame, warnings: list[str]) -> None:
     if purchases.empty:
         return
     median = float(purchases.median())
-    extreme = amounts.abs() > EXTREME_FACTOR * median
+    # amounts beyond AMOUNT_LIMIT are errors already (cxlib.validate)
+    extreme = (amounts.abs() > EXTREME_FACTOR * median) & (amounts.abs() < AMOUNT_LIMIT)
     if not extreme.any():
         return
     rows = [int(i) + 2 for i in transactions.index[extreme]]
@@ -269,7 +271,7 @@ def _extreme_amounts(transactions: pd.DataFrame, warnings: list[str]) -> None:
     examples = ", ".join(f"{v:,.2f}" for v in amounts[extreme].head(3))
     share = float(purchases[extreme].sum() / purchases.sum())
     warnings.append(
-        f"transactions.amount: {len(rows):,} rows: amounts are more than {EXTREME_FACTOR:,} times the median "
+        f"transactions.amount: {len(rows):,} {'row' if len(rows) == 1 else 'rows'}: amounts are more than {EXTREME_FACTOR:,} times the median "
         f"purchase ({median:,.2f}) (rows {shown}; e.g. {examples}); they make {share:.0%} of gross revenue: "
         "check for a unit, decimal-separator or export error, and remove them if they are not real orders."
     )
