@@ -13,7 +13,7 @@ with every problem listed, or finishes:
 
 and plausible but suspicious data gets a warning, shown by ``cx validate`` and in the overview:
 
-- amounts more than :data:`EXTREME_FACTOR` times the median purchase (a unit or decimal error?);
+- amounts more than :data:`EXTREME_FACTOR` times the median positive amount (a unit or decimal error?);
 - no transaction in the ``analysis.active_days`` before the as-of date, or whole calendar months
   without transactions (an incomplete export?).
 """
@@ -34,7 +34,7 @@ MIN_CUSTOMERS = 100
 MIN_PER_CLASS = 20
 #: Buyers (with ``segmentation.min_orders`` purchases) needed per segment tried.
 BUYERS_PER_SEGMENT = 10
-#: An amount above this multiple of the median purchase is flagged as suspicious.
+#: An amount above this multiple of the median positive amount is flagged as suspicious.
 EXTREME_FACTOR = 1000
 
 #: Segmentation features always computed from transactions (see cxlib.behaviour.customer_features).

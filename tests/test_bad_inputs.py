@@ -434,7 +434,10 @@ CASES = [
         "extreme_amount",
         _set("transactions", [9], "Amount", "9000000"),
         "warning",
-        ("transactions.amount: 1 row: amounts are more than 1,000 times the median purchase", "(rows 11;"),
+        (
+            "transactions.amount: 1 row: amounts are more than 1,000 times the median positive amount",
+            "(rows 11;",
+        ),
     ),
     Case(
         "no_transactions_in_the_last_months",
