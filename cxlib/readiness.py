@@ -271,8 +271,8 @@ def _extreme_amounts(transactions: pd.DataFrame, warnings: list[str]) -> None:
     examples = ", ".join(f"{v:,.2f}" for v in amounts[extreme].head(3))
     share = float(purchases[extreme].sum() / purchases.sum())
     warnings.append(
-        f"transactions.amount: {len(rows):,} {'row' if len(rows) == 1 else 'rows'}: amounts are more than {EXTREME_FACTOR:,} times the median "
-        f"purchase ({median:,.2f}) (rows {shown}; e.g. {examples}); they make {share:.0%} of gross revenue: "
+        f"transactions.amount: {len(rows):,} {'row' if len(rows) == 1 else 'rows'}: amounts are more than "
+        f"{EXTREME_FACTOR:,} times the median positive amount ({median:,.2f}) (rows {shown}; e.g. {examples}); they make {share:.0%} of gross revenue: "
         "check for a unit, decimal-separator or export error, and remove them if they are not real orders."
     )
 
