@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from cxlib.config_checks import strict_yaml_load
 from cxlib.exceptions import CxError
 
 
@@ -21,7 +22,10 @@ def _parse_params(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise CxError(f"-p expects name=value, got '{pair}'")
         name, value = pair.split("=", 1)
-        params[name.strip()] = yaml.safe_load(value)  # typed: 4 -> int, false -> bool, [a, b] -> list
+        try:  # typed: 4 -> int, false -> bool, [a, b] -> list; dates stay text
+            params[name.strip()] = strict_yaml_load(value)
+        except yaml.YAMLError as err:
+            raise CxError(f"-p {name.strip()}: the value '{value}' is not valid YAML: {err}") from err
     return params
 
 
@@ -41,6 +45,8 @@ def _validate(args) -> None:
     print(f"OK: {', '.join(f'{k} ({len(v):,} rows)' for k, v in data.tables.items())}; as of {as_of}")
     for note in data.notes:
         print(f"  note: {note}")
+    for warning in data.warnings:
+        print(f"  warning: {warning}")
 
 
 def _run(args) -> None:

@@ -7,7 +7,6 @@ silently ignored, because a typo that falls back to a default produces plausible
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from cxlib.config_checks import check_key_types, check_table_entry, strict_yaml_load
 from cxlib.exceptions import ConfigError
 
 #: Tables of the data contract. customers is required; transactions too unless churn is contractual.
@@ -163,6 +163,7 @@ def _check_tables(tables: Any, problems: list[str], contractual: bool) -> None:
         for key in spec:
             if key not in TABLE_KEYS:
                 problems.append(f"{where}.{key}: unknown key{_suggest(key, TABLE_KEYS)}")
+        check_table_entry(name, spec, problems)
         if not spec.get("path") and not spec.get("from_transactions"):
             problems.append(f"{where}.path: missing; give the file's path relative to data.dir")
     if "customers" not in tables:
@@ -174,27 +175,6 @@ def _check_tables(tables: Any, problems: list[str], contractual: bool) -> None:
         )
     if tables.get("customers", {}).get("from_transactions") and "transactions" not in tables:
         problems.append("data.tables.customers.from_transactions: needs a transactions table")
-
-
-def _check_values(values: dict, problems: list[str]) -> None:
-    analysis = values["analysis"]
-    if analysis["as_of"] is not None:
-        try:
-            analysis["as_of"] = dt.date.fromisoformat(str(analysis["as_of"]))
-        except ValueError:
-            problems.append(f"analysis.as_of: '{analysis['as_of']}' is not a date; write it as YYYY-MM-DD")
-    definition = analysis["churn"]["definition"]
-    if definition not in ("auto", "contractual", "inactivity"):
-        problems.append(
-            f"analysis.churn.definition: '{definition}' is not one of auto, contractual, inactivity"
-        )
-    for key, low, high in (("margin", 0, 1), ("discount_rate", 0, 1)):
-        number = analysis[key]
-        if not isinstance(number, int | float) or not low <= number <= high:
-            problems.append(f"analysis.{key}: {number!r} must be a number between {low} and {high}")
-    for key in ("seed", "active_days", "min_group_size", "horizon_months"):
-        if not isinstance(analysis[key], int) or analysis[key] < 0:
-            problems.append(f"analysis.{key}: {analysis[key]!r} must be a whole number >= 0")
 
 
 def _check_as_of_source(values: dict, problems: list[str]) -> None:
@@ -244,7 +224,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        given = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        given = strict_yaml_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.object[err.start]:#x} at position {err.start}); "
+            "save the config as UTF-8"
+        ) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(given, dict):
@@ -260,7 +245,7 @@ def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | Non
     values = _merge_strict(DEFAULTS, copy.deepcopy(given), "", problems)
     contractual = values["analysis"]["churn"]["definition"] == "contractual"
     _check_tables(values["data"]["tables"], problems, contractual)
-    _check_values(values, problems)
+    check_key_types(values, problems)
     _check_as_of_source(values, problems)
     if problems:
         where = f" {path}" if path else ""

@@ -16,15 +16,23 @@ class DataValidationError(CxError):
     ----------
     problems : list of str
         One readable line per problem (table.column: rule, count, example rows, fix).
+    warnings : list of str, optional
+        Suspicious but plausible data found on the way, listed after the problems.
     """
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: list[str] | tuple = ()):
         self.problems = list(problems)
+        self.warnings = list(warnings)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
+        message = (
             f"The input data has {len(self.problems)} problem(s) "
             f"(row numbers count the header as row 1, as a spreadsheet shows them):\n{lines}"
         )
+        if self.warnings:
+            message += f"\nand {len(self.warnings)} warning(s):\n" + "\n".join(
+                f"  - {w}" for w in self.warnings
+            )
+        super().__init__(message)
 
 
 class NotebookRunError(CxError):
@@ -37,3 +45,7 @@ class ParameterError(CxError):
 
 class ReportFolderError(CxError):
     """The report folder holds files a run did not write, which publishing would replace."""
+
+
+class InputFileError(CxError):
+    """An input file cannot be read (empty, wrong format, encoding or separator, missing sheet)."""

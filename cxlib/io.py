@@ -29,8 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 from cxlib.config import TABLES, Config
-from cxlib.exceptions import DataValidationError
+from cxlib.exceptions import DataValidationError, InputFileError
 from cxlib.parsing import _pre_parse, parse_types
+from cxlib.readers import read_table
+from cxlib.readiness import check_readiness
 from cxlib.validate import (
     CONTRACT,
     RATING_PREFIX,
@@ -53,6 +55,10 @@ class CustomerData:
         Analysis date (from the config, else the latest transaction).
     notes : list of str
         Data-health notes: rows dropped as exact duplicates, refunds, missing optional values.
+    warnings : list of str
+        Plausible but suspicious data worth a look (extreme amounts, a gap in the data before the
+        as-of date, dates read in an order some values do not prove); shown by ``cx validate``
+        and in the overview's data-health section.
     fingerprints : dict of str to str
         SHA-256 of each input file, to record exactly which data a report was built from.
     """
@@ -61,6 +67,7 @@ class CustomerData:
     as_of: pd.Timestamp
     notes: list[str] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -72,23 +79,6 @@ class CustomerData:
 
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
-def read_table(path: Path, spec: dict) -> pd.DataFrame:
-    """Read one file as text columns (types are decided later, by the contract)."""
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, sheet_name=spec.get("sheet") or 0, dtype=str)
-    return pd.read_csv(
-        path,
-        dtype=str,
-        sep=spec.get("separator") or ",",
-        encoding=spec.get("encoding") or "utf-8",
-        compression="infer",
-        skipinitialspace=True,
-    )
 
 
 def _sources(source) -> list[str]:
@@ -249,16 +239,19 @@ def load_data(config: Config) -> CustomerData:
         if spec is None or spec["from_transactions"]:
             continue
         path = config.table_path(table)
-        if not path.is_file():
+        if not path.exists():
             problems.append(f"{table}: file not found: {path}; fix data.tables.{table}.path in the config")
             continue
-        fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
         try:
-            raw = read_table(path, spec)
+            raw = read_table(path, spec, table)
+            fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
             unmapped = missing_sources(raw.columns, table, spec, path.name)
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
-        except Exception as err:  # noqa: BLE001 - any reader failure becomes a readable problem
-            problems.append(f"{table}: cannot read {path.name}: {err}")
+        except InputFileError as err:
+            problems.append(str(err))
+            continue
+        except Exception as err:  # noqa: BLE001 - any other reader failure becomes a readable problem
+            problems.append(f"{table}: cannot read {path.name}: {type(err).__name__}: {err}")
             continue
         problems.extend(unmapped.values())
         if raw.empty:
@@ -269,7 +262,9 @@ def load_data(config: Config) -> CustomerData:
         frame, unparsed = parse_types(frame, table, spec["date_format"])
         # a required column whose mapping names a missing column is reported once, by its mapping
         problems.extend([p for p in missing_columns if p.column not in unmapped] + unparsed)
-        unreadable.update({(p.table, p.column): set(p.rows) for p in unparsed})
+        for problem in unparsed:
+            if problem.severity == "error":
+                unreadable.setdefault((problem.table, problem.column), set()).update(problem.rows)
         # validation judges what is analysed: exact duplicate rows go first, so only ids repeated
         # with different content count as duplicated ids (row numbers still point into the file)
         frame = _drop_exact_duplicates(frame, table, dropped)
@@ -291,10 +286,22 @@ def load_data(config: Config) -> CustomerData:
             rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
         )
         problems.extend(_not_reported_twice(found, unreadable))
-    if problems:
-        raise DataValidationError([p.message() if isinstance(p, Problem) else p for p in problems])
-    tables, notes = _tidy(mapped)
-    return CustomerData(tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints)
+    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
+    errors = [
+        p.message() if isinstance(p, Problem) else p
+        for p in problems
+        if not (isinstance(p, Problem) and p.severity == "warning")
+    ]
+    tables, notes = _tidy(mapped) if "customers" in mapped else (mapped, [])
+    # tables with a contract problem are not judged again against the analyses (no echoes)
+    failed = {p.split(":")[0].split(".")[0] for p in errors}
+    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed)
+    errors, warnings = errors + ready_errors, warnings + ready_warnings
+    if errors:
+        raise DataValidationError(errors, warnings)
+    return CustomerData(
+        tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints, warnings=warnings
+    )
 
 
 def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> list[Problem]:

@@ -59,7 +59,7 @@ def _naive_utc(parsed: pd.Series) -> pd.Series:
     return parsed
 
 
-def _date_order(column: pd.Series) -> tuple[bool, pd.Index, pd.Index]:
+def _date_order(column: pd.Series) -> tuple[bool, pd.Index, pd.Index, pd.Index]:
     """Decide whether ``dd/mm`` or ``mm/dd`` values in a text column are day-first.
 
     Returns
@@ -70,39 +70,54 @@ def _date_order(column: pd.Series) -> tuple[bool, pd.Index, pd.Index]:
         Rows whose two readings differ, when no value decides the order (empty otherwise).
     impossible : Index
         Rows that do not fit the order the column was decided to have (a month above 12).
+    decided : Index
+        Rows whose two readings differ but which were read in the order other rows decided:
+        plausible (one layout per column is the norm), worth a warning.
     """
     empty = pd.Index([])
     if column.dtype != object:
-        return False, empty, empty
+        return False, empty, empty, empty
     parts = column.str.extract(_DAY_MONTH).dropna().astype(int)
     if parts.empty:
-        return False, empty, empty
+        return False, empty, empty, empty
     first, second = parts[0], parts[1]
+    both_ways = parts.index[(first <= 12) & (second <= 12) & (first != second)]
     if (first > 12).any():
-        return True, empty, parts.index[second > 12]
+        return True, empty, parts.index[second > 12], both_ways
     if (second > 12).any():
-        return False, empty, empty
-    return False, parts.index[first != second], empty
+        return False, empty, empty, both_ways
+    return False, both_ways, empty, empty
 
 
-def _parse_dates(column: pd.Series, decide_order: bool = True) -> tuple[pd.Series, pd.Index]:
-    """Parse ISO 8601 first, other layouts after; return the dates (naive UTC) and ambiguous rows.
+def _parse_dates(column: pd.Series, decide_order: bool = True) -> tuple[pd.Series, pd.Index, pd.Index, bool]:
+    """Parse ISO 8601 first, other layouts after; return the dates (naive UTC) and doubtful rows.
 
     With ``decide_order``, values such as ``03/04/2024`` are read day-first for the whole column
     when any value only reads day-first, month-first when any value only reads month-first; when
     no value decides, the values whose readings differ become missing and are returned as
     ambiguous, so the caller can ask for ``date_format``. ISO dates (``2024-04-03``) are never
     ambiguous.
+
+    Returns
+    -------
+    dates : Series
+    ambiguous : Index
+        Rows left missing because no value decides the order.
+    decided : Index
+        Rows that read both ways and were read in the order other rows decided.
+    dayfirst : bool
+        The order chosen.
     """
     empty = pd.Index([])
     if pd.api.types.is_datetime64_any_dtype(column):
-        return _naive_utc(column), empty
+        return _naive_utc(column), empty, empty, False
     parsed = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
     retry = column.notna() & parsed.isna()
-    ambiguous = empty
+    ambiguous = decided = empty
+    dayfirst = False
     if retry.any():  # other layouts: parse only the few values ISO 8601 did not cover
-        dayfirst, ambiguous, impossible = (
-            _date_order(column[retry]) if decide_order else (False, empty, empty)
+        dayfirst, ambiguous, impossible, decided = (
+            _date_order(column[retry]) if decide_order else (False, empty, empty, empty)
         )
         parsed[retry] = pd.to_datetime(
             column[retry], errors="coerce", format="mixed", utc=True, dayfirst=dayfirst
@@ -111,7 +126,15 @@ def _parse_dates(column: pd.Series, decide_order: bool = True) -> tuple[pd.Serie
         for rows in (impossible, ambiguous):
             if len(rows):
                 parsed.loc[rows] = pd.NaT
-    return _naive_utc(parsed), ambiguous
+    return _naive_utc(parsed), ambiguous, decided, dayfirst
+
+
+def _strip_ids(ids: pd.Series) -> tuple[pd.Series, pd.Index]:
+    """Ids with spaces around them (a spreadsheet artefact), stripped; and the rows that had them."""
+    text = ids.where(ids.notna(), None)
+    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    spaced = ids.index[(stripped != text) & ids.notna()]
+    return stripped.where(stripped != "", None), spaced
 
 
 def parse_types(
@@ -132,18 +155,41 @@ def parse_types(
             continue
         raw = frame[name]
         if kind == "date":
-            parsed, ambiguous = _parse_dates(raw, decide_order=date_format is None)
+            parsed, ambiguous, decided, dayfirst = _parse_dates(raw, decide_order=date_format is None)
             if len(ambiguous):
                 examples = tuple(dict.fromkeys(str(v) for v in raw[ambiguous[:50]]))[:3]
                 rows = tuple(int(i) + 2 for i in ambiguous)
                 problems.append(Problem(table, name, "ambiguous_date", rows, examples))
                 raw = raw.where(~raw.index.isin(ambiguous))  # reported once, as ambiguous
+            if len(decided):
+                examples = tuple(dict.fromkeys(str(v) for v in raw[decided[:50]]))[:3]
+                rows = tuple(int(i) + 2 for i in decided)
+                order = "day-first" if dayfirst else "month-first"
+                problems.append(
+                    Problem(
+                        table,
+                        name,
+                        "ambiguous_order_decided",
+                        rows,
+                        examples,
+                        severity="warning",
+                        detail=order,
+                    )
+                )
         elif kind == "number":
             parsed = pd.to_numeric(raw, errors="coerce")
         elif kind == "bool":
             parsed = raw.map(lambda v: v if isinstance(v, bool | np.bool_) else pd.NA).astype("boolean")
         else:
             parsed = raw.astype("string").astype(object).where(raw.notna(), None)
+            if kind == "id":
+                parsed, spaced = _strip_ids(parsed)
+                if len(spaced):
+                    examples = tuple(dict.fromkeys(str(v) for v in raw[spaced[:50]]))[:3]
+                    rows = tuple(int(i) + 2 for i in spaced)
+                    problems.append(Problem(table, name, "id_whitespace", rows, examples, severity="warning"))
         problems.extend(type_problems(table, name, kind, raw, parsed))
+        if kind == "number":  # infinite values are reported; they are not analysed
+            parsed = parsed.where(~parsed.isin([np.inf, -np.inf]))
         frame[name] = parsed
     return frame, problems

@@ -258,6 +258,8 @@ def run_suite(
     check_report_folder(out_dir)
     log(f"validating data for {config.company} ...")
     data = load_data(config)
+    for warning in data.warnings:  # the overview shows them too
+        log(f"warning: {warning}")
     routed = check_parameters(notebooks, params or {})
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".staging-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -64,6 +65,10 @@ CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
 #: Survey columns named rating_<touchpoint> are per-touchpoint ratings (numbers).
 RATING_PREFIX = "rating_"
 
+#: Amounts at or beyond this size are errors: no order is that large, and float sums stop being
+#: exact to the cent (2**53 cents is about 9e13 currency units; a total of many such rows is worse).
+AMOUNT_LIMIT = 1e12
+
 #: Rule name -> (what is wrong, how to fix). Used to build messages from pandera's failure cases.
 RULES = {
     "column_in_dataframe": (
@@ -94,6 +99,21 @@ RULES = {
         '"%m/%d/%Y" as 4 March',
     ),
     "empty_table": ("table has no rows", "point the config at the right file or remove the table"),
+    "not_finite": ("values are infinite", "amounts must be finite numbers; fix or remove those rows"),
+    "amount_limit": (
+        f"amounts are {AMOUNT_LIMIT:.0e} or more in size, beyond any order and beyond what sums exactly "
+        "to the cent",
+        "check for a unit, decimal-separator or export error and fix those rows",
+    ),
+    # warnings: plausible data that deserves a look (shown by cx validate and in the overview)
+    "ambiguous_order_decided": (
+        "dates could be day-first or month-first; read {order} because other rows only read that way",
+        "check the column is one layout and set data.tables.{table}.date_format to confirm it",
+    ),
+    "id_whitespace": (
+        "ids have spaces around them, removed before matching",
+        "check that the spaced and unspaced ids really are the same customer",
+    ),
 }
 
 
@@ -107,11 +127,13 @@ class Problem:
     rows: tuple[int, ...]
     examples: tuple[str, ...] = ()
     as_of: str = ""
+    severity: str = "error"  # or "warning": plausible data worth a look; loading goes on
+    detail: str = ""  # fills {order} in a rule's text
 
     def message(self) -> str:
         """Return the readable line, e.g. ``transactions.amount: 3 rows ... (rows 4, 7); fix``."""
         what, fix = RULES.get(self.rule, (self.rule, "see data/README.md"))
-        what, fix = what.format(as_of=self.as_of), fix.format(table=self.table)
+        what, fix = what.format(as_of=self.as_of, order=self.detail), fix.format(table=self.table)
         where = f"{self.table}.{self.column}" if self.column else self.table
         if self.rule in ("column_in_dataframe", "empty_table"):
             return f"{where}: {what}; {fix}."
@@ -136,11 +158,18 @@ def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
 def type_problems(table: str, column: str, kind: str, raw: pd.Series, parsed: pd.Series) -> list[Problem]:
     """Rows whose raw value is present but could not be parsed as ``kind``."""
     failed = raw.notna() & parsed.isna()
+    problems = []
+    if kind == "number":
+        infinite = parsed.isin([np.inf, -np.inf])
+        if infinite.any():
+            examples = tuple(dict.fromkeys(str(v) for v in raw[infinite].head(50)))[:3]
+            rows = tuple(int(i) + 2 for i in raw.index[infinite])
+            problems.append(Problem(table, column, "not_finite", rows, examples))
     if not failed.any():
-        return []
+        return problems
     rule = {"date": "coerce_date", "number": "coerce_number", "bool": "coerce_bool"}.get(kind, "coerce_text")
     examples = tuple(dict.fromkeys(str(v) for v in raw[failed].head(50)))[:3]
-    return [Problem(table, column, rule, tuple(int(i) + 2 for i in raw.index[failed]), examples)]
+    return [*problems, Problem(table, column, rule, tuple(int(i) + 2 for i in raw.index[failed]), examples)]
 
 
 def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
@@ -168,6 +197,8 @@ def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, 
             checks.append(pa.Check(lambda s: s >= 0, name="rating_range", ignore_na=True))
         if name == "wait_minutes":
             checks.append(pa.Check(lambda s: s >= 0, name="non_negative", ignore_na=True))
+        if table == "transactions" and name in ("amount", "margin"):
+            checks.append(pa.Check(lambda s: s.abs() < AMOUNT_LIMIT, name="amount_limit", ignore_na=True))
         if name == "group":
             checks.append(
                 pa.Check(lambda s: s.isin(["treatment", "control"]), name="group_values", ignore_na=True)

@@ -95,7 +95,13 @@ def test_one_day_first_value_makes_the_whole_column_day_first():
     frame, problems = parse_types(
         customers_with_dates(["03/04/2024", "13.04.2024", "2024-01-02"]), "customers"
     )
-    assert problems == []
+    # read day-first, but flagged: 03/04/2024 alone does not prove the order
+    assert [(p.rule, p.severity, p.rows) for p in problems] == [("ambiguous_order_decided", "warning", (2,))]
+    assert problems[0].message() == (
+        "customers.signup_date: 1 row: dates could be day-first or month-first; read day-first because "
+        "other rows only read that way (rows 2; e.g. '03/04/2024'); check the column is one layout and set "
+        "data.tables.customers.date_format to confirm it."
+    )
     assert list(frame["signup_date"]) == [
         pd.Timestamp("2024-04-03"),
         pd.Timestamp("2024-04-13"),
@@ -105,13 +111,15 @@ def test_one_day_first_value_makes_the_whole_column_day_first():
 
 def test_one_month_first_value_makes_the_whole_column_month_first():
     frame, problems = parse_types(customers_with_dates(["03/04/2024", "04/13/2024"]), "customers")
-    assert problems == []
+    assert [(p.rule, p.severity, p.detail) for p in problems] == [
+        ("ambiguous_order_decided", "warning", "month-first")
+    ]
     assert list(frame["signup_date"]) == [pd.Timestamp("2024-03-04"), pd.Timestamp("2024-04-13")]
 
 
 def test_values_contradicting_the_column_order_are_not_dates():
     _, problems = parse_types(customers_with_dates(["13/04/2024", "04/13/2024"]), "customers")
-    assert [p.message() for p in problems] == [
+    assert [p.message() for p in problems if p.severity == "error"] == [
         "customers.signup_date: 1 row: values are not dates (rows 3; e.g. '04/13/2024'); "
         "fix them, or set data.tables.customers.date_format."
     ]

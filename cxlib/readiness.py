@@ -1,0 +1,304 @@
+"""Checks that the data can carry the analyses the config asks for, run by ``cx validate``.
+
+The data contract (:mod:`cxlib.validate`) judges each table on its own; here the tables are judged
+against the notebooks that will read them, so that a run either stops before the first notebook
+with every problem listed, or finishes:
+
+- every column the config names (churn drivers, reference levels, segmentation features,
+  transaction exclusions) exists, and numeric drivers hold numbers;
+- there are at least :data:`MIN_CUSTOMERS` customers, and enough buyers with
+  ``segmentation.min_orders`` purchases to form the segments;
+- the churn panel at the cut-off holds at least :data:`MIN_PER_CLASS` customers who churned and
+  as many who stayed (the churn models compare the two);
+
+and plausible but suspicious data gets a warning, shown by ``cx validate`` and in the overview:
+
+- amounts more than :data:`EXTREME_FACTOR` times the median positive amount (a unit or decimal error?);
+- no transaction in the ``analysis.active_days`` before the as-of date, or whole calendar months
+  without transactions (an incomplete export?).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pandas as pd
+
+from cxlib.config import Config
+from cxlib.exceptions import ConfigError
+from cxlib.validate import AMOUNT_LIMIT
+
+#: Fewer customers than this cannot carry segments, group comparisons and churn models.
+MIN_CUSTOMERS = 100
+#: The churn models need at least this many customers who churned, and as many who stayed.
+MIN_PER_CLASS = 20
+#: Buyers (with ``segmentation.min_orders`` purchases) needed per segment tried.
+BUYERS_PER_SEGMENT = 10
+#: An amount above this multiple of the median positive amount is flagged as suspicious.
+EXTREME_FACTOR = 1000
+
+#: Segmentation features always computed from transactions (see cxlib.behaviour.customer_features).
+PURCHASE_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "orders_per_month",
+    "spend_per_month",
+    "avg_order_value",
+    "purchase_interval_days",
+    "lines_per_order",
+    "refund_share",
+)
+#: Built-in categorical churn drivers a reference level may be set for.
+BUILT_IN_CATEGORIES = ("plan", "region", "acquisition_channel")
+
+
+def check_readiness(
+    config: Config,
+    mapped: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame],
+    as_of,
+    failed: set[str] | frozenset = frozenset(),
+) -> tuple[list[str], list[str]]:
+    """Judge the loaded tables against the analyses; return (errors, warnings) as readable lines.
+
+    Parameters
+    ----------
+    config : Config
+    mapped : dict of str to DataFrame
+        Typed tables indexed as in their file (row ``i`` is spreadsheet row ``i + 2``).
+    tables : dict of str to DataFrame
+        The same tables tidied (refunds flagged, ``churned`` derived), as the notebooks get them.
+    as_of : Timestamp or None
+    failed : set of str
+        Tables that broke the data contract: their counts are not judged again.
+
+    Returns
+    -------
+    errors, warnings : list of str
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    customers = tables.get("customers")
+    transactions = tables.get("transactions")
+    if customers is not None:
+        _churn_feature_names(config, customers, errors)
+        if "customers" in failed:
+            pass
+        elif len(customers) < MIN_CUSTOMERS:
+            errors.append(
+                f"customers: {len(customers):,} customers; the analyses need at least {MIN_CUSTOMERS} "
+                "(segments, group comparisons and churn models are not meaningful on fewer); "
+                "point data.tables.customers at the full customer file."
+            )
+        elif as_of is not None and not failed & {"transactions", "interactions", "surveys", "programme"}:
+            _churn_classes(config, tables, as_of, errors)
+    if transactions is not None:
+        _segmentation_names(config, tables, errors)
+        if "transactions" not in failed:
+            _segmentation_buyers(config, transactions, errors)
+        _extreme_amounts(mapped.get("transactions", transactions), warnings)
+        if as_of is not None:
+            _data_gaps(config, transactions, as_of, warnings)
+    return errors, warnings
+
+
+def _closest(name: str, available: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), [str(a) for a in available], n=1, cutoff=0.5)
+    if not close:  # case and separators differ: 'monthlycharges' for 'MonthlyCharges'
+        norm = {str(a).lower().replace("_", "").replace(" ", ""): a for a in available}
+        close = [
+            norm[k] for k in difflib.get_close_matches(str(name).lower().replace("_", ""), list(norm), n=1)
+        ]
+    return f"closest: '{close[0]}'; " if close else ""
+
+
+def _churn_feature_names(config: Config, customers: pd.DataFrame, errors: list[str]) -> None:
+    settings = config.values["churn_model"]
+    columns = [str(c) for c in customers.columns if c not in ("customer_id",)]
+    listed = ", ".join(columns)
+    for key in ("numeric_features", "categorical_features"):
+        for name in settings[key]:
+            if name not in customers:
+                errors.append(
+                    f"churn_model.{key}: '{name}' is not a column of the customers table "
+                    f"({_closest(name, columns)}available: {listed}); fix the name in the config."
+                )
+            elif key == "numeric_features":
+                _numeric_values(customers, name, errors)
+    categories = list(BUILT_IN_CATEGORIES) + list(settings["categorical_features"])
+    for name in settings["reference_levels"]:
+        if name not in categories:
+            errors.append(
+                f"churn_model.reference_levels: '{name}' is not a categorical driver "
+                f"({_closest(name, categories)}drivers: {', '.join(categories)}); name a driver, "
+                "or add the column to churn_model.categorical_features."
+            )
+
+
+def _numeric_values(customers: pd.DataFrame, name: str, errors: list[str]) -> None:
+    """A numeric driver must hold numbers (blanks are allowed: they become unknown)."""
+    values = customers[name]
+    if pd.api.types.is_numeric_dtype(values):
+        return
+    text = values.astype("string").str.strip()
+    bad = text.notna() & (text != "") & pd.to_numeric(text, errors="coerce").isna()
+    if bad.any():
+        rows = [int(i) + 2 for i in customers.index[bad]]
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        examples = ", ".join(repr(v) for v in dict.fromkeys(text[bad].head(50)))
+        errors.append(
+            f"customers.{name}: {len(rows):,} rows: values are not numbers, but churn_model.numeric_features "
+            f"lists it (rows {shown}; e.g. {examples[:80]}); list it under categorical_features instead, "
+            "or fix the values."
+        )
+
+
+def _churn_classes(config: Config, tables: dict, as_of, errors: list[str]) -> None:
+    """The churn panel must hold both who churned and who stayed, enough of each."""
+    from cxlib.churn import churn_design, churn_labels  # churn imports io, which imports this
+    from cxlib.io import CustomerData
+
+    data = CustomerData(tables=tables, as_of=pd.Timestamp(as_of))
+    try:
+        design = churn_design(data, config)
+    except ConfigError as err:
+        errors.append(str(err))
+        return
+    labels = churn_labels(data, design)
+    churned = int(labels["churned"].sum())
+    stayed = len(labels) - churned
+    if churned >= MIN_PER_CLASS and stayed >= MIN_PER_CLASS:
+        return
+    if design.definition == "snapshot":
+        where = f"customers.churned: of the {len(labels):,} customers"
+    else:
+        column = "churn_date" if design.definition == "contractual" else "order_date"
+        table = "customers" if design.definition == "contractual" else "transactions"
+        where = (
+            f"{table}.{column} ({design.definition} churn): of the {len(labels):,} customers at risk at the "
+            f"cut-off {design.cutoff:%Y-%m-%d}"
+        )
+    if stayed == 0 and churned:
+        hint = "every one churned: check the churn mapping (is another date mapped as the churn date?)"
+    elif churned == 0 and stayed:
+        hint = "none churned: check that churn dates or labels are mapped and filled"
+    else:
+        hint = "too few to compare"
+    errors.append(
+        f"{where}, {churned:,} churned and {stayed:,} stayed; the churn models need at least "
+        f"{MIN_PER_CLASS} of each ({hint}); or move churn_model.cutoff / label_window_days."
+    )
+
+
+def _segment_features(tables: dict) -> list[str]:
+    """Feature names :func:`cxlib.behaviour.customer_features` can produce from these tables."""
+    from cxlib.behaviour import _slug
+
+    names = list(PURCHASE_FEATURES)
+    tx = tables["transactions"]
+    if "channel" in tx:
+        names += [f"share_{_slug(c)}" for c in sorted(tx["channel"].dropna().unique(), key=str)]
+    if "interactions" in tables:
+        kinds = tables["interactions"]["kind"].dropna().unique()
+        names += [f"{_slug(k)}_per_month" for k in sorted(kinds, key=str)]
+    surveys = tables.get("surveys")
+    if surveys is not None:
+        names += [s for s in ("nps", "csat") if s in surveys and surveys[s].notna().any()]
+    return names
+
+
+def _segmentation_names(config: Config, tables: dict, errors: list[str]) -> None:
+    settings = config.values["segmentation"]
+    patterns = settings["features"]
+    if isinstance(patterns, str):
+        patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+    available = _segment_features(tables)
+    for pattern in patterns or []:
+        stem = pattern.strip("*")
+        found = [
+            f
+            for f in available
+            if (pattern.endswith("*") and f.startswith(stem))
+            or (pattern.startswith("*") and f.endswith(stem))
+            or f == pattern
+        ]
+        if not found:
+            errors.append(
+                f"segmentation.features: '{pattern}' matches no customer feature "
+                f"({_closest(pattern, available)}available: {', '.join(available)}); fix the name in the config."
+            )
+    columns = [str(c) for c in tables["transactions"].columns]
+    for column in settings["exclude_transactions"]:
+        if column not in columns:
+            errors.append(
+                f"segmentation.exclude_transactions: '{column}' is not a column of the transactions table "
+                f"({_closest(column, columns)}available: {', '.join(columns)}); fix the name in the config."
+            )
+
+
+def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: list[str]) -> None:
+    settings = config.values["segmentation"]
+    most = settings["n_segments"] or max(settings["k_range"])
+    needed = BUYERS_PER_SEGMENT * most
+    sales = transactions.loc[~transactions["is_refund"] & (transactions["amount"] > 0)]
+    order = sales["order_id"] if "order_id" in sales else sales["order_date"].dt.normalize()
+    orders = pd.DataFrame({"customer_id": sales["customer_id"], "order": order}).drop_duplicates()
+    per_customer = orders.groupby("customer_id").size()
+    buyers = int((per_customer >= settings["min_orders"]).sum())
+    if buyers < needed:
+        errors.append(
+            f"transactions: {buyers:,} customers have at least {settings['min_orders']} purchases "
+            f"(segmentation.min_orders); up to {most} segments need at least {needed:,} "
+            f"({BUYERS_PER_SEGMENT} per segment); lower segmentation.min_orders or k_range, or supply "
+            "more transaction history."
+        )
+
+
+def _extreme_amounts(transactions: pd.DataFrame, warnings: list[str]) -> None:
+    amounts = transactions["amount"]
+    purchases = amounts[amounts > 0]
+    if purchases.empty:
+        return
+    median = float(purchases.median())
+    # amounts beyond AMOUNT_LIMIT are errors already (cxlib.validate)
+    extreme = (amounts.abs() > EXTREME_FACTOR * median) & (amounts.abs() < AMOUNT_LIMIT)
+    if not extreme.any():
+        return
+    rows = [int(i) + 2 for i in transactions.index[extreme]]
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    examples = ", ".join(f"{v:,.2f}" for v in amounts[extreme].head(3))
+    share = float(purchases[extreme].sum() / purchases.sum())
+    warnings.append(
+        f"transactions.amount: {len(rows):,} {'row' if len(rows) == 1 else 'rows'}: amounts are more than "
+        f"{EXTREME_FACTOR:,} times the median positive amount ({median:,.2f}) (rows {shown}; e.g. {examples}); they make {share:.0%} of gross revenue: "
+        "check for a unit, decimal-separator or export error, and remove them if they are not real orders."
+    )
+
+
+def _data_gaps(config: Config, transactions: pd.DataFrame, as_of, warnings: list[str]) -> None:
+    dates = transactions["order_date"].dropna()
+    if dates.empty:
+        return
+    as_of = pd.Timestamp(as_of).normalize()
+    last = dates.max().normalize()
+    active_days = config.analysis["active_days"]
+    gap = (as_of - last).days
+    if gap > active_days:
+        warnings.append(
+            f"transactions.order_date: no transaction in the {gap:,} days before the as-of date "
+            f"{as_of:%Y-%m-%d} (the last is dated {last:%Y-%m-%d}), so no customer counts as active "
+            f"(analysis.active_days = {active_days}): check that the export is complete, or set "
+            "analysis.as_of to the end of the data."
+        )
+    months = dates.dt.to_period("M")
+    every = pd.period_range(months.min(), months.max(), freq="M")
+    empty = every.difference(pd.PeriodIndex(months.unique()))
+    if len(empty):
+        shown = ", ".join(str(m) for m in empty[:6]) + (", ..." if len(empty) > 6 else "")
+        warnings.append(
+            f"transactions.order_date: {len(empty)} calendar month(s) between {every[0]} and {every[-1]} have "
+            f"no transactions ({shown}): check that the export is complete; trends and rates across the gap "
+            "understate activity."
+        )
