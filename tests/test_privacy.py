@@ -125,7 +125,10 @@ def _planted_tables() -> dict[str, pd.DataFrame]:
                 f"{pd.Timestamp('2024-01-01') + pd.Timedelta(days=i):%Y-%m-%d}" for i in range(200)
             ],
             "plan": plans,
-            "churn_date": ["2025-06-01" if i % 5 == 0 else "" for i in range(200)],
+            # churners before and after the churn model's cut-off (enough of both for cx validate)
+            "churn_date": [
+                "2025-06-01" if i % 5 == 0 else "2025-10-01" if i % 7 == 0 else "" for i in range(200)
+            ],
         }
     )
     channels = ["web"] * 100 + ["app"] * 60 + ["store"] * 37 + ["kiosk"] * 3
