@@ -13,6 +13,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.io import CustomerData
+from cxlib.safe_text import md_text
 
 Z95 = 1.959964
 
@@ -356,7 +357,8 @@ def _active_days(k: pd.DataFrame) -> str:
 
 
 def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
-    """Findings as sentences built from the KPI table (Markdown)."""
+    """Findings as sentences built from the KPI table (Markdown; the currency is escaped for it)."""
+    currency = md_text(currency)
     k = kpis.set_index("kpi")
     sentences = []
     if "Net revenue, last 12 months" in k.index:

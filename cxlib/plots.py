@@ -22,7 +22,12 @@ FIGSIZE = (7.5, 4.2)
 
 
 def set_theme() -> None:
-    """Apply the suite's theme (call once at the top of a notebook)."""
+    """Apply the suite's theme (call once at the top of a notebook).
+
+    Mathtext is off: chart titles, labels and ticks carry text from the data or the config
+    (segment names, plan values, the currency), and a ``$`` in them would otherwise start a
+    formula, or stop the chart from drawing when the "formula" does not parse.
+    """
     sns.set_theme(
         style="whitegrid",
         palette=PALETTE,
@@ -36,6 +41,7 @@ def set_theme() -> None:
             "axes.titlelocation": "left",
             "axes.spines.top": False,
             "axes.spines.right": False,
+            "text.parse_math": False,
         },
     )
 

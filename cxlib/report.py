@@ -183,6 +183,20 @@ def _safe_formatter(fmt: str | Callable | None) -> Callable:
     return default
 
 
+def money_format(currency: str, decimals: int = 0) -> Callable:
+    """A table format for amounts followed by the currency, e.g. ``1,234 EUR``.
+
+    Use it instead of building a format string from the currency (``"{:,.0f} " + currency``),
+    which a brace in the currency would break. :func:`styled` escapes what it returns.
+
+    Examples
+    --------
+    >>> money_format("EUR")(1234.5)
+    '1,234 EUR'
+    """
+    return lambda amount: f"{amount:,.{decimals}f} {currency}"
+
+
 def styled(table: pd.DataFrame, formats: dict | None = None, caption: str | None = None):
     """A pandas Styler for report tables: index hidden, values formatted, all text HTML-escaped.
 
