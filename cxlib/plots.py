@@ -6,6 +6,8 @@ finding, axes carry units.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -46,6 +48,16 @@ def set_theme() -> None:
     )
 
 
+#: Longest category label drawn on a chart axis; longer ones are shortened so the plot area keeps its room.
+MAX_LABEL = 40
+
+
+def axis_labels(values, width: int = MAX_LABEL) -> list[str]:
+    """Category values as axis labels: underscores as spaces, shortened to ``width`` characters."""
+    labels = [" ".join(str(v).replace("_", " ").split()) for v in values]
+    return [text if len(text) <= width else text[: width - 1].rstrip() + "…" for text in labels]
+
+
 def new_axes(ax: Axes | None = None, figsize=FIGSIZE) -> Axes:
     """Return ``ax``, or a fresh Axes on a new figure of the house size."""
     if ax is not None:
@@ -55,7 +67,12 @@ def new_axes(ax: Axes | None = None, figsize=FIGSIZE) -> Axes:
 
 
 def money_formatter(currency: str = "EUR") -> FuncFormatter:
-    """Tick formatter for money: 1.2M, 350k, 80 with the currency code."""
+    """Tick formatter for money: 1.2M, 350k, 80 with the currency code.
+
+    A currency longer than a code is shortened in the ticks (the axis label carries it whole),
+    so the labels cannot squeeze the plot area away.
+    """
+    currency = axis_labels([currency], width=8)[0]
 
     def fmt(value, _pos=None):
         size = abs(value)
@@ -74,13 +91,29 @@ def percent_formatter(decimals: int | None = None) -> PercentFormatter:
 
 
 def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None = None) -> Axes:
-    """Set a finding-style title and unit-bearing axis labels."""
+    """Set a finding-style title and unit-bearing axis labels.
+
+    A title wider than the room it has is wrapped: titles carry names from the data, and one
+    wider than the figure would squeeze the plot area away.
+    """
     ax.set_title(title)
+    ax.set_title(_wrapped(title, ax, ax.title.get_fontsize()))
     if xlabel is not None:
         ax.set_xlabel(xlabel)
+        ax.set_xlabel(_wrapped(xlabel, ax, ax.xaxis.label.get_fontsize()))
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     return ax
+
+
+def _wrapped(text: str, ax: Axes, fontsize: float) -> str:
+    """``text`` broken into lines that fit the axes' figure (the whole width for a single chart)."""
+    figure = ax.figure
+    share = 1.0 if len(figure.axes) == 1 else ax.get_position().width
+    chars = max(20, int(share * figure.get_figwidth() * 72 / (fontsize * 0.6)))
+    if len(text) <= chars or "\n" in text:
+        return text
+    return textwrap.fill(text, chars, break_long_words=True, break_on_hyphens=False)
 
 
 def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None) -> Axes:
@@ -131,7 +164,8 @@ def plot_share_bars(
     """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
     table = table.dropna(subset=[value]).sort_values(value)
-    ax.barh(table[label].astype(str).str.replace("_", " "), table[value], color=ACCENT)
+    ax.barh(range(len(table)), table[value], color=ACCENT)
+    ax.set_yticks(range(len(table)), axis_labels(table[label]))
     for y, v in enumerate(table[value]):
         ax.text(v, y, f" {v:.0%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
     if percent:
@@ -177,7 +211,7 @@ def plot_rate_with_interval(
         ecolor=NEUTRAL,
         capsize=3,
     )
-    ax.set_yticks(list(y), table[label].astype(str).str.replace("_", " "))
+    ax.set_yticks(list(y), axis_labels(table[label]))
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.grid(axis="y", visible=False)
     return finish(ax, title, xlabel, None)
