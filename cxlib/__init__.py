@@ -2,7 +2,7 @@
 
 The flat public API below covers what a data scientist uses in a notebook; each name lives in
 one module per capability (``io``, ``validate``, ``synth``, ``kpis``, ``rfm``, ``segment``,
-``churn``, ``churn_models``, ``survival``, ``plots``, ``report``, ``runner``).
+``churn``, ``churn_models``, ``survival``, ``plots``, ``report``, ``safe_text``, ``runner``).
 
 Examples
 --------
@@ -27,6 +27,7 @@ _WHERE = {
     "headline_kpis": "kpis", "nps_interval": "kpis", "wilson_interval": "kpis",
     "rfm_scores": "rfm", "rfm_table": "rfm",
     "run_suite": "runner",
+    "escape_text": "safe_text", "md_text": "safe_text",
     "Segmenter": "segment", "customer_segments": "segment",
     "ChurnHazards": "survival", "RemainingLifetime": "survival", "RetentionCurves": "survival",
     "generate": "synth", "write_demo": "synth",
@@ -64,11 +65,13 @@ __all__ = [
     "churn_panel",
     "customer_features",
     "customer_segments",
+    "escape_text",
     "generate",
     "headline_kpis",
     "load_config",
     "load_data",
     "load_table",
+    "md_text",
     "nps_interval",
     "rfm_scores",
     "rfm_table",
