@@ -3,7 +3,7 @@
 The suite runs once on the small demo with script payloads planted in every place where text
 from the user reaches a report: the company, the currency, segment names, plan, region and
 order and interaction channel values, a column name (a churn driver, one of whose levels is
-also planted) and a file name. Every HTML file of the report folder is then read as markup and opened
+also planted), a value in ``segmentation.exclude_transactions`` and a file name. Every HTML file of the report folder is then read as markup and opened
 in headless Chromium, which must show no dialog and no live payload, while each planted text
 shows up as visible text (so the test cannot pass because a payload never reached the reports).
 """
@@ -73,6 +73,7 @@ def payload_reports(tmp_path_factory, small_demo_dir) -> Path:
         "n_segments": 4,
         "bootstrap_runs": 5,
         "names": {segment: planted(f"segment{segment}") for segment in range(4)},
+        "exclude_transactions": {"channel": [planted("excluded")]},  # matches no row: text only
     }
     config["churn_model"] = {"categorical_features": [DRIVER_COLUMN]}
     config_path = root / "config.yaml"
@@ -107,7 +108,15 @@ def html_files(folder: Path) -> list[Path]:
 SHOWN = {
     "index.html": ["company"],
     "00_data_overview.html": ["company", "currency", "plan", "channel", "interaction"],
-    "01_segmentation.html": ["company", "currency", "segment0", "segment1", "segment2", "segment3"],
+    "01_segmentation.html": [
+        "company",
+        "currency",
+        "excluded",
+        "segment0",
+        "segment1",
+        "segment2",
+        "segment3",
+    ],
     "02_churn_drivers.html": ["company", "plan", "region", "column", "level"],
 }
 
