@@ -36,6 +36,14 @@ PAYLOADS = (
 TRICKY = ("a_b_c *x* `code` $x$ \\ & &lt;", "line one\n\n# heading\n[x]: javascript:alert(1)")
 
 
+@pytest.fixture
+def theme():
+    """The suite's chart theme, undone afterwards (it sets global rcParams other tests rely on)."""
+    with matplotlib.rc_context():
+        plots.set_theme()
+        yield
+
+
 def rendered(markdown: str):
     return read_page(markdown2html_mistune(markdown))
 
@@ -157,8 +165,7 @@ def test_index_shows_headlines_company_and_file_names_as_text(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["a $\\frac{$ b", "$$"])
-def test_a_dollar_from_the_data_does_not_break_a_chart(text):
-    plots.set_theme()
+def test_a_dollar_from_the_data_does_not_break_a_chart(text, theme):
     ax = plots.plot_share_bars(
         pd.DataFrame({"channel": [text, "web"], "share": [0.6, 0.4]}), "channel", "share", text, text
     )
@@ -167,8 +174,7 @@ def test_a_dollar_from_the_data_does_not_break_a_chart(text):
     matplotlib.pyplot.close(ax.figure)
 
 
-def test_long_names_from_the_data_do_not_collapse_a_chart():
-    plots.set_theme()
+def test_long_names_from_the_data_do_not_collapse_a_chart(theme):
     name = " ".join(PAYLOADS) * 2
     table = pd.DataFrame({"plan": [name, "basic"], "share": [0.6, 0.4]})
     ax = plots.plot_share_bars(table, "plan", "share", f"{name} brings 60% of revenue", "share of revenue")
