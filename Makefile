@@ -8,7 +8,7 @@ CONFIG ?= configs/demo.yaml
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test nbval-outputs test-slow lint format bench demo clean lock
+.PHONY: help install browser report test nbval-outputs test-slow lint format bench demo clean lock
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ## create .venv and install cx-suite with its tested dependency ranges
 
+# The report-safety test opens every report in headless Chromium (Debian package `chromium`).
+browser: ## install headless Chromium for the report-safety test (as root; otherwise says how)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium (headless browser for the report-safety test) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "note: chromium is not installed, so the browser check of the reports will be skipped;"; \
+		echo "      install it with: sudo apt-get install chromium"; \
+	fi
+
 # Demo data is generated from a seed; regenerated when the generator changes.
 data/demo/customers.csv: cxlib/synth.py | $(STAMP)
 	$(BIN)/cx synth --customers 50000 --seed 42 --out data/demo
@@ -32,7 +43,7 @@ demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synt
 report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, write HTML to reports/
 	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
 
-test: $(STAMP) data/demo_small/customers.csv ## install and run every test: ruff lint, pytest, nbval over the notebooks
+test: $(STAMP) data/demo_small/customers.csv browser ## install and run every test: ruff lint, pytest, nbval over the notebooks
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
 	$(BIN)/pytest --nbval-lax tests notebooks
 

@@ -2,7 +2,7 @@
 
 The flat public API below covers what a data scientist uses in a notebook; each name lives in
 one module per capability (``io``, ``validate``, ``synth``, ``kpis``, ``rfm``, ``segment``,
-``churn``, ``churn_models``, ``survival``, ``plots``, ``report``, ``runner``).
+``churn``, ``churn_models``, ``survival``, ``plots``, ``report``, ``safe_text``, ``runner``).
 
 Examples
 --------
@@ -28,6 +28,7 @@ _WHERE = {
     "pool_small_groups": "privacy", "suppress_small": "privacy",
     "rfm_scores": "rfm", "rfm_table": "rfm",
     "run_suite": "runner",
+    "escape_text": "safe_text", "md_text": "safe_text",
     "Segmenter": "segment", "customer_segments": "segment",
     "ChurnHazards": "survival", "RemainingLifetime": "survival", "RetentionCurves": "survival",
     "generate": "synth", "write_demo": "synth",
@@ -65,11 +66,13 @@ __all__ = [
     "churn_panel",
     "customer_features",
     "customer_segments",
+    "escape_text",
     "generate",
     "headline_kpis",
     "load_config",
     "load_data",
     "load_table",
+    "md_text",
     "nps_interval",
     "pool_small_groups",
     "rfm_scores",

@@ -32,7 +32,16 @@ from threadpoolctl import threadpool_limits
 
 from cxlib.churn import LABEL
 from cxlib.design import DesignEncoder, feature_label
-from cxlib.plots import ACCENT, NEUTRAL, PALETTE, finish, forest_plot, new_axes, percent_formatter
+from cxlib.plots import (
+    ACCENT,
+    NEUTRAL,
+    PALETTE,
+    axis_labels,
+    finish,
+    forest_plot,
+    new_axes,
+    percent_formatter,
+)
 from cxlib.privacy import pool_small_groups
 
 
@@ -292,7 +301,8 @@ class ChurnPredictor:
         errors = np.vstack([table["auc_drop"] - table["ci_low"], table["ci_high"] - table["auc_drop"]]).clip(
             0
         )
-        ax.barh(table["label"], table["auc_drop"], xerr=errors, color=ACCENT, ecolor=NEUTRAL)
+        ax.barh(range(len(table)), table["auc_drop"], xerr=errors, color=ACCENT, ecolor=NEUTRAL)
+        ax.set_yticks(range(len(table)), axis_labels(table["label"]))
         ax.grid(axis="y", visible=False)
         top_label = table["label"].iloc[-1]
         return finish(
@@ -341,7 +351,8 @@ class ChurnPredictor:
         if categorical or flag:  # levels, or a yes/no flag, as bars rather than a line between 0 and 1
             labels = ["no" if g == 0 else "yes" for g in grid] if flag else [str(g) for g in grid]
             order = np.arange(len(grid)) if flag else np.argsort(average)
-            ax.barh(np.asarray(labels)[order], average[order], color=ACCENT)
+            ax.barh(range(len(order)), average[order], color=ACCENT)
+            ax.set_yticks(range(len(order)), axis_labels(np.asarray(labels)[order], width=24))
             ax.xaxis.set_major_formatter(percent_formatter(1))
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.grid(axis="y", visible=False)

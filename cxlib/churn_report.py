@@ -17,6 +17,7 @@ from cxlib.churn import ChurnPanel
 from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.design import feature_label
 from cxlib.privacy import suppress_small
+from cxlib.safe_text import md_text
 from cxlib.survival import ChurnHazards, RemainingLifetime, RetentionCurves
 
 METRIC_NAMES = {
@@ -220,12 +221,18 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
 
 
 def strongest_sentence(drivers: ChurnDrivers) -> str:
-    """One sentence naming the three best-evidenced drivers with their odds ratios."""
+    """One sentence naming the three best-evidenced drivers with their odds ratios (Markdown).
+
+    Driver names, category levels and reference levels come from the data and are escaped with
+    :func:`cxlib.safe_text.md_text`.
+    """
     table = drivers.driver_table()
     parts = []
     for driver in drivers.drivers_["driver"].head(3):
         row = table.loc[table["driver"] == driver].iloc[0]
-        parts.append(f"{feature_label(row['term'])} ({row['unit']}: odds ratio {row['odds_ratio']:.2f})")
+        parts.append(
+            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['odds_ratio']:.2f})"
+        )
     return (
         "Ranked by the strength of evidence (the joint test of all their terms), the drivers most clearly "
         "linked to churn are " + ", ".join(parts[:-1]) + f" and {parts[-1]}."
@@ -252,10 +259,14 @@ def largest_clear_effect(table: pd.DataFrame, estimate: str = "odds_ratio", alph
 
 
 def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
-    """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'."""
+    """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'.
+
+    Markdown: the label and the unit (which name levels from the data) are escaped with
+    :func:`cxlib.safe_text.md_text`.
+    """
     what = "odds of churning" if estimate == "odds_ratio" else "monthly hazard of leaving"
     return (
-        f"{row['label']} ({row['unit']}) goes with {row[estimate]:.2f} times the {what} "
+        f"{md_text(row['label'])} ({md_text(row['unit'])}) goes with {row[estimate]:.2f} times the {what} "
         f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
     )
 

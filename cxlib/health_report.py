@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+from cxlib.safe_text import md_text
 
 
 def describe_loading(data) -> str:
@@ -11,7 +11,7 @@ def describe_loading(data) -> str:
     Warnings flag plausible but suspicious data (extreme amounts, a gap in the data before the
     as-of date, dates read in an order that some values do not prove, ids with spaces); notes say
     what loading changed (duplicates dropped, refunds flagged, missing optional values). Text that
-    quotes the data is HTML-escaped, so a value in a file cannot become markup in the report.
+    quotes the data is escaped (:func:`cxlib.safe_text.md_text`), so a value in a file cannot become markup in the report.
 
     Parameters
     ----------
@@ -38,12 +38,12 @@ def describe_loading(data) -> str:
     if warnings:
         parts.append(
             "**Check before relying on the figures** (validation warnings):\n\n"
-            + "\n".join(f"- {html.escape(w)}" for w in warnings)
+            + "\n".join(f"- {md_text(w)}" for w in warnings)
         )
     if data.notes:
         parts.append(
             "What loading did to the raw files (the files themselves are never changed):\n\n"
-            + "\n".join(f"- {html.escape(note)}" for note in data.notes)
+            + "\n".join(f"- {md_text(note)}" for note in data.notes)
         )
     else:
         parts.append("Loading needed no clean-up.")

@@ -14,6 +14,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from cxlib.io import CustomerData
 from cxlib.privacy import pool_small_groups, pooled_groups, record_pooling, suppress_small
+from cxlib.safe_text import md_text
 
 Z95 = 1.959964
 
@@ -365,7 +366,8 @@ def _active_days(k: pd.DataFrame) -> str:
 
 
 def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
-    """Findings as sentences built from the KPI table (Markdown)."""
+    """Findings as sentences built from the KPI table (Markdown; the currency is escaped for it)."""
+    currency = md_text(currency)
     k = kpis.set_index("kpi")
     sentences = []
     if "Net revenue, last 12 months" in k.index:

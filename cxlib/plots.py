@@ -6,6 +6,8 @@ finding, axes carry units.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +25,12 @@ FIGSIZE = (7.5, 4.2)
 
 
 def set_theme() -> None:
-    """Apply the suite's theme (call once at the top of a notebook)."""
+    """Apply the suite's theme (call once at the top of a notebook).
+
+    Mathtext is off: chart titles, labels and ticks carry text from the data or the config
+    (segment names, plan values, the currency), and a ``$`` in them would otherwise start a
+    formula, or stop the chart from drawing when the "formula" does not parse.
+    """
     sns.set_theme(
         style="whitegrid",
         palette=PALETTE,
@@ -37,8 +44,19 @@ def set_theme() -> None:
             "axes.titlelocation": "left",
             "axes.spines.top": False,
             "axes.spines.right": False,
+            "text.parse_math": False,
         },
     )
+
+
+#: Longest category label drawn on a chart axis; longer ones are shortened so the plot area keeps its room.
+MAX_LABEL = 40
+
+
+def axis_labels(values, width: int = MAX_LABEL) -> list[str]:
+    """Category values as axis labels: underscores as spaces, shortened to ``width`` characters."""
+    labels = [" ".join(str(v).replace("_", " ").split()) for v in values]
+    return [text if len(text) <= width else text[: width - 1].rstrip() + "…" for text in labels]
 
 
 def new_axes(ax: Axes | None = None, figsize=FIGSIZE) -> Axes:
@@ -50,7 +68,12 @@ def new_axes(ax: Axes | None = None, figsize=FIGSIZE) -> Axes:
 
 
 def money_formatter(currency: str = "EUR") -> FuncFormatter:
-    """Tick formatter for money: 1.2M, 350k, 80 with the currency code."""
+    """Tick formatter for money: 1.2M, 350k, 80 with the currency code.
+
+    A currency longer than a code is shortened in the ticks (the axis label carries it whole),
+    so the labels cannot squeeze the plot area away.
+    """
+    currency = axis_labels([currency], width=8)[0]
 
     def fmt(value, _pos=None):
         size = abs(value)
@@ -69,13 +92,29 @@ def percent_formatter(decimals: int | None = None) -> PercentFormatter:
 
 
 def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None = None) -> Axes:
-    """Set a finding-style title and unit-bearing axis labels."""
+    """Set a finding-style title and unit-bearing axis labels.
+
+    A title wider than the room it has is wrapped: titles carry names from the data, and one
+    wider than the figure would squeeze the plot area away.
+    """
     ax.set_title(title)
+    ax.set_title(_wrapped(title, ax, ax.title.get_fontsize()))
     if xlabel is not None:
         ax.set_xlabel(xlabel)
+        ax.set_xlabel(_wrapped(xlabel, ax, ax.xaxis.label.get_fontsize()))
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     return ax
+
+
+def _wrapped(text: str, ax: Axes, fontsize: float) -> str:
+    """``text`` broken into lines that fit the axes' figure (the whole width for a single chart)."""
+    figure = ax.figure
+    share = 1.0 if len(figure.axes) == 1 else ax.get_position().width
+    chars = max(20, int(share * figure.get_figwidth() * 72 / (fontsize * 0.6)))
+    if len(text) <= chars or "\n" in text:
+        return text
+    return textwrap.fill(text, chars, break_long_words=True, break_on_hyphens=False)
 
 
 def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None) -> Axes:
@@ -126,7 +165,8 @@ def plot_share_bars(
     """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
     table = table.dropna(subset=[value]).sort_values(value)
-    ax.barh(table[label].astype(str).str.replace("_", " "), table[value], color=ACCENT)
+    ax.barh(range(len(table)), table[value], color=ACCENT)
+    ax.set_yticks(range(len(table)), axis_labels(table[label]))
     for y, v in enumerate(table[value]):
         ax.text(v, y, f" {v:.0%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
     if percent:
@@ -172,7 +212,7 @@ def plot_rate_with_interval(
         ecolor=NEUTRAL,
         capsize=3,
     )
-    ax.set_yticks(list(y), table[label].astype(str).str.replace("_", " "))
+    ax.set_yticks(list(y), axis_labels(table[label]))
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.grid(axis="y", visible=False)
     return finish(ax, title, xlabel, None)
@@ -232,7 +272,9 @@ def forest_plot(
     )
     ticks = [t for t in candidates if lowest / 1.2 <= t <= highest * 1.2]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_yticks(y, [f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True)])
+    ax.set_yticks(
+        y, axis_labels(f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True))
+    )
     ax.grid(axis="y", visible=False)
     note = f"; arrows: interval beyond {floor:g}-{ceiling:g}" if (cut_low | cut_high).any() else ""
     return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1{note})")

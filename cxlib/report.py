@@ -6,14 +6,18 @@ Reports hide code, embed every chart as PNG, and reference nothing on the networ
 
 from __future__ import annotations
 
-import html
 import re
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import jinja2
 import nbformat
+import numpy as np
+import pandas as pd
 from nbconvert import HTMLExporter
+
+from cxlib.safe_text import escape_text, md_plain
 
 TEMPLATES = Path(__file__).parent / "templates"
 EXTERNAL_REFERENCE = re.compile(
@@ -136,14 +140,16 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
 
 
 def write_index(destination: Path, manifest: dict) -> Path:
-    """Write the report index from a run manifest (see :func:`cxlib.runner.run_suite`)."""
-    destination.write_text(_INDEX.render(**manifest), encoding="utf-8")
+    """Write the report index from a run manifest (see :func:`cxlib.runner.run_suite`).
+
+    Every value is escaped by the template; the notebooks' headlines are Markdown sentences
+    (text from the data escaped with :func:`cxlib.safe_text.md_text`) and are shown as plain text.
+    """
+    reports = [
+        {**report, "headline": md_plain(report.get("headline") or "")} for report in manifest["reports"]
+    ]
+    destination.write_text(_INDEX.render(**{**manifest, "reports": reports}), encoding="utf-8")
     return destination
-
-
-def escape(text: str) -> str:
-    """HTML-escape data-derived text before it is interpolated into report markup."""
-    return html.escape(str(text))
 
 
 #: Words written in capitals in table headers.
@@ -157,19 +163,68 @@ def header_text(column) -> str:
     return text[:1].upper() + text[1:]
 
 
-def styled(table, formats: dict | None = None, caption: str | None = None):
-    """A pandas Styler for report tables: index hidden, values formatted, text HTML-escaped.
+def _safe_formatter(fmt: str | Callable | None) -> Callable:
+    """A Styler formatter whose whole display text is HTML-escaped, format string included.
 
-    Data-derived text (channel names, plan labels) is escaped so it cannot inject markup into
-    the HTML report.
+    pandas' own ``escape="html"`` escapes a text value before formatting, not what a format
+    string adds: ``"{:,.0f} " + currency`` would place the currency in the page as markup.
+    """
+    if isinstance(fmt, str):
+        return lambda value: escape_text(fmt.format(value))
+    if callable(fmt):
+        return lambda value: escape_text(fmt(value))
+    precision = pd.get_option("styler.format.precision")
+
+    def default(value) -> str:  # as pandas shows unformatted values
+        if isinstance(value, (float, np.floating)):
+            return escape_text(f"{value:.{precision}f}")
+        return escape_text(value)
+
+    return default
+
+
+def money_format(currency: str, decimals: int = 0) -> Callable:
+    """A table format for amounts followed by the currency, e.g. ``1,234 EUR``.
+
+    Use it instead of building a format string from the currency (``"{:,.0f} " + currency``),
+    which a brace in the currency would break. :func:`styled` escapes what it returns.
+
+    Examples
+    --------
+    >>> money_format("EUR")(1234.5)
+    '1,234 EUR'
+    """
+    return lambda amount: f"{amount:,.{decimals}f} {currency}"
+
+
+def styled(table: pd.DataFrame, formats: dict | None = None, caption: str | None = None):
+    """A pandas Styler for report tables: index hidden, values formatted, all text HTML-escaped.
+
+    Cells, headers, the index and whatever a format string adds (e.g. a currency from the
+    config) are escaped with :func:`cxlib.safe_text.escape_text`, so text from the data or the
+    config cannot inject markup into the HTML report.
+
+    Parameters
+    ----------
+    table : DataFrame
+    formats : dict, optional
+        Column -> format string (``"{:,.0f} EUR"``) or callable; other columns as pandas shows them.
+    caption : str, optional
+        Plain text shown above the table.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
     """
     table = table.rename(columns=header_text)
     formats = {header_text(k): v for k, v in (formats or {}).items()}
-    # one format call: a second one resets every column it does not name, escaping included
-    styler = table.style.format(formats or None, escape="html", na_rep="–").hide(axis="index")
+    # one format call naming every column: a second one would reset the columns it does not name
+    formatters = {column: _safe_formatter(formats.get(column)) for column in table.columns}
+    styler = table.style.format(formatters, na_rep="–").hide(axis="index")
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     text_columns = [c for c in table.columns if table[c].dtype == object]
     styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
     if caption:
-        styler = styler.set_caption(escape(caption))
+        styler = styler.set_caption(escape_text(caption))
     return styler

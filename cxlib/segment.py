@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from cxlib.behaviour import churn_flags, customer_features, features_from_config
 from cxlib.kpis import nps_interval
-from cxlib.plots import PALETTE, finish, new_axes, percent_formatter
+from cxlib.plots import PALETTE, axis_labels, finish, new_axes, percent_formatter
 from cxlib.privacy import suppress_small
 
 __all__ = [
@@ -568,7 +568,7 @@ class Segmenter:
 
     # ------------------------------------------------------------------ charts
     def _label(self, s: int) -> str:
-        return f"{s}: {self.names_[s]}"
+        return axis_labels([f"{s}: {self.names_[s]}"])[0]
 
     def plot_k_scores(self, ax=None):
         """Silhouette and Calinski-Harabasz by number of segments; the chosen k is marked."""
@@ -688,7 +688,8 @@ class Segmenter:
         """Bootstrap Jaccard stability per segment (0.75+ = stable)."""
         stab = self.stability_.iloc[::-1]
         ax = new_axes(ax, figsize=(10, 0.8 * len(stab) + 1.8))
-        ax.barh([self._label(s) for s in stab.index], stab["jaccard_mean"], color=PALETTE[0])
+        ax.barh(range(len(stab)), stab["jaccard_mean"], color=PALETTE[0])
+        ax.set_yticks(range(len(stab)), [self._label(s) for s in stab.index])
         ax.axvline(0.75, color=PALETTE[3], linestyle="--", linewidth=1)
         ax.set_xlim(0, 1)
         worst = self.stability_["jaccard_mean"].min()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.safe_text import md_text
 from cxlib.segment import NO_PURCHASE_LABEL, Segmenter
 
 #: Columns of the segment summary shown in reports, with their display formats.
@@ -55,30 +56,33 @@ def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
     Returns
     -------
     str
+        Markdown; segment names (generated or from ``segmentation.names``) and the currency are
+        escaped with :func:`cxlib.safe_text.md_text`.
     """
     prof = segmenter.profiles_.dropna(subset=["customers"])
+    currency = md_text(currency)
     lines = []
     if "share_of_revenue" in prof and len(prof):
         top = prof["share_of_revenue"].idxmax()
         row = prof.loc[top]
         lines.append(
-            f"**{row['name']}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
+            f"**{md_text(row['name'])}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
             f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
             f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_month']:.1f} orders a month."
         )
     if "churn_rate" in prof and prof["churn_rate"].notna().any():
         worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
         lines.append(
-            f"Churn is highest among **{prof.loc[worst, 'name']}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
-            f"lowest among **{prof.loc[best, 'name']}** ({prof.loc[best, 'churn_rate']:.0%})."
+            f"Churn is highest among **{md_text(prof.loc[worst, 'name'])}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
+            f"lowest among **{md_text(prof.loc[best, 'name'])}** ({prof.loc[best, 'churn_rate']:.0%})."
         )
     if "nps" in prof and prof["nps"].notna().sum() > 1:
         high, low = prof.loc[prof["nps"].idxmax()], prof.loc[prof["nps"].idxmin()]
         overlap = high["nps_ci_low"] <= low["nps_ci_high"]
         lines.append(
             f"NPS (% promoters minus % detractors, on each respondent's latest answer) is highest among "
-            f"**{high['name']}** ({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to "
-            f"{high['nps_ci_high']:+.0f}) and lowest among **{low['name']}** ({low['nps']:+.0f}, "
+            f"**{md_text(high['name'])}** ({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to "
+            f"{high['nps_ci_high']:+.0f}) and lowest among **{md_text(low['name'])}** ({low['nps']:+.0f}, "
             f"{low['nps_ci_low']:+.0f} to {low['nps_ci_high']:+.0f})"
             + (
                 "; the intervals overlap, so satisfaction may not be what separates the segments."
@@ -105,18 +109,18 @@ def describe_stability(segmenter: Segmenter) -> str:
     return (
         f"Refitting the segments on {len(ari)} bootstrap samples reproduces them with an adjusted Rand index of "
         f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
-        f"**{segmenter.names_[weakest]}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
+        f"**{md_text(segmenter.names_[weakest])}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
         f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
     )
 
 
 def headline(segmenter: Segmenter) -> str:
-    """One sentence for the report index: how many segments, how stable, who carries the revenue."""
+    """One sentence for the report index: how many segments, how stable, who carries the revenue (Markdown)."""
     prof = segmenter.profiles_.dropna(subset=["share_of_revenue"])
     stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= 0.75
     top = prof["share_of_revenue"].idxmax()
     return (
         f"{segmenter.n_segments_} {'stable ' if stable else ''}behavioural segments; "
-        f"{segmenter.names_[top]} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
+        f"{md_text(segmenter.names_[top])} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
         f"and {prof.loc[top, 'share_of_revenue']:.0%} of net revenue."
     )

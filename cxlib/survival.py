@@ -33,7 +33,7 @@ from statsmodels.stats.multitest import multipletests
 from cxlib.churn import DAYS_PER_MONTH, LABEL, ChurnDesign
 from cxlib.design import DesignEncoder, feature_label
 from cxlib.io import CustomerData
-from cxlib.plots import PALETTE, finish, forest_plot, new_axes, percent_formatter
+from cxlib.plots import PALETTE, axis_labels, finish, forest_plot, new_axes, percent_formatter
 from cxlib.privacy import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
@@ -200,7 +200,7 @@ class RetentionCurves:
         ax = new_axes(ax, figsize=(9.0, 4.2))
         for (name, kmf), colour in zip(self.fitters_.items(), PALETTE, strict=False):
             kmf.plot_survival_function(ax=ax, color=colour, ci_alpha=0.15, lw=2)
-            ax.lines[-1].set_label(f"{name} (n={kmf.event_table['at_risk'].iloc[0]:,})")
+            ax.lines[-1].set_label(f"{axis_labels([name])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
         ax.yaxis.set_major_formatter(percent_formatter())
         ax.set_ylim(0, 1.02)
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
