@@ -36,4 +36,23 @@ class ParameterError(CxError):
 
 
 class ReportFolderError(CxError):
-    """The report folder holds files a run did not write, which publishing would replace."""
+    """The report or run-data folder holds files a run did not write, which publishing would replace."""
+
+
+class RunInterrupted(BaseException):
+    """A run was stopped by SIGINT or SIGTERM.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it.
+
+    Parameters
+    ----------
+    signum : int
+        The signal received.
+    published : bool
+        Whether the new reports had already been published when the signal arrived.
+    """
+
+    def __init__(self, signum: int, published: bool = False):
+        self.signum = signum
+        self.published = published
+        super().__init__(signum)
