@@ -145,6 +145,10 @@ def foreign_files(version: Path) -> list[str]:
     ]
 
 
+def _empty_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
 def _current_version(dest: Destination) -> Path | None:
     current = dest.store / CURRENT
     return dest.store / os.readlink(current) if current.is_symlink() else None
@@ -179,9 +183,8 @@ def check_destination(dest: Destination) -> None:
                     if rel.startswith(f"{part}/")
                 ]
         elif link.is_dir():
-            entries = [p.relative_to(link).as_posix() for p in _files(link)] or [
-                p.name for p in link.iterdir()
-            ]
+            entries = [p.relative_to(link).as_posix() for p in _files(link)]
+            entries += [p.relative_to(link).as_posix() for p in link.rglob("*") if _empty_folder(p)]
             if entries:
                 problems.append(f"{link} holds files cx-suite did not write ({_shown(entries)})")
         elif link.exists():
