@@ -1,17 +1,14 @@
 """Notebook kernels that never write to the user's terminal and never outlive an interrupted run.
 
-Two things in the toolchain reach the terminal or leave processes behind:
-
 - jupyter_client interrupts a kernel (SIGINT) before every shutdown, even a normal one; when that
   lands while the kernel is handling a message, ipykernel logs ``[IPKernelApp] ERROR |
-  KeyboardInterrupt caught in kernel.`` to its stderr, which it inherits from the runner, so it
-  printed on the terminal of a successful run. :class:`QuietKernelManager` gives the kernel process
-  its own log file for stdout and stderr (what a cell prints still reaches the notebook).
-- nbclient installs its own SIGINT/SIGTERM handlers while a notebook runs and removes them after,
-  so the runner lost the signal and the next notebook ran. :func:`run_interruptibly` runs papermill
-  in a worker thread, where nbclient cannot install handlers; the main thread keeps the runner's
-  handlers, and on a signal stops every kernel (SIGTERM to its process group, SIGKILL after a
-  grace period) before the exception propagates.
+  KeyboardInterrupt caught in kernel.`` to its stderr, which it inherited from the runner, so the
+  line once showed on the terminal of a successful run (a race: not reproducible on a rerun).
+  :class:`QuietKernelManager` gives the kernel process a log file for its own stdout and stderr;
+  what cells print still reaches the notebook, where the runner checks it.
+- On SIGINT or SIGTERM, :class:`signals_raise` turns the signal into :class:`RunInterrupted`;
+  papermill's kernel context then shuts the kernel down, and :func:`stop_kernels` ends any kernel
+  still running (e.g. one interrupted while starting) before the runner exits.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -74,36 +70,6 @@ def _signal_group(pid: int, signum: int) -> None:
         pass
 
 
-def run_interruptibly(task: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``task`` in a worker thread; on a signal in the main thread, stop the kernels and re-raise.
-
-    Returns
-    -------
-    Any
-        What ``task`` returned; an exception it raised is raised here.
-    """
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = task(*args, **kwargs)
-        except BaseException as err:  # handed to the main thread
-            outcome["error"] = err
-
-    worker = threading.Thread(target=work, name="cx-notebook", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
-    except BaseException:
-        stop_kernels()
-        worker.join(30)
-        raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 class signals_raise:  # noqa: N801 - used as a context manager, reads like one
     """Within the block, SIGINT and SIGTERM raise :class:`RunInterrupted` (main thread only)."""
 
@@ -120,4 +86,6 @@ class signals_raise:  # noqa: N801 - used as a context manager, reads like one
 
 
 def _raise_interrupted(signum: int, frame) -> None:
+    for other in (signal.SIGINT, signal.SIGTERM):  # one signal is enough: cleaning up must not be cut short
+        signal.signal(other, signal.SIG_IGN)
     raise RunInterrupted(signum)
