@@ -8,13 +8,14 @@ and exit with status 1, without a traceback. SIGINT and SIGTERM print one line a
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from pathlib import Path
 
 import yaml
 
-from cxlib.exceptions import CxError, RunInterrupted
+from cxlib.exceptions import CxError
 
 
 def _parse_params(pairs: list[str]) -> dict:
@@ -68,7 +69,7 @@ def _clean(args) -> None:
     from cxlib.publish import Destination, Store, check_destination
 
     dest = Destination.for_out(args.out, args.run_data)
-    check_destination(dest)
+    check_destination(dest, action="clean")
     if dest.store.exists():
         with Store(dest, log=print) as store:
             store.remove_all()
@@ -115,12 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cx`` command."""
     args = build_parser().parse_args(argv)
+    # papermill/nbclient log kernel trouble (e.g. "Kernel died" after an interrupt) through the
+    # 'papermill' logger; the runner reports failures itself, in one message
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
     try:
         args.func(args)
     except CxError as err:
         print(f"cx {args.command}: {err}", file=sys.stderr)
         return 1
-    except (RunInterrupted, KeyboardInterrupt) as err:
+    except KeyboardInterrupt as err:
         for signum in (signal.SIGINT, signal.SIGTERM):  # a second signal must not add a traceback
             signal.signal(signum, signal.SIG_IGN)
         signum = getattr(err, "signum", signal.SIGINT)

@@ -39,10 +39,11 @@ class ReportFolderError(CxError):
     """The report or run-data folder holds files a run did not write, which publishing would replace."""
 
 
-class RunInterrupted(BaseException):
+class RunInterrupted(KeyboardInterrupt):
     """A run was stopped by SIGINT or SIGTERM.
 
-    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it.
+    A ``KeyboardInterrupt``, so that no ``except Exception`` swallows it and asyncio (inside
+    papermill) re-raises it instead of storing it in a task.
 
     Parameters
     ----------

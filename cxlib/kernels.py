@@ -6,9 +6,11 @@
   line once showed on the terminal of a successful run (a race: not reproducible on a rerun).
   :class:`QuietKernelManager` gives the kernel process a log file for its own stdout and stderr;
   what cells print still reaches the notebook, where the runner checks it.
-- On SIGINT or SIGTERM, :class:`signals_raise` turns the signal into :class:`RunInterrupted`;
-  papermill's kernel context then shuts the kernel down, and :func:`stop_kernels` ends any kernel
-  still running (e.g. one interrupted while starting) before the runner exits.
+- On SIGINT or SIGTERM, :class:`signals_raise` turns the signal into :class:`RunInterrupted`.
+  Raised inside papermill's asyncio loop, it would leave half-run tasks behind ("Task exception was
+  never retrieved" on the terminal at exit), so :func:`run_interruptibly` runs papermill in a worker
+  thread: the signal lands in the main thread, which stops the kernels (:func:`stop_kernels`); the
+  worker then sees a dead kernel, cleans up normally, and the main thread re-raises.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -68,6 +71,36 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)  # kernels start in their own session: the group id is the pid
     except ProcessLookupError:
         pass
+
+
+def run_interruptibly(task: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``task`` in a worker thread; on an interrupt in the main thread, stop the kernels and re-raise.
+
+    Returns
+    -------
+    Any
+        What ``task`` returned; an exception it raised is raised here.
+    """
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = task(*args, **kwargs)
+        except BaseException as err:  # handed to the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=work, name="cx-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except BaseException:
+        stop_kernels()
+        worker.join(30)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class signals_raise:  # noqa: N801 - used as a context manager, reads like one

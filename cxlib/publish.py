@@ -159,11 +159,18 @@ def _shown(names: list[str], limit: int = 10) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def check_destination(dest: Destination) -> None:
+def check_destination(dest: Destination, action: str = "publish to") -> None:
     """Refuse, before anything runs, a destination holding anything the suite did not write.
 
     A new or empty folder is fine. A folder the suite published is fine as long as every file in
     it is listed in its manifest with an unchanged SHA-256.
+
+    Parameters
+    ----------
+    dest : Destination
+        The report folder, run-data folder and version store.
+    action : str
+        What is refused, for the message ("publish to", "clean").
 
     Raises
     ------
@@ -177,11 +184,15 @@ def check_destination(dest: Destination) -> None:
             if os.readlink(link) != dest.link_target(link, part):
                 problems.append(f"{link} is a link to {os.readlink(link)}, which cx-suite did not make")
             elif version is not None:
-                problems += [
-                    f"{link / Path(rel).relative_to(part)} (not written by cx-suite, or changed since)"
+                changed = [
+                    str(link / Path(rel).relative_to(part))
                     for rel in foreign_files(version)
                     if rel.startswith(f"{part}/")
                 ]
+                if changed:
+                    problems.append(
+                        f"files that cx-suite did not write, or that changed since it published them: {_shown(changed)}"
+                    )
         elif link.is_dir():
             entries = [p.relative_to(link).as_posix() for p in _files(link)]
             entries += [p.relative_to(link).as_posix() for p in link.rglob("*") if _empty_folder(p)]
@@ -193,7 +204,7 @@ def check_destination(dest: Destination) -> None:
         problems.append(f"{dest.store} exists but is not a cx-suite version store")
     if problems:
         raise ReportFolderError(
-            f"refusing to publish to {dest.out}: "
+            f"refusing to {action} {dest.out}: "
             + "; ".join(problems)
             + ". A run replaces only files it wrote itself (listed with their SHA-256 in its manifest), "
             "so nothing was run or changed; move those files elsewhere or choose another --out "

@@ -29,7 +29,7 @@ from cxlib.artifacts import load_summaries
 from cxlib.config import load_config
 from cxlib.exceptions import NotebookRunError, ParameterError, RunInterrupted
 from cxlib.io import load_data
-from cxlib.kernels import kernel_manager_class, signals_raise, stop_kernels
+from cxlib.kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
 from cxlib.publish import Destination, Store
 from cxlib.report import notebook_title, package_versions, render_html, write_index
 
@@ -225,7 +225,7 @@ def run_suite(
         started = time.perf_counter()
         try:
             reports = _run_notebooks(notebooks, data, routed, config_path, staging, log)
-        except (RunInterrupted, KeyboardInterrupt):
+        except KeyboardInterrupt:
             stop_kernels()
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -261,7 +261,7 @@ def run_suite(
         write_index(report_dir / "index.html", record)
         try:
             store.publish(staging)
-        except (RunInterrupted, KeyboardInterrupt) as err:
+        except KeyboardInterrupt as err:
             raise RunInterrupted(getattr(err, "signum", 2), published=store.published) from None
     log(f"reports written to {dest.out / 'index.html'} (per-customer run data in {dest.run_data})")
     return record
@@ -290,7 +290,7 @@ def _run_notebooks(
         executed = executed_dir / source.name
         kernel_log = executed_dir / f"{source.stem}.kernel.log"
         parameters = {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
-        seconds = execute_notebook(source, executed, parameters, kernel_log)
+        seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log)
         if kernel_log.is_file() and kernel_log.stat().st_size == 0:
             kernel_log.unlink()
         html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html")

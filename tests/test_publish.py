@@ -215,14 +215,19 @@ def slow_notebooks(tmp_path):
     return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, "import time\ntime.sleep(120)")]
 
 
+def _is_kernel(process: psutil.Process) -> bool:
+    try:
+        return "ipykernel" in " ".join(process.cmdline())
+    except psutil.Error:  # exited (a zombie until reaped): the first notebook's kernel
+        return False
+
+
 def second_kernel(process: subprocess.Popen, store: Path, timeout: float = 90) -> list[psutil.Process]:
     """Wait until the run is inside its second notebook (the first one's output is staged); its kernels."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         kernels = [
-            child
-            for child in psutil.Process(process.pid).children(recursive=True)
-            if "ipykernel" in " ".join(child.cmdline())
+            child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
         ]
         if kernels and list(store.glob("staging-*/report/00_quick.html")):
             time.sleep(3)  # let the kernel start executing cells
@@ -284,3 +289,25 @@ def test_a_normal_run_prints_only_the_runners_progress_lines(tmp_path):
     assert len(lines) == 4, lines
     kernel_log = (tmp_path / "reports-data" / "notebooks" / "00_noisy.kernel.log").read_text()
     assert "KeyboardInterrupt caught in kernel." in kernel_log
+
+
+def test_a_kill_inside_a_running_notebook_keeps_the_old_set_and_the_kernel_exits(
+    tmp_path, labelled, slow_notebooks, monkeypatch
+):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "old", monkeypatch)
+    process = subprocess.Popen(
+        [CX, "run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(tmp_path / "slow")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kernels = second_kernel(process, tmp_path / STORE)
+    process.kill()
+    process.wait()
+    assert visible_label(out) == "old"
+    assert list((tmp_path / STORE).glob("staging-*"))  # what the killed run left
+    _, alive = psutil.wait_procs(kernels, timeout=30)  # ipykernel exits when its parent is gone
+    assert not alive
+    run_fake(out, labelled, "next", monkeypatch)
+    assert visible_label(out) == "next"
+    assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
