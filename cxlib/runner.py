@@ -209,7 +209,11 @@ def run_suite(
     RunInterrupted
         On SIGINT or SIGTERM; kernels are stopped, the previous reports stay.
     """
-    config_path = Path(config_path).resolve()
+    with signals_raise():  # from the start: a SIGTERM while validating also ends with one line
+        return _run_suite(Path(config_path).resolve(), out_dir, notebooks, params, log, run_data)
+
+
+def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> dict:
     dest = Destination.for_out(out_dir, run_data)
     notebooks = list(notebooks) if notebooks is not None else discover_notebooks()
     if not notebooks:
@@ -219,7 +223,7 @@ def run_suite(
     log(f"validating data for {config.company} ...")
     data = load_data(config)
     routed = check_parameters(notebooks, params or {})
-    with signals_raise(), Store(dest, log) as store:
+    with Store(dest, log) as store:
         store.clean_leftovers()
         staging = store.new_staging()
         started = time.perf_counter()
