@@ -40,7 +40,7 @@ data/demo_small/customers.csv: cxlib/synth.py | $(STAMP)
 
 demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synthetic demo data
 
-report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, write HTML to reports/
+report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, publish HTML to reports/
 	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
 
 test: $(STAMP) data/demo_small/customers.csv browser ## install and run every test: ruff lint, pytest, nbval over the notebooks
@@ -70,5 +70,6 @@ lock: ## refresh requirements.lock from a fresh install of the ranges in pyproje
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^#' >> requirements.lock.new
 	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
-clean: ## remove generated data, reports and build output (keeps .venv)
-	rm -rf data/demo data/demo_small build reports/*.html reports/notebooks reports/run reports/run.json
+clean: ## remove generated data, build output and the reports cx run wrote (never other files; keeps .venv)
+	rm -rf data/demo data/demo_small build
+	if [ -x $(BIN)/cx ]; then $(BIN)/cx clean --out $(OUT); fi

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "reports")  # cx run makes it a link to a version beside it
         started = time.perf_counter()
         subprocess.run(
             [

@@ -1,5 +1,7 @@
 """Hand-over between notebooks of one run: tables and summaries written to the run folder.
 
+The run folder (``run_dir``) is the run-data folder (``reports-data/`` by default), kept for
+analysts beside the report folder and never inside it, because its tables are per customer.
 Each notebook reads only what earlier notebooks wrote here (data flows one way), and the
 runner builds ``reports/index.html`` from the summaries.
 """

@@ -1,12 +1,15 @@
 """Command line: ``cx synth``, ``cx validate``, ``cx run``.
 
 Errors the user can fix (config, data, parameters, a failing notebook) print one clear message
-and exit with status 1, without a traceback.
+and exit with status 1, without a traceback. SIGINT and SIGTERM print one line and exit with
+128 + the signal number (130, 143).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -64,7 +67,19 @@ def _run(args) -> None:
         notebooks=notebooks,
         params=_parse_params(args.param),
         log=lambda line: print(line, flush=True),
+        run_data=args.run_data,
     )
+
+
+def _clean(args) -> None:
+    from cxlib.publish import Destination, Store, check_destination
+
+    dest = Destination.for_out(args.out, args.run_data)
+    check_destination(dest, action="clean")
+    if dest.store.exists():
+        with Store(dest, log=print) as store:
+            store.remove_all()
+    print(f"removed the reports cx-suite wrote to {dest.out} and {dest.run_data}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=_validate)
     run = sub.add_parser("run", help="run every notebook and render the HTML reports")
     run.add_argument("--config", required=True)
-    run.add_argument("--out", default="reports")
+    run.add_argument("--out", default="reports", help="report folder: HTML and aggregates (default: reports)")
+    run.add_argument(
+        "--run-data",
+        help="folder for per-customer tables and executed notebooks, for analysts (default: <out>-data)",
+    )
     run.add_argument("--notebooks", help="folder of numbered notebooks (default: the suite's own)")
     run.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 00,01")
     run.add_argument(
@@ -93,17 +112,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="notebook parameter (YAML-typed value); must exist in a notebook",
     )
     run.set_defaults(func=_run)
+    clean = sub.add_parser("clean", help="remove the reports and run data a run published (nothing else)")
+    clean.add_argument("--out", default="reports")
+    clean.add_argument("--run-data")
+    clean.set_defaults(func=_clean)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cx`` command."""
     args = build_parser().parse_args(argv)
+    # papermill/nbclient log kernel trouble (e.g. "Kernel died" after an interrupt) through the
+    # 'papermill' logger; the runner reports failures itself, in one message
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
     try:
         args.func(args)
     except CxError as err:
         print(f"cx {args.command}: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as err:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second signal must not add a traceback
+            signal.signal(signum, signal.SIG_IGN)
+        signum = getattr(err, "signum", signal.SIGINT)
+        outcome = (
+            "the new reports were published; the next run finishes removing the previous ones"
+            if getattr(err, "published", False)
+            else "previous reports left untouched"
+        )
+        print(f"cx {args.command}: interrupted by {signal.Signals(signum).name}; {outcome}", file=sys.stderr)
+        return 128 + signum
     return 0
 
 

@@ -44,8 +44,28 @@ class ParameterError(CxError):
 
 
 class ReportFolderError(CxError):
-    """The report folder holds files a run did not write, which publishing would replace."""
+    """The report or run-data folder holds files a run did not write, which publishing would replace."""
 
 
 class InputFileError(CxError):
     """An input file cannot be read (empty, wrong format, encoding or separator, missing sheet)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run was stopped by SIGINT or SIGTERM.
+
+    A ``KeyboardInterrupt``, so that no ``except Exception`` swallows it and asyncio (inside
+    papermill) re-raises it instead of storing it in a task.
+
+    Parameters
+    ----------
+    signum : int
+        The signal received.
+    published : bool
+        Whether the new reports had already been published when the signal arrived.
+    """
+
+    def __init__(self, signum: int, published: bool = False):
+        self.signum = signum
+        self.published = published
+        super().__init__(signum)

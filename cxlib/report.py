@@ -132,8 +132,8 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
 {% for name, version in versions.items() %}<tr><th>{{ name }}</th><td>{{ version }}</td></tr>{% endfor %}
 </table>
 <h2>Configuration used</h2><pre>{{ config_text }}</pre>
-<p class="muted">Executed notebooks are in <code>notebooks/</code>, machine-readable summaries in
-<code>run/summaries/</code> and the run record in <code>run.json</code>.</p>
+<p class="muted">The run record is in <code>run.json</code>. Executed notebooks, per-customer tables and
+machine-readable summaries are kept for analysts in the run-data folder, not with these reports.</p>
 </body></html>
 """
 )

@@ -2,8 +2,10 @@
 
 The runner guards the toolchain's silent failures: an unknown parameter is an error (papermill
 alone ignores it), a notebook whose charts did not render or that printed warnings fails the run,
-and a failed run leaves the previous report set untouched (everything is built in a staging
-folder and swapped in only when every notebook succeeded).
+and a failed or interrupted run leaves the previous report set untouched: everything is built in
+a staging folder and published in one atomic step (see :mod:`cxlib.publish`) only when every
+notebook succeeded. Kernels write nothing to the terminal and are stopped on SIGINT/SIGTERM (see
+:mod:`cxlib.kernels`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-import re
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,18 +24,18 @@ import papermill
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
+from cxlib import publish
 from cxlib.artifacts import load_summaries
 from cxlib.config import load_config
-from cxlib.exceptions import NotebookRunError, ParameterError, ReportFolderError
+from cxlib.exceptions import NotebookRunError, ParameterError, RunInterrupted
 from cxlib.io import load_data
+from cxlib.kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
+from cxlib.publish import Destination, Store
 from cxlib.report import notebook_title, package_versions, render_html, write_index
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Parameters the runner itself passes to every notebook.
 RUNNER_PARAMETERS = ("config_path", "run_dir")
-#: What a run writes at the top of its report folder, besides one ``NN_name.html`` per notebook.
-RUN_OUTPUTS = ("index.html", "run.json", "notebooks", "run")
-_REPORT_HTML = re.compile(r"\d\d_[\w.-]+\.html")
 
 
 def discover_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -133,8 +135,11 @@ def _failed_cell(executed: Path) -> tuple[int, str]:
     return 0, ""
 
 
-def execute_notebook(source: Path, executed: Path, params: dict) -> float:
+def execute_notebook(source: Path, executed: Path, params: dict, kernel_log: Path | None = None) -> float:
     """Execute one notebook with papermill; return its run time in seconds.
+
+    The kernel's own stdout/stderr (log lines, shutdown noise; not what cells print) go to
+    ``kernel_log`` (default: discarded), never to the terminal.
 
     Raises
     ------
@@ -151,7 +156,8 @@ def execute_notebook(source: Path, executed: Path, params: dict) -> float:
             cwd=str(source.parent),
             progress_bar=False,
             log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter on the terminal
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            kernel_manager_class=kernel_manager_class(kernel_log or os.devnull),
         )
     except PapermillExecutionError as err:
         cell_number, first_line = _failed_cell(executed)
@@ -165,65 +171,13 @@ def execute_notebook(source: Path, executed: Path, params: dict) -> float:
     return time.perf_counter() - started
 
 
-def _written_by_a_run(path: Path) -> bool:
-    return path.name in RUN_OUTPUTS or (path.is_file() and _REPORT_HTML.fullmatch(path.name) is not None)
-
-
-def check_report_folder(out_dir: Path) -> None:
-    """Refuse a report folder that holds anything a run did not write.
-
-    Publishing replaces the previous report set, so a folder holding the user's own files (data,
-    configs, notes) is refused before anything runs, naming those files. Hidden entries and
-    README.md are left alone.
-
-    Raises
-    ------
-    ReportFolderError
-    """
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise ReportFolderError(f"the report folder {out_dir} is a file; give a folder for --out")
-    foreign = sorted(
-        p.name
-        for p in out_dir.iterdir()
-        if not p.name.startswith(".") and p.name != "README.md" and not _written_by_a_run(p)
-    )
-    if foreign:
-        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
-        raise ReportFolderError(
-            f"the report folder {out_dir} holds files cx-suite did not write ({shown}); a run replaces "
-            "the folder's reports, so choose an empty or new folder for --out, or move those files"
-        )
-
-
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace the previous run's outputs in ``out_dir`` with ``staging``'s content; nothing else moves."""
-    previous = out_dir / f".previous-{staging.name}"
-    previous.mkdir()
-    old = [p for p in out_dir.iterdir() if not p.name.startswith(".") and _written_by_a_run(p)]
-    for path in old:
-        path.rename(previous / path.name)
-    try:
-        for path in staging.iterdir():
-            path.rename(out_dir / path.name)
-    except OSError:
-        for path in previous.iterdir():  # put the last good set back
-            target = out_dir / path.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            path.rename(target)
-        raise
-    shutil.rmtree(previous)
-    staging.rmdir()
-
-
 def run_suite(
     config_path: str | Path,
     out_dir: str | Path = "reports",
     notebooks: list[Path] | None = None,
     params: dict | None = None,
     log: Callable[[str], None] = lambda message: None,
+    run_data: str | Path | None = None,
 ) -> dict:
     """Validate the data, run every notebook, render reports, and publish them atomically.
 
@@ -232,99 +186,130 @@ def run_suite(
     config_path : str or Path
         The YAML config passed to every notebook.
     out_dir : str or Path
-        Report folder; replaced only when the whole run succeeds.
+        Report folder (HTML and aggregates only): a link to the published version, switched only
+        when the whole run succeeds. It must be new, empty, or written by an earlier run.
     notebooks : list of Path, optional
         Defaults to the numbered notebooks in ``notebooks/``.
     params : dict, optional
         Extra notebook parameters; each must be declared by at least one notebook.
     log : callable
         Receives progress lines.
+    run_data : str or Path, optional
+        Folder for per-customer tables, summaries and executed notebooks (for analysts, never sent
+        with the reports); notebooks receive it as ``run_dir``. Default: ``<out_dir>-data``.
 
     Returns
     -------
     dict
-        The run manifest (also written to ``run.json``).
+        The run record (also written to ``run.json``).
 
     Raises
     ------
     ConfigError, DataValidationError, ParameterError, NotebookRunError, ReportFolderError
+    RunInterrupted
+        On SIGINT or SIGTERM; kernels are stopped, the previous reports stay.
     """
-    config_path = Path(config_path).resolve()
-    out_dir = Path(out_dir).resolve()
+    with signals_raise():  # from the start: a SIGTERM while validating also ends with one line
+        return _run_suite(Path(config_path).resolve(), out_dir, notebooks, params, log, run_data)
+
+
+def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> dict:
+    dest = Destination.for_out(out_dir, run_data)
     notebooks = list(notebooks) if notebooks is not None else discover_notebooks()
     if not notebooks:
         raise NotebookRunError("no numbered notebooks (00_*.ipynb ...) found")
     config = load_config(config_path)
-    check_report_folder(out_dir)
+    publish.check_destination(dest)
     log(f"validating data for {config.company} ...")
     data = load_data(config)
     for warning in data.warnings:  # the overview shows them too
         log(f"warning: {warning}")
     routed = check_parameters(notebooks, params or {})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f".staging-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-    run_dir = staging / "run"
-    (staging / "notebooks").mkdir(parents=True)
-    reports, started = [], time.perf_counter()
-    try:
-        for number, source in enumerate(notebooks, start=1):
-            missing = missing_tables(source, data.tables)
-            if missing:
-                reason = (
-                    f"skipped: needs the {' and '.join(missing)} table(s), which the config does not supply"
-                )
-                log(f"[{number}/{len(notebooks)}] {source.name} {reason}")
-                title = notebook_title(nbformat.read(source, as_version=4), source.stem)
-                reports.append(
-                    {"notebook": source.stem, "html": None, "seconds": 0.0, "title": title, "skipped": reason}
-                )
-                continue
-            log(f"[{number}/{len(notebooks)}] {source.name} ...")
-            executed = staging / "notebooks" / source.name
-            seconds = execute_notebook(
-                source, executed, {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
+    with Store(dest, log) as store:
+        store.clean_leftovers()
+        staging = store.new_staging()
+        started = time.perf_counter()
+        try:
+            reports = _run_notebooks(notebooks, data, routed, config_path, staging, log)
+        except KeyboardInterrupt:
+            stop_kernels()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        except BaseException:
+            failed = store.keep_failed(staging) / publish.RUN_DATA / "notebooks"
+            log(f"run failed; previous reports left untouched; failed notebooks kept in {failed}")
+            raise
+        run_dir = staging / publish.RUN_DATA
+        summaries = load_summaries(run_dir)
+        for report in reports:
+            report["headline"] = report.get("skipped") or summaries.get(report["notebook"], {}).get(
+                "headline", ""
             )
-            html_path = render_html(executed, staging / f"{source.stem}.html")
-            reports.append(
-                {
-                    "notebook": source.stem,
-                    "html": html_path.name,
-                    "seconds": round(seconds, 2),
-                    "title": notebook_title(nbformat.read(executed, as_version=4), source.stem),
-                }
-            )
-            log(f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s")
-    except BaseException:
-        failed = out_dir / ".last-failed-run"
-        shutil.rmtree(failed, ignore_errors=True)
-        staging.rename(failed)
-        log(f"run failed; previous reports left untouched; failed notebooks kept in {failed}")
-        raise
-    summaries = load_summaries(run_dir)
-    for report in reports:
-        report["headline"] = report.get("skipped") or summaries.get(report["notebook"], {}).get(
-            "headline", ""
+        record = {
+            "company": config.company,
+            "as_of": str(data.as_of.date()) if data.as_of is not None else "",
+            "generated": f"{dt.datetime.now():%d %b %Y %H:%M}",
+            "config_path": str(config_path),
+            "config_text": yaml.safe_dump(_plain_config(config.values), sort_keys=False),
+            "seed": config.seed,
+            "fingerprints": data.fingerprints,
+            "notes": data.notes,
+            "versions": package_versions(),
+            "reports": reports,
+            "parameters": params or {},
+            "run_data": str(dest.run_data),
+            "total_seconds": round(time.perf_counter() - started, 2),
+        }
+        report_dir = staging / publish.REPORT
+        (report_dir / "run.json").write_text(
+            json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
         )
-    manifest = {
-        "company": config.company,
-        "as_of": str(data.as_of.date()) if data.as_of is not None else "",
-        "generated": f"{dt.datetime.now():%d %b %Y %H:%M}",
-        "config_path": str(config_path),
-        "config_text": yaml.safe_dump(_plain_config(config.values), sort_keys=False),
-        "seed": config.seed,
-        "fingerprints": data.fingerprints,
-        "notes": data.notes,
-        "versions": package_versions(),
-        "reports": reports,
-        "parameters": params or {},
-        "total_seconds": round(time.perf_counter() - started, 2),
-    }
-    (staging / "run.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-    write_index(staging / "index.html", manifest)
-    _swap_in(staging, out_dir)
-    shutil.rmtree(out_dir / ".last-failed-run", ignore_errors=True)
-    log(f"reports written to {out_dir / 'index.html'}")
-    return manifest
+        write_index(report_dir / "index.html", record)
+        try:
+            store.publish(staging)
+        except KeyboardInterrupt as err:
+            raise RunInterrupted(getattr(err, "signum", 2), published=store.published) from None
+    log(f"reports written to {dest.out / 'index.html'} (per-customer run data in {dest.run_data})")
+    return record
+
+
+def _run_notebooks(
+    notebooks: list[Path], data, routed: dict, config_path: Path, staging: Path, log: Callable[[str], None]
+) -> list[dict]:
+    """Execute and render every notebook into ``staging``; the report entries for the index."""
+    run_dir = staging / publish.RUN_DATA
+    executed_dir = run_dir / "notebooks"
+    executed_dir.mkdir(parents=True)
+    reports = []
+    for number, source in enumerate(notebooks, start=1):
+        publish._checkpoint(f"notebook-{number}")
+        missing = missing_tables(source, data.tables)
+        title = notebook_title(nbformat.read(source, as_version=4), source.stem)
+        if missing:
+            reason = f"skipped: needs the {' and '.join(missing)} table(s), which the config does not supply"
+            log(f"[{number}/{len(notebooks)}] {source.name} {reason}")
+            reports.append(
+                {"notebook": source.stem, "html": None, "seconds": 0.0, "title": title, "skipped": reason}
+            )
+            continue
+        log(f"[{number}/{len(notebooks)}] {source.name} ...")
+        executed = executed_dir / source.name
+        kernel_log = executed_dir / f"{source.stem}.kernel.log"
+        parameters = {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
+        seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log)
+        if kernel_log.is_file() and kernel_log.stat().st_size == 0:
+            kernel_log.unlink()
+        html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html")
+        reports.append(
+            {
+                "notebook": source.stem,
+                "html": html_path.name,
+                "seconds": round(seconds, 2),
+                "title": notebook_title(nbformat.read(executed, as_version=4), source.stem),
+            }
+        )
+        log(f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s")
+    return reports
 
 
 def _plain_config(values):

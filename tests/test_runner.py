@@ -49,10 +49,14 @@ def test_successful_run_writes_offline_reports_and_index(tmp_path, good):
     assert record["parameters"] == {"size": 4}
     assert set(record["fingerprints"]) >= {"customers:customers.csv", "transactions:transactions.csv"}
     assert record["versions"]["pandas"] and record["reports"][0]["seconds"] > 0
-    assert json.loads((out / "run" / "summaries" / "00_good.json").read_text())["metrics"] == {"bars": 4}
-    assert (out / "notebooks" / "00_good.ipynb").is_file()
+    run_data = (
+        tmp_path / "reports-data"
+    )  # per-customer tables and executed notebooks: not in the report folder
+    assert json.loads((run_data / "summaries" / "00_good.json").read_text())["metrics"] == {"bars": 4}
+    assert (run_data / "notebooks" / "00_good.ipynb").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["00_good.html", "index.html", "run.json"]
     assert manifest["reports"][0]["title"] == "Test report"
-    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+    assert sorted(p.name for p in (tmp_path / ".reports.cx-versions").iterdir() if "staging" in p.name) == []
 
 
 def test_failing_notebook_names_the_cell_and_keeps_the_last_good_reports(tmp_path, good):
@@ -67,7 +71,8 @@ def test_failing_notebook_names_the_cell_and_keeps_the_last_good_reports(tmp_pat
         run_suite(SMALL_CONFIG, out, notebooks=[*good, bad])
     assert (out / "index.html").read_text() == before
     assert not (out / "01_bad.html").exists()
-    assert (out / ".last-failed-run" / "notebooks" / "01_bad.ipynb").is_file()
+    failed = tmp_path / ".reports.cx-versions" / "failed-run" / "run-data" / "notebooks"
+    assert (failed / "01_bad.ipynb").is_file()
 
 
 def test_a_report_folder_holding_the_users_files_is_refused_and_left_untouched(tmp_path, good):
@@ -79,25 +84,18 @@ def test_a_report_folder_holding_the_users_files_is_refused_and_left_untouched(t
         run_suite(SMALL_CONFIG, out, notebooks=good)
     assert sorted(p.name for p in out.iterdir()) == ["customers.csv", "notes"]
     assert (out / "customers.csv").read_text() == "customer_id\n1\n"
+    assert not (tmp_path / ".mixed.cx-versions").exists()
 
 
-def test_a_rerun_replaces_only_the_previous_runs_outputs(tmp_path, good):
+def test_a_rerun_replaces_the_previous_runs_outputs_and_keeps_one_version(tmp_path, good):
     out = tmp_path / "reports"
     second = write_notebook(tmp_path / "nb", "01_second", PLOT, SUMMARY)
     run_suite(SMALL_CONFIG, out, notebooks=[*good, second])
-    (out / "README.md").write_text("kept")
-    (out / ".keep").write_text("kept")
     run_suite(SMALL_CONFIG, out, notebooks=good)
-    assert sorted(p.name for p in out.iterdir()) == [
-        ".keep",
-        "00_good.html",
-        "README.md",
-        "index.html",
-        "notebooks",
-        "run",
-        "run.json",
-    ]
-    assert not (out / "notebooks" / "01_second.ipynb").exists()  # the stale report went with its run
+    assert sorted(p.name for p in out.iterdir()) == ["00_good.html", "index.html", "run.json"]
+    assert not (tmp_path / "reports-data" / "notebooks" / "01_second.ipynb").exists()  # went with its run
+    store = sorted(p.name for p in (tmp_path / ".reports.cx-versions").iterdir())
+    assert len([name for name in store if name.startswith("v-")]) == 1, store
 
 
 def test_unknown_parameter_is_an_error_before_anything_runs(tmp_path, good):
@@ -138,7 +136,7 @@ def test_cli_reports_every_data_problem_and_exits_1(demo_copy, capsys):
 def test_data_overview_report_numbers_match_the_library(tmp_path, small_data):
     out = tmp_path / "reports"
     run_suite(SMALL_CONFIG, out, notebooks=[NOTEBOOKS / "00_data_overview.ipynb"])
-    summary = json.loads((out / "run" / "summaries" / "00_data_overview.json").read_text())
+    summary = json.loads((tmp_path / "reports-data" / "summaries" / "00_data_overview.json").read_text())
     reported = {row["kpi"]: row["value"] for row in summary["metrics"]["kpis"]}
     expected = kpis.headline_kpis(small_data, churn_definition="contractual").set_index("kpi")["value"]
     for name, value in expected.items():

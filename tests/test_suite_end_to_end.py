@@ -1,7 +1,10 @@
 """The whole suite on the small demo: every notebook runs through the runner, and reruns reproduce."""
 
+import gzip
+import io
 import json
 import re
+import zipfile
 
 import pandas as pd
 import pytest
@@ -13,8 +16,13 @@ from .conftest import SMALL_CONFIG
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    first = tmp_path_factory.mktemp("first") / "reports"
+    second = tmp_path_factory.mktemp("second") / "reports"
     return run_suite(SMALL_CONFIG, first), run_suite(SMALL_CONFIG, second), first, second
+
+
+def run_data(out):
+    return out.with_name(f"{out.name}-data")
 
 
 def test_every_notebook_is_reported_in_the_index(two_runs):
@@ -29,11 +37,13 @@ def test_every_notebook_is_reported_in_the_index(two_runs):
 
 def test_same_data_config_and_seed_give_the_same_numbers(two_runs):
     _, _, first, second = two_runs
-    for summary in sorted((first / "run" / "summaries").glob("*.json")):
-        again = second / "run" / "summaries" / summary.name
+    for summary in sorted((run_data(first) / "summaries").glob("*.json")):
+        again = run_data(second) / "summaries" / summary.name
         assert json.loads(summary.read_text()) == json.loads(again.read_text()), summary.name
-    for table in sorted((first / "run").glob("*.parquet")):
-        pd.testing.assert_frame_equal(pd.read_parquet(table), pd.read_parquet(second / "run" / table.name))
+    tables = sorted(run_data(first).glob("*.parquet"))
+    assert tables
+    for table in tables:
+        pd.testing.assert_frame_equal(pd.read_parquet(table), pd.read_parquet(run_data(second) / table.name))
 
 
 def test_reports_show_no_customer_identifiers(two_runs, small_data):
@@ -42,6 +52,45 @@ def test_reports_show_no_customer_identifiers(two_runs, small_data):
     for html in sorted(out.glob("*.html")):
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.read_text())
         assert not ids & set(re.findall(r"C\d{6}", text)), html.name
+
+
+def decoded_forms(path):
+    """A file's bytes, plus the content of what it may pack: Parquet tables, gzip, zip (xlsx, ...)."""
+    raw = path.read_bytes()
+    yield raw
+    if raw[:4] == b"PAR1":
+        yield pd.read_parquet(path).to_csv().encode()
+    if raw[:2] == b"\x1f\x8b":
+        yield gzip.decompress(raw)
+    if raw[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            yield from (archive.read(name) for name in archive.namelist())
+
+
+def ids_in(blob: bytes, ids: set[bytes]) -> set[bytes]:
+    """Which ``ids`` occur anywhere in ``blob`` (as substrings; fast for thousands of ids)."""
+    found = set()
+    for length in {len(i) for i in ids}:
+        for first in {i[:1] for i in ids if len(i) == length}:
+            for match in re.finditer(re.escape(first), blob):
+                if blob[match.start() : match.start() + length] in ids:
+                    found.add(blob[match.start() : match.start() + length])
+    return found
+
+
+def test_the_report_folder_holds_no_customer_identifier_in_any_file(two_runs, small_data):
+    """Every file an executive receives (all extensions, binary too) is free of the run's customer
+    ids; the per-customer tables are in the run-data folder instead."""
+    _, _, out, _ = two_runs
+    ids = {str(i).encode() for i in small_data["customers"]["customer_id"]}
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"index.html", "run.json"} and len(files) >= 5
+    for path in files:
+        for blob in decoded_forms(path):
+            leaked = ids_in(blob, ids)
+            assert not leaked, f"{path.name} holds customer ids, e.g. {sorted(leaked)[:3]}"
+    per_customer = pd.read_parquet(run_data(out) / "segments.parquet")
+    assert ids_in(per_customer.to_csv().encode(), ids)  # the check finds ids where they are
 
 
 def test_every_notebook_runs_on_a_sparse_export_of_optional_columns(demo_copy, tmp_path):

@@ -1,0 +1,313 @@
+"""Publishing: the user's files are never replaced, a kill at any moment leaves a complete report
+set, leftovers of killed runs are cleaned, and signals end a run with one line."""
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from cxlib import runner
+from cxlib.artifacts import save_summary
+from cxlib.cli import main
+from cxlib.exceptions import ReportFolderError
+from cxlib.publish import foreign_files
+
+from .conftest import SMALL_CONFIG
+from .test_runner import PLOT, SUMMARY, write_notebook
+
+CX = str(Path(sys.executable).parent / "cx")
+STORE = ".reports.cx-versions"
+
+
+def fake_execute(source, executed, params, kernel_log=None):
+    """Stand-in for a notebook run (no kernel): what a run writes, labelled by the ``label`` parameter."""
+    nbformat.write(new_notebook(cells=[new_markdown_cell(f"# Run {params['label']}")]), executed)
+    save_summary(params["run_dir"], source.stem, f"run {params['label']}", {"label": params["label"]})
+    return 0.01
+
+
+LABELLED = 'config_path: str = "x.yaml"\nrun_dir: str = "run"\nlabel: str = "none"'
+
+#: A child process that runs the suite with fake notebooks and SIGKILLs itself at one stage.
+CHILD = """
+import json, os, signal, sys
+from pathlib import Path
+from cxlib import publish, runner
+from tests.test_publish import fake_execute
+args = json.loads(sys.argv[1])
+def checkpoint(stage):
+    if stage == args["kill_at"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+runner.execute_notebook = fake_execute
+publish._checkpoint = checkpoint
+runner.run_suite(args["config"], args["out"], notebooks=[Path(p) for p in args["notebooks"]],
+                 params={"label": args["label"]})
+"""
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """Two notebooks whose (fake) runs record a label, so a report set shows which run wrote it."""
+    folder = tmp_path / "nb"
+    notebooks = []
+    for name in ("00_first", "01_second"):
+        path = write_notebook(folder, name)
+        notebook = nbformat.read(path, as_version=4)
+        notebook.cells[1].source = LABELLED
+        nbformat.write(notebook, path)
+        notebooks.append(path)
+    return notebooks
+
+
+def run_fake(out, notebooks, label, monkeypatch):
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    return runner.run_suite(SMALL_CONFIG, out, notebooks=notebooks, params={"label": label})
+
+
+def visible_label(out: Path) -> str | None:
+    """The label of the report set visible through ``out``, after checking it is complete and consistent."""
+    if not out.exists():
+        return None
+    version = out.resolve().parent
+    listed = json.loads((version / "cx-manifest.json").read_text())["files"]
+    for rel, digest in listed.items():
+        assert hashlib.sha256((version / rel).read_bytes()).hexdigest() == digest, rel
+    assert foreign_files(version) == []
+    record = json.loads((out / "run.json").read_text())
+    headlines = {r["headline"] for r in record["reports"]}
+    assert len(headlines) == 1 and len(record["reports"]) == 2, headlines
+    for report in record["reports"]:
+        assert (out / report["html"]).is_file()
+    data = out.with_name(f"{out.name}-data")
+    labels = {json.loads(p.read_text())["metrics"]["label"] for p in (data / "summaries").glob("*.json")}
+    assert labels == {headlines.pop().removeprefix("run ")}  # run data and reports are from one run
+    return labels.pop()
+
+
+def store_entries(tmp_path):
+    return sorted(p.name for p in (tmp_path / STORE).iterdir() if not p.name.startswith("v-")) + [
+        "v-*" for p in (tmp_path / STORE).glob("v-*")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "visible_after_kill"),
+    [
+        ("notebook-2", "old"),  # while notebooks run
+        ("staged", "old"),  # staging complete, renamed to a version
+        ("before-switch", "old"),  # new link made, not yet switched
+        ("after-switch", "new"),  # switched, previous version not yet removed
+        ("cleanup", "new"),  # half of the previous version removed
+    ],
+)
+def test_a_kill_at_any_stage_leaves_a_complete_set_and_the_next_run_cleans_up(
+    tmp_path, labelled, monkeypatch, stage, visible_after_kill
+):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "old", monkeypatch)
+    args = {"config": str(SMALL_CONFIG), "out": str(out), "notebooks": list(map(str, labelled))}
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps({**args, "kill_at": stage, "label": "new"})],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert visible_label(out) == visible_after_kill
+    run_fake(out, labelled, "next", monkeypatch)
+    assert visible_label(out) == "next"
+    assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
+
+
+def test_a_first_run_killed_after_the_switch_is_completed_by_the_next_run(tmp_path, labelled, monkeypatch):
+    out = tmp_path / "reports"
+    args = {"config": str(SMALL_CONFIG), "out": str(out), "notebooks": list(map(str, labelled))}
+    subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps({**args, "kill_at": "after-switch", "label": "first"})],
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    assert visible_label(out) is None  # the links were not made yet: nothing half-visible
+    run_fake(out, labelled, "second", monkeypatch)
+    assert visible_label(out) == "second"
+    assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
+
+
+def test_the_users_own_files_in_the_report_folder_are_refused_before_anything_runs(
+    tmp_path, labelled, capsys
+):
+    """The issue's case: index.html, run.json, a report-like name, a notebook and a run note of the user's."""
+    out = tmp_path / "board"
+    own = {
+        "index.html": b"<h1>my index</h1>",
+        "run.json": b'{"mine": true}',
+        "05_board_pack.html": b"<p>board pack</p>",
+        "notebooks/my_analysis.ipynb": b"{}",
+        "run/notes.txt": b"notes",
+    }
+    for rel, content in own.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(content)
+    code = main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(labelled[0].parent)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""  # refused before validating or running anything
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    for rel in own:
+        assert rel in message
+    assert "nothing was run or changed" in message
+    assert {rel: (out / rel).read_bytes() for rel in own} == own
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board", "nb"]  # no store, no run-data folder
+
+
+def test_a_published_file_the_user_edited_or_added_blocks_the_next_run(tmp_path, labelled, monkeypatch):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "one", monkeypatch)
+    (out / "index.html").write_text("my edits")
+    (out / "my_notes.txt").write_text("mine")
+    (tmp_path / "reports-data" / "mine.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ReportFolderError) as refused:
+        run_fake(out, labelled, "two", monkeypatch)
+    for name in ("reports/index.html", "reports/my_notes.txt", "reports-data/mine.parquet"):
+        assert name in str(refused.value)
+    assert (out / "index.html").read_text() == "my edits" and (out / "my_notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("which", ["out", "run_data"])
+def test_a_link_or_folder_the_suite_did_not_make_is_refused(tmp_path, labelled, monkeypatch, which):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    link = tmp_path / ("reports" if which == "out" else "reports-data")
+    link.symlink_to(elsewhere)
+    with pytest.raises(ReportFolderError, match="which cx-suite did not make"):
+        run_fake(tmp_path / "reports", labelled, "one", monkeypatch)
+    assert (elsewhere / "keep.txt").read_text() == "keep" and link.is_symlink()
+
+
+def test_cx_clean_removes_only_what_the_suite_wrote(tmp_path, labelled, monkeypatch):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "one", monkeypatch)
+    (tmp_path / "mine.txt").write_text("mine")
+    assert main(["clean", "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt", "nb"]
+    run_fake(out, labelled, "two", monkeypatch)
+    (out / "added.txt").write_text("mine")
+    assert main(["clean", "--out", str(out)]) == 1  # refused: it would delete the user's file
+    assert (out / "added.txt").read_text() == "mine"
+
+
+@pytest.fixture
+def slow_notebooks(tmp_path):
+    """A quick notebook, then a slow one: the signal arrives in the second (after a first kernel came and went)."""
+    quick = write_notebook(tmp_path / "slow", "00_quick", PLOT)
+    return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, "import time\ntime.sleep(120)")]
+
+
+def _is_kernel(process: psutil.Process) -> bool:
+    try:
+        return "ipykernel" in " ".join(process.cmdline())
+    except psutil.Error:  # exited (a zombie until reaped): the first notebook's kernel
+        return False
+
+
+def second_kernel(process: subprocess.Popen, store: Path, timeout: float = 90) -> list[psutil.Process]:
+    """Wait until the run is inside its second notebook (the first one's output is staged); its kernels."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kernels = [
+            child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
+        ]
+        if kernels and list(store.glob("staging-*/report/00_quick.html")):
+            time.sleep(3)  # let the kernel start executing cells
+            return kernels
+        time.sleep(0.2)
+    raise AssertionError("the second notebook's kernel did not start")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_run_with_one_line_and_stops_the_kernel(
+    tmp_path, labelled, slow_notebooks, monkeypatch, signum
+):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "old", monkeypatch)
+    before = {p: p.read_bytes() for p in sorted(out.iterdir())}
+    process = subprocess.Popen(
+        [CX, "run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(tmp_path / "slow")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    kernels = second_kernel(process, tmp_path / STORE)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    name = signal.Signals(signum).name
+    assert stderr.splitlines() == [f"cx run: interrupted by {name}; previous reports left untouched"]
+    assert "Traceback" not in stdout
+    for kernel in kernels:
+        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE, "kernel left running"
+    assert {p: p.read_bytes() for p in sorted(out.iterdir())} == before
+    assert visible_label(out) == "old"
+    assert not list((tmp_path / STORE).glob("staging-*"))
+
+
+def test_a_normal_run_prints_only_the_runners_progress_lines(tmp_path):
+    """Kernel-level output (its log, atexit handlers) never reaches the terminal; it goes to a log."""
+    noise = (
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "IPKernelApp.instance().log.error('KeyboardInterrupt caught in kernel.')\n"
+        "import atexit, os\n"
+        "_ = atexit.register(os.write, 2, b'kernel noise at exit\\n')"
+    )
+    write_notebook(tmp_path / "nb", "00_noisy", PLOT, noise, SUMMARY)
+    out = tmp_path / "reports"
+    done = subprocess.run(
+        [CX, "run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(tmp_path / "nb")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("validating data for ")
+    assert lines[1] == "[1/1] 00_noisy.ipynb ..."
+    assert lines[2].startswith("[1/1] 00_noisy.ipynb done in ")
+    assert lines[3].startswith(f"reports written to {out / 'index.html'}")
+    assert len(lines) == 4, lines
+    kernel_log = (tmp_path / "reports-data" / "notebooks" / "00_noisy.kernel.log").read_text()
+    assert "KeyboardInterrupt caught in kernel." in kernel_log
+
+
+def test_a_kill_inside_a_running_notebook_keeps_the_old_set_and_the_kernel_exits(
+    tmp_path, labelled, slow_notebooks, monkeypatch
+):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "old", monkeypatch)
+    process = subprocess.Popen(
+        [CX, "run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(tmp_path / "slow")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kernels = second_kernel(process, tmp_path / STORE)
+    process.kill()
+    process.wait()
+    assert visible_label(out) == "old"
+    assert list((tmp_path / STORE).glob("staging-*"))  # what the killed run left
+    _, alive = psutil.wait_procs(kernels, timeout=30)  # ipykernel exits when its parent is gone
+    assert not alive
+    run_fake(out, labelled, "next", monkeypatch)
+    assert visible_label(out) == "next"
+    assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
