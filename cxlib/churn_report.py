@@ -173,8 +173,8 @@ def churn_scores(
 def risk_bands(scores: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
     """Customers by churn-risk band (aggregates only).
 
-    Averages of bands smaller than ``min_group_size`` are blanked by complementary suppression
-    (:func:`cxlib.privacy.suppress_small`).
+    Bands smaller than ``min_group_size`` are blanked (size, share and averages) by complementary
+    suppression (:func:`cxlib.privacy.suppress_small`).
     """
     bands = pd.cut(
         scores["churn_probability"],
@@ -188,18 +188,17 @@ def risk_bands(scores: pd.DataFrame, min_group_size: int = 10) -> pd.DataFrame:
         mean_remaining_lifetime_months=("expected_remaining_lifetime_months", "mean"),
     )
     table["share_of_customers"] = table["customers"] / table["customers"].sum()
-    # band sizes stay visible; averages of small bands are blanked with enough others (complementary)
-    # that the overall means quoted in the report cannot give them back
-    means = ["mean_churn_probability", "mean_remaining_lifetime_months"]
-    return suppress_small(table, "customers", min_group_size, columns=means).rename_axis("Churn risk")
+    # small bands are blanked (size, share and averages) with enough others (complementary) that the
+    # totals and overall means quoted in the report cannot give them back, as in every other table
+    return suppress_small(table, "customers", min_group_size).rename_axis("Churn risk")
 
 
 def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
     """Readable risk-band table."""
     return pd.DataFrame(
         {
-            "Customers": [f"{n:,}" for n in table["customers"]],
-            "Share": [f"{s:.0%}" for s in table["share_of_customers"]],
+            "Customers": ["–" if np.isnan(n) else f"{n:,.0f}" for n in table["customers"]],
+            "Share": ["–" if np.isnan(s) else f"{s:.0%}" for s in table["share_of_customers"]],
             "Mean churn probability": [
                 "–" if np.isnan(p) else f"{p:.0%}" for p in table["mean_churn_probability"]
             ],

@@ -9,6 +9,10 @@ class ConfigError(CxError):
     """The YAML config is missing, malformed, or holds unknown or invalid keys."""
 
 
+class DemoFolderError(CxError):
+    """``cx synth`` was pointed at a folder holding files it did not write (it replaces only its own)."""
+
+
 class DataValidationError(CxError):
     """One or more input tables break the data contract.
 

@@ -418,6 +418,10 @@ def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> p
     return record_pooling(suppress_small(table, "customers", min_size), pooling)
 
 
+#: Pooled groups named in a sentence; the rest are counted.
+MAX_NAMED = 5
+
+
 def describe_pooling(table: pd.DataFrame) -> str:
     """A sentence saying which small groups of a table were pooled (empty when none were).
 
@@ -435,11 +439,13 @@ def describe_pooling(table: pd.DataFrame) -> str:
     if not poolings:
         return ""
     parts = []
-    for pooling in poolings:
-        where = f" among {pooling.within.replace('_', ' ')} events" if pooling.within else ""
-        what = pooling.column.replace("_", " ") or "group"
-        names = ", ".join(f"'{g}'" for g in pooling.groups)
-        parts.append(f"{what} {names}{where} form '{pooling.label}' ({pooling.size:,} customers)")
+    for pooling in poolings:  # names come from the data: escaped, and at most five of them
+        where = f" among {md_text(pooling.within.replace('_', ' '))} events" if pooling.within else ""
+        what = md_text(pooling.column.replace("_", " ")) or "group"
+        names = ", ".join(f"'{md_text(g)}'" for g in pooling.groups[:MAX_NAMED])
+        if len(pooling.groups) > MAX_NAMED:
+            names += f" and {len(pooling.groups) - MAX_NAMED:,} more"
+        parts.append(f"{what} {names}{where} form '{md_text(pooling.label)}' ({pooling.size:,} customers)")
     return (
         f"*Groups with fewer than {poolings[0].min_size} customers are pooled, with the next smallest "
         "group when needed, so that no small group's figures can be worked out from the totals: "

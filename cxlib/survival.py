@@ -143,8 +143,11 @@ class RetentionCurves:
             names = frame[group_col].map(lambda value: _group_name(group_col, value))
             names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
             if pooling:
+                named = ", ".join(pooling.groups[:5]) + (
+                    f" and {len(pooling.groups) - 5} more" if len(pooling.groups) > 5 else ""
+                )
                 self.caveats_.append(
-                    f"{', '.join(pooling.groups)}: fewer than {self.min_group_size} customers (alone or "
+                    f"{named}: fewer than {self.min_group_size} customers (alone or "
                     f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
                 )
             groups = frame.groupby(names.to_numpy(), sort=True)

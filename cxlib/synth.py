@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxlib.exceptions import DemoFolderError
+
 AS_OF = pd.Timestamp("2025-12-31")
 N_MONTHS = 36
 START = pd.Timestamp("2023-01-01")
@@ -109,9 +111,11 @@ def _stable(values, decimals: int = STABLE_DECIMALS):
     """Round a continuous value before it decides a draw, so the demo is identical on every CPU.
 
     Transcendental functions (``np.exp``, ``np.log``, ``**``) may differ in the last bit between
-    the vector instructions of two CPUs (AVX2 vs AVX-512 loops); rounding to 12 decimals removes
-    that difference before a value is compared with a uniform draw or a threshold. Plain ``+ - * /``
-    and ``sqrt`` are exactly rounded by IEEE 754, so they need no rounding.
+    the vector instructions of two CPUs (AVX2 vs AVX-512 loops). Rounding to 12 decimals before a
+    value is compared with a uniform draw or a threshold makes such a difference change a draw only
+    if the value lies within one last bit of a rounding boundary: vanishingly unlikely, and the
+    fingerprint test in ``tests/test_synth.py`` would catch it. Plain ``+ - * /`` and ``sqrt`` are
+    exactly rounded by IEEE 754, so they need no rounding.
     """
     return np.round(values, decimals)
 
@@ -511,7 +515,8 @@ def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -
     Parameters
     ----------
     out_dir : str or Path
-        Folder to create (replaced if it exists).
+        Folder to create; an existing one is replaced only if it holds nothing but an earlier
+        demo's files (else :class:`~cxlib.exceptions.DemoFolderError`, before anything is written).
     n_customers, seed : int
         See :func:`generate`.
 
@@ -521,21 +526,59 @@ def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -
         The folder written.
     """
     out_dir = Path(out_dir)
+    tmp, old = (out_dir.with_name(out_dir.name + suffix) for suffix in (".tmp", ".old"))
+    for folder in (out_dir, tmp, old):
+        _check_ours(folder)
     demo = generate(n_customers=n_customers, seed=seed)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    _rmtree(tmp)  # left by a killed run: checked above to hold only the generator's files
+    _rmtree(old)
+    tmp.mkdir(parents=True)
     for name, table in demo.tables.items():
         table.to_csv(tmp / f"{name}.csv", index=False)
     demo.customer_truth.to_csv(tmp / "ground_truth_customers.csv", index=False, date_format="%Y-%m-%d")
     (tmp / "ground_truth.json").write_text(json.dumps(demo.truth, indent=2) + "\n", encoding="utf-8")
     if out_dir.exists():
-        old = out_dir.with_name(out_dir.name + ".old")
         out_dir.rename(old)
         tmp.rename(out_dir)
         _rmtree(old)
     else:
         tmp.rename(out_dir)
     return out_dir
+
+
+#: Files :func:`write_demo` writes; a folder holding anything else is not replaced.
+DEMO_FILES = frozenset(
+    [
+        f"{name}.csv"
+        for name in ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
+    ]
+    + ["ground_truth.json", "ground_truth_customers.csv"]
+)
+
+
+def _check_ours(folder: Path) -> None:
+    """Refuse to replace a folder unless it is empty or holds only files a demo run wrote."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise DemoFolderError(f"{folder} is a file; give cx synth a folder for --out")
+    entries = sorted(folder.iterdir())
+    foreign = [p.name for p in entries if p.name not in DEMO_FILES or p.is_symlink() or not p.is_file()]
+    if entries and not foreign and not _written_by_synth(folder / "ground_truth.json"):
+        foreign = [p.name for p in entries]  # the generator's file names, but not its ground truth
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise DemoFolderError(
+            f"{folder} holds files cx synth did not write ({shown}); the demo replaces its folder, so "
+            "give --out a new or empty folder, or one an earlier cx synth wrote"
+        )
+
+
+def _written_by_synth(truth: Path) -> bool:
+    try:
+        return json.loads(truth.read_text(encoding="utf-8")).get("generator") == "cxlib.synth.generate"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _rmtree(path: Path) -> None:

@@ -8,7 +8,13 @@ import pytest
 
 from cxlib.churn import churn_panel
 from cxlib.churn_models import ChurnDrivers
-from cxlib.churn_report import effect_headline, effect_sentence, largest_clear_effect, risk_bands
+from cxlib.churn_report import (
+    effect_headline,
+    effect_sentence,
+    format_risk_bands,
+    largest_clear_effect,
+    risk_bands,
+)
 from tests.churn_data import MID_CUSTOMERS, demo
 
 
@@ -75,9 +81,26 @@ def test_risk_bands_hide_averages_of_small_bands_and_shares_add_up():
         }
     )
     table = risk_bands(scores, min_group_size=10)
-    assert table["customers"].tolist() == [20, 0, 3, 2]
-    assert table["share_of_customers"].sum() == pytest.approx(1.0)
     # 3 and 2 customers are suppressed; together they cover 5 < 10 customers, so the 20-customer band is
-    # blanked too (complementary suppression): the overall mean no longer gives any band's mean back
-    assert table["mean_churn_probability"].isna().all()
-    assert table["mean_remaining_lifetime_months"].isna().all()
+    # blanked too (complementary suppression): neither the total count nor the overall mean gives any
+    # band's figures back. The empty band has nothing to protect.
+    assert table["customers"].isna().tolist() == [True, False, True, True]
+    assert table["customers"].iloc[1] == 0
+    for column in ("share_of_customers", "mean_churn_probability", "mean_remaining_lifetime_months"):
+        assert table[column].drop(table.index[1]).isna().all()
+    shown = format_risk_bands(table, 12)
+    assert shown["Customers"].tolist() == ["–", "0", "–", "–"]
+
+
+def test_risk_bands_show_every_band_of_enough_customers():
+    scores = pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(60)],
+            "churn_probability": [0.05] * 20 + [0.2] * 15 + [0.3] * 12 + [0.9] * 13,
+            "expected_remaining_lifetime_months": np.linspace(1, 12, 60),
+        }
+    )
+    table = risk_bands(scores, min_group_size=10)
+    assert table["customers"].tolist() == [20, 15, 12, 13]
+    assert table["share_of_customers"].sum() == pytest.approx(1.0)
+    assert table["mean_churn_probability"].notna().all()

@@ -61,6 +61,8 @@ def payload_reports(tmp_path_factory, small_demo_dir) -> Path:
     digit = customers["CustomerID"].str[-1].astype(int)
     strong = (customers["ChurnDate"] != "") & (digit < 7) | (customers["ChurnDate"] == "") & (digit < 3)
     customers[DRIVER_COLUMN] = strong.map({True: planted("level"), False: "ordinary"})
+    # a plan of 3 customers: pooled into "Other", so its name reaches the reports only in pooling notes
+    customers.loc[:2, "Plan"] = planted("smallplan")
     customers.to_csv(data_dir / "customers.csv", index=False)
     (data_dir / "surveys.csv").rename(data_dir / SURVEY_FILE)
 
@@ -111,7 +113,7 @@ def html_files(folder: Path) -> list[Path]:
 #: Places whose planted text each report shows as text (charts, which are PNG, aside).
 SHOWN = {
     "index.html": ["company"],
-    "00_data_overview.html": ["company", "currency", "plan", "channel", "interaction"],
+    "00_data_overview.html": ["company", "currency", "plan", "smallplan", "channel", "interaction"],
     "01_segmentation.html": [
         "company",
         "currency",
@@ -121,7 +123,7 @@ SHOWN = {
         "segment2",
         "segment3",
     ],
-    "02_churn_drivers.html": ["company", "plan", "region", "column", "level"],
+    "02_churn_drivers.html": ["company", "plan", "smallplan", "region", "column", "level"],
 }
 
 

@@ -183,3 +183,17 @@ def test_long_names_from_the_data_do_not_collapse_a_chart(theme):
         ax.figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
     assert all(len(label.get_text()) <= plots.MAX_LABEL for label in ax.get_yticklabels())
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_pooling_sentence_escapes_small_group_names_and_names_at_most_five():
+    """Small groups are pooled and named in a sentence: their names come from the data."""
+
+    def sentence(small_plans: list[str]) -> str:
+        plans = ["basic"] * 50 + small_plans
+        customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(plans))], "plan": plans})
+        return kpis.describe_pooling(kpis.attribute_mix(customers, "plan", 10))
+
+    text = sentence([PAYLOADS[1]] * 3 + ["trial"] * 8)
+    assert "<img" not in text and "&lt;img" in text and "'trial'" in text
+    text = sentence([f"tiny{i}" for i in range(12)])  # 12 customers: a pool large enough alone
+    assert text.count("'tiny") == kpis.MAX_NAMED and f"and {12 - kpis.MAX_NAMED} more" in text

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cxlib import synth
+from cxlib.exceptions import DemoFolderError
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +131,30 @@ def test_raw_export_carries_real_data_quality_problems(small_demo_dir):
     assert customers["Region"].isna().mean() == pytest.approx(0.03, abs=0.015)
     assert tx["Channel"].isna().mean() == pytest.approx(0.02, abs=0.01)
     assert np.isclose(customers["CustomerID"].str.len().unique(), 7).all()
+
+
+@pytest.mark.parametrize(
+    "users_files",
+    [
+        {"notes.txt": "mine"},  # a file the demo never writes
+        {"customers.csv": "CustomerID\nX1\n"},  # the demo's file name, but no demo ground truth beside it
+        {"customers.csv": "x\n", "ground_truth.json": '{"generator": "my own"}'},
+    ],
+)
+def test_synth_refuses_a_folder_holding_files_it_did_not_write(tmp_path, users_files):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name, text in users_files.items():
+        (folder / name).write_text(text)
+    with pytest.raises(DemoFolderError, match="did not write"):
+        synth.write_demo(folder, n_customers=50, seed=1)
+    assert {p.name: p.read_text() for p in folder.iterdir()} == users_files
+
+
+def test_synth_replaces_its_own_demo_and_leftovers_of_a_killed_run(tmp_path):
+    folder = tmp_path / "demo"
+    synth.write_demo(folder, n_customers=50, seed=1)
+    synth.write_demo(tmp_path / "demo.old", n_customers=50, seed=2)  # as a killed replacement leaves it
+    synth.write_demo(folder, n_customers=60, seed=3)
+    assert json.loads((folder / "ground_truth.json").read_text())["seed"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
