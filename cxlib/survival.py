@@ -168,8 +168,9 @@ class RetentionCurves:
         longest = frame[duration_col].max()
         if np.isinf(self.summary["median_months"]).any():
             self.caveats_.append(
-                f"a median of 'inf' means more than half the group was still a customer after the longest "
-                f"follow-up ({longest:.0f} months): the median lifetime is longer than the data can show"
+                f"a median lifetime 'not reached' (infinite in the summary) means more than half the group "
+                f"was still a customer after the longest follow-up ({longest:.0f} months): the median is "
+                "longer than the data can show"
             )
         return self
 
