@@ -19,6 +19,10 @@ import pandas as pd
 import pytest
 
 from cxlib.cli import main
+from cxlib.config import load_config
+from cxlib.io import load_data
+
+from .id_scan import ids_in, ids_in_folder
 
 
 @dataclass
@@ -185,6 +189,15 @@ def _spaced_ids(copy):
     tx = copy.read("transactions")
     tx.loc[[0, 1], "CustomerID"] = " " + tx.loc[[0, 1], "CustomerID"] + " "
     copy.write("transactions", tx)
+
+
+def _spaced(table, rows, column):
+    def edit(copy):
+        frame = copy.read(table)
+        frame.loc[rows, column] = frame.loc[rows, column] + "  "
+        copy.write(table, frame)
+
+    return edit
 
 
 def _drop_column(table, column, key):
@@ -610,7 +623,21 @@ CASES = [
         _spaced_ids,
         "warning",
         (
-            "transactions.customer_id: 2 rows: ids have spaces around them, removed before matching (rows 2, 3;",
+            "transactions.customer_id: 2 rows: ids have spaces around them, removed before matching (rows 2, 3);",
+        ),
+    ),
+    Case(
+        "whitespace_around_order_ids",
+        _spaced("transactions", [10], "OrderID"),
+        "warning",
+        ("transactions.order_id: 1 row: ids have spaces around them, removed before matching (rows 12);",),
+    ),
+    Case(
+        "whitespace_around_referrer_ids",
+        _spaced("referrals", [0, 3, 4], "ReferrerID"),
+        "warning",
+        (
+            "referrals.referrer_id: 3 rows: ids have spaces around them, removed before matching (rows 2, 5, 6);",
         ),
     ),
     Case(
@@ -704,6 +731,21 @@ def test_the_cx_command_shows_one_message_and_no_traceback(case, demo_copy):
 WARNING_CASES = [c for c in CASES if c.kind == "warning"]
 
 
+def _customer_ids(copy) -> set[bytes]:
+    return {i.strip().encode() for i in copy.read("customers")["CustomerID"]}
+
+
+def test_warnings_and_notes_quote_no_id_values(demo_copy):
+    """Warnings and loading notes reach the overview report: row numbers and counts, never an id."""
+    for case in WARNING_CASES:
+        case.edit(demo_copy)
+    data = load_data(load_config(demo_copy.config))
+    assert len(data.warnings) == len(WARNING_CASES) and data.notes
+    orders = {i.strip().encode() for i in demo_copy.read("transactions")["OrderID"]}
+    shown = "\n".join(data.warnings + data.notes).encode()
+    assert not ids_in(shown, _customer_ids(demo_copy) | orders), shown.decode()
+
+
 def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, tmp_path):
     """Warnings let the run go on, so the notebooks must cope with such data: run them all on it."""
     from cxlib.runner import discover_notebooks, run_suite
@@ -720,3 +762,4 @@ def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, 
     for case in WARNING_CASES:
         for fragment in case.fragments:
             assert fragment in overview, fragment
+    assert not ids_in_folder(tmp_path / "reports", _customer_ids(demo_copy))
