@@ -75,6 +75,13 @@ def _misspelled_feature(copy):
     _config(lambda v: v.setdefault("churn_model", {}).update(numeric_features=["Agee"]))(copy)
 
 
+def _postcode_driver(copy):
+    customers = copy.read("customers")
+    customers["Postcode"] = (1000 + customers.index // 2).astype(str)  # two customers per postcode
+    copy.write("customers", customers)
+    _config(lambda v: v.setdefault("churn_model", {}).update(categorical_features=["Postcode"]))(copy)
+
+
 def _all_churned(copy):
     customers = copy.read("customers")
     signup = pd.to_datetime(customers["SignupDate"])
@@ -273,6 +280,49 @@ CASES = [
         (
             "segmentation.exclude_transactions: 'chanel' is not a column of the transactions table (closest: 'channel'",
         ),
+    ),
+    Case(
+        "exclusion_not_a_list",
+        _config(lambda v: v.update(segmentation={"exclude_transactions": {"channel": "app"}})),
+        "error",
+        (
+            "segmentation.exclude_transactions.channel: expected a list of values to leave out, "
+            "e.g. {channel: [app]}, got 'app' (text)",
+        ),
+    ),
+    Case(
+        "exclusion_value_matching_no_row",
+        _config(lambda v: v.update(segmentation={"exclude_transactions": {"channel": ["App ", "store"]}})),
+        "warning",
+        (
+            "segmentation.exclude_transactions.channel: 'App ' matches no transaction, so it leaves nothing "
+            "out (closest: 'app')",
+        ),
+    ),
+    Case(
+        "customer_id_as_categorical_driver",
+        _config(lambda v: v.update(churn_model={"categorical_features": ["customer_id"]})),
+        "error",
+        (
+            "churn_model.categorical_features: 'customer_id' is an id column: every customer is a level of "
+            "its own",
+        ),
+    ),
+    Case(
+        "postcode_as_categorical_driver",
+        _postcode_driver,
+        "error",
+        (
+            "churn_model.categorical_features: 'Postcode' has 1,500 levels for 3,000 customers; 3,000 "
+            "customers (100%) are in levels of fewer than 10 (analysis.min_group_size)",
+            "bucket it",
+        ),
+    ),
+    Case(
+        "min_group_size_beyond_the_data",
+        _config(lambda v: v["analysis"].update(min_group_size=5000)),
+        "error",
+        ("analysis.min_group_size: 5,000 is more than half of the 3,000 customers", "at most 1,500"),
     ),
     Case(
         "misspelled_config_key",
