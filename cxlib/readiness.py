@@ -6,7 +6,7 @@ with every problem listed, or finishes:
 
 - every column the config names (churn drivers, reference levels, segmentation features,
   transaction exclusions) exists, and numeric drivers hold numbers;
-- categorical churn drivers have levels worth comparing (no id column, no near-unique codes
+- configured categorical churn drivers have levels worth comparing (no id column, no near-unique codes
   such as postcodes, whose customers would nearly all be pooled into 'Other');
 - ``analysis.min_group_size`` is at most half the customers, so groups can be shown side by side;
 - there are at least :data:`MIN_CUSTOMERS` customers, and enough buyers with
@@ -158,28 +158,19 @@ def _min_group_size(config: Config, customers: pd.DataFrame, errors: list[str]) 
 
 
 def _categorical_levels(config: Config, customers: pd.DataFrame, errors: list[str]) -> None:
-    """A categorical driver needs levels big enough to compare: ids and near-unique codes have none.
+    """A configured categorical driver needs levels big enough to compare: ids and codes have none.
 
     A column is refused when more than half of the customers are in levels below
     ``analysis.min_group_size``, or when it has more levels than customers / min_group_size: pooling
-    would put most customers into one 'Other' group and the caveat would list thousands of values.
+    would put most customers into one 'Other' group. The built-in drivers (plan, region, channel)
+    are not judged: the model pools their small levels and says so.
     """
     size = config.analysis["min_group_size"]
-    configured = list(config.values["churn_model"]["categorical_features"])
-    names = [c for c in BUILT_IN_CATEGORIES if c in customers and c not in configured] + configured
-    for name in dict.fromkeys(names):
+    fix = "remove it from churn_model.categorical_features"
+    for name in dict.fromkeys(config.values["churn_model"]["categorical_features"]):
         if name not in customers:
             continue  # a misspelled name is reported by _churn_feature_names
-        where = (
-            f"churn_model.categorical_features: '{name}'"
-            if name in configured
-            else f"customers.{name} (a built-in churn driver)"
-        )
-        fix = (
-            "remove it from churn_model.categorical_features"
-            if name in configured
-            else f"leave {name} unmapped under data.tables.customers.columns"
-        )
+        where = f"churn_model.categorical_features: '{name}'"
         if name in ID_COLUMNS:
             errors.append(
                 f"{where} is an id column: every customer is a level of its own, so it cannot be a churn "
@@ -335,7 +326,9 @@ def _unmatched_exclusions(column: str, excluded: list, values: pd.Series, warnin
 def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: list[str]) -> None:
     settings = config.values["segmentation"]
     most = settings["n_segments"] or max(settings["k_range"])
-    needed = BUYERS_PER_SEGMENT * most
+    # a segment smaller than analysis.min_group_size is suppressed: each must be able to reach it
+    per_segment = max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"])
+    needed = per_segment * most
     sales = transactions.loc[~transactions["is_refund"] & (transactions["amount"] > 0)]
     order = sales["order_id"] if "order_id" in sales else sales["order_date"].dt.normalize()
     orders = pd.DataFrame({"customer_id": sales["customer_id"], "order": order}).drop_duplicates()
@@ -345,8 +338,11 @@ def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: lis
         errors.append(
             f"transactions: {buyers:,} customers have at least {settings['min_orders']} purchases "
             f"(segmentation.min_orders); up to {most} segments need at least {needed:,} "
-            f"({BUYERS_PER_SEGMENT} per segment); lower segmentation.min_orders or k_range, or supply "
-            "more transaction history."
+            f"({per_segment:,} per segment"
+            + (", analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
+            + "); lower segmentation.min_orders or k_range"
+            + (" or analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
+            + ", or supply more transaction history."
         )
 
 

@@ -813,3 +813,51 @@ def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, 
         for fragment in case.fragments:
             assert fragment in overview, fragment
     assert not ids_in_folder(tmp_path / "reports", _customer_ids(demo_copy))
+
+
+def _largest_allowed_min_group_size(copy) -> int:
+    """Validation passes at the returned size and refuses the next one."""
+    data = load_data(load_config(copy.config))
+    sales = data["transactions"].loc[lambda t: ~t["is_refund"] & (t["amount"] > 0)]
+    settings = copy.values.get("segmentation", {})
+    buyers = int((sales.groupby("customer_id")["order_id"].nunique() >= settings.get("min_orders", 2)).sum())
+    return buyers // max(settings.get("k_range", [2, 8]))
+
+
+def test_the_largest_allowed_min_group_size_runs_the_overview_and_segmentation(demo_copy, tmp_path, capsys):
+    """Beyond it, cx validate stops the run; at it, notebooks 00 and 01 pool and suppress without failing."""
+    from cxlib.runner import discover_notebooks, run_suite
+
+    largest = _largest_allowed_min_group_size(demo_copy)
+    demo_copy.values["analysis"]["min_group_size"] = largest + 1
+    assert main(["validate", "--config", str(demo_copy.save_config(demo_copy.values))]) == 1
+    assert "analysis.min_group_size" in capsys.readouterr().err
+    demo_copy.values["analysis"]["min_group_size"] = largest
+    demo_copy.save_config(demo_copy.values)
+    notebooks = [p for p in discover_notebooks() if p.stem.startswith(("00_", "01_"))]
+    manifest = run_suite(demo_copy.config, tmp_path / "reports", notebooks=notebooks)
+    assert [r["notebook"] for r in manifest["reports"] if r["html"]] == [p.stem for p in notebooks]
+
+
+def test_charts_of_an_all_pooled_or_all_suppressed_table_do_not_fail(small_data, small_config):
+    """A single pooled row (plot with one interval) and a heatmap whose every cell is suppressed."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cxlib import kpis, plots, rfm, segment
+
+    customers = small_data["customers"]
+    mix = kpis.attribute_mix(customers, "plan", len(customers) // 2 + 1)  # everything in one pool
+    assert len(mix) == 1
+    mix = mix.fillna({"churn_rate": 0.2, "churn_low": 0.1, "churn_high": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.plot_rate_with_interval(mix, "plan", "churn_rate", "churn_low", "churn_high", "t", "x")
+        features = segment.features_from_config(small_data, small_config)
+        ax = rfm.plot_rfm_heatmap(features, min_group_size=len(features) + 1)
+    assert "every cell is suppressed" in ax.get_title()
+    plt.close("all")
