@@ -261,6 +261,7 @@ def check_key_types(values: dict, problems: list[str]) -> None:
         ok, expected = check(value)
         if not ok:
             problems.append(f"{dotted}: expected {expected}, got {value!r} ({_kind(value)})")
+    _check_exclusions(values["segmentation"]["exclude_transactions"], problems)
     names = values["segmentation"]["names"]
     if isinstance(names, dict):
         for key, name in names.items():
@@ -269,6 +270,25 @@ def check_key_types(values: dict, problems: list[str]) -> None:
                     f"segmentation.names: expected segment number: name (e.g. 1: Loyal regulars), "
                     f"got {key!r}: {name!r}"
                 )
+
+
+def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
+    """``segmentation.exclude_transactions`` maps a column to a list of values (text or numbers).
+
+    A single value must still be a list: ``{channel: app}`` would be read letter by letter.
+    """
+    if not isinstance(exclusions, dict):
+        return  # reported by KEY_RULES
+    for column, excluded in exclusions.items():
+        scalars = isinstance(excluded, list) and all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in excluded
+        )
+        if not scalars:
+            problems.append(
+                f"segmentation.exclude_transactions.{column}: expected a list of values to leave out, e.g. "
+                f"{{{column}: [{excluded if isinstance(excluded, str | int | float) else 'value'}]}}, got "
+                f"{excluded!r} ({_kind(excluded)}); write even a single value as a list in brackets"
+            )
 
 
 # ---- table entries ------------------------------------------------------------------------------------

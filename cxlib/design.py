@@ -234,11 +234,23 @@ def _qr_pivoted(values: np.ndarray):
     return qr(values, mode="economic", pivoting=True)
 
 
+#: A caveat names at most this many pooled levels, then counts the rest (a column of near-unique
+#: values would otherwise list every one of them in the report).
+NAMED_LEVELS = 5
+
+
+def _named(levels) -> str:
+    """E.g. "'a', 'b', 'c', 'd', 'e' and 12 more"."""
+    levels = list(levels)
+    named = ", ".join(f"'{g}'" for g in levels[:NAMED_LEVELS])
+    return named + (f" and {len(levels) - NAMED_LEVELS:,} more" if len(levels) > NAMED_LEVELS else "")
+
+
 def _pooling_caveat(label: str, pooling: Pooling) -> str:
     """E.g. "Plan: level 'trial' has fewer than 10 customers; pooled with 'premium' into ..."."""
-    small = ", ".join(f"'{g}'" for g in pooling.small)
+    small = _named(pooling.small)
     joined = [g for g in pooling.groups if g not in pooling.small]
-    also = f" with {', '.join(repr(g) for g in joined)}" if joined else ""
+    also = f" with {_named(joined)}" if joined else ""
     return (
         f"{label}: {'level' if len(pooling.small) == 1 else 'levels'} {small} "
         f"{'has' if len(pooling.small) == 1 else 'have'} fewer than {pooling.min_size} customers; "

@@ -203,10 +203,12 @@ def plot_rate_with_interval(
     table = table.dropna(subset=[rate]).sort_values(rate)
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.6))
     y = range(len(table))
+    # arrays, not Series: matplotlib calls float() on a one-row Series (a deprecation warning)
+    rates, lows, highs = (table[c].to_numpy(dtype=float) for c in (rate, low, high))
     ax.errorbar(
-        table[rate],
+        rates,
         y,
-        xerr=[table[rate] - table[low], table[high] - table[rate]],
+        xerr=np.vstack([rates - lows, highs - rates]),
         fmt="o",
         color=ACCENT,
         ecolor=NEUTRAL,

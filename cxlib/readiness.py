@@ -6,6 +6,9 @@ with every problem listed, or finishes:
 
 - every column the config names (churn drivers, reference levels, segmentation features,
   transaction exclusions) exists, and numeric drivers hold numbers;
+- configured categorical churn drivers have levels worth comparing (no id column, no near-unique codes
+  such as postcodes, whose customers would nearly all be pooled into 'Other');
+- ``analysis.min_group_size`` is at most half the customers, so groups can be shown side by side;
 - there are at least :data:`MIN_CUSTOMERS` customers, and enough buyers with
   ``segmentation.min_orders`` purchases to form the segments;
 - the churn panel at the cut-off holds at least :data:`MIN_PER_CLASS` customers who churned and
@@ -15,7 +18,8 @@ and plausible but suspicious data gets a warning, shown by ``cx validate`` and i
 
 - amounts more than :data:`EXTREME_FACTOR` times the median positive amount (a unit or decimal error?);
 - no transaction in the ``analysis.active_days`` before the as-of date, or whole calendar months
-  without transactions (an incomplete export?).
+  without transactions (an incomplete export?);
+- a ``segmentation.exclude_transactions`` value that no transaction holds (a misspelling?).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import pandas as pd
 
 from cxlib.config import Config
 from cxlib.exceptions import ConfigError
-from cxlib.validate import AMOUNT_LIMIT
+from cxlib.validate import AMOUNT_LIMIT, ID_COLUMNS
 
 #: Fewer customers than this cannot carry segments, group comparisons and churn models.
 MIN_CUSTOMERS = 100
@@ -84,6 +88,8 @@ def check_readiness(
     transactions = tables.get("transactions")
     if customers is not None:
         _churn_feature_names(config, customers, errors)
+        if "customers" not in failed and _min_group_size(config, customers, errors):
+            _categorical_levels(config, customers, errors)
         if "customers" in failed:
             pass
         elif len(customers) < MIN_CUSTOMERS:
@@ -95,7 +101,7 @@ def check_readiness(
         elif as_of is not None and not failed & {"transactions", "interactions", "surveys", "programme"}:
             _churn_classes(config, tables, as_of, errors)
     if transactions is not None:
-        _segmentation_names(config, tables, errors)
+        _segmentation_names(config, tables, errors, warnings)
         if "transactions" not in failed:
             _segmentation_buyers(config, transactions, errors)
         _extreme_amounts(mapped.get("transactions", transactions), warnings)
@@ -134,6 +140,51 @@ def _churn_feature_names(config: Config, customers: pd.DataFrame, errors: list[s
                 f"churn_model.reference_levels: '{name}' is not a categorical driver "
                 f"({_closest(name, categories)}drivers: {', '.join(categories)}); name a driver, "
                 "or add the column to churn_model.categorical_features."
+            )
+
+
+def _min_group_size(config: Config, customers: pd.DataFrame, errors: list[str]) -> bool:
+    """Groups must be able to hold ``analysis.min_group_size`` customers: at least two of them."""
+    size = config.analysis["min_group_size"]
+    limit = len(customers) // 2
+    if size <= limit or len(customers) < MIN_CUSTOMERS:  # too few customers is reported on its own
+        return True
+    errors.append(
+        f"analysis.min_group_size: {size:,} is more than half of the {len(customers):,} customers, so no "
+        f"two groups could be shown side by side and every figure would be suppressed; set it to at most "
+        f"{limit:,} (10 is the usual choice)."
+    )
+    return False
+
+
+def _categorical_levels(config: Config, customers: pd.DataFrame, errors: list[str]) -> None:
+    """A configured categorical driver needs levels big enough to compare: ids and codes have none.
+
+    A column is refused when more than half of the customers are in levels below
+    ``analysis.min_group_size``, or when it has more levels than customers / min_group_size: pooling
+    would put most customers into one 'Other' group. The built-in drivers (plan, region, channel)
+    are not judged: the model pools their small levels and says so.
+    """
+    size = config.analysis["min_group_size"]
+    fix = "remove it from churn_model.categorical_features"
+    for name in dict.fromkeys(config.values["churn_model"]["categorical_features"]):
+        if name not in customers:
+            continue  # a misspelled name is reported by _churn_feature_names
+        where = f"churn_model.categorical_features: '{name}'"
+        if name in ID_COLUMNS:
+            errors.append(
+                f"{where} is an id column: every customer is a level of its own, so it cannot be a churn "
+                f"driver; {fix}."
+            )
+            continue
+        levels = customers[name].astype("string").str.strip().fillna("unknown").value_counts()
+        in_small = int(levels[levels < size].sum())
+        if in_small > len(customers) / 2 or len(levels) > len(customers) / size:
+            errors.append(
+                f"{where} has {len(levels):,} levels for {len(customers):,} customers; {in_small:,} customers "
+                f"({in_small / len(customers):.0%}) are in levels of fewer than {size} (analysis.min_group_size), "
+                "so most would be pooled into one 'Other' group and no level could be compared: bucket it into "
+                f"a few larger groups (e.g. a postcode area instead of a postcode) in the customers file, or {fix}."
             )
 
 
@@ -209,7 +260,7 @@ def _segment_features(tables: dict) -> list[str]:
     return names
 
 
-def _segmentation_names(config: Config, tables: dict, errors: list[str]) -> None:
+def _segmentation_names(config: Config, tables: dict, errors: list[str], warnings: list[str]) -> None:
     settings = config.values["segmentation"]
     patterns = settings["features"]
     if isinstance(patterns, str):
@@ -229,19 +280,55 @@ def _segmentation_names(config: Config, tables: dict, errors: list[str]) -> None
                 f"segmentation.features: '{pattern}' matches no customer feature "
                 f"({_closest(pattern, available)}available: {', '.join(available)}); fix the name in the config."
             )
-    columns = [str(c) for c in tables["transactions"].columns]
-    for column in settings["exclude_transactions"]:
+    transactions = tables["transactions"]
+    columns = [str(c) for c in transactions.columns]
+    for column, excluded in settings["exclude_transactions"].items():
         if column not in columns:
             errors.append(
                 f"segmentation.exclude_transactions: '{column}' is not a column of the transactions table "
                 f"({_closest(column, columns)}available: {', '.join(columns)}); fix the name in the config."
             )
+        else:
+            _unmatched_exclusions(column, excluded, transactions[column], warnings)
+
+
+def _unmatched_exclusions(column: str, excluded: list, values: pd.Series, warnings: list[str]) -> None:
+    """An excluded value that no transaction holds leaves out nothing: a misspelling, most likely.
+
+    Values are compared as text, as :func:`cxlib.rfm.window_transactions` does. Values of id
+    columns are not quoted: warnings reach the overview report, which carries no personal data.
+    """
+    present = set(values.dropna().astype(str).unique())
+    unmatched = [str(v) for v in excluded if str(v) not in present]
+    if not unmatched:
+        return
+    fix = "fix it in the config, or remove it if nothing needs leaving out."
+    if column in ID_COLUMNS:
+        warnings.append(
+            f"segmentation.exclude_transactions.{column}: {len(unmatched)} of the {len(excluded)} values "
+            f"match no transaction, so they leave nothing out; {fix}"
+        )
+        return
+    by_lower = {p.lower(): p for p in sorted(present)}
+    for value in unmatched:
+        close = difflib.get_close_matches(value, sorted(present), n=3, cutoff=0.6)
+        close += [
+            by_lower[m] for m in difflib.get_close_matches(value.lower(), list(by_lower), n=3, cutoff=0.6)
+        ]
+        hint = ", ".join(f"'{c}'" for c in dict.fromkeys(close))
+        warnings.append(
+            f"segmentation.exclude_transactions.{column}: '{value}' matches no transaction, so it leaves "
+            f"nothing out ({f'closest: {hint}' if hint else f'the column has {len(present):,} other values'}); "
+            f"{fix}"
+        )
 
 
 def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: list[str]) -> None:
     settings = config.values["segmentation"]
     most = settings["n_segments"] or max(settings["k_range"])
-    needed = BUYERS_PER_SEGMENT * most
+    # a segment smaller than analysis.min_group_size is suppressed: each must be able to reach it
+    per_segment = max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"])
+    needed = per_segment * most
     sales = transactions.loc[~transactions["is_refund"] & (transactions["amount"] > 0)]
     order = sales["order_id"] if "order_id" in sales else sales["order_date"].dt.normalize()
     orders = pd.DataFrame({"customer_id": sales["customer_id"], "order": order}).drop_duplicates()
@@ -251,8 +338,11 @@ def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: lis
         errors.append(
             f"transactions: {buyers:,} customers have at least {settings['min_orders']} purchases "
             f"(segmentation.min_orders); up to {most} segments need at least {needed:,} "
-            f"({BUYERS_PER_SEGMENT} per segment); lower segmentation.min_orders or k_range, or supply "
-            "more transaction history."
+            f"({per_segment:,} per segment"
+            + (", analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
+            + "); lower segmentation.min_orders or k_range"
+            + (" or analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
+            + ", or supply more transaction history."
         )
 
 

@@ -336,6 +336,10 @@ def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, curre
     cells = suppress_small(count.stack().rename("customers").to_frame(), "customers", min_group_size)
     shown = cells["customers"].unstack().reindex(index=count.index, columns=count.columns).notna()
     spend, count = spend.where(shown), count.where(shown)
+    if not shown.to_numpy().any():  # a min_group_size near the number of customers hides every cell
+        ax.set_axis_off()
+        title = f"No recency-frequency cell holds {min_group_size:,} customers: every cell is suppressed"
+        return finish(ax, title, None, None)
     labels = [
         ["" if pd.isna(s) else f"{s:,.0f}\nn={int(n):,}" for s, n in zip(srow, nrow, strict=True)]
         for srow, nrow in zip(spend.to_numpy(), count.to_numpy(), strict=True)

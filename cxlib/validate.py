@@ -62,6 +62,9 @@ CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
     },
 }
 
+#: Columns holding identifiers of customers or orders: personal data that reports never quote.
+ID_COLUMNS = frozenset(name for spec in CONTRACT.values() for name, (kind, _) in spec.items() if kind == "id")
+
 #: Survey columns named rating_<touchpoint> are per-touchpoint ratings (numbers).
 RATING_PREFIX = "rating_"
 
@@ -131,14 +134,19 @@ class Problem:
     detail: str = ""  # fills {order} in a rule's text
 
     def message(self) -> str:
-        """Return the readable line, e.g. ``transactions.amount: 3 rows ... (rows 4, 7); fix``."""
+        """Return the readable line, e.g. ``transactions.amount: 3 rows ... (rows 4, 7); fix``.
+
+        A warning on an id column quotes no values: warnings reach the overview report, which
+        carries no personal data (errors stop the run and are only shown to whoever runs it).
+        """
         what, fix = RULES.get(self.rule, (self.rule, "see data/README.md"))
         what, fix = what.format(as_of=self.as_of, order=self.detail), fix.format(table=self.table)
         where = f"{self.table}.{self.column}" if self.column else self.table
         if self.rule in ("column_in_dataframe", "empty_table"):
             return f"{where}: {what}; {fix}."
         shown = ", ".join(str(r) for r in self.rows[:5]) + (", ..." if len(self.rows) > 5 else "")
-        examples = f"; e.g. {', '.join(repr(e) for e in self.examples[:3])}" if self.examples else ""
+        quoted = self.examples and not (self.severity == "warning" and self.column in ID_COLUMNS)
+        examples = f"; e.g. {', '.join(repr(e) for e in self.examples[:3])}" if quoted else ""
         noun = "row" if len(self.rows) == 1 else "rows"
         return f"{where}: {len(self.rows)} {noun}: {what} (rows {shown}{examples}); {fix}."
 

@@ -19,6 +19,10 @@ import pandas as pd
 import pytest
 
 from cxlib.cli import main
+from cxlib.config import load_config
+from cxlib.io import load_data
+
+from .id_scan import ids_in, ids_in_folder
 
 
 @dataclass
@@ -69,6 +73,13 @@ def _with_age_column(copy):
 def _misspelled_feature(copy):
     _with_age_column(copy)
     _config(lambda v: v.setdefault("churn_model", {}).update(numeric_features=["Agee"]))(copy)
+
+
+def _postcode_driver(copy):
+    customers = copy.read("customers")
+    customers["Postcode"] = (1000 + customers.index // 2).astype(str)  # two customers per postcode
+    copy.write("customers", customers)
+    _config(lambda v: v.setdefault("churn_model", {}).update(categorical_features=["Postcode"]))(copy)
 
 
 def _all_churned(copy):
@@ -187,6 +198,15 @@ def _spaced_ids(copy):
     copy.write("transactions", tx)
 
 
+def _spaced(table, rows, column):
+    def edit(copy):
+        frame = copy.read(table)
+        frame.loc[rows, column] = frame.loc[rows, column] + "  "
+        copy.write(table, frame)
+
+    return edit
+
+
 def _drop_column(table, column, key):
     def edit(copy):
         copy.write(table, copy.read(table).drop(columns=column))
@@ -260,6 +280,49 @@ CASES = [
         (
             "segmentation.exclude_transactions: 'chanel' is not a column of the transactions table (closest: 'channel'",
         ),
+    ),
+    Case(
+        "exclusion_not_a_list",
+        _config(lambda v: v.update(segmentation={"exclude_transactions": {"channel": "app"}})),
+        "error",
+        (
+            "segmentation.exclude_transactions.channel: expected a list of values to leave out, "
+            "e.g. {channel: [app]}, got 'app' (text)",
+        ),
+    ),
+    Case(
+        "exclusion_value_matching_no_row",
+        _config(lambda v: v.update(segmentation={"exclude_transactions": {"channel": ["App ", "store"]}})),
+        "warning",
+        (
+            "segmentation.exclude_transactions.channel: 'App ' matches no transaction, so it leaves nothing "
+            "out (closest: 'app')",
+        ),
+    ),
+    Case(
+        "customer_id_as_categorical_driver",
+        _config(lambda v: v.update(churn_model={"categorical_features": ["customer_id"]})),
+        "error",
+        (
+            "churn_model.categorical_features: 'customer_id' is an id column: every customer is a level of "
+            "its own",
+        ),
+    ),
+    Case(
+        "postcode_as_categorical_driver",
+        _postcode_driver,
+        "error",
+        (
+            "churn_model.categorical_features: 'Postcode' has 1,500 levels for 3,000 customers; 3,000 "
+            "customers (100%) are in levels of fewer than 10 (analysis.min_group_size)",
+            "bucket it",
+        ),
+    ),
+    Case(
+        "min_group_size_beyond_the_data",
+        _config(lambda v: v["analysis"].update(min_group_size=5000)),
+        "error",
+        ("analysis.min_group_size: 5,000 is more than half of the 3,000 customers", "at most 1,500"),
     ),
     Case(
         "misspelled_config_key",
@@ -610,7 +673,21 @@ CASES = [
         _spaced_ids,
         "warning",
         (
-            "transactions.customer_id: 2 rows: ids have spaces around them, removed before matching (rows 2, 3;",
+            "transactions.customer_id: 2 rows: ids have spaces around them, removed before matching (rows 2, 3);",
+        ),
+    ),
+    Case(
+        "whitespace_around_order_ids",
+        _spaced("transactions", [10], "OrderID"),
+        "warning",
+        ("transactions.order_id: 1 row: ids have spaces around them, removed before matching (rows 12);",),
+    ),
+    Case(
+        "whitespace_around_referrer_ids",
+        _spaced("referrals", [0, 3, 4], "ReferrerID"),
+        "warning",
+        (
+            "referrals.referrer_id: 3 rows: ids have spaces around them, removed before matching (rows 2, 5, 6);",
         ),
     ),
     Case(
@@ -704,6 +781,21 @@ def test_the_cx_command_shows_one_message_and_no_traceback(case, demo_copy):
 WARNING_CASES = [c for c in CASES if c.kind == "warning"]
 
 
+def _customer_ids(copy) -> set[bytes]:
+    return {i.strip().encode() for i in copy.read("customers")["CustomerID"]}
+
+
+def test_warnings_and_notes_quote_no_id_values(demo_copy):
+    """Warnings and loading notes reach the overview report: row numbers and counts, never an id."""
+    for case in WARNING_CASES:
+        case.edit(demo_copy)
+    data = load_data(load_config(demo_copy.config))
+    assert len(data.warnings) == len(WARNING_CASES) and data.notes
+    orders = {i.strip().encode() for i in demo_copy.read("transactions")["OrderID"]}
+    shown = "\n".join(data.warnings + data.notes).encode()
+    assert not ids_in(shown, _customer_ids(demo_copy) | orders), shown.decode()
+
+
 def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, tmp_path):
     """Warnings let the run go on, so the notebooks must cope with such data: run them all on it."""
     from cxlib.runner import discover_notebooks, run_suite
@@ -720,3 +812,52 @@ def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, 
     for case in WARNING_CASES:
         for fragment in case.fragments:
             assert fragment in overview, fragment
+    assert not ids_in_folder(tmp_path / "reports", _customer_ids(demo_copy))
+
+
+def _largest_allowed_min_group_size(copy) -> int:
+    """Validation passes at the returned size and refuses the next one."""
+    data = load_data(load_config(copy.config))
+    sales = data["transactions"].loc[lambda t: ~t["is_refund"] & (t["amount"] > 0)]
+    settings = copy.values.get("segmentation", {})
+    buyers = int((sales.groupby("customer_id")["order_id"].nunique() >= settings.get("min_orders", 2)).sum())
+    return buyers // max(settings.get("k_range", [2, 8]))
+
+
+def test_the_largest_allowed_min_group_size_runs_the_overview_and_segmentation(demo_copy, tmp_path, capsys):
+    """Beyond it, cx validate stops the run; at it, notebooks 00 and 01 pool and suppress without failing."""
+    from cxlib.runner import discover_notebooks, run_suite
+
+    largest = _largest_allowed_min_group_size(demo_copy)
+    demo_copy.values["analysis"]["min_group_size"] = largest + 1
+    assert main(["validate", "--config", str(demo_copy.save_config(demo_copy.values))]) == 1
+    assert "analysis.min_group_size" in capsys.readouterr().err
+    demo_copy.values["analysis"]["min_group_size"] = largest
+    demo_copy.save_config(demo_copy.values)
+    notebooks = [p for p in discover_notebooks() if p.stem.startswith(("00_", "01_"))]
+    manifest = run_suite(demo_copy.config, tmp_path / "reports", notebooks=notebooks)
+    assert [r["notebook"] for r in manifest["reports"] if r["html"]] == [p.stem for p in notebooks]
+
+
+def test_charts_of_an_all_pooled_or_all_suppressed_table_do_not_fail(small_data, small_config):
+    """A single pooled row (plot with one interval) and a heatmap whose every cell is suppressed."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cxlib import kpis, plots, rfm, segment
+
+    customers = small_data["customers"]
+    mix = kpis.attribute_mix(customers, "plan", len(customers) // 2 + 1)  # everything in one pool
+    assert len(mix) == 1
+    mix = mix.fillna({"churn_rate": 0.2, "churn_low": 0.1, "churn_high": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.plot_rate_with_interval(mix, "plan", "churn_rate", "churn_low", "churn_high", "t", "x")
+        features = segment.features_from_config(small_data, small_config)
+        ax = rfm.plot_rfm_heatmap(features, min_group_size=len(features) + 1)
+    assert "every cell is suppressed" in ax.get_title()
+    plt.close("all")

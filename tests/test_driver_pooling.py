@@ -113,3 +113,16 @@ def test_an_unpooled_separated_level_no_longer_crashes_the_plot(tiny_plan_panel)
     assert any("trial" in term for term in model.encoder_.terms_)  # the old behaviour, kept on request
     ax = model.plot_forest(top=50)
     plt.close(ax.figure)
+
+
+def test_a_caveat_names_at_most_five_pooled_levels(tiny_plan_panel):
+    """A column of near-unique values (stopped by cx validate, but a model may be fitted directly)
+    would otherwise list every value in the report: five are named, the rest counted."""
+    frame = tiny_plan_panel.frame.copy()
+    frame.loc[frame.index[:120], "plan"] = [f"code-{i:03d}" for i in range(40) for _ in range(3)]
+    panel = dataclasses.replace(tiny_plan_panel, frame=frame)
+    model = _fit(ChurnDrivers(min_level_size=MIN), panel)
+    caveat = next(c for c in model.caveats_ if c.startswith("Plan:"))
+    assert len(model.encoder_.pooling_["plan"].small) == 40
+    assert "and 35 more" in caveat and len(caveat) < 400, caveat
+    assert sum(f"'code-{i:03d}'" in caveat for i in range(40)) <= 5

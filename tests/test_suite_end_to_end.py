@@ -1,10 +1,7 @@
 """The whole suite on the small demo: every notebook runs through the runner, and reruns reproduce."""
 
-import gzip
-import io
 import json
 import re
-import zipfile
 
 import pandas as pd
 import pytest
@@ -12,6 +9,7 @@ import pytest
 from cxlib.runner import discover_notebooks, run_suite
 
 from .conftest import SMALL_CONFIG
+from .id_scan import decoded_forms, ids_in
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +50,6 @@ def test_reports_show_no_customer_identifiers(two_runs, small_data):
     for html in sorted(out.glob("*.html")):
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.read_text())
         assert not ids & set(re.findall(r"C\d{6}", text)), html.name
-
-
-def decoded_forms(path):
-    """A file's bytes, plus the content of what it may pack: Parquet tables, gzip, zip (xlsx, ...)."""
-    raw = path.read_bytes()
-    yield raw
-    if raw[:4] == b"PAR1":
-        yield pd.read_parquet(path).to_csv().encode()
-    if raw[:2] == b"\x1f\x8b":
-        yield gzip.decompress(raw)
-    if raw[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            yield from (archive.read(name) for name in archive.namelist())
-
-
-def ids_in(blob: bytes, ids: set[bytes]) -> set[bytes]:
-    """Which ``ids`` occur anywhere in ``blob`` (as substrings; fast for thousands of ids)."""
-    found = set()
-    for length in {len(i) for i in ids}:
-        for first in {i[:1] for i in ids if len(i) == length}:
-            for match in re.finditer(re.escape(first), blob):
-                if blob[match.start() : match.start() + length] in ids:
-                    found.add(blob[match.start() : match.start() + length])
-    return found
 
 
 def test_the_report_folder_holds_no_customer_identifier_in_any_file(two_runs, small_data):
