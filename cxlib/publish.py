@@ -98,7 +98,38 @@ class Destination:
 def _absolute(path: str | Path) -> Path:
     """Absolute path with the parent resolved but the last component not followed (it may be a link)."""
     path = Path(path).expanduser()
+    if path.name in ("", ".."):  # ".", "/", "a/..": no last component to keep
+        return path.resolve()
     return path.parent.resolve() / path.name
+
+
+def _overlap(first: Path, second: Path) -> bool:
+    return first == second or first in second.parents or second in first.parents
+
+
+def check_separate(dest: Destination) -> None:
+    """Refuse a run-data folder equal to, inside or around the report folder (or the version store).
+
+    Both are compared as given (parents resolved) and with every link followed, so
+    ``--run-data reports/data`` is refused also when ``reports`` is the link an earlier run made.
+
+    Raises
+    ------
+    ReportFolderError
+        Naming both folders and how to choose them.
+    """
+    pairs = [
+        (dest.out, dest.run_data),
+        (dest.out.resolve(), dest.run_data.resolve()),
+        (dest.store, dest.run_data),
+    ]
+    if any(_overlap(first, second) for first, second in pairs):
+        raise ReportFolderError(
+            f"the report folder (--out {dest.out}) and the run-data folder (--run-data {dest.run_data}) "
+            "overlap: they must be two distinct folders, neither inside the other (nor inside "
+            f"{dest.store}), so per-customer tables never land in the reports; nothing was run or "
+            f"changed. Leave out --run-data to use {dest.out.with_name(dest.out.name + '-data')}."
+        )
 
 
 def sha256(path: Path) -> str:
@@ -175,8 +206,10 @@ def check_destination(dest: Destination, action: str = "publish to") -> None:
     Raises
     ------
     ReportFolderError
-        Naming every file or folder that publishing could otherwise replace.
+        Naming every file or folder that publishing could otherwise replace, or when the report
+        and run-data folders overlap (see :func:`check_separate`).
     """
+    check_separate(dest)
     problems = []
     version = _current_version(dest)
     for link, part in dest.links():

@@ -311,3 +311,39 @@ def test_a_kill_inside_a_running_notebook_keeps_the_old_set_and_the_kernel_exits
     run_fake(out, labelled, "next", monkeypatch)
     assert visible_label(out) == "next"
     assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
+
+
+@pytest.mark.parametrize(
+    ("out", "run_data", "first_run"),
+    [
+        ("reports", "reports/data", False),  # run data inside the report folder
+        ("data/reports", "data", False),  # the report folder inside the run data
+        ("reports", "reports", False),
+        ("reports", "./other/../reports/data", False),  # relative, with '..'
+        ("reports", "alias/reports", False),  # alias -> the working folder: the same folder
+        ("reports", "reports/data", True),  # through the link an earlier run made
+        ("reports", ".reports.cx-versions/data", False),  # inside the version store
+    ],
+)
+def test_overlapping_report_and_run_data_folders_are_refused_before_anything_runs(
+    tmp_path, labelled, monkeypatch, capsys, out, run_data, first_run
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "alias").symlink_to(work)
+    monkeypatch.chdir(work)
+    if first_run:
+        run_fake(work / out, labelled, "old", monkeypatch)
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    before = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    code = main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", out, "--run-data", run_data]
+        + ["--notebooks", str(labelled[0].parent), "-p", "label=new"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""  # refused before validating or running anything
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert "overlap" in message and "neither inside the other" in message
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == before
