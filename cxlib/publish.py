@@ -145,10 +145,19 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()) if folder.is_dir() else []
 
 
+def fingerprint(path: Path) -> str:
+    """What the manifest records for a path: a file's SHA-256, or ``link:<target>`` for a symlink.
+
+    A symlink is never hashed through: a link to a folder, a dangling link and a link to a file
+    all differ from what the suite wrote unless the manifest lists that very link.
+    """
+    return f"link:{os.readlink(path)}" if path.is_symlink() else sha256(path)
+
+
 def write_manifest(version: Path) -> dict[str, str]:
-    """Record every file of a built version with its SHA-256 in ``cx-manifest.json``."""
+    """Record every file of a built version with its fingerprint in ``cx-manifest.json``."""
     files = {
-        p.relative_to(version).as_posix(): sha256(p)
+        p.relative_to(version).as_posix(): fingerprint(p)
         for part in (REPORT, RUN_DATA)
         for p in _files(version / part)
     }
@@ -172,7 +181,7 @@ def foreign_files(version: Path) -> list[str]:
         rel
         for part in (REPORT, RUN_DATA)
         for p in _files(version / part)
-        if listed.get(rel := p.relative_to(version).as_posix()) != (sha256(p) if p.is_file() else None)
+        if listed.get(rel := p.relative_to(version).as_posix()) != fingerprint(p)
     ]
 
 
@@ -341,8 +350,8 @@ class Store:
             rel = path.relative_to(version).as_posix()
             if rel == MANIFEST:
                 continue
-            if path.is_file() and listed.get(rel) == sha256(path):
-                path.unlink()
+            if listed.get(rel) == fingerprint(path):
+                path.unlink()  # a listed link: only the link goes, never what it points to
                 deleted += 1
                 if deleted == 1:
                     _checkpoint("cleanup")

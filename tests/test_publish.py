@@ -347,3 +347,23 @@ def test_overlapping_report_and_run_data_folders_are_refused_before_anything_run
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert "overlap" in message and "neither inside the other" in message
     assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == before
+
+
+def test_a_symlink_the_user_put_in_a_published_folder_blocks_the_next_run(tmp_path, labelled, monkeypatch):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "one", monkeypatch)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    (out / "my_folder").symlink_to(elsewhere)  # a link to a folder has no content to hash
+    (out / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "reports-data" / "notebooks" / "mine").symlink_to(elsewhere)
+    links = ["report/dangling", "report/my_folder", "run-data/notebooks/mine"]
+    assert foreign_files(out.resolve().parent) == links
+    with pytest.raises(ReportFolderError) as refused:
+        run_fake(out, labelled, "two", monkeypatch)
+    for name in ("reports/dangling", "reports/my_folder", "reports-data/notebooks/mine"):
+        assert name in str(refused.value)
+    assert main(["clean", "--out", str(out)]) == 1  # refused too
+    assert (out / "my_folder" / "keep.txt").read_text() == "keep" and (out / "dangling").is_symlink()
+    assert json.loads((out / "run.json").read_text())["reports"][0]["headline"] == "run one"
