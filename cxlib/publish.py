@@ -12,14 +12,17 @@ Layout (for ``--out reports``, run-data folder ``reports-data``)::
             report/             index.html, NN_name.html, run.json (aggregates only)
             run-data/           tables notebooks hand on, summaries, executed notebooks
         staging-*/              a run being built (removed by the next run if the run was killed)
-        failed-run/             the last failed run, for debugging
+        failed-run -> failed-20251231-101500-000000    the last failed run, for debugging
+        failed-20251231-101500-000000/                  with its own cx-manifest.json
 
 A run builds everything in ``staging-*``, writes the manifest, renames the folder to ``v-*`` and
 then switches ``current`` with one :func:`os.replace` of a symlink, which is atomic on POSIX: a
 kill at any moment leaves either the previous complete set or the new one visible through
 ``reports``. Leftovers of killed runs (staging folders, versions no longer current) are removed
-by the next run; files in them are deleted only when they are listed in their version's manifest
-with an unchanged hash.
+by the next run. A failed run is kept for debugging, with a manifest too, until the next run.
+Wherever the suite deletes (old versions, failed runs, ``cx clean``), it deletes only files listed
+in that folder's manifest with an unchanged hash; anything else (a notebook the user edited while
+debugging, a file they saved there) stays, and one log line says what was kept.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ FAILED = "failed-run"
 REPORT, RUN_DATA = "report", "run-data"
 _VERSION = re.compile(r"v-\d{8}-\d{6}-\d{6}")
 _STAGING = re.compile(r"staging-\d{8}-\d{6}-\d{6}")
+_FAILED = re.compile(r"failed-\d{8}-\d{6}-\d{6}")
 _MARKER_TEXT = (
     "This folder belongs to cx-suite: it holds the versions of a report folder (see README.md,\n"
     "'What a run does'). `cx clean --out <report folder>` removes it; do not put files here.\n"
@@ -308,11 +312,34 @@ class Store:
         return staging
 
     def keep_failed(self, staging: Path) -> Path:
-        """Keep a failed run's staging folder as ``failed-run`` (replacing the previous one)."""
-        failed = self.dest.store / FAILED
-        shutil.rmtree(failed, ignore_errors=True)
+        """Keep a failed run for debugging, with a manifest, behind the ``failed-run`` link.
+
+        The previous failed run is removed by the manifest rule (:meth:`remove_version`), so a
+        notebook the user edited there, or a file they saved, stays where it is.
+
+        Returns
+        -------
+        Path
+            Where the failed run's files are.
+        """
+        write_manifest(staging)
+        failed = self.dest.store / f"failed-{staging.name.removeprefix('staging-')}"
         staging.rename(failed)
-        return failed
+        self.remove_failed(keep=failed)
+        link = self.dest.store / FAILED
+        if link.is_symlink() or not link.exists():
+            _ensure_link(link, failed.name)
+            return link
+        return failed  # a failed-run folder some older suite left: not ours to replace
+
+    def remove_failed(self, keep: Path | None = None) -> None:
+        """Remove failed runs (but ``keep``) by the manifest rule; drop ``failed-run`` once it points nowhere."""
+        for entry in sorted(self.dest.store.iterdir()):
+            if _FAILED.fullmatch(entry.name) and entry != keep and entry.is_dir() and not entry.is_symlink():
+                self.remove_version(entry)
+        link = self.dest.store / FAILED
+        if link.is_symlink() and not link.exists():
+            link.unlink()
 
     def publish(self, staging: Path) -> Path:
         """Make ``staging`` the current version in one atomic switch, then remove the previous one.
@@ -339,11 +366,11 @@ class Store:
             _ensure_link(link, self.dest.link_target(link, part))
         if previous is not None and previous != version and previous.is_dir():
             self.remove_version(previous)
-        shutil.rmtree(self.dest.store / FAILED, ignore_errors=True)
+        self.remove_failed()
         return version
 
     def remove_version(self, version: Path) -> None:
-        """Delete a version's files that its manifest lists with an unchanged hash; keep anything else."""
+        """Delete a version's (or failed run's) files its manifest lists unchanged; keep anything else."""
         listed = _manifest_files(version)
         kept, deleted = [], 0
         for path in _files(version):
@@ -365,7 +392,10 @@ class Store:
             except OSError:
                 pass
         if kept:
-            self.log(f"kept {len(kept)} file(s) cx-suite did not write in {version} ({_shown(kept, 3)})")
+            self.log(
+                f"kept {len(kept)} file(s) in {version} that cx-suite did not write or that changed "
+                f"since it wrote them: {_shown(kept, 3)}"
+            )
 
     def remove_all(self) -> None:
         """Remove the links and every version (``cx clean``); files the suite did not write stay."""
@@ -376,7 +406,7 @@ class Store:
         if current.is_symlink():
             current.unlink()
         self.clean_leftovers()
-        shutil.rmtree(self.dest.store / FAILED, ignore_errors=True)
+        self.remove_failed()
         for name in (MARKER, LOCK):
             (self.dest.store / name).unlink(missing_ok=True)
         try:

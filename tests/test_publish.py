@@ -17,7 +17,7 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from cxlib import runner
 from cxlib.artifacts import save_summary
 from cxlib.cli import main
-from cxlib.exceptions import ReportFolderError
+from cxlib.exceptions import NotebookRunError, ReportFolderError
 from cxlib.publish import foreign_files
 
 from .conftest import SMALL_CONFIG
@@ -367,3 +367,53 @@ def test_a_symlink_the_user_put_in_a_published_folder_blocks_the_next_run(tmp_pa
     assert main(["clean", "--out", str(out)]) == 1  # refused too
     assert (out / "my_folder" / "keep.txt").read_text() == "keep" and (out / "dangling").is_symlink()
     assert json.loads((out / "run.json").read_text())["reports"][0]["headline"] == "run one"
+
+
+def failing_execute(source, executed, params, kernel_log=None):
+    """Stand-in for a run whose second notebook fails (after writing its executed notebook)."""
+    fake_execute(source, executed, params, kernel_log)
+    if source.stem.startswith("01"):
+        raise NotebookRunError(f"{source.name} failed in cell 3: ValueError: boom")
+    return 0.01
+
+
+def test_files_the_user_edited_or_saved_in_a_failed_run_are_kept(tmp_path, labelled, monkeypatch, capsys):
+    """The README sends users to failed-run/ to debug: what they change there survives every later run."""
+    out, store = tmp_path / "reports", tmp_path / STORE
+    run_fake(out, labelled, "one", monkeypatch)
+    lines = []
+
+    def run(execute, label):
+        monkeypatch.setattr(runner, "execute_notebook", execute)
+        lines.clear()
+        return runner.run_suite(
+            SMALL_CONFIG, out, notebooks=labelled, params={"label": label}, log=lines.append
+        )
+
+    with pytest.raises(NotebookRunError):
+        run(failing_execute, "bad")
+    debugged = store / "failed-run" / "run-data" / "notebooks"
+    first_failure = debugged.resolve().parents[1]
+    (debugged / "00_first.ipynb").write_text("my edits")
+    (debugged / "scratch.py").write_text("mine")
+    with pytest.raises(NotebookRunError):
+        run(failing_execute, "worse")
+    kept = ["run-data/notebooks/00_first.ipynb", "run-data/notebooks/scratch.py"]
+    left = sorted(p.relative_to(first_failure).as_posix() for p in first_failure.rglob("*") if p.is_file())
+    assert left == ["cx-manifest.json", *kept]  # the manifest stays while files it does not vouch for do
+    assert [line for line in lines if line.startswith("kept ")] == [
+        f"kept 2 file(s) in {first_failure} that cx-suite did not write or that changed since it wrote them: "
+        + ", ".join(kept)
+    ]
+    assert (debugged / "01_second.ipynb").is_file() and debugged.resolve().parents[1] != first_failure
+    run(fake_execute, "two")
+    assert visible_label(out) == "two"
+    assert not (store / "failed-run").exists()  # the second failure was unchanged: removed whole
+    assert (first_failure / kept[0]).read_text() == "my edits" and (
+        first_failure / kept[1]
+    ).read_text() == "mine"
+    assert main(["clean", "--out", str(out)]) == 0
+    assert (first_failure / kept[0]).read_text() == "my edits" and (
+        first_failure / kept[1]
+    ).read_text() == "mine"
+    assert f"kept {store}" in capsys.readouterr().out
