@@ -22,7 +22,9 @@ kill at any moment leaves either the previous complete set or the new one visibl
 by the next run. A failed run is kept for debugging, with a manifest too, until the next run.
 Wherever the suite deletes (old versions, failed runs, ``cx clean``), it deletes only files listed
 in that folder's manifest with an unchanged hash; anything else (a notebook the user edited while
-debugging, a file they saved there) stays, and one log line says what was kept.
+debugging, a file they saved there) stays, and one log line says what was kept. Staging folders
+have no manifest yet; only the run writes there and nothing points users at them, so a killed or
+interrupted run's staging folder is removed whole. The paths themselves (:class:`~cxlib.destination.Destination`) live in :mod:`cxlib.destination`.
 """
 
 from __future__ import annotations
@@ -35,17 +37,15 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from cxlib.destination import CURRENT, REPORT, RUN_DATA, Destination, check_separate, earlier_suite_layout
 from cxlib.exceptions import ReportFolderError
 
 MANIFEST = "cx-manifest.json"
 MARKER = "cx-suite-store.txt"
 LOCK = ".lock"
-CURRENT = "current"
 FAILED = "failed-run"
-REPORT, RUN_DATA = "report", "run-data"
 _VERSION = re.compile(r"v-\d{8}-\d{6}-\d{6}")
 _STAGING = re.compile(r"staging-\d{8}-\d{6}-\d{6}")
 _FAILED = re.compile(r"failed-\d{8}-\d{6}-\d{6}")
@@ -57,83 +57,6 @@ _MARKER_TEXT = (
 
 def _checkpoint(stage: str) -> None:
     """Called at each publishing stage; a no-op (tests replace it to kill the run there)."""
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where a run publishes: the report link, the run-data link and the version store.
-
-    Parameters
-    ----------
-    out : Path
-        The report folder the user opens (``out/index.html``); a symlink into the store.
-    run_data : Path
-        The folder of per-customer tables and executed notebooks, for analysts.
-    store : Path
-        Hidden sibling of ``out`` holding the versions.
-    """
-
-    out: Path
-    run_data: Path
-    store: Path
-
-    @classmethod
-    def for_out(cls, out: str | Path, run_data: str | Path | None = None) -> Destination:
-        """The destination of ``--out`` (and ``--run-data``, default: ``<out>-data`` beside it).
-
-        Examples
-        --------
-        >>> Destination.for_out("/tmp/reports").run_data
-        PosixPath('/tmp/reports-data')
-        """
-        out = _absolute(out)
-        run_data = _absolute(run_data) if run_data is not None else out.with_name(f"{out.name}-data")
-        return cls(out=out, run_data=run_data, store=out.with_name(f".{out.name}.cx-versions"))
-
-    def links(self) -> tuple[tuple[Path, str], ...]:
-        """Each user-facing link with the part of a version it shows."""
-        return ((self.out, REPORT), (self.run_data, RUN_DATA))
-
-    def link_target(self, link: Path, part: str) -> str:
-        """The relative target the suite writes into ``link``."""
-        return os.path.relpath(self.store / CURRENT / part, link.parent)
-
-
-def _absolute(path: str | Path) -> Path:
-    """Absolute path with the parent resolved but the last component not followed (it may be a link)."""
-    path = Path(path).expanduser()
-    if path.name in ("", ".."):  # ".", "/", "a/..": no last component to keep
-        return path.resolve()
-    return path.parent.resolve() / path.name
-
-
-def _overlap(first: Path, second: Path) -> bool:
-    return first == second or first in second.parents or second in first.parents
-
-
-def check_separate(dest: Destination) -> None:
-    """Refuse a run-data folder equal to, inside or around the report folder (or the version store).
-
-    Both are compared as given (parents resolved) and with every link followed, so
-    ``--run-data reports/data`` is refused also when ``reports`` is the link an earlier run made.
-
-    Raises
-    ------
-    ReportFolderError
-        Naming both folders and how to choose them.
-    """
-    pairs = [
-        (dest.out, dest.run_data),
-        (dest.out.resolve(), dest.run_data.resolve()),
-        (dest.store, dest.run_data),
-    ]
-    if any(_overlap(first, second) for first, second in pairs):
-        raise ReportFolderError(
-            f"the report folder (--out {dest.out}) and the run-data folder (--run-data {dest.run_data}) "
-            "overlap: they must be two distinct folders, neither inside the other (nor inside "
-            f"{dest.store}), so per-customer tables never land in the reports; nothing was run or "
-            f"changed. Leave out --run-data to use {dest.out.with_name(dest.out.name + '-data')}."
-        )
 
 
 def sha256(path: Path) -> str:
@@ -243,7 +166,10 @@ def check_destination(dest: Destination, action: str = "publish to") -> None:
             entries = [p.relative_to(link).as_posix() for p in _files(link)]
             entries += [p.relative_to(link).as_posix() for p in link.rglob("*") if _empty_folder(p)]
             if entries:
-                problems.append(f"{link} holds files cx-suite did not write ({_shown(entries)})")
+                problems.append(
+                    earlier_suite_layout(link)
+                    or f"{link} holds files cx-suite did not write ({_shown(entries)})"
+                )
         elif link.exists():
             problems.append(f"{link} is a file, not a folder")
     if dest.store.exists() and not (dest.store / MARKER).is_file():

@@ -166,7 +166,7 @@ def test_the_users_own_files_in_the_report_folder_are_refused_before_anything_ru
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     for rel in own:
         assert rel in message
-    assert "nothing was run or changed" in message
+    assert "nothing was run or changed" in message and "earlier cx-suite version" not in message
     assert {rel: (out / rel).read_bytes() for rel in own} == own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board", "nb"]  # no store, no run-data folder
 
@@ -417,3 +417,29 @@ def test_files_the_user_edited_or_saved_in_a_failed_run_are_kept(tmp_path, label
         first_failure / kept[1]
     ).read_text() == "mine"
     assert f"kept {store}" in capsys.readouterr().out
+
+
+def test_reports_of_an_earlier_suite_version_are_refused_with_a_hint(tmp_path, labelled, capsys):
+    """The layout the suite wrote before manifests: refused (not provably ours), but recognised."""
+    out = tmp_path / "reports"
+    earlier = {
+        "index.html": b"<h1>Reports</h1>",
+        "run.json": json.dumps({"company": "Demo", "fingerprints": {}, "reports": []}).encode(),
+        "00_data_overview.html": b"<p>overview</p>",
+        "run/segments.parquet": b"PAR1",
+        "notebooks/00_data_overview.ipynb": b"{}",
+    }
+    for rel, content in earlier.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(content)
+    code = main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(labelled[0].parent)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert f"{out} looks like reports from an earlier cx-suite version" in message
+    assert f"mv {out} {out}-old" in message and f"rm -r {out}" in message
+    assert {rel: (out / rel).read_bytes() for rel in earlier} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "reports"]
