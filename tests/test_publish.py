@@ -208,11 +208,19 @@ def test_cx_clean_removes_only_what_the_suite_wrote(tmp_path, labelled, monkeypa
     assert (out / "added.txt").read_text() == "mine"
 
 
+SLOW_CELL = "from pathlib import Path\nPath({marker!r}).touch()\nimport time\ntime.sleep(120)"
+
+
 @pytest.fixture
 def slow_notebooks(tmp_path):
-    """A quick notebook, then a slow one: the signal arrives in the second (after a first kernel came and went)."""
+    """A quick notebook, then a slow one: the signal arrives in the second (after a first kernel came and went).
+
+    The slow cell first touches ``slow-cell-started``, so a test signals only once the kernel is
+    executing it, however loaded the machine.
+    """
     quick = write_notebook(tmp_path / "slow", "00_quick", PLOT)
-    return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, "import time\ntime.sleep(120)")]
+    marker = str(tmp_path / "slow-cell-started")
+    return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, SLOW_CELL.format(marker=marker))]
 
 
 def _is_kernel(process: psutil.Process) -> bool:
@@ -222,18 +230,19 @@ def _is_kernel(process: psutil.Process) -> bool:
         return False
 
 
-def second_kernel(process: subprocess.Popen, store: Path, timeout: float = 90) -> list[psutil.Process]:
-    """Wait until the run is inside its second notebook (the first one's output is staged); its kernels."""
+def second_kernel(process: subprocess.Popen, marker: Path, timeout: float = 300) -> list[psutil.Process]:
+    """Wait until the second notebook's slow cell is running (it touches ``marker``); the run's kernels."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kernels = [
-            child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
-        ]
-        if kernels and list(store.glob("staging-*/report/00_quick.html")):
-            time.sleep(3)  # let the kernel start executing cells
+        if marker.exists():
+            kernels = [
+                child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
+            ]
+            assert kernels, "the slow cell ran but no kernel process was found"
             return kernels
+        assert process.poll() is None, f"the run ended before the slow cell started: {process.communicate()}"
         time.sleep(0.2)
-    raise AssertionError("the second notebook's kernel did not start")
+    raise AssertionError(f"the slow cell did not start within {timeout} s")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -249,9 +258,9 @@ def test_a_signal_ends_the_run_with_one_line_and_stops_the_kernel(
         stderr=subprocess.PIPE,
         text=True,
     )
-    kernels = second_kernel(process, tmp_path / STORE)
+    kernels = second_kernel(process, tmp_path / "slow-cell-started")
     process.send_signal(signum)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, stderr
     name = signal.Signals(signum).name
     assert stderr.splitlines() == [f"cx run: interrupted by {name}; previous reports left untouched"]
@@ -301,12 +310,12 @@ def test_a_kill_inside_a_running_notebook_keeps_the_old_set_and_the_kernel_exits
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    kernels = second_kernel(process, tmp_path / STORE)
+    kernels = second_kernel(process, tmp_path / "slow-cell-started")
     process.kill()
     process.wait()
     assert visible_label(out) == "old"
     assert list((tmp_path / STORE).glob("staging-*"))  # what the killed run left
-    _, alive = psutil.wait_procs(kernels, timeout=30)  # ipykernel exits when its parent is gone
+    _, alive = psutil.wait_procs(kernels, timeout=60)  # ipykernel exits when its parent is gone
     assert not alive
     run_fake(out, labelled, "next", monkeypatch)
     assert visible_label(out) == "next"
