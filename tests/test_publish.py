@@ -3,10 +3,12 @@ set, leftovers of killed runs are cleaned, and signals end a run with one line."
 
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -452,3 +454,19 @@ def test_reports_of_an_earlier_suite_version_are_refused_with_a_hint(tmp_path, l
     assert f"mv {out} {out}-old" in message and f"rm -r {out}" in message
     assert {rel: (out / rel).read_bytes() for rel in earlier} == earlier
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "reports"]
+
+
+def test_the_readme_commands_for_sending_reports_copy_files_not_the_link(tmp_path, labelled, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = ["cp -rL reports /some/where/reports", "zip -r reports.zip reports"]
+    assert all(f"`{command}`" in readme for command in commands)
+    run_fake(tmp_path / "reports", labelled, "one", monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "some" / "where").mkdir(parents=True)
+    subprocess.run(["cp", "-rL", "reports", "some/where/reports"], check=True)
+    copied = tmp_path / "some" / "where" / "reports"
+    assert not copied.is_symlink() and (copied / "index.html").is_file()
+    if shutil.which("zip"):
+        subprocess.run(["zip", "-qr", "reports.zip", "reports"], check=True)
+        with zipfile.ZipFile(tmp_path / "reports.zip") as archive:
+            assert "reports/index.html" in archive.namelist()
