@@ -24,7 +24,8 @@ Wherever the suite deletes (old versions, failed runs, ``cx clean``), it deletes
 in that folder's manifest with an unchanged hash; anything else (a notebook the user edited while
 debugging, a file they saved there) stays, and one log line says what was kept. Staging folders
 have no manifest yet; only the run writes there and nothing points users at them, so a killed or
-interrupted run's staging folder is removed whole. The paths themselves (:class:`~cxlib.destination.Destination`) live in :mod:`cxlib.destination`.
+interrupted run's staging folder is removed whole. The paths themselves
+(:class:`~cxlib.destination.Destination`) live in :mod:`cxlib.destination`.
 """
 
 from __future__ import annotations
@@ -259,7 +260,7 @@ class Store:
         return failed  # a failed-run folder some older suite left: not ours to replace
 
     def remove_failed(self, keep: Path | None = None) -> None:
-        """Remove failed runs (but ``keep``) by the manifest rule; drop ``failed-run`` once it points nowhere."""
+        """Remove failed runs but ``keep`` (manifest rule); drop ``failed-run`` once it points nowhere."""
         for entry in sorted(self.dest.store.iterdir()):
             if _FAILED.fullmatch(entry.name) and entry != keep and entry.is_dir() and not entry.is_symlink():
                 self.remove_version(entry)

@@ -215,7 +215,7 @@ SLOW_CELL = "from pathlib import Path\nPath({marker!r}).touch()\nimport time\nti
 
 @pytest.fixture
 def slow_notebooks(tmp_path):
-    """A quick notebook, then a slow one: the signal arrives in the second (after a first kernel came and went).
+    """A quick notebook, then a slow one: the signal arrives in the second, once a first kernel has gone.
 
     The slow cell first touches ``slow-cell-started``, so a test signals only once the kernel is
     executing it, however loaded the machine.
