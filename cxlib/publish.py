@@ -12,14 +12,20 @@ Layout (for ``--out reports``, run-data folder ``reports-data``)::
             report/             index.html, NN_name.html, run.json (aggregates only)
             run-data/           tables notebooks hand on, summaries, executed notebooks
         staging-*/              a run being built (removed by the next run if the run was killed)
-        failed-run/             the last failed run, for debugging
+        failed-run -> failed-20251231-101500-000000    the last failed run, for debugging
+        failed-20251231-101500-000000/                  with its own cx-manifest.json
 
 A run builds everything in ``staging-*``, writes the manifest, renames the folder to ``v-*`` and
 then switches ``current`` with one :func:`os.replace` of a symlink, which is atomic on POSIX: a
 kill at any moment leaves either the previous complete set or the new one visible through
 ``reports``. Leftovers of killed runs (staging folders, versions no longer current) are removed
-by the next run; files in them are deleted only when they are listed in their version's manifest
-with an unchanged hash.
+by the next run. A failed run is kept for debugging, with a manifest too, until the next run.
+Wherever the suite deletes (old versions, failed runs, ``cx clean``), it deletes only files listed
+in that folder's manifest with an unchanged hash; anything else (a notebook the user edited while
+debugging, a file they saved there) stays, and one log line says what was kept. Staging folders
+have no manifest yet; only the run writes there and nothing points users at them, so a killed or
+interrupted run's staging folder is removed whole. The paths themselves
+(:class:`~cxlib.destination.Destination`) live in :mod:`cxlib.destination`.
 """
 
 from __future__ import annotations
@@ -32,19 +38,18 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from cxlib.destination import CURRENT, REPORT, RUN_DATA, Destination, check_separate, earlier_suite_layout
 from cxlib.exceptions import ReportFolderError
 
 MANIFEST = "cx-manifest.json"
 MARKER = "cx-suite-store.txt"
 LOCK = ".lock"
-CURRENT = "current"
 FAILED = "failed-run"
-REPORT, RUN_DATA = "report", "run-data"
 _VERSION = re.compile(r"v-\d{8}-\d{6}-\d{6}")
 _STAGING = re.compile(r"staging-\d{8}-\d{6}-\d{6}")
+_FAILED = re.compile(r"failed-\d{8}-\d{6}-\d{6}")
 _MARKER_TEXT = (
     "This folder belongs to cx-suite: it holds the versions of a report folder (see README.md,\n"
     "'What a run does'). `cx clean --out <report folder>` removes it; do not put files here.\n"
@@ -53,52 +58,6 @@ _MARKER_TEXT = (
 
 def _checkpoint(stage: str) -> None:
     """Called at each publishing stage; a no-op (tests replace it to kill the run there)."""
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where a run publishes: the report link, the run-data link and the version store.
-
-    Parameters
-    ----------
-    out : Path
-        The report folder the user opens (``out/index.html``); a symlink into the store.
-    run_data : Path
-        The folder of per-customer tables and executed notebooks, for analysts.
-    store : Path
-        Hidden sibling of ``out`` holding the versions.
-    """
-
-    out: Path
-    run_data: Path
-    store: Path
-
-    @classmethod
-    def for_out(cls, out: str | Path, run_data: str | Path | None = None) -> Destination:
-        """The destination of ``--out`` (and ``--run-data``, default: ``<out>-data`` beside it).
-
-        Examples
-        --------
-        >>> Destination.for_out("/tmp/reports").run_data
-        PosixPath('/tmp/reports-data')
-        """
-        out = _absolute(out)
-        run_data = _absolute(run_data) if run_data is not None else out.with_name(f"{out.name}-data")
-        return cls(out=out, run_data=run_data, store=out.with_name(f".{out.name}.cx-versions"))
-
-    def links(self) -> tuple[tuple[Path, str], ...]:
-        """Each user-facing link with the part of a version it shows."""
-        return ((self.out, REPORT), (self.run_data, RUN_DATA))
-
-    def link_target(self, link: Path, part: str) -> str:
-        """The relative target the suite writes into ``link``."""
-        return os.path.relpath(self.store / CURRENT / part, link.parent)
-
-
-def _absolute(path: str | Path) -> Path:
-    """Absolute path with the parent resolved but the last component not followed (it may be a link)."""
-    path = Path(path).expanduser()
-    return path.parent.resolve() / path.name
 
 
 def sha256(path: Path) -> str:
@@ -114,10 +73,19 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()) if folder.is_dir() else []
 
 
+def fingerprint(path: Path) -> str:
+    """What the manifest records for a path: a file's SHA-256, or ``link:<target>`` for a symlink.
+
+    A symlink is never hashed through: a link to a folder, a dangling link and a link to a file
+    all differ from what the suite wrote unless the manifest lists that very link.
+    """
+    return f"link:{os.readlink(path)}" if path.is_symlink() else sha256(path)
+
+
 def write_manifest(version: Path) -> dict[str, str]:
-    """Record every file of a built version with its SHA-256 in ``cx-manifest.json``."""
+    """Record every file of a built version with its fingerprint in ``cx-manifest.json``."""
     files = {
-        p.relative_to(version).as_posix(): sha256(p)
+        p.relative_to(version).as_posix(): fingerprint(p)
         for part in (REPORT, RUN_DATA)
         for p in _files(version / part)
     }
@@ -141,7 +109,7 @@ def foreign_files(version: Path) -> list[str]:
         rel
         for part in (REPORT, RUN_DATA)
         for p in _files(version / part)
-        if listed.get(rel := p.relative_to(version).as_posix()) != (sha256(p) if p.is_file() else None)
+        if listed.get(rel := p.relative_to(version).as_posix()) != fingerprint(p)
     ]
 
 
@@ -175,8 +143,10 @@ def check_destination(dest: Destination, action: str = "publish to") -> None:
     Raises
     ------
     ReportFolderError
-        Naming every file or folder that publishing could otherwise replace.
+        Naming every file or folder that publishing could otherwise replace, or when the report
+        and run-data folders overlap (see :func:`check_separate`).
     """
+    check_separate(dest)
     problems = []
     version = _current_version(dest)
     for link, part in dest.links():
@@ -197,7 +167,10 @@ def check_destination(dest: Destination, action: str = "publish to") -> None:
             entries = [p.relative_to(link).as_posix() for p in _files(link)]
             entries += [p.relative_to(link).as_posix() for p in link.rglob("*") if _empty_folder(p)]
             if entries:
-                problems.append(f"{link} holds files cx-suite did not write ({_shown(entries)})")
+                problems.append(
+                    earlier_suite_layout(link)
+                    or f"{link} holds files cx-suite did not write ({_shown(entries)})"
+                )
         elif link.exists():
             problems.append(f"{link} is a file, not a folder")
     if dest.store.exists() and not (dest.store / MARKER).is_file():
@@ -266,11 +239,34 @@ class Store:
         return staging
 
     def keep_failed(self, staging: Path) -> Path:
-        """Keep a failed run's staging folder as ``failed-run`` (replacing the previous one)."""
-        failed = self.dest.store / FAILED
-        shutil.rmtree(failed, ignore_errors=True)
+        """Keep a failed run for debugging, with a manifest, behind the ``failed-run`` link.
+
+        The previous failed run is removed by the manifest rule (:meth:`remove_version`), so a
+        notebook the user edited there, or a file they saved, stays where it is.
+
+        Returns
+        -------
+        Path
+            Where the failed run's files are.
+        """
+        write_manifest(staging)
+        failed = self.dest.store / f"failed-{staging.name.removeprefix('staging-')}"
         staging.rename(failed)
-        return failed
+        self.remove_failed(keep=failed)
+        link = self.dest.store / FAILED
+        if link.is_symlink() or not link.exists():
+            _ensure_link(link, failed.name)
+            return link
+        return failed  # a failed-run folder some older suite left: not ours to replace
+
+    def remove_failed(self, keep: Path | None = None) -> None:
+        """Remove failed runs but ``keep`` (manifest rule); drop ``failed-run`` once it points nowhere."""
+        for entry in sorted(self.dest.store.iterdir()):
+            if _FAILED.fullmatch(entry.name) and entry != keep and entry.is_dir() and not entry.is_symlink():
+                self.remove_version(entry)
+        link = self.dest.store / FAILED
+        if link.is_symlink() and not link.exists():
+            link.unlink()
 
     def publish(self, staging: Path) -> Path:
         """Make ``staging`` the current version in one atomic switch, then remove the previous one.
@@ -297,19 +293,19 @@ class Store:
             _ensure_link(link, self.dest.link_target(link, part))
         if previous is not None and previous != version and previous.is_dir():
             self.remove_version(previous)
-        shutil.rmtree(self.dest.store / FAILED, ignore_errors=True)
+        self.remove_failed()
         return version
 
     def remove_version(self, version: Path) -> None:
-        """Delete a version's files that its manifest lists with an unchanged hash; keep anything else."""
+        """Delete a version's (or failed run's) files its manifest lists unchanged; keep anything else."""
         listed = _manifest_files(version)
         kept, deleted = [], 0
         for path in _files(version):
             rel = path.relative_to(version).as_posix()
             if rel == MANIFEST:
                 continue
-            if path.is_file() and listed.get(rel) == sha256(path):
-                path.unlink()
+            if listed.get(rel) == fingerprint(path):
+                path.unlink()  # a listed link: only the link goes, never what it points to
                 deleted += 1
                 if deleted == 1:
                     _checkpoint("cleanup")
@@ -323,7 +319,10 @@ class Store:
             except OSError:
                 pass
         if kept:
-            self.log(f"kept {len(kept)} file(s) cx-suite did not write in {version} ({_shown(kept, 3)})")
+            self.log(
+                f"kept {len(kept)} file(s) in {version} that cx-suite did not write or that changed "
+                f"since it wrote them: {_shown(kept, 3)}"
+            )
 
     def remove_all(self) -> None:
         """Remove the links and every version (``cx clean``); files the suite did not write stay."""
@@ -334,7 +333,7 @@ class Store:
         if current.is_symlink():
             current.unlink()
         self.clean_leftovers()
-        shutil.rmtree(self.dest.store / FAILED, ignore_errors=True)
+        self.remove_failed()
         for name in (MARKER, LOCK):
             (self.dest.store / name).unlink(missing_ok=True)
         try:

@@ -3,10 +3,12 @@ set, leftovers of killed runs are cleaned, and signals end a run with one line."
 
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -17,7 +19,7 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from cxlib import runner
 from cxlib.artifacts import save_summary
 from cxlib.cli import main
-from cxlib.exceptions import ReportFolderError
+from cxlib.exceptions import NotebookRunError, ReportFolderError
 from cxlib.publish import foreign_files
 
 from .conftest import SMALL_CONFIG
@@ -166,7 +168,7 @@ def test_the_users_own_files_in_the_report_folder_are_refused_before_anything_ru
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     for rel in own:
         assert rel in message
-    assert "nothing was run or changed" in message
+    assert "nothing was run or changed" in message and "earlier cx-suite version" not in message
     assert {rel: (out / rel).read_bytes() for rel in own} == own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["board", "nb"]  # no store, no run-data folder
 
@@ -208,11 +210,19 @@ def test_cx_clean_removes_only_what_the_suite_wrote(tmp_path, labelled, monkeypa
     assert (out / "added.txt").read_text() == "mine"
 
 
+SLOW_CELL = "from pathlib import Path\nPath({marker!r}).touch()\nimport time\ntime.sleep(120)"
+
+
 @pytest.fixture
 def slow_notebooks(tmp_path):
-    """A quick notebook, then a slow one: the signal arrives in the second (after a first kernel came and went)."""
+    """A quick notebook, then a slow one: the signal arrives in the second, once a first kernel has gone.
+
+    The slow cell first touches ``slow-cell-started``, so a test signals only once the kernel is
+    executing it, however loaded the machine.
+    """
     quick = write_notebook(tmp_path / "slow", "00_quick", PLOT)
-    return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, "import time\ntime.sleep(120)")]
+    marker = str(tmp_path / "slow-cell-started")
+    return [quick, write_notebook(tmp_path / "slow", "01_slow", PLOT, SLOW_CELL.format(marker=marker))]
 
 
 def _is_kernel(process: psutil.Process) -> bool:
@@ -222,18 +232,19 @@ def _is_kernel(process: psutil.Process) -> bool:
         return False
 
 
-def second_kernel(process: subprocess.Popen, store: Path, timeout: float = 90) -> list[psutil.Process]:
-    """Wait until the run is inside its second notebook (the first one's output is staged); its kernels."""
+def second_kernel(process: subprocess.Popen, marker: Path, timeout: float = 300) -> list[psutil.Process]:
+    """Wait until the second notebook's slow cell is running (it touches ``marker``); the run's kernels."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kernels = [
-            child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
-        ]
-        if kernels and list(store.glob("staging-*/report/00_quick.html")):
-            time.sleep(3)  # let the kernel start executing cells
+        if marker.exists():
+            kernels = [
+                child for child in psutil.Process(process.pid).children(recursive=True) if _is_kernel(child)
+            ]
+            assert kernels, "the slow cell ran but no kernel process was found"
             return kernels
+        assert process.poll() is None, f"the run ended before the slow cell started: {process.communicate()}"
         time.sleep(0.2)
-    raise AssertionError("the second notebook's kernel did not start")
+    raise AssertionError(f"the slow cell did not start within {timeout} s")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -249,9 +260,9 @@ def test_a_signal_ends_the_run_with_one_line_and_stops_the_kernel(
         stderr=subprocess.PIPE,
         text=True,
     )
-    kernels = second_kernel(process, tmp_path / STORE)
+    kernels = second_kernel(process, tmp_path / "slow-cell-started")
     process.send_signal(signum)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, stderr
     name = signal.Signals(signum).name
     assert stderr.splitlines() == [f"cx run: interrupted by {name}; previous reports left untouched"]
@@ -301,13 +312,161 @@ def test_a_kill_inside_a_running_notebook_keeps_the_old_set_and_the_kernel_exits
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    kernels = second_kernel(process, tmp_path / STORE)
+    kernels = second_kernel(process, tmp_path / "slow-cell-started")
     process.kill()
     process.wait()
     assert visible_label(out) == "old"
     assert list((tmp_path / STORE).glob("staging-*"))  # what the killed run left
-    _, alive = psutil.wait_procs(kernels, timeout=30)  # ipykernel exits when its parent is gone
+    _, alive = psutil.wait_procs(kernels, timeout=60)  # ipykernel exits when its parent is gone
     assert not alive
     run_fake(out, labelled, "next", monkeypatch)
     assert visible_label(out) == "next"
     assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
+
+
+@pytest.mark.parametrize(
+    ("out", "run_data", "first_run"),
+    [
+        ("reports", "reports/data", False),  # run data inside the report folder
+        ("data/reports", "data", False),  # the report folder inside the run data
+        ("reports", "reports", False),
+        ("reports", "./other/../reports/data", False),  # relative, with '..'
+        ("reports", "alias/reports", False),  # alias -> the working folder: the same folder
+        ("reports", "reports/data", True),  # through the link an earlier run made
+        ("reports", ".reports.cx-versions/data", False),  # inside the version store
+    ],
+)
+def test_overlapping_report_and_run_data_folders_are_refused_before_anything_runs(
+    tmp_path, labelled, monkeypatch, capsys, out, run_data, first_run
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "alias").symlink_to(work)
+    monkeypatch.chdir(work)
+    if first_run:
+        run_fake(work / out, labelled, "old", monkeypatch)
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    before = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    code = main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", out, "--run-data", run_data]
+        + ["--notebooks", str(labelled[0].parent), "-p", "label=new"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""  # refused before validating or running anything
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert "overlap" in message and "neither inside the other" in message
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == before
+
+
+def test_a_symlink_the_user_put_in_a_published_folder_blocks_the_next_run(tmp_path, labelled, monkeypatch):
+    out = tmp_path / "reports"
+    run_fake(out, labelled, "one", monkeypatch)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    (out / "my_folder").symlink_to(elsewhere)  # a link to a folder has no content to hash
+    (out / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "reports-data" / "notebooks" / "mine").symlink_to(elsewhere)
+    links = ["report/dangling", "report/my_folder", "run-data/notebooks/mine"]
+    assert foreign_files(out.resolve().parent) == links
+    with pytest.raises(ReportFolderError) as refused:
+        run_fake(out, labelled, "two", monkeypatch)
+    for name in ("reports/dangling", "reports/my_folder", "reports-data/notebooks/mine"):
+        assert name in str(refused.value)
+    assert main(["clean", "--out", str(out)]) == 1  # refused too
+    assert (out / "my_folder" / "keep.txt").read_text() == "keep" and (out / "dangling").is_symlink()
+    assert json.loads((out / "run.json").read_text())["reports"][0]["headline"] == "run one"
+
+
+def failing_execute(source, executed, params, kernel_log=None):
+    """Stand-in for a run whose second notebook fails (after writing its executed notebook)."""
+    fake_execute(source, executed, params, kernel_log)
+    if source.stem.startswith("01"):
+        raise NotebookRunError(f"{source.name} failed in cell 3: ValueError: boom")
+    return 0.01
+
+
+def test_files_the_user_edited_or_saved_in_a_failed_run_are_kept(tmp_path, labelled, monkeypatch, capsys):
+    """The README sends users to failed-run/ to debug: what they change there survives every later run."""
+    out, store = tmp_path / "reports", tmp_path / STORE
+    run_fake(out, labelled, "one", monkeypatch)
+    lines = []
+
+    def run(execute, label):
+        monkeypatch.setattr(runner, "execute_notebook", execute)
+        lines.clear()
+        return runner.run_suite(
+            SMALL_CONFIG, out, notebooks=labelled, params={"label": label}, log=lines.append
+        )
+
+    with pytest.raises(NotebookRunError):
+        run(failing_execute, "bad")
+    debugged = store / "failed-run" / "run-data" / "notebooks"
+    first_failure = debugged.resolve().parents[1]
+    (debugged / "00_first.ipynb").write_text("my edits")
+    (debugged / "scratch.py").write_text("mine")
+    with pytest.raises(NotebookRunError):
+        run(failing_execute, "worse")
+    kept = ["run-data/notebooks/00_first.ipynb", "run-data/notebooks/scratch.py"]
+    left = sorted(p.relative_to(first_failure).as_posix() for p in first_failure.rglob("*") if p.is_file())
+    assert left == ["cx-manifest.json", *kept]  # the manifest stays while files it does not vouch for do
+    assert [line for line in lines if line.startswith("kept ")] == [
+        f"kept 2 file(s) in {first_failure} that cx-suite did not write or that changed since it wrote them: "
+        + ", ".join(kept)
+    ]
+    assert (debugged / "01_second.ipynb").is_file() and debugged.resolve().parents[1] != first_failure
+    run(fake_execute, "two")
+    assert visible_label(out) == "two"
+    assert not (store / "failed-run").exists()  # the second failure was unchanged: removed whole
+    assert (first_failure / kept[0]).read_text() == "my edits" and (
+        first_failure / kept[1]
+    ).read_text() == "mine"
+    assert main(["clean", "--out", str(out)]) == 0
+    assert (first_failure / kept[0]).read_text() == "my edits" and (
+        first_failure / kept[1]
+    ).read_text() == "mine"
+    assert f"kept {store}" in capsys.readouterr().out
+
+
+def test_reports_of_an_earlier_suite_version_are_refused_with_a_hint(tmp_path, labelled, capsys):
+    """The layout the suite wrote before manifests: refused (not provably ours), but recognised."""
+    out = tmp_path / "reports"
+    earlier = {
+        "index.html": b"<h1>Reports</h1>",
+        "run.json": json.dumps({"company": "Demo", "fingerprints": {}, "reports": []}).encode(),
+        "00_data_overview.html": b"<p>overview</p>",
+        "run/segments.parquet": b"PAR1",
+        "notebooks/00_data_overview.ipynb": b"{}",
+    }
+    for rel, content in earlier.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(content)
+    code = main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(labelled[0].parent)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert f"{out} looks like reports from an earlier cx-suite version" in message
+    assert f"mv {out} {out}-old" in message and f"rm -r {out}" in message
+    assert {rel: (out / rel).read_bytes() for rel in earlier} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "reports"]
+
+
+def test_the_readme_commands_for_sending_reports_copy_files_not_the_link(tmp_path, labelled, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = ["cp -rL reports /some/where/reports", "zip -r reports.zip reports"]
+    assert all(f"`{command}`" in readme for command in commands)
+    run_fake(tmp_path / "reports", labelled, "one", monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "some" / "where").mkdir(parents=True)
+    subprocess.run(["cp", "-rL", "reports", "some/where/reports"], check=True)
+    copied = tmp_path / "some" / "where" / "reports"
+    assert not copied.is_symlink() and (copied / "index.html").is_file()
+    if shutil.which("zip"):
+        subprocess.run(["zip", "-qr", "reports.zip", "reports"], check=True)
+        with zipfile.ZipFile(tmp_path / "reports.zip") as archive:
+            assert "reports/index.html" in archive.namelist()
