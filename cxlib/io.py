@@ -21,16 +21,15 @@ with a data-health note, e.g. anonymous tills) and, for customers, ``from_transa
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from cxlib.config import TABLES, Config
 from cxlib.exceptions import DataValidationError, InputFileError
 from cxlib.parsing import _pre_parse, parse_types
+from cxlib.publish import sha256
 from cxlib.readers import read_table
 from cxlib.readiness import check_readiness
 from cxlib.validate import (
@@ -199,15 +198,6 @@ def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
     )
 
 
-def file_fingerprint(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_data(config: Config) -> CustomerData:
     """Load every configured table, map it onto the contract, and validate it.
 
@@ -244,7 +234,7 @@ def load_data(config: Config) -> CustomerData:
             continue
         try:
             raw = read_table(path, spec, table)
-            fingerprints[f"{table}:{path.name}"] = file_fingerprint(path)
+            fingerprints[f"{table}:{path.name}"] = sha256(path)
             unmapped = missing_sources(raw.columns, table, spec, path.name)
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except InputFileError as err:
