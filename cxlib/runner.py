@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -33,9 +34,24 @@ from cxlib.kernels import kernel_manager_class, run_interruptibly, signals_raise
 from cxlib.publish import Destination, Store
 from cxlib.report import notebook_title, package_versions, render_html, write_index
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Parameters the runner itself passes to every notebook.
 RUNNER_PARAMETERS = ("config_path", "run_dir")
+
+
+def default_notebooks_folder() -> Path:
+    """The suite's own notebooks: the copy an installed package carries, else the clone's ``notebooks/``.
+
+    A wheel (``pip install .``) ships the top-level ``notebooks/`` as ``cxlib/notebooks/`` (copied
+    at build time by ``setup.py``); in a clone, and in an editable install, the runner reads the
+    top-level folder itself, the one people open in JupyterLab: one source of truth either way.
+    """
+    packaged = resources.files("cxlib") / "notebooks"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "notebooks"
+
+
+NOTEBOOKS = default_notebooks_folder()
 
 
 def discover_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -215,7 +231,14 @@ def run_suite(
 
 def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> dict:
     dest = Destination.for_out(out_dir, run_data)
-    notebooks = list(notebooks) if notebooks is not None else discover_notebooks()
+    if notebooks is None:
+        notebooks = discover_notebooks()
+        if not notebooks:
+            raise NotebookRunError(
+                f"no numbered notebooks (00_*.ipynb ...) found in {NOTEBOOKS}, the suite's own folder; "
+                "reinstall cx-suite (`pip install .` from a clone) or pass --notebooks FOLDER"
+            )
+    notebooks = list(notebooks)
     if not notebooks:
         raise NotebookRunError("no numbered notebooks (00_*.ipynb ...) found")
     config = load_config(config_path)
