@@ -129,6 +129,16 @@ def test_a_kill_at_any_stage_leaves_a_complete_set_and_the_next_run_cleans_up(
     assert store_entries(tmp_path) == [".lock", "current", "cx-suite-store.txt", "v-*"]
 
 
+def _run_into_folder_holding(out, files: dict, notebooks_folder) -> int:
+    """Write ``files`` (relative path -> bytes) into ``out``, then ``cx run --out out``; the exit code."""
+    for rel, content in files.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(content)
+    return main(
+        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(notebooks_folder)]
+    )
+
+
 def test_a_first_run_killed_after_the_switch_is_completed_by_the_next_run(tmp_path, labelled, monkeypatch):
     out = tmp_path / "reports"
     args = {"config": str(SMALL_CONFIG), "out": str(out), "notebooks": list(map(str, labelled))}
@@ -155,12 +165,7 @@ def test_the_users_own_files_in_the_report_folder_are_refused_before_anything_ru
         "notebooks/my_analysis.ipynb": b"{}",
         "run/notes.txt": b"notes",
     }
-    for rel, content in own.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_bytes(content)
-    code = main(
-        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(labelled[0].parent)]
-    )
+    code = _run_into_folder_holding(out, own, labelled[0].parent)
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""  # refused before validating or running anything
@@ -440,12 +445,7 @@ def test_reports_of_an_earlier_suite_version_are_refused_with_a_hint(tmp_path, l
         "run/segments.parquet": b"PAR1",
         "notebooks/00_data_overview.ipynb": b"{}",
     }
-    for rel, content in earlier.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_bytes(content)
-    code = main(
-        ["run", "--config", str(SMALL_CONFIG), "--out", str(out), "--notebooks", str(labelled[0].parent)]
-    )
+    code = _run_into_folder_holding(out, earlier, labelled[0].parent)
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     message = captured.err.strip()
