@@ -31,7 +31,7 @@ _WHERE = {
     "escape_text": "safe_text", "md_text": "safe_text",
     "Segmenter": "segment", "customer_segments": "segment",
     "ChurnHazards": "survival", "RemainingLifetime": "survival", "RetentionCurves": "survival",
-    "generate": "synth", "write_demo": "synth",
+    "generate": "synth", "write_demo": "demo_folder",
 }  # fmt: skip
 
 

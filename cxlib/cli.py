@@ -33,7 +33,7 @@ def _parse_params(pairs: list[str]) -> dict:
 
 
 def _synth(args) -> None:
-    from cxlib.synth import write_demo
+    from cxlib.demo_folder import write_demo
 
     out = write_demo(args.out, n_customers=args.customers, seed=args.seed)
     print(f"wrote a synthetic company of {args.customers:,} customers (seed {args.seed}) to {out}")

@@ -21,7 +21,7 @@ SMALL_DEMO = ROOT / "data" / "demo_small"
 def small_demo_dir() -> Path:
     """The 3,000-customer demo; generated here if `make` has not done it yet."""
     if not (SMALL_DEMO / "customers.csv").is_file():
-        from cxlib.synth import write_demo
+        from cxlib.demo_folder import write_demo
 
         write_demo(SMALL_DEMO, n_customers=3000, seed=42)
     return SMALL_DEMO

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cxlib import synth
+from cxlib.demo_folder import write_demo
 from cxlib.exceptions import DemoFolderError
 
 
@@ -41,7 +42,7 @@ def test_small_demo_is_byte_identical_to_the_committed_fingerprints(tmp_path):
     the generator, refresh them with
     ``cx synth --customers 3000 --seed 42 --out data/demo_small && (cd data/demo_small && sha256sum *)``.
     """
-    synth.write_demo(tmp_path / "demo", n_customers=3000, seed=42)
+    write_demo(tmp_path / "demo", n_customers=3000, seed=42)
     expected = dict(line.split()[::-1] for line in FINGERPRINTS.read_text().splitlines())
     actual = {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in (tmp_path / "demo").iterdir()
@@ -147,14 +148,14 @@ def test_synth_refuses_a_folder_holding_files_it_did_not_write(tmp_path, users_f
     for name, text in users_files.items():
         (folder / name).write_text(text)
     with pytest.raises(DemoFolderError, match="did not write"):
-        synth.write_demo(folder, n_customers=50, seed=1)
+        write_demo(folder, n_customers=50, seed=1)
     assert {p.name: p.read_text() for p in folder.iterdir()} == users_files
 
 
 def test_synth_replaces_its_own_demo_and_leftovers_of_a_killed_run(tmp_path):
     folder = tmp_path / "demo"
-    synth.write_demo(folder, n_customers=50, seed=1)
-    synth.write_demo(tmp_path / "demo.old", n_customers=50, seed=2)  # as a killed replacement leaves it
-    synth.write_demo(folder, n_customers=60, seed=3)
+    write_demo(folder, n_customers=50, seed=1)
+    write_demo(tmp_path / "demo.old", n_customers=50, seed=2)  # as a killed replacement leaves it
+    write_demo(folder, n_customers=60, seed=3)
     assert json.loads((folder / "ground_truth.json").read_text())["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
