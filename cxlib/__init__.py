@@ -16,7 +16,8 @@ import importlib
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so the ``cx``
 #: command starts quickly and ``import cxlib`` does not load every modelling library.
 _WHERE = {
-    "load_table": "artifacts", "save_summary": "artifacts", "save_table": "artifacts",
+    "load_run_data": "artifacts", "load_table": "artifacts", "save_summary": "artifacts",
+    "save_table": "artifacts",
     "customer_features": "behaviour",
     "churn_features": "churn", "churn_labels": "churn", "churn_panel": "churn",
     "ChurnDrivers": "churn_models", "ChurnPredictor": "churn_models",
@@ -71,6 +72,7 @@ __all__ = [
     "headline_kpis",
     "load_config",
     "load_data",
+    "load_run_data",
     "load_table",
     "md_text",
     "nps_interval",

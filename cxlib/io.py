@@ -234,7 +234,7 @@ def load_data(config: Config) -> CustomerData:
             continue
         try:
             raw = read_table(path, spec, table)
-            fingerprints[f"{table}:{path.name}"] = sha256(path)
+            fingerprints[_fingerprint_key(table, path)] = sha256(path)
             unmapped = missing_sources(raw.columns, table, spec, path.name)
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except InputFileError as err:
@@ -292,6 +292,27 @@ def load_data(config: Config) -> CustomerData:
     return CustomerData(
         tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints, warnings=warnings
     )
+
+
+def _fingerprint_key(table: str, path) -> str:
+    return f"{table}:{path.name}"
+
+
+def input_fingerprints(config: Config) -> dict[str, str]:
+    """SHA-256 of every input file the config names, keyed as in :attr:`CustomerData.fingerprints`.
+
+    Files that do not exist are left out, so the result differs from a validated load's
+    fingerprints whenever an input file changed, appeared or went missing since.
+    """
+    found = {}
+    for table in TABLES:
+        spec = config.table_spec(table)
+        if spec is None or spec["from_transactions"]:
+            continue
+        path = config.table_path(table)
+        if path.is_file():
+            found[_fingerprint_key(table, path)] = sha256(path)
+    return found
 
 
 def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> list[Problem]:

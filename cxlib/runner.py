@@ -26,7 +26,7 @@ import yaml
 from papermill.exceptions import PapermillExecutionError
 
 from cxlib import publish
-from cxlib.artifacts import load_summaries
+from cxlib.artifacts import load_summaries, save_validated
 from cxlib.config import load_config
 from cxlib.exceptions import NotebookRunError, ParameterError, RunInterrupted
 from cxlib.io import load_data
@@ -253,7 +253,7 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
         staging = store.new_staging()
         started = time.perf_counter()
         try:
-            reports = _run_notebooks(notebooks, data, routed, config_path, staging, log)
+            reports = _run_notebooks(notebooks, config, data, routed, staging, log)
         except KeyboardInterrupt:
             stop_kernels()
             shutil.rmtree(staging, ignore_errors=True)
@@ -297,10 +297,16 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
 
 
 def _run_notebooks(
-    notebooks: list[Path], data, routed: dict, config_path: Path, staging: Path, log: Callable[[str], None]
+    notebooks: list[Path], config, data, routed: dict, staging: Path, log: Callable[[str], None]
 ) -> list[dict]:
-    """Execute and render every notebook into ``staging``; the report entries for the index."""
+    """Execute and render every notebook into ``staging``; the report entries for the index.
+
+    The validated data is saved once into the run folder first; each notebook's
+    :func:`cxlib.artifacts.load_run_data` reads it instead of reading and validating the files again.
+    """
     run_dir = staging / publish.RUN_DATA
+    save_validated(data, run_dir, config)
+    config_path = config.path
     executed_dir = run_dir / "notebooks"
     executed_dir.mkdir(parents=True)
     reports = []

@@ -1,0 +1,150 @@
+"""A run validates its data once: the runner saves it, notebooks read it back exactly as load_data returns it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+import cxlib.io
+from cxlib.artifacts import VALIDATED, load_run_data, load_validated, save_validated
+from cxlib.config import load_config
+from cxlib.io import CustomerData, load_data
+from cxlib.runner import discover_notebooks, run_suite
+
+from .conftest import ROOT, SMALL_CONFIG
+from .test_runner import write_notebook
+
+
+def assert_same_data(expected: CustomerData, actual: CustomerData) -> None:
+    """Equal tables (values, dtypes, index, column order) and equal everything else loading learnt."""
+    assert list(actual.tables) == list(expected.tables)
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(actual.tables[name], table, check_exact=True)
+        for column in table.columns:
+            if table[column].dtype == object:  # None and NaN compare equal above; astype(str) does not
+                assert list(map(type, actual.tables[name][column])) == list(map(type, table[column])), column
+    assert actual.as_of == expected.as_of
+    assert actual.notes == expected.notes
+    assert actual.warnings == expected.warnings
+    assert actual.fingerprints == expected.fingerprints
+
+
+@pytest.fixture
+def count_reads(monkeypatch):
+    """Count input files read (in this process) through cxlib.io.read_table."""
+    reads = []
+    original = cxlib.io.read_table
+
+    def counting(path, *args, **kwargs):
+        reads.append(path)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(cxlib.io, "read_table", counting)
+    return reads
+
+
+@pytest.mark.parametrize("config_name", ["demo_small", "telco", "online_retail"])
+def test_saved_data_reads_back_exactly_as_load_data_returns_it(config_name, tmp_path, small_demo_dir):
+    config = load_config(ROOT / "configs" / f"{config_name}.yaml")
+    started = time.perf_counter()
+    data = load_data(config)
+    assert time.perf_counter() - started < 30, "Online Retail grew: use a sample here"
+    assert_same_data(data, load_validated(save_validated(data, tmp_path, config)))
+
+
+def test_every_dtype_and_missing_marker_survives_the_round_trip(tmp_path):
+    text = pd.DataFrame(
+        {
+            "plan": pd.Categorical(["basic", None, "pro"], categories=["pro", "basic", "max"], ordered=True),
+            "visits": pd.array([1, None, 3], dtype="Int64"),
+            "resolved": pd.array([True, None, False], dtype="boolean"),
+            "churned": [True, False, True],
+            "name": pd.array(["a", None, "b"], dtype="string"),
+            "region_nan": ["north", np.nan, "south"],
+            "region_none": ["north", None, "south"],
+            "all_missing": [None, None, None],
+            "signup": pd.to_datetime(["2024-01-01", None, "2024-03-01 12:00:00.123456789"], format="ISO8601"),
+            "local": pd.to_datetime(["2024-01-01", None, "2024-03-01"]).tz_localize("Europe/Berlin"),
+            "wait": pd.to_timedelta([1, None, 3], unit="D"),
+            "share": np.array([0.5, np.nan, 1.0], dtype="float32"),
+        },
+        index=[4, 17, 31],
+    )
+    mixed = pd.DataFrame({"code": ["A1", 7, 2.5, None]})  # as Excel gives it: Parquet cannot hold it
+    data = CustomerData(
+        tables={"customers": text, "transactions": mixed},
+        as_of=None,
+        notes=["a note"],
+        warnings=["a warning"],
+        fingerprints={"customers:c.csv": "0" * 64},
+    )
+    assert_same_data(data, load_validated(save_validated(data, tmp_path)))
+    assert (tmp_path / VALIDATED / "customers.parquet").is_file()
+
+
+def test_saved_data_is_reused_for_the_same_config_and_files(tmp_path, small_config, small_data, count_reads):
+    save_validated(small_data, tmp_path, small_config)
+    assert_same_data(small_data, load_run_data(small_config, tmp_path))
+    assert count_reads == []
+
+
+def test_a_changed_input_file_is_validated_afresh(tmp_path, demo_copy, count_reads):
+    config = load_config(demo_copy.config)
+    save_validated(load_data(config), tmp_path, config)
+    surveys = demo_copy.read("surveys")
+    demo_copy.write("surveys", surveys.iloc[:-1])
+    count_reads.clear()
+    data = load_run_data(config, tmp_path)
+    assert len(count_reads) == len(config.values["data"]["tables"])
+    assert len(data["surveys"]) == len(surveys) - 1
+    assert_same_data(load_data(config), data)
+
+
+def test_another_config_or_no_saved_data_validates_afresh(tmp_path, small_config, small_data, count_reads):
+    load_run_data(small_config, tmp_path)  # a notebook opened in JupyterLab: nothing saved
+    assert count_reads
+    save_validated(small_data, tmp_path, small_config)
+    count_reads.clear()
+    overridden = load_config(SMALL_CONFIG, {"segmentation.n_segments": 3})  # readiness depends on it
+    load_run_data(overridden, tmp_path)
+    assert count_reads
+
+
+def test_a_run_validates_once_and_its_notebooks_read_no_input_file(tmp_path, monkeypatch, count_reads):
+    """Kernels count their reads through an IPython startup file; a control notebook proves it counts."""
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    kernel_reads = tmp_path / "kernel_reads.txt"
+    (startup / "00_count_reads.py").write_text(
+        "import cxlib.io\n"
+        "_read_table = cxlib.io.read_table\n"
+        "def _counting(path, *args, **kwargs):\n"
+        f"    with open({str(kernel_reads)!r}, 'a') as log:\n"
+        "        log.write(f'{path}\\n')\n"
+        "    return _read_table(path, *args, **kwargs)\n"
+        "cxlib.io.read_table = _counting\n"
+    )
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    control = write_notebook(
+        tmp_path / "nb",
+        "99_control",
+        "from cxlib.config import load_config\nfrom cxlib.io import load_data\n"
+        "load_data(load_config(config_path))",
+    )
+    notebook = nbformat.read(control, as_version=4)
+    notebook.metadata["cx"] = {"expects_figures": False}
+    nbformat.write(notebook, control)
+
+    out = tmp_path / "reports"
+    run_suite(SMALL_CONFIG, out, notebooks=[*discover_notebooks(), control])
+
+    files = len(load_config(SMALL_CONFIG).values["data"]["tables"])
+    assert len(count_reads) == files  # the runner validated once
+    assert len(kernel_reads.read_text().splitlines()) == files  # all of them the control notebook's
+    saved = json.loads((tmp_path / "reports-data" / VALIDATED / "data.json").read_text())
+    assert saved["config_path"] == str(SMALL_CONFIG.resolve())
