@@ -48,7 +48,7 @@ test: $(STAMP) data/demo_small/customers.csv browser ## install and run every te
 	$(BIN)/pytest --nbval-lax tests notebooks
 
 nbval-outputs: $(STAMP) data/demo_small/customers.csv ## store the findings cells' outputs that nbval compares (after a deliberate change of results)
-	$(BIN)/python -m cxlib.nbcheck
+	$(BIN)/python -m cxlib.run.nbcheck
 
 test-slow: $(STAMP) data/demo_small/customers.csv ## only the slow statistical checks on the 50,000-customer demo (make test runs them too)
 	$(BIN)/pytest -m slow tests

@@ -1,9 +1,9 @@
 """Build step that ships the notebooks inside the package; all metadata is in pyproject.toml.
 
 The numbered notebooks live in the top-level ``notebooks/`` folder, where people open them in
-JupyterLab and where nbval and ``python -m cxlib.nbcheck`` check them. A wheel (``pip install .``)
+JupyterLab and where nbval and ``python -m cxlib.run.nbcheck`` check them. A wheel (``pip install .``)
 carries a copy of them as ``cxlib/notebooks/``, so that ``cx run`` works without a clone; an
-editable install reads the folder itself (see ``cxlib.runner.default_notebooks_folder``).
+editable install reads the folder itself (see ``cxlib.run._runner.default_notebooks_folder``).
 """
 
 from pathlib import Path

@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.survival import ChurnHazards, RemainingLifetime
+from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 
 N_NUMERIC, N_CATEGORICAL = 24, 6
 
@@ -33,7 +33,7 @@ def synthetic_panel(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[str], lis
         frame[column] = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1])
     beta = np.linspace(-0.4, 0.4, N_NUMERIC)
     eta = -2.0 + frame[numeric].to_numpy() @ beta + 0.3 * (frame["c0"] == "b") - 0.3 * (frame["c1"] == "c")
-    # tenures come from dates, so they are whole days (as cxlib.churn computes them)
+    # tenures come from dates, so they are whole days (as cxlib.churn._panel computes them)
     days = 30.4375
     entry = np.floor(rng.uniform(0, 24, n) * days) / days
     life = entry + np.ceil(rng.weibull(0.8, n) * 40 * np.exp(-0.5 * (eta + 2.0)) * days) / days

@@ -1,7 +1,7 @@
 """Segment 1M synthetic customers: wall time and peak memory of Segmenter.fit (k chosen by evidence).
 
-The feature matrix is built directly (generating ~19M transactions through cxlib.synth would time
-the simulator, not the segmentation): per customer, the planted segment of cxlib.synth sets the
+The feature matrix is built directly (generating ~19M transactions through cxlib.data._synth would time
+the simulator, not the segmentation): per customer, the planted segment of cxlib.data._synth sets the
 purchase rate, basket and channel mix; months of activity, order counts, order values and channel
 counts are drawn as in the simulator. When data/demo exists it also times the whole path, feature
 building from raw tables included, on copies of the 50,000-customer demo stacked to ``n_customers``.
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from cxlib.segment import Segmenter
-from cxlib.synth import SEGMENTS
+from cxlib.data._synth import SEGMENTS
+from cxlib.segment._segmenter import Segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,9 +106,9 @@ def main() -> None:
 
     demo = ROOT / "configs" / "demo.yaml"
     if (ROOT / "data" / "demo" / "transactions.csv").is_file():
-        from cxlib.config import load_config
-        from cxlib.io import load_data
-        from cxlib.segment import features_from_config
+        from cxlib.data._config import load_config
+        from cxlib.data._load import load_data
+        from cxlib.segment._segmenter import features_from_config
 
         config = load_config(demo)
         data = load_data(config)
@@ -136,7 +136,7 @@ def main() -> None:
 
 def stack_copies(data, copies: int):
     """``copies`` copies of every table with customer ids made unique per copy (a bigger company)."""
-    from cxlib.io import CustomerData
+    from cxlib.data._load import CustomerData
 
     id_columns = ("customer_id", "referrer_id", "referred_id")
     tables = {}

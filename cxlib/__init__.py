@@ -1,8 +1,16 @@
 """cx-suite: customer-experience analytics as evidence.
 
-The flat public API below covers what a data scientist uses in a notebook; each name lives in
-one module per capability (``io``, ``validate``, ``synth``, ``kpis``, ``rfm``, ``segment``,
-``churn``, ``churn_models``, ``survival``, ``plots``, ``report``, ``safe_text``, ``runner``).
+One subpackage per capability, each a public ``__init__`` over private modules:
+
+- ``cxlib.data``: config and its schema, the data contract, loading, the synthetic company;
+- ``cxlib.features``: per-customer features at a date (one definition for every capability);
+- ``cxlib.stats``: intervals, small-group suppression, design matrices, the fitted-model contract;
+- ``cxlib.overview``, ``cxlib.segment``, ``cxlib.churn``: the capabilities, each with its models,
+  its plotting module and its report module (tables and sentences);
+- ``cxlib.report``: theme, number formatting, escaping, sentences, offline HTML;
+- ``cxlib.run``: runner, run catalog, run-folder tables, publishing.
+
+The flat names below are the ones a data scientist uses most in a notebook.
 
 Examples
 --------
@@ -16,27 +24,32 @@ import importlib
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so the ``cx``
 #: command starts quickly and ``import cxlib`` does not load every modelling library.
 _WHERE = {
-    "load_run_data": "artifacts", "load_table": "artifacts", "save_summary": "artifacts",
-    "save_table": "artifacts",
-    "customer_features": "behaviour",
+    "load_run_data": "run", "load_table": "run", "save_summary": "run",
+    "save_table": "run",
+    "customer_features": "features",
     "churn_features": "churn", "churn_labels": "churn", "churn_panel": "churn",
-    "ChurnDrivers": "churn_models", "ChurnPredictor": "churn_models",
-    "Config": "config", "load_config": "config",
+    "ChurnDrivers": "churn", "ChurnPredictor": "churn",
+    "Config": "data", "load_config": "data",
     "ConfigError": "exceptions", "CxError": "exceptions", "DataValidationError": "exceptions",
     "NotebookRunError": "exceptions", "ParameterError": "exceptions",
-    "CustomerData": "io", "load_data": "io",
-    "headline_kpis": "kpis", "nps_interval": "kpis", "wilson_interval": "kpis",
-    "pool_small_groups": "privacy", "suppress_small": "privacy",
-    "rfm_scores": "rfm", "rfm_table": "rfm",
-    "run_suite": "runner",
-    "escape_text": "safe_text", "md_text": "safe_text",
+    "CustomerData": "data", "load_data": "data",
+    "headline_kpis": "overview", "nps_interval": "stats", "wilson_interval": "stats",
+    "pool_small_groups": "stats", "suppress_small": "stats",
+    "rfm_scores": "segment", "rfm_table": "segment",
+    "run_suite": "run",
+    "escape_text": "report", "md_text": "report",
     "Segmenter": "segment", "customer_segments": "segment",
-    "ChurnHazards": "survival", "RemainingLifetime": "survival", "RetentionCurves": "survival",
-    "generate": "synth", "write_demo": "demo_folder",
+    "ChurnHazards": "churn", "RemainingLifetime": "churn", "RetentionCurves": "churn",
+    "generate": "data", "write_demo": "data",
 }  # fmt: skip
 
 
+SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "report", "run")
+
+
 def __getattr__(name: str):
+    if name in SUBPACKAGES:
+        return importlib.import_module(f"cxlib.{name}")
     if name in _WHERE:
         return getattr(importlib.import_module(f"cxlib.{_WHERE[name]}"), name)
     raise AttributeError(f"module 'cxlib' has no attribute '{name}'")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from cxlib.config_checks import strict_yaml_load
+from cxlib.data._config_checks import strict_yaml_load
 from cxlib.exceptions import CxError
 
 
@@ -33,15 +33,15 @@ def _parse_params(pairs: list[str]) -> dict:
 
 
 def _synth(args) -> None:
-    from cxlib.demo_folder import write_demo
+    from cxlib.data._demo_folder import write_demo
 
     out = write_demo(args.out, n_customers=args.customers, seed=args.seed)
     print(f"wrote a synthetic company of {args.customers:,} customers (seed {args.seed}) to {out}")
 
 
 def _validate(args) -> None:
-    from cxlib.config import load_config
-    from cxlib.io import load_data
+    from cxlib.data._config import load_config
+    from cxlib.data._load import load_data
 
     data = load_data(load_config(args.config))
     as_of = data.as_of.date() if data.as_of is not None else "not set (set analysis.as_of in the config)"
@@ -53,7 +53,7 @@ def _validate(args) -> None:
 
 
 def _run(args) -> None:
-    from cxlib.runner import discover_notebooks, run_suite
+    from cxlib.run._runner import discover_notebooks, run_suite
 
     notebooks = discover_notebooks(Path(args.notebooks)) if args.notebooks else None
     if args.only:
@@ -72,7 +72,7 @@ def _run(args) -> None:
 
 
 def _clean(args) -> None:
-    from cxlib.publish import Destination, Store, check_destination
+    from cxlib.run._publish import Destination, Store, check_destination
 
     dest = Destination.for_out(args.out, args.run_data)
     check_destination(dest, action="clean")

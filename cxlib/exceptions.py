@@ -43,6 +43,14 @@ class NotebookRunError(CxError):
     """A notebook failed to run, or ran but produced a defective report."""
 
 
+class NotFittedError(CxError, AttributeError):
+    """A model was used before ``fit`` (also an ``AttributeError``, as scikit-learn's is)."""
+
+
+class MissingInputError(CxError):
+    """A notebook asked for a table that no earlier notebook of this run produced."""
+
+
 class ParameterError(CxError):
     """A parameter passed to a notebook does not exist in its parameters cell."""
 

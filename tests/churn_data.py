@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from cxlib.config import config_from_dict, load_config
-from cxlib.demo_folder import write_demo
-from cxlib.io import load_data
+from cxlib.data._config import config_from_dict, load_config
+from cxlib.data._demo_folder import write_demo
+from cxlib.data._load import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Mid-size demo: 3,000 customers give too little power to pin down hazard ratios of 1.3-1.5.

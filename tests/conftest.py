@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxlib.config import load_config
-from cxlib.io import load_data
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = ROOT / "configs" / "demo_small.yaml"
@@ -21,7 +21,7 @@ SMALL_DEMO = ROOT / "data" / "demo_small"
 def small_demo_dir() -> Path:
     """The 3,000-customer demo; generated here if `make` has not done it yet."""
     if not (SMALL_DEMO / "customers.csv").is_file():
-        from cxlib.demo_folder import write_demo
+        from cxlib.data._demo_folder import write_demo
 
         write_demo(SMALL_DEMO, n_customers=3000, seed=42)
     return SMALL_DEMO

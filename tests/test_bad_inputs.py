@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from cxlib.cli import main
-from cxlib.config import load_config
-from cxlib.io import load_data
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
 
 from .id_scan import ids_in, ids_in_folder
 
@@ -798,7 +798,7 @@ def test_warnings_and_notes_quote_no_id_values(demo_copy):
 
 def test_data_with_every_warning_at_once_runs_through_every_notebook(demo_copy, tmp_path):
     """Warnings let the run go on, so the notebooks must cope with such data: run them all on it."""
-    from cxlib.runner import discover_notebooks, run_suite
+    from cxlib.run._runner import discover_notebooks, run_suite
 
     for case in WARNING_CASES:
         case.edit(demo_copy)
@@ -826,7 +826,7 @@ def _largest_allowed_min_group_size(copy) -> int:
 
 def test_the_largest_allowed_min_group_size_runs_the_overview_and_segmentation(demo_copy, tmp_path, capsys):
     """Beyond it, cx validate stops the run; at it, notebooks 00 and 01 pool and suppress without failing."""
-    from cxlib.runner import discover_notebooks, run_suite
+    from cxlib.run._runner import discover_notebooks, run_suite
 
     largest = _largest_allowed_min_group_size(demo_copy)
     demo_copy.values["analysis"]["min_group_size"] = largest + 1
@@ -848,7 +848,10 @@ def test_charts_of_an_all_pooled_or_all_suppressed_table_do_not_fail(small_data,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cxlib import kpis, plots, rfm, segment
+    from cxlib.overview import _kpis as kpis
+    from cxlib.report import _charts as plots
+    from cxlib.segment import _rfm as rfm
+    from cxlib.segment import _segmenter as segment
 
     customers = small_data["customers"]
     mix = kpis.attribute_mix(customers, "plan", len(customers) // 2 + 1)  # everything in one pool

@@ -8,10 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn import churn_design, churn_features, churn_labels, churn_panel, train_test_panels
-from cxlib.churn_models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.config import config_from_dict, load_config
-from cxlib.io import load_data
+from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
+from cxlib.churn._panel import (
+    churn_design,
+    churn_features,
+    churn_labels,
+    churn_panel,
+    train_test_panels,
+)
+from cxlib.data._config import config_from_dict, load_config
+from cxlib.data._load import load_data
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, ROOT, WEAKER_DRIVERS, demo, telco
 
 DATED = {
@@ -293,7 +299,7 @@ def test_notebook_runs_on_telco_with_parameters_and_saves_outputs(tmp_path):
     import nbformat
     import papermill
 
-    from cxlib.artifacts import load_summaries, load_table
+    from cxlib.run._artifacts import load_summaries, load_table
 
     output = tmp_path / "out.ipynb"
     papermill.execute_notebook(

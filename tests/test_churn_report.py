@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn import churn_panel
-from cxlib.churn_models import ChurnDrivers
-from cxlib.churn_report import (
+from cxlib.churn._models import ChurnDrivers
+from cxlib.churn._panel import churn_panel
+from cxlib.churn._report import (
     effect_headline,
     effect_sentence,
     format_risk_bands,

@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 
 from cxlib.cli import main
-from cxlib.config import config_from_dict, load_config
+from cxlib.data._config import config_from_dict, load_config
+from cxlib.data._load import CustomerData
 from cxlib.exceptions import ConfigError
-from cxlib.io import CustomerData
 
 from .conftest import SMALL_CONFIG
 
@@ -82,9 +82,9 @@ def test_as_of_required_without_transactions():
 
 def test_cli_validate_reports_a_missing_as_of_date_without_a_traceback(monkeypatch, capsys):
     customers = pd.DataFrame({"customer_id": ["C1"], "signup_date": [pd.Timestamp("2024-01-01")]})
-    monkeypatch.setattr("cxlib.config.load_config", lambda path: None)
+    monkeypatch.setattr("cxlib.data._config.load_config", lambda path: None)
     monkeypatch.setattr(
-        "cxlib.io.load_data", lambda config: CustomerData({"customers": customers}, as_of=None)
+        "cxlib.data._load.load_data", lambda config: CustomerData({"customers": customers}, as_of=None)
     )
     assert main(["validate", "--config", "any.yaml"]) == 0
     assert (

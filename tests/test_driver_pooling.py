@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn import churn_panel
-from cxlib.churn_models import ChurnDrivers, ChurnPredictor
-from cxlib.plots import forest_plot
-from cxlib.survival import ChurnHazards, RemainingLifetime
+from cxlib.churn._models import ChurnDrivers, ChurnPredictor
+from cxlib.churn._panel import churn_panel
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.report._charts import forest_plot
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -84,7 +84,7 @@ def test_cx_run_works_from_an_installed_wheel_outside_the_clone(tmp_path, small_
         [
             python,
             "-c",
-            "import json, sys, cxlib, cxlib.runner as r; "
+            "import json, sys, cxlib, cxlib.run._runner as r; "
             "from jupyter_client.kernelspec import KernelSpecManager as K; "
             "print(json.dumps({'cxlib': cxlib.__file__, 'notebooks': [str(p) for p in r.discover_notebooks()], "
             "'path': sys.path, 'kernel': K().get_kernel_spec('python3').argv[0], 'python': sys.executable}))",

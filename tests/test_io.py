@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from cxlib.config import load_config
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data, parse_types
 from cxlib.exceptions import DataValidationError
-from cxlib.io import load_data, parse_types
 
 
 def problems_for(copy) -> str:

@@ -33,7 +33,7 @@ def test_every_notebook_has_a_parameters_cell_and_stores_only_checked_text_outpu
     """Outputs are stored only for the findings cells nbval compares, and only as text."""
     import nbformat
 
-    from cxlib.nbcheck import CHECK_TAG, TEXT_TYPES
+    from cxlib.run.nbcheck import CHECK_TAG, TEXT_TYPES
 
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)

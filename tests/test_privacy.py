@@ -18,12 +18,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxlib import kpis
-from cxlib.config import load_config
-from cxlib.io import load_data
-from cxlib.privacy import pool_small_groups, suppress_small
-from cxlib.rfm import describe_rfm, rfm_segment_summary
-from cxlib.survival import RetentionCurves
+from cxlib.churn._survival import RetentionCurves
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
+from cxlib.overview import _kpis as kpis
+from cxlib.report import describe_pooling
+from cxlib.segment._rfm import describe_rfm, rfm_segment_summary
+from cxlib.stats._suppression import pool_small_groups, suppress_small
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN = 10
@@ -251,13 +252,13 @@ def test_blanked_rows_cover_at_least_min_group_size_customers_over_two_groups(pl
 
 def test_tables_say_which_groups_were_pooled(planted):
     _, data = planted
-    text = kpis.describe_pooling(kpis.channel_mix(data["transactions"], data.as_of, MIN))
+    text = describe_pooling(kpis.channel_mix(data["transactions"], data.as_of, MIN))
     assert "'kiosk'" in text and "Other (2 groups)" in text and f"fewer than {MIN} customers" in text
-    assert kpis.describe_pooling(kpis.channel_mix(data["transactions"], data.as_of, 1)) == ""
+    assert describe_pooling(kpis.channel_mix(data["transactions"], data.as_of, 1)) == ""
 
 
 def test_overview_notebook_shows_no_small_group_figure(planted, tmp_path):
-    from cxlib.runner import execute_notebook
+    from cxlib.run._runner import execute_notebook
 
     config_path, _ = planted
     executed = tmp_path / "00.ipynb"

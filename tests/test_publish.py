@@ -16,11 +16,11 @@ import psutil
 import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from cxlib import runner
-from cxlib.artifacts import save_summary
 from cxlib.cli import main
 from cxlib.exceptions import NotebookRunError, ReportFolderError
-from cxlib.publish import foreign_files
+from cxlib.run import _runner as runner
+from cxlib.run._artifacts import save_summary
+from cxlib.run._publish import foreign_files
 
 from .conftest import SMALL_CONFIG
 from .test_runner import PLOT, SUMMARY, write_notebook
@@ -42,7 +42,8 @@ LABELLED = 'config_path: str = "x.yaml"\nrun_dir: str = "run"\nlabel: str = "non
 CHILD = """
 import json, os, signal, sys
 from pathlib import Path
-from cxlib import publish, runner
+from cxlib.run import _publish as publish
+from cxlib.run import _runner as runner
 from tests.test_publish import fake_execute
 args = json.loads(sys.argv[1])
 def checkpoint(stage):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxlib.report import header_text, styled
+from cxlib.report._html import header_text, styled
 
 
 def test_header_text_is_sentence_case_with_acronyms_in_capitals():

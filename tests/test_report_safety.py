@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxlib.runner import run_suite
+from cxlib.run._runner import run_suite
 
 from .browser import chromium_path, read_page, rendered_dom
 from .conftest import SMALL_CONFIG

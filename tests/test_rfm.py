@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.config import load_config
-from cxlib.io import load_data
-from cxlib.rfm import NO_PURCHASE, RFM_GRID, plot_rfm_heatmap, quantile_score, rfm_table
-from cxlib.segment import Segmenter, customer_segments, features_from_config
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
+from cxlib.features import NO_PURCHASE, RFM_GRID, quantile_score
+from cxlib.segment._rfm import plot_rfm_heatmap, rfm_table
+from cxlib.segment._segmenter import Segmenter, customer_segments, features_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL_CONFIG = ROOT / "configs" / "online_retail.yaml"

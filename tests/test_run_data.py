@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cxlib.io
-from cxlib.artifacts import VALIDATED, load_run_data, load_validated, save_validated
-from cxlib.config import load_config
-from cxlib.io import CustomerData, load_data
-from cxlib.runner import discover_notebooks, run_suite
+import cxlib.data._load
+from cxlib.data._config import load_config
+from cxlib.data._load import CustomerData, load_data
+from cxlib.run._artifacts import VALIDATED, load_run_data, load_validated, save_validated
+from cxlib.run._runner import discover_notebooks, run_suite
 
 from .conftest import ROOT, SMALL_CONFIG
 from .test_runner import write_notebook
@@ -36,15 +36,15 @@ def assert_same_data(expected: CustomerData, actual: CustomerData) -> None:
 
 @pytest.fixture
 def count_reads(monkeypatch):
-    """Count input files read (in this process) through cxlib.io.read_table."""
+    """Count input files read (in this process) through cxlib.data._load.read_table."""
     reads = []
-    original = cxlib.io.read_table
+    original = cxlib.data._load.read_table
 
     def counting(path, *args, **kwargs):
         reads.append(path)
         return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(cxlib.io, "read_table", counting)
+    monkeypatch.setattr(cxlib.data._load, "read_table", counting)
     return reads
 
 
@@ -121,19 +121,19 @@ def test_a_run_validates_once_and_its_notebooks_read_no_input_file(tmp_path, mon
     startup.mkdir(parents=True)
     kernel_reads = tmp_path / "kernel_reads.txt"
     (startup / "00_count_reads.py").write_text(
-        "import cxlib.io\n"
-        "_read_table = cxlib.io.read_table\n"
+        "import cxlib.data._load\n"
+        "_read_table = cxlib.data._load.read_table\n"
         "def _counting(path, *args, **kwargs):\n"
         f"    with open({str(kernel_reads)!r}, 'a') as log:\n"
         "        log.write(f'{path}\\n')\n"
         "    return _read_table(path, *args, **kwargs)\n"
-        "cxlib.io.read_table = _counting\n"
+        "cxlib.data._load.read_table = _counting\n"
     )
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     control = write_notebook(
         tmp_path / "nb",
         "99_control",
-        "from cxlib.config import load_config\nfrom cxlib.io import load_data\n"
+        "from cxlib.data._config import load_config\nfrom cxlib.data._load import load_data\n"
         "load_data(load_config(config_path))",
     )
     notebook = nbformat.read(control, as_version=4)

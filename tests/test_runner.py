@@ -7,10 +7,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cxlib import kpis
 from cxlib.cli import main
 from cxlib.exceptions import NotebookRunError, ParameterError, ReportFolderError
-from cxlib.runner import NOTEBOOKS, run_suite
+from cxlib.overview import _kpis as kpis
+from cxlib.run._runner import NOTEBOOKS, run_suite
 
 from .conftest import SMALL_CONFIG
 
@@ -18,7 +18,7 @@ PARAMETERS = (
     'config_path: str = "x.yaml"  # config\nrun_dir: str = "run"  # run folder\nsize: int = 3  # bars'
 )
 PLOT = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.bar(range(size), range(size))\nplt.title('Bars')"
-SUMMARY = "from cxlib.artifacts import save_summary\nsave_summary(run_dir, NAME, 'Three bars drawn.', {'bars': size})"
+SUMMARY = "from cxlib.run._artifacts import save_summary\nsave_summary(run_dir, NAME, 'Three bars drawn.', {'bars': size})"
 
 
 def write_notebook(folder, name, *sources, title="Test report"):

@@ -16,10 +16,12 @@ import pandas as pd
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from cxlib import kpis, plots
-from cxlib.churn_report import effect_sentence
-from cxlib.report import money_format, styled, write_index
-from cxlib.safe_text import escape_text, md_plain, md_text
+from cxlib.churn._report import effect_sentence
+from cxlib.overview import _kpis as kpis
+from cxlib.report import MAX_NAMED, describe_pooling
+from cxlib.report import _charts as plots
+from cxlib.report._html import money_format, styled, write_index
+from cxlib.report._safe_text import escape_text, md_plain, md_text
 
 from .browser import read_page
 
@@ -191,9 +193,9 @@ def test_pooling_sentence_escapes_small_group_names_and_names_at_most_five():
     def sentence(small_plans: list[str]) -> str:
         plans = ["basic"] * 50 + small_plans
         customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(plans))], "plan": plans})
-        return kpis.describe_pooling(kpis.attribute_mix(customers, "plan", 10))
+        return describe_pooling(kpis.attribute_mix(customers, "plan", 10))
 
     text = sentence([PAYLOADS[1]] * 3 + ["trial"] * 8)
     assert "<img" not in text and "&lt;img" in text and "'trial'" in text
     text = sentence([f"tiny{i}" for i in range(12)])  # 12 customers: a pool large enough alone
-    assert text.count("'tiny") == kpis.MAX_NAMED and f"and {12 - kpis.MAX_NAMED} more" in text
+    assert text.count("'tiny") == MAX_NAMED and f"and {12 - MAX_NAMED} more" in text

@@ -12,15 +12,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from cxlib.rfm import plot_rfm_heatmap, rfm_table  # noqa: E402
-from cxlib.segment import (  # noqa: E402
+from cxlib.segment._report import describe_segments, report_table  # noqa: E402
+from cxlib.segment._rfm import plot_rfm_heatmap, rfm_table  # noqa: E402
+from cxlib.segment._segmenter import (  # noqa: E402
     NO_PURCHASE_LABEL,
     Segmenter,
     churn_flags,
     customer_segments,
     features_from_config,
 )
-from cxlib.segment_report import describe_segments, report_table  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 #: Customers with at least this many purchases are the "enough history" set for the ARI test.

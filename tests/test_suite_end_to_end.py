@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from cxlib.runner import discover_notebooks, run_suite
+from cxlib.run._runner import discover_notebooks, run_suite
 
 from .conftest import SMALL_CONFIG
 from .id_scan import decoded_forms, ids_in

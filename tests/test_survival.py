@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.behaviour import features_from_config
-from cxlib.churn import DAYS_PER_MONTH, churn_design, churn_panel
-from cxlib.config import config_from_dict
-from cxlib.survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
+from cxlib.churn._panel import DAYS_PER_MONTH, churn_design, churn_panel
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
+from cxlib.data._config import config_from_dict
+from cxlib.features._customer import features_from_config
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, WEAKER_DRIVERS, demo, telco
 
 #: Hazard ratios from a Cox model with covariates frozen at the cut-off: the planted time-varying

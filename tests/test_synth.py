@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib import synth
-from cxlib.demo_folder import write_demo
+from cxlib.data import _synth as synth
+from cxlib.data._demo_folder import write_demo
 from cxlib.exceptions import DemoFolderError
 
 

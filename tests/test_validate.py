@@ -5,9 +5,9 @@ import hashlib
 import pandas as pd
 import pytest
 
-from cxlib.config import load_config
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
 from cxlib.exceptions import DataValidationError
-from cxlib.io import load_data
 
 
 def problems_for(copy) -> str:

@@ -1,0 +1,463 @@
+"""Churn at a cut-off: who counts as at risk, what we knew about them, and whether they left.
+
+Features use only data dated before the cut-off; the label uses only what happens in the window
+after it, so a model cannot peek at the future (``tests/test_churn.py`` shifts every post-cut-off
+record and checks that the features do not move). Three designs, chosen from the config:
+
+contractual
+    customers carry a churn date: at risk = signed up before the cut-off and not yet gone;
+    churned = churn date inside the window after the cut-off.
+inactivity
+    no churn date, but transactions: at risk = bought in the ``inactivity_days`` before the cut-off;
+    churned = no purchase in the ``inactivity_days`` after it (window = ``inactivity_days``).
+snapshot
+    a churn label but no dates (e.g. IBM Telco): the cut-off is the as-of date, features are the
+    snapshot's attributes, and held-out evaluation can only be a random stratified split.
+
+Examples
+--------
+>>> from cxlib.data._config import load_config
+>>> from cxlib.data._load import load_data
+>>> config = load_config("configs/demo_small.yaml")  # doctest: +SKIP
+>>> panel = churn_panel(load_data(config), config)  # doctest: +SKIP
+>>> panel.frame["churned"].mean()  # doctest: +SKIP
+0.12
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from cxlib.data._config import Config
+from cxlib.data._load import CustomerData
+from cxlib.exceptions import ConfigError
+
+DAYS_PER_MONTH = 30.4375
+LABEL = "churned"
+#: A time-based split needs at least this many churners in the earlier panel.
+MIN_TRAIN_CHURNERS = 30
+
+
+@dataclass(frozen=True)
+class ChurnDesign:
+    """How churn is defined and measured for one analysis.
+
+    Attributes
+    ----------
+    definition : str
+        ``contractual``, ``inactivity`` or ``snapshot``.
+    cutoff : Timestamp
+        Features use data before it, the label the window after it.
+    window_days : int
+        Length of the label window.
+    as_of : Timestamp
+        The analysis date (end of the data).
+    """
+
+    definition: str
+    cutoff: pd.Timestamp
+    window_days: int
+    as_of: pd.Timestamp
+
+    @property
+    def dated(self) -> bool:
+        """Whether churn has dates (so time-based validation and survival after a cut-off work)."""
+        return self.definition != "snapshot"
+
+    def describe(self) -> str:
+        """One sentence for a report."""
+        if self.definition == "snapshot":
+            return (
+                f"Churn is a label recorded at {self.as_of:%d %b %Y} with no dates, so features are the "
+                "snapshot's attributes and the held-out set is a random stratified split."
+            )
+        what = "cancelled" if self.definition == "contractual" else "made no purchase"
+        return (
+            f"A customer churns if they {what} within {self.window_days} days after the cut-off "
+            f"({self.cutoff:%d %b %Y}); features use only data from before it."
+        )
+
+
+def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnDesign:
+    """Choose the churn design from the config and the data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Loaded tables.
+    config : Config
+        Reads ``analysis.churn`` and ``churn_model``.
+    cutoff : str or Timestamp, optional
+        Overrides ``churn_model.cutoff``.
+
+    Returns
+    -------
+    ChurnDesign
+
+    Raises
+    ------
+    ConfigError
+        If the data cannot support the requested definition or the window runs past the as-of date.
+    """
+    customers = data["customers"]
+    settings = config.values["churn_model"]
+    wanted = config.analysis["churn"]["definition"]
+    has_dates = "churn_date" in customers and customers["churn_date"].notna().any()
+    has_label = "churned" in customers and customers["churned"].notna().any()
+    if wanted in ("auto", "contractual") and has_dates:
+        definition = "contractual"
+    elif wanted in ("auto", "contractual") and has_label and not has_dates:
+        definition = "snapshot"
+    elif wanted in ("auto", "inactivity") and data.has("transactions"):
+        definition = "inactivity"
+    else:
+        raise ConfigError(
+            f"analysis.churn.definition: '{wanted}' needs churn dates or labels (contractual) or "
+            "transactions (inactivity); map customers.churn_date or churned, or add a transactions table"
+        )
+    as_of = pd.Timestamp(data.as_of)
+    if definition == "snapshot":
+        return ChurnDesign(definition, as_of, 0, as_of)
+    window = int(config.analysis["churn"]["inactivity_days"] if definition == "inactivity" else 0)
+    window = window or int(settings["label_window_days"])
+    chosen = cutoff if cutoff is not None else settings["cutoff"]
+    cut = pd.Timestamp(chosen) if chosen is not None else as_of - pd.Timedelta(days=window)
+    if cut + pd.Timedelta(days=window) > as_of:
+        raise ConfigError(
+            f"churn_model.cutoff: {cut:%Y-%m-%d} plus a {window}-day label window ends after the as-of "
+            f"date {as_of:%Y-%m-%d}; choose a cut-off on or before "
+            f"{as_of - pd.Timedelta(days=window):%Y-%m-%d}"
+        )
+    return ChurnDesign(definition, cut.normalize(), window, as_of)
+
+
+def churn_features(
+    data: CustomerData,
+    cutoff: pd.Timestamp,
+    numeric_features: list[str] | tuple = (),
+    categorical_features: list[str] | tuple = (),
+    long_wait_minutes: float = 20,
+) -> pd.DataFrame:
+    """Per-customer features from data dated strictly before ``cutoff``.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Loaded tables; transactions, interactions, surveys and programme are used when present.
+    cutoff : Timestamp
+        Nothing dated on or after it is read.
+    numeric_features, categorical_features : list of str
+        Extra customer columns (text in the file) typed as numbers or categories.
+    long_wait_minutes : float
+        A support wait longer than this counts as a long wait.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer who signed up before the cut-off: ``customer_id``, ``tenure_months``,
+        ``plan``/``region``/``acquisition_channel`` when present, behaviour and experience features,
+        and the extra columns.
+
+    Examples
+    --------
+    >>> features = churn_features(data, pd.Timestamp("2025-07-01"))  # doctest: +SKIP
+    """
+    cutoff = pd.Timestamp(cutoff)
+    customers = data["customers"]
+    customers = customers.loc[customers["signup_date"] < cutoff]
+    out = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy()})
+    out["tenure_months"] = ((cutoff - customers["signup_date"]).dt.days / DAYS_PER_MONTH).to_numpy()
+    for column in ("plan", "region", "acquisition_channel"):
+        if column in customers and customers[column].notna().any():
+            out[column] = customers[column].fillna("unknown").astype(str).to_numpy()
+    ids = pd.Index(out["customer_id"])
+    year_ago = cutoff - pd.Timedelta(days=365)
+    months_seen = np.minimum(out["tenure_months"].to_numpy(), 12.0).clip(min=0.5)
+    if data.has("transactions"):
+        tx = data["transactions"]
+        tx = tx.loc[tx["order_date"] < cutoff]
+        sales = tx.loc[~tx["is_refund"]]
+        recent = sales.loc[sales["order_date"] >= year_ago].groupby("customer_id")
+        orders = recent.size().reindex(ids, fill_value=0).to_numpy()
+        out["orders_per_month"] = orders / months_seen
+        out["mean_order_value"] = sales.groupby("customer_id")["amount"].mean().reindex(ids).to_numpy()
+        last = sales.groupby("customer_id")["order_date"].max().reindex(ids)
+        out["days_since_last_order"] = np.where(
+            last.isna(), out["tenure_months"] * DAYS_PER_MONTH, (cutoff - last).dt.days
+        )
+        n_sales = sales.groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+        n_refunds = (
+            tx.loc[tx["is_refund"]].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+        )
+        out["refund_share"] = n_refunds / np.maximum(n_sales, 1)
+    if data.has("interactions"):
+        out = out.join(
+            _experience_features(data["interactions"], cutoff, ids, long_wait_minutes, months_seen)
+        )
+    if data.has("surveys"):
+        out["satisfaction_z"], out["no_survey"] = _survey_features(data["surveys"], cutoff, ids)
+    if data.has("programme"):
+        prog = data["programme"]
+        treated = prog.loc[
+            (prog["start_date"] < cutoff) & (prog["group"].str.lower() == "treatment"), "customer_id"
+        ]
+        out["programme_treatment"] = ids.isin(treated).astype(float)
+    by_id = customers.set_index("customer_id")
+    for column in numeric_features:
+        _require_column(customers, column, "numeric_features")
+        out[column] = pd.to_numeric(by_id[column].reindex(ids), errors="coerce").to_numpy()
+    for column in categorical_features:
+        _require_column(customers, column, "categorical_features")
+        out[column] = by_id[column].reindex(ids).astype("string").str.strip().fillna("unknown").to_numpy()
+    return out
+
+
+def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
+    if column not in customers:
+        raise ConfigError(
+            f"churn_model.{key}: customers has no column '{column}'; "
+            f"available: {', '.join(map(str, customers.columns))}"
+        )
+
+
+def _experience_features(interactions, cutoff, ids, long_wait_minutes, months_seen) -> pd.DataFrame:
+    """Service-experience features; those needing an optional column the data lack are left out."""
+    events = interactions.loc[interactions["timestamp"] < cutoff]
+    recent = events["timestamp"] >= cutoff - pd.Timedelta(days=365)
+    kind = events["kind"].str.lower()
+
+    def count(mask):
+        return events.loc[mask].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+
+    complaint = kind == "complaint"
+    features = {
+        "support_contacts": count((kind == "support_contact") & recent) / months_seen,
+        "complaints": count(complaint).astype(float),
+    }
+    # resolved and wait_minutes are optional in the data contract
+    if "resolved" in events:
+        unresolved = complaint & events["resolved"].eq(False).fillna(False).to_numpy(bool)
+        features["unresolved_complaint"] = (count(unresolved) > 0).astype(float)
+    if "wait_minutes" in events:
+        long_wait = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
+        features["long_wait"] = (count(long_wait) > 0).astype(float)
+    features["cart_abandonments"] = count((kind == "cart_abandoned") & recent) / months_seen
+    return pd.DataFrame(features, index=range(len(ids)))
+
+
+def _survey_features(surveys: pd.DataFrame, cutoff, ids) -> tuple[np.ndarray, np.ndarray]:
+    """Mean standardised survey score (NPS and CSAT averaged); 0 with a flag for non-responders."""
+    answers = surveys.loc[surveys["date"] < cutoff]
+    scores = [c for c in ("csat", "nps") if c in answers and answers[c].notna().any()]
+    if not scores or answers.empty:
+        return np.zeros(len(ids)), np.ones(len(ids))
+    z = pd.concat([(answers[c] - answers[c].mean()) / (answers[c].std() or 1.0) for c in scores], axis=1)
+    per_answer = pd.Series(z.mean(axis=1).to_numpy(), index=answers["customer_id"].to_numpy())
+    per_customer = per_answer.groupby(level=0).mean().reindex(ids)
+    return per_customer.fillna(0.0).to_numpy(), per_customer.isna().astype(float).to_numpy()
+
+
+def churn_labels(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
+    """Who was at risk at the cut-off, whether they churned in the window, and when.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``churned`` (bool), ``entry_months`` (tenure at the cut-off) and
+        ``exit_months`` (tenure at churn or at the end of the window), for customers at risk.
+    """
+    customers = data["customers"]
+    cut, end = design.cutoff, design.cutoff + pd.Timedelta(days=design.window_days)
+    signed = customers["signup_date"] < cut if design.dated else customers["signup_date"] <= cut
+    customers = customers.loc[signed]
+    if design.definition == "snapshot":
+        churned = customers["churned"].fillna(False).astype(bool).to_numpy()
+        event_date = pd.Series(cut, index=customers.index)
+        at_risk = np.ones(len(customers), bool)
+    elif design.definition == "contractual":
+        churn_date = customers["churn_date"]
+        at_risk = (churn_date.isna() | (churn_date >= cut)).to_numpy()
+        churned = (churn_date < end).fillna(False).to_numpy()
+        event_date = churn_date.where(churned, end)
+    else:
+        sales = data["transactions"]
+        sales = sales.loc[~sales["is_refund"] & (sales["order_date"] < end)]
+        last_before = sales.loc[sales["order_date"] < cut].groupby("customer_id")["order_date"].max()
+        bought_after = set(sales.loc[sales["order_date"] >= cut, "customer_id"])
+        last = last_before.reindex(customers["customer_id"]).to_numpy()
+        at_risk = pd.notna(last) & (last >= (cut - pd.Timedelta(days=design.window_days)).to_datetime64())
+        churned = ~customers["customer_id"].isin(bought_after).to_numpy()
+        # declared churn: the day the inactivity period completes (inside the window for every churner)
+        declared = pd.Series(last, index=customers.index) + pd.Timedelta(days=design.window_days)
+        event_date = declared.where(churned, end)
+    signup = customers["signup_date"]
+    frame = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            LABEL: churned.astype(bool),
+            "entry_months": ((cut - signup).dt.days / DAYS_PER_MONTH).to_numpy(),
+            "exit_months": ((event_date - signup).dt.days / DAYS_PER_MONTH).to_numpy(),
+        }
+    )
+    frame = frame.loc[at_risk].reset_index(drop=True)
+    if design.definition == "snapshot":  # the label carries no date: follow-up is the whole tenure
+        frame["exit_months"] = frame["entry_months"].clip(lower=1 / DAYS_PER_MONTH)
+        frame["entry_months"] = 0.0
+    return frame
+
+
+@dataclass
+class ChurnPanel:
+    """Features at a cut-off joined with the label after it, for customers at risk.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        ``customer_id``, the features, ``churned``, ``entry_months`` and ``exit_months``.
+    numeric, categorical : list of str
+        Feature columns by kind (constant columns left out).
+    design : ChurnDesign
+    """
+
+    frame: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    design: ChurnDesign
+
+    @property
+    def features(self) -> list[str]:
+        """All feature columns."""
+        return self.numeric + self.categorical
+
+    @property
+    def entry_col(self) -> str | None:
+        """Column of the tenure at which customers enter follow-up (None for a snapshot)."""
+        return "entry_months" if self.design.dated else None
+
+
+def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnPanel:
+    """Build the modelling table: features before the cut-off, label after it.
+
+    Parameters
+    ----------
+    data : CustomerData
+    config : Config
+        ``churn_model`` keys name extra feature columns and the long-wait threshold.
+    cutoff : str or Timestamp, optional
+        Overrides the configured cut-off (used for the earlier, training panel).
+
+    Returns
+    -------
+    ChurnPanel
+    """
+    design = churn_design(data, config, cutoff)
+    features = _features_at(data, config, design.cutoff, inclusive=not design.dated)
+    labels = churn_labels(data, design)
+    frame = labels[["customer_id"]].merge(features, on="customer_id", how="inner", validate="1:1")
+    frame = frame.join(labels.drop(columns="customer_id"))
+    frame["followup_months"] = frame["exit_months"] - frame["entry_months"]
+    categorical = [c for c in features.columns if features[c].dtype == object and c != "customer_id"]
+    numeric = [c for c in features.columns if c not in categorical and c != "customer_id"]
+    varying = frame.nunique() > 1
+    return ChurnPanel(
+        frame=frame,
+        numeric=[c for c in numeric if varying[c]],
+        categorical=[c for c in categorical if varying[c]],
+        design=design,
+    )
+
+
+def scoring_features(data: CustomerData, config: Config) -> pd.DataFrame:
+    """Features at the as-of date for current customers (not churned), to score with a fitted model."""
+    design = churn_design(data, config)
+    features = _features_at(data, config, design.as_of, inclusive=True)
+    customers = data["customers"].set_index("customer_id")
+    if design.definition == "inactivity":
+        last = data["transactions"].groupby("customer_id")["order_date"].max()
+        active = last.index[last >= design.as_of - pd.Timedelta(days=design.window_days)]
+    elif design.definition == "contractual":
+        active = customers.index[customers["churn_date"].isna()]
+    else:
+        active = customers.index[~customers["churned"].fillna(False).astype(bool)]
+    return features.loc[features["customer_id"].isin(active)].reset_index(drop=True)
+
+
+def _features_at(data: CustomerData, config: Config, when: pd.Timestamp, inclusive: bool) -> pd.DataFrame:
+    """Features at ``when``; ``inclusive`` also reads records dated on that day (snapshot, scoring)."""
+    settings = config.values["churn_model"]
+    at = when + pd.Timedelta(days=1) if inclusive else when
+    features = churn_features(
+        data,
+        at,
+        settings["numeric_features"],
+        settings["categorical_features"],
+        settings["long_wait_minutes"],
+    )
+    if inclusive:  # tenure at ``when`` itself, not a day later
+        features["tenure_months"] = features["tenure_months"] - 1 / DAYS_PER_MONTH
+    return features
+
+
+def train_test_panels(
+    data: CustomerData, config: Config, panel: ChurnPanel
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Split for held-out evaluation: out-of-time when churn has dates, else random stratified.
+
+    The time-based split trains on the panel one window earlier (its label window ends at the
+    cut-off, so training never sees the test period) and tests on ``panel``. It needs at least one
+    window of history before the training cut-off (so training features describe customers as the
+    test features do) and :data:`MIN_TRAIN_CHURNERS` churners in the training panel; otherwise the
+    split is random stratified and ``how`` says why.
+
+    Returns
+    -------
+    train, test : DataFrame
+    how : str
+        A sentence describing the split (and, for a random split of dated churn, why).
+    """
+    settings = config.values["churn_model"]
+    reason = ""
+    if panel.design.dated:
+        window = pd.Timedelta(days=panel.design.window_days)
+        earlier = panel.design.cutoff - window
+        first = _first_record(data)
+        if earlier - window < first:
+            reason = (
+                f"; not out-of-time because the training cut-off ({earlier:%d %b %Y}) would have less than "
+                f"{panel.design.window_days} days of history (data start {first:%d %b %Y})"
+            )
+        else:
+            train = churn_panel(data, config, earlier).frame
+            if train[LABEL].sum() >= MIN_TRAIN_CHURNERS:
+                how = (
+                    f"out-of-time: trained on customers at {earlier:%d %b %Y} (label window ending at the "
+                    f"cut-off), tested on customers at {panel.design.cutoff:%d %b %Y}"
+                )
+                return train, panel.frame, how
+            reason = (
+                f"; not out-of-time because the training panel at {earlier:%d %b %Y} has only "
+                f"{int(train[LABEL].sum())} churners (at least {MIN_TRAIN_CHURNERS} needed)"
+            )
+    train, test = train_test_split(
+        panel.frame,
+        test_size=settings["test_size"],
+        stratify=panel.frame[LABEL],
+        random_state=config.seed,
+    )
+    how = (
+        f"random stratified split: {1 - settings['test_size']:.0%} train, {settings['test_size']:.0%} test"
+        + reason
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True), how
+
+
+def _first_record(data: CustomerData) -> pd.Timestamp:
+    """The earliest signup or transaction: where the history of the data begins."""
+    first = data["customers"]["signup_date"].min()
+    if data.has("transactions"):
+        first = min(first, data["transactions"]["order_date"].min())
+    return pd.Timestamp(first).normalize()

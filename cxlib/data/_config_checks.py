@@ -1,0 +1,411 @@
+"""Reading and type-checking the YAML config: a strict YAML loader and one rule per config key.
+
+The loader rejects a key given twice in one mapping (YAML would silently keep the later one, so
+``plan: Plan`` then ``plan: Region`` would analyse the wrong column) and does not turn dates into
+Python dates itself: ``as_of: 2025-31-12`` stays text, so the config can say what is wrong with
+it instead of YAML's date parser raising. Every key of every section is then checked for its type
+and range, and every message names the key, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import difflib
+from typing import Any
+
+import yaml
+
+from cxlib.data._contract import CONTRACT, RATING_PREFIX
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys and leaves dates as text."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        self.flatten_mapping(node)
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key '{key}' is given twice in one mapping (lines {seen[key]} and {line}); "
+                    "YAML would silently keep only the last one: delete one of them",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def strict_yaml_load(text: str) -> Any:
+    """Parse YAML text with :class:`StrictLoader`.
+
+    Parameters
+    ----------
+    text : str
+        YAML document.
+
+    Returns
+    -------
+    object
+        Plain Python values; dates stay as text.
+
+    Raises
+    ------
+    yaml.YAMLError
+        On a syntax error or a duplicate key (the message names key and lines).
+
+    Examples
+    --------
+    >>> strict_yaml_load("as_of: 2025-12-31")
+    {'as_of': '2025-12-31'}
+    """
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def parse_date(value: Any) -> tuple[dt.date | None, str]:
+    """Read a config date; return (date, "") or (None, why it is not a date)."""
+    if isinstance(value, dt.datetime):
+        return value.date(), ""
+    if isinstance(value, dt.date):
+        return value, ""
+    try:
+        return dt.date.fromisoformat(str(value).strip()), ""
+    except ValueError as err:
+        reason = str(err)
+        return None, "" if reason.startswith("Invalid isoformat") else f" ({reason})"
+
+
+def _integer(low: int | None = None, high: int | None = None, optional: bool = False):
+    span = (
+        f" between {low} and {high}"
+        if low is not None and high is not None
+        else (f" >= {low}" if low is not None else "")
+    )
+    expected = f"a whole number{span}" + (" or null" if optional else "")
+
+    def check(value):
+        if value is None and optional:
+            return True, expected
+        return (
+            _is_int(value) and (low is None or value >= low) and (high is None or value <= high)
+        ), expected
+
+    return check
+
+
+def _number(low: float, high: float | None = None, *, open_low=False, open_high=False):
+    lo = "(" if open_low else "["
+    hi = ")" if open_high else "]"
+    expected = (
+        f"a number in {lo}{low}, {high}{hi}"
+        if high is not None
+        else f"a number {'>' if open_low else '>='} {low}"
+    )
+
+    def check(value):
+        if not _is_number(value):
+            return False, expected
+        above = value > low if open_low else value >= low
+        below = high is None or (value < high if open_high else value <= high)
+        return above and below, expected
+
+    return check
+
+
+def _text(optional: bool = False):
+    expected = "text" + (" or null" if optional else "")
+
+    def check(value):
+        ok = (value is None and optional) or (isinstance(value, str) and value.strip() != "")
+        return ok, expected
+
+    return check
+
+
+def _list_of_text(optional: bool = False, comma_text: bool = False):
+    expected = "a list of column names" + (" or null" if optional else "")
+
+    def check(value):
+        if value is None:
+            return optional, expected
+        if comma_text and isinstance(value, str):  # papermill -p features "a,b"
+            return True, expected
+        return isinstance(value, list) and all(isinstance(v, str) and v for v in value), expected
+
+    return check
+
+
+def _mapping():
+    def check(value):
+        return isinstance(value, dict), "a mapping (key: value)"
+
+    return check
+
+
+def _k_range(value):
+    expected = "two whole numbers [low, high] with 2 <= low <= high"
+    ok = (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(_is_int(v) for v in value)
+        and 2 <= value[0] <= value[1]
+    )
+    return ok, expected
+
+
+def _choice(*allowed):
+    def check(value):
+        return value in allowed, f"one of {', '.join(allowed)}"
+
+    return check
+
+
+#: Dotted config key -> check returning (ok, what was expected). Dates are checked apart.
+KEY_RULES = {
+    "company": _text(),
+    "data.dir": _text(),
+    "analysis.currency": _text(),
+    "analysis.seed": _integer(0, 2**32 - 1),
+    "analysis.active_days": _integer(1),
+    "analysis.min_group_size": _integer(1),
+    "analysis.churn.definition": _choice("auto", "contractual", "inactivity"),
+    "analysis.churn.inactivity_days": _integer(1),
+    "analysis.margin": _number(0, 1),
+    "analysis.discount_rate": _number(0, 1),
+    "analysis.horizon_months": _integer(1, 1200),
+    "segmentation.n_segments": _integer(2, 50, optional=True),
+    "segmentation.k_range": _k_range,
+    "segmentation.features": _list_of_text(optional=True, comma_text=True),
+    "segmentation.names": _mapping(),
+    "segmentation.bootstrap_runs": _integer(0),
+    "segmentation.min_orders": _integer(1),
+    "segmentation.sample_size": _integer(100),
+    "segmentation.exclude_transactions": _mapping(),
+    "churn_model.label_window_days": _integer(1),
+    "churn_model.test_size": _number(0, 1, open_low=True, open_high=True),
+    "churn_model.numeric_features": _list_of_text(),
+    "churn_model.categorical_features": _list_of_text(),
+    "churn_model.reference_levels": _mapping(),
+    "churn_model.long_wait_minutes": _number(0),
+    "churn_model.max_vif": _number(1, open_low=True),
+}
+
+#: Date keys: converted to ``datetime.date`` when valid.
+DATE_KEYS = ("analysis.as_of", "churn_model.cutoff")
+
+
+def _get(values: dict, dotted: str) -> Any:
+    node = values
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _set(values: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = values
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def check_key_types(values: dict, problems: list[str]) -> None:
+    """Check every key's type and range; convert date keys to dates. Problems are appended."""
+    for dotted in DATE_KEYS:
+        value = _get(values, dotted)
+        if value is None:
+            continue
+        date, why = parse_date(value)
+        if date is None:
+            problems.append(f"{dotted}: expected a date written YYYY-MM-DD, got {value!r}{why}")
+        else:
+            _set(values, dotted, date)
+    for dotted, check in KEY_RULES.items():
+        value = _get(values, dotted)
+        ok, expected = check(value)
+        if not ok:
+            problems.append(f"{dotted}: expected {expected}, got {value!r} ({_kind(value)})")
+    _check_exclusions(values["segmentation"]["exclude_transactions"], problems)
+    names = values["segmentation"]["names"]
+    if isinstance(names, dict):
+        for key, name in names.items():
+            if not _is_int(key) or not isinstance(name, str):
+                problems.append(
+                    f"segmentation.names: expected segment number: name (e.g. 1: Loyal regulars), "
+                    f"got {key!r}: {name!r}"
+                )
+
+
+def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
+    """``segmentation.exclude_transactions`` maps a column to a list of values (text or numbers).
+
+    A single value must still be a list: ``{channel: app}`` would be read letter by letter.
+    """
+    if not isinstance(exclusions, dict):
+        return  # reported by KEY_RULES
+    for column, excluded in exclusions.items():
+        scalars = isinstance(excluded, list) and all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in excluded
+        )
+        if not scalars:
+            problems.append(
+                f"segmentation.exclude_transactions.{column}: expected a list of values to leave out, e.g. "
+                f"{{{column}: [{excluded if isinstance(excluded, str | int | float) else 'value'}]}}, got "
+                f"{excluded!r} ({_kind(excluded)}); write even a single value as a list in brackets"
+            )
+
+
+# ---- table entries ------------------------------------------------------------------------------------
+
+_DERIVATIONS = {
+    "multiply": "two column names, e.g. {multiply: [Quantity, UnitPrice]}",
+    "startswith": "a column and a prefix, e.g. {startswith: [InvoiceNo, C]}",
+    "value": "a constant, e.g. {value: 0}",
+    "months_before_as_of": "a column of months, e.g. {months_before_as_of: tenure}",
+}
+
+
+def _derivation_problem(source: dict) -> str | None:
+    if len(source) != 1:
+        return f"a derivation has exactly one of {', '.join(_DERIVATIONS)}, got {source!r}"
+    ((op, args),) = source.items()
+    if op not in _DERIVATIONS:
+        close = difflib.get_close_matches(str(op), list(_DERIVATIONS), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(_DERIVATIONS)}"
+        return f"unknown derivation '{op}' ({hint})"
+    valid = {
+        "multiply": isinstance(args, list) and len(args) == 2 and all(isinstance(a, str) for a in args),
+        "startswith": isinstance(args, list) and len(args) == 2 and isinstance(args[0], str),
+        "value": not isinstance(args, list | dict),
+        "months_before_as_of": isinstance(args, str),
+    }[op]
+    return None if valid else f"{op} expects {_DERIVATIONS[op]}, got {args!r}"
+
+
+def _is_canonical(table: str, name: str) -> bool:
+    return name in CONTRACT[table] or (table == "surveys" and str(name).startswith(RATING_PREFIX))
+
+
+def check_table_entry(name: str, spec: dict, problems: list[str]) -> None:
+    """Check the values of one ``data.tables`` entry (its keys are checked by the caller)."""
+    where = f"data.tables.{name}"
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        problems.append(
+            f"{where}.columns: expected a mapping of canonical name: your column, got {columns!r}"
+        )
+        columns = {}
+    sources: dict[str, list[str]] = {}
+    for canonical, source in columns.items():
+        if not _is_canonical(name, canonical):
+            allowed = list(CONTRACT[name])
+            close = difflib.get_close_matches(str(canonical), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the {name} contract has {', '.join(allowed)}"
+            problems.append(
+                f"{where}.columns.{canonical}: not a column of the {name} contract ({hint}); extra columns "
+                "are kept under their own names without a mapping"
+            )
+        if isinstance(source, dict):
+            why = _derivation_problem(source)
+            if why:
+                problems.append(f"{where}.columns.{canonical}: {why}")
+        elif isinstance(source, str) and source:
+            sources.setdefault(source, []).append(str(canonical))
+        else:
+            problems.append(
+                f"{where}.columns.{canonical}: expected the name of a column in the file, got {source!r}"
+            )
+    for source, fields in sources.items():
+        if len(fields) > 1:
+            problems.append(
+                f"{where}.columns: column '{source}' is mapped to {len(fields)} fields "
+                f"({', '.join(fields)}); each contract field needs its own column: fix all but one"
+            )
+    _check_table_options(name, spec, where, problems)
+
+
+def _check_table_options(name: str, spec: dict, where: str, problems: list[str]) -> None:
+    if spec.get("path") is not None and not isinstance(spec["path"], str):
+        problems.append(f"{where}.path: expected a file path (text), got {spec['path']!r}")
+    sheet = spec.get("sheet")
+    if sheet is not None and not (isinstance(sheet, str) or _is_int(sheet)):
+        problems.append(f"{where}.sheet: expected a sheet name or number, got {sheet!r}")
+    date_format = spec.get("date_format")
+    if date_format is not None and not (isinstance(date_format, str) and "%" in date_format):
+        problems.append(
+            f'{where}.date_format: expected a strftime format such as "%d/%m/%Y", got {date_format!r}'
+        )
+    encoding = spec.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            problems.append(
+                f"{where}.encoding: '{encoding}' is not a text encoding Python knows "
+                "(e.g. utf-8, latin-1, cp1252)"
+            )
+    separator = spec.get("separator")
+    if separator is not None and not (isinstance(separator, str) and len(separator) == 1):
+        problems.append(f"{where}.separator: expected one character such as ';' or '\\t', got {separator!r}")
+    true_values = spec.get("true_values")
+    if true_values is not None and not (
+        isinstance(true_values, dict) and all(isinstance(v, list) for v in true_values.values())
+    ):
+        problems.append(
+            f"{where}.true_values: expected column: [values read as yes], e.g. {{is_refund: [refund]}}, "
+            f"got {true_values!r}"
+        )
+    drop_missing = spec.get("drop_missing")
+    if drop_missing is not None:
+        if not isinstance(drop_missing, list):
+            problems.append(
+                f"{where}.drop_missing: expected a list of canonical columns, got {drop_missing!r}"
+            )
+        else:
+            for column in drop_missing:
+                if not _is_canonical(name, column):
+                    problems.append(
+                        f"{where}.drop_missing: '{column}' is not a column of the {name} contract "
+                        f"({', '.join(CONTRACT[name])})"
+                    )
+    from_transactions = spec.get("from_transactions")
+    if from_transactions not in (None, False, True):
+        problems.append(f"{where}.from_transactions: expected true or false, got {from_transactions!r}")
+    elif from_transactions and name != "customers":
+        problems.append(f"{where}.from_transactions: only the customers table can be built from transactions")

@@ -1,0 +1,416 @@
+"""Read a company's files (CSV, Parquet, Excel), map them onto the data contract, and validate.
+
+Input files are only ever read. Column mapping comes from the config; columns whose name already
+matches a canonical one (ignoring case, spaces and underscores, e.g. ``CustomerID`` or
+``Order Date``) are picked up without mapping. A mapping value may also derive a column:
+
+``{multiply: [Quantity, UnitPrice]}``
+    product of two numeric columns (e.g. amount = quantity x unit price);
+``{startswith: [InvoiceNo, C]}``
+    True where the text column starts with the prefix (e.g. cancellations);
+``{value: 0}``
+    a constant;
+``{months_before_as_of: tenure}``
+    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure).
+
+A table entry may also set ``drop_missing: [customer_id]`` (rows missing those values are dropped
+with a data-health note, e.g. anonymous tills) and, for customers, ``from_transactions: true``
+(one row per customer in transactions, signup date = first order) when no customer file exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cxlib.data._config import TABLES, Config
+from cxlib.data._contract import (
+    CONTRACT,
+    RATING_PREFIX,
+    Problem,
+    columns_schema,
+    rules_schema,
+    run_schema,
+)
+from cxlib.data._parsing import _pre_parse, parse_types
+from cxlib.data._readers import read_table, sha256
+from cxlib.data._readiness import check_readiness
+from cxlib.exceptions import DataValidationError, InputFileError
+
+
+@dataclass
+class CustomerData:
+    """Validated canonical tables plus what loading learnt about them.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        Canonical tables (only those configured); optional tables may be absent.
+    as_of : Timestamp
+        Analysis date (from the config, else the latest transaction).
+    notes : list of str
+        Data-health notes: rows dropped as exact duplicates, refunds, missing optional values.
+    warnings : list of str
+        Plausible but suspicious data worth a look (extreme amounts, a gap in the data before the
+        as-of date, dates read in an order some values do not prove); shown by ``cx validate``
+        and in the overview's data-health section.
+    fingerprints : dict of str to str
+        SHA-256 of each input file, to record exactly which data a report was built from.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    as_of: pd.Timestamp
+    notes: list[str] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        """Whether optional table ``name`` was supplied."""
+        return name in self.tables
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _sources(source) -> list[str]:
+    """The file columns a mapping value reads: a column name, or the columns a derivation uses."""
+    if not isinstance(source, dict):
+        return [source]
+    ((op, args),) = source.items()
+    if op == "multiply":
+        return list(args)
+    if op == "startswith":
+        return [args[0]]
+    if op == "months_before_as_of":
+        return [args]
+    return []  # a constant reads no column
+
+
+def missing_sources(columns, table: str, spec: dict, file_name: str) -> dict[str, str]:
+    """Mapped source columns that the file does not have, with the closest names it does have.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The file's column names.
+    table : str
+        Canonical table name, e.g. ``"customers"``.
+    spec : dict
+        The table's config entry (:meth:`cxlib.data._config.Config.table_spec`).
+    file_name : str
+        Shown in the message.
+
+    Returns
+    -------
+    dict of str to str
+        Canonical name -> readable problem, one per mapping that reads a missing column.
+
+    Examples
+    --------
+    >>> missing_sources(["Cancelled On"], "customers", {"columns": {"churn_date": "Cancelled_On"}}, "c.csv")
+    {'churn_date': "customers.churn_date: mapped to column 'Cancelled_On', which c.csv does not have \
+(closest: 'Cancelled On'); fix data.tables.customers.columns.churn_date in the config."}
+    """
+    present = [str(c) for c in columns]
+    by_norm = {}
+    for column in present:
+        by_norm.setdefault(_normalise(column), column)
+    found = {}
+    for canonical, source in (spec.get("columns") or {}).items():
+        missing = [str(s) for s in _sources(source) if s not in present]
+        if not missing:
+            continue
+        close = difflib.get_close_matches(_normalise(missing[0]), list(by_norm), n=3, cutoff=0.6)
+        hint = (
+            f"closest: {', '.join(repr(by_norm[c]) for c in close)}"
+            if close
+            else f"its columns: {', '.join(repr(c) for c in present[:10])}{', ...' if len(present) > 10 else ''}"
+        )
+        what = " and ".join(repr(m) for m in missing)
+        found[canonical] = (
+            f"{table}.{canonical}: mapped to column {what}, which {file_name} does not have ({hint}); "
+            f"fix data.tables.{table}.columns.{canonical} in the config."
+        )
+    return found
+
+
+def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.DataFrame:
+    """Rename and derive columns onto canonical names; unmapped extra columns are kept as they are.
+
+    A mapping whose source column is missing is skipped here; :func:`missing_sources` reports it.
+    """
+    mapping = dict(spec.get("columns") or {})
+    out = pd.DataFrame(index=raw.index)
+    used = set()
+    for canonical, source in mapping.items():
+        if any(s not in raw for s in _sources(source)):
+            continue
+        if isinstance(source, dict):
+            out[canonical] = _derive(raw, source, f"{table}.{canonical}", as_of)
+            used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
+        else:
+            out[canonical] = raw[source]
+            used.add(source)
+    by_norm = {_normalise(c): c for c in raw.columns if c not in used}
+    for canonical in CONTRACT[table]:
+        if canonical not in out and _normalise(canonical) in by_norm:
+            source = by_norm[_normalise(canonical)]
+            out[canonical] = raw[source]
+            used.add(source)
+    for column in raw.columns:
+        if column in used:
+            continue
+        if table == "surveys" and _normalise(column).startswith("rating"):
+            out[RATING_PREFIX + _normalise(column)[len("rating") :]] = raw[column]
+        elif column not in out:
+            out[column] = raw[column]
+    return out
+
+
+def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
+    ((op, args),) = rule.items()
+    if op == "months_before_as_of":
+        if as_of is None:
+            raise ValueError(f"{where}: months_before_as_of needs analysis.as_of in the config")
+        months = pd.to_numeric(raw[args], errors="coerce")
+        base = pd.Timestamp(as_of)
+        return pd.Series(
+            [base - pd.DateOffset(months=int(m)) if pd.notna(m) else pd.NaT for m in months], index=raw.index
+        )
+    if op == "multiply":
+        a, b = args
+        return pd.to_numeric(raw[a], errors="coerce") * pd.to_numeric(raw[b], errors="coerce")
+    if op == "startswith":
+        column, prefix = args
+        return raw[column].astype(str).str.startswith(str(prefix))
+    if op == "value":
+        return pd.Series(args, index=raw.index)
+    raise ValueError(
+        f"{where}: unknown derivation '{op}' (use multiply, startswith, value or months_before_as_of)"
+    )
+
+
+def load_data(config: Config) -> CustomerData:
+    """Load every configured table, map it onto the contract, and validate it.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`cxlib.data._config.load_config`.
+
+    Returns
+    -------
+    CustomerData
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem in every table at once (missing files and columns, mapped columns
+        the file does not have, bad types, dates that read both day-first and month-first,
+        duplicate ids, negative amounts not marked as refunds, unknown customers, dates after
+        the as-of date, scores out of range, empty tables, contractual churn without churn data).
+    """
+    problems: list = []  # Problem objects, or plain strings for file-level failures
+    mapped: dict[str, pd.DataFrame] = {}
+    fingerprints: dict[str, str] = {}
+    dropped: list[str] = []
+    unreadable: dict[tuple, set] = {}  # (table, column) -> rows already reported as unparseable
+    customer_ids = None
+    for table in TABLES:
+        spec = config.table_spec(table)
+        if spec is None or spec["from_transactions"]:
+            continue
+        path = config.table_path(table)
+        if not path.exists():
+            problems.append(f"{table}: file not found: {path}; fix data.tables.{table}.path in the config")
+            continue
+        try:
+            raw = read_table(path, spec, table)
+            fingerprints[_fingerprint_key(table, path)] = sha256(path)
+            unmapped = missing_sources(raw.columns, table, spec, path.name)
+            frame = map_columns(raw, table, spec, config.analysis["as_of"])
+        except InputFileError as err:
+            problems.append(str(err))
+            continue
+        except Exception as err:  # noqa: BLE001 - any other reader failure becomes a readable problem
+            problems.append(f"{table}: cannot read {path.name}: {type(err).__name__}: {err}")
+            continue
+        problems.extend(unmapped.values())
+        if raw.empty:
+            problems.append(Problem(table, None, "empty_table", ()))
+            continue
+        frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
+        _, missing_columns = run_schema(columns_schema(table, list(frame.columns)), frame, table)
+        frame, unparsed = parse_types(frame, table, spec["date_format"])
+        # a required column whose mapping names a missing column is reported once, by its mapping
+        problems.extend([p for p in missing_columns if p.column not in unmapped] + unparsed)
+        for problem in unparsed:
+            if problem.severity == "error":
+                unreadable.setdefault((problem.table, problem.column), set()).update(problem.rows)
+        # validation judges what is analysed: exact duplicate rows go first, so only ids repeated
+        # with different content count as duplicated ids (row numbers still point into the file)
+        frame = _drop_exact_duplicates(frame, table, dropped)
+        if table == "customers":
+            problems.extend(_churn_columns_problem(config, frame.columns, unmapped))
+            if "customer_id" in frame:
+                customer_ids = pd.Index(frame["customer_id"].dropna())
+        if not missing_columns:
+            mapped[table] = frame
+    customers_spec = config.table_spec("customers")
+    if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
+        mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
+        customer_ids = pd.Index(mapped["customers"]["customer_id"])
+        problems.extend(_churn_columns_problem(config, mapped["customers"].columns, {}))
+
+    as_of = _as_of(config, mapped)
+    for table, frame in mapped.items():
+        _, found = run_schema(
+            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
+        )
+        problems.extend(_not_reported_twice(found, unreadable))
+    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
+    errors = [
+        p.message() if isinstance(p, Problem) else p
+        for p in problems
+        if not (isinstance(p, Problem) and p.severity == "warning")
+    ]
+    tables, notes = _tidy(mapped) if "customers" in mapped else (mapped, [])
+    # tables with a contract problem are not judged again against the analyses (no echoes)
+    failed = {p.split(":")[0].split(".")[0] for p in errors}
+    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed)
+    errors, warnings = errors + ready_errors, warnings + ready_warnings
+    if errors:
+        raise DataValidationError(errors, warnings)
+    return CustomerData(
+        tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints, warnings=warnings
+    )
+
+
+def _fingerprint_key(table: str, path) -> str:
+    return f"{table}:{path.name}"
+
+
+def input_fingerprints(config: Config) -> dict[str, str]:
+    """SHA-256 of every input file the config names, keyed as in :attr:`CustomerData.fingerprints`.
+
+    Files that do not exist are left out, so the result differs from a validated load's
+    fingerprints whenever an input file changed, appeared or went missing since.
+    """
+    found = {}
+    for table in TABLES:
+        spec = config.table_spec(table)
+        if spec is None or spec["from_transactions"]:
+            continue
+        path = config.table_path(table)
+        if path.is_file():
+            found[_fingerprint_key(table, path)] = sha256(path)
+    return found
+
+
+def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> list[Problem]:
+    """Values that could not be parsed become missing; do not report them again as missing."""
+    kept = []
+    for problem in found:
+        already = unreadable.get((problem.table, problem.column), set())
+        if problem.rule == "not_nullable" and already:
+            rows = tuple(r for r in problem.rows if r not in already)
+            if not rows:
+                continue
+            problem = Problem(
+                problem.table, problem.column, problem.rule, rows, problem.examples, problem.as_of
+            )
+        kept.append(problem)
+    return kept
+
+
+def _drop_exact_duplicates(frame: pd.DataFrame, table: str, notes: list[str]) -> pd.DataFrame:
+    """Drop rows equal in every column to an earlier row, with a data-health note."""
+    duplicates = frame.duplicated()
+    if not duplicates.any():
+        return frame
+    notes.append(f"{table}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+    return frame.loc[~duplicates]
+
+
+def _churn_columns_problem(config: Config, columns, unmapped: dict[str, str]) -> list[str]:
+    """Contractual churn needs a churn date or a churned flag per customer."""
+    if config.analysis["churn"]["definition"] != "contractual":
+        return []
+    if {"churn_date", "churned"} & set(columns) or {"churn_date", "churned"} & set(unmapped):
+        return []  # present, or its broken mapping is already reported
+    return [
+        "customers: analysis.churn.definition is contractual, but the customers table has neither "
+        "churn_date nor churned; map one of them under data.tables.customers.columns "
+        "(e.g. churn_date: your cancellation date column) or set analysis.churn.definition to inactivity."
+    ]
+
+
+def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: list[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in frame]
+    if not present:
+        return frame
+    missing = frame[present].isna().any(axis=1)
+    if missing.any():
+        notes.append(
+            f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)"
+        )
+    return frame.loc[~missing]
+
+
+def customers_from_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer seen in transactions; signup date is the first order date."""
+    first = transactions.dropna(subset=["customer_id"]).groupby("customer_id", sort=True)["order_date"].min()
+    return pd.DataFrame({"customer_id": first.index.astype(object), "signup_date": first.to_numpy()})
+
+
+def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
+    if config.analysis["as_of"] is not None:
+        return pd.Timestamp(config.analysis["as_of"])
+    if "transactions" in mapped and mapped["transactions"]["order_date"].notna().any():
+        return mapped["transactions"]["order_date"].max().normalize()
+    return None
+
+
+def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Add derived flags, sign refunds, and describe what was done (duplicates are already gone).
+
+    Refund rows get ``amount = -abs(amount)`` whatever their sign in the file, so every consumer
+    of the canonical tables sums net amounts.
+    """
+    notes = []
+    tables = {name: frame.reset_index(drop=True) for name, frame in mapped.items()}
+    customers = tables["customers"]
+    if "churned" not in customers and "churn_date" in customers:
+        customers["churned"] = customers["churn_date"].notna()
+    transactions = tables.get("transactions")
+    if transactions is not None:
+        if "is_refund" not in transactions:
+            transactions["is_refund"] = transactions["amount"] < 0
+        transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
+        transactions["amount"] = transactions["amount"].where(
+            ~transactions["is_refund"], -transactions["amount"].abs()
+        )
+        refunds = int(transactions["is_refund"].sum())
+        if refunds:
+            notes.append(
+                f"transactions: {refunds:,} refund or cancellation rows (net revenue subtracts them)"
+            )
+    for name, frame in tables.items():
+        for column, (_, required) in CONTRACT[name].items():
+            # an empty churn date means "still a customer", not a gap in the data
+            if column in frame and not required and column != "churn_date" and frame[column].isna().any():
+                values = frame[column]
+                if column == "resolved" and "kind" in frame:  # resolution applies to complaints only
+                    values = values[frame["kind"] == "complaint"]
+                    if not values.isna().any():
+                        continue
+                share = values.isna().mean()
+                notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
+    return tables, notes

@@ -1,0 +1,502 @@
+"""Seeded synthetic company with planted, documented ground truth.
+
+The generator simulates a membership retailer month by month: customers sign up, buy with a
+segment-specific rate and basket, meet touchpoints (delivery, product, support, digital, value)
+whose quality is correlated, contact support, complain, wait, answer surveys (non-randomly),
+refer friends (more if they are promoters), and cancel with a proportional hazard driven by
+named factors. A pilot CX programme is randomised among active customers part-way through.
+
+Everything planted is written to ``ground_truth.json`` beside the tables (see ``data/README.md``);
+the raw tables look like a real export: their own column names, refunds, a few duplicate rows,
+missing optional fields.
+
+Examples
+--------
+>>> from cxlib.data._synth import generate
+>>> demo = generate(n_customers=500, seed=1)
+>>> sorted(demo.tables)
+['customers', 'interactions', 'programme', 'referrals', 'surveys', 'transactions']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+AS_OF = pd.Timestamp("2025-12-31")
+N_MONTHS = 36
+START = pd.Timestamp("2023-01-01")
+
+SEGMENTS = pd.DataFrame(
+    {
+        "name": [
+            "Occasional bargain hunters",
+            "Regular mainstream",
+            "High-value frequent",
+            "Big-basket occasional",
+        ],
+        "share": [0.40, 0.30, 0.12, 0.18],
+        "orders_per_month": [0.55, 1.5, 4.4, 0.65],
+        "mean_order_value": [22.0, 45.0, 75.0, 150.0],
+        "base_monthly_hazard": [0.045, 0.027, 0.015, 0.033],
+        # order channel mix: web, app, store
+        "p_web": [0.70, 0.30, 0.20, 0.25],
+        "p_app": [0.10, 0.30, 0.70, 0.05],
+        "p_store": [0.20, 0.40, 0.10, 0.70],
+        # plan mix: basic, standard, premium
+        "p_basic": [0.70, 0.40, 0.15, 0.30],
+        "p_standard": [0.25, 0.45, 0.45, 0.40],
+        "p_premium": [0.05, 0.15, 0.40, 0.30],
+    }
+)
+
+TOUCHPOINTS = ["delivery", "product", "support", "digital", "value"]
+#: Weights of each touchpoint's experience in latent satisfaction (sum to 1).
+SATISFACTION_WEIGHTS = {"delivery": 0.30, "product": 0.30, "support": 0.20, "digital": 0.12, "value": 0.08}
+TOUCHPOINT_CORRELATION = 0.35
+SATISFACTION_NOISE_SD = 0.25  # idiosyncratic part of latent satisfaction, before standardising
+
+#: Planted log hazard ratios of monthly cancellation (proportional hazards, cloglog link).
+HAZARD_RATIOS = {
+    "unresolved_complaint": 2.0,  # from the month after a complaint is left unresolved
+    "long_wait": 1.5,  # from the month after a wait of more than 20 minutes
+    "satisfaction_per_sd": 0.75,  # per +1 SD of latent satisfaction
+    "plan_standard": 0.85,  # vs basic
+    "plan_premium": 0.65,  # vs basic
+    "acquisition_social": 1.30,  # vs every other acquisition channel
+    "programme_treatment": 0.75,  # pilot, from its start
+}
+WEIBULL_SHAPE = 0.75  # < 1: hazard falls with tenure
+LONG_WAIT_MINUTES = 20
+PROGRAMME_START = pd.Timestamp("2025-04-01")
+PROGRAMME_SPEND_UPLIFT = 1.08
+PROGRAMME_SHARE = 0.15  # of customers active at the start, split 50/50
+REFERRAL_RATE_BY_CATEGORY = {"promoter": 0.030, "passive": 0.012, "detractor": 0.004}  # per active month
+REGIONS = ["North", "South", "East", "West", "Central"]
+REGION_P = [0.22, 0.20, 0.18, 0.22, 0.18]
+REGION_MEAN_WAIT = {"North": 6.0, "South": 7.0, "East": 14.0, "West": 6.0, "Central": 8.0}
+REGION_P_RESOLVED = {"North": 0.75, "South": 0.72, "East": 0.55, "West": 0.75, "Central": 0.70}
+ACQUISITION = ["organic", "paid_search", "social", "partner", "referral"]
+ACQUISITION_P = [0.30, 0.25, 0.17, 0.10, 0.18]
+STABLE_DECIMALS = 12
+SEASONALITY = np.array([0.80, 0.85, 0.95, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.05, 1.25, 1.5])
+
+
+@dataclass
+class SyntheticCompany:
+    """Output of :func:`generate`.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        Raw tables as a company would export them (their own column names).
+    truth : dict
+        Planted parameters, written as ``ground_truth.json``.
+    customer_truth : DataFrame
+        Per-customer latent values (segment, satisfaction, NPS category, cancellation).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict
+    customer_truth: pd.DataFrame
+
+
+def _stable(values, decimals: int = STABLE_DECIMALS):
+    """Round a continuous value before it decides a draw, so the demo is identical on every CPU.
+
+    Transcendental functions (``np.exp``, ``np.log``, ``**``) may differ in the last bit between
+    the vector instructions of two CPUs (AVX2 vs AVX-512 loops). Rounding to 12 decimals before a
+    value is compared with a uniform draw or a threshold makes such a difference change a draw only
+    if the value lies within one last bit of a rounding boundary: vanishingly unlikely, and the
+    fingerprint test in ``tests/test_synth.py`` would catch it. Plain ``+ - * /`` and ``sqrt`` are
+    exactly rounded by IEEE 754, so they need no rounding.
+    """
+    return np.round(values, decimals)
+
+
+def _equicorrelated_normals(rng: np.random.Generator, n: int, k: int, rho: float) -> np.ndarray:
+    """``n`` draws of ``k`` standard normals with pairwise correlation ``rho``, without linear algebra.
+
+    Each column is ``sqrt(rho) * common + sqrt(1 - rho) * own``: the same distribution as
+    ``rng.multivariate_normal`` with an equicorrelated covariance, but built by element-wise
+    arithmetic, whereas ``multivariate_normal`` factorises the covariance with an SVD whose output
+    depends on the machine's BLAS/LAPACK kernel (seed 42 gave three different demos on three CPUs).
+    """
+    common = rng.standard_normal(n)
+    own = rng.standard_normal((n, k))
+    return np.sqrt(rho) * common[:, None] + np.sqrt(1 - rho) * own
+
+
+def _satisfaction_sd() -> float:
+    """Population SD of the weighted touchpoint experience plus noise (weights w, correlation rho)."""
+    w = [SATISFACTION_WEIGHTS[t] for t in TOUCHPOINTS]
+    rho = TOUCHPOINT_CORRELATION
+    variance = (1 - rho) * sum(x * x for x in w) + rho * sum(w) ** 2 + SATISFACTION_NOISE_SD**2
+    return float(np.sqrt(variance))
+
+
+def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENTS["share"].to_numpy())
+    seg = SEGMENTS.iloc[segment].reset_index(drop=True)
+    plan_u = rng.random(n)
+    plan = np.where(
+        plan_u < seg["p_basic"],
+        "basic",
+        np.where(plan_u < seg["p_basic"] + seg["p_standard"], "standard", "premium"),
+    )
+    experience = _equicorrelated_normals(rng, n, len(TOUCHPOINTS), TOUCHPOINT_CORRELATION)
+    satisfaction_raw = rng.normal(0, SATISFACTION_NOISE_SD, n)
+    for j, tp in enumerate(TOUCHPOINTS):  # element-wise, in a fixed order: no BLAS kernel decides the sum
+        satisfaction_raw = satisfaction_raw + SATISFACTION_WEIGHTS[tp] * experience[:, j]
+    # standardised by the known population SD (not the sample's): "per SD" means the same at every size
+    satisfaction = _stable(satisfaction_raw / _satisfaction_sd())
+    true_nps = _stable(7.2 + 1.8 * satisfaction)
+    # signups grow over time (more recent months get more new customers); 3%/month, rounded weights
+    month_w = _stable(1.03 ** np.arange(N_MONTHS - 1, dtype=float))
+    signup_month = rng.choice(N_MONTHS - 1, size=n, p=month_w / month_w.sum())
+    frame = pd.DataFrame(
+        {
+            "segment": segment,
+            "plan": plan,
+            "region": rng.choice(REGIONS, size=n, p=REGION_P),
+            "acquisition_channel": rng.choice(ACQUISITION, size=n, p=ACQUISITION_P),
+            "satisfaction": satisfaction,
+            "nps_category": np.where(
+                true_nps >= 8.5, "promoter", np.where(true_nps <= 6.5, "detractor", "passive")
+            ),
+            "signup_month": signup_month,
+            "signup_day_frac": rng.random(n),
+            # customer-level heterogeneity around the segment's rate and basket
+            "rate": seg["orders_per_month"].to_numpy() * rng.gamma(8.0, 1 / 8.0, n),
+            "basket": seg["mean_order_value"].to_numpy() * rng.lognormal(-0.02, 0.2, n),
+        }
+    )
+    for j, tp in enumerate(TOUCHPOINTS):
+        frame[f"experience_{tp}"] = experience[:, j]
+    return frame
+
+
+def _log_hazard(cust: pd.DataFrame) -> np.ndarray:
+    """Time-invariant part of the log hazard (segment base, satisfaction, plan, acquisition)."""
+    hr = HAZARD_RATIOS
+    base = np.log(SEGMENTS["base_monthly_hazard"].to_numpy()[cust["segment"]])
+    return (
+        base
+        + np.log(hr["satisfaction_per_sd"]) * cust["satisfaction"].to_numpy()
+        + np.log(hr["plan_standard"]) * (cust["plan"] == "standard").to_numpy()
+        + np.log(hr["plan_premium"]) * (cust["plan"] == "premium").to_numpy()
+        + np.log(hr["acquisition_social"]) * (cust["acquisition_channel"] == "social").to_numpy()
+    )
+
+
+def _events(rng, idx, counts, month_start, days, lo_frac, hi_frac):
+    """Expand per-customer counts into event rows with a day inside each customer's live window."""
+    rows = np.repeat(idx, counts)
+    frac = lo_frac[rows] + rng.random(rows.size) * (hi_frac[rows] - lo_frac[rows])
+    dates = month_start + pd.to_timedelta(np.floor(frac * days).astype(int), unit="D")
+    return rows, dates
+
+
+def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: dict) -> dict:  # noqa: C901
+    n = len(cust)
+    static_eta = _log_hazard(cust)
+    unresolved = np.zeros(n, bool)
+    long_wait = np.zeros(n, bool)
+    churn_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    alive_months = np.zeros(n)
+    treated = np.zeros(n, bool)
+    out = {k: [] for k in ("orders", "contacts", "complaints", "carts", "surveys")}
+    region = cust["region"].to_numpy()
+    mean_wait = np.vectorize(REGION_MEAN_WAIT.get)(region)
+    p_resolved = np.vectorize(REGION_P_RESOLVED.get)(region)
+    s = cust["satisfaction"].to_numpy()
+    rate = cust["rate"].to_numpy()
+    months = pd.date_range(START, periods=N_MONTHS, freq="MS")
+    prog_month = months.get_loc(PROGRAMME_START)
+    for m, month_start in enumerate(months):
+        days = month_start.days_in_month
+        alive = (cust["signup_month"].to_numpy() <= m) & np.isnat(churn_date)
+        if m == prog_month:
+            programme_members.update(_assign_programme(rng, cust, alive, m))
+            treated[programme_members["treatment"]] = True
+        idx = np.flatnonzero(alive)
+        lo = np.where(cust["signup_month"].to_numpy() == m, cust["signup_day_frac"].to_numpy(), 0.0)
+        tenure = np.maximum(m - cust["signup_month"].to_numpy() + (1 - lo), 1e-3)
+        # Weibull cumulative hazard increment over this month, scaled by the covariates
+        d_h = (tenure**WEIBULL_SHAPE - np.maximum(tenure - (1 - lo), 0) ** WEIBULL_SHAPE) / WEIBULL_SHAPE
+        eta = (
+            static_eta
+            + np.log(HAZARD_RATIOS["unresolved_complaint"]) * unresolved
+            + np.log(HAZARD_RATIOS["long_wait"]) * long_wait
+            + np.log(HAZARD_RATIOS["programme_treatment"]) * treated
+        )
+        p_churn = _stable(1 - np.exp(-d_h * np.exp(eta)))
+        churns = alive & (rng.random(n) < p_churn)
+        hi = np.ones(n)
+        churn_frac = lo + rng.random(n) * (1 - lo)
+        hi[churns] = churn_frac[churns]
+        churn_date[churns] = (
+            month_start + pd.to_timedelta(np.floor(churn_frac[churns] * days), unit="D")
+        ).to_numpy()
+        exposure = np.where(alive, hi - lo, 0.0)
+        alive_months += exposure
+        # orders
+        season = SEASONALITY[month_start.month - 1]
+        n_orders = rng.poisson(_stable(rate[idx] * season * exposure[idx]))
+        rows, dates = _events(rng, idx, n_orders, month_start, days, lo, hi)
+        out["orders"].append((rows, dates, treated[rows].copy()))
+        # service contacts, complaints, cart abandonment: friction rises as satisfaction falls
+        n_contacts = rng.poisson(_stable(0.10 * np.exp(-0.35 * s[idx]) * exposure[idx]))
+        rows, dates = _events(rng, idx, n_contacts, month_start, days, lo, hi)
+        # waits as exported (0.1 minute), so "more than 20 minutes" is the rule a reader can check
+        waits = np.round(rng.lognormal(_stable(np.log(mean_wait[rows]) - 0.3), 0.75), 1)
+        out["contacts"].append((rows, dates, waits))
+        long_wait[rows[waits > LONG_WAIT_MINUTES]] = True
+        n_complaints = rng.poisson(_stable(0.025 * np.exp(-0.7 * s[idx]) * exposure[idx]))
+        rows, dates = _events(rng, idx, n_complaints, month_start, days, lo, hi)
+        resolved = rng.random(rows.size) < p_resolved[rows]
+        out["complaints"].append((rows, dates, resolved))
+        unresolved[rows[~resolved]] = True
+        n_carts = rng.poisson(
+            _stable(0.08 * np.exp(-0.4 * cust["experience_digital"].to_numpy()[idx]) * exposure[idx])
+        )
+        out["carts"].append(_events(rng, idx, n_carts, month_start, days, lo, hi))
+        # surveys: engaged customers, very (un)happy customers and recent complainers answer more
+        complained_now = np.zeros(n, bool)
+        complained_now[rows] = True
+        p_answer = 0.012 * rate**0.4 * (1 + 0.8 * (np.abs(s) > 1)) * (1 + 1.5 * complained_now)
+        answers = rng.random(idx.size) < _stable(np.clip(p_answer[idx] * exposure[idx], 0, 1))
+        out["surveys"].append(
+            _events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi)
+        )
+    return {"out": out, "churn_date": churn_date, "alive_months": alive_months}
+
+
+def _assign_programme(rng, cust, alive, month) -> dict:
+    eligible = np.flatnonzero(alive & (cust["signup_month"].to_numpy() <= month - 3))
+    chosen = rng.choice(eligible, size=int(PROGRAMME_SHARE * eligible.size), replace=False)
+    treat = rng.random(chosen.size) < 0.5
+    return {"treatment": chosen[treat], "control": chosen[~treat]}
+
+
+def _rating(rng, latent, noise=0.6, centre=3.7, scale=0.9):
+    return np.clip(np.round(centre + scale * (latent + rng.normal(0, noise, latent.size))), 1, 5)
+
+
+def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
+    """Simulate a membership retailer with planted effects.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers who sign up over the three years to 2025-12-31 (50,000 gives about 1M transactions).
+    seed : int
+        Same seed, same tables.
+
+    Returns
+    -------
+    SyntheticCompany
+    """
+    rng = np.random.default_rng(seed)
+    cust = _latent_customers(rng, n_customers)
+    ids = np.array([f"C{i:06d}" for i in rng.permutation(n_customers) + 1])
+    members: dict = {}
+    sim = _simulate(rng, cust, members)
+    out = sim["out"]
+    months = pd.date_range(START, periods=N_MONTHS, freq="MS")
+    first_day = months[cust["signup_month"].to_numpy()]
+    signup = first_day + pd.to_timedelta(
+        np.floor(cust["signup_day_frac"].to_numpy() * first_day.days_in_month), unit="D"
+    )
+    tables = {
+        "customers": _customers_table(rng, ids, cust, signup, sim["churn_date"]),
+        "transactions": _transactions_table(rng, ids, cust, out["orders"]),
+        "interactions": _interactions_table(rng, ids, out),
+        "surveys": _surveys_table(rng, ids, cust, out["surveys"], members),
+        "programme": pd.DataFrame(
+            {
+                "CustomerID": np.concatenate([ids[members["treatment"]], ids[members["control"]]]),
+                "Programme": "Priority care pilot",
+                "Group": ["treatment"] * len(members["treatment"]) + ["control"] * len(members["control"]),
+                "StartDate": PROGRAMME_START.date().isoformat(),
+            }
+        ),
+        "referrals": _referrals_table(rng, ids, cust, signup, sim["churn_date"]),
+    }
+    customer_truth = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "segment": cust["segment"],
+            "segment_name": SEGMENTS["name"].to_numpy()[cust["segment"]],
+            "satisfaction": cust["satisfaction"].round(4),
+            "nps_category": cust["nps_category"],
+            "orders_per_month": cust["rate"].round(4),
+            "mean_order_value": cust["basket"].round(2),
+            "churn_date": sim["churn_date"],
+        }
+    )
+    return SyntheticCompany(
+        tables=tables, truth=_truth(n_customers, seed, tables), customer_truth=customer_truth
+    )
+
+
+def _customers_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
+    region = cust["region"].astype(object).to_numpy()
+    region[rng.random(len(cust)) < 0.03] = None  # missing optional field, as in real exports
+    return pd.DataFrame(
+        {
+            "CustomerID": ids,
+            "SignupDate": signup.strftime("%Y-%m-%d"),
+            "Plan": cust["plan"],
+            "Region": region,
+            "AcquisitionChannel": cust["acquisition_channel"],
+            "ChurnDate": pd.Series(churn_date).dt.strftime("%Y-%m-%d").to_numpy(),
+        }
+    ).sort_values("SignupDate", kind="stable", ignore_index=True)
+
+
+def _transactions_table(rng, ids, cust, orders) -> pd.DataFrame:
+    rows = np.concatenate([o[0] for o in orders])
+    dates = pd.DatetimeIndex(np.concatenate([o[1].to_numpy() for o in orders]))
+    treated = np.concatenate([o[2] for o in orders]).astype(bool)
+    seg = cust["segment"].to_numpy()[rows]
+    season = np.where(dates.month == 12, 1.10, 1.0)
+    amount = cust["basket"].to_numpy()[rows] * rng.lognormal(-0.18, 0.6, rows.size) * season
+    amount = np.round(amount * np.where(treated, PROGRAMME_SPEND_UPLIFT, 1.0), 2) + 0.0
+    probs = SEGMENTS[["p_web", "p_app", "p_store"]].to_numpy()[seg]
+    channel = np.array(["web", "app", "store"], dtype=object)[
+        (rng.random(rows.size)[:, None] > probs.cumsum(1)).sum(1)
+    ]
+    channel[rng.random(rows.size) < 0.02] = None
+    sales = pd.DataFrame(
+        {"CustomerID": ids[rows], "OrderDate": dates, "Amount": amount, "Channel": channel, "Type": "sale"}
+    ).sort_values("OrderDate", kind="stable", ignore_index=True)
+    sales.insert(0, "OrderID", [f"O{i:07d}" for i in range(1, len(sales) + 1)])
+    # refunds: 4% of orders are partly or wholly returned within 30 days
+    refunded = sales.sample(frac=0.04, random_state=rng.integers(1 << 31))
+    refunds = refunded.assign(
+        OrderDate=refunded["OrderDate"] + pd.to_timedelta(rng.integers(1, 31, len(refunded)), unit="D"),
+        Amount=-np.round(refunded["Amount"] * rng.choice([0.5, 1.0], len(refunded), p=[0.3, 0.7]), 2),
+        Type="refund",
+    )
+    refunds = refunds[refunds["OrderDate"] <= AS_OF]
+    table = pd.concat([sales, refunds], ignore_index=True)
+    dupes = table.sample(frac=0.0015, random_state=rng.integers(1 << 31))  # exported twice
+    table = pd.concat([table, dupes]).sort_values(["OrderDate", "OrderID"], kind="stable", ignore_index=True)
+    table["OrderDate"] = table["OrderDate"].dt.strftime("%Y-%m-%d")
+    return table
+
+
+def _interactions_table(rng, ids, out) -> pd.DataFrame:
+    def frame(parts, kind, channels, p_channels):
+        rows = np.concatenate([p[0] for p in parts])
+        dates = pd.DatetimeIndex(np.concatenate([p[1].to_numpy() for p in parts]))
+        stamp = dates + pd.to_timedelta(rng.integers(8 * 3600, 21 * 3600, rows.size), unit="s")
+        return pd.DataFrame(
+            {
+                "CustomerID": ids[rows],
+                "Timestamp": stamp,
+                "Channel": rng.choice(channels, rows.size, p=p_channels),
+                "Kind": kind,
+            }
+        ), parts
+
+    contacts, parts = frame(
+        out["contacts"], "support_contact", ["phone", "chat", "email"], [0.45, 0.35, 0.20]
+    )
+    contacts["WaitMinutes"] = np.round(np.concatenate([p[2] for p in parts]), 1)
+    contacts.loc[contacts["Channel"] == "email", "WaitMinutes"] = np.nan
+    complaints, parts = frame(out["complaints"], "complaint", ["phone", "email", "social"], [0.5, 0.35, 0.15])
+    complaints["Resolved"] = np.where(np.concatenate([p[2] for p in parts]), "yes", "no")
+    carts, _ = frame(out["carts"], "cart_abandoned", ["web", "app"], [0.6, 0.4])
+    table = pd.concat([contacts, complaints, carts], ignore_index=True)
+    table = table.sort_values("Timestamp", kind="stable", ignore_index=True)
+    table["Timestamp"] = table["Timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return table[["CustomerID", "Timestamp", "Channel", "Kind", "Resolved", "WaitMinutes"]]
+
+
+def _surveys_table(rng, ids, cust, parts, members) -> pd.DataFrame:
+    rows = np.concatenate([p[0] for p in parts])
+    dates = pd.DatetimeIndex(np.concatenate([p[1].to_numpy() for p in parts]))
+    moment = cust["satisfaction"].to_numpy()[rows] + rng.normal(0, 0.45, rows.size)  # today's mood
+    table = pd.DataFrame(
+        {
+            "CustomerID": ids[rows],
+            "ResponseDate": dates.strftime("%Y-%m-%d"),
+            "NPS": np.clip(np.round(7.2 + 1.8 * moment), 0, 10).astype(int),
+            "CSAT": np.clip(np.round(3.9 + 0.9 * moment), 1, 5).astype(int),
+        }
+    )
+    for tp in TOUCHPOINTS:
+        rating = _rating(rng, cust[f"experience_{tp}"].to_numpy()[rows])
+        not_asked = rng.random(rows.size) < (0.55 if tp == "support" else 0.08)  # "not applicable" / skipped
+        table[f"Rating_{tp.capitalize()}"] = np.where(not_asked, np.nan, rating)
+    return table.sort_values("ResponseDate", kind="stable", ignore_index=True)
+
+
+def _referrals_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
+    """Credit each referral-acquired customer to a referrer active that month, weighted by NPS category."""
+    weight = cust["nps_category"].map(REFERRAL_RATE_BY_CATEGORY).to_numpy()
+    signup_month = cust["signup_month"].to_numpy()
+    month_starts = pd.date_range(START, periods=N_MONTHS, freq="MS").to_numpy()
+    churn = np.where(np.isnat(churn_date), np.datetime64("2100-01-01"), churn_date)
+    is_referred = (cust["acquisition_channel"] == "referral").to_numpy()
+    referred, referrer = [], []
+    for m in range(1, N_MONTHS):
+        new = np.flatnonzero(is_referred & (signup_month == m))
+        pool = np.flatnonzero((signup_month < m) & (churn > month_starts[m]))
+        if new.size == 0 or pool.size == 0:
+            continue
+        w = weight[pool]
+        referred.append(new)
+        referrer.append(pool[rng.choice(pool.size, size=new.size, p=w / w.sum())])
+    referred, referrer = np.concatenate(referred), np.concatenate(referrer)
+    return pd.DataFrame(
+        {
+            "ReferrerID": ids[referrer],
+            "ReferredID": ids[referred],
+            "ReferralDate": pd.DatetimeIndex(signup[referred]).strftime("%Y-%m-%d"),
+        }
+    ).sort_values("ReferralDate", kind="stable", ignore_index=True)
+
+
+def _truth(n_customers: int, seed: int, tables: dict) -> dict:
+    return {
+        "generator": "cxlib.data._synth.generate",
+        "n_customers": n_customers,
+        "seed": seed,
+        "as_of": AS_OF.date().isoformat(),
+        "window": [START.date().isoformat(), AS_OF.date().isoformat()],
+        "segments": SEGMENTS[
+            ["name", "share", "orders_per_month", "mean_order_value", "base_monthly_hazard"]
+        ].to_dict(orient="records"),
+        "churn": {
+            "model": "monthly proportional hazards (cloglog), Weibull baseline in tenure",
+            "weibull_shape": WEIBULL_SHAPE,
+            "hazard_ratios": HAZARD_RATIOS,
+            "long_wait_minutes": LONG_WAIT_MINUTES,
+        },
+        "satisfaction": {
+            "touchpoint_weights": SATISFACTION_WEIGHTS,
+            "touchpoint_correlation": TOUCHPOINT_CORRELATION,
+            "nps": "round(7.2 + 1.8 * (satisfaction + N(0, 0.45))) clipped to 0..10",
+            "csat": "round(3.9 + 0.9 * (satisfaction + N(0, 0.45))) clipped to 1..5",
+        },
+        "referrals": {"monthly_rate_by_nps_category": REFERRAL_RATE_BY_CATEGORY},
+        "programme": {
+            "name": "Priority care pilot",
+            "start_date": PROGRAMME_START.date().isoformat(),
+            "churn_hazard_ratio": HAZARD_RATIOS["programme_treatment"],
+            "spend_multiplier": PROGRAMME_SPEND_UPLIFT,
+            "assignment": f"random {PROGRAMME_SHARE:.0%} of customers active 3+ months at the start, 50/50",
+        },
+        "data_quality": {
+            "refund_share_of_orders": 0.04,
+            "duplicate_row_share": 0.0015,
+            "missing_region_share": 0.03,
+            "missing_channel_share": 0.02,
+        },
+        "row_counts": {name: int(len(t)) for name, t in tables.items()},
+    }

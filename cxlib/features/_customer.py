@@ -1,0 +1,191 @@
+"""Per-customer behavioural features from the canonical tables.
+
+RFM plus tenure, purchase rate and interval, basket, channel mix, service contacts, complaints,
+NPS/CSAT and churn, one row per customer.
+
+Used by :mod:`cxlib.segment._segmenter` (and any notebook that needs one row per customer).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib.features._purchases import latest_answers, purchases, rfm_from_purchases, window_transactions
+
+#: Days in an average month, for per-month rates.
+MONTH_DAYS = 30.4375
+
+
+def churn_flags(
+    customers: pd.DataFrame,
+    rfm: pd.DataFrame,
+    definition: str = "auto",
+    inactivity_days: int = 180,
+    as_of=None,
+):
+    """Churned (True/False) per customer under the configured definition.
+
+    ``contractual`` uses the customers' churn date or flag; ``inactivity`` calls a customer churned
+    when their last purchase is more than ``inactivity_days`` before the analysis date; a customer
+    who never bought counts from their signup date (with ``as_of``; without it, every customer who
+    never bought is churned). ``auto`` is contractual when the data carry churn information.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Canonical customers (customer_id, optional churned / churn_date).
+    rfm : DataFrame
+        Output of :func:`cxlib.segment._rfm.rfm_table`, indexed by customer_id.
+    definition : str
+        auto, contractual or inactivity.
+    inactivity_days : int
+        Days without a purchase after which a customer counts as churned (inactivity).
+    as_of : Timestamp, optional
+        The analysis date ``rfm`` was computed at; needed to date the inactivity of customers who
+        never bought from their signup (as :func:`cxlib.churn._survival.lifetime_table` does).
+
+    Returns
+    -------
+    Series of bool, indexed by customer_id
+    """
+    contractual = "churned" in customers or "churn_date" in customers
+    if definition == "contractual" or (definition == "auto" and contractual):
+        flags = customers.set_index("customer_id")
+        flag = flags["churned"] if "churned" in flags else flags["churn_date"].notna()
+        return flag.reindex(rfm.index).fillna(False).astype(bool)
+    inactive_days = rfm["recency_days"]
+    if as_of is not None:
+        signup = customers.set_index("customer_id")["signup_date"].reindex(rfm.index).dt.normalize()
+        inactive_days = inactive_days.fillna((pd.Timestamp(as_of).normalize() - signup).dt.days)
+    return ~(inactive_days <= inactivity_days)
+
+
+def customer_features(
+    data,
+    exclude: dict[str, list] | None = None,
+    churn_definition: str = "auto",
+    inactivity_days: int = 180,
+) -> pd.DataFrame:
+    """One row per customer: RFM, scores, lifecycle, behaviour, service and survey features.
+
+    Parameters
+    ----------
+    data : CustomerData
+        From :func:`cxlib.data._load.load_data`; uses customers, transactions and, when present,
+        interactions and surveys.
+    exclude : dict, optional
+        Transaction column -> values left out of RFM and purchase features (see
+        :func:`cxlib.features.window_transactions`).
+    churn_definition : str
+        auto, contractual or inactivity (see :func:`churn_flags`).
+    inactivity_days : int
+        For the inactivity definition.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``. Columns: RFM (``recency_days``, ``frequency``, ``monetary``,
+        scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to churn or the
+        analysis date), ``orders_per_month``, ``spend_per_month``, ``avg_order_value``,
+        ``purchase_interval_days`` (missing with fewer than two purchases), ``lines_per_order``,
+        ``refund_share``, ``share_<channel>`` (share of purchases per order channel),
+        ``<kind>_per_month`` per interaction kind, ``nps``/``csat`` means (missing when the
+        customer never answered), ``nps_latest_answer`` (the customer's latest 0-10 answer of the
+        12 months to the analysis date, as :func:`cxlib.features.latest_answers` picks it; the basis of
+        segment NPS) and ``churned``. Missing values are left missing here.
+
+    Examples
+    --------
+    >>> from cxlib.data._config import load_config  # doctest: +SKIP
+    >>> from cxlib.data._load import load_data  # doctest: +SKIP
+    >>> feats = customer_features(load_data(load_config("configs/demo_small.yaml")))  # doctest: +SKIP
+    >>> feats[["frequency", "orders_per_month"]].median()  # doctest: +SKIP
+    """
+    as_of = pd.Timestamp(data.as_of).normalize()
+    customers = data["customers"]
+    tx = data["transactions"]
+    window = window_transactions(tx, as_of, exclude)
+    bought = purchases(window)
+    rfm = rfm_from_purchases(window, bought, as_of, customers=customers["customer_id"])
+    out = rfm.copy()
+    cust = customers.set_index("customer_id").reindex(out.index)
+    signup = cust["signup_date"].dt.normalize()
+    end = as_of
+    if "churn_date" in cust:
+        end = cust["churn_date"].dt.normalize().where(cust["churn_date"].notna(), as_of).clip(upper=as_of)
+    out["tenure_days"] = (as_of - signup).dt.days.astype(float)
+    out["active_months"] = ((end - signup).dt.days.clip(lower=0) / MONTH_DAYS).clip(lower=1.0)
+    out["orders_per_month"] = out["frequency"] / out["active_months"]
+    out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
+
+    gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
+    refunded = (
+        -window.loc[window["is_refund"]].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0)
+    )
+    frequency = out["frequency"].where(out["frequency"] > 0)
+    out["avg_order_value"] = gross / frequency
+    span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
+    out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
+    lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
+    if bought["lines"].nunique() > 1:
+        out["lines_per_order"] = lines / frequency
+    out["refund_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
+
+    if "channel" in bought:
+        out = out.join(_channel_mix(bought))
+    if data.has("interactions"):
+        inter = data["interactions"]
+        inter = inter.loc[inter["timestamp"] < as_of + pd.Timedelta(days=1)]
+        counts = (
+            inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0).reindex(out.index).fillna(0)
+        )
+        for kind in sorted(counts.columns):
+            out[f"{_slug(kind)}_per_month"] = counts[kind] / out["active_months"]
+    if data.has("surveys"):
+        surveys = data["surveys"]
+        for score in ("nps", "csat"):
+            if score in surveys and surveys[score].notna().any():
+                out[score] = surveys.groupby("customer_id")[score].mean().reindex(out.index)
+        if "nps" in out:
+            # the basis of a Net Promoter Score, as in the overview (cxlib.overview._kpis): one voice per customer
+            latest = latest_answers(surveys, as_of).set_index("customer_id")["nps"]
+            out["nps_latest_answer"] = latest.reindex(out.index)
+    out["churned"] = churn_flags(customers, rfm, churn_definition, inactivity_days, as_of)
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(text).strip().lower()).strip("_")
+
+
+def _channel_mix(bought: pd.DataFrame) -> pd.DataFrame:
+    """Share of each customer's purchases per order channel (orders without a known channel ignored)."""
+    known = bought.loc[bought["channel"].notna(), ["customer_id", "channel"]]
+    if known["channel"].nunique() < 2:
+        return pd.DataFrame(index=bought["customer_id"].unique())
+    slugs = {c: _slug(c) for c in known["channel"].unique()}
+    counts = known.groupby(["customer_id", known["channel"].map(slugs)]).size().unstack(fill_value=0)
+    mix = counts.div(counts.sum(axis=1), axis=0)
+    mix.columns = [f"share_{c}" for c in mix.columns]
+    return mix
+
+
+def features_from_config(data, config) -> pd.DataFrame:
+    """Call :func:`customer_features` with the config's exclusions and churn definition.
+
+    Parameters
+    ----------
+    data : CustomerData
+    config : Config
+
+    Returns
+    -------
+    DataFrame
+    """
+    churn = config.analysis["churn"]
+    return customer_features(
+        data,
+        exclude=config.values["segmentation"]["exclude_transactions"] or None,
+        churn_definition=churn["definition"],
+        inactivity_days=churn["inactivity_days"],
+    )

@@ -1,0 +1,182 @@
+"""Transactions in a window, the purchases among them, and recency/frequency/monetary values per customer.
+
+One definition shared by RFM segmentation, behavioural features and churn features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: The RFM segment of a customer with no purchase in the window.
+NO_PURCHASE = "No purchase"
+
+#: Named RFM segments on the grid of recency score (rows, 5 = most recent) by frequency-monetary
+#: score (columns, 1..5). Read as: ``RFM_GRID[r][fm - 1]``.
+RFM_GRID: dict[int, list[str]] = {
+    5: ["New", "Potential loyalists", "Potential loyalists", "Champions", "Champions"],
+    4: ["Promising", "Potential loyalists", "Potential loyalists", "Loyal", "Loyal"],
+    3: ["About to sleep", "About to sleep", "Need attention", "Loyal", "Loyal"],
+    2: ["Hibernating", "Hibernating", "At risk", "At risk", "Can't lose them"],
+    1: ["Lost", "Lost", "At risk", "At risk", "Can't lose them"],
+}
+
+
+def window_transactions(
+    transactions: pd.DataFrame, as_of, exclude: dict[str, list] | None = None
+) -> pd.DataFrame:
+    """Return the rows RFM uses: dated up to the analysis day and not excluded (a filtered copy).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (customer_id, order_date, amount, optional order_id, is_refund).
+    as_of : Timestamp or str
+        Analysis date; the whole day counts.
+    exclude : dict, optional
+        Column -> values whose rows are left out, e.g. ``{"StockCode": ["POST", "M"]}``.
+        A column missing from ``transactions`` is an error (a typo would silently do nothing).
+
+    Returns
+    -------
+    DataFrame
+        With ``amount`` signed (refunds negative) and ``is_refund`` filled.
+    """
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    keep = transactions["order_date"] < end
+    for column, values in (exclude or {}).items():
+        if column not in transactions:
+            raise KeyError(f"exclude: transactions have no column '{column}'")
+        keep &= ~transactions[column].astype(str).isin([str(v) for v in values])
+    columns = ["customer_id", "order_date", "amount"] + (["channel"] if "channel" in transactions else [])
+    out = transactions.loc[keep, columns].copy()
+    refund = (
+        transactions.loc[keep, "is_refund"].fillna(False).astype(bool)
+        if "is_refund" in transactions
+        else out["amount"] < 0
+    )
+    out["is_refund"] = refund.to_numpy()
+    out["amount"] = np.where(out["is_refund"], -out["amount"].abs(), out["amount"])
+    if "order_id" in transactions:
+        order = transactions.loc[keep, "order_id"].astype(object)
+        out["order_id"] = order.where(
+            order.notna(), "row-" + pd.Series(out.index, index=out.index).astype(str)
+        )
+    else:
+        out["order_id"] = "row-" + pd.Series(out.index, index=out.index).astype(str)
+    return out
+
+
+def purchases(window: pd.DataFrame) -> pd.DataFrame:
+    """Collapse purchase rows into orders (customer_id, order_id, order_date, amount > 0).
+
+    Parameters
+    ----------
+    window : DataFrame
+        Output of :func:`window_transactions`.
+
+    Returns
+    -------
+    DataFrame
+        One row per purchase; its date is the order's first row date, its ``channel`` (when the
+        window has one) the first known channel of its rows.
+    """
+    sales = window.loc[~window["is_refund"]]
+    aggregations = {
+        "order_date": ("order_date", "min"),
+        "amount": ("amount", "sum"),
+        "lines": ("amount", "size"),
+    }
+    if "channel" in sales:
+        aggregations["channel"] = ("channel", "first")  # the first row's channel that is known
+    orders = sales.groupby(["customer_id", "order_id"], sort=False, observed=True).agg(**aggregations)
+    return orders.loc[orders["amount"] > 0].reset_index()
+
+
+def rfm_from_purchases(
+    window: pd.DataFrame, bought: pd.DataFrame, as_of, customers: pd.Index | pd.Series | None = None
+) -> pd.DataFrame:
+    """:func:`rfm_table` from an already windowed table and its purchases (computed once, reused)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    per = bought.groupby("customer_id", sort=True).agg(
+        frequency=("order_id", "size"),
+        first_purchase=("order_date", "min"),
+        last_purchase=("order_date", "max"),
+    )
+    net = window.groupby("customer_id", sort=True)["amount"].sum()
+    ids = pd.Index(customers if customers is not None else net.index).unique()
+    table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
+    table["recency_days"] = (as_of - per["last_purchase"].reindex(table.index).dt.normalize()).dt.days.astype(
+        float
+    )
+    table["frequency"] = per["frequency"].reindex(table.index).fillna(0).astype(int)
+    table["monetary"] = net.reindex(table.index).fillna(0.0)
+    table["first_purchase"] = per["first_purchase"].reindex(table.index)
+    table["last_purchase"] = per["last_purchase"].reindex(table.index)
+    return table.join(rfm_scores(table))
+
+
+def _window_start(as_of: pd.Timestamp, days: int) -> pd.Timestamp:
+    return as_of - pd.Timedelta(days=days)
+
+
+def latest_answers(surveys: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each respondent's latest survey answer of the last 12 months (one voice per customer)."""
+    recent = surveys[(surveys["date"] > _window_start(as_of, 365)) & (surveys["date"] <= as_of)]
+    return recent.sort_values("date", kind="stable").groupby("customer_id").tail(1)
+
+
+def quantile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """Quantile score 1-5: ``floor(5 * (rank_min - 1) / n) + 1``; ties share a score, the lowest scores 1.
+
+    Parameters
+    ----------
+    values : Series
+        Values to score (missing values stay missing).
+    higher_is_better : bool
+        False for recency (fewer days since the last purchase is better).
+
+    Returns
+    -------
+    Series of Int64
+
+    Examples
+    --------
+    >>> quantile_score(pd.Series([1, 1, 1, 2, 5])).tolist()
+    [1, 1, 1, 4, 5]
+    """
+    ranked = (values if higher_is_better else -values).rank(method="min")
+    n = int(values.notna().sum())
+    return (np.floor(5 * (ranked - 1) / max(n, 1)) + 1).clip(1, 5).astype("Int64")
+
+
+def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
+    """Score R, F, M (1-5) among customers with a purchase and name their segment.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        With ``recency_days``, ``frequency``, ``monetary``.
+
+    Returns
+    -------
+    DataFrame
+        ``r_score``, ``f_score``, ``m_score``, ``fm_score`` (Int64, missing without a purchase)
+        and ``rfm_segment`` (str).
+    """
+    buyers = rfm["frequency"] > 0
+    scores = pd.DataFrame(index=rfm.index)
+    for name, column, better in (
+        ("r", "recency_days", False),
+        ("f", "frequency", True),
+        ("m", "monetary", True),
+    ):
+        score = pd.Series(pd.NA, index=rfm.index, dtype="Int64")
+        score[buyers] = quantile_score(rfm.loc[buyers, column], higher_is_better=better)
+        scores[f"{name}_score"] = score
+    scores["fm_score"] = np.floor((scores["f_score"] + scores["m_score"]) / 2 + 0.5).astype("Int64")
+    lookup = np.array([[NO_PURCHASE] * 6] + [[NO_PURCHASE, *RFM_GRID[r]] for r in range(1, 6)], dtype=object)
+    r_idx = scores["r_score"].fillna(0).to_numpy(dtype=int)
+    fm_idx = scores["fm_score"].fillna(0).to_numpy(dtype=int)
+    scores["rfm_segment"] = lookup[r_idx, fm_idx]
+    return scores

@@ -1,0 +1,380 @@
+"""Headline KPIs with intervals, mix tables, and the data-health overview.
+
+Every figure a person sees carries an interval or a stated assumption: rates get Wilson
+intervals, means a normal-approximation interval, NPS the standard error of a difference of
+proportions. Totals over the whole customer base (revenue, counts) are censuses, not samples,
+and say so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib.data._load import CustomerData
+from cxlib.features._purchases import _window_start, latest_answers
+from cxlib.report._safe_text import md_text
+from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
+from cxlib.stats._suppression import (
+    pool_small_groups,
+    record_pooling,
+    suppress_small,
+)
+
+
+def headline_kpis(
+    data: CustomerData, active_days: int = 90, churn_definition: str = "auto", inactivity_days: int = 180
+) -> pd.DataFrame:
+    """The headline numbers of a customer base over the last 12 months, with 95% intervals.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Validated tables.
+    active_days : int
+        A customer with a purchase in this many days before the as-of date is active.
+    churn_definition : {"auto", "contractual", "inactivity"}
+        Contractual churn counts churn dates; inactivity counts customers active a year ago with no
+        purchase in the last ``inactivity_days``. ``auto`` picks contractual when churn data exist.
+    inactivity_days : int
+        Days without a purchase that count as churn under the inactivity definition.
+
+    Returns
+    -------
+    DataFrame
+        One row per KPI: ``kpi``, ``value``, ``low``, ``high``, ``unit``, ``basis`` (how it was
+        computed, or why there is no interval).
+    """
+    as_of = data.as_of
+    year_ago = _window_start(as_of, 365)
+    customers = data["customers"]
+    rows = [("Customers (all time)", len(customers), None, None, "customers", "census of the customer table")]
+    sales = None
+    if data.has("transactions"):
+        tx = data["transactions"]
+        last_year = tx[(tx["order_date"] > year_ago) & (tx["order_date"] <= as_of)]
+        sales = last_year[~last_year["is_refund"]]
+        active = sales.loc[sales["order_date"] > _window_start(as_of, active_days), "customer_id"].nunique()
+        rows.append(
+            (
+                "Active customers",
+                active,
+                None,
+                None,
+                "customers",
+                f"bought in the last {active_days} days (census)",
+            )
+        )
+        revenue = float(last_year["amount"].sum())
+        rows.append(
+            (
+                "Net revenue, last 12 months",
+                revenue,
+                None,
+                None,
+                "currency",
+                "census total, refunds subtracted; no sampling error",
+            )
+        )
+        per_customer = last_year.groupby("customer_id")["amount"].sum()
+        per_customer = per_customer[per_customer > 0]
+        rows.append(
+            (
+                "Revenue per buying customer",
+                *mean_interval(per_customer),
+                "currency",
+                f"mean over {len(per_customer):,} customers who bought in 12 months; 95% CI",
+            )
+        )
+        orders = order_counts(sales, "customer_id")
+        rows.append(
+            (
+                "Repeat rate",
+                *wilson_interval(int((orders >= 2).sum()), len(orders)),
+                "share",
+                "share of 12-month buyers with 2+ orders; 95% Wilson CI",
+            )
+        )
+    rows.append(_churn_row(data, churn_definition, inactivity_days))
+    if data.has("surveys"):
+        latest = latest_answers(data["surveys"], as_of)
+        rate = latest["customer_id"].nunique() / max(len(customers), 1)
+        basis = (
+            f"latest answer of {len(latest):,} respondents ({rate:.0%} of customers); respondents self-select"
+        )
+        if "nps" in latest and latest["nps"].notna().any():
+            rows.append(("NPS", *nps_interval(latest["nps"]), "points", basis + "; 95% CI"))
+        if "csat" in latest and latest["csat"].notna().any():
+            rows.append(("CSAT (1-5)", *mean_interval(latest["csat"]), "score", basis + "; 95% CI"))
+            csat = latest["csat"].dropna()
+            rows.append(
+                (
+                    "Satisfied (CSAT 4-5)",
+                    *wilson_interval(int((csat >= 4).sum()), len(csat)),
+                    "share",
+                    "share of respondents; 95% Wilson CI",
+                )
+            )
+    return pd.DataFrame(rows, columns=["kpi", "value", "low", "high", "unit", "basis"])
+
+
+def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tuple:
+    as_of = data.as_of
+    year_ago = _window_start(as_of, 365)
+    customers = data["customers"]
+    contractual = definition == "contractual" or (
+        definition == "auto" and ("churn_date" in customers or "churned" in customers)
+    )
+    if contractual and "churn_date" in customers:
+        at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
+        churned = at_risk["churn_date"].between(year_ago, as_of, inclusive="right")
+        return (
+            "Churn rate, last 12 months",
+            *wilson_interval(int(churned.sum()), len(at_risk)),
+            "share",
+            f"cancellations among {len(at_risk):,} customers active a year ago; 95% Wilson CI",
+        )
+    if contractual and "churned" in customers:
+        churned = customers["churned"].astype(bool)
+        return (
+            "Churn rate (snapshot)",
+            *wilson_interval(int(churned.sum()), len(customers)),
+            "share",
+            "share of customers marked churned; 95% Wilson CI",
+        )
+    tx = data["transactions"]
+    sales = tx[~tx["is_refund"]]
+    before = sales[sales["order_date"] <= year_ago]["customer_id"].unique()
+    recent = sales[sales["order_date"] > _window_start(as_of, inactivity_days)]["customer_id"].unique()
+    lapsed = int((~pd.Index(before).isin(recent)).sum())
+    return (
+        "Lapse rate (no purchase)",
+        *wilson_interval(lapsed, len(before)),
+        "share",
+        f"customers who bought before a year ago with no purchase in the last {inactivity_days} days",
+    )
+
+
+def order_counts(sales: pd.DataFrame, by: str) -> pd.Series:
+    """Orders per group: distinct ``order_id`` when the data has one (rows may be order lines), else rows."""
+    if "order_id" in sales and sales["order_id"].notna().any():
+        return sales.groupby(by)["order_id"].nunique()
+    return sales.groupby(by).size()
+
+
+def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Net revenue, orders and buying customers per calendar month.
+
+    ``partial`` marks a last month that the as-of date cuts short, so charts do not read it as a drop.
+    """
+    frame = transactions.assign(month=transactions["order_date"].dt.to_period("M").dt.to_timestamp())
+    sales = frame[~frame["is_refund"]]
+    out = pd.DataFrame(
+        {
+            "net_revenue": frame.groupby("month")["amount"].sum(),
+            "orders": order_counts(sales, "month"),
+            "buying_customers": sales.groupby("month")["customer_id"].nunique(),
+        }
+    ).fillna(0)
+    out = out.reset_index()
+    as_of = pd.Timestamp(as_of) if as_of is not None else frame["order_date"].max()
+    out["partial"] = (out["month"] + pd.offsets.MonthEnd(0)).dt.normalize() > as_of.normalize()
+    return out
+
+
+def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int = 10) -> pd.DataFrame:
+    """Orders, revenue and customers by order channel over the last 12 months, with shares.
+
+    Channels used by fewer than ``min_size`` customers are pooled into one ``Other (n groups)``
+    row (see :func:`cxlib.stats._suppression.pool_small_groups`), so no small channel's figures can be
+    derived from the revenue total; :func:`describe_pooling` says so.
+    """
+    window = transactions[
+        (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
+    ]
+    channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
+    channel, pooling = pool_small_groups(channel, min_size, units=window["customer_id"], column="channel")
+    window = window.assign(channel=channel)
+    sales = window[~window["is_refund"]]
+    mix = pd.DataFrame(
+        {
+            "orders": order_counts(sales, "channel"),
+            "customers": sales.groupby("channel")["customer_id"].nunique(),
+            "net_revenue": window.groupby("channel")["amount"].sum(),
+        }
+    ).fillna(0)
+    mix["revenue_share"] = mix["net_revenue"] / mix["net_revenue"].sum()
+    mix["average_order_value"] = sales.groupby("channel")["amount"].mean()
+    mix = mix.sort_values("net_revenue", ascending=False).reset_index()
+    return record_pooling(suppress_small(mix, "customers", min_size), pooling)
+
+
+def touchpoint_volumes(
+    interactions: pd.DataFrame, customers_active: int, as_of: pd.Timestamp, min_size: int = 10
+) -> pd.DataFrame:
+    """Touchpoint events of the last 12 months by kind and channel, per 1,000 active customers.
+
+    Complaint rows also carry the share resolved and support contacts the median wait in
+    minutes. Kinds with fewer than ``min_size`` customers are pooled together, then within each
+    kind the channels with fewer than ``min_size`` customers (see
+    :func:`cxlib.stats._suppression.pool_small_groups`); :func:`describe_pooling` says which.
+    """
+    window = interactions[
+        (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
+    ]
+    ids = window["customer_id"]
+    kind, kind_pooling = pool_small_groups(window["kind"], min_size, units=ids, column="kind")
+    channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
+    channel = channel.astype("string").fillna("unknown").astype(object)
+    poolings = [kind_pooling]
+    for value in kind.unique():
+        part = (kind == value).to_numpy()
+        pooled, pooling = pool_small_groups(
+            channel[part], min_size, units=ids[part], column="channel", within=str(value)
+        )
+        channel[part] = pooled
+        poolings.append(pooling)
+    window = window.assign(kind=kind, channel=channel)
+    grouped = window.groupby(["kind", "channel"])
+    table = pd.DataFrame({"events": grouped.size(), "customers": grouped["customer_id"].nunique()})
+    table["per_1000_active"] = 1000 * table["events"] / max(customers_active, 1)
+    if "wait_minutes" in window:
+        table["median_wait_minutes"] = grouped["wait_minutes"].median()
+    if "resolved" in window:
+        resolved = grouped["resolved"].agg(lambda s: s.dropna().astype(bool).sum())
+        answered = grouped["resolved"].agg(lambda s: s.notna().sum())
+        table["resolved_share"] = np.where(answered > 0, resolved / answered.replace(0, 1), np.nan)
+    table = table.reset_index().sort_values(["kind", "events"], ascending=[True, False], ignore_index=True)
+    return record_pooling(suppress_small(table, "customers", min_size), *poolings)
+
+
+def data_health(data: CustomerData) -> pd.DataFrame:
+    """One row per table: rows, customers, date range, and share of cells missing in optional columns."""
+    date_columns = {
+        "customers": "signup_date",
+        "transactions": "order_date",
+        "interactions": "timestamp",
+        "surveys": "date",
+        "programme": "start_date",
+        "referrals": "date",
+    }
+    rows = []
+    for name, frame in data.tables.items():
+        dates = frame[date_columns[name]]
+        id_column = "customer_id" if "customer_id" in frame else "referrer_id"
+        rows.append(
+            {
+                "table": name,
+                "rows": len(frame),
+                "customers": frame[id_column].nunique(),
+                "first_date": dates.min().date(),
+                "last_date": dates.max().date(),
+                "columns": frame.shape[1],
+                # an empty churn date means "still a customer", not missing data
+                "missing_cells": float(
+                    frame.drop(columns=["churn_date"], errors="ignore").isna().to_numpy().mean()
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: float, unit: str, currency: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "currency":
+        return f"{value:,.0f} {currency}" if abs(value) >= 100 else f"{value:,.2f} {currency}"
+    if unit == "points":
+        return f"{value:+.0f}"
+    if unit == "score":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def format_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> pd.DataFrame:
+    """KPI table as display text: value, 95% interval, and how each figure was obtained."""
+    rows = []
+    for row in kpis.itertuples():
+        interval = (
+            "–"
+            if pd.isna(row.low)
+            else f"{_fmt(row.low, row.unit, currency)} to {_fmt(row.high, row.unit, currency)}"
+        )
+        rows.append(
+            {
+                "KPI": row.kpi,
+                "Value": _fmt(row.value, row.unit, currency),
+                "95% interval": interval,
+                "Basis": row.basis,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _active_days(k: pd.DataFrame) -> str:
+    basis = str(k.loc["Active customers", "basis"])
+    return basis.split("last ")[1].split(" days")[0] if "last " in basis else "90"
+
+
+def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
+    """Findings as sentences built from the KPI table (Markdown; the currency is escaped for it)."""
+    currency = md_text(currency)
+    k = kpis.set_index("kpi")
+    sentences = []
+    if "Net revenue, last 12 months" in k.index:
+        sentences.append(
+            f"**{_fmt(k.loc['Active customers', 'value'], 'count', currency)} customers are active** "
+            f"(bought in the last {_active_days(k)} days); net revenue over the last 12 months was "
+            f"**{_fmt(k.loc['Net revenue, last 12 months', 'value'], 'currency', currency)}** after refunds."
+        )
+        arpc = k.loc["Revenue per buying customer"]
+        sentences.append(
+            f"A buying customer spent {_fmt(arpc['value'], 'currency', currency)} on average "
+            f"(95% CI {_fmt(arpc['low'], 'currency', currency)} to {_fmt(arpc['high'], 'currency', currency)}), and "
+            f"{_fmt(k.loc['Repeat rate', 'value'], 'share', currency)} of buyers came back for a second order."
+        )
+    churn = k[k.index.str.contains("Churn|Lapse")]
+    if not churn.empty:
+        row = churn.iloc[0]
+        sentences.append(
+            f"{churn.index[0]}: **{_fmt(row['value'], 'share', currency)}** "
+            f"(95% CI {_fmt(row['low'], 'share', currency)} to {_fmt(row['high'], 'share', currency)})."
+        )
+    if "NPS" in k.index:
+        nps = k.loc["NPS"]
+        sentences.append(
+            f"NPS stands at **{_fmt(nps['value'], 'points', currency)}** (95% CI {_fmt(nps['low'], 'points', currency)} "
+            f"to {_fmt(nps['high'], 'points', currency)}); survey respondents choose themselves, so read it as "
+            f"the view of those who answer."
+        )
+    return " ".join(sentences)
+
+
+def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> pd.DataFrame:
+    """Customers per value of an attribute (plan, region, ...) with churn rate and 95% Wilson interval.
+
+    Values held by fewer than ``min_size`` customers are pooled into one ``Other (n groups)`` row
+    (see :func:`cxlib.stats._suppression.pool_small_groups`), so none can be derived from the customer
+    total. Churn is the share marked ``churned`` (all-time, for contractual data); without a churn
+    column only counts and shares are given.
+    """
+    values, pooling = pool_small_groups(customers[column], min_size, column=column)
+    table = customers.assign(**{column: values}).groupby(column).size().rename("customers").to_frame()
+    table["share"] = table["customers"] / table["customers"].sum()
+    if "churned" in customers:
+        churned = customers.assign(**{column: values}).groupby(column)["churned"].sum()
+        bounds = [wilson_interval(int(churned[g]), int(n)) for g, n in table["customers"].items()]
+        table[["churn_rate", "churn_low", "churn_high"]] = pd.DataFrame(bounds, index=table.index)
+    table = table.sort_values("customers", ascending=False).reset_index()
+    return record_pooling(suppress_small(table, "customers", min_size), pooling)
+
+
+#: Pooled groups named in a sentence; the rest are counted.
+
+
+def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:
+    """New customers per calendar month (from ``signup_date``)."""
+    month = customers["signup_date"].dt.to_period("M").dt.to_timestamp()
+    return month.value_counts().sort_index().rename_axis("month").rename("new_customers").reset_index()

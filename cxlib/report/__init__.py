@@ -1,0 +1,49 @@
+"""Presenting: the chart theme, number formatting, escaping, sentences and offline HTML reports.
+
+Public names are defined in private modules and imported on first use (PEP 562), so importing
+this package is cheap and packages never import each other at import time.
+"""
+
+from cxlib._lazy import lazy_module
+
+_WHERE = {
+    "ACCENT": "_charts",
+    "ACRONYMS": "_html",
+    "EXTERNAL_REFERENCE": "_html",
+    "FIGSIZE": "_charts",
+    "FOREST_LIMIT": "_charts",
+    "MARKDOWN_SPECIALS": "_safe_text",
+    "MAX_LABEL": "_charts",
+    "MAX_NAMED": "_sentences",
+    "NEUTRAL": "_charts",
+    "PALETTE": "_charts",
+    "RECORDED_PACKAGES": "_html",
+    "TEMPLATES": "_html",
+    "WARNING": "_charts",
+    "axis_labels": "_charts",
+    "describe_pooling": "_sentences",
+    "escape_text": "_safe_text",
+    "finish": "_charts",
+    "forest_plot": "_charts",
+    "header_text": "_html",
+    "md_plain": "_safe_text",
+    "md_text": "_safe_text",
+    "money_format": "_html",
+    "money_formatter": "_charts",
+    "new_axes": "_charts",
+    "notebook_title": "_html",
+    "nps_colours": "_charts",
+    "package_versions": "_html",
+    "percent_formatter": "_charts",
+    "plot_monthly_revenue": "_charts",
+    "plot_rate_with_interval": "_charts",
+    "plot_score_distribution": "_charts",
+    "plot_share_bars": "_charts",
+    "plot_signups": "_charts",
+    "render_html": "_html",
+    "set_theme": "_charts",
+    "styled": "_html",
+    "write_index": "_html",
+}
+
+__getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)

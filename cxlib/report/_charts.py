@@ -1,0 +1,288 @@
+"""One look for every chart: theme, palette, and small helpers that keep titles as findings.
+
+Every ``plot_*`` helper in cxlib takes ``ax=None`` and returns the ``Axes``; titles state the
+finding, axes carry units.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
+
+#: Qualitative palette (colour-blind safe) shared by every chart.
+PALETTE = sns.color_palette("colorblind")
+ACCENT = PALETTE[0]
+WARNING = PALETTE[3]
+NEUTRAL = "#9a9a9a"
+FIGSIZE = (7.5, 4.2)
+
+
+def set_theme() -> None:
+    """Apply the suite's theme (call once at the top of a notebook).
+
+    Mathtext is off: chart titles, labels and ticks carry text from the data or the config
+    (segment names, plan values, the currency), and a ``$`` in them would otherwise start a
+    formula, or stop the chart from drawing when the "formula" does not parse.
+    """
+    sns.set_theme(
+        style="whitegrid",
+        palette=PALETTE,
+        font="DejaVu Sans",  # ships with matplotlib: no missing-font warnings in reports
+        rc={
+            "figure.figsize": FIGSIZE,
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.titlelocation": "left",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "text.parse_math": False,
+        },
+    )
+
+
+#: Longest category label drawn on a chart axis; longer ones are shortened so the plot area keeps its room.
+MAX_LABEL = 40
+
+
+def axis_labels(values, width: int = MAX_LABEL) -> list[str]:
+    """Category values as axis labels: underscores as spaces, shortened to ``width`` characters."""
+    labels = [" ".join(str(v).replace("_", " ").split()) for v in values]
+    return [text if len(text) <= width else text[: width - 1].rstrip() + "…" for text in labels]
+
+
+def new_axes(ax: Axes | None = None, figsize=FIGSIZE) -> Axes:
+    """Return ``ax``, or a fresh Axes on a new figure of the house size."""
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def money_formatter(currency: str = "EUR") -> FuncFormatter:
+    """Tick formatter for money: 1.2M, 350k, 80 with the currency code.
+
+    A currency longer than a code is shortened in the ticks (the axis label carries it whole),
+    so the labels cannot squeeze the plot area away.
+    """
+    currency = axis_labels([currency], width=8)[0]
+
+    def fmt(value, _pos=None):
+        size = abs(value)
+        if size >= 1e6:
+            return f"{value / 1e6:,.1f}M {currency}"
+        if size >= 1e3:
+            return f"{value / 1e3:,.0f}k {currency}"
+        return f"{value:,.0f} {currency}"
+
+    return FuncFormatter(fmt)
+
+
+def percent_formatter(decimals: int | None = None) -> PercentFormatter:
+    """Tick formatter for shares stored as fractions (0.25 -> 25%); decimals chosen from the tick spacing."""
+    return PercentFormatter(xmax=1.0, decimals=decimals)
+
+
+def finish(ax: Axes, title: str, xlabel: str | None = None, ylabel: str | None = None) -> Axes:
+    """Set a finding-style title and unit-bearing axis labels.
+
+    A title wider than the room it has is wrapped: titles carry names from the data, and one
+    wider than the figure would squeeze the plot area away.
+    """
+    ax.set_title(title)
+    ax.set_title(_wrapped(title, ax, ax.title.get_fontsize()))
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+        ax.set_xlabel(_wrapped(xlabel, ax, ax.xaxis.label.get_fontsize()))
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    return ax
+
+
+def _wrapped(text: str, ax: Axes, fontsize: float) -> str:
+    """``text`` broken into lines that fit the axes' figure (the whole width for a single chart)."""
+    figure = ax.figure
+    share = 1.0 if len(figure.axes) == 1 else ax.get_position().width
+    chars = max(20, int(share * figure.get_figwidth() * 72 / (fontsize * 0.6)))
+    if len(text) <= chars or "\n" in text:
+        return text
+    return textwrap.fill(text, chars, break_long_words=True, break_on_hyphens=False)
+
+
+def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Net revenue per month with a 3-month rolling mean; the title states growth and the peak month.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        From :func:`cxlib.overview._kpis.monthly_revenue` (``month``, ``net_revenue``).
+    """
+    ax = new_axes(ax)
+    partial = monthly["partial"] if "partial" in monthly else pd.Series(False, index=monthly.index)
+    full = monthly[~partial]
+    ax.bar(full["month"], full["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
+    if partial.any():
+        ax.bar(
+            monthly.loc[partial, "month"],
+            monthly.loc[partial, "net_revenue"],
+            width=20,
+            color=NEUTRAL,
+            alpha=0.5,
+            hatch="//",
+            label="month so far (partial)",
+        )
+    rolling = full["net_revenue"].rolling(3, min_periods=1).mean()
+    ax.plot(full["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    title = "Net revenue by month"
+    if len(full) >= 24:
+        last, prior = full["net_revenue"].iloc[-12:].sum(), full["net_revenue"].iloc[-24:-12].sum()
+        peak = full.assign(m=full["month"].dt.month).groupby("m")["net_revenue"].mean().idxmax()
+        month_name = full.loc[full["month"].dt.month == peak, "month"].iloc[0].strftime("%B")
+        title = f"Net revenue {'up' if last >= prior else 'down'} {abs(last / prior - 1):.0%} year on year; {month_name} peaks"
+    elif len(full) >= 2:
+        best = full.loc[full["net_revenue"].idxmax()]
+        title = (
+            f"Net revenue peaked in {best['month']:%B %Y} at {money_formatter(currency)(best['net_revenue'])}"
+        )
+    ax.legend(frameon=False, loc="upper left")
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 7]))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    return finish(ax, title, None, f"net revenue ({currency})")
+
+
+def plot_share_bars(
+    table, label: str, value: str, title: str, xlabel: str, ax: Axes | None = None, percent: bool = True
+) -> Axes:
+    """Horizontal bars of ``value`` by ``label``, largest on top, values written at the bar ends."""
+    ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.4))
+    table = table.dropna(subset=[value]).sort_values(value)
+    ax.barh(range(len(table)), table[value], color=ACCENT)
+    ax.set_yticks(range(len(table)), axis_labels(table[label]))
+    for y, v in enumerate(table[value]):
+        ax.text(v, y, f" {v:.0%}" if percent else f" {v:,.0f}", va="center", fontsize=9)
+    if percent:
+        ax.xaxis.set_major_formatter(percent_formatter())
+    ax.set_xlim(0, table[value].max() * 1.18)
+    ax.grid(axis="y", visible=False)
+    return finish(ax, title, xlabel, None)
+
+
+def plot_score_distribution(
+    scores, low: int, high: int, title: str, xlabel: str, colours=None, ax: Axes | None = None
+) -> Axes:
+    """Share of answers per score (e.g. NPS 0-10), coloured by group (detractor/passive/promoter)."""
+    ax = new_axes(ax)
+    counts = (
+        scores.dropna().astype(int).value_counts(normalize=True).reindex(range(low, high + 1), fill_value=0)
+    )
+    colours = colours or [ACCENT] * len(counts)
+    ax.bar(counts.index, counts.to_numpy(), color=colours)
+    ax.set_xticks(list(counts.index))
+    ax.yaxis.set_major_formatter(percent_formatter())
+    return finish(ax, title, xlabel, "share of respondents")
+
+
+def nps_colours() -> list:
+    """Colours for NPS scores 0-10: detractors (0-6), passives (7-8), promoters (9-10)."""
+    return [WARNING] * 7 + [NEUTRAL] * 2 + [PALETTE[2]] * 2
+
+
+def plot_rate_with_interval(
+    table, label: str, rate: str, low: str, high: str, title: str, xlabel: str, ax: Axes | None = None
+) -> Axes:
+    """Horizontal dot-and-whisker chart of a rate per group with its 95% interval."""
+    table = table.dropna(subset=[rate]).sort_values(rate)
+    ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.6))
+    y = range(len(table))
+    # arrays, not Series: matplotlib calls float() on a one-row Series (a deprecation warning)
+    rates, lows, highs = (table[c].to_numpy(dtype=float) for c in (rate, low, high))
+    ax.errorbar(
+        rates,
+        y,
+        xerr=np.vstack([rates - lows, highs - rates]),
+        fmt="o",
+        color=ACCENT,
+        ecolor=NEUTRAL,
+        capsize=3,
+    )
+    ax.set_yticks(list(y), axis_labels(table[label]))
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.grid(axis="y", visible=False)
+    return finish(ax, title, xlabel, None)
+
+
+def plot_signups(signups, ax: Axes | None = None) -> Axes:
+    """New customers per month; the title states the busiest month."""
+    ax = new_axes(ax)
+    ax.bar(signups["month"], signups["new_customers"], width=20, color=ACCENT, alpha=0.7)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    busiest = signups.loc[signups["new_customers"].idxmax()]
+    title = f"New customers peaked at {busiest['new_customers']:,} in {busiest['month']:%B %Y}"
+    return finish(ax, title, None, "new customers per month")
+
+
+#: Ratios are drawn between 1/FOREST_LIMIT and FOREST_LIMIT; intervals reaching beyond are cut there.
+FOREST_LIMIT = 100.0
+
+
+def forest_plot(
+    table: pd.DataFrame, estimate: str, ax: Axes | None = None, title: str = "", xlabel: str = ""
+) -> Axes:
+    """Horizontal forest plot of ratios (``estimate``, ``ci_low``, ``ci_high``) on a log axis.
+
+    Ratios and interval ends beyond 1/:data:`FOREST_LIMIT` to :data:`FOREST_LIMIT` (including
+    zero, infinite or missing ones from a separated fit) are drawn cut at the edge with an arrow
+    head, and the axis label says so.
+    """
+    ax = new_axes(ax, figsize=(9.0, 0.32 * len(table) + 1.4))
+    y = np.arange(len(table))
+    floor, ceiling = 1 / FOREST_LIMIT, FOREST_LIMIT
+    ratio = _clipped(table[estimate], floor, ceiling, fill=1.0)
+    low = _clipped(table["ci_low"], floor, ceiling, fill=floor)
+    high = _clipped(table["ci_high"], floor, ceiling, fill=ceiling)
+    cut_low = ~(table["ci_low"].to_numpy(float) > floor)  # NaN counts as cut
+    cut_high = ~(table["ci_high"].to_numpy(float) < ceiling)
+    significant = (table["ci_low"] > 1) | (table["ci_high"] < 1)
+    colours = [
+        (WARNING if r > 1 else ACCENT) if sig else NEUTRAL for r, sig in zip(ratio, significant, strict=True)
+    ]
+    ax.hlines(y, low, high, color=colours, lw=2)
+    ax.scatter(ratio, y, color=colours, zorder=3, s=28)
+    for cut, edge, marker in ((cut_low, floor, "<"), (cut_high, ceiling, ">")):
+        if cut.any():
+            cut_colours = [colour for colour, is_cut in zip(colours, cut, strict=True) if is_cut]
+            ax.scatter(np.full(cut.sum(), edge), y[cut], marker=marker, color=cut_colours, s=30)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    lowest, highest = min(float(low.min()), 1.0), max(float(high.max()), 1.0)
+    fine = highest / lowest < 8  # few decades: finer ticks still fit without overlapping
+    candidates = (
+        (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4)
+        if fine
+        else (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+    )
+    ticks = [t for t in candidates if lowest / 1.2 <= t <= highest * 1.2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_yticks(
+        y, axis_labels(f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True))
+    )
+    ax.grid(axis="y", visible=False)
+    note = f"; arrows: interval beyond {floor:g}-{ceiling:g}" if (cut_low | cut_high).any() else ""
+    return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1{note})")
+
+
+def _clipped(values: pd.Series, floor: float, ceiling: float, fill: float) -> np.ndarray:
+    """Values as floats inside ``[floor, ceiling]``; missing ones become ``fill``."""
+    array = np.asarray(values, dtype=float)
+    return np.clip(np.where(np.isnan(array), fill, array), floor, ceiling)

@@ -1,0 +1,258 @@
+"""Hand-over between notebooks of one run: tables and summaries written to the run folder.
+
+The run folder (``run_dir``) is the run-data folder (``reports-data/`` by default), kept for
+analysts beside the report folder and never inside it, because its tables are per customer.
+Each notebook reads only what earlier notebooks wrote here (data flows one way), and the
+runner builds ``reports/index.html`` from the summaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlib.data._config import Config
+from cxlib.data._load import CustomerData, input_fingerprints, load_data
+
+#: Sub-folder of the run folder holding the validated tables the runner saved once.
+VALIDATED = "validated"
+
+
+def run_path(run_dir: str | Path) -> Path:
+    """Create (if needed) and return the run folder."""
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_table(run_dir: str | Path, name: str, table: pd.DataFrame) -> Path:
+    """Write ``table`` as ``<run_dir>/<name>.parquet`` for later notebooks."""
+    path = run_path(run_dir) / f"{name}.parquet"
+    table.to_parquet(path, index=False)
+    return path
+
+
+def load_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
+    """Read a table an earlier notebook saved, or None if that notebook has not run."""
+    path = Path(run_dir) / f"{name}.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def save_summary(run_dir: str | Path, notebook: str, headline: str, metrics: dict[str, Any]) -> Path:
+    """Record a notebook's one-line headline and key figures (machine-readable) for the index.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    notebook : str
+        Notebook stem, e.g. ``"00_data_overview"``.
+    headline : str
+        One sentence built from the numbers, shown in the report index.
+    metrics : dict
+        Key figures (plain numbers, strings, or lists/dicts of them).
+    """
+    path = run_path(run_dir) / "summaries" / f"{notebook}.json"
+    path.parent.mkdir(exist_ok=True)
+    payload = {"notebook": notebook, "headline": headline, "metrics": _plain(metrics)}
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def load_summaries(run_dir: str | Path) -> dict[str, dict]:
+    """All summaries of a run, keyed by notebook stem."""
+    folder = Path(run_dir) / "summaries"
+    if not folder.is_dir():
+        return {}
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+
+
+def config_digest(config: Config) -> str:
+    """SHA-256 of a config's values (defaults and overrides included): what validation depended on."""
+    text = json.dumps(config.values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def save_validated(data: CustomerData, run_dir: str | Path, config: Config | None = None) -> Path:
+    """Save validated data once so every notebook of the run reads it instead of the input files.
+
+    Each table goes to ``<run_dir>/validated/<table>.parquet`` (dtypes and index kept; a table
+    with mixed-type text columns, which Parquet cannot hold, to ``<table>.pkl``), the rest of
+    :class:`~cxlib.data._load.CustomerData` to ``validated/data.json``, written last, so a folder without
+    it is never read.
+
+    Parameters
+    ----------
+    data : CustomerData
+        From :func:`cxlib.data._load.load_data`.
+    run_dir : str or Path
+        The run folder.
+    config : Config, optional
+        The config ``data`` was validated with; :func:`load_run_data` reuses the saved data only
+        for the same config and unchanged input files. Without it the data is never reused.
+
+    Returns
+    -------
+    Path
+        ``run_dir``, for :func:`load_validated`.
+
+    Examples
+    --------
+    >>> load_validated(save_validated(data, "build/run", config))  # doctest: +SKIP
+    """
+    folder = run_path(run_dir) / VALIDATED
+    folder.mkdir(exist_ok=True)
+    (folder / "data.json").unlink(missing_ok=True)
+    formats, text_nulls = {}, {}
+    for name, table in data.tables.items():
+        nulls = _parquet_text_nulls(table)
+        if nulls is None:  # mixed-type columns (e.g. from Excel): only a pickle keeps them exactly
+            formats[name] = "pickle"
+            table.to_pickle(folder / f"{name}.pkl")
+        else:
+            formats[name], text_nulls[name] = "parquet", nulls
+            table.to_parquet(folder / f"{name}.parquet")
+    record = {
+        "tables": formats,
+        "text_nulls": text_nulls,
+        "as_of": None if data.as_of is None else data.as_of.isoformat(),
+        "notes": data.notes,
+        "warnings": data.warnings,
+        "fingerprints": data.fingerprints,
+        "config_path": None if config is None or config.path is None else str(config.path),
+        "config_digest": None if config is None else config_digest(config),
+    }
+    (folder / "data.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return Path(run_dir)
+
+
+#: Missing-value markers a text (object) column may hold; Parquet reads every one back as None.
+_NULLS = {"none": None, "nan": np.nan, "nat": pd.NaT, "na": pd.NA}
+
+
+def _null_kind(value) -> str:
+    if value is None:
+        return "none"
+    if value is pd.NaT:
+        return "nat"
+    if value is pd.NA:
+        return "na"
+    return "nan" if isinstance(value, float) and np.isnan(value) else "other"
+
+
+def _parquet_text_nulls(table: pd.DataFrame) -> dict[str, str] | None:
+    """The missing-value marker of each text column if Parquet can keep ``table`` exactly, else None.
+
+    Parquet keeps every pandas dtype (categoricals, nullable, datetimes) but not object columns
+    mixing text with numbers, nor whether a missing text value was None or NaN (``astype(str)``
+    tells them apart), so the marker is recorded and put back on reading.
+    """
+    markers = {}
+    for name, column in table.items():
+        if column.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+            return None
+        kinds = {_null_kind(value) for value in column[column.isna()]}
+        if len(kinds) > 1 or "other" in kinds:
+            return None
+        if kinds:
+            markers[str(name)] = kinds.pop()
+    return markers
+
+
+def _restore_text_nulls(table: pd.DataFrame, markers: dict[str, str]) -> pd.DataFrame:
+    for name, kind in markers.items():
+        if kind != "none":
+            values = table[name].to_numpy(dtype=object, copy=True)
+            values[table[name].isna().to_numpy()] = _NULLS[kind]
+            table[name] = values
+    return table
+
+
+def _saved_record(run_dir: str | Path) -> dict | None:
+    path = Path(run_dir) / VALIDATED / "data.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def load_validated(run_dir: str | Path) -> CustomerData | None:
+    """The data :func:`save_validated` wrote to ``run_dir``, exactly as it was; None if none was saved."""
+    record = _saved_record(run_dir)
+    if record is None:
+        return None
+    folder = Path(run_dir) / VALIDATED
+    tables = {}
+    for name, kind in record["tables"].items():
+        if kind == "pickle":
+            tables[name] = pd.read_pickle(folder / f"{name}.pkl")
+        else:
+            tables[name] = _restore_text_nulls(
+                pd.read_parquet(folder / f"{name}.parquet"), record["text_nulls"][name]
+            )
+    return CustomerData(
+        tables=tables,
+        as_of=None if record["as_of"] is None else pd.Timestamp(record["as_of"]),
+        notes=record["notes"],
+        fingerprints=record["fingerprints"],
+        warnings=record["warnings"],
+    )
+
+
+def load_run_data(config: Config, run_dir: str | Path) -> CustomerData:
+    """The run's validated data: saved once by the runner, else loaded and validated from the files.
+
+    The saved data is used only when it was saved for this config (same file, same values
+    including overrides) and every input file still has the fingerprint it had then; otherwise
+    (a notebook opened on its own in JupyterLab, an edited input file, a parameter that changes
+    the config) the files are read and validated afresh with :func:`cxlib.data._load.load_data`.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`cxlib.data._config.load_config`.
+    run_dir : str or Path
+        The run folder the runner passes to every notebook.
+
+    Returns
+    -------
+    CustomerData
+
+    Raises
+    ------
+    DataValidationError
+        When the data has to be validated afresh and fails.
+
+    Examples
+    --------
+    >>> data = load_run_data(load_config(config_path), run_dir)  # doctest: +SKIP
+    """
+    record = _saved_record(run_dir)
+    if (
+        record is not None
+        and record["config_path"] is not None
+        and config.path is not None
+        and record["config_path"] == str(config.path)
+        and record["config_digest"] == config_digest(config)
+        and record["fingerprints"] == input_fingerprints(config)
+    ):
+        return load_validated(run_dir)
+    return load_data(config)

@@ -1,0 +1,351 @@
+"""Run the numbered notebooks with papermill and publish the reports atomically.
+
+The runner guards the toolchain's silent failures: an unknown parameter is an error (papermill
+alone ignores it), a notebook whose charts did not render or that printed warnings fails the run,
+and a failed or interrupted run leaves the previous report set untouched: everything is built in
+a staging folder and published in one atomic step (see :mod:`cxlib.run._publish`) only when every
+notebook succeeded. Kernels write nothing to the terminal and are stopped on SIGINT/SIGTERM (see
+:mod:`cxlib.run._kernels`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+import papermill
+import yaml
+from papermill.exceptions import PapermillExecutionError
+
+from cxlib.data._config import load_config
+from cxlib.data._load import load_data
+from cxlib.exceptions import NotebookRunError, ParameterError, RunInterrupted
+from cxlib.report._html import notebook_title, package_versions, render_html, write_index
+from cxlib.run import _publish as publish
+from cxlib.run._artifacts import load_summaries, save_validated
+from cxlib.run._kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
+from cxlib.run._publish import Destination, Store
+
+#: Parameters the runner itself passes to every notebook.
+RUNNER_PARAMETERS = ("config_path", "run_dir")
+
+
+def default_notebooks_folder() -> Path:
+    """The suite's own notebooks: the copy an installed package carries, else the clone's ``notebooks/``.
+
+    A wheel (``pip install .``) ships the top-level ``notebooks/`` as ``cxlib/notebooks/`` (copied
+    at build time by ``setup.py``); in a clone, and in an editable install, the runner reads the
+    top-level folder itself, the one people open in JupyterLab: one source of truth either way.
+    """
+    packaged = resources.files("cxlib") / "notebooks"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+NOTEBOOKS = default_notebooks_folder()
+
+
+def discover_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The numbered notebooks (``00_*.ipynb``, ``01_*.ipynb``, ...) in run order."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_parameters(path: Path) -> dict:
+    """Parameters declared in a notebook's ``parameters`` cell (name -> papermill's description)."""
+    return papermill.inspect_notebook(str(path))
+
+
+def check_parameters(notebooks: list[Path], params: dict) -> dict[Path, dict]:
+    """Route each parameter to the notebooks that declare it; unknown names are an error.
+
+    Returns
+    -------
+    dict
+        Notebook path -> the parameters it accepts.
+
+    Raises
+    ------
+    ParameterError
+        When a notebook lacks ``config_path``/``run_dir``, or a parameter matches no notebook.
+    """
+    declared = {nb: notebook_parameters(nb) for nb in notebooks}
+    problems = []
+    for nb, names in declared.items():
+        if not names:
+            problems.append(f"{nb.name}: no cell tagged 'parameters'")
+        for required in RUNNER_PARAMETERS:
+            if names and required not in names:
+                problems.append(f"{nb.name}: parameters cell does not declare '{required}'")
+    known = set().union(*declared.values()) if declared else set()
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(sorted(known))})"
+            problems.append(f"parameter '{name}' is not declared by any notebook{hint}")
+    if problems:
+        raise ParameterError("notebook parameters:\n" + "\n".join(f"  - {p}" for p in problems))
+    return {nb: {k: v for k, v in params.items() if k in names} for nb, names in declared.items()}
+
+
+def missing_tables(notebook: Path, tables) -> list[str]:
+    """Tables a notebook declares it needs (metadata ``cx.requires``) that the data lacks."""
+    required = nbformat.read(notebook, as_version=4).metadata.get("cx", {}).get("requires", [])
+    return [name for name in required if name not in tables]
+
+
+def check_outputs(executed: Path) -> None:
+    """Fail a notebook that wrote to stderr or whose figures did not render as images.
+
+    Raises
+    ------
+    NotebookRunError
+        Naming the notebook, the cell and what went wrong.
+    """
+    notebook = nbformat.read(executed, as_version=4)
+    images = 0
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                text = output.get("text", "").strip().splitlines()
+                raise NotebookRunError(
+                    f"{executed.name}, cell {_source_number(notebook.cells, index)}: wrote to stderr (a warning would show in the report): "
+                    f"{text[0] if text else ''}"
+                )
+            data = output.get("data", {})
+            if "image/png" in data or "image/svg+xml" in data:
+                images += 1
+            elif "<Figure size" in str(data.get("text/plain", "")):
+                raise NotebookRunError(
+                    f"{executed.name}, cell {_source_number(notebook.cells, index)}: a chart did not render (non-inline matplotlib backend? "
+                    "unset MPLBACKEND or keep '%matplotlib inline' in the first cell)"
+                )
+    expects_figures = notebook.metadata.get("cx", {}).get("expects_figures", True)
+    if expects_figures and images == 0:
+        raise NotebookRunError(
+            f"{executed.name}: produced no charts; check the matplotlib backend (MPLBACKEND) and the data"
+        )
+
+
+def _source_number(cells: list, index: int) -> int:
+    """1-based number of executed cell ``index`` in the source notebook (papermill's own cells removed)."""
+    added = ("injected-parameters", "papermill-error-cell-tag")
+    return index + 1 - sum(1 for c in cells[:index] if set(c.metadata.get("tags", [])) & set(added))
+
+
+def _failed_cell(executed: Path) -> tuple[int, str]:
+    """Number (1-based, in the source notebook) and first line of the cell that raised."""
+    cells = nbformat.read(executed, as_version=4).cells
+    for index, cell in enumerate(cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = cell.source.strip().splitlines()
+            return _source_number(cells, index), (lines[0][:80] if lines else "")
+    return 0, ""
+
+
+def execute_notebook(source: Path, executed: Path, params: dict, kernel_log: Path | None = None) -> float:
+    """Execute one notebook with papermill; return its run time in seconds.
+
+    The kernel's own stdout/stderr (log lines, shutdown noise; not what cells print) go to
+    ``kernel_log`` (default: discarded), never to the terminal.
+
+    Raises
+    ------
+    NotebookRunError
+        Naming the notebook, the failing cell and the error.
+    """
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            kernel_manager_class=kernel_manager_class(kernel_log or os.devnull),
+        )
+    except PapermillExecutionError as err:
+        cell_number, first_line = _failed_cell(executed)
+        raise NotebookRunError(
+            f"{source.name} failed in cell {cell_number} (counting from 1, starting `{first_line}`): "
+            f"{err.ename}: {err.evalue}"
+        ) from None
+    except Exception as err:  # kernel died, notebook unreadable, ...
+        raise NotebookRunError(f"{source.name} could not run: {type(err).__name__}: {err}") from None
+    check_outputs(executed)
+    return time.perf_counter() - started
+
+
+def run_suite(
+    config_path: str | Path,
+    out_dir: str | Path = "reports",
+    notebooks: list[Path] | None = None,
+    params: dict | None = None,
+    log: Callable[[str], None] = lambda message: None,
+    run_data: str | Path | None = None,
+) -> dict:
+    """Validate the data, run every notebook, render reports, and publish them atomically.
+
+    Parameters
+    ----------
+    config_path : str or Path
+        The YAML config passed to every notebook.
+    out_dir : str or Path
+        Report folder (HTML and aggregates only): a link to the published version, switched only
+        when the whole run succeeds. It must be new, empty, or written by an earlier run.
+    notebooks : list of Path, optional
+        Defaults to the numbered notebooks in ``notebooks/``.
+    params : dict, optional
+        Extra notebook parameters; each must be declared by at least one notebook.
+    log : callable
+        Receives progress lines.
+    run_data : str or Path, optional
+        Folder for per-customer tables, summaries and executed notebooks (for analysts, never sent
+        with the reports); notebooks receive it as ``run_dir``. Default: ``<out_dir>-data``.
+
+    Returns
+    -------
+    dict
+        The run record (also written to ``run.json``).
+
+    Raises
+    ------
+    ConfigError, DataValidationError, ParameterError, NotebookRunError, ReportFolderError
+    RunInterrupted
+        On SIGINT or SIGTERM; kernels are stopped, the previous reports stay.
+    """
+    with signals_raise():  # from the start: a SIGTERM while validating also ends with one line
+        return _run_suite(Path(config_path).resolve(), out_dir, notebooks, params, log, run_data)
+
+
+def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> dict:
+    dest = Destination.for_out(out_dir, run_data)
+    if notebooks is None:
+        notebooks = discover_notebooks()
+        if not notebooks:
+            raise NotebookRunError(
+                f"no numbered notebooks (00_*.ipynb ...) found in {NOTEBOOKS}, the suite's own folder; "
+                "reinstall cx-suite (`pip install .` from a clone) or pass --notebooks FOLDER"
+            )
+    notebooks = list(notebooks)
+    if not notebooks:
+        raise NotebookRunError("no numbered notebooks (00_*.ipynb ...) found")
+    config = load_config(config_path)
+    publish.check_destination(dest)
+    log(f"validating data for {config.company} ...")
+    data = load_data(config)
+    for warning in data.warnings:  # the overview shows them too
+        log(f"warning: {warning}")
+    routed = check_parameters(notebooks, params or {})
+    with Store(dest, log) as store:
+        store.clean_leftovers()
+        staging = store.new_staging()
+        started = time.perf_counter()
+        try:
+            reports = _run_notebooks(notebooks, config, data, routed, staging, log)
+        except KeyboardInterrupt:
+            stop_kernels()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        except BaseException:
+            failed = store.keep_failed(staging) / publish.RUN_DATA / "notebooks"
+            log(f"run failed; previous reports left untouched; failed notebooks kept in {failed}")
+            raise
+        run_dir = staging / publish.RUN_DATA
+        summaries = load_summaries(run_dir)
+        for report in reports:
+            report["headline"] = report.get("skipped") or summaries.get(report["notebook"], {}).get(
+                "headline", ""
+            )
+        record = {
+            "company": config.company,
+            "as_of": str(data.as_of.date()) if data.as_of is not None else "",
+            "generated": f"{dt.datetime.now():%d %b %Y %H:%M}",
+            "config_path": str(config_path),
+            "config_text": yaml.safe_dump(_plain_config(config.values), sort_keys=False),
+            "seed": config.seed,
+            "fingerprints": data.fingerprints,
+            "notes": data.notes,
+            "versions": package_versions(),
+            "reports": reports,
+            "parameters": params or {},
+            "run_data": str(dest.run_data),
+            "total_seconds": round(time.perf_counter() - started, 2),
+        }
+        report_dir = staging / publish.REPORT
+        (report_dir / "run.json").write_text(
+            json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        write_index(report_dir / "index.html", record)
+        try:
+            store.publish(staging)
+        except KeyboardInterrupt as err:
+            raise RunInterrupted(getattr(err, "signum", 2), published=store.published) from None
+    log(f"reports written to {dest.out / 'index.html'} (per-customer run data in {dest.run_data})")
+    return record
+
+
+def _run_notebooks(
+    notebooks: list[Path], config, data, routed: dict, staging: Path, log: Callable[[str], None]
+) -> list[dict]:
+    """Execute and render every notebook into ``staging``; the report entries for the index.
+
+    The validated data is saved once into the run folder first; each notebook's
+    :func:`cxlib.run._artifacts.load_run_data` reads it instead of reading and validating the files again.
+    """
+    run_dir = staging / publish.RUN_DATA
+    save_validated(data, run_dir, config)
+    config_path = config.path
+    executed_dir = run_dir / "notebooks"
+    executed_dir.mkdir(parents=True)
+    reports = []
+    for number, source in enumerate(notebooks, start=1):
+        publish._checkpoint(f"notebook-{number}")
+        missing = missing_tables(source, data.tables)
+        title = notebook_title(nbformat.read(source, as_version=4), source.stem)
+        if missing:
+            reason = f"skipped: needs the {' and '.join(missing)} table(s), which the config does not supply"
+            log(f"[{number}/{len(notebooks)}] {source.name} {reason}")
+            reports.append(
+                {"notebook": source.stem, "html": None, "seconds": 0.0, "title": title, "skipped": reason}
+            )
+            continue
+        log(f"[{number}/{len(notebooks)}] {source.name} ...")
+        executed = executed_dir / source.name
+        kernel_log = executed_dir / f"{source.stem}.kernel.log"
+        parameters = {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
+        seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log)
+        if kernel_log.is_file() and kernel_log.stat().st_size == 0:
+            kernel_log.unlink()
+        html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html")
+        reports.append(
+            {
+                "notebook": source.stem,
+                "html": html_path.name,
+                "seconds": round(seconds, 2),
+                "title": notebook_title(nbformat.read(executed, as_version=4), source.stem),
+            }
+        )
+        log(f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s")
+    return reports
+
+
+def _plain_config(values):
+    if isinstance(values, dict):
+        return {k: _plain_config(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_plain_config(v) for v in values]
+    if isinstance(values, dt.date):
+        return values.isoformat()
+    return values

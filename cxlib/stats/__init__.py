@@ -1,0 +1,30 @@
+"""Shared statistics: intervals, small-group suppression and pooling, design matrices, the fitted-model contract.
+
+Public names are defined in private modules and imported on first use (PEP 562), so importing
+this package is cheap and packages never import each other at import time.
+"""
+
+from cxlib._lazy import lazy_module
+
+_WHERE = {
+    "DesignEncoder": "_design",
+    "FEATURE_LABELS": "_design",
+    "FittedModel": "_fitted",
+    "NAMED_LEVELS": "_design",
+    "OTHER_LABEL": "_suppression",
+    "Pooling": "_suppression",
+    "SUMMARY_COLUMNS": "_fitted",
+    "Z95": "_intervals",
+    "feature_label": "_design",
+    "mean_interval": "_intervals",
+    "nps_interval": "_intervals",
+    "pool_small_groups": "_suppression",
+    "pooled_groups": "_suppression",
+    "record_pooling": "_suppression",
+    "summary_frame": "_fitted",
+    "suppress_small": "_suppression",
+    "variance_inflation": "_design",
+    "wilson_interval": "_intervals",
+}
+
+__getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)

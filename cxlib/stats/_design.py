@@ -1,0 +1,259 @@
+"""Turn a feature table into a design matrix that ratio models can read (shared by churn and survival).
+
+Categorical features become one indicator per level against a reference level (the most common
+one unless the config names it); continuous features are standardised so that every ratio is
+"per standard deviation"; yes/no features stay 0/1. Before a model sees the matrix, exact duplicates
+(e.g. Telco's "No internet service" level, which repeats ``InternetService = No``), linear
+dependencies and terms whose variance inflation factor exceeds a threshold are dropped, each with a
+caveat that says why.
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"plan": ["basic", "premium", "basic"], "tenure_months": [1.0, 5.0, 9.0]})
+>>> encoder = DesignEncoder(numeric=["tenure_months"], categorical=["plan"]).fit(frame)
+>>> list(encoder.transform(frame).columns)
+['tenure_months', 'plan: premium']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib.stats._suppression import Pooling, pool_small_groups
+
+#: Readable names of built-in features (extra config columns keep their own names).
+FEATURE_LABELS: dict[str, str] = {
+    "tenure_months": "Tenure (months)",
+    "orders_per_month": "Orders per month (last 12 months)",
+    "mean_order_value": "Mean order value",
+    "days_since_last_order": "Days since last order",
+    "refund_share": "Share of orders refunded",
+    "support_contacts": "Support contacts (last 12 months)",
+    "complaints": "Complaints (ever)",
+    "unresolved_complaint": "Unresolved complaint",
+    "long_wait": "Long support wait",
+    "cart_abandonments": "Abandoned carts (last 12 months)",
+    "satisfaction_z": "Survey satisfaction score",
+    "no_survey": "Never answered a survey",
+    "programme_treatment": "In CX programme (treatment)",
+    "plan": "Plan",
+    "region": "Region",
+    "acquisition_channel": "Acquisition channel",
+}
+
+
+def feature_label(name: str) -> str:
+    """Readable name of a feature or of a ``feature: level`` term."""
+    base, _, level = name.partition(": ")
+    label = FEATURE_LABELS.get(base, base)
+    return f"{label}: {level}" if level else label
+
+
+class DesignEncoder:
+    """Encode features as indicator and standardised columns, pruning collinear terms.
+
+    Parameters
+    ----------
+    numeric : list of str
+        Numeric feature columns. Those with two values (0/1) and scores already in standard
+        deviations (names ending ``_z``) stay as they are; others are standardised (mean 0,
+        SD 1) so that ratios read "per SD".
+    categorical : list of str
+        Categorical feature columns (text); missing values become the level ``unknown``.
+    reference_levels : dict, optional
+        Feature -> level that the others are compared with; default: the most common level.
+    max_vif : float or None
+        Terms whose variance inflation factor exceeds this are dropped, worst first.
+    min_level_size : int or None
+        Levels held by fewer rows (customers) are pooled into one ``Other (n groups)`` level
+        before anything is estimated, with the next smallest level when needed (see
+        :func:`cxlib.stats._suppression.pool_small_groups`), so no ratio describes a handful of customers
+        and the reference level is never a tiny group. None: no pooling.
+
+    Attributes
+    ----------
+    terms_ : list of str
+        Columns of the design matrix after pruning.
+    term_driver_ : dict
+        Term -> the feature it came from.
+    units_ : dict
+        Term -> what one unit means ("yes vs no", "per SD of 12.3", "vs basic").
+    vif_ : DataFrame
+        Variance inflation factor of every kept term.
+    caveats_ : list of str
+        Levels pooled, terms dropped, and why.
+    pooling_ : dict
+        Categorical feature -> :class:`cxlib.stats._suppression.Pooling` of its small levels.
+    """
+
+    def __init__(
+        self,
+        numeric,
+        categorical,
+        reference_levels=None,
+        max_vif: float | None = 10.0,
+        min_level_size: int | None = None,
+    ):
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.reference_levels = dict(reference_levels or {})
+        self.max_vif = max_vif
+        self.min_level_size = min_level_size
+
+    def fit(self, frame: pd.DataFrame) -> DesignEncoder:
+        """Learn levels, scales and which terms to keep from ``frame``."""
+        self.levels_: dict[str, list[str]] = {}
+        self.reference_: dict[str, str] = {}
+        self.scale_: dict[str, tuple[float, float]] = {}
+        self.units_: dict[str, str] = {}
+        self.term_driver_: dict[str, str] = {}
+        self.caveats_: list[str] = []
+        self.pooling_: dict[str, Pooling] = {}
+        for column in self.categorical:
+            text, pooling = pool_small_groups(frame[column], self.min_level_size or 0, column=column)
+            self.pooling_[column] = pooling
+            if pooling:
+                self.caveats_.append(_pooling_caveat(feature_label(column), pooling))
+            counts = text.value_counts()
+            counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+            reference = self.reference_levels.get(column, counts.index[0])
+            if reference in pooling.groups:
+                self.caveats_.append(
+                    f"{column}: configured reference level '{reference}' is pooled (too few customers); "
+                    f"using '{counts.index[0]}'"
+                )
+                reference = counts.index[0]
+            elif reference not in counts.index:
+                reference = counts.index[0]
+                self.caveats_.append(f"{column}: configured reference level not found; using '{reference}'")
+            self.reference_[column] = reference
+            self.levels_[column] = [level for level in counts.index if level != reference]
+        for column in self.numeric:
+            values = frame[column].astype(float)
+            binary = set(np.unique(values.dropna())) <= {0.0, 1.0}
+            # yes/no flags and scores already in standard deviations (``*_z``) keep their own units
+            kept = binary or column.endswith("_z")
+            mean, sd = (0.0, 1.0) if kept else (float(values.mean()), float(values.std()) or 1.0)
+            self.scale_[column] = (mean, sd)
+        self.terms_ = []
+        matrix = self._encode(frame, prune=False)
+        self.terms_ = self._prune(matrix)
+        return self
+
+    def _encode(self, frame: pd.DataFrame, prune: bool = True) -> pd.DataFrame:
+        columns: dict[str, np.ndarray] = {}
+        for column in self.numeric:
+            mean, sd = self.scale_[column]
+            name = column
+            columns[name] = ((frame[column].astype(float) - mean) / sd).fillna(0.0).to_numpy()
+            self.term_driver_.setdefault(name, column)
+            if column.endswith("_z"):
+                unit = "per SD"
+            else:
+                unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD of {sd:,.3g}"
+            self.units_.setdefault(name, unit)
+        for column in self.categorical:
+            text = self.pooling_[column].apply(frame[column]).to_numpy()
+            for level in self.levels_[column]:
+                name = f"{column}: {level}"
+                columns[name] = (text == level).astype(float)
+                self.term_driver_.setdefault(name, column)
+                self.units_.setdefault(name, f"vs {self.reference_[column]}")
+        matrix = pd.DataFrame(columns, index=frame.index)
+        return matrix[self.terms_] if prune else matrix
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return the design matrix of ``frame`` (no intercept), with the kept terms only."""
+        return self._encode(frame)
+
+    def _prune(self, matrix: pd.DataFrame) -> list[str]:
+        keep = [c for c in matrix.columns if matrix[c].std() > 0]
+        for column in sorted(set(matrix.columns) - set(keep)):
+            self.caveats_.append(f"{feature_label(column)}: constant in these data, left out")
+        seen: dict[bytes, str] = {}
+        for column in list(keep):
+            key = np.ascontiguousarray(matrix[column].to_numpy()).tobytes()
+            if key in seen:
+                keep.remove(column)
+                self.caveats_.append(
+                    f"{feature_label(column)}: identical to {feature_label(seen[key])}, left out (collinear)"
+                )
+            else:
+                seen[key] = column
+        values = _centred(matrix[keep])
+        _, r, pivot = _qr_pivoted(values)
+        tol = np.abs(np.diag(r)).max() * max(values.shape) * np.finfo(float).eps * 1e3 if len(keep) else 0
+        rank = int((np.abs(np.diag(r)) > tol).sum())
+        if rank < len(keep):
+            dependent = [keep[i] for i in pivot[rank:]]
+            for column in dependent:
+                self.caveats_.append(
+                    f"{feature_label(column)}: a linear combination of other drivers, left out"
+                )
+            keep = [c for c in keep if c not in dependent]
+        self.vif_ = variance_inflation(matrix[keep])
+        while self.max_vif is not None and len(self.vif_) and self.vif_["vif"].max() > self.max_vif:
+            worst = self.vif_["vif"].idxmax()
+            self.caveats_.append(
+                f"{feature_label(worst)}: variance inflation factor {self.vif_.loc[worst, 'vif']:.1f} "
+                f"> {self.max_vif:g} (collinear with other drivers), left out"
+            )
+            keep.remove(worst)
+            self.vif_ = variance_inflation(matrix[keep])
+        return keep
+
+
+def variance_inflation(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Variance inflation factor of each column: 1 / (1 - R²) of it on all the others.
+
+    Computed from the inverse correlation matrix, so it costs one small matrix inverse.
+    """
+    if matrix.shape[1] < 2:
+        return pd.DataFrame({"vif": np.ones(matrix.shape[1])}, index=matrix.columns)
+    corr = np.corrcoef(matrix.to_numpy(), rowvar=False)
+    vif = np.diag(np.linalg.pinv(corr))
+    return pd.DataFrame({"vif": vif}, index=matrix.columns)
+
+
+def _centred(matrix: pd.DataFrame) -> np.ndarray:
+    values = matrix.to_numpy(dtype=float)
+    if (
+        len(values) > 200_000
+    ):  # the rank of a random subsample is the rank of the whole, with high probability
+        values = values[np.random.default_rng(0).choice(len(values), 200_000, replace=False)]
+    return values - values.mean(axis=0)
+
+
+def _qr_pivoted(values: np.ndarray):
+    from scipy.linalg import qr
+
+    if values.shape[1] == 0:
+        return None, np.zeros((0, 0)), np.array([], int)
+    return qr(values, mode="economic", pivoting=True)
+
+
+#: A caveat names at most this many pooled levels, then counts the rest (a column of near-unique
+#: values would otherwise list every one of them in the report).
+NAMED_LEVELS = 5
+
+
+def _named(levels) -> str:
+    """E.g. "'a', 'b', 'c', 'd', 'e' and 12 more"."""
+    levels = list(levels)
+    named = ", ".join(f"'{g}'" for g in levels[:NAMED_LEVELS])
+    return named + (f" and {len(levels) - NAMED_LEVELS:,} more" if len(levels) > NAMED_LEVELS else "")
+
+
+def _pooling_caveat(label: str, pooling: Pooling) -> str:
+    """E.g. "Plan: level 'trial' has fewer than 10 customers; pooled with 'premium' into ..."."""
+    small = _named(pooling.small)
+    joined = [g for g in pooling.groups if g not in pooling.small]
+    also = f" with {_named(joined)}" if joined else ""
+    return (
+        f"{label}: {'level' if len(pooling.small) == 1 else 'levels'} {small} "
+        f"{'has' if len(pooling.small) == 1 else 'have'} fewer than {pooling.min_size} customers; "
+        f"pooled{also} into '{pooling.label}' ({pooling.size:,} customers) before fitting, "
+        "so no ratio is shown for a small group"
+    )

@@ -1,0 +1,96 @@
+"""The contract every model class in cxlib keeps (after lifelines and scikit-learn).
+
+- ``__init__`` only stores its parameters, unchanged, under their own names;
+- ``from_config(config, **overrides)`` builds the model from the run's config;
+- ``fit(...)`` returns ``self``; everything learned ends in ``_``;
+- ``summary_`` is a table with the :data:`SUMMARY_COLUMNS` (plus the model's own), so one forest
+  plot and one table formatter serve odds ratios, hazard ratios, importances and shares;
+- ``caveats_`` lists, as short facts, what limits the result (reader-facing sentences are built
+  from them by the capability's report module);
+- ``plot_*`` methods delegate to the capability's plotting module; the model module itself
+  imports no matplotlib;
+- any use before ``fit`` raises :class:`cxlib.exceptions.NotFittedError`, naming the class.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pandas as pd
+
+from cxlib.exceptions import NotFittedError
+
+#: Columns every ``summary_`` has: one row per term, estimate with its interval and p-values.
+#: ``p_adjusted`` is adjusted for the number of terms tested (Holm); NaN where not applicable.
+SUMMARY_COLUMNS = ["term", "label", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "unit"]
+
+
+class FittedModel:
+    """Base class of cxlib's models: parameters, ``from_config``, the not-fitted guard.
+
+    Subclasses set :attr:`estimate_name` (what ``summary_["estimate"]`` is, e.g. "odds ratio")
+    and implement :meth:`config_params` and ``fit``.
+    """
+
+    #: What ``summary_["estimate"]`` measures, for axis labels and table headers.
+    estimate_name: str = "estimate"
+    #: Value of no effect on the estimate's scale (1 for ratios, 0 for differences), or None.
+    null_value: float | None = None
+
+    @classmethod
+    def config_params(cls, config) -> dict[str, Any]:
+        """The ``__init__`` parameters the config sets (subclasses override)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config, **overrides):
+        """Build from a :class:`cxlib.data.Config`; ``overrides`` win over the config."""
+        params = cls.config_params(config)
+        unknown = set(overrides) - set(cls._param_names())
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no parameter(s) {sorted(unknown)}")
+        params.update(overrides)
+        return cls(**params)
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [n for n, p in signature.parameters.items() if n != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters given to ``__init__`` (as stored)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once ``fit`` has run."""
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+
+    def check_is_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless ``fit`` has run."""
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call {type(self).__name__}(...).fit(...) first"
+            )
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: a fitted attribute asked for before fit.
+        if name.endswith("_") and not name.startswith("_"):
+            if not self.is_fitted:
+                self.check_is_fitted()
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+def summary_frame(rows: pd.DataFrame | dict, extra: list[str] | None = None) -> pd.DataFrame:
+    """Order a summary table: :data:`SUMMARY_COLUMNS` first (missing ones as NaN), then ``extra``."""
+    table = pd.DataFrame(rows)
+    for column in SUMMARY_COLUMNS:
+        if column not in table:
+            table[column] = float("nan")
+    rest = [c for c in (extra if extra is not None else table.columns) if c not in SUMMARY_COLUMNS]
+    return table[SUMMARY_COLUMNS + rest].reset_index(drop=True)

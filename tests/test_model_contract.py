@@ -1,0 +1,247 @@
+"""One contract, every model class (after statsmodels' shared test mixins and scikit-learn's checks).
+
+Each case builds the model from the config, fits it on the 3,000-customer demo and checks the
+contract of :mod:`cxlib.stats._fitted`: parameters stored unchanged, ``fit`` returns self, fitted
+attributes end in ``_``, a ``summary_`` with the standard columns and coherent intervals,
+``caveats_`` as a list of text, ``plot_*`` delegating to a plotting module, and a clear
+:class:`cxlib.exceptions.NotFittedError` before ``fit``. A new model class joins by adding a case.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from cxlib.churn import (  # noqa: E402
+    ChurnDrivers,
+    ChurnHazards,
+    ChurnPredictor,
+    RemainingLifetime,
+    RetentionCurves,
+    churn_design,
+    churn_panel,
+    lifetime_table,
+)
+from cxlib.exceptions import NotFittedError  # noqa: E402
+from cxlib.features import features_from_config  # noqa: E402
+from cxlib.segment import Segmenter  # noqa: E402
+from cxlib.stats import SUMMARY_COLUMNS, FittedModel  # noqa: E402
+from tests.churn_data import demo  # noqa: E402
+
+
+@functools.cache
+def _inputs():
+    config, data, _ = demo(3000)
+    panel = churn_panel(data, config)
+    lifetimes = lifetime_table(data, churn_design(data, config), attributes=["plan"])
+    return config, data, panel, features_from_config(data, config), lifetimes
+
+
+def _panel_args(panel):
+    return (panel.frame, panel.numeric, panel.categorical), {}
+
+
+#: Model class -> (overrides that keep the test fast, inputs -> (fit args, fit kwargs)).
+CASES = {
+    Segmenter: ({"bootstrap_runs": 2, "k_range": (2, 4)}, lambda c, d, p, f, lt: ((f,), {})),
+    ChurnDrivers: ({}, lambda c, d, p, f, lt: _panel_args(p)),
+    ChurnPredictor: ({}, lambda c, d, p, f, lt: _panel_args(p)),
+    ChurnHazards: ({}, lambda c, d, p, f, lt: _panel_args(p)),
+    RemainingLifetime: ({}, lambda c, d, p, f, lt: _panel_args(p)),
+    RetentionCurves: ({}, lambda c, d, p, f, lt: ((lt,), {"group_col": "plan"})),
+}
+
+
+@functools.cache
+def _fitted(cls):
+    config, data, panel, features, lifetimes = _inputs()
+    overrides, recipe = CASES[cls]
+    model = cls.from_config(config, **overrides)
+    args, kwargs = recipe(config, data, panel, features, lifetimes)
+    before = dict(vars(model))
+    returned = model.fit(*args, **kwargs)
+    return model, returned, before
+
+
+def test_every_model_class_is_covered():
+    """Every FittedModel subclass defined in cxlib has a case here."""
+    import cxlib.churn._models  # noqa: F401
+    import cxlib.churn._survival  # noqa: F401
+    import cxlib.segment._segmenter  # noqa: F401
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    defined = {c for c in subclasses(FittedModel) if c.__module__.startswith("cxlib.")}
+    assert defined == set(CASES)
+
+
+@pytest.mark.parametrize("cls", list(CASES), ids=lambda c: c.__name__)
+class TestContract:
+    def test_is_a_fitted_model_with_documented_estimate(self, cls):
+        assert issubclass(cls, FittedModel)
+        assert cls.estimate_name != "estimate", "say what summary_['estimate'] measures"
+
+    def test_init_stores_parameters_unchanged(self, cls):
+        defaults = {
+            n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"
+        }
+        model = cls()
+        for name, default in defaults.items():
+            assert getattr(model, name) is default or getattr(model, name) == default, name
+        assert not model.is_fitted
+
+    def test_from_config_uses_the_config_and_overrides(self, cls):
+        config = _inputs()[0]
+        model = cls.from_config(config)
+        assert isinstance(model, cls)
+        for name, value in cls.config_params(config).items():
+            assert getattr(model, name) == value
+        if "seed" in model.get_params():
+            assert model.seed == config.seed
+        with pytest.raises(TypeError, match="no parameter"):
+            cls.from_config(config, not_a_parameter=1)
+
+    def test_use_before_fit_is_a_clear_error(self, cls):
+        model = cls()
+        with pytest.raises(NotFittedError, match=rf"{cls.__name__} is not fitted yet.*fit"):
+            _ = model.summary_
+        public = [
+            name
+            for name, member in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith("_")
+            and name not in ("fit", "from_config", "get_params", "check_is_fitted")
+            and name not in vars(FittedModel)
+        ]
+        for name in public:
+            method = getattr(model, name)
+            required = [
+                p
+                for p in inspect.signature(method).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            with pytest.raises(NotFittedError):
+                method(*[None] * len(required))
+
+    def test_fit_returns_self_and_learns_only_underscore_attributes(self, cls):
+        model, returned, before = _fitted(cls)
+        assert returned is model
+        added = set(vars(model)) - set(before)
+        assert added, "fit stored nothing"
+        public = {k for k in added if not k.startswith("_")}
+        assert all(k.endswith("_") for k in public), sorted(k for k in public if not k.endswith("_"))
+        assert model.get_params() == {k: before[k] for k in model.get_params()}, "fit changed a parameter"
+
+    def test_summary_has_the_standard_columns_and_coherent_intervals(self, cls):
+        model = _fitted(cls)[0]
+        summary = model.summary_
+        assert isinstance(summary, pd.DataFrame) and len(summary) > 0
+        assert list(summary.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+        assert summary["term"].is_unique
+        est, low, high = (summary[c].astype(float) for c in ("estimate", "ci_low", "ci_high"))
+        shown = est.notna() & low.notna() & high.notna()
+        assert shown.any(), "no estimate has an interval"
+        assert (low[shown] <= est[shown] + 1e-9).all() and (est[shown] <= high[shown] + 1e-9).all()
+        for column in ("p_value", "p_adjusted"):
+            p = summary[column].dropna().astype(float)
+            assert ((p >= 0) & (p <= 1)).all(), column
+        both = summary[["p_value", "p_adjusted"]].dropna().astype(float)
+        assert (both["p_adjusted"] >= both["p_value"] - 1e-12).all()
+        assert summary["label"].map(lambda v: isinstance(v, str) and v != "").all()
+
+    def test_caveats_are_a_list_of_text(self, cls):
+        caveats = _fitted(cls)[0].caveats_
+        assert isinstance(caveats, list) and all(isinstance(c, str) for c in caveats)
+
+    def test_plots_delegate_to_a_plotting_module(self, cls):
+        model = _fitted(cls)[0]
+        plots = [n for n, _ in inspect.getmembers(cls, inspect.isfunction) if n.startswith("plot_")]
+        source = Path(inspect.getfile(cls)).read_text()
+        assert "matplotlib" not in source and "seaborn" not in source
+        for name in plots:
+            method = getattr(model, name)
+            required = [
+                p
+                for p in inspect.signature(method).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            if required:  # plots that need data beyond the model are checked by the capability's tests
+                continue
+            drawn = method()
+            assert drawn is not None, name
+            plt.close("all")
+
+
+#: Modules that compute: they import no plotting library and no report machinery (sentences,
+#: escaping, HTML), so a message catalogue or an executive summary can reuse their results.
+COMPUTING_PACKAGES = ("data", "features", "stats")
+COMPUTING_MODULES = (
+    "overview/_kpis.py",
+    "segment/_rfm.py",
+    "segment/_segmenter.py",
+    "churn/_panel.py",
+    "churn/_models.py",
+    "churn/_survival.py",
+)
+CXLIB = Path(__file__).resolve().parents[1] / "cxlib"
+
+
+def _computing_files():
+    files = [p for pkg in COMPUTING_PACKAGES for p in sorted((CXLIB / pkg).glob("*.py"))]
+    return files + [CXLIB / m for m in COMPUTING_MODULES]
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", _computing_files(), ids=lambda p: str(p.relative_to(CXLIB)))
+def test_computing_modules_import_no_plotting_and_no_report_machinery(path):
+    banned = ("matplotlib", "seaborn", "cxlib.report", "nbconvert", "IPython")
+    found = sorted(n for n in _imports(path) if n.split(".")[0] in banned or n.startswith(banned))
+    assert not found, f"{path.relative_to(CXLIB)} imports {found}"
+
+
+def test_importing_every_computing_module_loads_no_matplotlib():
+    import subprocess
+    import sys
+
+    modules = [
+        "cxlib." + str(p.relative_to(CXLIB).with_suffix("")).replace("/", ".")
+        for p in _computing_files()
+        if p.name != "__init__.py"
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + ("bad = [m for m in ('matplotlib', 'seaborn') if m in sys.modules]\nassert not bad, bad\n")
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_summary_frame_orders_the_standard_columns():
+    from cxlib.stats import summary_frame
+
+    table = summary_frame({"term": ["a"], "estimate": [1.0], "extra": [2]})
+    assert list(table.columns) == SUMMARY_COLUMNS + ["extra"]
+    assert np.isnan(table.loc[0, "p_value"])
