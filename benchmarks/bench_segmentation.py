@@ -83,7 +83,7 @@ def main() -> None:
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     start = time.perf_counter()
-    seg = Segmenter(random_state=42, bootstrap_runs=20, sample_size=20_000).fit(features)
+    seg = Segmenter(seed=42, bootstrap_runs=20, sample_size=20_000).fit(features)
     wall = time.perf_counter() - start
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(
@@ -91,7 +91,7 @@ def main() -> None:
         f"process max RSS {rss_before:,.0f} MB before fit (features built), {rss_after:,.0f} MB after"
     )
     tracemalloc.start()  # second, traced run: peak memory allocated by the fit itself (slower under tracing)
-    Segmenter(random_state=42, bootstrap_runs=20, sample_size=20_000).fit(features)
+    Segmenter(seed=42, bootstrap_runs=20, sample_size=20_000).fit(features)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"peak memory allocated during fit (tracemalloc): {peak / 1e6:,.0f} MB")
@@ -124,7 +124,7 @@ def main() -> None:
         table = features_from_config(stacked, config)
         features_s = time.perf_counter() - start
         start = time.perf_counter()
-        Segmenter(random_state=42, bootstrap_runs=20, sample_size=20_000).fit(table)
+        Segmenter(seed=42, bootstrap_runs=20, sample_size=20_000).fit(table)
         fit_s = time.perf_counter() - start
         print(
             f"whole path on {copies} stacked copies of the demo ({len(table):,} customers, "

@@ -154,7 +154,7 @@ def test_same_seed_same_numbers(small_config, small_data, small_panel):
     first = ChurnPredictor(seed=small_config.seed).fit(*args).predict_proba(test)
     second = ChurnPredictor(seed=small_config.seed).fit(*args).predict_proba(test)
     np.testing.assert_array_equal(first, second)
-    odds = [ChurnDrivers().fit(*args).summary["odds_ratio"].to_numpy() for _ in range(2)]
+    odds = [ChurnDrivers().fit(*args).summary_["odds_ratio"].to_numpy() for _ in range(2)]
     np.testing.assert_array_equal(*odds)
 
 
@@ -198,7 +198,7 @@ def planted_drivers():
     panel = churn_panel(data, config)
     model = ChurnDrivers(reference_levels={"plan": "basic", "acquisition_channel": "organic"})
     model.fit(panel.frame, panel.numeric, panel.categorical)
-    table = model.summary.set_index("term")
+    table = model.summary_.set_index("term")
     print(table[["odds_ratio", "ci_low", "ci_high", "p_value"]].round(3).to_string())
     return table, truth["churn"]["hazard_ratios"]
 
@@ -227,7 +227,7 @@ def test_every_planted_driver_is_significant_with_the_right_sign_on_50000_custom
     config, data, truth = demo(50_000)
     panel = churn_panel(data, config)
     model = ChurnDrivers(reference_levels={"plan": "basic", "acquisition_channel": "organic"})
-    table = model.fit(panel.frame, panel.numeric, panel.categorical).summary.set_index("term")
+    table = model.fit(panel.frame, panel.numeric, panel.categorical).summary_.set_index("term")
     print(table[["odds_ratio", "ci_low", "ci_high", "p_value"]].round(3).to_string())
     for planted, term in ALL_DRIVERS.items():
         assert table.loc[term, "p_value"] < 0.05, planted
@@ -280,7 +280,7 @@ def test_telco_top_drivers_are_contract_tenure_and_fibre(telco_models):
     print(model.drivers_.head(6).to_string())
     top = set(model.drivers_["driver"].head(4))
     assert {"plan", "tenure_months", "InternetService"} <= top
-    summary = model.summary.set_index("term")
+    summary = model.summary_.set_index("term")
     assert summary.loc["InternetService: Fiber optic", "odds_ratio"] > 1.5
     assert summary.loc["plan: Two year", "odds_ratio"] < 0.5
 
@@ -288,7 +288,7 @@ def test_telco_top_drivers_are_contract_tenure_and_fibre(telco_models):
 def test_telco_duplicate_no_internet_levels_are_dropped_as_collinear(telco_models):
     _, _, _, logistic, _ = telco_models
     assert any("No internet service" in c and "identical" in c for c in logistic.caveats_)
-    assert not logistic.summary["term"].str.contains("No internet service").any()
+    assert not logistic.summary_["term"].str.contains("No internet service").any()
 
 
 # ---- the notebook ------------------------------------------------------------------------------------
@@ -334,5 +334,5 @@ def test_partial_dependence_handles_features_with_missing_values(small_config, s
 
 def test_driver_p_values_are_also_adjusted_for_testing_many_drivers(small_panel):
     drivers = ChurnDrivers().fit(small_panel.frame, small_panel.numeric, small_panel.categorical)
-    table = drivers.summary
+    table = drivers.summary_
     assert (table["p_holm"] >= table["p_value"] - 1e-12).all() and (table["p_holm"] <= 1).all()

@@ -84,7 +84,7 @@ def test_boosting_pools_the_tiny_level_too(tiny_plan_panel):
 def test_forest_plots_of_the_pooled_fit_draw(tiny_plan_panel, name):
     model = _fit(MODELS[name](), tiny_plan_panel)
     ax = model.plot_forest(top=50)
-    assert len(ax.get_yticks()) == len(model.summary)
+    assert len(ax.get_yticks()) == len(model.summary_)
     plt.close(ax.figure)
 
 

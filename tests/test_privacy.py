@@ -91,7 +91,7 @@ def test_retention_curves_pool_a_small_group_instead_of_leaving_it_out():
         }
     )
     curves = RetentionCurves(min_group_size=MIN).fit(frame, group_col="plan")
-    summary = curves.summary.set_index("group")
+    summary = curves.summary_.set_index("group")
     assert "trial" not in summary.index and summary["customers"].sum() == len(frame)
     assert (summary["customers"] >= MIN).all()
     assert any("'Other (2 groups)'" in c and "trial" in c for c in curves.caveats_)

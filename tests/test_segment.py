@@ -100,7 +100,7 @@ def test_bootstrap_stability_is_reported_per_segment(fitted):
     # planted segments are well separated: every refit finds them again (clusterboot: > 0.75 = stable)
     assert stability["jaccard_mean"].min() > 0.75
     assert fitted.stability_ari_.mean() > 0.8
-    assert "stability" in fitted.summary
+    assert "stability" in fitted.summary_
 
 
 def test_forced_number_of_segments_and_chosen_features(features):
@@ -121,7 +121,7 @@ def test_unknown_feature_is_an_error_naming_it(features):
 def test_configured_names_override_generated_ones(features):
     seg = Segmenter(n_segments=4, names={"0": "VIPs"}, bootstrap_runs=0).fit(features)
     assert seg.names_[0] == "VIPs"
-    assert seg.summary.loc[0, "name"] == "VIPs"
+    assert seg.summary_.loc[0, "name"] == "VIPs"
 
 
 def test_generated_names_are_unique_and_describe_the_planted_segments(fitted):

@@ -25,7 +25,7 @@ def planted_hazards():
     config, data, truth = demo(MID_CUSTOMERS)
     panel = churn_panel(data, config)
     cox = ChurnHazards(reference_levels=REFERENCES).fit(panel.frame, panel.numeric, panel.categorical)
-    table = cox.summary.set_index("term")
+    table = cox.summary_.set_index("term")
     print(table[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]].round(3).to_string())
     return cox, table, truth["churn"]
 
@@ -103,7 +103,7 @@ def test_every_planted_hazard_ratio_is_significant_on_50000_customers():
     config, data, truth = demo(50_000)
     panel = churn_panel(data, config)
     table = (
-        ChurnHazards(reference_levels=REFERENCES).fit(panel.frame, panel.numeric, panel.categorical).summary
+        ChurnHazards(reference_levels=REFERENCES).fit(panel.frame, panel.numeric, panel.categorical).summary_
     )
     table = table.set_index("term")
     print(table[["hazard_ratio", "ci_low", "ci_high", "p_value"]].round(3).to_string())
@@ -135,7 +135,7 @@ def _exponential(n=4000, rate=0.05, censor_at=36.0, seed=1):
 
 def test_kaplan_meier_median_interval_covers_the_true_median():
     frame = _exponential()
-    row = RetentionCurves().fit(frame).summary.iloc[0]
+    row = RetentionCurves().fit(frame).summary_.iloc[0]
     true_median = np.log(2) / 0.05
     assert row["median_ci_low"] <= true_median <= row["median_ci_high"]
     assert row["retention_12m_low"] <= np.exp(-0.05 * 12) <= row["retention_12m_high"]
@@ -145,7 +145,7 @@ def test_kaplan_meier_suppresses_small_groups():
     frame = _exponential(n=200)
     frame.loc[:4, "group"] = "tiny"
     curves = RetentionCurves(min_group_size=10).fit(frame, group_col="group")
-    assert "tiny" not in set(curves.summary["group"])
+    assert "tiny" not in set(curves.summary_["group"])
     assert any("tiny" in c for c in curves.caveats_)
 
 
@@ -170,7 +170,7 @@ def test_ph_check_flags_an_effect_that_fades_with_time():
     life = np.where(early < 6, early, late)
     frame = pd.DataFrame({"exit_months": np.minimum(life, 36), "churned": life <= 36, "x": x.astype(float)})
     cox = ChurnHazards().fit(frame, ["x"], [], entry_col=None)
-    assert cox.summary.loc[0, "ph_p_value"] < 0.001
+    assert cox.summary_.loc[0, "ph_p_value"] < 0.001
     assert any("proportional hazards doubtful" in c for c in cox.caveats_)
 
 
@@ -187,7 +187,7 @@ def test_telco_contracts_lengthen_lifetimes():
     config, data = telco()
     design = churn_design(data, config)
     frame = lifetime_table(data, design).merge(data["customers"][["customer_id", "plan"]], on="customer_id")
-    summary = RetentionCurves().fit(frame, group_col="plan").summary.set_index("group")
+    summary = RetentionCurves().fit(frame, group_col="plan").summary_.set_index("group")
     assert summary.loc["Two year", "retention_24m"] > summary.loc["Month-to-month", "retention_24m"] + 0.2
 
 
@@ -206,7 +206,7 @@ def test_no_purchase_group_churns_as_behaviour_counts_it(small_data, inactivity)
     design, features = inactivity
     segments = features["rfm_segment"].rename("segment_name").reset_index()  # "No purchase" = never bought
     lifetimes = lifetime_table(small_data, design, segments=segments)
-    summary = RetentionCurves().fit(lifetimes, group_col="segment_name").summary.set_index("group")
+    summary = RetentionCurves().fit(lifetimes, group_col="segment_name").summary_.set_index("group")
     never_bought = features["frequency"] == 0
     direct = _inactivity_by_hand(small_data, days=180)
     assert never_bought.sum() == direct["never_bought"].sum() > 0

@@ -8,7 +8,7 @@ score of 0.3 means about 30%, and evaluated on a held-out set.
 Examples
 --------
 >>> drivers = ChurnDrivers().fit(train, panel.numeric, panel.categorical)  # doctest: +SKIP
->>> drivers.summary[["term", "odds_ratio", "ci_low", "ci_high", "p_value"]]  # doctest: +SKIP
+>>> drivers.summary_[["term", "odds_ratio", "ci_low", "ci_high", "p_value"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ from cxlib.report._charts import (
     percent_formatter,
 )
 from cxlib.stats._design import DesignEncoder, feature_label
+from cxlib.stats._fitted import FittedModel
 from cxlib.stats._suppression import pool_small_groups
 
 
-class ChurnDrivers:
+class ChurnDrivers(FittedModel):
     """Logistic regression of churn on drivers, reported as odds ratios with 95% intervals.
 
     Parameters
@@ -87,6 +88,16 @@ class ChurnDrivers:
         self.alpha = alpha
         self.min_level_size = min_level_size
 
+    @classmethod
+    def config_params(cls, config) -> dict:
+        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size``."""
+        settings = config.values["churn_model"]
+        return {
+            "reference_levels": settings["reference_levels"],
+            "max_vif": settings["max_vif"],
+            "min_level_size": config.analysis["min_group_size"],
+        }
+
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
         """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
         self.encoder_ = DesignEncoder(
@@ -101,7 +112,7 @@ class ChurnDrivers:
         self.caveats_ = list(self.encoder_.caveats_)
         if not self.result_.mle_retvals.get("converged", True):
             self.caveats_.append("the logistic fit did not converge; treat the ratios as rough")
-        self.summary = self._summary()
+        self.summary_ = self._summary()
         self.drivers_ = self._driver_tests()
         return self
 
@@ -131,7 +142,7 @@ class ChurnDrivers:
         """Joint Wald test of all terms of each driver (one for a number, several for a category)."""
         params, cov = self.result_.params, self.result_.cov_params()
         rows = []
-        for driver, terms in self.summary.groupby("driver", sort=False)["term"]:
+        for driver, terms in self.summary_.groupby("driver", sort=False)["term"]:
             b = params[list(terms)].to_numpy()
             chi2 = float(b @ np.linalg.pinv(cov.loc[list(terms), list(terms)].to_numpy()) @ b)
             rows.append(
@@ -151,7 +162,7 @@ class ChurnDrivers:
     def driver_table(self) -> pd.DataFrame:
         """Terms with odds ratios, intervals and p-values, plus the rank of their driver."""
         rank = self.drivers_.set_index("driver")["rank"]
-        table = self.summary.assign(driver_rank=self.summary["driver"].map(rank))
+        table = self.summary_.assign(driver_rank=self.summary_["driver"].map(rank))
         return table.sort_values(["driver_rank", "p_value"], ignore_index=True)
 
     def plot_forest(self, ax: Axes | None = None, top: int = 20, title: str | None = None) -> Axes:
@@ -162,7 +173,7 @@ class ChurnDrivers:
         return forest_plot(table.iloc[::-1], "odds_ratio", ax=ax, title=title or default, xlabel="Odds ratio")
 
 
-class ChurnPredictor:
+class ChurnPredictor(FittedModel):
     """Gradient boosting with probability calibration, for ranking customers by churn risk.
 
     Parameters
@@ -206,6 +217,11 @@ class ChurnPredictor:
         self.calibration_share = calibration_share
         self.n_threads = n_threads
         self.min_level_size = min_level_size
+
+    @classmethod
+    def config_params(cls, config) -> dict:
+        """``analysis.min_group_size`` and the seed."""
+        return {"seed": config.seed, "min_level_size": config.analysis["min_group_size"]}
 
     def _threads(self):
         return threadpool_limits(limits=self.n_threads, user_api="openmp")

@@ -213,7 +213,7 @@ def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
 def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
     """The driver table for later notebooks: odds ratios (logistic) and hazard ratios (Cox) per term."""
     odds = drivers.driver_table()
-    cox = hazards.summary.set_index("term")[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]]
+    cox = hazards.summary_.set_index("term")[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]]
     cox.columns = ["hazard_ratio", "hr_ci_low", "hr_ci_high", "hr_p_value", "ph_p_value"]
     table = odds.rename(columns={"ci_low": "or_ci_low", "ci_high": "or_ci_high", "p_value": "or_p_value"})
     return table.merge(cox, left_on="term", right_index=True, how="left")

@@ -14,7 +14,7 @@ survival library. Time is tenure in months.
 Examples
 --------
 >>> curves = RetentionCurves().fit(lifetimes, group_col="plan")  # doctest: +SKIP
->>> curves.summary[["group", "median_months", "median_ci_low", "median_ci_high"]]  # doctest: +SKIP
+>>> curves.summary_[["group", "median_months", "median_ci_low", "median_ci_high"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from cxlib.report._charts import (
     percent_formatter,
 )
 from cxlib.stats._design import DesignEncoder, feature_label
+from cxlib.stats._fitted import FittedModel
 from cxlib.stats._suppression import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
@@ -105,7 +106,7 @@ def lifetime_table(
     return table
 
 
-class RetentionCurves:
+class RetentionCurves(FittedModel):
     """Kaplan–Meier retention curves by group, with median lifetime and 95% intervals.
 
     Parameters
@@ -132,7 +133,12 @@ class RetentionCurves:
     def __init__(self, alpha: float = 0.05, min_group_size: int = 10, horizons=(12, 24)):
         self.alpha = alpha
         self.min_group_size = min_group_size
-        self.horizons = tuple(horizons)
+        self.horizons = horizons
+
+    @classmethod
+    def config_params(cls, config) -> dict:
+        """``analysis.min_group_size``."""
+        return {"min_group_size": config.analysis["min_group_size"]}
 
     def fit(
         self,
@@ -171,9 +177,9 @@ class RetentionCurves:
             )
             self.fitters_[str(name)] = kmf
             rows.append(self._row(str(name), part, kmf, event_col, duration_col))
-        self.summary = pd.DataFrame(rows)
+        self.summary_ = pd.DataFrame(rows)
         longest = frame[duration_col].max()
-        if np.isinf(self.summary["median_months"]).any():
+        if np.isinf(self.summary_["median_months"]).any():
             self.caveats_.append(
                 f"a median lifetime 'not reached' (infinite in the summary) means more than half the group "
                 f"was still a customer after the longest follow-up ({longest:.0f} months): the median is "
@@ -218,7 +224,7 @@ class RetentionCurves:
         return finish(ax, title or self._title(), xlabel, "Share still a customer")
 
     def _title(self) -> str:
-        table = self.summary
+        table = self.summary_
         keys = [c for c in table.columns if c.startswith("retention_") and c.count("_") == 1]
         keys = [k for k in keys if table[k].notna().sum() >= 2]
         if not keys:
@@ -241,7 +247,7 @@ def _group_name(column: str | None, value) -> str:
     return str(value)
 
 
-class ChurnHazards:
+class ChurnHazards(FittedModel):
     """Cox proportional-hazards model of churn, reported as hazard ratios with 95% intervals.
 
     Fitted with statsmodels' ``PHReg``, which handles delayed entry efficiently (lifelines' Cox
@@ -279,7 +285,7 @@ class ChurnHazards:
     Examples
     --------
     >>> cox = ChurnHazards().fit(panel.frame, panel.numeric, panel.categorical)  # doctest: +SKIP
-    >>> cox.summary[["label", "hazard_ratio", "ci_low", "ci_high"]]  # doctest: +SKIP
+    >>> cox.summary_[["label", "hazard_ratio", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
 
     def __init__(
@@ -299,6 +305,17 @@ class ChurnHazards:
         self.max_rows = max_rows
         self.seed = seed
         self.min_level_size = min_level_size
+
+    @classmethod
+    def config_params(cls, config) -> dict:
+        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size`` and the seed."""
+        settings = config.values["churn_model"]
+        return {
+            "reference_levels": settings["reference_levels"],
+            "max_vif": settings["max_vif"],
+            "min_level_size": config.analysis["min_group_size"],
+            "seed": config.seed,
+        }
 
     def fit(
         self,
@@ -333,7 +350,7 @@ class ChurnHazards:
                 f"{', '.join(map(feature_label, violated))}: "
                 "their hazard ratio is an average over tenure, larger at some tenures and smaller at others"
             )
-        self.summary = self._summary()
+        self.summary_ = self._summary()
         return self
 
     def _ph_test(self, duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
@@ -368,7 +385,7 @@ class ChurnHazards:
 
     def plot_forest(self, ax: Axes | None = None, top: int = 20, title: str | None = None) -> Axes:
         """Forest plot of hazard ratios with 95% intervals (log scale), most significant first."""
-        table = self.summary.head(top)
+        table = self.summary_.head(top)
         first = table.iloc[0]
         default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
         return forest_plot(
@@ -402,7 +419,7 @@ def _survival_arrays(encoder, frame, duration_col, event_col, entry_col):
     return x, duration, event, entry
 
 
-class RemainingLifetime:
+class RemainingLifetime(FittedModel):
     """Expected remaining lifetime within a horizon, from a Weibull accelerated-failure-time model.
 
     A Weibull model extrapolates smoothly past the longest tenure observed; capping the answer at
@@ -449,6 +466,18 @@ class RemainingLifetime:
         self.max_rows = max_rows
         self.seed = seed
         self.min_level_size = min_level_size
+
+    @classmethod
+    def config_params(cls, config) -> dict:
+        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size`` and the seed."""
+        settings = config.values["churn_model"]
+        return {
+            "reference_levels": settings["reference_levels"],
+            "max_vif": settings["max_vif"],
+            "min_level_size": config.analysis["min_group_size"],
+            "seed": config.seed,
+            "horizon_months": config.analysis["horizon_months"],
+        }
 
     def fit(
         self,

@@ -37,7 +37,7 @@ def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
     (DataFrame, dict)
         The table (segment number as a column) and column -> format string.
     """
-    summary = segmenter.summary
+    summary = segmenter.summary_
     columns = [c for c in REPORT_COLUMNS if c in summary]
     table = summary[columns].reset_index()
     table["distinguishing"] = table["distinguishing"].str.replace("_", " ")

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from cxlib.features._customer import churn_flags, customer_features, features_from_config
 from cxlib.report._charts import PALETTE, axis_labels, finish, new_axes, percent_formatter
+from cxlib.stats._fitted import FittedModel
 from cxlib.stats._intervals import nps_interval
 from cxlib.stats._suppression import suppress_small
 
@@ -141,7 +142,7 @@ def _descriptor(feature: str):
     return f"high-{readable}", f"low-{readable}"  # a user's own feature
 
 
-class Segmenter:
+class Segmenter(FittedModel):
     """Behavioural segments by k-means on robust-scaled features, with evidence, stability and names.
 
     Preparation: channel shares are shrunk towards the overall mix (two pseudo-orders, so a
@@ -174,7 +175,7 @@ class Segmenter:
         Scaled values are clipped to +-clip (robust to outliers).
     min_group_size : int
         Segment averages of fewer customers are suppressed in :attr:`summary`.
-    random_state : int
+    seed : int
         Seed for sampling and k-means.
 
     Attributes
@@ -210,8 +211,8 @@ class Segmenter:
 
     Examples
     --------
-    >>> seg = Segmenter(n_segments=4, random_state=42).fit(features)  # doctest: +SKIP
-    >>> seg.summary[["name", "customers", "share_of_revenue"]]  # doctest: +SKIP
+    >>> seg = Segmenter(n_segments=4, seed=42).fit(features)  # doctest: +SKIP
+    >>> seg.summary_[["name", "customers", "share_of_revenue"]]  # doctest: +SKIP
     """
 
     def __init__(
@@ -225,7 +226,7 @@ class Segmenter:
         sample_size: int = 20_000,
         clip: float = 3.0,
         min_group_size: int = 10,
-        random_state: int = 42,
+        seed: int = 42,
     ):
         self.n_segments = n_segments
         self.k_range = k_range
@@ -236,11 +237,11 @@ class Segmenter:
         self.sample_size = sample_size
         self.clip = clip
         self.min_group_size = min_group_size
-        self.random_state = random_state
+        self.seed = seed
 
     @classmethod
-    def from_config(cls, config, **overrides) -> Segmenter:
-        """Build from ``config.values["segmentation"]`` and the config's seed."""
+    def config_params(cls, config) -> dict:
+        """Parameters from ``config.values["segmentation"]``, ``analysis.min_group_size`` and the seed."""
         seg = config.values["segmentation"]
         params = {
             "n_segments": seg["n_segments"],
@@ -251,10 +252,9 @@ class Segmenter:
             "min_orders": seg.get("min_orders", 2),
             "sample_size": seg.get("sample_size", 20_000),
             "min_group_size": config.analysis["min_group_size"],
-            "random_state": config.seed,
+            "seed": config.seed,
         }
-        params.update(overrides)
-        return cls(**params)
+        return params
 
     # ------------------------------------------------------------------ preparation
     def _select(self, df: pd.DataFrame) -> list[str]:
@@ -337,7 +337,7 @@ class Segmenter:
             return self._fit(df)
 
     def _fit(self, df: pd.DataFrame) -> Segmenter:
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed)
         self.features_ = self._select(df)
         buyers = (df["frequency"] > 0).to_numpy() if "frequency" in df else np.ones(len(df), bool)
         shaping = buyers & ((df["frequency"] >= self.min_orders).to_numpy() if "frequency" in df else True)
@@ -357,10 +357,8 @@ class Segmenter:
         low, high = int(self.k_range[0]), int(self.k_range[1])
         sil_rows = sample[: min(len(sample), 5000)]
         for k in range(low, high + 1):
-            model = self._kmeans(k, len(Z_sample), self.random_state).fit(Z_sample)
-            sil = silhouette_score(
-                Z_all[sil_rows], model.predict(Z_all[sil_rows]), random_state=self.random_state
-            )
+            model = self._kmeans(k, len(Z_sample), self.seed).fit(Z_sample)
+            sil = silhouette_score(Z_all[sil_rows], model.predict(Z_all[sil_rows]), random_state=self.seed)
             scores.append(
                 {
                     "k": k,
@@ -373,9 +371,7 @@ class Segmenter:
         self.best_k_ = int(self.k_scores_["silhouette"].idxmax())
         self.n_segments_ = self.best_k_ if self.n_segments is None else int(self.n_segments)
 
-        model = self._kmeans(self.n_segments_, n, self.random_state, n_init=10 if n <= 200_000 else 3).fit(
-            Z_all
-        )
+        model = self._kmeans(self.n_segments_, n, self.seed, n_init=10 if n <= 200_000 else 3).fit(Z_all)
         self.model_ = model
         # number segments by spend per month (else by size), highest first
         raw_labels = np.full(len(df), NO_PURCHASE_LABEL)
@@ -400,6 +396,7 @@ class Segmenter:
         shown = sample[: min(len(sample), 3000)]
         self.projection_ = self._project(Z_all[shown], mapped[model.predict(Z_all[shown])])
         self._profile(df)
+        self.summary_ = self._summary()
         return self
 
     def predict(self, df: pd.DataFrame) -> pd.Series:
@@ -552,16 +549,14 @@ class Segmenter:
                 names[s] = f"{name} ({seen[name]})"
         return names
 
-    @property
-    def summary(self) -> pd.DataFrame:
+    def _summary(self) -> pd.DataFrame:
         """One row per segment: name, size, value, churn, NPS/CSAT, stability, what distinguishes it."""
-        out = self.profiles_.join(
+        return self.profiles_.join(
             self.stability_[["jaccard_mean"]].rename(columns={"jaccard_mean": "stability"})
         )
-        return out
 
     def _project(self, Z: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-        pca = PCA(n_components=2, random_state=self.random_state).fit(Z)
+        pca = PCA(n_components=2, random_state=self.seed).fit(Z)
         xy = pca.transform(Z)
         self.projection_variance_ = float(pca.explained_variance_ratio_.sum())
         return pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "segment": labels})
