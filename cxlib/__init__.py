@@ -35,7 +35,7 @@ _WHERE = {
     "CustomerData": "data", "load_data": "data",
     "headline_kpis": "overview", "nps_interval": "stats", "wilson_interval": "stats",
     "pool_small_groups": "stats", "suppress_small": "stats",
-    "rfm_scores": "segment", "rfm_table": "segment",
+    "rfm_scores": "features", "rfm_table": "segment",
     "run_suite": "run",
     "escape_text": "report", "md_text": "report",
     "Segmenter": "segment", "customer_segments": "segment",

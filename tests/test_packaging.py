@@ -2,6 +2,7 @@
 
 import tomllib
 
+import pytest
 import yaml
 
 from .conftest import ROOT
@@ -95,3 +96,21 @@ def test_lock_file_satisfies_the_ranges_in_pyproject():
         assert requirement.specifier.contains(locked[name]), (
             f"{name}=={locked[name]} is outside {requirement.specifier}"
         )
+
+
+SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "report", "run")
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_each_subpackage_re_exports_exactly_the_public_names_of_its_private_modules(package):
+    """A public ``__init__`` over private modules: every public name resolves, none is missing."""
+    import importlib
+
+    from cxlib._lazy import public_names
+
+    module = importlib.import_module(f"cxlib.{package}")
+    assert module._WHERE == public_names(ROOT / "cxlib" / package), "regenerate with python -m cxlib._lazy"
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+    with pytest.raises(AttributeError, match="has no attribute"):
+        module.not_a_name  # noqa: B018

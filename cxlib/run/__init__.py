@@ -7,7 +7,6 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
-    "CHECK_TAG": "nbcheck",
     "CURRENT": "_destination",
     "Destination": "_destination",
     "FAILED": "_publish",
@@ -18,13 +17,11 @@ _WHERE = {
     "QuietKernelManager": "_kernels",
     "RUNNER_PARAMETERS": "_runner",
     "Store": "_publish",
-    "TEXT_TYPES": "nbcheck",
     "VALIDATED": "_artifacts",
     "check_destination": "_publish",
     "check_outputs": "_runner",
     "check_parameters": "_runner",
     "check_separate": "_destination",
-    "checked_cells": "nbcheck",
     "config_digest": "_artifacts",
     "default_notebooks_folder": "_runner",
     "discover_notebooks": "_runner",
@@ -37,7 +34,6 @@ _WHERE = {
     "load_summaries": "_artifacts",
     "load_table": "_artifacts",
     "load_validated": "_artifacts",
-    "main": "nbcheck",
     "missing_tables": "_runner",
     "notebook_parameters": "_runner",
     "run_interruptibly": "_kernels",
@@ -48,7 +44,6 @@ _WHERE = {
     "save_validated": "_artifacts",
     "signals_raise": "_kernels",
     "stop_kernels": "_kernels",
-    "store_checked_outputs": "nbcheck",
     "write_manifest": "_publish",
 }
 
