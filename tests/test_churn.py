@@ -336,3 +336,25 @@ def test_driver_p_values_are_also_adjusted_for_testing_many_drivers(small_panel)
     drivers = ChurnDrivers().fit(small_panel.frame, small_panel.numeric, small_panel.categorical)
     table = drivers.summary_
     assert (table["p_holm"] >= table["p_value"] - 1e-12).all() and (table["p_holm"] <= 1).all()
+
+
+def test_importance_is_the_summary_after_fit_and_on_demand_on_other_rows(
+    small_config, small_data, small_panel
+):
+    """fit measures importance on its calibration rows; permutation_importance on any frame, unchanged model."""
+    import matplotlib.pyplot as plt
+
+    train, test, _ = train_test_panels(small_data, small_config, small_panel)
+    model = ChurnPredictor(seed=small_config.seed).fit(train, small_panel.numeric, small_panel.categorical)
+    summary = model.summary_
+    assert sorted(summary["feature"]) == sorted(model.features_)
+    assert (summary["estimate"] == summary["auc_drop"]).all() and summary["auc_drop"].is_monotonic_decreasing
+    assert (summary["ci_low"] <= summary["estimate"]).all() and (
+        summary["estimate"] <= summary["ci_high"]
+    ).all()
+    on_test = model.permutation_importance(test)
+    assert list(on_test.columns) == list(summary.columns)
+    assert model.summary_ is summary  # asking again does not change the fitted model
+    ax = model.plot_importance(importance=on_test)
+    assert on_test["label"].iloc[0] in ax.get_title()
+    plt.close(ax.figure)

@@ -160,6 +160,38 @@ def test_remaining_lifetime_matches_the_exponential_formula():
     np.testing.assert_allclose(predicted, expected, rtol=0.05)
 
 
+def test_remaining_lifetime_time_ratio_covers_the_planted_effect():
+    # exponential lifetimes whose rate doubles with a flag: the flag halves the expected lifetime,
+    # a time ratio of exp(-log 2) = 0.5; the 95% interval should cover it
+    rng = np.random.default_rng(5)
+    n = 8000
+    flag = rng.integers(0, 2, n).astype(float)
+    life = rng.exponential(1 / (0.04 * np.exp(np.log(2) * flag)))
+    frame = pd.DataFrame(
+        {
+            "duration_months": np.minimum(life, 36.0),
+            "churned": life <= 36.0,
+            "flag": flag,
+            "entry_months": 0.0,
+        }
+    )
+    model = RemainingLifetime().fit(frame, ["flag"], [], duration_col="duration_months", entry_col=None)
+    row = model.summary_.set_index("term").loc["flag"]
+    assert row["unit"] == "yes vs no" and row["time_ratio"] == row["estimate"]
+    assert row["ci_low"] <= 0.5 <= row["ci_high"] and row["p_value"] < 0.001
+
+
+def test_retention_summary_estimate_is_retention_at_the_first_horizon():
+    curves = RetentionCurves(horizons=(6, 12)).fit(_exponential(), group_col="group")
+    summary = curves.summary_
+    assert curves.estimate_name == "retention at 6 months"
+    assert RetentionCurves.estimate_name == "retention at 12 months"
+    assert summary["term"].tolist() == summary["group"].tolist() == ["a", "b"]
+    np.testing.assert_array_equal(summary["estimate"], summary["retention_6m"])
+    np.testing.assert_array_equal(summary["ci_low"], summary["retention_6m_low"])
+    assert summary["p_value"].isna().all()
+
+
 def test_ph_check_flags_an_effect_that_fades_with_time():
     rng = np.random.default_rng(3)
     n = 6000

@@ -25,23 +25,14 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter, WeibullAFTFitter
 from lifelines.utils import median_survival_times
-from matplotlib.axes import Axes
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
 from cxlib.churn._panel import DAYS_PER_MONTH, LABEL, ChurnDesign
 from cxlib.data._load import CustomerData
-from cxlib.report._charts import (
-    PALETTE,
-    axis_labels,
-    finish,
-    forest_plot,
-    new_axes,
-    percent_formatter,
-)
 from cxlib.stats._design import DesignEncoder, feature_label
-from cxlib.stats._fitted import FittedModel
+from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._suppression import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
@@ -106,6 +97,18 @@ def lifetime_table(
     return table
 
 
+#: Months at which :class:`RetentionCurves` reports retention by default.
+DEFAULT_HORIZONS = (12, 24)
+
+
+class _RetentionAtFirstHorizon:
+    """``estimate_name`` of :class:`RetentionCurves`: retention at the model's first horizon."""
+
+    def __get__(self, model, owner=None) -> str:
+        horizons = DEFAULT_HORIZONS if model is None else model.horizons
+        return f"retention at {horizons[0]} months"
+
+
 class RetentionCurves(FittedModel):
     """Kaplan–Meier retention curves by group, with median lifetime and 95% intervals.
 
@@ -124,13 +127,19 @@ class RetentionCurves(FittedModel):
     ----------
     fitters_ : dict
         Group -> fitted ``KaplanMeierFitter``.
-    summary : DataFrame
-        group, customers, churned, median_months (inf = not reached), its interval, and
-        retention at each horizon with its interval.
+    summary_ : DataFrame
+        One row per group: the standard columns (``term`` and ``label`` are the group's name,
+        ``estimate`` the share still a customer at the first horizon with its interval; no
+        p-values), then group, customers, churned, median_months (inf = not reached), its
+        interval (median_ci_low, median_ci_high), and retention at each horizon with its
+        interval (``retention_12m``, ``retention_12m_low``, ``retention_12m_high``, ...).
     caveats_ : list of str
     """
 
-    def __init__(self, alpha: float = 0.05, min_group_size: int = 10, horizons=(12, 24)):
+    estimate_name = _RetentionAtFirstHorizon()
+    null_value = None
+
+    def __init__(self, alpha: float = 0.05, min_group_size: int = 10, horizons=DEFAULT_HORIZONS):
         self.alpha = alpha
         self.min_group_size = min_group_size
         self.horizons = horizons
@@ -177,7 +186,7 @@ class RetentionCurves(FittedModel):
             )
             self.fitters_[str(name)] = kmf
             rows.append(self._row(str(name), part, kmf, event_col, duration_col))
-        self.summary_ = pd.DataFrame(rows)
+        self.summary_ = self._summary(rows)
         longest = frame[duration_col].max()
         if np.isinf(self.summary_["median_months"]).any():
             self.caveats_.append(
@@ -210,34 +219,35 @@ class RetentionCurves(FittedModel):
             row[f"retention_{horizon}m_high"] = float(bands.loc[at].iloc[1])
         return row
 
-    def plot_curves(
-        self, ax: Axes | None = None, title: str | None = None, xlabel: str = "Tenure (months)"
-    ) -> Axes:
-        """Retention curves with shaded 95% bands."""
-        ax = new_axes(ax, figsize=(9.0, 4.2))
-        for (name, kmf), colour in zip(self.fitters_.items(), PALETTE, strict=False):
-            kmf.plot_survival_function(ax=ax, color=colour, ci_alpha=0.15, lw=2)
-            ax.lines[-1].set_label(f"{axis_labels([name])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
-        ax.yaxis.set_major_formatter(percent_formatter())
-        ax.set_ylim(0, 1.02)
-        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-        return finish(ax, title or self._title(), xlabel, "Share still a customer")
+    def _summary(self, rows: list[dict]) -> pd.DataFrame:
+        """The standard columns (retention at the first horizon) ahead of the per-group figures."""
+        table = pd.DataFrame(
+            rows,
+            columns=["group", "customers", "churned", "median_months", "median_ci_low", "median_ci_high"]
+            + self._retention_columns(),
+        )
+        first = f"retention_{self.horizons[0]}m"
+        standard = pd.DataFrame(
+            {
+                "term": table["group"],
+                "label": table["group"],
+                "estimate": table[first],
+                "ci_low": table[f"{first}_low"],
+                "ci_high": table[f"{first}_high"],
+                "unit": f"share still a customer after {self.horizons[0]} months",
+            }
+        )
+        return summary_frame(pd.concat([standard, table], axis=1), extra=list(table.columns))
 
-    def _title(self) -> str:
-        table = self.summary_
-        keys = [c for c in table.columns if c.startswith("retention_") and c.count("_") == 1]
-        keys = [k for k in keys if table[k].notna().sum() >= 2]
-        if not keys:
-            return "Share of customers still with us, by tenure"
-        key = keys[-1]
-        best, worst = table.loc[table[key].idxmax()], table.loc[table[key].idxmin()]
-        months = key.split("_")[1][:-1]
-        if len(table) == 2:
-            return (
-                f"After {months} months, {best[key]:.0%} are still customers ({best['group'].lower()}) "
-                f"vs {worst[key]:.0%} ({worst['group'].lower()})"
-            )
-        return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by group"
+    def _retention_columns(self) -> list[str]:
+        return [f"retention_{h}m{end}" for h in self.horizons for end in ("", "_low", "_high")]
+
+    def plot_curves(self, ax=None, title: str | None = None, xlabel: str = "Tenure (months)"):
+        """Retention curves with shaded 95% bands; see :func:`cxlib.churn._plots.plot_retention`."""
+        self.check_is_fitted()
+        from cxlib.churn._plots import plot_retention
+
+        return plot_retention(self, ax=ax, title=title, xlabel=xlabel)
 
 
 def _group_name(column: str | None, value) -> str:
@@ -274,8 +284,10 @@ class ChurnHazards(FittedModel):
 
     Attributes
     ----------
-    summary : DataFrame
-        driver, term, label, unit, hazard_ratio, ci_low, ci_high, p_value, ph_p_value.
+    summary_ : DataFrame
+        One row per term, smallest p-value first: the standard columns (``estimate`` is the
+        hazard ratio, ``p_adjusted`` Holm's adjustment across terms), then driver, hazard_ratio
+        (= estimate), p_holm (= p_adjusted) and ph_p_value (the proportional-hazards test).
     ph_test_ : DataFrame
         Grambsch–Therneau proportional-hazards test per term: scaled Schoenfeld residuals against
         the rank of churn time (chi-square, 1 df), as lifelines' ``proportional_hazard_test``.
@@ -287,6 +299,9 @@ class ChurnHazards(FittedModel):
     >>> cox = ChurnHazards().fit(panel.frame, panel.numeric, panel.categorical)  # doctest: +SKIP
     >>> cox.summary_[["label", "hazard_ratio", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
+
+    estimate_name = "hazard ratio"
+    null_value = 1.0
 
     def __init__(
         self,
@@ -368,29 +383,34 @@ class ChurnHazards(FittedModel):
         z = stats.norm.ppf(1 - self.alpha / 2)
         with np.errstate(over="ignore"):  # a separated term's ratio is infinite; the plot shows it cut
             ratios = np.exp(np.vstack([params, params - z * se, params + z * se]))
-        return pd.DataFrame(
+        p_holm = multipletests(np.asarray(self.result_.pvalues), method="holm")[1]
+        table = pd.DataFrame(
             {
-                "driver": [self.encoder_.term_driver_[t] for t in self.terms_],
                 "term": self.terms_,
                 "label": [feature_label(t) for t in self.terms_],
-                "unit": [self.encoder_.units_[t] for t in self.terms_],
-                "hazard_ratio": ratios[0],
+                "estimate": ratios[0],
                 "ci_low": ratios[1],
                 "ci_high": ratios[2],
                 "p_value": self.result_.pvalues,
-                "p_holm": multipletests(np.asarray(self.result_.pvalues), method="holm")[1],
+                "p_adjusted": p_holm,
+                "unit": [self.encoder_.units_[t] for t in self.terms_],
+                "driver": [self.encoder_.term_driver_[t] for t in self.terms_],
+                "hazard_ratio": ratios[0],
+                "p_holm": p_holm,
                 "ph_p_value": self.ph_test_["p"].to_numpy(),
             }
-        ).sort_values("p_value", ignore_index=True)
-
-    def plot_forest(self, ax: Axes | None = None, top: int = 20, title: str | None = None) -> Axes:
-        """Forest plot of hazard ratios with 95% intervals (log scale), most significant first."""
-        table = self.summary_.head(top)
-        first = table.iloc[0]
-        default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
-        return forest_plot(
-            table.iloc[::-1], "hazard_ratio", ax=ax, title=title or default, xlabel="Hazard ratio"
         )
+        return summary_frame(table.sort_values("p_value", ignore_index=True))
+
+    def plot_forest(self, ax=None, top: int = 20, title: str | None = None):
+        """Forest plot of hazard ratios with 95% intervals (log scale), most significant first.
+
+        See :func:`cxlib.churn._plots.plot_hazard_ratios`; returns the Axes.
+        """
+        self.check_is_fitted()
+        from cxlib.churn._plots import plot_hazard_ratios
+
+        return plot_hazard_ratios(self, ax=ax, top=top, title=title)
 
 
 def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
@@ -443,11 +463,20 @@ class RemainingLifetime(FittedModel):
 
     Attributes
     ----------
+    summary_ : DataFrame
+        One row per term of the scale (lambda) part of the model: the standard columns
+        (``estimate`` is the time ratio exp(coef): the factor by which the term stretches (> 1)
+        or shortens (< 1) a customer's lifetime, with its 95% Wald interval and p-value;
+        ``p_adjusted`` Holm's adjustment across terms), then driver, time_ratio (= estimate),
+        p_holm (= p_adjusted), coef and se (log scale). The Weibull shape is ``shape_``.
     model_ : WeibullAFTFitter
     shape_ : float
         Weibull shape (< 1: the hazard of leaving falls with tenure).
     caveats_ : list of str
     """
+
+    estimate_name = "time ratio"
+    null_value = 1.0
 
     def __init__(
         self,
@@ -512,7 +541,33 @@ class RemainingLifetime(FittedModel):
                 f"hazard in tenure (fitted shape {self.shape_:.2f})"
             ]
         )
+        self.summary_ = self._summary()
         return self
+
+    def _summary(self) -> pd.DataFrame:
+        """Time ratios of the scale's terms (not its intercept) from lifelines' summary."""
+        fitted = self.model_.summary.loc["lambda_"].drop("Intercept")
+        terms = list(fitted.index)
+        p_values = fitted["p"].to_numpy()
+        p_holm = multipletests(p_values, method="holm")[1] if len(terms) else p_values
+        level = f"{100 * (1 - self.model_.alpha):.0f}%"
+        return summary_frame(
+            {
+                "term": terms,
+                "label": [feature_label(t) for t in terms],
+                "estimate": fitted["exp(coef)"].to_numpy(),
+                "ci_low": fitted[f"exp(coef) lower {level}"].to_numpy(),
+                "ci_high": fitted[f"exp(coef) upper {level}"].to_numpy(),
+                "p_value": p_values,
+                "p_adjusted": p_holm,
+                "unit": [self.encoder_.units_[t] for t in terms],
+                "driver": [self.encoder_.term_driver_[t] for t in terms],
+                "time_ratio": fitted["exp(coef)"].to_numpy(),
+                "p_holm": p_holm,
+                "coef": fitted["coef"].to_numpy(),
+                "se": fitted["se(coef)"].to_numpy(),
+            }
+        )
 
     def predict(
         self, frame: pd.DataFrame, tenure_col: str = "tenure_months", grid_points: int = 145
@@ -521,6 +576,7 @@ class RemainingLifetime(FittedModel):
 
         Integrates S(t0 + u) / S(t0) over u in [0, horizon] (trapezoid rule on a monthly-or-finer grid).
         """
+        self.check_is_fitted()
         coef = self.model_.params_.loc["lambda_"]
         slopes = coef.drop("Intercept")
         log_scale = (

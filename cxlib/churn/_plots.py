@@ -1,0 +1,269 @@
+"""Charts of the churn models: forest plots, importance, partial dependence, gains, calibration, retention.
+
+The models in :mod:`cxlib.churn._models` and :mod:`cxlib.churn._survival` compute; their
+``plot_*`` methods delegate here, so only this module (and the report modules) import the
+plotting libraries. Default titles state the finding, built from the fitted results.
+
+Examples
+--------
+>>> plot_odds_ratios(ChurnDrivers().fit(frame, numeric, categorical), top=10)  # doctest: +SKIP
+>>> plot_gains(test["churned"], {"Gradient boosting": probabilities})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+from sklearn.calibration import calibration_curve
+
+from cxlib.churn._models import gains_table
+from cxlib.report._charts import (
+    ACCENT,
+    NEUTRAL,
+    PALETTE,
+    axis_labels,
+    finish,
+    forest_plot,
+    new_axes,
+    percent_formatter,
+)
+from cxlib.stats._design import feature_label
+
+if TYPE_CHECKING:
+    from cxlib.churn._models import ChurnDrivers, ChurnPredictor
+    from cxlib.churn._survival import ChurnHazards, RetentionCurves
+
+
+def plot_odds_ratios(
+    drivers: ChurnDrivers, ax: Axes | None = None, top: int = 20, title: str | None = None
+) -> Axes:
+    """Forest plot of a :class:`ChurnDrivers` fit: odds ratios with 95% intervals, strongest drivers first.
+
+    Parameters
+    ----------
+    drivers : ChurnDrivers
+        A fitted model.
+    ax : Axes, optional
+    top : int
+        Terms shown, in the order of :meth:`ChurnDrivers.driver_table`.
+    title : str, optional
+        Default: the best-evidenced term and its odds ratio.
+    """
+    table = drivers.driver_table().head(top)
+    first = table.iloc[0]
+    default = f"{first['label']} has the strongest evidence of a link to churn (odds ratio {first['odds_ratio']:.2f})"
+    return forest_plot(table.iloc[::-1], "odds_ratio", ax=ax, title=title or default, xlabel="Odds ratio")
+
+
+def plot_hazard_ratios(
+    hazards: ChurnHazards, ax: Axes | None = None, top: int = 20, title: str | None = None
+) -> Axes:
+    """Forest plot of a :class:`ChurnHazards` fit: hazard ratios with 95% intervals, most significant first.
+
+    Parameters
+    ----------
+    hazards : ChurnHazards
+        A fitted model.
+    ax : Axes, optional
+    top : int
+        Terms shown, in the order of its ``summary_`` (smallest p-value first).
+    title : str, optional
+        Default: the most significant term and its hazard ratio.
+    """
+    table = hazards.summary_.head(top)
+    first = table.iloc[0]
+    default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
+    return forest_plot(table.iloc[::-1], "hazard_ratio", ax=ax, title=title or default, xlabel="Hazard ratio")
+
+
+def plot_importance(importance: pd.DataFrame, ax: Axes | None = None, top: int = 12) -> Axes:
+    """Bar chart of permutation importance with the range over the repeats.
+
+    Parameters
+    ----------
+    importance : DataFrame
+        ``label``, ``estimate``, ``ci_low``, ``ci_high`` per feature, largest first (a
+        :class:`ChurnPredictor`'s ``summary_`` or the result of its ``permutation_importance``).
+    ax : Axes, optional
+    top : int
+        Features shown.
+    """
+    table = importance.head(top).iloc[::-1]
+    ax = new_axes(ax, figsize=(7.5, 0.32 * len(table) + 1.4))
+    errors = np.vstack([table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]]).clip(0)
+    ax.barh(range(len(table)), table["estimate"], xerr=errors, color=ACCENT, ecolor=NEUTRAL)
+    ax.set_yticks(range(len(table)), axis_labels(table["label"]))
+    ax.grid(axis="y", visible=False)
+    top_label = table["label"].iloc[-1]
+    return finish(
+        ax,
+        f"{top_label} matters most to the model's ranking of churners",
+        "Drop in ROC-AUC when shuffled",
+    )
+
+
+def plot_partial_dependence(
+    predictor: ChurnPredictor, frame: pd.DataFrame, feature: str, ax: Axes | None = None
+) -> Axes:
+    """Average predicted churn probability as one feature varies, others as observed.
+
+    Levels of a category and the two values of a yes/no flag are drawn as bars, a number as a
+    line (see :meth:`ChurnPredictor.partial_dependence`).
+    """
+    ax = new_axes(ax, figsize=(3.8, 3.0))
+    curve = predictor.partial_dependence(frame, feature)
+    grid, average = curve["value"].to_numpy(), curve["churn_probability"].to_numpy()
+    categorical = feature in predictor.categorical_
+    flag = not categorical and set(np.unique(grid)) <= {0.0, 1.0}
+    if categorical or flag:  # levels, or a yes/no flag, as bars rather than a line between 0 and 1
+        labels = ["no" if g == 0 else "yes" for g in grid] if flag else [str(g) for g in grid]
+        order = np.arange(len(grid)) if flag else np.argsort(average)
+        ax.barh(range(len(order)), average[order], color=ACCENT)
+        ax.set_yticks(range(len(order)), axis_labels(np.asarray(labels)[order], width=24))
+        ax.xaxis.set_major_formatter(percent_formatter(1))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.grid(axis="y", visible=False)
+        ax.tick_params(axis="y", labelsize=9)
+        ax.set_title(feature_label(feature), fontsize=10)
+        return finish(ax, feature_label(feature), "Average churn probability", None)
+    ax.plot(grid, average, color=ACCENT, lw=2)
+    ax.yaxis.set_major_formatter(percent_formatter(1))
+    finish(ax, feature_label(feature), feature_label(feature), "Average churn probability")
+    ax.title.set_fontsize(10)
+    return ax
+
+
+def plot_partial_dependences(predictor: ChurnPredictor, frame: pd.DataFrame, features) -> np.ndarray:
+    """Partial-dependence panels for several features side by side; returns the array of Axes."""
+    features = list(features)
+    fig, axes = plt.subplots(1, len(features), figsize=(3.9 * len(features), 3.4), layout="constrained")
+    axes = np.atleast_1d(axes)
+    for feature, ax in zip(features, axes, strict=True):
+        plot_partial_dependence(predictor, frame, feature, ax=ax)
+    fig.suptitle(
+        "How predicted churn changes with each top driver (others as observed)",
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+    )
+    return axes
+
+
+def plot_gains(y_true, probabilities: dict[str, np.ndarray], ax: Axes | None = None) -> Axes:
+    """Cumulative gains curves of one or more models against random targeting.
+
+    Parameters
+    ----------
+    y_true : array of bool
+    probabilities : dict
+        Model name -> predicted churn probability of each customer.
+    ax : Axes, optional
+    """
+    ax = new_axes(ax)
+    caught = {}
+    for (name, p), colour in zip(probabilities.items(), PALETTE, strict=False):
+        table = gains_table(y_true, p)
+        ax.plot(
+            np.r_[0, table["share_contacted"]],
+            np.r_[0, table["share_of_churners_caught"]],
+            marker="o",
+            ms=3,
+            color=colour,
+            label=name,
+        )
+        caught[name] = table.loc[table["decile"] == 2, "share_of_churners_caught"].iloc[0]
+    ax.plot(
+        [0, 1], [0, 1], color=NEUTRAL, ls="--", label="Random targeting (20% of churners per 20% contacted)"
+    )
+    ax.xaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.legend(frameon=False, loc="lower right")
+    best = max(caught, key=caught.get)
+    return finish(
+        ax,
+        f"Contacting the riskiest 20% would reach {caught[best]:.0%} of churners ({best.lower()})",
+        "Share of customers contacted, highest risk first",
+        "Share of churners reached",
+    )
+
+
+def plot_calibration(
+    y_true, probabilities: dict[str, np.ndarray], ax: Axes | None = None, bins: int = 10
+) -> Axes:
+    """Reliability diagram: observed churn rate against predicted probability (quantile bins).
+
+    Parameters
+    ----------
+    y_true : array of bool
+    probabilities : dict
+        Model name -> predicted churn probability of each customer.
+    ax : Axes, optional
+    bins : int
+        Quantile bins of the predicted probability.
+    """
+    ax = new_axes(ax)
+    top, worst = 0.0, {}
+    for (name, p), colour in zip(probabilities.items(), PALETTE, strict=False):
+        observed, predicted = calibration_curve(np.asarray(y_true, int), p, n_bins=bins, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", ms=4, color=colour, label=name)
+        top = max(top, predicted.max(), observed.max())
+        worst[name] = float(np.abs(observed - predicted).max())
+    ax.plot([0, top], [0, top], color=NEUTRAL, ls="--", label="Perfect calibration")
+    ax.xaxis.set_major_formatter(percent_formatter(0))
+    ax.yaxis.set_major_formatter(percent_formatter(0))
+    ax.legend(frameon=False, loc="upper left")
+    best = min(worst, key=worst.get)
+    title = (
+        f"{best}: predicted probabilities within {100 * worst[best]:.1f} percentage points of observed churn in every decile"
+        if worst[best] < 0.05
+        else f"Predicted probabilities miss observed churn by up to {100 * worst[best]:.1f} percentage points in some deciles"
+    )
+    return finish(
+        ax, title, "Predicted churn probability (mean of a decile of customers)", "Observed churn rate"
+    )
+
+
+def plot_retention(
+    curves: RetentionCurves, ax: Axes | None = None, title: str | None = None, xlabel: str = "Tenure (months)"
+) -> Axes:
+    """Kaplan–Meier retention curves of a :class:`RetentionCurves` fit, with shaded 95% bands.
+
+    Parameters
+    ----------
+    curves : RetentionCurves
+        A fitted model.
+    ax : Axes, optional
+    title : str, optional
+        Default: retention at the last horizon shown for at least two groups, best against worst.
+    xlabel : str
+    """
+    ax = new_axes(ax, figsize=(9.0, 4.2))
+    for (name, kmf), colour in zip(curves.fitters_.items(), PALETTE, strict=False):
+        kmf.plot_survival_function(ax=ax, color=colour, ci_alpha=0.15, lw=2)
+        ax.lines[-1].set_label(f"{axis_labels([name])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.set_ylim(0, 1.02)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    return finish(ax, title or _retention_title(curves.summary_), xlabel, "Share still a customer")
+
+
+def _retention_title(summary: pd.DataFrame) -> str:
+    """A finding-style title for retention curves from a :class:`RetentionCurves` ``summary_``."""
+    keys = [c for c in summary.columns if c.startswith("retention_") and c.count("_") == 1]
+    keys = [k for k in keys if summary[k].notna().sum() >= 2]
+    if not keys:
+        return "Share of customers still with us, by tenure"
+    key = keys[-1]
+    best, worst = summary.loc[summary[key].idxmax()], summary.loc[summary[key].idxmin()]
+    months = key.split("_")[1][:-1]
+    if len(summary) == 2:
+        return (
+            f"After {months} months, {best[key]:.0%} are still customers ({best['group'].lower()}) "
+            f"vs {worst[key]:.0%} ({worst['group'].lower()})"
+        )
+    return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by group"
