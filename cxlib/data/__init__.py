@@ -20,6 +20,7 @@ _WHERE = {
     "DEFAULTS": "_config",
     "DEMO_FILES": "_demo_folder",
     "EXTREME_FACTOR": "_readiness",
+    "GENERATOR_NAMES": "_demo_folder",
     "HAZARD_RATIOS": "_synth",
     "ID_COLUMNS": "_contract",
     "KEY_RULES": "_config_checks",

@@ -14,6 +14,10 @@ from pathlib import Path
 from cxlib.data._synth import generate
 from cxlib.exceptions import DemoFolderError
 
+#: What ``ground_truth.json`` names as its generator: today's public name, and the name written by
+#: versions before the subpackage layout (so a demo folder they wrote can still be replaced).
+GENERATOR_NAMES = ("cxlib.data.generate", "cxlib.synth.generate")
+
 
 def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -> Path:
     """Generate the demo and write its tables, ``ground_truth.json`` and per-customer truth.
@@ -85,7 +89,7 @@ def _check_ours(folder: Path) -> None:
 
 def _written_by_synth(truth: Path) -> bool:
     try:
-        return json.loads(truth.read_text(encoding="utf-8")).get("generator") == "cxlib.data._synth.generate"
+        return json.loads(truth.read_text(encoding="utf-8")).get("generator") in GENERATOR_NAMES
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -464,7 +464,7 @@ def _referrals_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
 
 def _truth(n_customers: int, seed: int, tables: dict) -> dict:
     return {
-        "generator": "cxlib.data._synth.generate",
+        "generator": "cxlib.data.generate",
         "n_customers": n_customers,
         "seed": seed,
         "as_of": AS_OF.date().isoformat(),
