@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from cxlib.overview import _kpis as kpis
+from cxlib.overview import describe_kpis
 from cxlib.stats import nps_interval, wilson_interval
 
 
@@ -26,25 +27,28 @@ def test_headline_kpis_match_a_direct_pandas_computation(small_data):
     tx = small_data["transactions"]
     as_of = small_data.as_of
     year = tx[(tx["order_date"] > as_of - pd.Timedelta(days=365)) & (tx["order_date"] <= as_of)]
-    assert table.loc["Net revenue, last 12 months", "value"] == pytest.approx(year["amount"].sum())
+    assert table.loc["net_revenue_12m", "value"] == pytest.approx(year["amount"].sum())
     sales = year[year["is_refund"] == False]  # noqa: E712
     active = sales[sales["order_date"] > as_of - pd.Timedelta(days=90)]["customer_id"].nunique()
-    assert table.loc["Active customers", "value"] == active
+    assert table.loc["active_customers", "value"] == active
+    assert table.loc["active_customers", "window_days"] == 90
     orders = sales.groupby("customer_id").size()
-    assert table.loc["Repeat rate", "value"] == pytest.approx((orders >= 2).mean())
+    assert table.loc["repeat_rate", "value"] == pytest.approx((orders >= 2).mean())
     customers = small_data["customers"]
     year_ago = as_of - pd.Timedelta(days=365)
     at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
     churned = ((at_risk["churn_date"] > year_ago) & (at_risk["churn_date"] <= as_of)).mean()
-    row = table.loc["Churn rate, last 12 months"]
+    row = table.loc["churn_rate_12m"]
     assert row["value"] == pytest.approx(churned)
     assert row["low"] < row["value"] < row["high"]
+    assert row["n"] == len(at_risk)
 
 
 def test_inactivity_definition_counts_lapsed_buyers(small_data):
     row = kpis.headline_kpis(small_data, churn_definition="inactivity", inactivity_days=180).set_index("kpi")
-    lapse = row.loc["Lapse rate (no purchase)"]
+    lapse = row.loc["lapse_rate"]
     assert 0 < lapse["value"] < 1 and lapse["low"] < lapse["value"] < lapse["high"]
+    assert lapse["window_days"] == 180
 
 
 def test_small_groups_are_suppressed_with_a_complement():
@@ -75,8 +79,8 @@ def test_touchpoints_report_resolution_and_waits(small_data):
 
 def test_findings_sentence_quotes_the_numbers(small_data):
     table = kpis.headline_kpis(small_data)
-    text = kpis.describe_kpis(table, "EUR")
-    active = int(table.set_index("kpi").loc["Active customers", "value"])
+    text = describe_kpis(table, "EUR")
+    active = int(table.set_index("kpi").loc["active_customers", "value"])
     assert f"{active:,}" in text and "NPS" in text
 
 

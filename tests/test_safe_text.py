@@ -18,6 +18,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from cxlib.churn._report import effect_sentence
 from cxlib.overview import _kpis as kpis
+from cxlib.overview import describe_data, describe_kpis, headline_sentence, kpi_table
 from cxlib.report import MAX_NAMED, describe_pooling
 from cxlib.report import _charts as plots
 from cxlib.report._html import money_format, styled, write_index
@@ -108,21 +109,34 @@ def test_money_format_copes_with_braces_in_the_currency_and_styled_escapes_it():
 def test_kpi_sentences_escape_the_currency():
     table = pd.DataFrame(
         {
-            "kpi": [
-                "Active customers",
-                "Net revenue, last 12 months",
-                "Revenue per buying customer",
-                "Repeat rate",
-            ],
+            "kpi": ["active_customers", "net_revenue_12m", "revenue_per_buyer", "repeat_rate"],
             "value": [10.0, 5000.0, 50.0, 0.4],
             "low": [np.nan, np.nan, 45.0, 0.35],
             "high": [np.nan, np.nan, 55.0, 0.45],
             "unit": ["customers", "currency", "currency", "share"],
-            "basis": ["bought in the last 90 days (census)", "", "", ""],
+            "window_days": [90, 365, 365, 365],
         }
     )
-    page = rendered(kpis.describe_kpis(table, PAYLOADS[0]))
+    page = rendered(describe_kpis(table, PAYLOADS[0]))
     assert page.live == [] and f"5,000 {PAYLOADS[0]}" in page.text
+    page = rendered(headline_sentence(table, PAYLOADS[0]))
+    assert page.live == [] and f"5,000 {PAYLOADS[0]}" in page.text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_overview_sentences_and_kpi_table_escape_the_company_and_currency(payload, small_data):
+    from cxlib.data import load_config
+    from cxlib.overview import data_overview
+
+    from .conftest import SMALL_CONFIG
+
+    overview = data_overview(
+        small_data, load_config(SMALL_CONFIG, {"company": payload, "analysis.currency": payload})
+    )
+    page = rendered(describe_data(overview))
+    assert page.live == [] and payload.strip() in page.text
+    html = kpi_table(overview.kpis, overview.currency).to_html()
+    assert live_markup(html) == [] and "EUR" not in read_page(html).text and payload in read_page(html).text
 
 
 def test_driver_sentences_escape_labels_and_levels_from_the_data():

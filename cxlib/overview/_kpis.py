@@ -13,7 +13,6 @@ import pandas as pd
 
 from cxlib.data._load import CustomerData
 from cxlib.features._purchases import _window_start, latest_answers
-from cxlib.report._safe_text import md_text
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
 from cxlib.stats._suppression import (
     pool_small_groups,
@@ -21,11 +20,17 @@ from cxlib.stats._suppression import (
     suppress_small,
 )
 
+#: Columns of :func:`headline_kpis`, in order.
+KPI_COLUMNS = ["kpi", "value", "low", "high", "unit", "n", "window_days", "respondents", "response_rate"]
+
 
 def headline_kpis(
     data: CustomerData, active_days: int = 90, churn_definition: str = "auto", inactivity_days: int = 180
 ) -> pd.DataFrame:
     """The headline numbers of a customer base over the last 12 months, with 95% intervals.
+
+    The table holds numbers only; :func:`cxlib.overview.format_kpis` and
+    :func:`cxlib.overview.describe_kpis` turn them into labels, a basis and sentences.
 
     Parameters
     ----------
@@ -42,83 +47,101 @@ def headline_kpis(
     Returns
     -------
     DataFrame
-        One row per KPI: ``kpi``, ``value``, ``low``, ``high``, ``unit``, ``basis`` (how it was
-        computed, or why there is no interval).
+        One row per KPI (:data:`KPI_COLUMNS`): ``kpi`` (an identifier such as
+        ``"active_customers"``), ``value``, ``low`` and ``high`` (95% interval; missing for a
+        census), ``unit`` (``customers``, ``currency``, ``share``, ``points`` or ``score``), ``n``
+        (customers or answers the figure is computed over; missing for a census count),
+        ``window_days`` (the look-back window the figure covers), ``respondents`` and
+        ``response_rate`` (survey figures: customers with a latest answer, and their share of all
+        customers). Transaction rows are absent without transactions, survey rows without answers.
+
+    Examples
+    --------
+    >>> kpis = headline_kpis(data, active_days=30)  # doctest: +SKIP
+    >>> kpis.set_index("kpi").loc["active_customers", "window_days"]  # doctest: +SKIP
+    30
     """
     as_of = data.as_of
     year_ago = _window_start(as_of, 365)
     customers = data["customers"]
-    rows = [("Customers (all time)", len(customers), None, None, "customers", "census of the customer table")]
-    sales = None
+    rows = [_row("customers", len(customers), unit="customers")]
     if data.has("transactions"):
         tx = data["transactions"]
         last_year = tx[(tx["order_date"] > year_ago) & (tx["order_date"] <= as_of)]
         sales = last_year[~last_year["is_refund"]]
         active = sales.loc[sales["order_date"] > _window_start(as_of, active_days), "customer_id"].nunique()
-        rows.append(
-            (
-                "Active customers",
-                active,
-                None,
-                None,
-                "customers",
-                f"bought in the last {active_days} days (census)",
-            )
-        )
+        rows.append(_row("active_customers", active, unit="customers", window_days=active_days))
         revenue = float(last_year["amount"].sum())
-        rows.append(
-            (
-                "Net revenue, last 12 months",
-                revenue,
-                None,
-                None,
-                "currency",
-                "census total, refunds subtracted; no sampling error",
-            )
-        )
+        rows.append(_row("net_revenue_12m", revenue, unit="currency", window_days=365))
         per_customer = last_year.groupby("customer_id")["amount"].sum()
         per_customer = per_customer[per_customer > 0]
         rows.append(
-            (
-                "Revenue per buying customer",
+            _row(
+                "revenue_per_buyer",
                 *mean_interval(per_customer),
-                "currency",
-                f"mean over {len(per_customer):,} customers who bought in 12 months; 95% CI",
+                unit="currency",
+                n=len(per_customer),
+                window_days=365,
             )
         )
         orders = order_counts(sales, "customer_id")
         rows.append(
-            (
-                "Repeat rate",
+            _row(
+                "repeat_rate",
                 *wilson_interval(int((orders >= 2).sum()), len(orders)),
-                "share",
-                "share of 12-month buyers with 2+ orders; 95% Wilson CI",
+                unit="share",
+                n=len(orders),
+                window_days=365,
             )
         )
     rows.append(_churn_row(data, churn_definition, inactivity_days))
     if data.has("surveys"):
         latest = latest_answers(data["surveys"], as_of)
-        rate = latest["customer_id"].nunique() / max(len(customers), 1)
-        basis = (
-            f"latest answer of {len(latest):,} respondents ({rate:.0%} of customers); respondents self-select"
-        )
+        survey = {
+            "window_days": 365,
+            "respondents": len(latest),
+            "response_rate": latest["customer_id"].nunique() / max(len(customers), 1),
+        }
         if "nps" in latest and latest["nps"].notna().any():
-            rows.append(("NPS", *nps_interval(latest["nps"]), "points", basis + "; 95% CI"))
+            nps = latest["nps"].dropna()
+            rows.append(_row("nps", *nps_interval(latest["nps"]), unit="points", n=len(nps), **survey))
         if "csat" in latest and latest["csat"].notna().any():
-            rows.append(("CSAT (1-5)", *mean_interval(latest["csat"]), "score", basis + "; 95% CI"))
             csat = latest["csat"].dropna()
+            rows.append(_row("csat", *mean_interval(latest["csat"]), unit="score", n=len(csat), **survey))
             rows.append(
-                (
-                    "Satisfied (CSAT 4-5)",
+                _row(
+                    "satisfied_share",
                     *wilson_interval(int((csat >= 4).sum()), len(csat)),
-                    "share",
-                    "share of respondents; 95% Wilson CI",
+                    unit="share",
+                    n=len(csat),
+                    **survey,
                 )
             )
-    return pd.DataFrame(rows, columns=["kpi", "value", "low", "high", "unit", "basis"])
+    return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+def _row(
+    kpi: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    unit: str,
+    n: int | None = None,
+    window_days: int | None = None,
+    respondents: int | None = None,
+    response_rate: float | None = None,
+) -> tuple:
+    """One row of :func:`headline_kpis`, in the order of :data:`KPI_COLUMNS`."""
+    return (kpi, value, low, high, unit, n, window_days, respondents, response_rate)
 
 
 def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tuple:
+    """The churn KPI: churn over the last 12 months, the share marked churned, or the lapse rate.
+
+    ``churn_rate_12m`` with churn dates, ``churn_rate_snapshot`` with only a churn flag and,
+    under the inactivity definition, ``lapse_rate``: earlier buyers who stopped buying.
+    """
     as_of = data.as_of
     year_ago = _window_start(as_of, 365)
     customers = data["customers"]
@@ -128,30 +151,32 @@ def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tup
     if contractual and "churn_date" in customers:
         at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
         churned = at_risk["churn_date"].between(year_ago, as_of, inclusive="right")
-        return (
-            "Churn rate, last 12 months",
+        return _row(
+            "churn_rate_12m",
             *wilson_interval(int(churned.sum()), len(at_risk)),
-            "share",
-            f"cancellations among {len(at_risk):,} customers active a year ago; 95% Wilson CI",
+            unit="share",
+            n=len(at_risk),
+            window_days=365,
         )
     if contractual and "churned" in customers:
         churned = customers["churned"].astype(bool)
-        return (
-            "Churn rate (snapshot)",
+        return _row(
+            "churn_rate_snapshot",
             *wilson_interval(int(churned.sum()), len(customers)),
-            "share",
-            "share of customers marked churned; 95% Wilson CI",
+            unit="share",
+            n=len(customers),
         )
     tx = data["transactions"]
     sales = tx[~tx["is_refund"]]
     before = sales[sales["order_date"] <= year_ago]["customer_id"].unique()
     recent = sales[sales["order_date"] > _window_start(as_of, inactivity_days)]["customer_id"].unique()
     lapsed = int((~pd.Index(before).isin(recent)).sum())
-    return (
-        "Lapse rate (no purchase)",
+    return _row(
+        "lapse_rate",
         *wilson_interval(lapsed, len(before)),
-        "share",
-        f"customers who bought before a year ago with no purchase in the last {inactivity_days} days",
+        unit="share",
+        n=len(before),
+        window_days=inactivity_days,
     )
 
 
@@ -187,7 +212,7 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
 
     Channels used by fewer than ``min_size`` customers are pooled into one ``Other (n groups)``
     row (see :func:`cxlib.stats._suppression.pool_small_groups`), so no small channel's figures can be
-    derived from the revenue total; :func:`describe_pooling` says so.
+    derived from the revenue total; :func:`cxlib.report.describe_pooling` says so.
     """
     window = transactions[
         (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
@@ -217,7 +242,7 @@ def touchpoint_volumes(
     Complaint rows also carry the share resolved and support contacts the median wait in
     minutes. Kinds with fewer than ``min_size`` customers are pooled together, then within each
     kind the channels with fewer than ``min_size`` customers (see
-    :func:`cxlib.stats._suppression.pool_small_groups`); :func:`describe_pooling` says which.
+    :func:`cxlib.stats._suppression.pool_small_groups`); :func:`cxlib.report.describe_pooling` says which.
     """
     window = interactions[
         (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
@@ -279,79 +304,6 @@ def data_health(data: CustomerData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _fmt(value: float, unit: str, currency: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "currency":
-        return f"{value:,.0f} {currency}" if abs(value) >= 100 else f"{value:,.2f} {currency}"
-    if unit == "points":
-        return f"{value:+.0f}"
-    if unit == "score":
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
-
-
-def format_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> pd.DataFrame:
-    """KPI table as display text: value, 95% interval, and how each figure was obtained."""
-    rows = []
-    for row in kpis.itertuples():
-        interval = (
-            "–"
-            if pd.isna(row.low)
-            else f"{_fmt(row.low, row.unit, currency)} to {_fmt(row.high, row.unit, currency)}"
-        )
-        rows.append(
-            {
-                "KPI": row.kpi,
-                "Value": _fmt(row.value, row.unit, currency),
-                "95% interval": interval,
-                "Basis": row.basis,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _active_days(k: pd.DataFrame) -> str:
-    basis = str(k.loc["Active customers", "basis"])
-    return basis.split("last ")[1].split(" days")[0] if "last " in basis else "90"
-
-
-def describe_kpis(kpis: pd.DataFrame, currency: str = "EUR") -> str:
-    """Findings as sentences built from the KPI table (Markdown; the currency is escaped for it)."""
-    currency = md_text(currency)
-    k = kpis.set_index("kpi")
-    sentences = []
-    if "Net revenue, last 12 months" in k.index:
-        sentences.append(
-            f"**{_fmt(k.loc['Active customers', 'value'], 'count', currency)} customers are active** "
-            f"(bought in the last {_active_days(k)} days); net revenue over the last 12 months was "
-            f"**{_fmt(k.loc['Net revenue, last 12 months', 'value'], 'currency', currency)}** after refunds."
-        )
-        arpc = k.loc["Revenue per buying customer"]
-        sentences.append(
-            f"A buying customer spent {_fmt(arpc['value'], 'currency', currency)} on average "
-            f"(95% CI {_fmt(arpc['low'], 'currency', currency)} to {_fmt(arpc['high'], 'currency', currency)}), and "
-            f"{_fmt(k.loc['Repeat rate', 'value'], 'share', currency)} of buyers came back for a second order."
-        )
-    churn = k[k.index.str.contains("Churn|Lapse")]
-    if not churn.empty:
-        row = churn.iloc[0]
-        sentences.append(
-            f"{churn.index[0]}: **{_fmt(row['value'], 'share', currency)}** "
-            f"(95% CI {_fmt(row['low'], 'share', currency)} to {_fmt(row['high'], 'share', currency)})."
-        )
-    if "NPS" in k.index:
-        nps = k.loc["NPS"]
-        sentences.append(
-            f"NPS stands at **{_fmt(nps['value'], 'points', currency)}** (95% CI {_fmt(nps['low'], 'points', currency)} "
-            f"to {_fmt(nps['high'], 'points', currency)}); survey respondents choose themselves, so read it as "
-            f"the view of those who answer."
-        )
-    return " ".join(sentences)
-
-
 def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> pd.DataFrame:
     """Customers per value of an attribute (plan, region, ...) with churn rate and 95% Wilson interval.
 
@@ -369,9 +321,6 @@ def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> p
         table[["churn_rate", "churn_low", "churn_high"]] = pd.DataFrame(bounds, index=table.index)
     table = table.sort_values("customers", ascending=False).reset_index()
     return record_pooling(suppress_small(table, "customers", min_size), pooling)
-
-
-#: Pooled groups named in a sentence; the rest are counted.
 
 
 def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,164 @@
+"""Every table of the data-overview report, computed once from the validated data and the config.
+
+The notebook presents a :class:`DataOverview` and never asks which tables exist: a table the
+config does not supply leaves its part ``None``, and the report module says so in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cxlib.data._config import Config
+from cxlib.data._load import CustomerData
+from cxlib.features._purchases import latest_answers
+from cxlib.overview._kpis import (
+    attribute_mix,
+    channel_mix,
+    data_health,
+    headline_kpis,
+    monthly_revenue,
+    signups_by_month,
+    touchpoint_volumes,
+)
+
+#: Customer attributes the churn-by-group table is built on: the first one the data has.
+MIX_COLUMNS = ("plan", "acquisition_channel", "region")
+
+#: Survey scores kept for the score distribution.
+SCORE_COLUMNS = ("nps", "csat")
+
+
+@dataclass(frozen=True)
+class DataOverview:
+    """The aggregates of the data overview (no per-customer rows).
+
+    Attributes
+    ----------
+    company, currency : str
+        From the config.
+    as_of : Timestamp
+        The data's as-of date.
+    tables : tuple of str
+        The tables the config supplies.
+    warnings, notes : tuple of str
+        What validation flagged and what loading did (counts and row numbers, never an id).
+    min_group_size : int
+        Groups smaller than this were pooled or suppressed.
+    health : DataFrame
+        :func:`data_health`: one row per table.
+    kpis : DataFrame
+        :func:`headline_kpis` with the config's active window and churn definition.
+    signups : DataFrame
+        :func:`signups_by_month`.
+    mix_column : str or None
+        The customer attribute of :data:`MIX_COLUMNS` the data has, if any.
+    customer_mix : DataFrame or None
+        :func:`attribute_mix` by ``mix_column`` with churn rates; None without such a column or
+        without a churn flag.
+    monthly : DataFrame or None
+        :func:`monthly_revenue`; None without transactions.
+    channels : DataFrame or None
+        :func:`channel_mix`; None without transactions.
+    active_customers : int
+        Customers the touchpoint rates are per 1,000 of: the active customers, or every customer
+        without transactions.
+    touchpoints : DataFrame or None
+        :func:`touchpoint_volumes`; None without interactions.
+    scores : DataFrame or None
+        The latest NPS and CSAT answers of the last 12 months (score columns only, no ids); None
+        without surveys.
+    """
+
+    company: str
+    currency: str
+    as_of: pd.Timestamp
+    tables: tuple[str, ...]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    min_group_size: int
+    health: pd.DataFrame
+    kpis: pd.DataFrame
+    signups: pd.DataFrame
+    mix_column: str | None
+    customer_mix: pd.DataFrame | None
+    monthly: pd.DataFrame | None
+    channels: pd.DataFrame | None
+    active_customers: int
+    touchpoints: pd.DataFrame | None
+    scores: pd.DataFrame | None
+
+    def has(self, table: str) -> bool:
+        """Whether the config supplies ``table``."""
+        return table in self.tables
+
+
+def data_overview(data: CustomerData, config: Config) -> DataOverview:
+    """Compute every table of the data overview with the config's analysis settings.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Validated tables (e.g. from :func:`cxlib.run.load_run_data`).
+    config : Config
+        Supplies ``company``, ``analysis.currency``, ``analysis.min_group_size``,
+        ``analysis.active_days`` and ``analysis.churn`` (``definition``, ``inactivity_days``).
+
+    Returns
+    -------
+    DataOverview
+
+    Examples
+    --------
+    >>> overview = data_overview(load_run_data(config, run_dir), config)  # doctest: +SKIP
+    >>> overview.kpis.set_index("kpi").loc["active_customers", "window_days"]  # doctest: +SKIP
+    90
+    """
+    analysis = config.analysis
+    min_group = analysis["min_group_size"]
+    kpis = headline_kpis(
+        data,
+        active_days=analysis["active_days"],
+        churn_definition=analysis["churn"]["definition"],
+        inactivity_days=analysis["churn"]["inactivity_days"],
+    )
+    customers = data["customers"]
+    mix_column = next((c for c in MIX_COLUMNS if c in customers), None)
+    customer_mix = (
+        attribute_mix(customers, mix_column, min_group)
+        if mix_column is not None and "churned" in customers
+        else None
+    )
+    transactions = data["transactions"] if data.has("transactions") else None
+    if transactions is not None:
+        active = int(kpis.set_index("kpi").loc["active_customers", "value"])
+    else:
+        active = len(customers)
+    scores = None
+    if data.has("surveys"):
+        latest = latest_answers(data["surveys"], data.as_of)
+        scores = latest[[c for c in SCORE_COLUMNS if c in latest]].reset_index(drop=True)
+    return DataOverview(
+        company=config.company,
+        currency=analysis["currency"],
+        as_of=data.as_of,
+        tables=tuple(data.tables),
+        warnings=tuple(getattr(data, "warnings", ())),
+        notes=tuple(data.notes),
+        min_group_size=min_group,
+        health=data_health(data),
+        kpis=kpis,
+        signups=signups_by_month(customers),
+        mix_column=mix_column,
+        customer_mix=customer_mix,
+        monthly=None if transactions is None else monthly_revenue(transactions, data.as_of),
+        channels=None if transactions is None else channel_mix(transactions, data.as_of, min_group),
+        active_customers=active,
+        touchpoints=(
+            touchpoint_volumes(data["interactions"], active, data.as_of, min_group)
+            if data.has("interactions")
+            else None
+        ),
+        scores=scores,
+    )
