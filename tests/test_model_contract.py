@@ -190,6 +190,7 @@ class TestContract:
 COMPUTING_PACKAGES = ("data", "features", "stats")
 COMPUTING_MODULES = (
     "overview/_kpis.py",
+    "segment/_profiles.py",
     "segment/_rfm.py",
     "segment/_segmenter.py",
     "churn/_panel.py",
