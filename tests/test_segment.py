@@ -421,3 +421,9 @@ def test_report_table_shows_segment_numbers_and_readable_distinguishing_features
     table, _ = report_table(fitted)
     assert list(table["segment"]) == list(range(fitted.n_segments_))
     assert not table["distinguishing"].str.contains("_").any()
+
+
+def test_stability_chart_says_when_stability_was_not_measured(features):
+    ax = Segmenter(n_segments=4, bootstrap_runs=0).fit(features).plot_stability()
+    assert ax.get_title().startswith("Stability not measured")
+    plt.close(ax.figure)

@@ -191,6 +191,8 @@ def plot_stability(segmenter, ax: Axes | None = None) -> Axes:
     worst = segmenter.stability_["jaccard_mean"].min()
     verdict = "every segment is stable" if worst >= 0.75 else "some segments are not stable"
     title = f"Refitting on {segmenter.bootstrap_runs} bootstrap samples: {verdict}"
+    if not len(segmenter.stability_ari_):  # bootstrap_runs = 0: no bars, and no verdict either
+        title = "Stability not measured (no bootstrap refits: bootstrap_runs is 0)"
     return finish(ax, title, "Mean Jaccard similarity with the refit segment (0-1)", None)
 
 
