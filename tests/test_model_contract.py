@@ -193,6 +193,7 @@ COMPUTING_MODULES = (
     "segment/_profiles.py",
     "segment/_rfm.py",
     "segment/_segmenter.py",
+    "segment/_tables.py",
     "churn/_panel.py",
     "churn/_models.py",
     "churn/_survival.py",

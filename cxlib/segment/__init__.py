@@ -7,7 +7,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
-    "CUSTOMER_COLUMNS": "_segmenter",
+    "CUSTOMER_COLUMNS": "_tables",
     "DEFAULT_FEATURES": "_segmenter",
     "DESCRIPTORS": "_profiles",
     "LOG_FEATURES": "_profiles",
@@ -19,7 +19,7 @@ _WHERE = {
     "SEGMENT_COLOURS": "_plots",
     "Segmenter": "_segmenter",
     "UNSTABLE_JACCARD": "_segmenter",
-    "customer_segments": "_segmenter",
+    "customer_segments": "_tables",
     "describe_caveats": "_report",
     "describe_data": "_report",
     "describe_k_choice": "_report",
@@ -42,7 +42,7 @@ _WHERE = {
     "rfm_table": "_rfm",
     "run_summary": "_report",
     "segment_profiles": "_profiles",
-    "segment_summary": "_segmenter",
+    "segment_summary": "_tables",
     "segmentation_overrides": "_segmenter",
 }
 

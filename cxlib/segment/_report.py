@@ -15,7 +15,8 @@ import pandas as pd
 
 from cxlib.report._safe_text import md_text
 from cxlib.report._sentences import describe_pooling
-from cxlib.segment._segmenter import NO_PURCHASE_LABEL, Segmenter, segment_summary
+from cxlib.segment._segmenter import NO_PURCHASE_LABEL, Segmenter
+from cxlib.segment._tables import segment_summary
 
 #: Columns of the RFM segment summary shown in reports, with their display formats.
 RFM_REPORT_COLUMNS = {

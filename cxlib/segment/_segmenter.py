@@ -6,7 +6,8 @@ mix, service contacts, complaints, NPS/CSAT). :class:`Segmenter` clusters them (
 features, robust scaling, k-means), chooses the number of segments by silhouette on a sample when
 it is not given, measures bootstrap stability, orders segments by value, and profiles and names
 them (:mod:`cxlib.segment._profiles`). Charts are drawn by :mod:`cxlib.segment._plots`, report
-tables and sentences built by :mod:`cxlib.segment._report`.
+tables and sentences built by :mod:`cxlib.segment._report`, the run tables by
+:mod:`cxlib.segment._tables`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cxlib.segment._profiles import (
     generated_names,
     segment_profiles,
 )
-from cxlib.stats._fitted import SUMMARY_COLUMNS, FittedModel, summary_frame
+from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._intervals import wilson_interval
 
 __all__ = [
@@ -36,9 +37,7 @@ __all__ = [
     "Segmenter",
     "churn_flags",
     "customer_features",
-    "customer_segments",
     "features_from_config",
-    "segment_summary",
     "segmentation_overrides",
 ]
 
@@ -54,18 +53,6 @@ __all__ = [
 DEFAULT_FEATURES = ["orders_per_month", "avg_order_value", "spend_per_month", "share_*"]
 
 NO_PURCHASE_LABEL = -1
-#: Feature columns copied into the per-customer run table (:func:`customer_segments`).
-CUSTOMER_COLUMNS = (
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_segment",
-    "churned",
-)
-
 #: Mean bootstrap Jaccard below which a segment is not a reproducible pattern (clusterboot).
 UNSTABLE_JACCARD = 0.6
 
@@ -155,7 +142,7 @@ class Segmenter(FittedModel):
         the segment number as text, ``label`` its name, ``estimate`` its share of all customers
         with a 95% Wilson interval (``ci_low``, ``ci_high``), p-values NaN (nothing is tested),
         ``unit`` "share of customers"; then ``segment``, the :attr:`profiles_` columns and
-        ``stability`` (mean bootstrap Jaccard). See :func:`segment_summary` for the run table.
+        ``stability`` (mean bootstrap Jaccard). See :func:`cxlib.segment.segment_summary` for the run table.
     caveats_ : list of str
         Short facts that limit the result: k set away from the best silhouette, too few customers
         with ``min_orders`` purchases, unstable segments (Jaccard < 0.6), suppressed segments,
@@ -492,49 +479,6 @@ class Segmenter(FittedModel):
     def plot_stability(self, ax=None):
         """Bootstrap Jaccard stability per segment (0.75 or more = stable)."""
         return self._plots().plot_stability(self, ax=ax)
-
-
-def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFrame:
-    """Per-customer table for later notebooks: segment, its name, RFM values, scores and churn.
-
-    Parameters
-    ----------
-    features : DataFrame
-        From :func:`customer_features` (the frame the segmenter was fitted on).
-    segmenter : Segmenter
-        Fitted.
-
-    Returns
-    -------
-    DataFrame
-        One row per customer with ``customer_id`` as a column.
-    """
-    names = {**segmenter.names_, NO_PURCHASE_LABEL: "No purchase"}
-    keep = [c for c in CUSTOMER_COLUMNS if c in features]
-    table = features[keep].copy()
-    table.insert(0, "segment", segmenter.labels_.reindex(features.index).to_numpy())
-    table.insert(1, "segment_name", table["segment"].map(names))
-    return table.reset_index()
-
-
-def segment_summary(segmenter: Segmenter) -> pd.DataFrame:
-    """Per-segment table for later notebooks (the run table ``segment_summary``).
-
-    The per-segment columns of :attr:`Segmenter.summary_` without the standard estimate columns:
-    ``segment``, ``name``, ``customers``, shares, value, churn, NPS/CSAT, ``distinguishing`` and
-    ``stability``.
-
-    Parameters
-    ----------
-    segmenter : Segmenter
-        Fitted.
-
-    Returns
-    -------
-    DataFrame
-        One row per segment, ``segment`` as a column.
-    """
-    return segmenter.summary_.drop(columns=SUMMARY_COLUMNS)
 
 
 def segmentation_overrides(
