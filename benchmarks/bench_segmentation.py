@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from cxlib.data._synth import SEGMENTS
-from cxlib.segment._segmenter import Segmenter
+from cxlib.segment import Segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def main() -> None:
     if (ROOT / "data" / "demo" / "transactions.csv").is_file():
         from cxlib.data._config import load_config
         from cxlib.data._load import load_data
-        from cxlib.segment._segmenter import features_from_config
+        from cxlib.features import features_from_config
 
         config = load_config(demo)
         data = load_data(config)

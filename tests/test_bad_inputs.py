@@ -848,10 +848,10 @@ def test_charts_of_an_all_pooled_or_all_suppressed_table_do_not_fail(small_data,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from cxlib.features import features_from_config
     from cxlib.overview import _kpis as kpis
     from cxlib.report import _charts as plots
-    from cxlib.segment import _rfm as rfm
-    from cxlib.segment import _segmenter as segment
+    from cxlib.segment import plot_rfm_heatmap
 
     customers = small_data["customers"]
     mix = kpis.attribute_mix(customers, "plan", len(customers) // 2 + 1)  # everything in one pool
@@ -860,7 +860,7 @@ def test_charts_of_an_all_pooled_or_all_suppressed_table_do_not_fail(small_data,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plots.plot_rate_with_interval(mix, "plan", "churn_rate", "churn_low", "churn_high", "t", "x")
-        features = segment.features_from_config(small_data, small_config)
-        ax = rfm.plot_rfm_heatmap(features, min_group_size=len(features) + 1)
+        features = features_from_config(small_data, small_config)
+        ax = plot_rfm_heatmap(features, min_group_size=len(features) + 1)
     assert "every cell is suppressed" in ax.get_title()
     plt.close("all")

@@ -191,8 +191,10 @@ COMPUTING_PACKAGES = ("data", "features", "stats")
 COMPUTING_MODULES = (
     "overview/_kpis.py",
     "overview/_data_overview.py",
+    "segment/_profiles.py",
     "segment/_rfm.py",
     "segment/_segmenter.py",
+    "segment/_tables.py",
     "churn/_panel.py",
     "churn/_models.py",
     "churn/_survival.py",

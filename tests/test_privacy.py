@@ -23,7 +23,7 @@ from cxlib.data._config import load_config
 from cxlib.data._load import load_data
 from cxlib.overview import _kpis as kpis
 from cxlib.report import describe_pooling
-from cxlib.segment._rfm import describe_rfm, rfm_segment_summary
+from cxlib.segment import describe_rfm, rfm_segment_summary
 from cxlib.stats._suppression import pool_small_groups, suppress_small
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,8 @@ import pytest
 
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data
-from cxlib.features import NO_PURCHASE, RFM_GRID, quantile_score
-from cxlib.segment._rfm import plot_rfm_heatmap, rfm_table
-from cxlib.segment._segmenter import Segmenter, customer_segments, features_from_config
+from cxlib.features import NO_PURCHASE, RFM_GRID, features_from_config, quantile_score
+from cxlib.segment import Segmenter, customer_segments, plot_rfm_heatmap, rfm_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL_CONFIG = ROOT / "configs" / "online_retail.yaml"

@@ -6,21 +6,35 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import copy  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from cxlib.segment._report import describe_segments, report_table  # noqa: E402
-from cxlib.segment._rfm import plot_rfm_heatmap, rfm_table  # noqa: E402
-from cxlib.segment._segmenter import (  # noqa: E402
+from cxlib.features import churn_flags, features_from_config  # noqa: E402
+from cxlib.segment import (  # noqa: E402
     NO_PURCHASE_LABEL,
     Segmenter,
-    churn_flags,
     customer_segments,
-    features_from_config,
+    describe_caveats,
+    describe_data,
+    describe_k_choice,
+    describe_segments,
+    describe_stability,
+    plot_rfm_heatmap,
+    report_table,
+    rfm_report_table,
+    rfm_segment_summary,
+    rfm_table,
+    run_summary,
+    segment_summary,
+    segmentation_overrides,
 )
+from cxlib.stats import SUMMARY_COLUMNS, wilson_interval  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 #: Customers with at least this many purchases are the "enough history" set for the ARI test.
@@ -121,7 +135,7 @@ def test_unknown_feature_is_an_error_naming_it(features):
 def test_configured_names_override_generated_ones(features):
     seg = Segmenter(n_segments=4, names={"0": "VIPs"}, bootstrap_runs=0).fit(features)
     assert seg.names_[0] == "VIPs"
-    assert seg.summary_.loc[0, "name"] == "VIPs"
+    assert seg.summary_.set_index("segment").loc[0, "label"] == "VIPs"
 
 
 def test_generated_names_are_unique_and_describe_the_planted_segments(fitted):
@@ -294,3 +308,122 @@ def test_segment_nps_of_few_respondents_is_blanked_with_a_complement(fitted, fea
     assert blanked[few] and blanked.sum() >= 2
     assert prof.loc[blanked, "nps_respondents"].sum() >= small_config.analysis["min_group_size"]
     assert prof.loc[blanked, "mean_likelihood_to_recommend"].isna().all()
+
+
+# ---------------------------------------------------------------- the fitted-model summary and caveats
+def test_summary_estimate_is_each_segments_share_of_customers_with_a_wilson_interval(fitted, features):
+    summary = fitted.summary_
+    assert list(summary["term"]) == [str(s) for s in range(fitted.n_segments_)]
+    assert list(summary["label"]) == [fitted.names_[s] for s in range(fitted.n_segments_)]
+    assert (summary["unit"] == "share of customers").all()
+    assert summary[["p_value", "p_adjusted"]].isna().all().all()  # nothing is tested
+    np.testing.assert_allclose(summary["estimate"], summary["share_of_customers"], rtol=1e-12)
+    for _, row in summary.iterrows():
+        expected = wilson_interval(int(row["customers"]), len(features))
+        assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+
+
+def test_run_table_keeps_the_per_segment_columns(fitted):
+    """The run table ``segment_summary``: the per-segment profile with stability, as before the
+    summary gained its standard columns (later notebooks and the run summary read it)."""
+    table = segment_summary(fitted)
+    expected = fitted.profiles_.join(fitted.stability_["jaccard_mean"].rename("stability")).reset_index()
+    pd.testing.assert_frame_equal(table, expected)
+    assert not set(SUMMARY_COLUMNS) & set(table.columns)
+
+
+def test_a_stable_segmentation_with_k_chosen_by_evidence_has_no_caveats(fitted):
+    assert fitted.caveats_ == []
+
+
+def test_caveats_say_k_was_forced_away_from_the_best_silhouette_and_stability_was_not_measured(features):
+    seg = Segmenter(n_segments=3, bootstrap_runs=0).fit(features)
+    assert "k = 3 was set (n_segments); the silhouette is highest at k = 4" in seg.caveats_
+    assert "stability not measured (bootstrap_runs = 0)" in seg.caveats_
+
+
+def test_caveat_when_too_few_customers_have_min_orders_purchases(features):
+    seg = Segmenter(n_segments=4, bootstrap_runs=0, min_orders=60).fit(features)
+    assert seg.n_fit_ == int((features["frequency"] > 0).sum())  # every buyer shaped the segments
+    assert any("60+ purchases" in c and "every buyer shapes them" in c for c in seg.caveats_)
+
+
+def test_unstable_segments_are_caveats_and_reach_the_report_escaped(fitted):
+    shaken = copy.copy(fitted)
+    shaken.names_ = {**fitted.names_, 1: "*Big* <spenders>"}
+    shaken.stability_ = fitted.stability_.assign(jaccard_mean=[0.9, 0.42, 0.8, 0.95])
+    shaken.caveats_ = shaken._stability_caveats()
+    assert shaken.caveats_ == [
+        "segment 1 (*Big* <spenders>): mean bootstrap Jaccard 0.42, below 0.6: not a reproducible segment"
+    ]
+    text = describe_stability(shaken)
+    assert text.endswith(
+        "**Caveats.**\n\n- segment 1 (\\*Big\\* &lt;spenders&gt;): mean bootstrap Jaccard 0.42, below 0.6: "
+        "not a reproducible segment\n"
+    )
+    assert "keeps a Jaccard similarity of 0.42 (not stable" in text
+    assert describe_caveats(fitted) == ""
+
+
+# ---------------------------------------------------------------- report functions
+def test_segmentation_overrides_keep_only_the_settings_given():
+    assert segmentation_overrides() == {}
+    assert segmentation_overrides(n_segments=3, bootstrap_runs=0) == {
+        "segmentation.n_segments": 3,
+        "segmentation.bootstrap_runs": 0,
+    }
+
+
+def test_data_sentence_counts_customers_and_buyers_and_names_escaped_exclusions():
+    config = SimpleNamespace(
+        company="Shop *One*",
+        values={"segmentation": {"exclude_transactions": {"stock_code": ["POST", "D_1"]}}},
+    )
+    data = SimpleNamespace(as_of=pd.Timestamp("2025-12-31"))
+    features = pd.DataFrame({"frequency": [0, 1, 4]})
+    text = describe_data(config, data, features)
+    assert text == (
+        "**Shop \\*One\\***, data as of **31 December 2025**: 3 customers, 2 of them with at least one "
+        "purchase. Lines left out of RFM by the config: stock\\_code in POST, D\\_1."
+    )
+    config.values["segmentation"]["exclude_transactions"] = {}
+    assert describe_data(config, data, features).endswith("with at least one purchase. ")
+
+
+def test_k_choice_sentence_states_the_chosen_and_the_best_silhouette(features):
+    seg = Segmenter(n_segments=3, bootstrap_runs=0).fit(features)
+    text = describe_k_choice(seg)
+    silhouette = seg.k_scores_.loc[3, "silhouette"]
+    assert f"With 3 segments the silhouette is {silhouette:.2f}" in text
+    assert "(the highest over k = 2-8 is at k = 4)" in text
+    assert f"of the {seg.n_fit_:,} customers with at least 2 purchases" in text
+    assert "orders per month" in text  # feature names as words
+
+
+def test_run_summary_holds_the_segment_and_rfm_tables(fitted, features):
+    rfm_summary = rfm_segment_summary(features, 10)
+    summary = run_summary(fitted, rfm_summary)
+    assert summary["n_segments"] == fitted.n_segments_
+    assert summary["features"] == fitted.features_
+    assert summary["stability_ari_mean"] == pytest.approx(fitted.stability_ari_.mean())
+    assert summary["segments"] == segment_summary(fitted).to_dict(orient="records")
+    assert [row["rfm_segment"] for row in summary["rfm_segments"]] == list(rfm_summary.index)
+    assert [row["k"] for row in summary["k_scores"]] == list(range(2, 9))
+
+
+def test_rfm_report_table_names_the_segment_column_and_formats_shares(features):
+    table, formats = rfm_report_table(rfm_segment_summary(features, 10))
+    assert table.columns[0] == "RFM segment"
+    assert formats["share_of_revenue"] == "{:.1%}" and set(formats) <= set(table.columns)
+
+
+def test_report_table_shows_segment_numbers_and_readable_distinguishing_features(fitted):
+    table, _ = report_table(fitted)
+    assert list(table["segment"]) == list(range(fitted.n_segments_))
+    assert not table["distinguishing"].str.contains("_").any()
+
+
+def test_stability_chart_says_when_stability_was_not_measured(features):
+    ax = Segmenter(n_segments=4, bootstrap_runs=0).fit(features).plot_stability()
+    assert ax.get_title().startswith("Stability not measured")
+    plt.close(ax.figure)

@@ -1,11 +1,32 @@
-"""Presentation of fitted segments for reports: the summary table and findings as sentences."""
+"""Presentation of the segmentation for reports: display tables, findings as sentences, the run summary.
+
+Every reader-facing sentence of the capability is built here from results (a fitted
+:class:`~cxlib.segment._segmenter.Segmenter`, an RFM summary), so the computing modules build no
+text and a message catalogue can later replace this module's wording. Text from the data or
+the config (company, segment names, currency, excluded values) is escaped with
+:func:`cxlib.report._safe_text.md_text`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 
 from cxlib.report._safe_text import md_text
+from cxlib.report._sentences import describe_pooling
 from cxlib.segment._segmenter import NO_PURCHASE_LABEL, Segmenter
+from cxlib.segment._tables import segment_summary
+
+#: Columns of the RFM segment summary shown in reports, with their display formats.
+RFM_REPORT_COLUMNS = {
+    "customers": "{:,.0f}",
+    "share_of_customers": "{:.1%}",
+    "share_of_revenue": "{:.1%}",
+    "median_recency_days": "{:,.0f}",
+    "mean_frequency": "{:,.1f}",
+    "mean_monetary": "{:,.0f}",
+}
 
 #: Columns of the segment summary shown in reports, with their display formats.
 REPORT_COLUMNS = {
@@ -39,7 +60,7 @@ def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
     """
     summary = segmenter.summary_
     columns = [c for c in REPORT_COLUMNS if c in summary]
-    table = summary[columns].reset_index()
+    table = summary[["segment", *columns]].copy()
     table["distinguishing"] = table["distinguishing"].str.replace("_", " ")
     return table, {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
 
@@ -100,10 +121,23 @@ def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
 
 
 def describe_stability(segmenter: Segmenter) -> str:
-    """Bootstrap stability in one or two sentences (Markdown)."""
-    if not len(segmenter.stability_ari_):
-        return "Stability was not measured (bootstrap_runs is 0)."
+    """Bootstrap stability in one or two sentences, then the fit's caveats as a list (Markdown).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    str
+        The caveats alone when stability was not measured (``bootstrap_runs`` 0; a caveat
+        says so).
+    """
+    caveats = describe_caveats(segmenter)
     ari = segmenter.stability_ari_
+    if not len(ari):
+        return caveats
     stab = segmenter.stability_["jaccard_mean"]
     weakest = stab.idxmin()
     return (
@@ -111,7 +145,7 @@ def describe_stability(segmenter: Segmenter) -> str:
         f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
         f"**{md_text(segmenter.names_[weakest])}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
         f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
-    )
+    ) + (f"\n\n{caveats}" if caveats else "")
 
 
 def headline(segmenter: Segmenter) -> str:
@@ -124,3 +158,147 @@ def headline(segmenter: Segmenter) -> str:
         f"{md_text(segmenter.names_[top])} are {prof.loc[top, 'share_of_customers']:.0%} of customers "
         f"and {prof.loc[top, 'share_of_revenue']:.0%} of net revenue."
     )
+
+
+def describe_data(config, data, features: pd.DataFrame) -> str:
+    """Which data and which customers: company, data date, customers and buyers, lines left out (Markdown).
+
+    Parameters
+    ----------
+    config : Config
+        The run's config (company name, ``segmentation.exclude_transactions``).
+    data : CustomerData
+        The validated data (its analysis date).
+    features : DataFrame
+        Customer features, one row per customer (``frequency`` = purchases).
+
+    Returns
+    -------
+    str
+    """
+    buyers = int((features["frequency"] > 0).sum())
+    excluded = config.values["segmentation"]["exclude_transactions"] or {}
+    left_out = "; ".join(
+        f"{md_text(column)} in {', '.join(map(md_text, values))}" for column, values in excluded.items()
+    )
+    return (
+        f"**{md_text(config.company)}**, data as of **{data.as_of:%d %B %Y}**: {len(features):,} customers, "
+        f"{buyers:,} of them with at least one purchase. "
+        + (f"Lines left out of RFM by the config: {left_out}." if excluded else "")
+    )
+
+
+def rfm_report_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The RFM segment summary for a report (segment as a column), and its column formats.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`cxlib.segment.rfm_segment_summary`.
+
+    Returns
+    -------
+    (DataFrame, dict)
+    """
+    table = summary.reset_index().rename(columns={"rfm_segment": "RFM segment"})
+    return table, dict(RFM_REPORT_COLUMNS)
+
+
+def describe_rfm(summary: pd.DataFrame) -> str:
+    """One or two sentences on the RFM segments, and which small segments were pooled (Markdown).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`cxlib.segment.rfm_segment_summary`.
+
+    Returns
+    -------
+    str
+    """
+    known = summary.dropna(subset=["customers"])
+    parts = []
+    if "Champions" in known.index:
+        champ = known.loc["Champions"]
+        parts.append(
+            f"Champions (recent, frequent, high spend) are {champ['share_of_customers']:.0%} of customers "
+            f"and bring {champ['share_of_revenue']:.0%} of net revenue."
+        )
+    risk = known.loc[[s for s in ("At risk", "Can't lose them") if s in known.index]]
+    if len(risk):
+        parts.append(
+            f"{risk['share_of_customers'].sum():.0%} of customers, holding {risk['share_of_revenue'].sum():.0%} "
+            "of revenue, used to buy often or spend well but have not bought recently (At risk, Can't lose them)."
+        )
+    gone = known.loc[[s for s in ("Hibernating", "Lost") if s in known.index]]
+    if len(gone):
+        parts.append(f"{gone['share_of_customers'].sum():.0%} are hibernating or lost.")
+    pooled = describe_pooling(summary)
+    return " ".join(parts) + (f"\n\n{pooled}" if pooled else "")
+
+
+def describe_k_choice(segmenter: Segmenter) -> str:
+    """What was clustered, on whom, and the silhouette of the chosen k against the best (Markdown).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    str
+    """
+    best = segmenter.k_scores_.loc[segmenter.n_segments_]
+    low, high = segmenter.k_range
+    features = ", ".join(md_text(f.replace("_", " ")) for f in segmenter.features_)
+    return (
+        f"Clustered on {len(segmenter.features_)} features ({features}) of the {segmenter.n_fit_:,} "
+        f"customers with at least {segmenter.min_orders} purchases; every other buyer is then assigned to the "
+        f"nearest segment. With {segmenter.n_segments_} segments the silhouette is {best['silhouette']:.2f} "
+        f"(the highest over k = {low}-{high} is at k = {segmenter.best_k_})."
+    )
+
+
+def describe_caveats(segmenter: Segmenter) -> str:
+    """The fitted segmenter's caveats as a Markdown list ("" when there are none).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+
+    Returns
+    -------
+    str
+    """
+    if not segmenter.caveats_:
+        return ""
+    return "**Caveats.**\n\n" + "".join(f"- {md_text(caveat)}\n" for caveat in segmenter.caveats_)
+
+
+def run_summary(segmenter: Segmenter, rfm_summary: pd.DataFrame) -> dict[str, Any]:
+    """Key figures of the segmentation for the run's machine-readable summary (the report index).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+    rfm_summary : DataFrame
+        Output of :func:`cxlib.segment.rfm_segment_summary`.
+
+    Returns
+    -------
+    dict
+        ``n_segments``, ``features``, ``k_scores``, ``stability_ari_mean`` (None when not
+        measured), ``segments`` (the :func:`cxlib.segment.segment_summary` rows) and ``rfm_segments``.
+    """
+    ari = segmenter.stability_ari_
+    return {
+        "n_segments": segmenter.n_segments_,
+        "features": segmenter.features_,
+        "k_scores": segmenter.k_scores_.reset_index().to_dict(orient="records"),
+        "stability_ari_mean": float(ari.mean()) if len(ari) else None,
+        "segments": segment_summary(segmenter).to_dict(orient="records"),
+        "rfm_segments": rfm_summary.reset_index().to_dict(orient="records"),
+    }

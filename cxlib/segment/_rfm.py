@@ -34,7 +34,6 @@ the named segment is read from the (R, FM) grid in :data:`RFM_GRID`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from cxlib.features._purchases import (
@@ -44,7 +43,6 @@ from cxlib.features._purchases import (
     rfm_from_purchases,
     window_transactions,
 )
-from cxlib.report._sentences import describe_pooling
 from cxlib.stats._suppression import pool_small_groups, record_pooling, suppress_small
 
 #: Named segments from best to worst, the order used in tables and charts.
@@ -150,91 +148,3 @@ def rfm_segment_summary(rfm: pd.DataFrame, min_group_size: int = 10) -> pd.DataF
     order = [s for s in RFM_SEGMENT_ORDER if s in out.index] + [s for s in out.index if s == pooling.label]
     out = suppress_small(out.loc[order], "customers", min_group_size)  # only when all are small together
     return record_pooling(out.rename_axis("rfm_segment"), pooling)
-
-
-def plot_rfm_heatmap(rfm: pd.DataFrame, ax=None, min_group_size: int = 10, currency: str = "EUR"):
-    """Mean net spend by recency score (rows) and frequency score (columns); cell text = spend and customers.
-
-    Cells with fewer than ``min_group_size`` customers are left blank, with enough other cells
-    that none can be derived (:func:`cxlib.stats._suppression.suppress_small`).
-
-    Parameters
-    ----------
-    rfm : DataFrame
-        Output of :func:`rfm_table`.
-    ax : Axes, optional
-    min_group_size : int
-    currency : str
-
-    Returns
-    -------
-    Axes
-    """
-    import seaborn as sns
-
-    from cxlib.report._charts import finish, new_axes
-
-    ax = new_axes(ax)
-    scored = rfm.dropna(subset=["r_score", "f_score"]).astype({"r_score": int, "f_score": int})
-    grouped = scored.groupby(["r_score", "f_score"])
-    count = grouped.size().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
-    spend = grouped["monetary"].mean().unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
-    cells = suppress_small(count.stack().rename("customers").to_frame(), "customers", min_group_size)
-    shown = cells["customers"].unstack().reindex(index=count.index, columns=count.columns).notna()
-    spend, count = spend.where(shown), count.where(shown)
-    if not shown.to_numpy().any():  # a min_group_size near the number of customers hides every cell
-        ax.set_axis_off()
-        title = f"No recency-frequency cell holds {min_group_size:,} customers: every cell is suppressed"
-        return finish(ax, title, None, None)
-    labels = [
-        ["" if pd.isna(s) else f"{s:,.0f}\nn={int(n):,}" for s, n in zip(srow, nrow, strict=True)]
-        for srow, nrow in zip(spend.to_numpy(), count.to_numpy(), strict=True)
-    ]
-    sns.heatmap(
-        spend,
-        ax=ax,
-        cmap="Blues",
-        annot=np.array(labels, dtype=object),
-        fmt="",
-        annot_kws={"fontsize": 9},
-        cbar_kws={"label": f"Mean net spend per customer ({currency})"},
-    )
-    best = spend.stack().idxmax()
-    title = f"Spend concentrates in R{best[0]}/F{best[1]}: mean net spend by recency and frequency score"
-    return finish(
-        ax, title, "Frequency score (1 = fewest purchases, 5 = most)", "Recency score (5 = most recent)"
-    )
-
-
-def describe_rfm(summary: pd.DataFrame) -> str:
-    """One or two sentences on the RFM segments, built from :func:`rfm_segment_summary`.
-
-    Parameters
-    ----------
-    summary : DataFrame
-        Output of :func:`rfm_segment_summary`.
-
-    Returns
-    -------
-    str
-        Markdown.
-    """
-    known = summary.dropna(subset=["customers"])
-    parts = []
-    if "Champions" in known.index:
-        champ = known.loc["Champions"]
-        parts.append(
-            f"Champions (recent, frequent, high spend) are {champ['share_of_customers']:.0%} of customers "
-            f"and bring {champ['share_of_revenue']:.0%} of net revenue."
-        )
-    risk = known.loc[[s for s in ("At risk", "Can't lose them") if s in known.index]]
-    if len(risk):
-        parts.append(
-            f"{risk['share_of_customers'].sum():.0%} of customers, holding {risk['share_of_revenue'].sum():.0%} "
-            "of revenue, used to buy often or spend well but have not bought recently (At risk, Can't lose them)."
-        )
-    gone = known.loc[[s for s in ("Hibernating", "Lost") if s in known.index]]
-    if len(gone):
-        parts.append(f"{gone['share_of_customers'].sum():.0%} are hibernating or lost.")
-    pooled = describe_pooling(summary)
-    return " ".join(parts) + (f"\n\n{pooled}" if pooled else "")

@@ -1,11 +1,13 @@
-"""Behavioural segments: clustering with evidence for k, stability, profiles, names and charts.
+"""Behavioural segments: clustering with evidence for k, stability, profiles and names.
 
 :func:`customer_features` (from :mod:`cxlib.features._customer`, re-exported here) turns the canonical
 tables into one row per customer (RFM plus tenure, purchase rate and interval, basket, channel
 mix, service contacts, complaints, NPS/CSAT). :class:`Segmenter` clusters them (log of skewed
 features, robust scaling, k-means), chooses the number of segments by silhouette on a sample when
 it is not given, measures bootstrap stability, orders segments by value, and profiles and names
-them. Report tables and sentences are in :mod:`cxlib.segment._report`.
+them (:mod:`cxlib.segment._profiles`). Charts are drawn by :mod:`cxlib.segment._plots`, report
+tables and sentences built by :mod:`cxlib.segment._report`, the run tables by
+:mod:`cxlib.segment._tables`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
 from cxlib.features._customer import churn_flags, customer_features, features_from_config
-from cxlib.report._charts import PALETTE, axis_labels, finish, new_axes, percent_formatter
-from cxlib.stats._fitted import FittedModel
-from cxlib.stats._intervals import nps_interval
-from cxlib.stats._suppression import suppress_small
+from cxlib.segment._profiles import (
+    LOG_FEATURES,
+    NOT_FEATURES,
+    feature_differences,
+    generated_names,
+    segment_profiles,
+)
+from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._intervals import wilson_interval
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -30,23 +37,9 @@ __all__ = [
     "Segmenter",
     "churn_flags",
     "customer_features",
-    "customer_segments",
     "features_from_config",
+    "segmentation_overrides",
 ]
-
-#: Features whose logarithm is clustered (positive and right-skewed).
-LOG_FEATURES = (
-    "frequency",
-    "monetary",
-    "orders_per_month",
-    "avg_order_value",
-    "spend_per_month",
-    "purchase_interval_days",
-    "lines_per_order",
-    "recency_days",
-    "tenure_days",
-)
-
 
 #: Features clustered when none are configured: how customers buy (purchase rate and spend per
 #: month - frequency and monetary value per month of tenure - basket value and channel mix).
@@ -59,41 +52,9 @@ LOG_FEATURES = (
 #: They carry no segment structure, so k-means splits on their noise or on customer age.
 DEFAULT_FEATURES = ["orders_per_month", "avg_order_value", "spend_per_month", "share_*"]
 
-#: Words for a segment name: feature -> (word when high, word when low); order = word order.
-DESCRIPTORS: dict[str, tuple[str | None, str | None]] = {
-    "spend_per_month": ("high-value", "low-value"),
-    "monetary": ("high-value", "low-value"),
-    "orders_per_month": ("frequent", "occasional"),
-    "frequency": ("frequent", "occasional"),
-    "purchase_interval_days": ("occasional", "frequent"),
-    "avg_order_value": ("big-basket", "small-basket"),
-    "lines_per_order": ("wide-basket", "narrow-basket"),
-    "recency_days": ("lapsed", "recently active"),
-    "tenure_days": ("long-standing", "new"),
-    "share_*": ("{}-first", None),
-    "support_contact_per_month": ("service-heavy", None),
-    "complaint_per_month": ("complaining", None),
-    "refund_share": ("return-prone", None),
-    "nps": ("promoter", "detractor"),
-    "csat": ("satisfied", "dissatisfied"),
-}
-
-#: Columns of :func:`customer_features` that are not features (ids, dates, scores, outcomes).
-NOT_FEATURES = (
-    "first_purchase",
-    "last_purchase",
-    "r_score",
-    "f_score",
-    "m_score",
-    "fm_score",
-    "rfm_segment",
-    "churned",
-    "active_months",
-    "nps_latest_answer",
-)
 NO_PURCHASE_LABEL = -1
-#: Colours of segments 0, 1, 2, ... (colour-blind palette, neighbouring hues kept apart).
-SEGMENT_COLOURS = [PALETTE[i] for i in (0, 1, 2, 4, 9, 5, 6, 8, 3, 7)]
+#: Mean bootstrap Jaccard below which a segment is not a reproducible pattern (clusterboot).
+UNSTABLE_JACCARD = 0.6
 
 
 def _expand(patterns, columns) -> list[str]:
@@ -107,39 +68,6 @@ def _expand(patterns, columns) -> list[str]:
             found = [pattern] if pattern in columns else []
         out.extend(c for c in found if c not in out)
     return out
-
-
-def _word_rank(feature: str) -> int:
-    for i, key in enumerate(DESCRIPTORS):
-        if key == feature or (key.endswith("*") and feature.startswith(key[:-1])):
-            return i
-    return len(DESCRIPTORS)
-
-
-def _words(z: pd.Series, threshold: float, limit: int) -> list[tuple[int, str]]:
-    """Descriptor words of the strongest features with |z| >= threshold (no repeated idea)."""
-    words: list[tuple[int, str]] = []
-    for feature in z.abs().sort_values(ascending=False).index:
-        if abs(z[feature]) < threshold or len(words) >= limit:
-            break
-        high, low = _descriptor(feature)
-        word = high if z[feature] > 0 else low
-        if word and not any(word.split("-")[-1] == w.split("-")[-1] for _, w in words):
-            words.append((_word_rank(feature), word))
-    return words
-
-
-def _descriptor(feature: str):
-    if feature in DESCRIPTORS:
-        return DESCRIPTORS[feature]
-    for key, words in DESCRIPTORS.items():
-        if key.endswith("*") and feature.startswith(key[:-1]):
-            high = words[0].format(feature[len(key) - 1 :].replace("_", " ")) if words[0] else None
-            return high, words[1]
-    if feature in NOT_FEATURES or feature.endswith("_per_month") or feature.startswith("rating_"):
-        return None, None
-    readable = feature.replace("_", " ")
-    return f"high-{readable}", f"low-{readable}"  # a user's own feature
 
 
 class Segmenter(FittedModel):
@@ -174,7 +102,8 @@ class Segmenter(FittedModel):
     clip : float
         Scaled values are clipped to +-clip (robust to outliers).
     min_group_size : int
-        Segment averages of fewer customers are suppressed in :attr:`summary`.
+        Segment figures of fewer customers (or survey respondents) are suppressed in
+        :attr:`profiles_` and :attr:`summary_`.
     seed : int
         Seed for sampling and k-means.
 
@@ -208,12 +137,24 @@ class Segmenter(FittedModel):
         segment (clusterboot; > 0.75 is stable, < 0.6 is not a real segment).
     stability_ari_ : Series
         Adjusted Rand index between the fitted segments and each bootstrap refit.
+    summary_ : DataFrame
+        One row per segment, standard columns first (:data:`cxlib.stats.SUMMARY_COLUMNS`): ``term``
+        the segment number as text, ``label`` its name, ``estimate`` its share of all customers
+        with a 95% Wilson interval (``ci_low``, ``ci_high``), p-values NaN (nothing is tested),
+        ``unit`` "share of customers"; then ``segment``, the :attr:`profiles_` columns and
+        ``stability`` (mean bootstrap Jaccard). See :func:`cxlib.segment.segment_summary` for the run table.
+    caveats_ : list of str
+        Short facts that limit the result: k set away from the best silhouette, too few customers
+        with ``min_orders`` purchases, unstable segments (Jaccard < 0.6), suppressed segments,
+        stability not measured, mini-batch k-means on very large data.
 
     Examples
     --------
     >>> seg = Segmenter(n_segments=4, seed=42).fit(features)  # doctest: +SKIP
-    >>> seg.summary_[["name", "customers", "share_of_revenue"]]  # doctest: +SKIP
+    >>> seg.summary_[["term", "label", "estimate", "ci_low", "ci_high", "share_of_revenue"]]  # doctest: +SKIP
     """
+
+    estimate_name = "share of customers"
 
     def __init__(
         self,
@@ -307,6 +248,7 @@ class Segmenter(FittedModel):
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """Scaled feature matrix of ``df`` (rows as given) in the fitted preparation."""
+        self.check_is_fitted()
         return self._scaled(df)
 
     # ------------------------------------------------------------------ fitting
@@ -341,7 +283,13 @@ class Segmenter(FittedModel):
         self.features_ = self._select(df)
         buyers = (df["frequency"] > 0).to_numpy() if "frequency" in df else np.ones(len(df), bool)
         shaping = buyers & ((df["frequency"] >= self.min_orders).to_numpy() if "frequency" in df else True)
-        if shaping.sum() < 50 * max(self.k_range[1], self.n_segments or 0):
+        caveats = []
+        needed = 50 * max(self.k_range[1], self.n_segments or 0)
+        if shaping.sum() < needed:
+            caveats.append(
+                f"only {int(shaping.sum()):,} customers have {self.min_orders}+ purchases, fewer than the "
+                f"{needed:,} needed to shape up to {needed // 50} segments: every buyer shapes them"
+            )
             shaping = buyers
         self.n_fit_ = int(shaping.sum())
         Z_all = self._scaled(df.loc[shaping], fit=True)
@@ -370,6 +318,14 @@ class Segmenter(FittedModel):
         self.k_scores_ = pd.DataFrame(scores).set_index("k")
         self.best_k_ = int(self.k_scores_["silhouette"].idxmax())
         self.n_segments_ = self.best_k_ if self.n_segments is None else int(self.n_segments)
+        if self.n_segments_ != self.best_k_:
+            caveats.append(
+                f"k = {self.n_segments_} was set (n_segments); the silhouette is highest at k = {self.best_k_}"
+            )
+        if n > 200_000:
+            caveats.append(
+                f"mini-batch k-means on {n:,} customers (3 starts): close to, not exactly, k-means"
+            )
 
         model = self._kmeans(self.n_segments_, n, self.seed, n_init=10 if n <= 200_000 else 3).fit(Z_all)
         self.model_ = model
@@ -396,11 +352,19 @@ class Segmenter(FittedModel):
         shown = sample[: min(len(sample), 3000)]
         self.projection_ = self._project(Z_all[shown], mapped[model.predict(Z_all[shown])])
         self._profile(df)
-        self.summary_ = self._summary()
+        self.summary_ = self._summary(len(df))
+        suppressed = self.profiles_.index[self.profiles_["customers"].isna()]
+        if len(suppressed):
+            caveats.append(
+                f"figures of segment(s) {', '.join(map(str, suppressed))} suppressed: fewer than "
+                f"{self.min_group_size} customers, or hidden so that a small one cannot be derived"
+            )
+        self.caveats_ = caveats + self._stability_caveats()
         return self
 
     def predict(self, df: pd.DataFrame) -> pd.Series:
         """Segment of each customer in ``df`` (nearest fitted segment; -1 without a purchase)."""
+        self.check_is_fitted()
         buyers = (df["frequency"] > 0).to_numpy() if "frequency" in df else np.ones(len(df), bool)
         mapped = np.array([self.relabel_[v] for v in range(self.n_segments_)])
         labels = np.full(len(df), NO_PURCHASE_LABEL)
@@ -437,123 +401,50 @@ class Segmenter(FittedModel):
             }
         ).rename_axis("segment")
 
-    # ------------------------------------------------------------------ profiles and names
+    # ------------------------------------------------------------------ profiles, names, summary
     def _profile(self, df: pd.DataFrame) -> None:
-        labels = self.labels_
-        buyers = labels >= 0
-        numeric = [
-            c
-            for c in df.columns
-            if c not in NOT_FEATURES and pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1
-        ]
-        z = pd.DataFrame(index=df.index[buyers.to_numpy()])
-        for c in numeric:
-            x = df.loc[buyers.to_numpy(), c].astype(float)
-            if c in LOG_FEATURES:
-                x = np.log(x.clip(lower=x[x > 0].quantile(0.005) if (x > 0).any() else 1.0))
-            elif c.endswith("_per_month"):
-                x = np.log1p(x.clip(lower=0))
-            x = x.clip(x.quantile(0.01), x.quantile(0.99))
-            z[c] = (x - x.mean()) / (x.std() if x.std() > 0 else 1.0)
-        self.feature_profile_ = z.groupby(labels[buyers]).mean().rename_axis("segment")
-
-        rows = []
-        revenue_total = df["monetary"].clip(lower=0).sum() if "monetary" in df else np.nan
-        for s in range(self.n_segments_):
-            members = df.loc[(labels == s).to_numpy()]
-            row = {"segment": s, "customers": len(members), "share_of_customers": len(members) / len(df)}
-            if "monetary" in df:
-                row["share_of_revenue"] = members["monetary"].clip(lower=0).sum() / max(revenue_total, 1e-12)
-                if {"frequency", "avg_order_value"} <= set(df.columns):
-                    orders = members["frequency"].sum()
-                    gross = (members["avg_order_value"] * members["frequency"]).sum()
-                    row["avg_order_value"] = gross / orders if orders else np.nan
-                row["revenue_per_customer"] = members["monetary"].mean()
-            for col in ("orders_per_month", "purchase_interval_days", "recency_days", "tenure_days"):
-                if col in df:
-                    row[col] = members[col].mean() if col == "orders_per_month" else members[col].median()
-            if "churned" in df:
-                row["churn_rate"] = members["churned"].mean()
-            if "nps_latest_answer" in df:
-                row.update(self._nps(members["nps_latest_answer"]))
-            if "csat" in df:
-                answered = members["csat"].dropna()
-                row["csat_respondents"] = len(answered)
-                row["csat"] = answered.mean() if len(answered) >= self.min_group_size else np.nan
-            top = (
-                self.feature_profile_.loc[s].abs().sort_values(ascending=False)
-                if s in self.feature_profile_.index
-                else pd.Series(dtype=float)
-            )
-            row["distinguishing"] = ", ".join(
-                f"{f} {'high' if self.feature_profile_.loc[s, f] > 0 else 'low'}" for f in top.index[:3]
-            )
-            rows.append(row)
-        profiles = pd.DataFrame(rows).set_index("segment")
-        generated = self._generate_names()
+        self.feature_profile_ = feature_differences(df, self.labels_)
+        generated = generated_names(self.feature_profile_, self.n_segments_)
         overrides = {int(k): str(v) for k, v in (self.names or {}).items()}
         self.names_ = {s: overrides.get(s, generated[s]) for s in range(self.n_segments_)}
-        profiles.insert(0, "name", [self.names_[s] for s in profiles.index])
-        # too few customers to report: blanked with enough others that totals cannot give them back
-        figures = [c for c in profiles.columns if c not in ("name", "distinguishing")]
-        profiles = suppress_small(profiles, "customers", self.min_group_size, columns=figures)
-        # survey figures rest on respondents, not members: the same rule on respondent counts
-        for count, columns in (
-            ("nps_respondents", ["nps", "nps_ci_low", "nps_ci_high", "mean_likelihood_to_recommend"]),
-            ("csat_respondents", ["csat"]),
-        ):
-            if count in profiles:
-                profiles = suppress_small(profiles, count, self.min_group_size, columns=columns)
-        profiles.loc[profiles["customers"].isna(), "distinguishing"] = np.nan
-        self.profiles_ = profiles
-
-    def _nps(self, latest_answers: pd.Series) -> dict[str, float]:
-        """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's."""
-        answered = latest_answers.dropna()
-        enough = len(answered) >= self.min_group_size
-        nps, low, high = nps_interval(answered) if enough else (np.nan, np.nan, np.nan)
-        return {
-            "nps_respondents": len(answered),
-            "nps": nps,
-            "nps_ci_low": low,
-            "nps_ci_high": high,
-            "mean_likelihood_to_recommend": answered.mean() if enough else np.nan,
-        }
-
-    def _generate_names(self) -> dict[int, str]:
-        """Name each segment from its most distinguishing features, in a fixed word order.
-
-        Up to three words from features with a standardised difference of at least 0.5 (see
-        :data:`DESCRIPTORS`); when none reaches 0.5 the strongest word above 0.25 is prefixed
-        "moderately". A segment with channel-share features but no dominant channel is
-        "multichannel".
-        """
-        names: dict[int, str] = {}
-        for s in range(self.n_segments_):
-            if s not in self.feature_profile_.index:
-                names[s] = f"Segment {s}"
-                continue
-            z = self.feature_profile_.loc[s]
-            words = _words(z, threshold=0.5, limit=3)
-            if not words:
-                words = [(k, f"moderately {w}") for k, w in _words(z, threshold=0.25, limit=1)]
-            shares = [f for f in z.index if f.startswith("share_")]
-            if shares and not any(z[f] >= 0.5 for f in shares):
-                words.append((_word_rank("share_"), "multichannel"))
-            text = " ".join(w for _, w in sorted(words)) or "mainstream"
-            names[s] = f"{text[0].upper()}{text[1:]} customers"
-        seen: dict[str, int] = {}
-        for s, name in names.items():
-            seen[name] = seen.get(name, 0) + 1
-            if seen[name] > 1:
-                names[s] = f"{name} ({seen[name]})"
-        return names
-
-    def _summary(self) -> pd.DataFrame:
-        """One row per segment: name, size, value, churn, NPS/CSAT, stability, what distinguishes it."""
-        return self.profiles_.join(
-            self.stability_[["jaccard_mean"]].rename(columns={"jaccard_mean": "stability"})
+        self.profiles_ = segment_profiles(
+            df, self.labels_, self.names_, self.feature_profile_, self.min_group_size
         )
+
+    def _summary(self, n_customers: int) -> pd.DataFrame:
+        """One row per segment: its share of customers with a Wilson interval, then its profile.
+
+        The estimate is the segment's share of all customers (``share_of_customers``; customers
+        without a purchase are in the denominator but in no segment), with its 95% Wilson
+        interval; the extra columns are the profile and the mean bootstrap Jaccard (``stability``).
+        """
+        stability = self.stability_[["jaccard_mean"]].rename(columns={"jaccard_mean": "stability"})
+        table = self.profiles_.join(stability).reset_index()
+        shares = [
+            wilson_interval(int(n), n_customers) if pd.notna(n) else (np.nan, np.nan, np.nan)
+            for n in table["customers"]
+        ]
+        estimate, low, high = (list(column) for column in zip(*shares, strict=True))
+        rows = table.assign(
+            term=table["segment"].astype(str),
+            label=table["name"].astype(str),
+            estimate=estimate,
+            ci_low=low,
+            ci_high=high,
+            unit=self.estimate_name,
+        )
+        return summary_frame(rows, extra=list(table.columns))
+
+    def _stability_caveats(self) -> list[str]:
+        """Short facts on what limits the segments' stability (empty when nothing does)."""
+        if not self.bootstrap_runs:
+            return ["stability not measured (bootstrap_runs = 0)"]
+        weak = self.stability_["jaccard_mean"] < UNSTABLE_JACCARD
+        return [
+            f"segment {s} ({self.names_[s]}): mean bootstrap Jaccard {jaccard:.2f}, below "
+            f"{UNSTABLE_JACCARD}: not a reproducible segment"
+            for s, jaccard in self.stability_.loc[weak, "jaccard_mean"].items()
+        ]
 
     def _project(self, Z: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
         pca = PCA(n_components=2, random_state=self.seed).fit(Z)
@@ -561,169 +452,46 @@ class Segmenter(FittedModel):
         self.projection_variance_ = float(pca.explained_variance_ratio_.sum())
         return pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "segment": labels})
 
-    # ------------------------------------------------------------------ charts
-    def _label(self, s: int) -> str:
-        return axis_labels([f"{s}: {self.names_[s]}"])[0]
+    # ------------------------------------------------------------------ charts (cxlib.segment._plots)
+    def _plots(self):
+        """The plotting module, imported on first use so that fitting loads no plotting library."""
+        self.check_is_fitted()
+        from cxlib.segment import _plots
+
+        return _plots
 
     def plot_k_scores(self, ax=None):
         """Silhouette and Calinski-Harabasz by number of segments; the chosen k is marked."""
-        ax = new_axes(ax)
-        scores = self.k_scores_
-        ax.plot(scores.index, scores["silhouette"], marker="o", color=PALETTE[0], label="Silhouette (left)")
-        ax.axvline(self.n_segments_, color=PALETTE[3], linestyle="--", linewidth=1)
-        ax.set_ylim(0, max(0.05, scores["silhouette"].max() * 1.25))
-        twin = ax.twinx()
-        twin.plot(
-            scores.index,
-            scores["calinski_harabasz"],
-            marker="s",
-            color=PALETTE[2],
-            label="Calinski-Harabasz (right)",
-        )
-        twin.set_ylabel("Calinski-Harabasz index (higher = better)")
-        twin.grid(False)
-        twin.set_ylim(0, scores["calinski_harabasz"].max() * 1.25)
-        lines = ax.get_lines()[:1] + twin.get_lines()
-        ax.legend(lines, [line.get_label() for line in lines], loc="lower right", frameon=False)
-        ax.set_xticks(list(scores.index))
-        if self.n_segments is None:
-            title = f"{self.n_segments_} segments separate customers best (highest silhouette)"
-        else:
-            title = f"{self.n_segments_} segments set in the config; silhouette peaks at {self.best_k_}"
-        return finish(ax, title, "Number of segments (k)", "Silhouette (-1 to 1, higher = better)")
+        return self._plots().plot_k_scores(self, ax=ax)
 
     def plot_sizes(self, ax=None):
-        """Share of customers vs share of revenue per segment."""
-        prof = self.profiles_.iloc[::-1]
-        ax = new_axes(ax, figsize=(10, 0.8 * len(prof) + 1.8))
-        y = np.arange(len(prof))
-        ax.barh(y + 0.2, prof["share_of_customers"], height=0.4, color=PALETTE[7], label="Share of customers")
-        ax.barh(y - 0.2, prof["share_of_revenue"], height=0.4, color=PALETTE[0], label="Share of net revenue")
-        ax.set_yticks(y, [self._label(s) for s in prof.index])
-        ax.xaxis.set_major_formatter(percent_formatter())
-        ax.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=1.5)
-        top = self.profiles_["share_of_revenue"].idxmax()
-        title = (
-            f"{self.names_[top]} are {self.profiles_.loc[top, 'share_of_customers']:.0%} of customers "
-            f"but {self.profiles_.loc[top, 'share_of_revenue']:.0%} of revenue"
-        )
-        return finish(ax, title, "Share of all customers / of net revenue (%)", None)
+        """Share of customers vs share of net revenue per segment."""
+        return self._plots().plot_sizes(self, ax=ax)
 
     def plot_profile_heatmap(self, ax=None, max_features: int = 24):
         """Standardised difference of each feature per segment (what sets each segment apart)."""
-        import seaborn as sns
-
-        prof = self.feature_profile_
-        keep = prof.abs().max().sort_values(ascending=False).index[:max_features]
-        prof = prof[[c for c in prof.columns if c in keep]].round(1) + 0.0  # no "-0.0" labels
-        ax = new_axes(ax, figsize=(max(9.0, 0.65 * prof.shape[1] + 4), max(4.5, 0.6 * len(prof) + 3)))
-        sns.heatmap(
-            prof.set_axis([self._label(s) for s in prof.index]),
-            ax=ax,
-            cmap="RdBu_r",
-            vmin=-2,
-            vmax=2,
-            annot=True,
-            fmt=".1f",
-            cbar_kws={"label": "SD from the average buyer"},
-        )
-        ax.set_xticklabels(
-            [t.get_text().replace("_", " ") for t in ax.get_xticklabels()], rotation=40, ha="right"
-        )
-        strongest = prof.abs().max().sort_values(ascending=False).index[:3]
-        title = "Segments differ most in " + ", ".join(c.replace("_", " ") for c in strongest)
-        return finish(ax, title, "Feature (log scale for money, counts and days)", None)
+        return self._plots().plot_profile_heatmap(self, ax=ax, max_features=max_features)
 
     def plot_projection(self, ax=None):
-        """Where each segment sits on the first two principal components, as density contours.
-
-        Contours (the densest 25/50/75% of each segment's sampled customers) rather than points,
-        so the executive report shows no individual customer.
-        """
-        import seaborn as sns
-        from matplotlib.lines import Line2D
-
-        ax = new_axes(ax, figsize=(9, 5.5))
-        proj = self.projection_
-        handles = []
-        for s in sorted(proj["segment"].unique()):
-            part = proj[proj["segment"] == s]
-            colour = PALETTE[s % len(PALETTE)]
-            if len(part) >= max(self.min_group_size, 20):
-                sns.kdeplot(
-                    x=part["pc1"],
-                    y=part["pc2"],
-                    levels=[0.25, 0.5, 0.75, 1.0],
-                    fill=True,
-                    alpha=0.35,
-                    color=colour,
-                    ax=ax,
-                    warn_singular=False,
-                )
-                sns.kdeplot(
-                    x=part["pc1"],
-                    y=part["pc2"],
-                    levels=[0.25],
-                    color=colour,
-                    linewidths=1.2,
-                    ax=ax,
-                    warn_singular=False,
-                )
-            handles.append(Line2D([0], [0], color=colour, lw=6, alpha=0.6, label=self._label(s)))
-        ax.legend(handles=handles, frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        title = "Segments occupy distinct regions of behaviour (contours hold 75%, 50%, 25% of each)"
-        return finish(
-            ax,
-            title,
-            f"Principal component 1 (scaled units; the two components show {self.projection_variance_:.0%} of variance)",
-            "Principal component 2 (scaled units)",
-        )
+        """Where each segment sits on the first two principal components, as density contours."""
+        return self._plots().plot_projection(self, ax=ax)
 
     def plot_stability(self, ax=None):
-        """Bootstrap Jaccard stability per segment (0.75+ = stable)."""
-        stab = self.stability_.iloc[::-1]
-        ax = new_axes(ax, figsize=(10, 0.8 * len(stab) + 1.8))
-        ax.barh(range(len(stab)), stab["jaccard_mean"], color=PALETTE[0])
-        ax.set_yticks(range(len(stab)), [self._label(s) for s in stab.index])
-        ax.axvline(0.75, color=PALETTE[3], linestyle="--", linewidth=1)
-        ax.set_xlim(0, 1)
-        worst = self.stability_["jaccard_mean"].min()
-        verdict = "every segment is stable" if worst >= 0.75 else "some segments are not stable"
-        title = f"Refitting on {self.bootstrap_runs} bootstrap samples: {verdict}"
-        return finish(ax, title, "Mean Jaccard similarity with the refit segment (0-1)", None)
+        """Bootstrap Jaccard stability per segment (0.75 or more = stable)."""
+        return self._plots().plot_stability(self, ax=ax)
 
 
-def customer_segments(features: pd.DataFrame, segmenter: Segmenter) -> pd.DataFrame:
-    """Per-customer table for later notebooks: segment, its name, RFM values, scores and churn.
+def segmentation_overrides(
+    n_segments: int | None = None, features: list[str] | None = None, bootstrap_runs: int | None = None
+) -> dict:
+    """Config overrides (dotted keys) for the segmentation settings given, leaving the others as configured.
 
-    Parameters
-    ----------
-    features : DataFrame
-        From :func:`customer_features` (the frame the segmenter was fitted on).
-    segmenter : Segmenter
-        Fitted.
+    For notebook parameters whose ``None`` means "as in the config".
 
-    Returns
-    -------
-    DataFrame
-        One row per customer with ``customer_id`` as a column.
+    Examples
+    --------
+    >>> segmentation_overrides(n_segments=3)
+    {'segmentation.n_segments': 3}
     """
-    names = {**segmenter.names_, NO_PURCHASE_LABEL: "No purchase"}
-    keep = [
-        c
-        for c in (
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r_score",
-            "f_score",
-            "m_score",
-            "rfm_segment",
-            "churned",
-        )
-        if c in features
-    ]
-    table = features[keep].copy()
-    table.insert(0, "segment", segmenter.labels_.reindex(features.index).to_numpy())
-    table.insert(1, "segment_name", table["segment"].map(names))
-    return table.reset_index()
+    given = {"n_segments": n_segments, "features": features, "bootstrap_runs": bootstrap_runs}
+    return {f"segmentation.{key}": value for key, value in given.items() if value is not None}
