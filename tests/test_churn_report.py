@@ -14,6 +14,7 @@ import pytest
 
 from cxlib.churn import (
     BOOSTING,
+    DRIVER_TABLE_COLUMNS,
     LOGISTIC,
     ChurnDesign,
     ChurnDrivers,
@@ -34,6 +35,7 @@ from cxlib.churn import (
     describe_saved,
     describe_scores,
     describe_split,
+    driver_table,
     effect_headline,
     effect_sentence,
     forest_title,
@@ -471,3 +473,13 @@ def test_notebook_02_is_thin_and_uses_only_the_public_api():
     assert not [line for line in lines if '.replace("**"' in line or '.split(". ")' in line]
     tags = {tag for cell in notebook.cells for tag in cell.metadata.get("tags", [])}
     assert {"parameters", "nbval-check-output"} <= tags
+
+
+def test_driver_table_keeps_the_saved_columns_and_one_row_per_logistic_term():
+    _, _, _, drivers, hazards = _small()
+    table = driver_table(drivers, hazards)
+    assert list(table.columns) == DRIVER_TABLE_COLUMNS
+    assert table["term"].tolist() == drivers.driver_table()["term"].tolist()
+    cox = hazards.summary_.set_index("term")["hazard_ratio"]
+    shared = table["term"].isin(cox.index)
+    assert table.loc[shared, "hazard_ratio"].tolist() == cox[table.loc[shared, "term"]].tolist()

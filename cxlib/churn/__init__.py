@@ -14,6 +14,7 @@ _WHERE = {
     "ChurnPanel": "_panel",
     "ChurnPredictor": "_models",
     "DAYS_PER_MONTH": "_panel",
+    "DRIVER_TABLE_COLUMNS": "_report",
     "HeldOutEvaluation": "_report",
     "LABEL": "_panel",
     "LOGISTIC": "_report",

@@ -389,10 +389,38 @@ def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
     ).rename_axis(index=None, columns=table.index.name)  # one header row
 
 
+#: Columns of the saved ``churn_drivers`` table, in order: later notebooks read them by name.
+DRIVER_TABLE_COLUMNS = [
+    "driver",
+    "term",
+    "label",
+    "unit",
+    "odds_ratio",
+    "or_ci_low",
+    "or_ci_high",
+    "or_p_value",
+    "p_holm",
+    "vif",
+    "driver_rank",
+    "hazard_ratio",
+    "hr_ci_low",
+    "hr_ci_high",
+    "hr_p_value",
+    "ph_p_value",
+]
+
+
 def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
-    """The driver table for later notebooks: odds ratios (logistic) and hazard ratios (Cox) per term."""
+    """The driver table for later notebooks: odds ratios (logistic) and hazard ratios (Cox) per term.
+
+    Returns
+    -------
+    DataFrame
+        One row per logistic term, ranked by driver, with :data:`DRIVER_TABLE_COLUMNS` only (so the
+        saved table keeps its columns whatever else the models' summaries carry).
+    """
     odds = drivers.driver_table()
     cox = hazards.summary_.set_index("term")[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]]
     cox.columns = ["hazard_ratio", "hr_ci_low", "hr_ci_high", "hr_p_value", "ph_p_value"]
     table = odds.rename(columns={"ci_low": "or_ci_low", "ci_high": "or_ci_high", "p_value": "or_p_value"})
-    return table.merge(cox, left_on="term", right_index=True, how="left")
+    return table.merge(cox, left_on="term", right_index=True, how="left")[DRIVER_TABLE_COLUMNS]
