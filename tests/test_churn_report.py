@@ -1,21 +1,60 @@
-"""Presentation helpers of the churn notebook: headline effect, sentences, risk bands."""
+"""The churn report: tables and sentences built from the models, and the thin notebook 02 over them."""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn._models import ChurnDrivers
-from cxlib.churn._panel import churn_panel
-from cxlib.churn._report import (
+from cxlib.churn import (
+    BOOSTING,
+    DRIVER_TABLE_COLUMNS,
+    LOGISTIC,
+    ChurnDesign,
+    ChurnDrivers,
+    ChurnHazards,
+    ChurnPanel,
+    HeldOutEvaluation,
+    Retention,
+    churn_headline,
+    churn_overrides,
+    churn_panel,
+    describe_definition,
+    describe_drivers,
+    describe_findings,
+    describe_hazards,
+    describe_panel,
+    describe_ranking,
+    describe_retention,
+    describe_saved,
+    describe_scores,
+    describe_split,
+    driver_table,
     effect_headline,
     effect_sentence,
+    forest_title,
+    format_hazards,
     format_risk_bands,
+    held_out_evaluation,
+    key_driver_curves,
     largest_clear_effect,
+    retention_axis,
+    retention_groups,
     risk_bands,
+    strongest_sentence,
+    summary_metrics,
 )
+from cxlib.stats import feature_label
 from tests.churn_data import MID_CUSTOMERS, demo
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_churn_drivers.ipynb"
+PAYLOAD = "<script>alert(1)</script> *x*"
 
 
 def _summary(rows):
@@ -104,3 +143,343 @@ def test_risk_bands_show_every_band_of_enough_customers():
     assert table["customers"].tolist() == [20, 15, 12, 13]
     assert table["share_of_customers"].sum() == pytest.approx(1.0)
     assert table["mean_churn_probability"].notna().all()
+
+
+@functools.cache
+def _small():
+    """The 3,000-customer demo with its panel and fitted driver and Cox models (built once)."""
+    config, data, _ = demo(3000)
+    panel = churn_panel(data, config)
+    drivers = ChurnDrivers.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)
+    hazards = ChurnHazards.from_config(config).fit(
+        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
+    )
+    return config, data, panel, drivers, hazards
+
+
+def _evaluation(logistic_auc: float, boosting_auc: float) -> HeldOutEvaluation:
+    """A held-out evaluation with given ROC-AUCs (lifts 1.2 and 1.8), without fitting anything."""
+    rows = [
+        (name, metric, value)
+        for name, auc, lift in ((LOGISTIC, logistic_auc, 1.2), (BOOSTING, boosting_auc, 1.8))
+        for metric, value in (("roc_auc", auc), ("top_decile_lift", lift))
+    ]
+    metrics = pd.DataFrame(rows, columns=["model", "metric", "estimate"]).assign(
+        ci_low=np.nan, ci_high=np.nan
+    )
+    frame = pd.DataFrame({"churned": [True, False, False]})
+    return HeldOutEvaluation(
+        split="random stratified split: 75% train, 25% test",
+        train=pd.concat([frame] * 3, ignore_index=True),
+        test=frame,
+        models={},
+        probabilities={LOGISTIC: np.zeros(3), BOOSTING: np.zeros(3)},
+        metrics=metrics,
+    )
+
+
+# --- the churn definition and the data -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("definition", "window", "expected"),
+    [
+        (
+            "contractual",
+            180,
+            "A customer churns if they cancelled within 180 days after the cut-off (04 Jul 2025); "
+            "features use only data from before it.",
+        ),
+        (
+            "inactivity",
+            90,
+            "A customer churns if they made no purchase within 90 days after the cut-off (04 Jul 2025); "
+            "features use only data from before it.",
+        ),
+        (
+            "snapshot",
+            0,
+            "Churn is a label recorded at 31 Dec 2025 with no dates, so features are the snapshot's "
+            "attributes and the held-out set is a random stratified split.",
+        ),
+    ],
+)
+def test_describe_definition_states_each_design(definition, window, expected):
+    design = ChurnDesign(definition, pd.Timestamp("2025-07-04"), window, pd.Timestamp("2025-12-31"))
+    assert describe_definition(design) == expected
+
+
+def test_churn_overrides_keep_only_parameters_that_were_set():
+    assert churn_overrides("", 0) == {}
+    assert churn_overrides("2025-06-30", 0) == {"churn_model.cutoff": "2025-06-30"}
+    assert churn_overrides("2025-06-30", 120) == {
+        "churn_model.cutoff": "2025-06-30",
+        "churn_model.label_window_days": 120,
+    }
+
+
+def test_describe_panel_counts_customers_and_escapes_the_company():
+    _, _, panel, _, _ = _small()
+    text = describe_panel(panel, PAYLOAD)
+    assert "<script>" not in text and "&lt;script&gt;" in text and "\\*x\\*" in text
+    assert describe_definition(panel.design) in text
+    at_risk, churned = len(panel.frame), int(panel.frame["churned"].sum())
+    assert (
+        f"**{at_risk:,}** customers were at risk; **{churned:,}** ({churned / at_risk:.1%}) churned" in text
+    )
+    assert f"{len(panel.numeric)} numeric and {len(panel.categorical)} categorical drivers" in text
+
+
+# --- drivers and hazards ----------------------------------------------------------------------------
+
+
+def test_strongest_sentence_names_the_three_best_evidenced_drivers():
+    _, _, _, drivers, _ = _small()
+    text = strongest_sentence(drivers)
+    assert text.startswith("Ranked by the strength of evidence")
+    assert text.count("odds ratio") == 3 and " and " in text and text.endswith(").")
+
+
+def test_strongest_sentence_reads_well_with_a_single_driver():
+    config, _, panel, _, _ = _small()
+    one = ChurnDrivers.from_config(config).fit(panel.frame, ["satisfaction_z"], [])
+    assert strongest_sentence(one) == (
+        "The driver most clearly linked to churn is Survey satisfaction score "
+        f"(per SD: odds ratio {one.summary_['odds_ratio'].iloc[0]:.2f})."
+    )
+
+
+def test_describe_drivers_adds_the_largest_vif_and_escaped_caveats():
+    _, _, _, drivers, _ = _small()
+    fake = SimpleNamespace(
+        driver_table=drivers.driver_table,
+        drivers_=drivers.drivers_,
+        encoder_=SimpleNamespace(vif_=pd.DataFrame({"vif": [1.2, 3.46]})),
+        caveats_=[f"level {PAYLOAD} pooled"],
+    )
+    text = describe_drivers(fake)
+    assert text.startswith(strongest_sentence(drivers))
+    assert " The largest variance inflation factor among the kept drivers is 3.5." in text
+    assert text.endswith("\n- level &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\* pooled")
+
+
+def test_forest_titles_state_the_largest_clear_effect():
+    table = _summary([("Unresolved complaint", "yes vs no", 1.964, 1.70, 2.26, 1e-9)])
+    assert forest_title(table) == "Unresolved complaint (yes vs no): 1.96 times the odds of churning"
+    hazard = table.rename(columns={"odds_ratio": "hazard_ratio"})
+    assert forest_title(hazard, "hazard_ratio") == (
+        "Unresolved complaint (yes vs no) multiplies the monthly hazard of leaving by 1.96"
+    )
+
+
+def test_format_hazards_adds_the_proportional_hazards_test():
+    _, _, _, _, hazards = _small()
+    table = format_hazards(hazards.summary_, top=4)
+    assert len(table) == 4 and table.columns[-1] == "PH test p-value"
+    assert table["PH test p-value"].tolist() == [f"{p:.3f}" for p in hazards.summary_["ph_p_value"].head(4)]
+
+
+@pytest.mark.parametrize(
+    ("p_values", "expected"),
+    [
+        ([0.5, 0.2, 0.03], "Proportional-hazards check: no term of 3 has p < 0.01."),
+        ([0.5, 0.002, 0.009], "Proportional-hazards check: 2 of 3 terms have p < 0.01."),
+    ],
+)
+def test_describe_hazards_counts_terms_failing_the_ph_test(p_values, expected):
+    hazards = SimpleNamespace(ph_test_=pd.DataFrame({"p": p_values}), caveats_=[])
+    assert describe_hazards(hazards) == expected
+    hazards.caveats_ = ["proportional hazards doubtful for *plan*"]
+    assert describe_hazards(hazards) == expected + "\n- proportional hazards doubtful for \\*plan\\*"
+
+
+# --- held-out evaluation ------------------------------------------------------------------------------
+
+
+def test_best_model_is_the_higher_roc_auc_and_the_first_on_a_tie():
+    assert _evaluation(0.60, 0.58).best_model == LOGISTIC
+    assert _evaluation(0.60, 0.62).best_model == BOOSTING
+    assert _evaluation(0.60, 0.60).best_model == LOGISTIC
+
+
+def test_describe_split_and_ranking_quote_the_evaluation():
+    evaluation = _evaluation(0.592, 0.575)
+    assert describe_split(evaluation) == (
+        "Held-out evaluation (random stratified split: 75% train, 25% test): 9 training and 3 test customers."
+    )
+    assert describe_ranking(evaluation) == (
+        "On customers the models did not see, gradient boosting ranks churners above stayers with ROC-AUC "
+        "0.575 and logistic regression with 0.592 (0.5 is chance; 1 is perfect). The tenth of customers "
+        "that gradient boosting rates riskiest churn 1.8 times as often as average."
+    )
+
+
+def test_held_out_evaluation_scores_both_models_on_the_test_customers():
+    config, data, panel, _, _ = _small()
+    evaluation = held_out_evaluation(data, config, panel, n_boot=0)
+    assert evaluation.split.startswith("out-of-time")
+    assert list(evaluation.models) == [LOGISTIC, BOOSTING] == list(evaluation.probabilities)
+    for probability in evaluation.probabilities.values():
+        assert probability.shape == (len(evaluation.test),)
+        assert ((probability >= 0) & (probability <= 1)).all()
+    assert evaluation.y_true.equals(evaluation.test["churned"])
+    assert set(evaluation.metrics["model"]) == {LOGISTIC, BOOSTING}
+    assert 0.5 < evaluation.estimate(evaluation.best_model, "roc_auc") <= 1
+
+
+def test_findings_open_with_the_headline_and_quote_the_best_model():
+    _, _, _, drivers, hazards = _small()
+    evaluation = _evaluation(0.58, 0.61)
+    headline = churn_headline(drivers, evaluation)
+    assert headline.startswith(effect_headline(drivers.driver_table()))
+    assert headline.endswith("; gradient boosting ranks churners best, held-out ROC-AUC 0.61.")
+    lines = describe_findings(drivers, hazards, evaluation).split("\n")
+    assert lines == [
+        f"- {headline}",
+        f"- {strongest_sentence(drivers)}",
+        f"- Cox model: {effect_headline(hazards.summary_, 'hazard_ratio')}.",
+        "- In the riskiest tenth of customers by gradient boosting, churn runs at 1.8 times the average rate.",
+    ]
+
+
+# --- retention: segments when this run made them, else a driver, and the report says which --------
+
+
+def test_retention_by_segment_when_the_run_has_segments():
+    config, data, panel, drivers, _ = _small()
+    ids = data["customers"]["customer_id"]
+    segments = pd.DataFrame({"customer_id": ids, "segment_name": np.where(np.arange(len(ids)) % 2, "A", "B")})
+    by_group = retention_groups(data, panel, drivers, segments, config)
+    assert by_group.group_col == "segment_name" and not by_group.segments_missing
+    assert set(by_group.curves.summary_["group"]) == {"A", "B"}
+    assert not describe_retention(by_group).startswith("Segments were not produced")
+    assert retention_axis(by_group) == "Tenure (months)"
+
+
+def test_retention_without_segments_uses_the_strongest_attribute_and_says_so():
+    config, data, panel, drivers, _ = _small()
+    by_group = retention_groups(data, panel, drivers, None, config)
+    strongest = [d for d in drivers.drivers_["driver"] if d in panel.categorical][0]
+    assert by_group.group_col == strongest and by_group.segments_missing
+    text = describe_retention(by_group)
+    assert text.startswith(
+        "Segments were not produced in this run (notebook 01 did not run), so retention is shown by "
+        f"{feature_label(strongest)}, the strongest customer attribute among the drivers."
+    )
+
+
+def test_retention_notes_list_the_curves_caveats_escaped():
+    curves = SimpleNamespace(caveats_=[f"{PAYLOAD}: fewer than 10 customers, not shown"])
+    shown = Retention(curves, "plan", pd.DataFrame())
+    assert describe_retention(shown) == (
+        "- &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*: fewer than 10 customers, not shown\n"
+    )
+    nothing = Retention(SimpleNamespace(caveats_=[]), None, pd.DataFrame(), segments_missing=True)
+    assert "shown for all customers together" in describe_retention(nothing)
+    assert describe_retention(Retention(SimpleNamespace(caveats_=[]), "plan", pd.DataFrame())) == ""
+
+
+def test_key_driver_curves_follow_the_top_flag_after_the_cutoff():
+    config, data, panel, drivers, _ = _small()
+    by_group = retention_groups(data, panel, drivers, None, config)
+    by_driver = key_driver_curves(panel, drivers, by_group, config)
+    assert by_driver.after_cutoff and retention_axis(by_driver) == "Months after the cut-off"
+    flags = [c for c in panel.numeric if set(panel.frame[c].unique()) <= {0.0, 1.0}]
+    assert by_driver.group_col == [d for d in drivers.drivers_["driver"] if d in flags][0]
+    assert all(g.startswith(("With ", "Without ")) for g in by_driver.curves.summary_["group"])
+
+
+def test_key_driver_curves_without_flags_take_the_next_attribute():
+    config, data, panel, _, _ = _small()
+    numbers = [c for c in panel.numeric if panel.frame[c].nunique() > 2]
+    no_flags = ChurnPanel(panel.frame, numbers, panel.categorical, panel.design)
+    drivers = ChurnDrivers.from_config(config).fit(no_flags.frame, no_flags.numeric, no_flags.categorical)
+    by_group = retention_groups(data, no_flags, drivers, None, config)
+    by_driver = key_driver_curves(no_flags, drivers, by_group, config)
+    ranked = [d for d in drivers.drivers_["driver"] if d in no_flags.categorical]
+    assert by_driver.group_col == ranked[1] != by_group.group_col
+    assert not by_driver.after_cutoff
+
+
+# --- scores and the run summary --------------------------------------------------------------------
+
+
+def test_describe_scores_and_saved():
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "churn_probability": [0.05, 0.10, 0.30, 0.15],
+            "expected_remaining_lifetime_months": [30.0, 28.0, 12.0, 20.0],
+        }
+    )
+    lifetime = SimpleNamespace(caveats_=["pooled", "remaining lifetime counts at most 36 months ahead"])
+    assert describe_scores(scores, lifetime, 36) == (
+        "4 current customers scored: mean churn probability 15.0%; 25% have a probability of 25% or more. "
+        "On average a customer is expected to stay 22.5 of the next 36 months. "
+        "Note: remaining lifetime counts at most 36 months ahead."
+    )
+    assert describe_saved(scores) == (
+        "Saved `churn_scores` (4 customers), `churn_drivers` and the summary to the run folder."
+    )
+
+
+def test_summary_metrics_keep_the_saved_names_and_are_plain_json():
+    from cxlib.run._artifacts import _plain
+
+    _, _, panel, drivers, _ = _small()
+    scores = pd.DataFrame(
+        {"churn_probability": [0.1, 0.3], "expected_remaining_lifetime_months": [20.0, 10.0]}
+    )
+    metrics = summary_metrics(panel, _evaluation(0.6, 0.58), drivers, scores, 36)
+    assert sorted(metrics) == [
+        "churn_rate",
+        "customers_at_risk",
+        "customers_scored",
+        "cutoff",
+        "definition",
+        "held_out",
+        "horizon_months",
+        "label_window_days",
+        "mean_churn_probability",
+        "mean_expected_remaining_lifetime_months",
+        "split",
+        "top_drivers",
+    ]
+    assert metrics["top_drivers"] == drivers.drivers_["driver"].head(5).tolist()
+    assert metrics["customers_at_risk"] == len(panel.frame) and metrics["customers_scored"] == 2
+    json.dumps(_plain(metrics))
+
+
+# --- the notebook is a thin narration over this API --------------------------------------------------
+
+
+def _code_lines(notebook) -> list[str]:
+    return [
+        line.strip()
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+def test_notebook_02_is_thin_and_uses_only_the_public_api():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    lines = _code_lines(notebook)
+    assert len(lines) <= 60, f"{len(lines)} code lines"
+    imports = [line for line in lines if line.startswith(("from cxlib", "import cxlib"))]
+    assert imports and not [line for line in imports if "._" in line or " _" in line]
+    assert not [line for line in lines if line.startswith(("if ", "for ", "def ", "while "))]
+    assert not [line for line in lines if '.replace("**"' in line or '.split(". ")' in line]
+    tags = {tag for cell in notebook.cells for tag in cell.metadata.get("tags", [])}
+    assert {"parameters", "nbval-check-output"} <= tags
+
+
+def test_driver_table_keeps_the_saved_columns_and_one_row_per_logistic_term():
+    _, _, _, drivers, hazards = _small()
+    table = driver_table(drivers, hazards)
+    assert list(table.columns) == DRIVER_TABLE_COLUMNS
+    assert table["term"].tolist() == drivers.driver_table()["term"].tolist()
+    cox = hazards.summary_.set_index("term")["hazard_ratio"]
+    shared = table["term"].isin(cox.index)
+    assert table.loc[shared, "hazard_ratio"].tolist() == cox[table.loc[shared, "term"]].tolist()

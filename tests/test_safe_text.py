@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from cxlib.churn._report import effect_sentence
+from cxlib.churn import effect_sentence
 from cxlib.overview import _kpis as kpis
 from cxlib.overview import describe_data, describe_kpis, headline_sentence, kpi_table
 from cxlib.report import MAX_NAMED, describe_pooling

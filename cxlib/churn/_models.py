@@ -490,14 +490,3 @@ def gains_table(y_true, probability, bins: int = 10) -> pd.DataFrame:
     table["share_contacted"] = table["customers"].cumsum() / len(y)
     table["share_of_churners_caught"] = table["churners"].cumsum() / max(y.sum(), 1)
     return table.reset_index()
-
-
-def __getattr__(name: str):
-    # Transition: notebook 02 still imports plot_gains and plot_calibration from here; they live in
-    # cxlib.churn._plots (public as cxlib.churn.plot_gains). Loaded on use, so importing this module
-    # stays free of plotting. Remove once the notebook imports them from cxlib.churn.
-    if name in ("plot_gains", "plot_calibration"):
-        from cxlib.churn import _plots
-
-        return getattr(_plots, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -68,18 +68,29 @@ class ChurnDesign:
         """Whether churn has dates (so time-based validation and survival after a cut-off work)."""
         return self.definition != "snapshot"
 
-    def describe(self) -> str:
-        """One sentence for a report."""
-        if self.definition == "snapshot":
-            return (
-                f"Churn is a label recorded at {self.as_of:%d %b %Y} with no dates, so features are the "
-                "snapshot's attributes and the held-out set is a random stratified split."
-            )
-        what = "cancelled" if self.definition == "contractual" else "made no purchase"
-        return (
-            f"A customer churns if they {what} within {self.window_days} days after the cut-off "
-            f"({self.cutoff:%d %b %Y}); features use only data from before it."
-        )
+
+def churn_overrides(cutoff: str | None = "", label_window_days: int | None = 0) -> dict[str, object]:
+    """Config overrides for the churn design from notebook parameters; empty values keep the config's.
+
+    Parameters
+    ----------
+    cutoff : str, optional
+        ``YYYY-MM-DD``; empty or None: ``churn_model.cutoff`` from the config.
+    label_window_days : int, optional
+        0 or None: ``churn_model.label_window_days`` from the config.
+
+    Returns
+    -------
+    dict
+        Dotted config keys to values, for :func:`cxlib.data.load_config`.
+
+    Examples
+    --------
+    >>> churn_overrides("2025-06-30", 0)
+    {'churn_model.cutoff': '2025-06-30'}
+    """
+    wanted = {"churn_model.cutoff": cutoff, "churn_model.label_window_days": label_window_days}
+    return {key: value for key, value in wanted.items() if value}
 
 
 def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnDesign:

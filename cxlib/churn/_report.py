@@ -1,24 +1,34 @@
-"""Tables and sentences for the churn notebook: formatted ratios, model comparison, scores, risk bands.
+"""Tables for the churn report, built from fitted models: held-out comparison, retention, scores, risk.
 
-Everything here is presentation over fitted models from :mod:`cxlib.churn._models` and
-:mod:`cxlib.churn._survival`; the notebook calls these so that it holds no data wrangling of its own.
+The churn notebook calls these (and the sentences of :mod:`cxlib.churn._findings`) so that it holds
+no data wrangling and no branching of its own: which customers to compare, which grouping to use
+when an earlier notebook did not run, which flag to follow after the cut-off are decided here.
+Numbers are returned as plain tables (for the run folder and for sentences); ``format_*`` turn
+them into readable tables for the report.
 
 Examples
 --------
+>>> drivers = ChurnDrivers.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)  # doctest: +SKIP
 >>> format_ratios(drivers.driver_table(), "odds_ratio", top=10)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.churn._panel import ChurnPanel
-from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves
-from cxlib.report._safe_text import md_text
-from cxlib.stats._design import feature_label
+from cxlib.churn._panel import DAYS_PER_MONTH, LABEL, ChurnPanel, train_test_panels
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
+from cxlib.data._config import Config
+from cxlib.data._load import CustomerData
 from cxlib.stats._suppression import suppress_small
+
+#: Names of the two models compared on held-out customers, as the report shows them.
+LOGISTIC = "Logistic regression"
+BOOSTING = "Gradient boosting"
 
 METRIC_NAMES = {
     "roc_auc": "ROC-AUC",
@@ -120,6 +130,21 @@ def _median_text(median: float, low: float, high: float) -> str:
     return f"{median:.0f} ({low:.0f}–{high_text})"
 
 
+def format_hazards(summary: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """Readable Cox table: :func:`format_ratios` of hazard ratios plus the proportional-hazards test.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :attr:`ChurnHazards.summary_ <cxlib.churn.ChurnHazards>` (``hazard_ratio``, ``ph_p_value``, ...).
+    top : int
+        Rows shown, in the summary's order (most significant first).
+    """
+    return format_ratios(summary, "hazard_ratio", top=top).assign(
+        **{"PH test p-value": summary["ph_p_value"].head(top).map("{:.3f}".format).to_numpy()}
+    )
+
+
 def top_driver(drivers: ChurnDrivers, candidates: list[str], exclude=()) -> str | None:
     """Highest-ranked driver among ``candidates`` (e.g. categorical features or 0/1 flags), or None."""
     ranked = [d for d in drivers.drivers_["driver"] if d in candidates and d not in exclude]
@@ -131,30 +156,184 @@ def flags(panel: ChurnPanel) -> list[str]:
     return [c for c in panel.numeric if set(np.unique(panel.frame[c].dropna())) <= {0.0, 1.0}]
 
 
-def key_driver_curves(
-    panel: ChurnPanel, lifetimes: pd.DataFrame, drivers: ChurnDrivers, exclude=(), min_group_size: int = 10
-) -> tuple[RetentionCurves, str, str]:
-    """Retention by the strongest experience flag (after the cut-off) or else the next categorical driver.
+@dataclass(frozen=True)
+class Retention:
+    """Retention curves by one grouping, with what the report needs to say how they were built.
 
-    A flag measured at the cut-off is only compared over the follow-up after it (comparing whole
-    lifetimes would credit long-lived customers with more time to collect complaints). A
-    customer attribute that does not change is compared over whole lifetimes.
+    Attributes
+    ----------
+    curves : RetentionCurves
+        Fitted Kaplan–Meier curves.
+    group_col : str or None
+        The grouping column (``segment_name``, a driver, or None: all customers together).
+    lifetimes : DataFrame
+        Every customer's observed lifetime (:func:`cxlib.churn.lifetime_table`) with the
+        customer attributes and, when segmentation ran in this run, ``segment_name``.
+    after_cutoff : bool
+        True: follow-up after the cut-off (months since it); False: whole tenure (months since signup).
+    segments_missing : bool
+        True when customers were to be grouped by segment but notebook 01 produced no segments
+        in this run, so ``group_col`` is a driver instead (the report says so).
+    """
+
+    curves: RetentionCurves
+    group_col: str | None
+    lifetimes: pd.DataFrame
+    after_cutoff: bool = False
+    segments_missing: bool = False
+
+
+def retention_groups(
+    data: CustomerData,
+    panel: ChurnPanel,
+    drivers: ChurnDrivers,
+    segments: pd.DataFrame | None,
+    config: Config,
+) -> Retention:
+    """Retention over tenure by segment, or by the strongest customer attribute when there are no segments.
+
+    Parameters
+    ----------
+    data : CustomerData
+    panel : ChurnPanel
+        Gives the churn design and the categorical drivers.
+    drivers : ChurnDrivers
+        Fitted; ranks the customer attributes when segments are missing.
+    segments : DataFrame or None
+        The run's ``segments`` table (``load_table(run_dir, "segments", required=False)``); None
+        when the segmentation notebook did not run in this run.
+    config : Config
+        Builds the curves (:meth:`RetentionCurves.from_config`).
 
     Returns
     -------
-    curves : RetentionCurves
-    driver : str
-    xlabel : str
+    Retention
+        ``segments_missing`` is True when ``segments`` is None, so the report can state what it used.
+
+    Examples
+    --------
+    >>> by_group = retention_groups(data, panel, drivers, None, config)  # doctest: +SKIP
+    >>> by_group.group_col, by_group.segments_missing  # doctest: +SKIP
+    ('plan', True)
+    """
+    lifetimes = lifetime_table(data, panel.design, attributes=panel.categorical, segments=segments)
+    group_col = "segment_name" if segments is not None else top_driver(drivers, panel.categorical)
+    curves = RetentionCurves.from_config(config).fit(lifetimes, group_col=group_col)
+    return Retention(curves, group_col, lifetimes, segments_missing=segments is None)
+
+
+def key_driver_curves(
+    panel: ChurnPanel, drivers: ChurnDrivers, by_group: Retention, config: Config
+) -> Retention:
+    """Retention by the strongest experience flag (after the cut-off) or else the next categorical driver.
+
+    A flag measured at the cut-off is only compared over the follow-up after it (comparing whole
+    lifetimes would credit long-lived customers with more time to collect complaints), with
+    retention reported at half and all of the label window. A customer attribute that does not
+    change is compared over whole lifetimes, skipping the one ``by_group`` already shows.
+
+    Parameters
+    ----------
+    panel : ChurnPanel
+    drivers : ChurnDrivers
+        Fitted; ranks the flags and attributes.
+    by_group : Retention
+        From :func:`retention_groups`: its lifetimes, and its grouping (not repeated).
+    config : Config
+        Builds the curves (:meth:`RetentionCurves.from_config`).
+
+    Returns
+    -------
+    Retention
     """
     flag = top_driver(drivers, flags(panel)) if panel.design.dated else None
     if flag is not None:
-        months = panel.design.window_days / 30.4375
-        curves = RetentionCurves(min_group_size=min_group_size, horizons=(round(months / 2), int(months)))
+        months = panel.design.window_days / DAYS_PER_MONTH
+        curves = RetentionCurves.from_config(config, horizons=(round(months / 2), int(months)))
         curves.fit(panel.frame, duration_col="followup_months", group_col=flag)
-        return curves, flag, "Months after the cut-off"
-    driver = top_driver(drivers, [c for c in panel.categorical if c in lifetimes], exclude)
-    curves = RetentionCurves(min_group_size=min_group_size).fit(lifetimes, group_col=driver)
-    return curves, driver, "Tenure (months)"
+        return Retention(curves, flag, by_group.lifetimes, after_cutoff=True)
+    attributes = [c for c in panel.categorical if c in by_group.lifetimes]
+    driver = top_driver(drivers, attributes, exclude=[by_group.group_col])
+    curves = RetentionCurves.from_config(config).fit(by_group.lifetimes, group_col=driver)
+    return Retention(curves, driver, by_group.lifetimes)
+
+
+@dataclass(frozen=True)
+class HeldOutEvaluation:
+    """Two churn models trained on one panel and scored on customers they never saw.
+
+    Attributes
+    ----------
+    split : str
+        How train and test were chosen (from :func:`cxlib.churn.train_test_panels`).
+    train, test : DataFrame
+        The training and test panels.
+    models : dict
+        :data:`LOGISTIC` -> fitted :class:`ChurnDrivers`, :data:`BOOSTING` -> fitted
+        :class:`ChurnPredictor`, in that order.
+    probabilities : dict
+        Model name -> churn probability of each test customer.
+    metrics : DataFrame
+        :func:`compare_models` of the test customers: model, metric, estimate, ci_low, ci_high.
+    """
+
+    split: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    models: dict
+    probabilities: dict[str, np.ndarray]
+    metrics: pd.DataFrame
+
+    @property
+    def y_true(self) -> pd.Series:
+        """Whether each test customer churned."""
+        return self.test[LABEL]
+
+    def estimate(self, model: str, metric: str) -> float:
+        """One held-out metric of one model, e.g. ``estimate("Gradient boosting", "roc_auc")``."""
+        return float(self.metrics.set_index(["model", "metric"]).loc[(model, metric), "estimate"])
+
+    @property
+    def best_model(self) -> str:
+        """The model with the highest held-out ROC-AUC (the first one on a tie)."""
+        return max(self.probabilities, key=lambda name: self.estimate(name, "roc_auc"))
+
+
+def held_out_evaluation(
+    data: CustomerData, config: Config, panel: ChurnPanel, n_boot: int = 200
+) -> HeldOutEvaluation:
+    """Train logistic regression and gradient boosting, and test them on held-out customers.
+
+    The split is out-of-time when churn has dates (see :func:`cxlib.churn.train_test_panels`);
+    both models are built from the config, and metrics carry 95% bootstrap intervals seeded by it.
+
+    Parameters
+    ----------
+    data : CustomerData
+    config : Config
+    panel : ChurnPanel
+        The panel at the cut-off (the test customers of an out-of-time split).
+    n_boot : int
+        Bootstrap resamples for the metric intervals.
+
+    Returns
+    -------
+    HeldOutEvaluation
+
+    Examples
+    --------
+    >>> evaluation = held_out_evaluation(data, config, panel)  # doctest: +SKIP
+    >>> evaluation.estimate("Gradient boosting", "roc_auc")  # doctest: +SKIP
+    0.57
+    """
+    train, test, split = train_test_panels(data, config, panel)
+    models = {
+        LOGISTIC: ChurnDrivers.from_config(config).fit(train, panel.numeric, panel.categorical),
+        BOOSTING: ChurnPredictor.from_config(config).fit(train, panel.numeric, panel.categorical),
+    }
+    probabilities = {name: model.predict_proba(test) for name, model in models.items()}
+    metrics = compare_models(test[LABEL], probabilities, n_boot=n_boot, seed=config.seed)
+    return HeldOutEvaluation(split, train, test, models, probabilities, metrics)
 
 
 def churn_scores(
@@ -210,69 +389,38 @@ def format_risk_bands(table: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
     ).rename_axis(index=None, columns=table.index.name)  # one header row
 
 
+#: Columns of the saved ``churn_drivers`` table, in order: later notebooks read them by name.
+DRIVER_TABLE_COLUMNS = [
+    "driver",
+    "term",
+    "label",
+    "unit",
+    "odds_ratio",
+    "or_ci_low",
+    "or_ci_high",
+    "or_p_value",
+    "p_holm",
+    "vif",
+    "driver_rank",
+    "hazard_ratio",
+    "hr_ci_low",
+    "hr_ci_high",
+    "hr_p_value",
+    "ph_p_value",
+]
+
+
 def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
-    """The driver table for later notebooks: odds ratios (logistic) and hazard ratios (Cox) per term."""
+    """The driver table for later notebooks: odds ratios (logistic) and hazard ratios (Cox) per term.
+
+    Returns
+    -------
+    DataFrame
+        One row per logistic term, ranked by driver, with :data:`DRIVER_TABLE_COLUMNS` only (so the
+        saved table keeps its columns whatever else the models' summaries carry).
+    """
     odds = drivers.driver_table()
     cox = hazards.summary_.set_index("term")[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]]
     cox.columns = ["hazard_ratio", "hr_ci_low", "hr_ci_high", "hr_p_value", "ph_p_value"]
     table = odds.rename(columns={"ci_low": "or_ci_low", "ci_high": "or_ci_high", "p_value": "or_p_value"})
-    return table.merge(cox, left_on="term", right_index=True, how="left")
-
-
-def strongest_sentence(drivers: ChurnDrivers) -> str:
-    """One sentence naming the three best-evidenced drivers with their odds ratios (Markdown).
-
-    Driver names, category levels and reference levels come from the data and are escaped with
-    :func:`cxlib.report._safe_text.md_text`.
-    """
-    table = drivers.driver_table()
-    parts = []
-    for driver in drivers.drivers_["driver"].head(3):
-        row = table.loc[table["driver"] == driver].iloc[0]
-        parts.append(
-            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['odds_ratio']:.2f})"
-        )
-    return (
-        "Ranked by the strength of evidence (the joint test of all their terms), the drivers most clearly "
-        "linked to churn are " + ", ".join(parts[:-1]) + f" and {parts[-1]}."
-    )
-
-
-def largest_clear_effect(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> pd.Series:
-    """The contrast with the largest effect among those that are clearly not chance.
-
-    Only yes/no and category contrasts compete (a ratio "per standard deviation" is on another
-    scale and cannot be compared with them); "clearly" means a Holm-adjusted p-value below
-    ``alpha``. The effect size is ``|log(ratio)|``, so halving and doubling count the same. When
-    no contrast qualifies, the first row of ``table`` (the best-evidenced term) is returned.
-
-    Parameters
-    ----------
-    table : DataFrame
-        A model summary with ``unit``, ``p_holm`` and the ``estimate`` column (odds or hazard ratios).
-    """
-    contrasts = table[~table["unit"].str.startswith("per ") & (table["p_holm"] < alpha)]
-    if contrasts.empty:
-        return table.iloc[0]
-    return contrasts.loc[np.log(contrasts[estimate]).abs().idxmax()]
-
-
-def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
-    """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'.
-
-    Markdown: the label and the unit (which name levels from the data) are escaped with
-    :func:`cxlib.report._safe_text.md_text`.
-    """
-    what = "odds of churning" if estimate == "odds_ratio" else "monthly hazard of leaving"
-    return (
-        f"{md_text(row['label'])} ({md_text(row['unit'])}) goes with {row[estimate]:.2f} times the {what} "
-        f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
-    )
-
-
-def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> str:
-    """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is."""
-    row = largest_clear_effect(table, estimate, alpha)
-    clear_contrast = not str(row["unit"]).startswith("per ") and row["p_holm"] < alpha
-    kind = "the largest clear effect" if clear_contrast else "the driver with the strongest evidence"
-    return f"{effect_sentence(row, estimate)}, {kind}"
+    return table.merge(cox, left_on="term", right_index=True, how="left")[DRIVER_TABLE_COLUMNS]

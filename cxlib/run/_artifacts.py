@@ -37,8 +37,12 @@ def save_table(run_dir: str | Path, name: str, table: pd.DataFrame) -> Path:
     return path
 
 
-def load_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
-    """Read a table an earlier notebook saved, or None if that notebook has not run."""
+def load_table(run_dir: str | Path, name: str, required: bool = True) -> pd.DataFrame | None:
+    """Read a table an earlier notebook saved, or None if that notebook has not run.
+
+    ``required=False`` marks a table the caller can do without (it then handles None); for now
+    both return None when the table is missing.
+    """
     path = Path(run_dir) / f"{name}.parquet"
     return pd.read_parquet(path) if path.is_file() else None
 

@@ -1,0 +1,286 @@
+"""Sentences for the churn report, built from the numbers: definitions, effects, checks and findings.
+
+Every reader-facing sentence of the churn notebook is built here from fitted models and the tables
+of :mod:`cxlib.churn._report`, so the notebook holds no string building and a message catalogue
+can later replace this module. Sentences are Markdown: text that comes from the data or the
+config (company, driver names, category levels, caveats naming groups) is escaped with
+:func:`cxlib.report.md_text`. Chart titles are plain text (charts are images).
+
+Examples
+--------
+>>> describe_definition(panel.design)  # doctest: +SKIP
+'A customer churns if they cancelled within 180 days after the cut-off (04 Jul 2025); ...'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlib.churn._models import ChurnDrivers
+from cxlib.churn._panel import LABEL, ChurnDesign, ChurnPanel
+from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.report._safe_text import md_text
+from cxlib.stats._design import feature_label
+
+#: Below this p-value the proportional-hazards assumption of a Cox term is reported as doubtful.
+_PH_ALPHA = 0.01
+
+
+def _bullets(caveats: list[str]) -> str:
+    """Caveats as Markdown list items, each on a new line after the text before them."""
+    return "".join(f"\n- {md_text(caveat)}" for caveat in caveats)
+
+
+def describe_definition(design: ChurnDesign) -> str:
+    """One sentence saying how churn is defined and measured (plain text, no data-derived names).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> design = ChurnDesign("contractual", pd.Timestamp("2025-07-04"), 180, pd.Timestamp("2025-12-31"))
+    >>> describe_definition(design)
+    'A customer churns if they cancelled within 180 days after the cut-off (04 Jul 2025); features use only data from before it.'
+    """
+    if design.definition == "snapshot":
+        return (
+            f"Churn is a label recorded at {design.as_of:%d %b %Y} with no dates, so features are the "
+            "snapshot's attributes and the held-out set is a random stratified split."
+        )
+    what = "cancelled" if design.definition == "contractual" else "made no purchase"
+    return (
+        f"A customer churns if they {what} within {design.window_days} days after the cut-off "
+        f"({design.cutoff:%d %b %Y}); features use only data from before it."
+    )
+
+
+def describe_panel(panel: ChurnPanel, company: str) -> str:
+    """The data and the churn definition: company, as-of date, customers at risk and churned (Markdown)."""
+    frame = panel.frame
+    return (
+        f"**{md_text(company)}**, data up to {panel.design.as_of:%d %B %Y}. {describe_definition(panel.design)} "
+        f"**{len(frame):,}** customers were at risk; **{frame[LABEL].sum():,}** "
+        f"({frame[LABEL].mean():.1%}) churned. The models use {len(panel.numeric)} numeric and "
+        f"{len(panel.categorical)} categorical drivers."
+    )
+
+
+def largest_clear_effect(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> pd.Series:
+    """The contrast with the largest effect among those that are clearly not chance.
+
+    Only yes/no and category contrasts compete (a ratio "per standard deviation" is on another
+    scale and cannot be compared with them); "clearly" means a Holm-adjusted p-value below
+    ``alpha``. The effect size is ``|log(ratio)|``, so halving and doubling count the same. When
+    no contrast qualifies, the first row of ``table`` (the best-evidenced term) is returned.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A model summary with ``unit``, ``p_holm`` and the ``estimate`` column (odds or hazard ratios).
+    """
+    contrasts = table[~table["unit"].str.startswith("per ") & (table["p_holm"] < alpha)]
+    if contrasts.empty:
+        return table.iloc[0]
+    return contrasts.loc[np.log(contrasts[estimate]).abs().idxmax()]
+
+
+def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
+    """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'.
+
+    Markdown: the label and the unit (which name levels from the data) are escaped with
+    :func:`cxlib.report._safe_text.md_text`.
+    """
+    what = "odds of churning" if estimate == "odds_ratio" else "monthly hazard of leaving"
+    return (
+        f"{md_text(row['label'])} ({md_text(row['unit'])}) goes with {row[estimate]:.2f} times the {what} "
+        f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
+    )
+
+
+def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> str:
+    """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is."""
+    row = largest_clear_effect(table, estimate, alpha)
+    clear_contrast = not str(row["unit"]).startswith("per ") and row["p_holm"] < alpha
+    kind = "the largest clear effect" if clear_contrast else "the driver with the strongest evidence"
+    return f"{effect_sentence(row, estimate)}, {kind}"
+
+
+def forest_title(table: pd.DataFrame, estimate: str = "odds_ratio") -> str:
+    """Title of a forest plot stating its largest clear effect (plain text: charts are images).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``ChurnDrivers.driver_table()`` (odds ratios) or ``ChurnHazards.summary_`` (hazard ratios).
+    estimate : {"odds_ratio", "hazard_ratio"}
+    """
+    row = largest_clear_effect(table, estimate)
+    if estimate == "odds_ratio":
+        return f"{row['label']} ({row['unit']}): {row['odds_ratio']:.2f} times the odds of churning"
+    return f"{row['label']} ({row['unit']}) multiplies the monthly hazard of leaving by {row[estimate]:.2f}"
+
+
+def strongest_sentence(drivers: ChurnDrivers) -> str:
+    """One sentence naming the three best-evidenced drivers with their odds ratios (Markdown).
+
+    Driver names, category levels and reference levels come from the data and are escaped with
+    :func:`cxlib.report._safe_text.md_text`.
+    """
+    table = drivers.driver_table()
+    parts = []
+    for driver in drivers.drivers_["driver"].head(3):
+        row = table.loc[table["driver"] == driver].iloc[0]
+        parts.append(
+            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['odds_ratio']:.2f})"
+        )
+    if len(parts) == 1:
+        return f"The driver most clearly linked to churn is {parts[0]}."
+    return (
+        "Ranked by the strength of evidence (the joint test of all their terms), the drivers most clearly "
+        "linked to churn are " + ", ".join(parts[:-1]) + f" and {parts[-1]}."
+    )
+
+
+def describe_drivers(drivers: ChurnDrivers) -> str:
+    """The strongest drivers, the largest variance inflation factor kept, and the model's caveats (Markdown)."""
+    return (
+        strongest_sentence(drivers)
+        + f" The largest variance inflation factor among the kept drivers is {drivers.encoder_.vif_['vif'].max():.1f}."
+        + _bullets(drivers.caveats_)
+    )
+
+
+def describe_split(evaluation: HeldOutEvaluation) -> str:
+    """How the held-out evaluation was split, with the numbers of training and test customers."""
+    return (
+        f"Held-out evaluation ({evaluation.split}): {len(evaluation.train):,} training and "
+        f"{len(evaluation.test):,} test customers."
+    )
+
+
+def describe_ranking(evaluation: HeldOutEvaluation) -> str:
+    """How well each model ranks churners on held-out customers, and the boosting's top-decile lift."""
+    boosting, logistic = evaluation.estimate(BOOSTING, "roc_auc"), evaluation.estimate(LOGISTIC, "roc_auc")
+    lift = evaluation.estimate(BOOSTING, "top_decile_lift")
+    return (
+        f"On customers the models did not see, gradient boosting ranks churners above stayers with ROC-AUC "
+        f"{boosting:.3f} and logistic regression with {logistic:.3f} "
+        f"(0.5 is chance; 1 is perfect). The tenth of customers that gradient boosting rates riskiest churn "
+        f"{lift:.1f} times as often as average."
+    )
+
+
+def retention_axis(retention: Retention) -> str:
+    """The time axis of retention curves: months after the cut-off, or tenure since signup."""
+    return "Months after the cut-off" if retention.after_cutoff else "Tenure (months)"
+
+
+def describe_retention(retention: Retention) -> str:
+    """What the retention curves are grouped by when that is not the planned grouping, and their caveats.
+
+    When notebook 01 produced no segments in this run, the report says so and names the customer
+    attribute shown instead. Empty when there is nothing to add.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    text = ""
+    if retention.segments_missing:
+        shown = (
+            f"by {md_text(feature_label(retention.group_col))}, the strongest customer attribute among the drivers"
+            if retention.group_col is not None
+            else "for all customers together (no customer attribute is among the drivers)"
+        )
+        text = f"Segments were not produced in this run (notebook 01 did not run), so retention is shown {shown}.\n\n"
+    return text + "".join(f"- {md_text(caveat)}\n" for caveat in retention.curves.caveats_)
+
+
+def describe_hazards(hazards: ChurnHazards) -> str:
+    """The proportional-hazards check (how many terms have test p < 0.01) and the Cox model's caveats."""
+    doubtful = int((hazards.ph_test_["p"] < _PH_ALPHA).sum())
+    terms = len(hazards.ph_test_)
+    check = f"{doubtful} of {terms} terms have p < 0.01." if doubtful else f"no term of {terms} has p < 0.01."
+    return "Proportional-hazards check: " + check + _bullets(hazards.caveats_)
+
+
+def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_months: int) -> str:
+    """Current customers scored: mean churn probability, share at 25% or more, expected months (Markdown).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        :func:`cxlib.churn.churn_scores`.
+    lifetime : RemainingLifetime
+        Fitted; its last caveat states the horizon and the Weibull assumption.
+    horizon_months : int
+    """
+    probability = scores["churn_probability"]
+    return (
+        f"{len(scores):,} current customers scored: mean churn probability {probability.mean():.1%}; "
+        f"{(probability >= 0.25).mean():.0%} have a probability of 25% or more. On average a customer is expected to stay "
+        f"{scores['expected_remaining_lifetime_months'].mean():.1f} of the next {horizon_months} months. "
+        f"Note: {md_text(lifetime.caveats_[-1])}."
+    )
+
+
+def churn_headline(drivers: ChurnDrivers, evaluation: HeldOutEvaluation) -> str:
+    """The report's one-line headline: the largest clear driver effect and the best held-out ranking."""
+    best = evaluation.best_model
+    return (
+        f"{effect_headline(drivers.driver_table())}; {best.lower()} ranks churners best, "
+        f"held-out ROC-AUC {evaluation.estimate(best, 'roc_auc'):.2f}."
+    )
+
+
+def describe_findings(drivers: ChurnDrivers, hazards: ChurnHazards, evaluation: HeldOutEvaluation) -> str:
+    """The findings: headline, strongest drivers, the Cox model's largest effect, top-decile lift (Markdown list)."""
+    best = evaluation.best_model
+    return (
+        f"- {churn_headline(drivers, evaluation)}\n"
+        f"- {strongest_sentence(drivers)}\n"
+        f"- Cox model: {effect_headline(hazards.summary_, 'hazard_ratio')}.\n"
+        f"- In the riskiest tenth of customers by {best.lower()}, churn runs at "
+        f"{evaluation.estimate(best, 'top_decile_lift'):.1f} times the average rate."
+    )
+
+
+def summary_metrics(
+    panel: ChurnPanel,
+    evaluation: HeldOutEvaluation,
+    drivers: ChurnDrivers,
+    scores: pd.DataFrame,
+    horizon_months: int,
+) -> dict[str, Any]:
+    """Key figures of the churn report for the run's machine-readable summary (``save_summary``).
+
+    Returns
+    -------
+    dict
+        definition, cutoff, label_window_days, customers_at_risk, churn_rate, split, held_out
+        (one record per model and metric), top_drivers (five), customers_scored,
+        mean_churn_probability, mean_expected_remaining_lifetime_months, horizon_months.
+    """
+    return {
+        "definition": panel.design.definition,
+        "cutoff": panel.design.cutoff,
+        "label_window_days": panel.design.window_days,
+        "customers_at_risk": len(panel.frame),
+        "churn_rate": panel.frame[LABEL].mean(),
+        "split": evaluation.split,
+        "held_out": evaluation.metrics.to_dict(orient="records"),
+        "top_drivers": drivers.drivers_["driver"].head(5).tolist(),
+        "customers_scored": len(scores),
+        "mean_churn_probability": scores["churn_probability"].mean(),
+        "mean_expected_remaining_lifetime_months": scores["expected_remaining_lifetime_months"].mean(),
+        "horizon_months": horizon_months,
+    }
+
+
+def describe_saved(scores: pd.DataFrame) -> str:
+    """What the notebook saved to the run folder for later notebooks."""
+    return f"Saved `churn_scores` ({len(scores):,} customers), `churn_drivers` and the summary to the run folder."
