@@ -7,18 +7,17 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
-    "ChurnDesign": "_panel",
+    "ChurnCutoff": "_panel",
     "ChurnDrivers": "_models",
     "ChurnHazards": "_survival",
     "ChurnPanel": "_panel",
     "ChurnPredictor": "_models",
-    "DAYS_PER_MONTH": "_panel",
     "LABEL": "_panel",
     "METRIC_NAMES": "_report",
     "MIN_TRAIN_CHURNERS": "_panel",
     "RemainingLifetime": "_survival",
     "RetentionCurves": "_survival",
-    "churn_design": "_panel",
+    "churn_cutoff": "_panel",
     "churn_features": "_panel",
     "churn_labels": "_panel",
     "churn_panel": "_panel",

@@ -16,6 +16,7 @@ import pandas as pd
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.churn._panel import ChurnPanel
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves
+from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.report._safe_text import md_text
 from cxlib.stats._design import feature_label
 from cxlib.stats._suppression import suppress_small
@@ -148,7 +149,7 @@ def key_driver_curves(
     """
     flag = top_driver(drivers, flags(panel)) if panel.design.dated else None
     if flag is not None:
-        months = panel.design.window_days / 30.4375
+        months = panel.design.window_days / DAYS_PER_MONTH
         curves = RetentionCurves(min_group_size=min_group_size, horizons=(round(months / 2), int(months)))
         curves.fit(panel.frame, duration_col="followup_months", group_col=flag)
         return curves, flag, "Months after the cut-off"

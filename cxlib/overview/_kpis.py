@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.data._load import CustomerData
+from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import _window_start, latest_answers
 from cxlib.report._safe_text import md_text
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
@@ -34,8 +35,9 @@ def headline_kpis(
     active_days : int
         A customer with a purchase in this many days before the as-of date is active.
     churn_definition : {"auto", "contractual", "inactivity"}
-        Contractual churn counts churn dates; inactivity counts customers active a year ago with no
-        purchase in the last ``inactivity_days``. ``auto`` picks contractual when churn data exist.
+        Resolved by :func:`cxlib.features.resolve_churn_rule`. Contractual churn counts churn dates
+        among customers active a year ago; inactivity counts customers who bought before a year ago
+        and have churned by the as-of date (no purchase in the last ``inactivity_days``).
     inactivity_days : int
         Days without a purchase that count as churn under the inactivity definition.
 
@@ -119,37 +121,37 @@ def headline_kpis(
 
 
 def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tuple:
+    """The churn KPI under the one churn rule (:class:`cxlib.features.ChurnRule`)."""
     as_of = data.as_of
     year_ago = _window_start(as_of, 365)
     customers = data["customers"]
-    contractual = definition == "contractual" or (
-        definition == "auto" and ("churn_date" in customers or "churned" in customers)
-    )
-    if contractual and "churn_date" in customers:
-        at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
-        churned = at_risk["churn_date"].between(year_ago, as_of, inclusive="right")
+    rule = resolve_churn_rule(data, definition, inactivity_days)
+    churned_now = rule.churned_by(data, as_of).to_numpy()
+    if rule.definition == "contractual":
+        gone_a_year_ago = rule.churned_by(data, year_ago).to_numpy()
+        at_risk = ((customers["signup_date"] <= year_ago).to_numpy()) & ~gone_a_year_ago
+        churned = churned_now[at_risk]
         return (
             "Churn rate, last 12 months",
-            *wilson_interval(int(churned.sum()), len(at_risk)),
+            *wilson_interval(int(churned.sum()), int(at_risk.sum())),
             "share",
-            f"cancellations among {len(at_risk):,} customers active a year ago; 95% Wilson CI",
+            f"cancellations among {int(at_risk.sum()):,} customers active a year ago; 95% Wilson CI",
         )
-    if contractual and "churned" in customers:
-        churned = customers["churned"].astype(bool)
+    if rule.definition == "snapshot":
         return (
             "Churn rate (snapshot)",
-            *wilson_interval(int(churned.sum()), len(customers)),
+            *wilson_interval(int(churned_now.sum()), len(customers)),
             "share",
             "share of customers marked churned; 95% Wilson CI",
         )
     tx = data["transactions"]
     sales = tx[~tx["is_refund"]]
-    before = sales[sales["order_date"] <= year_ago]["customer_id"].unique()
-    recent = sales[sales["order_date"] > _window_start(as_of, inactivity_days)]["customer_id"].unique()
-    lapsed = int((~pd.Index(before).isin(recent)).sum())
+    bought_before = customers["customer_id"].isin(sales.loc[sales["order_date"] <= year_ago, "customer_id"])
+    before = bought_before.to_numpy()
+    lapsed = int(churned_now[before].sum())
     return (
         "Lapse rate (no purchase)",
-        *wilson_interval(lapsed, len(before)),
+        *wilson_interval(lapsed, int(before.sum())),
         "share",
         f"customers who bought before a year ago with no purchase in the last {inactivity_days} days",
     )

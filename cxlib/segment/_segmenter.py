@@ -18,7 +18,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhou
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
-from cxlib.features._customer import churn_flags, customer_features, features_from_config
+from cxlib.features._customer import customer_features, features_from_config
 from cxlib.report._charts import PALETTE, axis_labels, finish, new_axes, percent_formatter
 from cxlib.stats._fitted import FittedModel
 from cxlib.stats._intervals import nps_interval
@@ -28,7 +28,6 @@ __all__ = [
     "DEFAULT_FEATURES",
     "NO_PURCHASE_LABEL",
     "Segmenter",
-    "churn_flags",
     "customer_features",
     "customer_segments",
     "features_from_config",
@@ -38,7 +37,7 @@ __all__ = [
 LOG_FEATURES = (
     "frequency",
     "monetary",
-    "orders_per_month",
+    "orders_per_active_month",
     "avg_order_value",
     "spend_per_month",
     "purchase_interval_days",
@@ -57,13 +56,13 @@ LOG_FEATURES = (
 #: silhouette; adding contacts, complaints, NPS and CSAT 0.57 (silhouette then picks k = 7) or
 #: 0.51 at k = 4; adding raw RFM, tenure and interval 0.65 (k = 3 chosen) or 0.84 at k = 4.
 #: They carry no segment structure, so k-means splits on their noise or on customer age.
-DEFAULT_FEATURES = ["orders_per_month", "avg_order_value", "spend_per_month", "share_*"]
+DEFAULT_FEATURES = ["orders_per_active_month", "avg_order_value", "spend_per_month", "share_*"]
 
 #: Words for a segment name: feature -> (word when high, word when low); order = word order.
 DESCRIPTORS: dict[str, tuple[str | None, str | None]] = {
     "spend_per_month": ("high-value", "low-value"),
     "monetary": ("high-value", "low-value"),
-    "orders_per_month": ("frequent", "occasional"),
+    "orders_per_active_month": ("frequent", "occasional"),
     "frequency": ("frequent", "occasional"),
     "purchase_interval_days": ("occasional", "frequent"),
     "avg_order_value": ("big-basket", "small-basket"),
@@ -73,7 +72,7 @@ DESCRIPTORS: dict[str, tuple[str | None, str | None]] = {
     "share_*": ("{}-first", None),
     "support_contact_per_month": ("service-heavy", None),
     "complaint_per_month": ("complaining", None),
-    "refund_share": ("return-prone", None),
+    "refunded_amount_share": ("return-prone", None),
     "nps": ("promoter", "detractor"),
     "csat": ("satisfied", "dissatisfied"),
 }
@@ -259,7 +258,7 @@ class Segmenter(FittedModel):
     # ------------------------------------------------------------------ preparation
     def _select(self, df: pd.DataFrame) -> list[str]:
         patterns = self.features or DEFAULT_FEATURES
-        if isinstance(patterns, str):  # e.g. papermill -p features "orders_per_month,share_*"
+        if isinstance(patterns, str):  # e.g. papermill -p features "orders_per_active_month,share_*"
             patterns = [p.strip() for p in patterns.split(",") if p.strip()]
         chosen = _expand(patterns, [c for c in df.columns if c not in NOT_FEATURES])
         unknown = [p for p in patterns if not _expand([p], df.columns)]
@@ -469,9 +468,11 @@ class Segmenter(FittedModel):
                     gross = (members["avg_order_value"] * members["frequency"]).sum()
                     row["avg_order_value"] = gross / orders if orders else np.nan
                 row["revenue_per_customer"] = members["monetary"].mean()
-            for col in ("orders_per_month", "purchase_interval_days", "recency_days", "tenure_days"):
+            for col in ("orders_per_active_month", "purchase_interval_days", "recency_days", "tenure_days"):
                 if col in df:
-                    row[col] = members[col].mean() if col == "orders_per_month" else members[col].median()
+                    row[col] = (
+                        members[col].mean() if col == "orders_per_active_month" else members[col].median()
+                    )
             if "churned" in df:
                 row["churn_rate"] = members["churned"].mean()
             if "nps_latest_answer" in df:
