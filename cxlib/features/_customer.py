@@ -41,14 +41,16 @@ def customer_features(
     DataFrame
         Indexed by ``customer_id``. Columns: RFM (``recency_days``, ``frequency``, ``monetary``,
         scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to the recorded churn
-        date under the contractual definition, else to the analysis date), ``orders_per_active_month`` (purchases per active month),
-        ``spend_per_month`` (net spend per active month), ``avg_order_value``,
-        ``purchase_interval_days`` (missing with fewer than two purchases), ``lines_per_order``,
-        ``refunded_amount_share`` (refunded amount over gross purchase amount), ``share_<channel>`` (share of purchases per order channel),
-        ``<kind>_per_month`` per interaction kind, ``nps``/``csat`` means (missing when the
-        customer never answered), ``nps_latest_answer`` (the customer's latest 0-10 answer of the
-        12 months to the analysis date, as :func:`cxlib.features.latest_answers` picks it; the basis of
-        segment NPS) and ``churned`` (by the analysis date, under :class:`cxlib.features.ChurnRule`). Missing values are left missing here.
+        date under the contractual definition, else to the analysis date; at least 1),
+        ``orders_per_active_month`` (purchases per active month), ``spend_per_month`` (net spend
+        per active month), ``avg_order_value``, ``purchase_interval_days`` (missing with fewer than
+        two purchases), ``lines_per_order``, ``refunded_amount_share`` (refunded amount over gross
+        purchase amount), ``share_<channel>`` (share of purchases per order channel),
+        ``<kind>_per_month`` per interaction kind (per active month), ``nps``/``csat`` means
+        (missing when the customer never answered), ``nps_latest_answer`` (the customer's latest
+        0-10 answer of the 12 months to the analysis date, as :func:`cxlib.features.latest_answers`
+        picks it; the basis of segment NPS) and ``churned`` (by the analysis date, under
+        :class:`cxlib.features.ChurnRule`). Missing values are left missing here.
 
     Examples
     --------

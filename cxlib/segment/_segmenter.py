@@ -480,7 +480,7 @@ class Segmenter(FittedModel):
             if "csat" in df:
                 answered = members["csat"].dropna()
                 row["csat_respondents"] = len(answered)
-                row["csat"] = answered.mean() if len(answered) >= self.min_group_size else np.nan
+                row["csat"] = answered.mean()  # blanked below when respondents are few
             top = (
                 self.feature_profile_.loc[s].abs().sort_values(ascending=False)
                 if s in self.feature_profile_.index
@@ -509,16 +509,19 @@ class Segmenter(FittedModel):
         self.profiles_ = profiles
 
     def _nps(self, latest_answers: pd.Series) -> dict[str, float]:
-        """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's."""
+        """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's.
+
+        Segments with few respondents are blanked afterwards by ``suppress_small`` on
+        ``nps_respondents`` (the one small-group rule), not here.
+        """
         answered = latest_answers.dropna()
-        enough = len(answered) >= self.min_group_size
-        nps, low, high = nps_interval(answered) if enough else (np.nan, np.nan, np.nan)
+        nps, low, high = nps_interval(answered)
         return {
             "nps_respondents": len(answered),
             "nps": nps,
             "nps_ci_low": low,
             "nps_ci_high": high,
-            "mean_likelihood_to_recommend": answered.mean() if enough else np.nan,
+            "mean_likelihood_to_recommend": answered.mean(),
         }
 
     def _generate_names(self) -> dict[int, str]:
