@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.features import DAYS_PER_MONTH
 
 N_NUMERIC, N_CATEGORICAL = 24, 6
 
@@ -34,7 +35,7 @@ def synthetic_panel(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[str], lis
     beta = np.linspace(-0.4, 0.4, N_NUMERIC)
     eta = -2.0 + frame[numeric].to_numpy() @ beta + 0.3 * (frame["c0"] == "b") - 0.3 * (frame["c1"] == "c")
     # tenures come from dates, so they are whole days (as cxlib.churn._panel computes them)
-    days = 30.4375
+    days = DAYS_PER_MONTH
     entry = np.floor(rng.uniform(0, 24, n) * days) / days
     life = entry + np.ceil(rng.weibull(0.8, n) * 40 * np.exp(-0.5 * (eta + 2.0)) * days) / days
     frame["entry_months"] = entry

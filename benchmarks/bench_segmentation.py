@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from cxlib.data._synth import SEGMENTS
+from cxlib.features import DAYS_PER_MONTH
 from cxlib.segment import Segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,13 +51,13 @@ def synthetic_features(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]
             "recency_days": np.where(orders > 0, rng.exponential(30 / np.maximum(rate, 0.05)), np.nan),
             "frequency": orders,
             "monetary": monetary,
-            "tenure_days": months * 30.4375,
+            "tenure_days": months * DAYS_PER_MONTH,
             "active_months": months,
-            "orders_per_month": orders / months,
+            "orders_per_active_month": orders / months,
             "spend_per_month": monetary / months,
             "avg_order_value": np.where(orders > 0, aov, np.nan),
             "purchase_interval_days": np.where(
-                orders > 1, months * 30.4375 / np.maximum(orders - 1, 1), np.nan
+                orders > 1, months * DAYS_PER_MONTH / np.maximum(orders - 1, 1), np.nan
             ),
             "share_web": shares[:, 0],
             "share_app": shares[:, 1],

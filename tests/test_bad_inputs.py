@@ -267,10 +267,10 @@ CASES = [
     ),
     Case(
         "unknown_segmentation_feature",
-        _config(lambda v: v.update(segmentation={"features": ["orders_per_mnth"]})),
+        _config(lambda v: v.update(segmentation={"features": ["orders_per_active_mnth"]})),
         "error",
         (
-            "segmentation.features: 'orders_per_mnth' matches no customer feature (closest: 'orders_per_month';",
+            "segmentation.features: 'orders_per_active_mnth' matches no customer feature (closest: 'orders_per_active_month';",
         ),
     ),
     Case(

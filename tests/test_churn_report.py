@@ -16,7 +16,7 @@ from cxlib.churn import (
     BOOSTING,
     DRIVER_TABLE_COLUMNS,
     LOGISTIC,
-    ChurnDesign,
+    ChurnCutoff,
     ChurnDrivers,
     ChurnHazards,
     ChurnPanel,
@@ -50,6 +50,7 @@ from cxlib.churn import (
     strongest_sentence,
     summary_metrics,
 )
+from cxlib.features import ChurnRule
 from cxlib.stats import feature_label
 from tests.churn_data import MID_CUSTOMERS, demo
 
@@ -205,7 +206,8 @@ def _evaluation(logistic_auc: float, boosting_auc: float) -> HeldOutEvaluation:
     ],
 )
 def test_describe_definition_states_each_design(definition, window, expected):
-    design = ChurnDesign(definition, pd.Timestamp("2025-07-04"), window, pd.Timestamp("2025-12-31"))
+    rule = ChurnRule(definition, window if definition == "inactivity" else None)
+    design = ChurnCutoff(rule, pd.Timestamp("2025-07-04"), window, pd.Timestamp("2025-12-31"))
     assert describe_definition(design) == expected
 
 

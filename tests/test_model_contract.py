@@ -29,7 +29,7 @@ from cxlib.churn import (  # noqa: E402
     ChurnPredictor,
     RemainingLifetime,
     RetentionCurves,
-    churn_design,
+    churn_cutoff,
     churn_panel,
     lifetime_table,
 )
@@ -44,7 +44,7 @@ from tests.churn_data import demo  # noqa: E402
 def _inputs():
     config, data, _ = demo(3000)
     panel = churn_panel(data, config)
-    lifetimes = lifetime_table(data, churn_design(data, config), attributes=["plan"])
+    lifetimes = lifetime_table(data, churn_cutoff(data, config), attributes=["plan"])
     return config, data, panel, features_from_config(data, config), lifetimes
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxlib.data._config import load_config
-from cxlib.data._load import load_data
+from cxlib.data._load import load_data, sign_refunds
 from cxlib.features import NO_PURCHASE, RFM_GRID, features_from_config, quantile_score
 from cxlib.segment import Segmenter, customer_segments, plot_rfm_heatmap, rfm_table
 
@@ -56,8 +56,9 @@ def test_refund_reduces_monetary_but_is_not_an_order_and_does_not_move_recency()
 
 
 def test_refund_coded_with_a_positive_amount_still_subtracts():
+    """Loading signs refunds (``sign_refunds``, the one place); RFM reads the signed amounts."""
     tx = _tx([("a", "1", "2024-01-01", 100.0, False), ("a", "R1", "2024-01-05", 30.0, True)])
-    assert rfm_table(tx, AS_OF).loc["a", "monetary"] == pytest.approx(70.0)
+    assert rfm_table(sign_refunds(tx), AS_OF).loc["a", "monetary"] == pytest.approx(70.0)
 
 
 def test_lines_of_one_order_count_once_and_zero_value_orders_are_not_purchases():

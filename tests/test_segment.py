@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from cxlib.features import churn_flags, features_from_config  # noqa: E402
+from cxlib.features import features_from_config  # noqa: E402
 from cxlib.segment import (  # noqa: E402
     NO_PURCHASE_LABEL,
     Segmenter,
@@ -29,7 +29,6 @@ from cxlib.segment import (  # noqa: E402
     report_table,
     rfm_report_table,
     rfm_segment_summary,
-    rfm_table,
     run_summary,
     segment_summary,
     segmentation_overrides,
@@ -118,11 +117,11 @@ def test_bootstrap_stability_is_reported_per_segment(fitted):
 
 
 def test_forced_number_of_segments_and_chosen_features(features):
-    seg = Segmenter(n_segments=3, features=["orders_per_month", "avg_order_value"], bootstrap_runs=0).fit(
-        features
-    )
+    seg = Segmenter(
+        n_segments=3, features=["orders_per_active_month", "avg_order_value"], bootstrap_runs=0
+    ).fit(features)
     assert seg.n_segments_ == 3
-    assert seg.features_ == ["orders_per_month", "avg_order_value"]
+    assert seg.features_ == ["orders_per_active_month", "avg_order_value"]
     assert set(seg.labels_.unique()) <= {NO_PURCHASE_LABEL, 0, 1, 2}
     assert len(seg.k_scores_) == 7  # evidence is still computed for k = 2..8
 
@@ -184,7 +183,9 @@ def test_per_customer_table_has_one_row_per_customer(fitted, features):
 
 def test_feature_values(features):
     buyers = features[features["frequency"] > 0]
-    np.testing.assert_allclose(buyers["orders_per_month"], buyers["frequency"] / buyers["active_months"])
+    np.testing.assert_allclose(
+        buyers["orders_per_active_month"], buyers["frequency"] / buyers["active_months"]
+    )
     shares = buyers.filter(like="share_").dropna()
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     one = features["frequency"] == 1
@@ -220,7 +221,7 @@ def test_notebook_runs_with_forced_k_and_chosen_features(tmp_path, small_config)
             "config_path": str(small_config.path),
             "run_dir": str(tmp_path / "run"),
             "n_segments": 3,
-            "features": ["orders_per_month", "avg_order_value", "share_*"],
+            "features": ["orders_per_active_month", "avg_order_value", "share_*"],
             "bootstrap_runs": 3,
         },
         kernel_name="python3",
@@ -234,28 +235,6 @@ def test_notebook_runs_with_forced_k_and_chosen_features(tmp_path, small_config)
     assert (tmp_path / "run" / "summaries" / "01_segmentation.json").is_file()
     text = out.read_text()
     assert '"name": "stderr"' not in text
-
-
-def test_inactivity_churn_counts_customers_who_never_bought_from_their_signup():
-    customers = pd.DataFrame(
-        {
-            "customer_id": ["old", "new", "lapsed", "active"],
-            "signup_date": pd.to_datetime(["2025-01-01", "2025-12-01", "2024-06-01", "2024-06-01"]),
-        }
-    )
-    tx = pd.DataFrame(
-        {
-            "customer_id": ["lapsed", "active"],
-            "order_id": ["1", "2"],
-            "order_date": pd.to_datetime(["2025-07-03", "2025-07-04"]),  # 181 and 180 days before as-of
-            "amount": [10.0, 10.0],
-            "is_refund": [False, False],
-        }
-    )
-    as_of = pd.Timestamp("2025-12-31")
-    rfm = rfm_table(tx, as_of, customers=customers["customer_id"])
-    flags = churn_flags(customers, rfm, "inactivity", 180, as_of=as_of)
-    assert flags.to_dict() == {"old": True, "new": False, "lapsed": True, "active": False}
 
 
 def test_segment_nps_is_promoters_minus_detractors_on_latest_answers(fitted, small_data):

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn._panel import DAYS_PER_MONTH, churn_design, churn_panel
+from cxlib.churn._panel import churn_cutoff, churn_panel
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
 from cxlib.data._config import config_from_dict
+from cxlib.features import DAYS_PER_MONTH
 from cxlib.features._customer import features_from_config
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, WEAKER_DRIVERS, demo, telco
 
@@ -207,17 +208,17 @@ def test_ph_check_flags_an_effect_that_fades_with_time():
 
 
 def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):
-    design = churn_design(small_data, small_config)
+    design = churn_cutoff(small_data, small_config)
     table = lifetime_table(small_data, design)
     customers = small_data["customers"]
     assert table["churned"].sum() == customers["churn_date"].notna().sum()
-    longest = (design.as_of - customers["signup_date"].min()).days / 30.4375
+    longest = (design.as_of - customers["signup_date"].min()).days / DAYS_PER_MONTH
     assert table["duration_months"].max() <= longest + 1e-9
 
 
 def test_telco_contracts_lengthen_lifetimes():
     config, data = telco()
-    design = churn_design(data, config)
+    design = churn_cutoff(data, config)
     frame = lifetime_table(data, design).merge(data["customers"][["customer_id", "plan"]], on="customer_id")
     summary = RetentionCurves().fit(frame, group_col="plan").summary_.set_index("group")
     assert summary.loc["Two year", "retention_24m"] > summary.loc["Month-to-month", "retention_24m"] + 0.2
@@ -231,7 +232,7 @@ def inactivity(small_config, small_data):
         "analysis": {**small_config.analysis, "churn": {"definition": "inactivity", "inactivity_days": 180}},
     }
     config = config_from_dict(values, base_dir=small_config.base_dir)
-    return churn_design(small_data, config), features_from_config(small_data, config)
+    return churn_cutoff(small_data, config), features_from_config(small_data, config)
 
 
 def test_no_purchase_group_churns_as_behaviour_counts_it(small_data, inactivity):
@@ -265,13 +266,13 @@ def test_inactivity_lifetimes_churn_exactly_whom_behaviour_flags(small_data, ina
 
 
 def _inactivity_by_hand(data, days: int) -> pd.DataFrame:
-    """Churn under the inactivity rule, computed directly: no purchase (refunds are not purchases) in the
-    last ``days`` before the as-of date, counting from signup for customers who never bought."""
+    """Churn under the inactivity rule, computed directly: ``days`` or more whole days since the last
+    purchase (refunds are not purchases), counting from signup for customers who never bought."""
     tx = data["transactions"]
     last = tx[~tx["is_refund"]].groupby("customer_id")["order_date"].max().dt.normalize()
     customers = data["customers"].set_index("customer_id")
     since = last.reindex(customers.index)
     never_bought = since.isna()
     since = since.fillna(customers["signup_date"].dt.normalize())
-    churned = (data.as_of.normalize() - since).dt.days > days
+    churned = (data.as_of.normalize() - since).dt.days >= days
     return pd.DataFrame({"never_bought": never_bought, "churned": churned})

@@ -23,7 +23,10 @@ def _code(path: Path) -> list[str]:
     """Python source of each code cell, IPython magics (``%matplotlib inline``) left out."""
     cells = json.loads(path.read_text())["cells"]
     sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    return ["\n".join(line for line in s.splitlines() if not line.lstrip().startswith(("%", "!"))) for s in sources]
+    return [
+        "\n".join(line for line in s.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for s in sources
+    ]
 
 
 def _lines(path: Path) -> list[str]:

@@ -8,12 +8,11 @@ from cxlib._lazy import lazy_module
 
 _WHERE = {
     "BOOSTING": "_report",
-    "ChurnDesign": "_panel",
+    "ChurnCutoff": "_panel",
     "ChurnDrivers": "_models",
     "ChurnHazards": "_survival",
     "ChurnPanel": "_panel",
     "ChurnPredictor": "_models",
-    "DAYS_PER_MONTH": "_panel",
     "DEFAULT_HORIZONS": "_survival",
     "DRIVER_TABLE_COLUMNS": "_report",
     "HeldOutEvaluation": "_report",
@@ -26,7 +25,7 @@ _WHERE = {
     "RemainingLifetime": "_survival",
     "Retention": "_report",
     "RetentionCurves": "_survival",
-    "churn_design": "_panel",
+    "churn_cutoff": "_panel",
     "churn_features": "_panel",
     "churn_headline": "_findings",
     "churn_labels": "_panel",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers
-from cxlib.churn._panel import LABEL, ChurnDesign, ChurnPanel
+from cxlib.churn._panel import LABEL, ChurnCutoff, ChurnPanel
 from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.report._safe_text import md_text
@@ -35,13 +35,14 @@ def _bullets(caveats: list[str]) -> str:
     return "".join(f"\n- {md_text(caveat)}" for caveat in caveats)
 
 
-def describe_definition(design: ChurnDesign) -> str:
+def describe_definition(design: ChurnCutoff) -> str:
     """One sentence saying how churn is defined and measured (plain text, no data-derived names).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> design = ChurnDesign("contractual", pd.Timestamp("2025-07-04"), 180, pd.Timestamp("2025-12-31"))
+    >>> from cxlib.features import ChurnRule
+    >>> design = ChurnCutoff(ChurnRule("contractual"), pd.Timestamp("2025-07-04"), 180, pd.Timestamp("2025-12-31"))
     >>> describe_definition(design)
     'A customer churns if they cancelled within 180 days after the cut-off (04 Jul 2025); features use only data from before it.'
     """

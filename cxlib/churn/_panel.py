@@ -2,13 +2,15 @@
 
 Features use only data dated before the cut-off; the label uses only what happens in the window
 after it, so a model cannot peek at the future (``tests/test_churn.py`` shifts every post-cut-off
-record and checks that the features do not move). Three designs, chosen from the config:
+record and checks that the features do not move). Who has churned is decided by the one churn
+rule, :class:`cxlib.features.ChurnRule`, applied at the cut-off:
 
 contractual
     customers carry a churn date: at risk = signed up before the cut-off and not yet gone;
     churned = churn date inside the window after the cut-off.
 inactivity
-    no churn date, but transactions: at risk = bought in the ``inactivity_days`` before the cut-off;
+    no churn date, but transactions: at risk = not churned the day before the cut-off (a purchase,
+    or for a customer who never bought the signup, in the ``inactivity_days`` before the cut-off);
     churned = no purchase in the ``inactivity_days`` after it (window = ``inactivity_days``).
 snapshot
     a churn label but no dates (e.g. IBM Telco): the cut-off is the as-of date, features are the
@@ -35,21 +37,22 @@ from sklearn.model_selection import train_test_split
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.exceptions import ConfigError
+from cxlib.features._churn_rule import ChurnRule, churn_rule_from_config
+from cxlib.features._time import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 30.4375
 LABEL = "churned"
 #: A time-based split needs at least this many churners in the earlier panel.
 MIN_TRAIN_CHURNERS = 30
 
 
 @dataclass(frozen=True)
-class ChurnDesign:
-    """How churn is defined and measured for one analysis.
+class ChurnCutoff:
+    """The churn rule applied at a cut-off: who is at risk then, and the label window after it.
 
     Attributes
     ----------
-    definition : str
-        ``contractual``, ``inactivity`` or ``snapshot``.
+    rule : ChurnRule
+        Who has churned, and when (:class:`cxlib.features.ChurnRule`).
     cutoff : Timestamp
         Features use data before it, the label the window after it.
     window_days : int
@@ -58,15 +61,20 @@ class ChurnDesign:
         The analysis date (end of the data).
     """
 
-    definition: str
+    rule: ChurnRule
     cutoff: pd.Timestamp
     window_days: int
     as_of: pd.Timestamp
 
     @property
+    def definition(self) -> str:
+        """``contractual``, ``inactivity`` or ``snapshot`` (the rule's)."""
+        return self.rule.definition
+
+    @property
     def dated(self) -> bool:
         """Whether churn has dates (so time-based validation and survival after a cut-off work)."""
-        return self.definition != "snapshot"
+        return self.rule.dated
 
 
 def churn_overrides(cutoff: str | None = "", label_window_days: int | None = 0) -> dict[str, object]:
@@ -93,8 +101,8 @@ def churn_overrides(cutoff: str | None = "", label_window_days: int | None = 0) 
     return {key: value for key, value in wanted.items() if value}
 
 
-def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnDesign:
-    """Choose the churn design from the config and the data.
+def churn_cutoff(data: CustomerData, config: Config, cutoff: str | pd.Timestamp | None = None) -> ChurnCutoff:
+    """The churn rule of the config and the data, at the configured cut-off and label window.
 
     Parameters
     ----------
@@ -107,34 +115,19 @@ def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp 
 
     Returns
     -------
-    ChurnDesign
+    ChurnCutoff
 
     Raises
     ------
     ConfigError
         If the data cannot support the requested definition or the window runs past the as-of date.
     """
-    customers = data["customers"]
     settings = config.values["churn_model"]
-    wanted = config.analysis["churn"]["definition"]
-    has_dates = "churn_date" in customers and customers["churn_date"].notna().any()
-    has_label = "churned" in customers and customers["churned"].notna().any()
-    if wanted in ("auto", "contractual") and has_dates:
-        definition = "contractual"
-    elif wanted in ("auto", "contractual") and has_label and not has_dates:
-        definition = "snapshot"
-    elif wanted in ("auto", "inactivity") and data.has("transactions"):
-        definition = "inactivity"
-    else:
-        raise ConfigError(
-            f"analysis.churn.definition: '{wanted}' needs churn dates or labels (contractual) or "
-            "transactions (inactivity); map customers.churn_date or churned, or add a transactions table"
-        )
+    rule = churn_rule_from_config(data, config)
     as_of = pd.Timestamp(data.as_of)
-    if definition == "snapshot":
-        return ChurnDesign(definition, as_of, 0, as_of)
-    window = int(config.analysis["churn"]["inactivity_days"] if definition == "inactivity" else 0)
-    window = window or int(settings["label_window_days"])
+    if rule.definition == "snapshot":
+        return ChurnCutoff(rule, as_of, 0, as_of)
+    window = int(rule.inactivity_days or settings["label_window_days"])
     chosen = cutoff if cutoff is not None else settings["cutoff"]
     cut = pd.Timestamp(chosen) if chosen is not None else as_of - pd.Timedelta(days=window)
     if cut + pd.Timedelta(days=window) > as_of:
@@ -143,7 +136,7 @@ def churn_design(data: CustomerData, config: Config, cutoff: str | pd.Timestamp 
             f"date {as_of:%Y-%m-%d}; choose a cut-off on or before "
             f"{as_of - pd.Timedelta(days=window):%Y-%m-%d}"
         )
-    return ChurnDesign(definition, cut.normalize(), window, as_of)
+    return ChurnCutoff(rule, cut.normalize(), window, as_of)
 
 
 def churn_features(
@@ -170,8 +163,10 @@ def churn_features(
     -------
     DataFrame
         One row per customer who signed up before the cut-off: ``customer_id``, ``tenure_months``,
-        ``plan``/``region``/``acquisition_channel`` when present, behaviour and experience features,
-        and the extra columns.
+        ``plan``/``region``/``acquisition_channel`` when present, behaviour features
+        (``orders_per_month_12m``: distinct orders in the 12 months before the cut-off per month of
+        that year the customer was signed up; ``refunded_order_share``: orders with a refund over
+        orders, all history before the cut-off; ...), experience features, and the extra columns.
 
     Examples
     --------
@@ -192,19 +187,17 @@ def churn_features(
         tx = data["transactions"]
         tx = tx.loc[tx["order_date"] < cutoff]
         sales = tx.loc[~tx["is_refund"]]
-        recent = sales.loc[sales["order_date"] >= year_ago].groupby("customer_id")
-        orders = recent.size().reindex(ids, fill_value=0).to_numpy()
-        out["orders_per_month"] = orders / months_seen
+        recent = sales.loc[sales["order_date"] >= year_ago]
+        orders = _orders(recent).reindex(ids, fill_value=0).to_numpy()
+        out["orders_per_month_12m"] = orders / months_seen
         out["mean_order_value"] = sales.groupby("customer_id")["amount"].mean().reindex(ids).to_numpy()
         last = sales.groupby("customer_id")["order_date"].max().reindex(ids)
         out["days_since_last_order"] = np.where(
             last.isna(), out["tenure_months"] * DAYS_PER_MONTH, (cutoff - last).dt.days
         )
-        n_sales = sales.groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
-        n_refunds = (
-            tx.loc[tx["is_refund"]].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
-        )
-        out["refund_share"] = n_refunds / np.maximum(n_sales, 1)
+        n_orders = _orders(sales).reindex(ids, fill_value=0).to_numpy()
+        n_refunded = _orders(tx.loc[tx["is_refund"]]).reindex(ids, fill_value=0).to_numpy()
+        out["refunded_order_share"] = n_refunded / np.maximum(n_orders, 1)
     if data.has("interactions"):
         out = out.join(
             _experience_features(data["interactions"], cutoff, ids, long_wait_minutes, months_seen)
@@ -225,6 +218,15 @@ def churn_features(
         _require_column(customers, column, "categorical_features")
         out[column] = by_id[column].reindex(ids).astype("string").str.strip().fillna("unknown").to_numpy()
     return out
+
+
+def _orders(rows: pd.DataFrame) -> pd.Series:
+    """Orders per customer: distinct ``order_id`` (rows may be order lines); a row without one is its own."""
+    if "order_id" not in rows:
+        return rows.groupby("customer_id").size()
+    with_id = rows.loc[rows["order_id"].notna()].groupby("customer_id")["order_id"].nunique()
+    without_id = rows.loc[rows["order_id"].isna()].groupby("customer_id").size()
+    return with_id.add(without_id, fill_value=0).astype(int)
 
 
 def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
@@ -272,8 +274,12 @@ def _survey_features(surveys: pd.DataFrame, cutoff, ids) -> tuple[np.ndarray, np
     return per_customer.fillna(0.0).to_numpy(), per_customer.isna().astype(float).to_numpy()
 
 
-def churn_labels(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
+def churn_labels(data: CustomerData, at: ChurnCutoff) -> pd.DataFrame:
     """Who was at risk at the cut-off, whether they churned in the window, and when.
+
+    The churn rule (:class:`cxlib.features.ChurnRule`) decides: at risk = not churned by the day
+    before the cut-off (from records dated before it); churned = churned by the last day of the
+    window (from records dated before its end), on the rule's churn date.
 
     Returns
     -------
@@ -282,29 +288,22 @@ def churn_labels(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
         ``exit_months`` (tenure at churn or at the end of the window), for customers at risk.
     """
     customers = data["customers"]
-    cut, end = design.cutoff, design.cutoff + pd.Timedelta(days=design.window_days)
-    signed = customers["signup_date"] < cut if design.dated else customers["signup_date"] <= cut
+    cut, end = at.cutoff, at.cutoff + pd.Timedelta(days=at.window_days)
+    signed = customers["signup_date"] < cut if at.dated else customers["signup_date"] <= cut
     customers = customers.loc[signed]
-    if design.definition == "snapshot":
-        churned = customers["churned"].fillna(False).astype(bool).to_numpy()
+    ids = customers["customer_id"]
+    if at.definition == "snapshot":
+        churned = at.rule.churned_by(data, cut).reindex(ids).to_numpy()
         event_date = pd.Series(cut, index=customers.index)
         at_risk = np.ones(len(customers), bool)
-    elif design.definition == "contractual":
-        churn_date = customers["churn_date"]
-        at_risk = (churn_date.isna() | (churn_date >= cut)).to_numpy()
-        churned = (churn_date < end).fillna(False).to_numpy()
-        event_date = churn_date.where(churned, end)
     else:
-        sales = data["transactions"]
-        sales = sales.loc[~sales["is_refund"] & (sales["order_date"] < end)]
-        last_before = sales.loc[sales["order_date"] < cut].groupby("customer_id")["order_date"].max()
-        bought_after = set(sales.loc[sales["order_date"] >= cut, "customer_id"])
-        last = last_before.reindex(customers["customer_id"]).to_numpy()
-        at_risk = pd.notna(last) & (last >= (cut - pd.Timedelta(days=design.window_days)).to_datetime64())
-        churned = ~customers["customer_id"].isin(bought_after).to_numpy()
-        # declared churn: the day the inactivity period completes (inside the window for every churner)
-        declared = pd.Series(last, index=customers.index) + pd.Timedelta(days=design.window_days)
-        event_date = declared.where(churned, end)
+        day_before, last_day = cut - pd.Timedelta(days=1), end - pd.Timedelta(days=1)
+        at_risk = ~at.rule.churned_by(data, day_before).reindex(ids).to_numpy()
+        churn_date = pd.Series(
+            at.rule.churn_dates(data, last_day).reindex(ids).to_numpy(), index=customers.index
+        )
+        churned = (churn_date.dt.normalize() <= last_day).to_numpy()
+        event_date = churn_date.where(churned, end)
     signup = customers["signup_date"]
     frame = pd.DataFrame(
         {
@@ -315,7 +314,7 @@ def churn_labels(data: CustomerData, design: ChurnDesign) -> pd.DataFrame:
         }
     )
     frame = frame.loc[at_risk].reset_index(drop=True)
-    if design.definition == "snapshot":  # the label carries no date: follow-up is the whole tenure
+    if at.definition == "snapshot":  # the label carries no date: follow-up is the whole tenure
         frame["exit_months"] = frame["entry_months"].clip(lower=1 / DAYS_PER_MONTH)
         frame["entry_months"] = 0.0
     return frame
@@ -331,13 +330,14 @@ class ChurnPanel:
         ``customer_id``, the features, ``churned``, ``entry_months`` and ``exit_months``.
     numeric, categorical : list of str
         Feature columns by kind (constant columns left out).
-    design : ChurnDesign
+    design : ChurnCutoff
+        The churn rule at the panel's cut-off.
     """
 
     frame: pd.DataFrame
     numeric: list[str]
     categorical: list[str]
-    design: ChurnDesign
+    design: ChurnCutoff
 
     @property
     def features(self) -> list[str]:
@@ -365,7 +365,7 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     -------
     ChurnPanel
     """
-    design = churn_design(data, config, cutoff)
+    design = churn_cutoff(data, config, cutoff)
     features = _features_at(data, config, design.cutoff, inclusive=not design.dated)
     labels = churn_labels(data, design)
     frame = labels[["customer_id"]].merge(features, on="customer_id", how="inner", validate="1:1")
@@ -384,16 +384,10 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
 
 def scoring_features(data: CustomerData, config: Config) -> pd.DataFrame:
     """Features at the as-of date for current customers (not churned), to score with a fitted model."""
-    design = churn_design(data, config)
+    design = churn_cutoff(data, config)
     features = _features_at(data, config, design.as_of, inclusive=True)
-    customers = data["customers"].set_index("customer_id")
-    if design.definition == "inactivity":
-        last = data["transactions"].groupby("customer_id")["order_date"].max()
-        active = last.index[last >= design.as_of - pd.Timedelta(days=design.window_days)]
-    elif design.definition == "contractual":
-        active = customers.index[customers["churn_date"].isna()]
-    else:
-        active = customers.index[~customers["churned"].fillna(False).astype(bool)]
+    churned = design.rule.churned_by(data, design.as_of)
+    active = churned.index[~churned.to_numpy()]
     return features.loc[features["customer_id"].isin(active)].reset_index(drop=True)
 
 

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.churn._panel import DAYS_PER_MONTH, LABEL, ChurnPanel, train_test_panels
+from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
+from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._suppression import suppress_small
 
 #: Names of the two models compared on held-out customers, as the report shows them.

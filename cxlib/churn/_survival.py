@@ -29,8 +29,9 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
-from cxlib.churn._panel import DAYS_PER_MONTH, LABEL, ChurnDesign
+from cxlib.churn._panel import LABEL, ChurnCutoff
 from cxlib.data._load import CustomerData
+from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._suppression import pool_small_groups
@@ -40,19 +41,21 @@ _QUIET = ("ignore",)
 
 
 def lifetime_table(
-    data: CustomerData, design: ChurnDesign, attributes=(), segments: pd.DataFrame | None = None
+    data: CustomerData, at: ChurnCutoff, attributes=(), segments: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Each customer's observed lifetime in months and whether it ended in churn.
 
-    Contractual: signup to churn date, else censored at the as-of date. Snapshot: tenure, ended
-    if labelled churned. Inactivity: churn is declared ``window_days`` after the last purchase (the
-    signup date for a customer who never bought) when that day is before the as-of date, i.e. after
-    more than ``window_days`` without a purchase; otherwise censored at the as-of date.
+    The churn rule (:class:`cxlib.features.ChurnRule`) at the as-of date decides: a customer who
+    has churned by then lives from signup to their churn date (contractual: the recorded date;
+    inactivity: ``inactivity_days`` after the last purchase, or after signup for a customer who
+    never bought); the others are censored at the as-of date. Snapshot: tenure, ended if labelled
+    churned.
 
     Parameters
     ----------
     data : CustomerData
-    design : ChurnDesign
+    at : ChurnCutoff
+        Its rule and as-of date are used (the cut-off is not).
     attributes : list of str
         Customer columns to carry along for grouping (missing values become ``unknown``).
     segments : DataFrame, optional
@@ -64,23 +67,13 @@ def lifetime_table(
         ``customer_id``, ``duration_months`` (at least one day), ``churned`` (bool), the attributes.
     """
     customers = data["customers"]
-    as_of = design.as_of
-    if design.definition == "contractual":
-        churned = customers["churn_date"].notna().to_numpy()
-        end = customers["churn_date"].fillna(as_of)
-    elif design.definition == "snapshot":
-        churned = customers["churned"].fillna(False).astype(bool).to_numpy()
-        end = pd.Series(as_of, index=customers.index)
+    as_of = at.as_of
+    churned = at.rule.churned_by(data, as_of).to_numpy()
+    if at.dated:
+        churn_date = pd.Series(at.rule.churn_dates(data, as_of).to_numpy(), index=customers.index)
+        end = churn_date.where(churned, as_of)
     else:
-        sales = data["transactions"]
-        last = sales.loc[~sales["is_refund"]].groupby("customer_id")["order_date"].max()
-        # a customer who never bought has been inactive since signing up (as in cxlib.features._customer)
-        last = last.reindex(customers["customer_id"]).to_numpy()
-        last = pd.Series(last, index=customers.index).fillna(customers["signup_date"])
-        declared = last.dt.normalize() + pd.Timedelta(days=design.window_days)
-        # churned once inactive for more than window_days (whole days), as behaviour.churn_flags counts it
-        churned = (declared < as_of.normalize()).to_numpy()
-        end = declared.where(churned, as_of)
+        end = pd.Series(as_of, index=customers.index)
     months = ((end - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=1 / DAYS_PER_MONTH)
     table = pd.DataFrame(
         {

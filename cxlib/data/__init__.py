@@ -72,6 +72,7 @@ _WHERE = {
     "rules_schema": "_contract",
     "run_schema": "_contract",
     "sha256": "_readers",
+    "sign_refunds": "_load",
     "strict_yaml_load": "_config_checks",
     "type_problems": "_contract",
     "write_demo": "_demo_folder",

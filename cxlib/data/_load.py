@@ -381,8 +381,8 @@ def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
 def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Add derived flags, sign refunds, and describe what was done (duplicates are already gone).
 
-    Refund rows get ``amount = -abs(amount)`` whatever their sign in the file, so every consumer
-    of the canonical tables sums net amounts.
+    Refunds are signed here (:func:`sign_refunds`), so every consumer of the canonical tables sums
+    net amounts.
     """
     notes = []
     tables = {name: frame.reset_index(drop=True) for name, frame in mapped.items()}
@@ -391,12 +391,7 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
         customers["churned"] = customers["churn_date"].notna()
     transactions = tables.get("transactions")
     if transactions is not None:
-        if "is_refund" not in transactions:
-            transactions["is_refund"] = transactions["amount"] < 0
-        transactions["is_refund"] = transactions["is_refund"].fillna(False).astype(bool)
-        transactions["amount"] = transactions["amount"].where(
-            ~transactions["is_refund"], -transactions["amount"].abs()
-        )
+        transactions = tables["transactions"] = sign_refunds(transactions)
         refunds = int(transactions["is_refund"].sum())
         if refunds:
             notes.append(
@@ -414,3 +409,34 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
                 share = values.isna().mean()
                 notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
     return tables, notes
+
+
+def sign_refunds(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Flag and sign refunds: the one place where refund amounts are made negative.
+
+    Loading calls it, so the canonical transactions every capability reads already carry
+    ``is_refund`` (bool, no missing values) and net-signed amounts; nothing downstream signs them
+    again.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Mapped transactions with ``amount`` and, when the file says which rows are refunds,
+        ``is_refund``; without it every negative amount is a refund.
+
+    Returns
+    -------
+    DataFrame
+        A copy where refund rows have ``amount = -abs(amount)`` whatever their sign in the file.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"amount": [10.0, 4.0, -3.0], "is_refund": [False, True, None]})
+    >>> sign_refunds(tx)["amount"].tolist()
+    [10.0, -4.0, -3.0]
+    """
+    out = transactions.copy()
+    refund = out["is_refund"] if "is_refund" in out else out["amount"] < 0
+    out["is_refund"] = refund.astype("boolean").fillna(False).astype(bool)
+    out["amount"] = out["amount"].where(~out["is_refund"], -out["amount"].abs())
+    return out

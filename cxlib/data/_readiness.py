@@ -47,12 +47,12 @@ PURCHASE_FEATURES = (
     "frequency",
     "monetary",
     "tenure_days",
-    "orders_per_month",
+    "orders_per_active_month",
     "spend_per_month",
     "avg_order_value",
     "purchase_interval_days",
     "lines_per_order",
-    "refund_share",
+    "refunded_amount_share",
 )
 #: Built-in categorical churn drivers a reference level may be set for.
 BUILT_IN_CATEGORIES = ("plan", "region", "acquisition_channel")
@@ -208,12 +208,12 @@ def _numeric_values(customers: pd.DataFrame, name: str, errors: list[str]) -> No
 
 def _churn_classes(config: Config, tables: dict, as_of, errors: list[str]) -> None:
     """The churn panel must hold both who churned and who stayed, enough of each."""
-    from cxlib.churn._panel import churn_design, churn_labels  # churn imports io, which imports this
+    from cxlib.churn._panel import churn_cutoff, churn_labels  # churn imports io, which imports this
     from cxlib.data._load import CustomerData
 
     data = CustomerData(tables=tables, as_of=pd.Timestamp(as_of))
     try:
-        design = churn_design(data, config)
+        design = churn_cutoff(data, config)
     except ConfigError as err:
         errors.append(str(err))
         return

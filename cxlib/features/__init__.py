@@ -7,15 +7,18 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
-    "MONTH_DAYS": "_customer",
+    "CHURN_DEFINITIONS": "_churn_rule",
+    "ChurnRule": "_churn_rule",
+    "DAYS_PER_MONTH": "_time",
     "NO_PURCHASE": "_purchases",
     "RFM_GRID": "_purchases",
-    "churn_flags": "_customer",
+    "churn_rule_from_config": "_churn_rule",
     "customer_features": "_customer",
     "features_from_config": "_customer",
     "latest_answers": "_purchases",
     "purchases": "_purchases",
     "quantile_score": "_purchases",
+    "resolve_churn_rule": "_churn_rule",
     "rfm_from_purchases": "_purchases",
     "rfm_scores": "_purchases",
     "window_transactions": "_purchases",

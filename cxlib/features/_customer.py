@@ -10,54 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import latest_answers, purchases, rfm_from_purchases, window_transactions
-
-#: Days in an average month, for per-month rates.
-MONTH_DAYS = 30.4375
-
-
-def churn_flags(
-    customers: pd.DataFrame,
-    rfm: pd.DataFrame,
-    definition: str = "auto",
-    inactivity_days: int = 180,
-    as_of=None,
-):
-    """Churned (True/False) per customer under the configured definition.
-
-    ``contractual`` uses the customers' churn date or flag; ``inactivity`` calls a customer churned
-    when their last purchase is more than ``inactivity_days`` before the analysis date; a customer
-    who never bought counts from their signup date (with ``as_of``; without it, every customer who
-    never bought is churned). ``auto`` is contractual when the data carry churn information.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        Canonical customers (customer_id, optional churned / churn_date).
-    rfm : DataFrame
-        Output of :func:`cxlib.segment._rfm.rfm_table`, indexed by customer_id.
-    definition : str
-        auto, contractual or inactivity.
-    inactivity_days : int
-        Days without a purchase after which a customer counts as churned (inactivity).
-    as_of : Timestamp, optional
-        The analysis date ``rfm`` was computed at; needed to date the inactivity of customers who
-        never bought from their signup (as :func:`cxlib.churn._survival.lifetime_table` does).
-
-    Returns
-    -------
-    Series of bool, indexed by customer_id
-    """
-    contractual = "churned" in customers or "churn_date" in customers
-    if definition == "contractual" or (definition == "auto" and contractual):
-        flags = customers.set_index("customer_id")
-        flag = flags["churned"] if "churned" in flags else flags["churn_date"].notna()
-        return flag.reindex(rfm.index).fillna(False).astype(bool)
-    inactive_days = rfm["recency_days"]
-    if as_of is not None:
-        signup = customers.set_index("customer_id")["signup_date"].reindex(rfm.index).dt.normalize()
-        inactive_days = inactive_days.fillna((pd.Timestamp(as_of).normalize() - signup).dt.days)
-    return ~(inactive_days <= inactivity_days)
+from cxlib.features._time import DAYS_PER_MONTH
 
 
 def customer_features(
@@ -77,7 +32,7 @@ def customer_features(
         Transaction column -> values left out of RFM and purchase features (see
         :func:`cxlib.features.window_transactions`).
     churn_definition : str
-        auto, contractual or inactivity (see :func:`churn_flags`).
+        auto, contractual or inactivity (see :func:`cxlib.features.resolve_churn_rule`).
     inactivity_days : int
         For the inactivity definition.
 
@@ -85,21 +40,24 @@ def customer_features(
     -------
     DataFrame
         Indexed by ``customer_id``. Columns: RFM (``recency_days``, ``frequency``, ``monetary``,
-        scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to churn or the
-        analysis date), ``orders_per_month``, ``spend_per_month``, ``avg_order_value``,
-        ``purchase_interval_days`` (missing with fewer than two purchases), ``lines_per_order``,
-        ``refund_share``, ``share_<channel>`` (share of purchases per order channel),
-        ``<kind>_per_month`` per interaction kind, ``nps``/``csat`` means (missing when the
-        customer never answered), ``nps_latest_answer`` (the customer's latest 0-10 answer of the
-        12 months to the analysis date, as :func:`cxlib.features.latest_answers` picks it; the basis of
-        segment NPS) and ``churned``. Missing values are left missing here.
+        scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to the recorded churn
+        date under the contractual definition, else to the analysis date; at least 1),
+        ``orders_per_active_month`` (purchases per active month), ``spend_per_month`` (net spend
+        per active month), ``avg_order_value``, ``purchase_interval_days`` (missing with fewer than
+        two purchases), ``lines_per_order``, ``refunded_amount_share`` (refunded amount over gross
+        purchase amount), ``share_<channel>`` (share of purchases per order channel),
+        ``<kind>_per_month`` per interaction kind (per active month), ``nps``/``csat`` means
+        (missing when the customer never answered), ``nps_latest_answer`` (the customer's latest
+        0-10 answer of the 12 months to the analysis date, as :func:`cxlib.features.latest_answers`
+        picks it; the basis of segment NPS) and ``churned`` (by the analysis date, under
+        :class:`cxlib.features.ChurnRule`). Missing values are left missing here.
 
     Examples
     --------
     >>> from cxlib.data._config import load_config  # doctest: +SKIP
     >>> from cxlib.data._load import load_data  # doctest: +SKIP
     >>> feats = customer_features(load_data(load_config("configs/demo_small.yaml")))  # doctest: +SKIP
-    >>> feats[["frequency", "orders_per_month"]].median()  # doctest: +SKIP
+    >>> feats[["frequency", "orders_per_active_month"]].median()  # doctest: +SKIP
     """
     as_of = pd.Timestamp(data.as_of).normalize()
     customers = data["customers"]
@@ -110,12 +68,14 @@ def customer_features(
     out = rfm.copy()
     cust = customers.set_index("customer_id").reindex(out.index)
     signup = cust["signup_date"].dt.normalize()
+    rule = resolve_churn_rule(data, churn_definition, inactivity_days)
     end = as_of
-    if "churn_date" in cust:
-        end = cust["churn_date"].dt.normalize().where(cust["churn_date"].notna(), as_of).clip(upper=as_of)
+    if rule.definition == "contractual":  # a recorded churn date ends the active months
+        churn_date = rule.churn_dates(data, as_of).reindex(out.index).dt.normalize()
+        end = churn_date.where(churn_date.notna(), as_of).clip(upper=as_of)
     out["tenure_days"] = (as_of - signup).dt.days.astype(float)
-    out["active_months"] = ((end - signup).dt.days.clip(lower=0) / MONTH_DAYS).clip(lower=1.0)
-    out["orders_per_month"] = out["frequency"] / out["active_months"]
+    out["active_months"] = ((end - signup).dt.days.clip(lower=0) / DAYS_PER_MONTH).clip(lower=1.0)
+    out["orders_per_active_month"] = out["frequency"] / out["active_months"]
     out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
 
     gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
@@ -129,7 +89,7 @@ def customer_features(
     lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
     if bought["lines"].nunique() > 1:
         out["lines_per_order"] = lines / frequency
-    out["refund_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
+    out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
 
     if "channel" in bought:
         out = out.join(_channel_mix(bought))
@@ -150,7 +110,7 @@ def customer_features(
             # the basis of a Net Promoter Score, as in the overview (cxlib.overview._kpis): one voice per customer
             latest = latest_answers(surveys, as_of).set_index("customer_id")["nps"]
             out["nps_latest_answer"] = latest.reindex(out.index)
-    out["churned"] = churn_flags(customers, rfm, churn_definition, inactivity_days, as_of)
+    out["churned"] = rule.churned_by(data, as_of).reindex(out.index).to_numpy()
     return out
 
 

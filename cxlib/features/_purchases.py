@@ -30,7 +30,9 @@ def window_transactions(
     Parameters
     ----------
     transactions : DataFrame
-        Canonical transactions (customer_id, order_date, amount, optional order_id, is_refund).
+        Canonical transactions (customer_id, order_date, amount, is_refund, optional order_id):
+        refunds are already signed negative by loading (:func:`cxlib.data.sign_refunds`), the one
+        place that signs them.
     as_of : Timestamp or str
         Analysis date; the whole day counts.
     exclude : dict, optional
@@ -40,7 +42,8 @@ def window_transactions(
     Returns
     -------
     DataFrame
-        With ``amount`` signed (refunds negative) and ``is_refund`` filled.
+        customer_id, order_date, amount (refunds negative), is_refund, channel (when present)
+        and order_id (a row without one is its own order).
     """
     end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     keep = transactions["order_date"] < end
@@ -48,15 +51,8 @@ def window_transactions(
         if column not in transactions:
             raise KeyError(f"exclude: transactions have no column '{column}'")
         keep &= ~transactions[column].astype(str).isin([str(v) for v in values])
-    columns = ["customer_id", "order_date", "amount"] + (["channel"] if "channel" in transactions else [])
-    out = transactions.loc[keep, columns].copy()
-    refund = (
-        transactions.loc[keep, "is_refund"].fillna(False).astype(bool)
-        if "is_refund" in transactions
-        else out["amount"] < 0
-    )
-    out["is_refund"] = refund.to_numpy()
-    out["amount"] = np.where(out["is_refund"], -out["amount"].abs(), out["amount"])
+    columns = ["customer_id", "order_date", "amount", "is_refund"]
+    out = transactions.loc[keep, columns + (["channel"] if "channel" in transactions else [])].copy()
     if "order_id" in transactions:
         order = transactions.loc[keep, "order_id"].astype(object)
         out["order_id"] = order.where(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.data._load import CustomerData
+from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import _window_start, latest_answers
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
 from cxlib.stats._suppression import (
@@ -39,8 +40,9 @@ def headline_kpis(
     active_days : int
         A customer with a purchase in this many days before the as-of date is active.
     churn_definition : {"auto", "contractual", "inactivity"}
-        Contractual churn counts churn dates; inactivity counts customers active a year ago with no
-        purchase in the last ``inactivity_days``. ``auto`` picks contractual when churn data exist.
+        Resolved by :func:`cxlib.features.resolve_churn_rule`. Contractual churn counts churn dates
+        among customers active a year ago; inactivity counts customers who bought before a year ago
+        and have churned by the as-of date (no purchase in the last ``inactivity_days``).
     inactivity_days : int
         Days without a purchase that count as churn under the inactivity definition.
 
@@ -137,45 +139,46 @@ def _row(
 
 
 def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tuple:
-    """The churn KPI: churn over the last 12 months, the share marked churned, or the lapse rate.
+    """The churn KPI under the one churn rule (:class:`cxlib.features.ChurnRule`).
 
-    ``churn_rate_12m`` with churn dates, ``churn_rate_snapshot`` with only a churn flag and,
-    under the inactivity definition, ``lapse_rate``: earlier buyers who stopped buying.
+    ``churn_rate_12m`` under the contractual definition (churn dates), ``churn_rate_snapshot``
+    with only a churn flag and, under the inactivity definition, ``lapse_rate``: earlier buyers who
+    stopped buying.
     """
     as_of = data.as_of
     year_ago = _window_start(as_of, 365)
     customers = data["customers"]
-    contractual = definition == "contractual" or (
-        definition == "auto" and ("churn_date" in customers or "churned" in customers)
-    )
-    if contractual and "churn_date" in customers:
-        at_risk = customers[(customers["signup_date"] <= year_ago) & ~(customers["churn_date"] <= year_ago)]
-        churned = at_risk["churn_date"].between(year_ago, as_of, inclusive="right")
+    rule = resolve_churn_rule(data, definition, inactivity_days)
+    churned_now = rule.churned_by(data, as_of).to_numpy()
+    if rule.definition == "contractual":
+        gone_a_year_ago = rule.churned_by(data, year_ago).to_numpy()
+        at_risk = (customers["signup_date"] <= year_ago).to_numpy() & ~gone_a_year_ago
+        churned = churned_now[at_risk]
         return _row(
             "churn_rate_12m",
-            *wilson_interval(int(churned.sum()), len(at_risk)),
+            *wilson_interval(int(churned.sum()), int(at_risk.sum())),
             unit="share",
-            n=len(at_risk),
+            n=int(at_risk.sum()),
             window_days=365,
         )
-    if contractual and "churned" in customers:
-        churned = customers["churned"].astype(bool)
+    if rule.definition == "snapshot":
         return _row(
             "churn_rate_snapshot",
-            *wilson_interval(int(churned.sum()), len(customers)),
+            *wilson_interval(int(churned_now.sum()), len(customers)),
             unit="share",
             n=len(customers),
         )
     tx = data["transactions"]
     sales = tx[~tx["is_refund"]]
-    before = sales[sales["order_date"] <= year_ago]["customer_id"].unique()
-    recent = sales[sales["order_date"] > _window_start(as_of, inactivity_days)]["customer_id"].unique()
-    lapsed = int((~pd.Index(before).isin(recent)).sum())
+    before = (
+        customers["customer_id"].isin(sales.loc[sales["order_date"] <= year_ago, "customer_id"]).to_numpy()
+    )
+    lapsed = int(churned_now[before].sum())
     return _row(
         "lapse_rate",
-        *wilson_interval(lapsed, len(before)),
+        *wilson_interval(lapsed, int(before.sum())),
         unit="share",
-        n=len(before),
+        n=int(before.sum()),
         window_days=inactivity_days,
     )
 

@@ -17,7 +17,7 @@ from cxlib.stats._suppression import suppress_small
 LOG_FEATURES = (
     "frequency",
     "monetary",
-    "orders_per_month",
+    "orders_per_active_month",
     "avg_order_value",
     "spend_per_month",
     "purchase_interval_days",
@@ -44,7 +44,7 @@ NOT_FEATURES = (
 DESCRIPTORS: dict[str, tuple[str | None, str | None]] = {
     "spend_per_month": ("high-value", "low-value"),
     "monetary": ("high-value", "low-value"),
-    "orders_per_month": ("frequent", "occasional"),
+    "orders_per_active_month": ("frequent", "occasional"),
     "frequency": ("frequent", "occasional"),
     "purchase_interval_days": ("occasional", "frequent"),
     "avg_order_value": ("big-basket", "small-basket"),
@@ -54,7 +54,7 @@ DESCRIPTORS: dict[str, tuple[str | None, str | None]] = {
     "share_*": ("{}-first", None),
     "support_contact_per_month": ("service-heavy", None),
     "complaint_per_month": ("complaining", None),
-    "refund_share": ("return-prone", None),
+    "refunded_amount_share": ("return-prone", None),
     "nps": ("promoter", "detractor"),
     "csat": ("satisfied", "dissatisfied"),
 }
@@ -141,17 +141,17 @@ def segment_profiles(
                 gross = (members["avg_order_value"] * members["frequency"]).sum()
                 row["avg_order_value"] = gross / orders if orders else np.nan
             row["revenue_per_customer"] = members["monetary"].mean()
-        for col in ("orders_per_month", "purchase_interval_days", "recency_days", "tenure_days"):
+        for col in ("orders_per_active_month", "purchase_interval_days", "recency_days", "tenure_days"):
             if col in df:
-                row[col] = members[col].mean() if col == "orders_per_month" else members[col].median()
+                row[col] = members[col].mean() if col == "orders_per_active_month" else members[col].median()
         if "churned" in df:
             row["churn_rate"] = members["churned"].mean()
         if "nps_latest_answer" in df:
-            row.update(_nps(members["nps_latest_answer"], min_group_size))
+            row.update(_nps(members["nps_latest_answer"]))
         if "csat" in df:
             answered = members["csat"].dropna()
             row["csat_respondents"] = len(answered)
-            row["csat"] = answered.mean() if len(answered) >= min_group_size else np.nan
+            row["csat"] = answered.mean()  # blanked below when respondents are few
         top = (
             differences.loc[s].abs().sort_values(ascending=False)
             if s in differences.index
@@ -177,17 +177,20 @@ def segment_profiles(
     return profiles
 
 
-def _nps(latest_answers: pd.Series, min_group_size: int) -> dict[str, float]:
-    """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's."""
+def _nps(latest_answers: pd.Series) -> dict[str, float]:
+    """Net Promoter Score of one segment on its members' latest 0-10 answers, as the overview's.
+
+    Segments with few respondents are blanked afterwards by ``suppress_small`` on
+    ``nps_respondents`` (the one small-group rule), not here.
+    """
     answered = latest_answers.dropna()
-    enough = len(answered) >= min_group_size
-    nps, low, high = nps_interval(answered) if enough else (np.nan, np.nan, np.nan)
+    nps, low, high = nps_interval(answered)
     return {
         "nps_respondents": len(answered),
         "nps": nps,
         "nps_ci_low": low,
         "nps_ci_high": high,
-        "mean_likelihood_to_recommend": answered.mean() if enough else np.nan,
+        "mean_likelihood_to_recommend": answered.mean(),
     }
 
 

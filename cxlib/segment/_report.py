@@ -35,7 +35,7 @@ REPORT_COLUMNS = {
     "share_of_customers": "{:.1%}",
     "share_of_revenue": "{:.1%}",
     "avg_order_value": "{:,.2f}",
-    "orders_per_month": "{:.2f}",
+    "orders_per_active_month": "{:.2f}",
     "churn_rate": "{:.1%}",
     "nps": "{:+.0f}",
     "mean_likelihood_to_recommend": "{:.1f}",
@@ -89,7 +89,7 @@ def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
         lines.append(
             f"**{md_text(row['name'])}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
             f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
-            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_month']:.1f} orders a month."
+            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_active_month']:.1f} orders a month."
         )
     if "churn_rate" in prof and prof["churn_rate"].notna().any():
         worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()

@@ -20,7 +20,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhou
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
-from cxlib.features._customer import churn_flags, customer_features, features_from_config
+from cxlib.features._customer import customer_features, features_from_config
 from cxlib.segment._profiles import (
     LOG_FEATURES,
     NOT_FEATURES,
@@ -35,7 +35,6 @@ __all__ = [
     "DEFAULT_FEATURES",
     "NO_PURCHASE_LABEL",
     "Segmenter",
-    "churn_flags",
     "customer_features",
     "features_from_config",
     "segmentation_overrides",
@@ -50,7 +49,7 @@ __all__ = [
 #: silhouette; adding contacts, complaints, NPS and CSAT 0.57 (silhouette then picks k = 7) or
 #: 0.51 at k = 4; adding raw RFM, tenure and interval 0.65 (k = 3 chosen) or 0.84 at k = 4.
 #: They carry no segment structure, so k-means splits on their noise or on customer age.
-DEFAULT_FEATURES = ["orders_per_month", "avg_order_value", "spend_per_month", "share_*"]
+DEFAULT_FEATURES = ["orders_per_active_month", "avg_order_value", "spend_per_month", "share_*"]
 
 NO_PURCHASE_LABEL = -1
 #: Mean bootstrap Jaccard below which a segment is not a reproducible pattern (clusterboot).
@@ -200,7 +199,7 @@ class Segmenter(FittedModel):
     # ------------------------------------------------------------------ preparation
     def _select(self, df: pd.DataFrame) -> list[str]:
         patterns = self.features or DEFAULT_FEATURES
-        if isinstance(patterns, str):  # e.g. papermill -p features "orders_per_month,share_*"
+        if isinstance(patterns, str):  # e.g. papermill -p features "orders_per_active_month,share_*"
             patterns = [p.strip() for p in patterns.split(",") if p.strip()]
         chosen = _expand(patterns, [c for c in df.columns if c not in NOT_FEATURES])
         unknown = [p for p in patterns if not _expand([p], df.columns)]

@@ -26,10 +26,10 @@ from cxlib.stats._suppression import Pooling, pool_small_groups
 #: Readable names of built-in features (extra config columns keep their own names).
 FEATURE_LABELS: dict[str, str] = {
     "tenure_months": "Tenure (months)",
-    "orders_per_month": "Orders per month (last 12 months)",
+    "orders_per_month_12m": "Orders per month (last 12 months)",
     "mean_order_value": "Mean order value",
     "days_since_last_order": "Days since last order",
-    "refund_share": "Share of orders refunded",
+    "refunded_order_share": "Share of orders refunded",
     "support_contacts": "Support contacts (last 12 months)",
     "complaints": "Complaints (ever)",
     "unresolved_complaint": "Unresolved complaint",
