@@ -126,7 +126,9 @@ def test_only_02_without_01_fails_clearly_or_states_the_substitute(tmp_path):
     segments with ``required=False``) runs and the report index states what it used instead.
     """
     try:
-        record = run_suite(SMALL_CONFIG, tmp_path / "reports", notebooks=[NOTEBOOKS / "02_churn_drivers.ipynb"])
+        record = run_suite(
+            SMALL_CONFIG, tmp_path / "reports", notebooks=[NOTEBOOKS / "02_churn_drivers.ipynb"]
+        )
     except NotebookRunError as err:
         message = str(err)
         assert "MissingInputError" in message and "table 'segments'" in message
@@ -134,4 +136,6 @@ def test_only_02_without_01_fails_clearly_or_states_the_substitute(tmp_path):
     else:
         assert "ran without the table 'segments'" in record["reports"][0]["headline"]
         index = (tmp_path / "reports" / "index.html").read_text()
-        assert "ran without the table &#39;segments&#39;" in index or "ran without the table 'segments'" in index
+        assert (
+            "ran without the table &#39;segments&#39;" in index or "ran without the table 'segments'" in index
+        )

@@ -25,9 +25,8 @@ import papermill
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from cxlib.data._config import load_config
+from cxlib.data._config import TABLES, load_config
 from cxlib.data._load import load_data
-from cxlib.data._config import TABLES
 from cxlib.exceptions import MissingInputError, NotebookRunError, ParameterError, RunInterrupted
 from cxlib.report._html import notebook_title, package_versions, render_html, write_index
 from cxlib.run import _publish as publish
