@@ -5,7 +5,9 @@ alone ignores it), a notebook whose charts did not render or that printed warnin
 and a failed or interrupted run leaves the previous report set untouched: everything is built in
 a staging folder and published in one atomic step (see :mod:`cxlib.run._publish`) only when every
 notebook succeeded. Kernels write nothing to the terminal and are stopped on SIGINT/SIGTERM (see
-:mod:`cxlib.run._kernels`).
+:mod:`cxlib.run._kernels`). Before anything runs, the selected notebooks are checked against the
+run catalog (:mod:`cxlib.run._catalog`): a notebook whose required input no earlier selected
+notebook produces stops the run with one message; a missing optional input is stated in the index.
 """
 
 from __future__ import annotations
