@@ -96,3 +96,94 @@ def test_cli_validate_reports_a_missing_as_of_date_without_a_traceback(monkeypat
 def test_overrides_set_dotted_keys():
     config = load_config(SMALL_CONFIG, overrides={"analysis.seed": 7})
     assert config.seed == 7
+
+
+# ---- the schema: one declaration per section ------------------------------------------------------
+
+
+def test_every_key_of_the_schema_has_a_description_and_a_rule():
+    from cxlib.data._config_schema import DEFAULTS, schema_keys
+
+    keys = schema_keys()
+    assert set(keys) >= {
+        "analysis.seed",
+        "analysis.churn.definition",
+        "churn_model.max_vif",
+        "segmentation.k_range",
+    }
+    for dotted, key in keys.items():
+        assert key.description, dotted
+        assert key.rule is not None or key.date or dotted == "data.tables", dotted
+    assert DEFAULTS["churn_model"]["max_vif"] == 10.0
+
+
+def test_section_returns_the_checked_values_as_a_copy():
+    config = load_config(SMALL_CONFIG, overrides={"churn_model.cutoff": "2025-06-30"})
+    settings = config.section("churn_model")
+    assert settings["cutoff"] == pd.Timestamp("2025-06-30").date()  # checked and converted
+    assert settings["max_vif"] == 10.0
+    settings["max_vif"] = 99
+    assert config.section("churn_model")["max_vif"] == 10.0
+    assert config.section("analysis.churn")["inactivity_days"] == 180
+
+
+def test_an_unknown_section_is_an_error_with_a_suggestion():
+    config = load_config(SMALL_CONFIG)
+    with pytest.raises(
+        ConfigError, match=r"config section 'churn_modle' does not exist \(did you mean 'churn_model'\?\)"
+    ):
+        config.section("churn_modle")
+
+
+def test_a_new_section_is_one_declaration(monkeypatch):
+    """Adding a capability's section: defaults, unknown keys and rules all follow from one Section."""
+    import cxlib.data._config as config_module
+    import cxlib.data._config_schema as schema
+    from cxlib.data._config_checks import _integer
+
+    value = schema.Section(
+        "Customer value.", {"horizon_years": schema.Key(3, "years forecast", _integer(1, 10))}
+    )
+    extended = schema.Section(schema.SCHEMA.description, {**schema.SCHEMA.keys, "value": value})
+    monkeypatch.setattr(schema, "SCHEMA", extended)
+    monkeypatch.setattr(config_module, "SCHEMA", extended)
+    monkeypatch.setattr(config_module, "DEFAULTS", extended.defaults())
+    assert config_from_dict(MINIMAL).section("value") == {"horizon_years": 3}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**MINIMAL, "value": {"horizon_years": 40, "horizon_yaers": 2}})
+    message = str(err.value)
+    assert "value.horizon_yaers: unknown key (did you mean 'horizon_years'?)" in message
+    assert "value.horizon_years: expected a whole number between 1 and 10, got 40 (a number)" in message
+
+
+def test_validate_names_key_rule_and_value_for_every_problem_at_once():
+    given = {
+        **MINIMAL,
+        "analysis": {"seed": -1, "churn": {"definition": "sometimes"}},
+        "churn_model": {"max_vif": 1, "cutoff": "2025-02-30"},
+        "segmentation": {"names": {"one": "Loyal"}},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    message = str(err.value)
+    for line in (
+        "analysis.seed: expected a whole number between 0 and 4294967295, got -1 (a number)",
+        "analysis.churn.definition: expected one of auto, contractual, inactivity, got 'sometimes' (text)",
+        "churn_model.max_vif: expected a number > 1, got 1 (a number)",
+        "churn_model.cutoff: expected a date written YYYY-MM-DD, got '2025-02-30' (day is out of range for month)",
+        "segmentation.names: expected segment number: name (e.g. 1: Loyal regulars), got 'one': 'Loyal'",
+    ):
+        assert line in message
+    assert "5 problem(s)" in message
+
+
+def test_describe_schema_lists_every_key_with_its_rule_and_default():
+    from cxlib.data._config_schema import describe_schema, schema_keys
+
+    text = describe_schema()
+    for dotted in schema_keys():
+        assert f"\n{dotted}: " in f"\n{text}", dotted
+    assert (
+        "churn_model.max_vif: drivers with a variance inflation factor above this are dropped (a number > 1; default 10.0)"
+        in text
+    )

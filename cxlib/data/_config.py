@@ -2,6 +2,8 @@
 
 The config is strict: an unknown or misspelled key is an error (with a suggestion), never
 silently ignored, because a typo that falls back to a default produces plausible wrong numbers.
+Its sections, keys, defaults and rules are declared once in :mod:`cxlib.data._config_schema`;
+notebooks and the library read a checked section with :meth:`Config.section`.
 """
 
 from __future__ import annotations
@@ -14,66 +16,19 @@ from typing import Any
 
 import yaml
 
-from cxlib.data._config_checks import check_key_types, check_table_entry, strict_yaml_load
+from cxlib.data._config_checks import check_table_entry, strict_yaml_load
+from cxlib.data._config_schema import (
+    DEFAULTS,
+    SCHEMA,
+    TABLE_KEYS,
+    Section,
+    check_sections,
+    schema_section,
+)
 from cxlib.exceptions import ConfigError
 
 #: Tables of the data contract. customers is required; transactions too unless churn is contractual.
 TABLES = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
-
-#: Keys allowed in one table's entry under ``data.tables``.
-TABLE_KEYS = {
-    "path": None,  # file path, relative to data.dir (CSV, Parquet, or Excel)
-    "columns": {},  # canonical name -> the file's column name (or a derivation, see io.py)
-    "sheet": None,  # Excel sheet name or index
-    "date_format": None,  # strftime format of date columns, e.g. "%d/%m/%Y"; None = ISO / inferred
-    "true_values": {},  # canonical boolean column -> extra values read as True, e.g. {is_refund: [refund]}
-    "encoding": None,  # text encoding of a CSV, e.g. latin-1
-    "separator": None,  # CSV field separator; None = comma
-    "drop_missing": [],  # canonical columns whose empty rows are dropped (with a note) instead of failing
-    "from_transactions": False,  # customers only: build the table from transactions (first order = signup)
-}
-
-#: Every key the config may hold, with its default.
-DEFAULTS: dict[str, Any] = {
-    "company": "Demo company",
-    "data": {"dir": ".", "tables": {}},
-    "analysis": {
-        "as_of": None,  # analysis date; None = the latest transaction date
-        "currency": "EUR",
-        "seed": 42,
-        "active_days": 90,  # a customer with a purchase in the last N days is active
-        "min_group_size": 10,  # groups smaller than this are suppressed in reports
-        "churn": {
-            "definition": "auto",  # contractual (churn_date/churned), inactivity, or auto
-            "inactivity_days": 180,
-        },
-        "margin": 0.30,  # gross margin on revenue when transactions carry none
-        "discount_rate": 0.08,  # annual, for CLV and NPV
-        "horizon_months": 36,
-    },
-    # Owned by cxlib.segment._segmenter (notebooks/01_segmentation.ipynb).
-    "segmentation": {
-        "n_segments": None,  # None = choose the number of segments by evidence from k_range
-        "k_range": [2, 8],
-        "features": None,  # None = purchase behaviour: rate, spend, basket, channel mix (others are profiled)
-        "names": {},  # segment label -> name shown in reports (overrides generated names)
-        "bootstrap_runs": 20,
-        "min_orders": 2,  # purchases a customer needs to shape the segments (all buyers are assigned)
-        "sample_size": 20000,  # customers used to choose k and measure stability (the fit uses all)
-        "exclude_transactions": {},  # transaction column -> values left out of RFM, e.g. {StockCode: [POST]}
-    },
-    # Owned by cxlib.churn._panel / cxlib.churn._survival (notebooks/02_churn_drivers.ipynb).
-    "churn_model": {
-        "cutoff": None,  # features use data before it, the label data after; None = as_of - label_window_days
-        "label_window_days": 180,
-        "test_size": 0.25,
-        "numeric_features": [],  # extra customer columns used as numeric features, e.g. [MonthlyCharges]
-        "categorical_features": [],  # extra customer columns used as categorical features, e.g. [Contract]
-        "reference_levels": {},  # categorical feature -> level that ratios compare against; default most common
-        "long_wait_minutes": 20,  # a support wait longer than this counts as a long wait
-        "max_vif": 10.0,  # drivers with a variance inflation factor above this are dropped (collinearity)
-    },
-}
 
 
 @dataclass
@@ -91,6 +46,37 @@ class Config:
     values: dict[str, Any]
     path: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The checked values of one config section (a copy, defaults filled in).
+
+        Parameters
+        ----------
+        name : str
+            A section of the schema, e.g. ``"churn_model"`` or ``"analysis.churn"``.
+
+        Returns
+        -------
+        dict
+            Key -> value, dates as ``datetime.date``; changing it does not change the config.
+
+        Raises
+        ------
+        ConfigError
+            For a name that is not a section of the schema (with a suggestion).
+
+        Examples
+        --------
+        >>> load_config("configs/demo_small.yaml").section("churn_model")["max_vif"]  # doctest: +SKIP
+        10.0
+        """
+        if schema_section(name) is None:
+            sections = [key for key, entry in SCHEMA.keys.items() if isinstance(entry, Section)]
+            raise ConfigError(f"config section '{name}' does not exist{_suggest(name, sections)}")
+        node = self.values
+        for part in name.split("."):
+            node = node[part]
+        return copy.deepcopy(node)
 
     @property
     def analysis(self) -> dict[str, Any]:
@@ -245,7 +231,7 @@ def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | Non
     values = _merge_strict(DEFAULTS, copy.deepcopy(given), "", problems)
     contractual = values["analysis"]["churn"]["definition"] == "contractual"
     _check_tables(values["data"]["tables"], problems, contractual)
-    check_key_types(values, problems)
+    check_sections(values, problems)
     _check_as_of_source(values, problems)
     if problems:
         where = f" {path}" if path else ""

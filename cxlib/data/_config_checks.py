@@ -1,10 +1,12 @@
-"""Reading and type-checking the YAML config: a strict YAML loader and one rule per config key.
+"""Reading and type-checking the YAML config: a strict YAML loader, the rules the schema uses, table entries.
 
 The loader rejects a key given twice in one mapping (YAML would silently keep the later one, so
 ``plan: Plan`` then ``plan: Region`` would analyse the wrong column) and does not turn dates into
 Python dates itself: ``as_of: 2025-31-12`` stays text, so the config can say what is wrong with
-it instead of YAML's date parser raising. Every key of every section is then checked for its type
-and range, and every message names the key, what was expected and what was received.
+it instead of YAML's date parser raising. The rules here (``_integer``, ``_number``, ``_choice``,
+...) are what :mod:`cxlib.data._config_schema` declares for each key: each returns whether a value
+passes and what it expected, in words, so every message names the key, what was expected and
+what was received.
 """
 
 from __future__ import annotations
@@ -196,80 +198,14 @@ def _choice(*allowed):
     return check
 
 
-#: Dotted config key -> check returning (ok, what was expected). Dates are checked apart.
-KEY_RULES = {
-    "company": _text(),
-    "data.dir": _text(),
-    "analysis.currency": _text(),
-    "analysis.seed": _integer(0, 2**32 - 1),
-    "analysis.active_days": _integer(1),
-    "analysis.min_group_size": _integer(1),
-    "analysis.churn.definition": _choice("auto", "contractual", "inactivity"),
-    "analysis.churn.inactivity_days": _integer(1),
-    "analysis.margin": _number(0, 1),
-    "analysis.discount_rate": _number(0, 1),
-    "analysis.horizon_months": _integer(1, 1200),
-    "segmentation.n_segments": _integer(2, 50, optional=True),
-    "segmentation.k_range": _k_range,
-    "segmentation.features": _list_of_text(optional=True, comma_text=True),
-    "segmentation.names": _mapping(),
-    "segmentation.bootstrap_runs": _integer(0),
-    "segmentation.min_orders": _integer(1),
-    "segmentation.sample_size": _integer(100),
-    "segmentation.exclude_transactions": _mapping(),
-    "churn_model.label_window_days": _integer(1),
-    "churn_model.test_size": _number(0, 1, open_low=True, open_high=True),
-    "churn_model.numeric_features": _list_of_text(),
-    "churn_model.categorical_features": _list_of_text(),
-    "churn_model.reference_levels": _mapping(),
-    "churn_model.long_wait_minutes": _number(0),
-    "churn_model.max_vif": _number(1, open_low=True),
-}
-
-#: Date keys: converted to ``datetime.date`` when valid.
-DATE_KEYS = ("analysis.as_of", "churn_model.cutoff")
-
-
-def _get(values: dict, dotted: str) -> Any:
-    node = values
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
-def _set(values: dict, dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    node = values
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
-
-
-def check_key_types(values: dict, problems: list[str]) -> None:
-    """Check every key's type and range; convert date keys to dates. Problems are appended."""
-    for dotted in DATE_KEYS:
-        value = _get(values, dotted)
-        if value is None:
-            continue
-        date, why = parse_date(value)
-        if date is None:
-            problems.append(f"{dotted}: expected a date written YYYY-MM-DD, got {value!r}{why}")
-        else:
-            _set(values, dotted, date)
-    for dotted, check in KEY_RULES.items():
-        value = _get(values, dotted)
-        ok, expected = check(value)
-        if not ok:
-            problems.append(f"{dotted}: expected {expected}, got {value!r} ({_kind(value)})")
-    _check_exclusions(values["segmentation"]["exclude_transactions"], problems)
-    names = values["segmentation"]["names"]
-    if isinstance(names, dict):
-        for key, name in names.items():
-            if not _is_int(key) or not isinstance(name, str):
-                problems.append(
-                    f"segmentation.names: expected segment number: name (e.g. 1: Loyal regulars), "
-                    f"got {key!r}: {name!r}"
-                )
+def _check_segment_names(names: dict, problems: list[str]) -> None:
+    """``segmentation.names`` maps a segment number to the name reports show."""
+    for key, name in names.items():
+        if not _is_int(key) or not isinstance(name, str):
+            problems.append(
+                f"segmentation.names: expected segment number: name (e.g. 1: Loyal regulars), "
+                f"got {key!r}: {name!r}"
+            )
 
 
 def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
@@ -278,7 +214,7 @@ def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
     A single value must still be a list: ``{channel: app}`` would be read letter by letter.
     """
     if not isinstance(exclusions, dict):
-        return  # reported by KEY_RULES
+        return  # reported by the key's rule
     for column, excluded in exclusions.items():
         scalars = isinstance(excluded, list) and all(
             isinstance(v, str | int | float) and not isinstance(v, bool) for v in excluded

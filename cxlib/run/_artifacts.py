@@ -2,8 +2,9 @@
 
 The run folder (``run_dir``) is the run-data folder (``reports-data/`` by default), kept for
 analysts beside the report folder and never inside it, because its tables are per customer.
-Each notebook reads only what earlier notebooks wrote here (data flows one way), and the
-runner builds ``reports/index.html`` from the summaries.
+Each notebook reads only what earlier notebooks of the same run wrote here (data flows one way),
+as the run catalog (:mod:`cxlib.run._catalog`) declares, and the runner builds
+``reports/index.html`` from the summaries.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ import pandas as pd
 
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData, input_fingerprints, load_data
+from cxlib.exceptions import MissingInputError
+from cxlib.run._catalog import (
+    check_writable,
+    missing_input_message,
+    produced,
+    record_produced,
+    table_spec,
+)
 
 #: Sub-folder of the run folder holding the validated tables the runner saved once.
 VALIDATED = "validated"
@@ -30,21 +39,82 @@ def run_path(run_dir: str | Path) -> Path:
     return path
 
 
-def save_table(run_dir: str | Path, name: str, table: pd.DataFrame) -> Path:
-    """Write ``table`` as ``<run_dir>/<name>.parquet`` for later notebooks."""
+def save_table(run_dir: str | Path, name: str, table: pd.DataFrame, notebook: str | None = None) -> Path:
+    """Write ``table`` as ``<run_dir>/<name>.parquet`` for later notebooks, as the run catalog declares.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    name : str
+        A table of the run catalog (:data:`cxlib.run.CATALOG`).
+    table : DataFrame
+        Holding at least the columns the catalog declares for ``name``.
+    notebook : str, optional
+        The writing notebook's stem; when given, it must be the catalog's producer of ``name``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        For a table the catalog does not list, lists for another notebook, or that lacks a
+        declared column.
+
+    Examples
+    --------
+    >>> save_table(run_dir, "segments", segments_table)  # doctest: +SKIP
+    """
+    producer = check_writable(name, table.columns, notebook)
     path = run_path(run_dir) / f"{name}.parquet"
     table.to_parquet(path, index=False)
+    record_produced(run_dir, name, producer, len(table), list(table.columns))
     return path
 
 
 def load_table(run_dir: str | Path, name: str, required: bool = True) -> pd.DataFrame | None:
-    """Read a table an earlier notebook saved, or None if that notebook has not run.
+    """Read a table an earlier notebook of this run saved.
 
-    ``required=False`` marks a table the caller can do without (it then handles None); for now
-    both return None when the table is missing.
+    Only a table recorded as produced in this run is read (see :mod:`cxlib.run._catalog`): a file
+    an earlier run left in the folder is not.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    name : str
+        A table of the run catalog.
+    required : bool
+        If False, return None when the table was not produced in this run, so the caller can
+        state in the report what it uses instead.
+
+    Returns
+    -------
+    DataFrame or None
+
+    Raises
+    ------
+    MissingInputError
+        When ``required`` and the table was not produced in this run: names the table, the
+        notebook that produces it and the command that does; or for a table not in the catalog.
+
+    Examples
+    --------
+    >>> segments = load_table(run_dir, "segments", required=False)  # doctest: +SKIP
     """
+    try:
+        table_spec(name)  # an unknown name is an error even when optional
+    except ValueError as err:
+        raise MissingInputError(str(err)) from None
     path = Path(run_dir) / f"{name}.parquet"
-    return pd.read_parquet(path) if path.is_file() else None
+    if name in produced(run_dir) and path.is_file():
+        return pd.read_parquet(path)
+    if required:
+        raise MissingInputError(missing_input_message(name, run_dir))
+    return None
 
 
 def _plain(value: Any) -> Any:

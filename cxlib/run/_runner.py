@@ -5,7 +5,9 @@ alone ignores it), a notebook whose charts did not render or that printed warnin
 and a failed or interrupted run leaves the previous report set untouched: everything is built in
 a staging folder and published in one atomic step (see :mod:`cxlib.run._publish`) only when every
 notebook succeeded. Kernels write nothing to the terminal and are stopped on SIGINT/SIGTERM (see
-:mod:`cxlib.run._kernels`).
+:mod:`cxlib.run._kernels`). Before anything runs, the selected notebooks are checked against the
+run catalog (:mod:`cxlib.run._catalog`): a notebook whose required input no earlier selected
+notebook produces stops the run with one message; a missing optional input is stated in the index.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import papermill
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from cxlib.data._config import load_config
+from cxlib.data._config import TABLES, load_config
 from cxlib.data._load import load_data
-from cxlib.exceptions import NotebookRunError, ParameterError, RunInterrupted
+from cxlib.exceptions import MissingInputError, NotebookRunError, ParameterError, RunInterrupted
 from cxlib.report._html import notebook_title, package_versions, render_html, write_index
 from cxlib.run import _publish as publish
 from cxlib.run._artifacts import load_summaries, save_validated
+from cxlib.run._catalog import catalog_entry, check_inputs, start_run
 from cxlib.run._kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
 from cxlib.run._publish import Destination, Store
 
@@ -97,9 +100,47 @@ def check_parameters(notebooks: list[Path], params: dict) -> dict[Path, dict]:
 
 
 def missing_tables(notebook: Path, tables) -> list[str]:
-    """Tables a notebook declares it needs (metadata ``cx.requires``) that the data lacks."""
+    """Data tables a notebook needs that the data lacks.
+
+    A notebook declares them in the run catalog (:attr:`NotebookIO.data
+    <cxlib.run._catalog.NotebookIO>`) or in its metadata (``cx.requires``, for notebooks the
+    catalog does not list).
+    """
     required = nbformat.read(notebook, as_version=4).metadata.get("cx", {}).get("requires", [])
+    entry = catalog_entry(notebook.stem)
+    required = list(dict.fromkeys([*(entry.data if entry else ()), *required]))
     return [name for name in required if name not in tables]
+
+
+def check_hand_over(notebooks: list[Path], tables) -> list[str]:
+    """Before a run: fail if a selected notebook cannot get a required input from the run catalog.
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        The selected notebooks, in run order.
+    tables : collection of str
+        The data tables the config supplies (a notebook needing an absent one is skipped, so
+        it produces nothing).
+
+    Returns
+    -------
+    list of str
+        One line per optional input that will be missing, saying what the notebook uses instead.
+
+    Raises
+    ------
+    MissingInputError
+        Naming each notebook, the table it needs, the notebook producing it and the command to run.
+    """
+    skipped = [nb.stem for nb in notebooks if missing_tables(nb, tables)]
+    problems, notes = check_inputs([nb.stem for nb in notebooks], skipped)
+    if problems:
+        raise MissingInputError(
+            "this run cannot hand on what its notebooks need (nothing was run):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+    return notes
 
 
 def check_outputs(executed: Path) -> None:
@@ -222,6 +263,9 @@ def run_suite(
     Raises
     ------
     ConfigError, DataValidationError, ParameterError, NotebookRunError, ReportFolderError
+    MissingInputError
+        Before anything runs, when a selected notebook needs a table (run catalog) that no
+        notebook selected before it produces.
     RunInterrupted
         On SIGINT or SIGTERM; kernels are stopped, the previous reports stay.
     """
@@ -243,6 +287,10 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
         raise NotebookRunError("no numbered notebooks (00_*.ipynb ...) found")
     config = load_config(config_path)
     publish.check_destination(dest)
+    configured = [name for name in TABLES if config.table_spec(name) is not None]
+    hand_over_notes = check_hand_over(notebooks, configured)
+    for note in hand_over_notes:
+        log(f"note: {note}")
     log(f"validating data for {config.company} ...")
     data = load_data(config)
     for warning in data.warnings:  # the overview shows them too
@@ -268,6 +316,9 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             report["headline"] = report.get("skipped") or summaries.get(report["notebook"], {}).get(
                 "headline", ""
             )
+            for note in hand_over_notes:  # stated in the index whatever the notebook says
+                if note.startswith(f"{report['notebook']} ") and not report.get("skipped"):
+                    report["headline"] = f"{report['headline']} Note: {note}".strip()
         record = {
             "company": config.company,
             "as_of": str(data.as_of.date()) if data.as_of is not None else "",
@@ -279,6 +330,7 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             "notes": data.notes,
             "versions": package_versions(),
             "reports": reports,
+            "hand_over_notes": hand_over_notes,
             "parameters": params or {},
             "run_data": str(dest.run_data),
             "total_seconds": round(time.perf_counter() - started, 2),
@@ -306,6 +358,7 @@ def _run_notebooks(
     """
     run_dir = staging / publish.RUN_DATA
     save_validated(data, run_dir, config)
+    start_run(run_dir)
     config_path = config.path
     executed_dir = run_dir / "notebooks"
     executed_dir.mkdir(parents=True)

@@ -1,0 +1,351 @@
+"""The config schema: one declaration per section, with each key's default, rule and meaning.
+
+Every section of the YAML config (``company``, ``data``, ``analysis``, ``segmentation``,
+``churn_model``, ...) is one :class:`Section` in :data:`SCHEMA`; each key is a :class:`Key` with
+its default, its rule (type, range or allowed values) and a one-line description. From this one
+declaration come the defaults (:data:`DEFAULTS`), the strict check of unknown keys, the type and
+range checks that ``cx validate`` and :func:`~cxlib.data._config.load_config` run (every problem
+listed at once, naming the key, the rule and the value), :meth:`Config.section
+<cxlib.data._config.Config.section>` that notebooks and the library read, and
+:func:`describe_schema` for people. A new capability adds its section with one ``Section(...)``
+entry in :data:`SCHEMA`.
+
+Why hand-written rules and not pydantic (which is well kept and a field standard, and is already
+installed as a dependency of pandera): the messages are the product here. A rule below says in
+plain words what it expects ("a whole number >= 1", "one of auto, contractual, inactivity") and
+the message adds the value and its kind ("got True (yes/no)"); the tests pin those sentences.
+pydantic's errors ("Input should be greater than or equal to 1 [type=greater_than_equal, ...]")
+would have to be translated back, type by type, into the same sentences; its lax mode turns
+``"5"`` into 5 and ``True`` passes as an integer unless every field is strict; and the YAML dates
+are kept as text by the loader so the message can say what is wrong with them, which pydantic
+would parse its own way. The rules are a dozen small functions (:mod:`cxlib.data._config_checks`);
+a schema of dataclasses keeps them declarative, introspectable and free of a hard dependency that
+this package would otherwise only get transitively.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cxlib.data._config_checks import (
+    _check_exclusions,
+    _check_segment_names,
+    _choice,
+    _integer,
+    _k_range,
+    _kind,
+    _list_of_text,
+    _mapping,
+    _number,
+    _text,
+    parse_date,
+)
+
+_Rule = Callable[[Any], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key.
+
+    Attributes
+    ----------
+    default : object
+        Value when the config does not give one.
+    description : str
+        One line: what the key means (shown by :func:`describe_schema`).
+    rule : callable, optional
+        ``rule(value) -> (ok, what was expected)``; None when the key is checked elsewhere (the
+        ``data.tables`` entries, see :func:`cxlib.data._config_checks.check_table_entry`).
+    date : bool
+        A date written YYYY-MM-DD (or null), converted to ``datetime.date`` when valid.
+    items : callable, optional
+        ``items(value, problems)``: a finer check of a mapping's entries, appending one line per
+        problem (run when ``rule`` passes).
+    """
+
+    default: Any
+    description: str
+    rule: _Rule | None = None
+    date: bool = False
+    items: Callable[[Any, list[str]], None] | None = None
+
+    def expected(self) -> str:
+        """What the rule expects, in words."""
+        if self.date:
+            return "a date written YYYY-MM-DD" + (" or null" if self.default is None else "")
+        return self.rule(self.default)[1] if self.rule else ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the config: a mapping of keys (and sub-sections).
+
+    Attributes
+    ----------
+    description : str
+        One line: what the section configures.
+    keys : dict
+        Key name -> :class:`Key` or a nested :class:`Section`.
+    owner : str
+        The modules and notebooks that read it.
+    """
+
+    description: str
+    keys: dict[str, Key | Section] = field(default_factory=dict)
+    owner: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        """Every key's default (nested sections as dicts)."""
+        return {
+            name: entry.defaults() if isinstance(entry, Section) else copy.deepcopy(entry.default)
+            for name, entry in self.keys.items()
+        }
+
+
+#: Keys of one table's entry under ``data.tables`` (their values are checked by check_table_entry).
+TABLE_ENTRY = Section(
+    "How one input table is read and mapped onto the data contract.",
+    {
+        "path": Key(None, "file path, relative to data.dir (CSV, Parquet, or Excel)"),
+        "columns": Key({}, "canonical name -> the file's column name (or a derivation)"),
+        "sheet": Key(None, "Excel sheet name or index"),
+        "date_format": Key(None, 'strftime format of date columns, e.g. "%d/%m/%Y"; null = ISO / inferred'),
+        "true_values": Key(
+            {}, "canonical yes/no column -> extra values read as yes, e.g. {is_refund: [refund]}"
+        ),
+        "encoding": Key(None, "text encoding of a CSV, e.g. latin-1"),
+        "separator": Key(None, "CSV field separator; null = comma"),
+        "drop_missing": Key(
+            [], "canonical columns whose empty rows are dropped (with a note) instead of failing"
+        ),
+        "from_transactions": Key(
+            False, "customers only: build the table from transactions (first order = signup)"
+        ),
+    },
+)
+
+#: The whole config: one section per capability, each declared once.
+SCHEMA = Section(
+    "The cx-suite config.",
+    {
+        "company": Key("Demo company", "company name shown in report titles", _text()),
+        "data": Section(
+            "Where the input files are and how they map onto the data contract.",
+            {
+                "dir": Key(
+                    ".", "folder the table paths are relative to (relative to the config file)", _text()
+                ),
+                "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
+            },
+            owner="cxlib.data",
+        ),
+        "analysis": Section(
+            "Settings every analysis shares: date, money, seed, churn definition, small groups.",
+            {
+                "as_of": Key(None, "analysis date; null = the latest transaction date", date=True),
+                "currency": Key("EUR", "currency code shown with amounts", _text()),
+                "seed": Key(42, "the one seed that drives every random step", _integer(0, 2**32 - 1)),
+                "active_days": Key(
+                    90, "a customer with a purchase in the last N days is active", _integer(1)
+                ),
+                "min_group_size": Key(10, "groups smaller than this are suppressed in reports", _integer(1)),
+                "churn": Section(
+                    "How churn is defined.",
+                    {
+                        "definition": Key(
+                            "auto",
+                            "contractual (churn date/label), inactivity (no purchase for N days), or auto",
+                            _choice("auto", "contractual", "inactivity"),
+                        ),
+                        "inactivity_days": Key(
+                            180, "days without a purchase after which a customer has churned", _integer(1)
+                        ),
+                    },
+                ),
+                "margin": Key(0.30, "gross margin on revenue when transactions carry none", _number(0, 1)),
+                "discount_rate": Key(0.08, "annual discount rate, for CLV and NPV", _number(0, 1)),
+                "horizon_months": Key(
+                    36, "horizon of lifetime and value forecasts, in months", _integer(1, 1200)
+                ),
+            },
+            owner="every notebook",
+        ),
+        "segmentation": Section(
+            "Behavioural segments: how many, from which features, how stability is measured.",
+            {
+                "n_segments": Key(
+                    None,
+                    "number of segments; null = chosen by evidence from k_range",
+                    _integer(2, 50, optional=True),
+                ),
+                "k_range": Key([2, 8], "smallest and largest number of segments tried", _k_range),
+                "features": Key(
+                    None,
+                    "features clustered; null = purchase behaviour (rate, spend, basket, channel mix)",
+                    _list_of_text(optional=True, comma_text=True),
+                ),
+                "names": Key(
+                    {},
+                    "segment number -> name shown in reports (overrides generated names)",
+                    _mapping(),
+                    items=_check_segment_names,
+                ),
+                "bootstrap_runs": Key(20, "refits used to measure the segments' stability", _integer(0)),
+                "min_orders": Key(
+                    2,
+                    "purchases a customer needs to shape the segments (all buyers are assigned)",
+                    _integer(1),
+                ),
+                "sample_size": Key(
+                    20000,
+                    "customers used to choose k and measure stability (the fit uses all)",
+                    _integer(100),
+                ),
+                "exclude_transactions": Key(
+                    {},
+                    "transaction column -> values left out of RFM, e.g. {StockCode: [POST]}",
+                    _mapping(),
+                    items=_check_exclusions,
+                ),
+            },
+            owner="cxlib.segment (notebooks/01_segmentation.ipynb)",
+        ),
+        "churn_model": Section(
+            "Churn drivers, prediction and survival: cut-off, label window, features, collinearity.",
+            {
+                "cutoff": Key(
+                    None,
+                    "features use data before it, the label the window after; null = as_of - label_window_days",
+                    date=True,
+                ),
+                "label_window_days": Key(
+                    180, "days after the cut-off in which leaving counts as churn", _integer(1)
+                ),
+                "test_size": Key(
+                    0.25,
+                    "share of customers held out to evaluate the models",
+                    _number(0, 1, open_low=True, open_high=True),
+                ),
+                "numeric_features": Key(
+                    [],
+                    "extra customer columns used as numeric drivers, e.g. [MonthlyCharges]",
+                    _list_of_text(),
+                ),
+                "categorical_features": Key(
+                    [], "extra customer columns used as categorical drivers, e.g. [Contract]", _list_of_text()
+                ),
+                "reference_levels": Key(
+                    {},
+                    "categorical driver -> level the ratios compare against; default the most common",
+                    _mapping(),
+                ),
+                "long_wait_minutes": Key(
+                    20, "a support wait longer than this counts as a long wait", _number(0)
+                ),
+                "max_vif": Key(
+                    10.0,
+                    "drivers with a variance inflation factor above this are dropped",
+                    _number(1, open_low=True),
+                ),
+            },
+            owner="cxlib.churn (notebooks/02_churn_drivers.ipynb)",
+        ),
+    },
+)
+
+#: Every key the config may hold, with its default (derived from :data:`SCHEMA`).
+DEFAULTS: dict[str, Any] = SCHEMA.defaults()
+
+#: Keys allowed in one table's entry under ``data.tables``, with their defaults.
+TABLE_KEYS: dict[str, Any] = TABLE_ENTRY.defaults()
+
+
+def schema_keys(section: Section | None = None, prefix: str = "") -> dict[str, Key]:
+    """Every key of ``section`` (default: the whole schema) by dotted name, e.g. ``"analysis.seed"``."""
+    section = SCHEMA if section is None else section
+    keys = {}
+    for name, entry in section.keys.items():
+        if isinstance(entry, Section):
+            keys.update(schema_keys(entry, f"{prefix}{name}."))
+        else:
+            keys[f"{prefix}{name}"] = entry
+    return keys
+
+
+def schema_section(dotted: str) -> Section | None:
+    """The section at a dotted name (``"churn_model"``, ``"analysis.churn"``), or None."""
+    node: Key | Section = SCHEMA
+    for part in dotted.split("."):
+        if not isinstance(node, Section) or part not in node.keys:
+            return None
+        node = node.keys[part]
+    return node if isinstance(node, Section) else None
+
+
+def _get(values: dict, dotted: str) -> Any:
+    node = values
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _set(values: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = values
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def check_sections(values: dict, problems: list[str]) -> None:
+    """Check every key against its rule; convert date keys to dates. Problems are appended.
+
+    Parameters
+    ----------
+    values : dict
+        The config merged over :data:`DEFAULTS` (unknown keys already reported).
+    problems : list of str
+        Receives one line per problem: ``"<key>: expected <rule>, got <value> (<kind>)"``.
+    """
+    for dotted, key in schema_keys().items():
+        value = _get(values, dotted)
+        if key.date:
+            if value is None:
+                continue
+            date, why = parse_date(value)
+            if date is None:
+                problems.append(f"{dotted}: expected a date written YYYY-MM-DD, got {value!r}{why}")
+            else:
+                _set(values, dotted, date)
+        elif key.rule is not None:
+            ok, expected = key.rule(value)
+            if not ok:
+                problems.append(f"{dotted}: expected {expected}, got {value!r} ({_kind(value)})")
+            elif key.items is not None:
+                key.items(value, problems)
+
+
+def describe_schema(section: Section | None = None, prefix: str = "") -> str:
+    """The schema as text, one line per key: name, meaning, rule and default.
+
+    Examples
+    --------
+    >>> print(describe_schema().splitlines()[0])
+    company: company name shown in report titles (text; default 'Demo company')
+    """
+    section = SCHEMA if section is None else section
+    lines = []
+    for name, entry in section.keys.items():
+        if isinstance(entry, Section):
+            owner = f" Read by {entry.owner}." if entry.owner else ""
+            lines.append(f"{prefix}{name}: {entry.description}{owner}")
+            lines.append(describe_schema(entry, f"{prefix}{name}."))
+        else:
+            rule = entry.expected()
+            rule = f"{rule}; " if rule else ""
+            lines.append(f"{prefix}{name}: {entry.description} ({rule}default {entry.default!r})")
+    return "\n".join(lines)
