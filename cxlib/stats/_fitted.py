@@ -37,6 +37,8 @@ class FittedModel:
     estimate_name: str = "estimate"
     #: Value of no effect on the estimate's scale (1 for ratios, 0 for differences), or None.
     null_value: float | None = None
+    #: What ``ci_low``/``ci_high`` are, e.g. "95% confidence interval" or "range over 5 shuffles".
+    interval_name: str = "95% confidence interval"
 
     @classmethod
     def config_params(cls, config) -> dict[str, Any]:
