@@ -376,7 +376,7 @@ def test_k_choice_sentence_states_the_chosen_and_the_best_silhouette(features):
     assert f"With 3 segments the silhouette is {silhouette:.2f}" in text
     assert "(the highest over k = 2-8 is at k = 4)" in text
     assert f"of the {seg.n_fit_:,} customers with at least 2 purchases" in text
-    assert "orders per month" in text  # feature names as words
+    assert "orders per active month" in text  # feature names as words
 
 
 def test_run_summary_holds_the_segment_and_rfm_tables(fitted, features):
