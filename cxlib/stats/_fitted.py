@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -39,6 +40,15 @@ class FittedModel:
     null_value: float | None = None
     #: What ``ci_low``/``ci_high`` are, e.g. "95% confidence interval" or "range over 5 shuffles".
     interval_name: str = "95% confidence interval"
+
+    #: Set by a ``fit`` that returned (see :meth:`__init_subclass__`); never by a failed one.
+    _is_fitted: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap the subclass's ``fit``: a fit that raises leaves the model as it was before."""
+        super().__init_subclass__(**kwargs)
+        if "fit" in cls.__dict__:
+            cls.fit = _all_or_nothing(cls.__dict__["fit"])
 
     @classmethod
     def config_params(cls, config) -> dict[str, Any]:
@@ -66,8 +76,8 @@ class FittedModel:
 
     @property
     def is_fitted(self) -> bool:
-        """True once ``fit`` has run."""
-        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+        """True once ``fit`` has returned (a fit that raised leaves the model unfitted)."""
+        return self._is_fitted
 
     def check_is_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless ``fit`` has run."""
@@ -86,6 +96,24 @@ class FittedModel:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def _all_or_nothing(fit):
+    """``fit`` that either completes (and marks the model fitted) or leaves no trace of the attempt."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            result = fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        self._is_fitted = True
+        return result
+
+    return wrapper
 
 
 def summary_frame(rows: pd.DataFrame | dict, extra: list[str] | None = None) -> pd.DataFrame:
