@@ -3,9 +3,8 @@
 Built on lifelines (Kaplan–Meier, Cox proportional hazards, Weibull AFT), the field's standard
 survival library. Time is tenure in months.
 
-- :func:`lifetime_table`: every customer's observed lifetime (signup to churn, or censored at the
-  as-of date) for retention curves.
-- :class:`RetentionCurves`: Kaplan–Meier curves by group with median lifetime and 95% intervals.
+- :class:`RetentionCurves`: Kaplan–Meier curves by group (of the observed lifetimes,
+  :func:`cxlib.features.lifetime_table`) with median lifetime and 95% intervals.
 - :class:`ChurnHazards`: Cox model of the churn panel (covariates at the cut-off, follow-up after
   it, left-truncated at the tenure reached by then), hazard ratios, and a proportional-hazards test.
 - :class:`RemainingLifetime`: Weibull model giving each customer's expected remaining lifetime
@@ -29,8 +28,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
-from cxlib.churn._panel import LABEL, ChurnCutoff
-from cxlib.data._load import CustomerData
+from cxlib.churn._panel import LABEL
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
@@ -38,56 +36,6 @@ from cxlib.stats._suppression import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
-
-
-def lifetime_table(
-    data: CustomerData, at: ChurnCutoff, attributes=(), segments: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Each customer's observed lifetime in months and whether it ended in churn.
-
-    The churn rule (:class:`cxlib.features.ChurnRule`) at the as-of date decides: a customer who
-    has churned by then lives from signup to their churn date (contractual: the recorded date;
-    inactivity: ``inactivity_days`` after the last purchase, or after signup for a customer who
-    never bought); the others are censored at the as-of date. Snapshot: tenure, ended if labelled
-    churned.
-
-    Parameters
-    ----------
-    data : CustomerData
-    at : ChurnCutoff
-        Its rule and as-of date are used (the cut-off is not).
-    attributes : list of str
-        Customer columns to carry along for grouping (missing values become ``unknown``).
-    segments : DataFrame, optional
-        The segmentation notebook's ``segments`` table; adds ``segment_name``.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id``, ``duration_months`` (at least one day), ``churned`` (bool), the attributes.
-    """
-    customers = data["customers"]
-    as_of = at.as_of
-    churned = at.rule.churned_by(data, as_of).to_numpy()
-    if at.dated:
-        churn_date = pd.Series(at.rule.churn_dates(data, as_of).to_numpy(), index=customers.index)
-        end = churn_date.where(churned, as_of)
-    else:
-        end = pd.Series(as_of, index=customers.index)
-    months = ((end - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=1 / DAYS_PER_MONTH)
-    table = pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].to_numpy(),
-            "duration_months": months.to_numpy(),
-            LABEL: churned,
-        }
-    )
-    for column in attributes:
-        table[column] = customers[column].astype("string").fillna("unknown").to_numpy()
-    if segments is not None:
-        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
-        table["segment_name"] = table["customer_id"].map(names).fillna("Not segmented").to_numpy()
-    return table
 
 
 #: Months at which :class:`RetentionCurves` reports retention by default.
