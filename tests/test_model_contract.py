@@ -76,6 +76,7 @@ def _fitted(cls):
 def test_every_model_class_is_covered():
     """Every FittedModel subclass defined in cxlib has a case here."""
     import cxlib.churn._models  # noqa: F401
+    import cxlib.churn._retention  # noqa: F401
     import cxlib.churn._survival  # noqa: F401
     import cxlib.segment._segmenter  # noqa: F401
 

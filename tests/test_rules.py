@@ -151,7 +151,9 @@ def test_panel_labels_are_the_rule_at_the_window(case):
     expected = _by_hand(definition, data, last_day, panel.design.window_days)
     pd.testing.assert_series_equal(frame["churned"], expected.reindex(frame.index), check_names=False)
     # survival and panel share the churn date: lifetimes read at the window's last day end where the panel exits
-    lifetimes = lifetime_table(data, panel.design.rule, last_day).set_index("customer_id").reindex(frame.index)
+    lifetimes = (
+        lifetime_table(data, panel.design.rule, last_day).set_index("customer_id").reindex(frame.index)
+    )
     churners = frame.index[frame["churned"]]
     np.testing.assert_allclose(
         lifetimes.loc[churners, "duration_months"], frame.loc[churners, "exit_months"], rtol=0, atol=1e-12

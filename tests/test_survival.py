@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from cxlib.churn._panel import churn_cutoff, churn_panel
-from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves
+from cxlib.churn._retention import RetentionCurves
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import config_from_dict
 from cxlib.features import DAYS_PER_MONTH, lifetime_table
 from cxlib.features._customer import features_from_config
@@ -219,7 +220,9 @@ def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):
 def test_telco_contracts_lengthen_lifetimes():
     config, data = telco()
     design = churn_cutoff(data, config)
-    frame = lifetime_table(data, design.rule).merge(data["customers"][["customer_id", "plan"]], on="customer_id")
+    frame = lifetime_table(data, design.rule).merge(
+        data["customers"][["customer_id", "plan"]], on="customer_id"
+    )
     summary = RetentionCurves().fit(frame, group_col="plan").summary_.set_index("group")
     assert summary.loc["Two year", "retention_24m"] > summary.loc["Month-to-month", "retention_24m"] + 0.2
 

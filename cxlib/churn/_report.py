@@ -21,7 +21,8 @@ import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
-from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves
+from cxlib.churn._retention import RetentionCurves
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.features._lifetimes import lifetime_table

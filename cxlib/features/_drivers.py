@@ -121,8 +121,10 @@ def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
 
 
 def _experience_features(events, at, ids, long_wait_minutes, months_seen) -> pd.DataFrame:
-    """Service-experience features from interactions before ``at``; those needing an optional
-    column the data lack are left out."""
+    """Service-experience features from the interactions before ``at``.
+
+    Those needing an optional column the data lack are left out.
+    """
     recent = events["timestamp"] >= at - pd.Timedelta(days=YEAR_DAYS)
     kind = events["kind"].str.lower()
 
