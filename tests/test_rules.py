@@ -237,9 +237,9 @@ def test_one_days_per_month_constant():
     ] == []
     assert DAYS_PER_MONTH == 365.25 / 12
     from cxlib.churn import _panel, _report, _survival
-    from cxlib.features import _customer
+    from cxlib.features import _customer, _drivers, _lifetimes
 
-    for module in (_panel, _report, _survival, _customer):
+    for module in (_panel, _report, _survival, _customer, _drivers, _lifetimes):
         assert module.DAYS_PER_MONTH is DAYS_PER_MONTH
 
 
