@@ -11,13 +11,13 @@ import pytest
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.churn._panel import (
     churn_cutoff,
-    churn_features,
     churn_labels,
     churn_panel,
     train_test_panels,
 )
 from cxlib.data._config import config_from_dict, load_config
 from cxlib.data._load import load_data
+from cxlib.features import driver_features
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, ROOT, WEAKER_DRIVERS, demo, telco
 
 DATED = {
@@ -63,8 +63,8 @@ def small_panel(small_config, small_data):
 
 def test_features_ignore_everything_after_the_cutoff(small_config, small_data):
     cutoff = churn_cutoff(small_data, small_config).cutoff
-    before = churn_features(small_data, cutoff)
-    after = churn_features(_scramble_after(small_data, cutoff), cutoff)
+    before = driver_features(small_data, cutoff)
+    after = driver_features(_scramble_after(small_data, cutoff), cutoff)
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -79,7 +79,7 @@ def test_scrambling_after_the_cutoff_does_change_the_labels(small_config, small_
 def test_features_change_when_data_before_the_cutoff_changes(small_config, small_data):
     cutoff = churn_cutoff(small_data, small_config).cutoff
     earlier = cutoff - pd.Timedelta(days=60)
-    assert not churn_features(small_data, cutoff).equals(churn_features(small_data, earlier))
+    assert not driver_features(small_data, cutoff).equals(driver_features(small_data, earlier))
 
 
 def test_panel_holds_only_customers_at_risk_at_the_cutoff(small_data, small_panel):
@@ -135,15 +135,15 @@ def test_cutoff_too_late_for_the_window_is_a_config_error(small_config, small_da
 def test_features_needing_a_missing_optional_interaction_column_are_left_out(small_data, dropped, left_out):
     cutoff = pd.Timestamp("2025-07-01")
     tables = {**small_data.tables, "interactions": small_data["interactions"].drop(columns=dropped)}
-    without = churn_features(dataclasses.replace(small_data, tables=tables), cutoff)
-    full = churn_features(small_data, cutoff)
+    without = driver_features(dataclasses.replace(small_data, tables=tables), cutoff)
+    full = driver_features(small_data, cutoff)
     assert list(without.columns) == [c for c in full.columns if c not in left_out]
     pd.testing.assert_frame_equal(without, full.drop(columns=left_out))
 
 
 def test_features_do_not_mutate_the_input(small_data):
     snapshot = {name: frame.copy() for name, frame in small_data.tables.items()}
-    churn_features(small_data, pd.Timestamp("2025-06-01"))
+    driver_features(small_data, pd.Timestamp("2025-06-01"))
     for name, frame in small_data.tables.items():
         pd.testing.assert_frame_equal(frame, snapshot[name])
 

@@ -33,10 +33,9 @@ from cxlib.churn import (  # noqa: E402
     RetentionCurves,
     churn_cutoff,
     churn_panel,
-    lifetime_table,
 )
 from cxlib.exceptions import NotFittedError  # noqa: E402
-from cxlib.features import features_from_config  # noqa: E402
+from cxlib.features import features_from_config, lifetime_table  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
@@ -46,7 +45,7 @@ from tests.churn_data import demo  # noqa: E402
 def _inputs():
     config, data, _ = demo(3000)
     panel = churn_panel(data, config)
-    lifetimes = lifetime_table(data, churn_cutoff(data, config), attributes=["plan"])
+    lifetimes = lifetime_table(data, churn_cutoff(data, config).rule, attributes=["plan"])
     return config, data, panel, features_from_config(data, config), lifetimes
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxlib.churn._survival import RetentionCurves
+from cxlib.churn._retention import RetentionCurves
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data
 from cxlib.overview import _kpis as kpis

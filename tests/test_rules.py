@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.churn._panel import churn_cutoff, churn_features, churn_panel
-from cxlib.churn._survival import lifetime_table
+from cxlib.churn._panel import churn_cutoff, churn_panel
 from cxlib.data._config import config_from_dict
 from cxlib.data._load import CustomerData, sign_refunds
 from cxlib.exceptions import ConfigError
@@ -23,7 +22,9 @@ from cxlib.features import (
     DAYS_PER_MONTH,
     ChurnRule,
     customer_features,
+    driver_features,
     features_from_config,
+    lifetime_table,
     resolve_churn_rule,
     window_transactions,
 )
@@ -108,7 +109,7 @@ def test_feature_and_survival_table_flag_the_same_churners(case):
     flags = rule.churned_by(data, data.as_of)
     features = features_from_config(data, config)
     pd.testing.assert_series_equal(features["churned"], flags.reindex(features.index), check_names=False)
-    lifetimes = lifetime_table(data, churn_cutoff(data, config)).set_index("customer_id")
+    lifetimes = lifetime_table(data, churn_cutoff(data, config).rule).set_index("customer_id")
     pd.testing.assert_series_equal(lifetimes["churned"], flags.reindex(lifetimes.index), check_names=False)
 
 
@@ -150,9 +151,9 @@ def test_panel_labels_are_the_rule_at_the_window(case):
     expected = _by_hand(definition, data, last_day, panel.design.window_days)
     pd.testing.assert_series_equal(frame["churned"], expected.reindex(frame.index), check_names=False)
     # survival and panel share the churn date: lifetimes read at the window's last day end where the panel exits
-    at_window_end = churn_cutoff(data, config)
-    at_window_end = type(at_window_end)(at_window_end.rule, cut, at_window_end.window_days, last_day)
-    lifetimes = lifetime_table(data, at_window_end).set_index("customer_id").reindex(frame.index)
+    lifetimes = (
+        lifetime_table(data, panel.design.rule, last_day).set_index("customer_id").reindex(frame.index)
+    )
     churners = frame.index[frame["churned"]]
     np.testing.assert_allclose(
         lifetimes.loc[churners, "duration_months"], frame.loc[churners, "exit_months"], rtol=0, atol=1e-12
@@ -236,9 +237,9 @@ def test_one_days_per_month_constant():
     ] == []
     assert DAYS_PER_MONTH == 365.25 / 12
     from cxlib.churn import _panel, _report, _survival
-    from cxlib.features import _customer
+    from cxlib.features import _customer, _drivers, _lifetimes
 
-    for module in (_panel, _report, _survival, _customer):
+    for module in (_panel, _report, _survival, _customer, _drivers, _lifetimes):
         assert module.DAYS_PER_MONTH is DAYS_PER_MONTH
 
 
@@ -301,6 +302,6 @@ def test_churn_panel_counts_orders_not_order_lines():
         )
     )
     data = CustomerData(tables={"customers": customers, "transactions": tx}, as_of=pd.Timestamp("2024-12-31"))
-    row = churn_features(data, pd.Timestamp("2024-12-01")).iloc[0]
+    row = driver_features(data, pd.Timestamp("2024-12-01")).iloc[0]
     assert row["orders_per_month_12m"] == pytest.approx(2 / 12)
     assert row["refunded_order_share"] == pytest.approx(1 / 2)

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from cxlib.churn._panel import churn_cutoff, churn_panel
-from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
+from cxlib.churn._retention import RetentionCurves
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import config_from_dict
-from cxlib.features import DAYS_PER_MONTH
+from cxlib.features import DAYS_PER_MONTH, lifetime_table
 from cxlib.features._customer import features_from_config
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, WEAKER_DRIVERS, demo, telco
 
@@ -209,7 +210,7 @@ def test_ph_check_flags_an_effect_that_fades_with_time():
 
 def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):
     design = churn_cutoff(small_data, small_config)
-    table = lifetime_table(small_data, design)
+    table = lifetime_table(small_data, design.rule)
     customers = small_data["customers"]
     assert table["churned"].sum() == customers["churn_date"].notna().sum()
     longest = (design.as_of - customers["signup_date"].min()).days / DAYS_PER_MONTH
@@ -219,7 +220,9 @@ def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):
 def test_telco_contracts_lengthen_lifetimes():
     config, data = telco()
     design = churn_cutoff(data, config)
-    frame = lifetime_table(data, design).merge(data["customers"][["customer_id", "plan"]], on="customer_id")
+    frame = lifetime_table(data, design.rule).merge(
+        data["customers"][["customer_id", "plan"]], on="customer_id"
+    )
     summary = RetentionCurves().fit(frame, group_col="plan").summary_.set_index("group")
     assert summary.loc["Two year", "retention_24m"] > summary.loc["Month-to-month", "retention_24m"] + 0.2
 
@@ -237,8 +240,9 @@ def inactivity(small_config, small_data):
 
 def test_no_purchase_group_churns_as_behaviour_counts_it(small_data, inactivity):
     design, features = inactivity
-    segments = features["rfm_segment"].rename("segment_name").reset_index()  # "No purchase" = never bought
-    lifetimes = lifetime_table(small_data, design, segments=segments)
+    lifetimes = lifetime_table(small_data, design.rule)
+    # "No purchase" = never bought
+    lifetimes["segment_name"] = lifetimes["customer_id"].map(features["rfm_segment"]).to_numpy()
     summary = RetentionCurves().fit(lifetimes, group_col="segment_name").summary_.set_index("group")
     never_bought = features["frequency"] == 0
     direct = _inactivity_by_hand(small_data, days=180)
@@ -258,7 +262,7 @@ def test_no_purchase_group_churns_as_behaviour_counts_it(small_data, inactivity)
 
 def test_inactivity_lifetimes_churn_exactly_whom_behaviour_flags(small_data, inactivity):
     design, features = inactivity
-    lifetimes = lifetime_table(small_data, design).set_index("customer_id")
+    lifetimes = lifetime_table(small_data, design.rule).set_index("customer_id")
     pd.testing.assert_series_equal(
         lifetimes["churned"].reindex(features.index), features["churned"], check_names=False
     )

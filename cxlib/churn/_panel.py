@@ -1,8 +1,9 @@
 """Churn at a cut-off: who counts as at risk, what we knew about them, and whether they left.
 
-Features use only data dated before the cut-off; the label uses only what happens in the window
-after it, so a model cannot peek at the future (``tests/test_churn.py`` shifts every post-cut-off
-record and checks that the features do not move). Who has churned is decided by the one churn
+Features are the churn-driver view of :mod:`cxlib.features` (:func:`cxlib.features.driver_features`)
+and use only data dated before the cut-off; the label uses only what happens in the window after
+it, so a model cannot peek at the future (``tests/test_churn.py`` shifts every post-cut-off record
+and checks that the features do not move). Who has churned is decided by the one churn
 rule, :class:`cxlib.features.ChurnRule`, applied at the cut-off:
 
 contractual
@@ -38,7 +39,8 @@ from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.exceptions import ConfigError
 from cxlib.features._churn_rule import ChurnRule, churn_rule_from_config
-from cxlib.features._time import DAYS_PER_MONTH
+from cxlib.features._drivers import driver_features
+from cxlib.features._time import DAYS_PER_MONTH, tenure_months
 
 LABEL = "churned"
 #: A time-based split needs at least this many churners in the earlier panel.
@@ -139,141 +141,6 @@ def churn_cutoff(data: CustomerData, config: Config, cutoff: str | pd.Timestamp 
     return ChurnCutoff(rule, cut.normalize(), window, as_of)
 
 
-def churn_features(
-    data: CustomerData,
-    cutoff: pd.Timestamp,
-    numeric_features: list[str] | tuple = (),
-    categorical_features: list[str] | tuple = (),
-    long_wait_minutes: float = 20,
-) -> pd.DataFrame:
-    """Per-customer features from data dated strictly before ``cutoff``.
-
-    Parameters
-    ----------
-    data : CustomerData
-        Loaded tables; transactions, interactions, surveys and programme are used when present.
-    cutoff : Timestamp
-        Nothing dated on or after it is read.
-    numeric_features, categorical_features : list of str
-        Extra customer columns (text in the file) typed as numbers or categories.
-    long_wait_minutes : float
-        A support wait longer than this counts as a long wait.
-
-    Returns
-    -------
-    DataFrame
-        One row per customer who signed up before the cut-off: ``customer_id``, ``tenure_months``,
-        ``plan``/``region``/``acquisition_channel`` when present, behaviour features
-        (``orders_per_month_12m``: distinct orders in the 12 months before the cut-off per month of
-        that year the customer was signed up; ``refunded_order_share``: orders with a refund over
-        orders, all history before the cut-off; ...), experience features, and the extra columns.
-
-    Examples
-    --------
-    >>> features = churn_features(data, pd.Timestamp("2025-07-01"))  # doctest: +SKIP
-    """
-    cutoff = pd.Timestamp(cutoff)
-    customers = data["customers"]
-    customers = customers.loc[customers["signup_date"] < cutoff]
-    out = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy()})
-    out["tenure_months"] = ((cutoff - customers["signup_date"]).dt.days / DAYS_PER_MONTH).to_numpy()
-    for column in ("plan", "region", "acquisition_channel"):
-        if column in customers and customers[column].notna().any():
-            out[column] = customers[column].fillna("unknown").astype(str).to_numpy()
-    ids = pd.Index(out["customer_id"])
-    year_ago = cutoff - pd.Timedelta(days=365)
-    months_seen = np.minimum(out["tenure_months"].to_numpy(), 12.0).clip(min=0.5)
-    if data.has("transactions"):
-        tx = data["transactions"]
-        tx = tx.loc[tx["order_date"] < cutoff]
-        sales = tx.loc[~tx["is_refund"]]
-        recent = sales.loc[sales["order_date"] >= year_ago]
-        orders = _orders(recent).reindex(ids, fill_value=0).to_numpy()
-        out["orders_per_month_12m"] = orders / months_seen
-        out["mean_order_value"] = sales.groupby("customer_id")["amount"].mean().reindex(ids).to_numpy()
-        last = sales.groupby("customer_id")["order_date"].max().reindex(ids)
-        out["days_since_last_order"] = np.where(
-            last.isna(), out["tenure_months"] * DAYS_PER_MONTH, (cutoff - last).dt.days
-        )
-        n_orders = _orders(sales).reindex(ids, fill_value=0).to_numpy()
-        n_refunded = _orders(tx.loc[tx["is_refund"]]).reindex(ids, fill_value=0).to_numpy()
-        out["refunded_order_share"] = n_refunded / np.maximum(n_orders, 1)
-    if data.has("interactions"):
-        out = out.join(
-            _experience_features(data["interactions"], cutoff, ids, long_wait_minutes, months_seen)
-        )
-    if data.has("surveys"):
-        out["satisfaction_z"], out["no_survey"] = _survey_features(data["surveys"], cutoff, ids)
-    if data.has("programme"):
-        prog = data["programme"]
-        treated = prog.loc[
-            (prog["start_date"] < cutoff) & (prog["group"].str.lower() == "treatment"), "customer_id"
-        ]
-        out["programme_treatment"] = ids.isin(treated).astype(float)
-    by_id = customers.set_index("customer_id")
-    for column in numeric_features:
-        _require_column(customers, column, "numeric_features")
-        out[column] = pd.to_numeric(by_id[column].reindex(ids), errors="coerce").to_numpy()
-    for column in categorical_features:
-        _require_column(customers, column, "categorical_features")
-        out[column] = by_id[column].reindex(ids).astype("string").str.strip().fillna("unknown").to_numpy()
-    return out
-
-
-def _orders(rows: pd.DataFrame) -> pd.Series:
-    """Orders per customer: distinct ``order_id`` (rows may be order lines); a row without one is its own."""
-    if "order_id" not in rows:
-        return rows.groupby("customer_id").size()
-    with_id = rows.loc[rows["order_id"].notna()].groupby("customer_id")["order_id"].nunique()
-    without_id = rows.loc[rows["order_id"].isna()].groupby("customer_id").size()
-    return with_id.add(without_id, fill_value=0).astype(int)
-
-
-def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
-    if column not in customers:
-        raise ConfigError(
-            f"churn_model.{key}: customers has no column '{column}'; "
-            f"available: {', '.join(map(str, customers.columns))}"
-        )
-
-
-def _experience_features(interactions, cutoff, ids, long_wait_minutes, months_seen) -> pd.DataFrame:
-    """Service-experience features; those needing an optional column the data lack are left out."""
-    events = interactions.loc[interactions["timestamp"] < cutoff]
-    recent = events["timestamp"] >= cutoff - pd.Timedelta(days=365)
-    kind = events["kind"].str.lower()
-
-    def count(mask):
-        return events.loc[mask].groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
-
-    complaint = kind == "complaint"
-    features = {
-        "support_contacts": count((kind == "support_contact") & recent) / months_seen,
-        "complaints": count(complaint).astype(float),
-    }
-    # resolved and wait_minutes are optional in the data contract
-    if "resolved" in events:
-        unresolved = complaint & events["resolved"].eq(False).fillna(False).to_numpy(bool)
-        features["unresolved_complaint"] = (count(unresolved) > 0).astype(float)
-    if "wait_minutes" in events:
-        long_wait = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
-        features["long_wait"] = (count(long_wait) > 0).astype(float)
-    features["cart_abandonments"] = count((kind == "cart_abandoned") & recent) / months_seen
-    return pd.DataFrame(features, index=range(len(ids)))
-
-
-def _survey_features(surveys: pd.DataFrame, cutoff, ids) -> tuple[np.ndarray, np.ndarray]:
-    """Mean standardised survey score (NPS and CSAT averaged); 0 with a flag for non-responders."""
-    answers = surveys.loc[surveys["date"] < cutoff]
-    scores = [c for c in ("csat", "nps") if c in answers and answers[c].notna().any()]
-    if not scores or answers.empty:
-        return np.zeros(len(ids)), np.ones(len(ids))
-    z = pd.concat([(answers[c] - answers[c].mean()) / (answers[c].std() or 1.0) for c in scores], axis=1)
-    per_answer = pd.Series(z.mean(axis=1).to_numpy(), index=answers["customer_id"].to_numpy())
-    per_customer = per_answer.groupby(level=0).mean().reindex(ids)
-    return per_customer.fillna(0.0).to_numpy(), per_customer.isna().astype(float).to_numpy()
-
-
 def churn_labels(data: CustomerData, at: ChurnCutoff) -> pd.DataFrame:
     """Who was at risk at the cut-off, whether they churned in the window, and when.
 
@@ -309,8 +176,8 @@ def churn_labels(data: CustomerData, at: ChurnCutoff) -> pd.DataFrame:
         {
             "customer_id": customers["customer_id"].to_numpy(),
             LABEL: churned.astype(bool),
-            "entry_months": ((cut - signup).dt.days / DAYS_PER_MONTH).to_numpy(),
-            "exit_months": ((event_date - signup).dt.days / DAYS_PER_MONTH).to_numpy(),
+            "entry_months": tenure_months(signup, cut).to_numpy(),
+            "exit_months": tenure_months(signup, event_date).to_numpy(),
         }
     )
     frame = frame.loc[at_risk].reset_index(drop=True)
@@ -395,7 +262,7 @@ def _features_at(data: CustomerData, config: Config, when: pd.Timestamp, inclusi
     """Features at ``when``; ``inclusive`` also reads records dated on that day (snapshot, scoring)."""
     settings = config.values["churn_model"]
     at = when + pd.Timedelta(days=1) if inclusive else when
-    features = churn_features(
+    features = driver_features(
         data,
         at,
         settings["numeric_features"],

@@ -1,8 +1,8 @@
 """Charts of the churn models: forest plots, importance, partial dependence, gains, calibration, retention.
 
-The models in :mod:`cxlib.churn._models` and :mod:`cxlib.churn._survival` compute; their
-``plot_*`` methods delegate here, so only this module (and the report modules) import the
-plotting libraries. Default titles state the finding, built from the fitted results.
+The models in :mod:`cxlib.churn._models`, :mod:`cxlib.churn._survival` and
+:mod:`cxlib.churn._retention` compute; their ``plot_*`` methods delegate here, so only this module
+(and the report modules) import the plotting libraries. Default titles state the finding, built from the fitted results.
 
 Examples
 --------
@@ -36,7 +36,8 @@ from cxlib.stats._design import feature_label
 
 if TYPE_CHECKING:
     from cxlib.churn._models import ChurnDrivers, ChurnPredictor
-    from cxlib.churn._survival import ChurnHazards, RetentionCurves
+    from cxlib.churn._retention import RetentionCurves
+    from cxlib.churn._survival import ChurnHazards
 
 
 def plot_odds_ratios(

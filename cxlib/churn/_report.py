@@ -21,9 +21,11 @@ import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
 from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
-from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
+from cxlib.churn._retention import RetentionCurves
+from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
+from cxlib.features._lifetimes import lifetime_table
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._suppression import suppress_small
 
@@ -168,7 +170,7 @@ class Retention:
     group_col : str or None
         The grouping column (``segment_name``, a driver, or None: all customers together).
     lifetimes : DataFrame
-        Every customer's observed lifetime (:func:`cxlib.churn.lifetime_table`) with the
+        Every customer's observed lifetime (:func:`cxlib.features.lifetime_table`) with the
         customer attributes and, when segmentation ran in this run, ``segment_name``.
     after_cutoff : bool
         True: follow-up after the cut-off (months since it); False: whole tenure (months since signup).
@@ -217,7 +219,10 @@ def retention_groups(
     >>> by_group.group_col, by_group.segments_missing  # doctest: +SKIP
     ('plan', True)
     """
-    lifetimes = lifetime_table(data, panel.design, attributes=panel.categorical, segments=segments)
+    lifetimes = lifetime_table(data, panel.design.rule, panel.design.as_of, attributes=panel.categorical)
+    if segments is not None:
+        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
+        lifetimes["segment_name"] = lifetimes["customer_id"].map(names).fillna("Not segmented").to_numpy()
     group_col = "segment_name" if segments is not None else top_driver(drivers, panel.categorical)
     curves = RetentionCurves.from_config(config).fit(lifetimes, group_col=group_col)
     return Retention(curves, group_col, lifetimes, segments_missing=segments is None)

@@ -1,11 +1,9 @@
-"""Survival: how long customers stay, by group, and how drivers change the hazard of leaving.
+"""Survival models: how drivers change the hazard of leaving, and how long customers have left.
 
-Built on lifelines (Kaplan–Meier, Cox proportional hazards, Weibull AFT), the field's standard
-survival library. Time is tenure in months.
+Built on statsmodels (Cox proportional hazards) and lifelines (Weibull AFT), the field's standard
+survival libraries. Time is tenure in months. Retention curves by group (Kaplan–Meier) are in
+:mod:`cxlib.churn._retention`.
 
-- :func:`lifetime_table`: every customer's observed lifetime (signup to churn, or censored at the
-  as-of date) for retention curves.
-- :class:`RetentionCurves`: Kaplan–Meier curves by group with median lifetime and 95% intervals.
 - :class:`ChurnHazards`: Cox model of the churn panel (covariates at the cut-off, follow-up after
   it, left-truncated at the tenure reached by then), hazard ratios, and a proportional-hazards test.
 - :class:`RemainingLifetime`: Weibull model giving each customer's expected remaining lifetime
@@ -13,8 +11,8 @@ survival library. Time is tenure in months.
 
 Examples
 --------
->>> curves = RetentionCurves().fit(lifetimes, group_col="plan")  # doctest: +SKIP
->>> curves.summary_[["group", "median_months", "median_ci_low", "median_ci_high"]]  # doctest: +SKIP
+>>> cox = ChurnHazards().fit(panel.frame, panel.numeric, panel.categorical)  # doctest: +SKIP
+>>> cox.summary_[["label", "hazard_ratio", "ci_low", "ci_high"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,231 +21,18 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter, WeibullAFTFitter
-from lifelines.utils import median_survival_times
+from lifelines import WeibullAFTFitter
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
-from cxlib.churn._panel import LABEL, ChurnCutoff
-from cxlib.data._load import CustomerData
+from cxlib.churn._panel import LABEL
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
-from cxlib.stats._suppression import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
-
-
-def lifetime_table(
-    data: CustomerData, at: ChurnCutoff, attributes=(), segments: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Each customer's observed lifetime in months and whether it ended in churn.
-
-    The churn rule (:class:`cxlib.features.ChurnRule`) at the as-of date decides: a customer who
-    has churned by then lives from signup to their churn date (contractual: the recorded date;
-    inactivity: ``inactivity_days`` after the last purchase, or after signup for a customer who
-    never bought); the others are censored at the as-of date. Snapshot: tenure, ended if labelled
-    churned.
-
-    Parameters
-    ----------
-    data : CustomerData
-    at : ChurnCutoff
-        Its rule and as-of date are used (the cut-off is not).
-    attributes : list of str
-        Customer columns to carry along for grouping (missing values become ``unknown``).
-    segments : DataFrame, optional
-        The segmentation notebook's ``segments`` table; adds ``segment_name``.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id``, ``duration_months`` (at least one day), ``churned`` (bool), the attributes.
-    """
-    customers = data["customers"]
-    as_of = at.as_of
-    churned = at.rule.churned_by(data, as_of).to_numpy()
-    if at.dated:
-        churn_date = pd.Series(at.rule.churn_dates(data, as_of).to_numpy(), index=customers.index)
-        end = churn_date.where(churned, as_of)
-    else:
-        end = pd.Series(as_of, index=customers.index)
-    months = ((end - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=1 / DAYS_PER_MONTH)
-    table = pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].to_numpy(),
-            "duration_months": months.to_numpy(),
-            LABEL: churned,
-        }
-    )
-    for column in attributes:
-        table[column] = customers[column].astype("string").fillna("unknown").to_numpy()
-    if segments is not None:
-        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
-        table["segment_name"] = table["customer_id"].map(names).fillna("Not segmented").to_numpy()
-    return table
-
-
-#: Months at which :class:`RetentionCurves` reports retention by default.
-DEFAULT_HORIZONS = (12, 24)
-
-
-class _RetentionAtFirstHorizon:
-    """``estimate_name`` of :class:`RetentionCurves`: retention at the model's first horizon."""
-
-    def __get__(self, model, owner=None) -> str:
-        horizons = DEFAULT_HORIZONS if model is None else model.horizons
-        return f"retention at {horizons[0]} months"
-
-
-class RetentionCurves(FittedModel):
-    """Kaplan–Meier retention curves by group, with median lifetime and 95% intervals.
-
-    Parameters
-    ----------
-    alpha : float
-        1 - confidence level.
-    min_group_size : int
-        Groups with fewer customers are pooled into one ``Other (n groups)`` curve (with the next
-        smallest group when needed, see :func:`cxlib.stats._suppression.pool_small_groups`), so no small
-        group's figures can be derived from the totals.
-    horizons : tuple of int
-        Months at which retention is reported.
-
-    Attributes
-    ----------
-    fitters_ : dict
-        Group -> fitted ``KaplanMeierFitter``.
-    summary_ : DataFrame
-        One row per group: the standard columns (``term`` and ``label`` are the group's name,
-        ``estimate`` the share still a customer at the first horizon with its interval; no
-        p-values), then group, customers, churned, median_months (inf = not reached), its
-        interval (median_ci_low, median_ci_high), and retention at each horizon with its
-        interval (``retention_12m``, ``retention_12m_low``, ``retention_12m_high``, ...).
-    caveats_ : list of str
-    """
-
-    estimate_name = _RetentionAtFirstHorizon()
-    null_value = None
-
-    def __init__(self, alpha: float = 0.05, min_group_size: int = 10, horizons=DEFAULT_HORIZONS):
-        self.alpha = alpha
-        self.min_group_size = min_group_size
-        self.horizons = horizons
-
-    @classmethod
-    def config_params(cls, config) -> dict:
-        """``analysis.min_group_size``."""
-        return {"min_group_size": config.analysis["min_group_size"]}
-
-    def fit(
-        self,
-        frame: pd.DataFrame,
-        duration_col: str = "duration_months",
-        event_col: str = LABEL,
-        group_col: str | None = None,
-        entry_col: str | None = None,
-    ) -> RetentionCurves:
-        """Fit one curve per group (or one overall); returns self."""
-        self.group_col_ = group_col
-        self.fitters_: dict[str, KaplanMeierFitter] = {}
-        self.caveats_: list[str] = []
-        if group_col:
-            names = frame[group_col].map(lambda value: _group_name(group_col, value))
-            names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
-            if pooling:
-                named = ", ".join(pooling.groups[:5]) + (
-                    f" and {len(pooling.groups) - 5} more" if len(pooling.groups) > 5 else ""
-                )
-                self.caveats_.append(
-                    f"{named}: fewer than {self.min_group_size} customers (alone or "
-                    f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
-                )
-            groups = frame.groupby(names.to_numpy(), sort=True)
-        else:
-            groups = [("All customers", frame)]
-        rows = []
-        for name, part in groups:
-            if len(part) < self.min_group_size:
-                self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
-                continue
-            kmf = KaplanMeierFitter(alpha=self.alpha, label=str(name))
-            kmf.fit(
-                part[duration_col], part[event_col].astype(bool), entry=part[entry_col] if entry_col else None
-            )
-            self.fitters_[str(name)] = kmf
-            rows.append(self._row(str(name), part, kmf, event_col, duration_col))
-        self.summary_ = self._summary(rows)
-        longest = frame[duration_col].max()
-        if np.isinf(self.summary_["median_months"]).any():
-            self.caveats_.append(
-                f"a median lifetime 'not reached' (infinite in the summary) means more than half the group "
-                f"was still a customer after the longest follow-up ({longest:.0f} months): the median is "
-                "longer than the data can show"
-            )
-        return self
-
-    def _row(self, name, part, kmf, event_col, duration_col) -> dict:
-        ci = median_survival_times(kmf.confidence_interval_)
-        row = {
-            "group": name,
-            "customers": len(part),
-            "churned": int(part[event_col].sum()),
-            "median_months": float(kmf.median_survival_time_),
-            "median_ci_low": float(ci.iloc[0, 0]),
-            "median_ci_high": float(ci.iloc[0, 1]),
-        }
-        bands = kmf.confidence_interval_survival_function_
-        for horizon in self.horizons:
-            if horizon > part[duration_col].max():
-                row[f"retention_{horizon}m"] = row[f"retention_{horizon}m_low"] = row[
-                    f"retention_{horizon}m_high"
-                ] = np.nan
-                continue
-            row[f"retention_{horizon}m"] = float(kmf.survival_function_at_times(horizon).iloc[0])
-            at = bands.index[bands.index <= horizon].max()
-            row[f"retention_{horizon}m_low"] = float(bands.loc[at].iloc[0])
-            row[f"retention_{horizon}m_high"] = float(bands.loc[at].iloc[1])
-        return row
-
-    def _summary(self, rows: list[dict]) -> pd.DataFrame:
-        """The standard columns (retention at the first horizon) ahead of the per-group figures."""
-        table = pd.DataFrame(
-            rows,
-            columns=["group", "customers", "churned", "median_months", "median_ci_low", "median_ci_high"]
-            + self._retention_columns(),
-        )
-        first = f"retention_{self.horizons[0]}m"
-        standard = pd.DataFrame(
-            {
-                "term": table["group"],
-                "label": table["group"],
-                "estimate": table[first],
-                "ci_low": table[f"{first}_low"],
-                "ci_high": table[f"{first}_high"],
-                "unit": f"share still a customer after {self.horizons[0]} months",
-            }
-        )
-        return summary_frame(pd.concat([standard, table], axis=1), extra=list(table.columns))
-
-    def _retention_columns(self) -> list[str]:
-        return [f"retention_{h}m{end}" for h in self.horizons for end in ("", "_low", "_high")]
-
-    def plot_curves(self, ax=None, title: str | None = None, xlabel: str = "Tenure (months)"):
-        """Retention curves with shaded 95% bands; see :func:`cxlib.churn._plots.plot_retention`."""
-        self.check_is_fitted()
-        from cxlib.churn._plots import plot_retention
-
-        return plot_retention(self, ax=ax, title=title, xlabel=xlabel)
-
-
-def _group_name(column: str | None, value) -> str:
-    """``With unresolved complaint`` / ``Without ...`` for a 0/1 flag, the value itself otherwise."""
-    if column is not None and isinstance(value, float | int | np.number) and value in (0, 1):
-        return f"{'With' if value else 'Without'} {feature_label(column).lower()}"
-    return str(value)
 
 
 class ChurnHazards(FittedModel):

@@ -3,7 +3,7 @@
 Every place that asks who churned asks this module: the overview's churn KPI
 (:func:`cxlib.overview.headline_kpis`), the ``churned`` customer feature
 (:func:`cxlib.features.customer_features`), the survival lifetimes
-(:func:`cxlib.churn.lifetime_table`) and the churn panel's labels (:func:`cxlib.churn.churn_labels`).
+(:func:`cxlib.features.lifetime_table`) and the churn panel's labels (:func:`cxlib.churn.churn_labels`).
 Time is counted in whole days; "by day d" means with every record dated up to the end of that day.
 
 contractual

@@ -1,7 +1,8 @@
-"""Per-customer behavioural features from the canonical tables.
+"""The customer profile at the analysis date: behavioural features from the canonical tables.
 
 RFM plus tenure, purchase rate and interval, basket, channel mix, service contacts, complaints,
-NPS/CSAT and churn, one row per customer.
+NPS/CSAT and churn, one row per customer, from everything dated up to the end of the analysis day.
+Orders, order value, tenure and windows are the shared definitions of :mod:`cxlib.features`.
 
 Used by :mod:`cxlib.segment._segmenter` (and any notebook that needs one row per customer).
 """
@@ -11,8 +12,14 @@ from __future__ import annotations
 import pandas as pd
 
 from cxlib.features._churn_rule import resolve_churn_rule
-from cxlib.features._purchases import latest_answers, purchases, rfm_from_purchases, window_transactions
-from cxlib.features._time import DAYS_PER_MONTH
+from cxlib.features._purchases import (
+    latest_answers,
+    mean_order_value,
+    purchases,
+    rfm_from_purchases,
+    window_transactions,
+)
+from cxlib.features._time import DAYS_PER_MONTH, dated_before, days_since, end_of_day, tenure_days
 
 
 def customer_features(
@@ -43,7 +50,8 @@ def customer_features(
         scores, ``rfm_segment``), ``tenure_days``, ``active_months`` (signup to the recorded churn
         date under the contractual definition, else to the analysis date; at least 1),
         ``orders_per_active_month`` (purchases per active month), ``spend_per_month`` (net spend
-        per active month), ``avg_order_value``, ``purchase_interval_days`` (missing with fewer than
+        per active month), ``avg_order_value`` (gross purchase amount per purchase, as
+        :func:`cxlib.features.mean_order_value`), ``purchase_interval_days`` (missing with fewer than
         two purchases), ``lines_per_order``, ``refunded_amount_share`` (refunded amount over gross
         purchase amount), ``share_<channel>`` (share of purchases per order channel),
         ``<kind>_per_month`` per interaction kind (per active month), ``nps``/``csat`` means
@@ -73,8 +81,8 @@ def customer_features(
     if rule.definition == "contractual":  # a recorded churn date ends the active months
         churn_date = rule.churn_dates(data, as_of).reindex(out.index).dt.normalize()
         end = churn_date.where(churn_date.notna(), as_of).clip(upper=as_of)
-    out["tenure_days"] = (as_of - signup).dt.days.astype(float)
-    out["active_months"] = ((end - signup).dt.days.clip(lower=0) / DAYS_PER_MONTH).clip(lower=1.0)
+    out["tenure_days"] = tenure_days(signup, as_of)
+    out["active_months"] = (days_since(signup, end).clip(lower=0) / DAYS_PER_MONTH).clip(lower=1.0)
     out["orders_per_active_month"] = out["frequency"] / out["active_months"]
     out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
 
@@ -83,7 +91,7 @@ def customer_features(
         -window.loc[window["is_refund"]].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0)
     )
     frequency = out["frequency"].where(out["frequency"] > 0)
-    out["avg_order_value"] = gross / frequency
+    out["avg_order_value"] = mean_order_value(bought, out.index)
     span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
     out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
     lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
@@ -94,15 +102,14 @@ def customer_features(
     if "channel" in bought:
         out = out.join(_channel_mix(bought))
     if data.has("interactions"):
-        inter = data["interactions"]
-        inter = inter.loc[inter["timestamp"] < as_of + pd.Timedelta(days=1)]
+        inter = dated_before(data["interactions"], "timestamp", end_of_day(as_of))
         counts = (
             inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0).reindex(out.index).fillna(0)
         )
         for kind in sorted(counts.columns):
             out[f"{_slug(kind)}_per_month"] = counts[kind] / out["active_months"]
     if data.has("surveys"):
-        surveys = data["surveys"]
+        surveys = dated_before(data["surveys"], "date", end_of_day(as_of))
         for score in ("nps", "csat"):
             if score in surveys and surveys[score].notna().any():
                 out[score] = surveys.groupby("customer_id")[score].mean().reindex(out.index)

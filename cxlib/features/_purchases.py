@@ -1,12 +1,18 @@
-"""Transactions in a window, the purchases among them, and recency/frequency/monetary values per customer.
+"""Transactions in a window, the orders among them, and recency/frequency/monetary values per customer.
 
-One definition shared by RFM segmentation, behavioural features and churn features.
+What an order is, defined once for every view (the profile at the analysis date, the churn-driver
+features before a cut-off, RFM): the rows of one ``order_id`` of one customer (a row without an
+``order_id`` is its own order). A **purchase** is an order's sale rows when they are worth more than
+zero (:func:`purchases`); a **refund** is an order's refund rows (:func:`refunds`). Order value is
+gross purchase amount per purchase (:func:`mean_order_value`), never per order line.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from cxlib.features._time import YEAR_DAYS, dated_before, days_since, end_of_day
 
 #: The RFM segment of a customer with no purchase in the window.
 NO_PURCHASE = "No purchase"
@@ -27,6 +33,8 @@ def window_transactions(
 ) -> pd.DataFrame:
     """Return the rows RFM uses: dated up to the analysis day and not excluded (a filtered copy).
 
+    :func:`transactions_before` the end of the analysis day.
+
     Parameters
     ----------
     transactions : DataFrame
@@ -42,11 +50,32 @@ def window_transactions(
     Returns
     -------
     DataFrame
+        As :func:`transactions_before`.
+    """
+    return transactions_before(transactions, end_of_day(as_of), exclude)
+
+
+def transactions_before(
+    transactions: pd.DataFrame, end, exclude: dict[str, list] | None = None
+) -> pd.DataFrame:
+    """Return the transaction rows dated strictly before ``end`` and not excluded (a filtered copy).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (see :func:`window_transactions`).
+    end : Timestamp
+        Exclusive end: a cut-off, or :func:`cxlib.features.end_of_day` of an analysis date.
+    exclude : dict, optional
+        Column -> values whose rows are left out (see :func:`window_transactions`).
+
+    Returns
+    -------
+    DataFrame
         customer_id, order_date, amount (refunds negative), is_refund, channel (when present)
         and order_id (a row without one is its own order).
     """
-    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    keep = transactions["order_date"] < end
+    keep = transactions["order_date"] < pd.Timestamp(end)
     for column, values in (exclude or {}).items():
         if column not in transactions:
             raise KeyError(f"exclude: transactions have no column '{column}'")
@@ -89,6 +118,65 @@ def purchases(window: pd.DataFrame) -> pd.DataFrame:
     return orders.loc[orders["amount"] > 0].reset_index()
 
 
+def refunds(window: pd.DataFrame) -> pd.DataFrame:
+    """Collapse refund rows into refunded orders (customer_id, order_id, order_date, amount < 0).
+
+    Parameters
+    ----------
+    window : DataFrame
+        Output of :func:`transactions_before` or :func:`window_transactions`.
+
+    Returns
+    -------
+    DataFrame
+        One row per order with a refund row (an order refunded in two rows counts once); its date
+        is the order's first refund date.
+    """
+    returned = window.loc[window["is_refund"]]
+    return (
+        returned.groupby(["customer_id", "order_id"], sort=False, observed=True)
+        .agg(order_date=("order_date", "min"), amount=("amount", "sum"))
+        .reset_index()
+    )
+
+
+def orders_per_customer(orders: pd.DataFrame, customers: pd.Index) -> pd.Series:
+    """How many of ``orders`` (from :func:`purchases` or :func:`refunds`) each customer has (0: none).
+
+    Examples
+    --------
+    >>> bought = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"]})
+    >>> orders_per_customer(bought, pd.Index(["a", "b", "c"])).tolist()
+    [2, 1, 0]
+    """
+    return orders.groupby("customer_id").size().reindex(customers, fill_value=0).astype(int)
+
+
+def mean_order_value(bought: pd.DataFrame, customers: pd.Index) -> pd.Series:
+    """Gross purchase amount per purchase (not per order line); missing for a customer who never bought.
+
+    Parameters
+    ----------
+    bought : DataFrame
+        Output of :func:`purchases`.
+    customers : Index
+        The customers to report, in order.
+
+    Returns
+    -------
+    Series of float, indexed by ``customers``
+
+    Examples
+    --------
+    >>> bought = pd.DataFrame({"customer_id": ["a", "a"], "order_id": ["1", "2"], "amount": [10.0, 30.0]})
+    >>> mean_order_value(bought, pd.Index(["a", "b"])).tolist()
+    [20.0, nan]
+    """
+    gross = bought.groupby("customer_id")["amount"].sum().reindex(customers)
+    count = orders_per_customer(bought, customers)
+    return gross / count.where(count > 0)
+
+
 def rfm_from_purchases(
     window: pd.DataFrame, bought: pd.DataFrame, as_of, customers: pd.Index | pd.Series | None = None
 ) -> pd.DataFrame:
@@ -102,9 +190,7 @@ def rfm_from_purchases(
     net = window.groupby("customer_id", sort=True)["amount"].sum()
     ids = pd.Index(customers if customers is not None else net.index).unique()
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
-    table["recency_days"] = (as_of - per["last_purchase"].reindex(table.index).dt.normalize()).dt.days.astype(
-        float
-    )
+    table["recency_days"] = days_since(per["last_purchase"].reindex(table.index), as_of)
     table["frequency"] = per["frequency"].reindex(table.index).fillna(0).astype(int)
     table["monetary"] = net.reindex(table.index).fillna(0.0)
     table["first_purchase"] = per["first_purchase"].reindex(table.index)
@@ -117,8 +203,11 @@ def _window_start(as_of: pd.Timestamp, days: int) -> pd.Timestamp:
 
 
 def latest_answers(surveys: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Each respondent's latest survey answer of the last 12 months (one voice per customer)."""
-    recent = surveys[(surveys["date"] > _window_start(as_of, 365)) & (surveys["date"] <= as_of)]
+    """Each respondent's latest survey answer of the 12 months to ``as_of`` (one voice per customer).
+
+    The window is the :data:`cxlib.features.YEAR_DAYS` days up to and including the day ``as_of``.
+    """
+    recent = dated_before(surveys, "date", end_of_day(as_of), YEAR_DAYS)
     return recent.sort_values("date", kind="stable").groupby("customer_id").tail(1)
 
 
