@@ -85,9 +85,24 @@ def test_findings_sentence_quotes_the_numbers(small_data):
 
 
 def test_orders_are_distinct_order_ids_when_rows_are_order_lines():
-    sales = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"], "order_id": ["1", "1", "1", "2", "3"]})
+    sales = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "b"],
+            "order_id": ["1", "1", "1", "2", "3", "4"],
+            "order_date": pd.to_datetime(["2025-01-05"] * 3 + ["2025-01-06", "2025-02-01", "2025-02-02"]),
+            "amount": [5.0, 5.0, 5.0, 7.0, 7.0, 0.0],  # an order worth nothing is not a purchase
+        }
+    )
     assert kpis.order_counts(sales, "customer_id").to_dict() == {"a": 1, "b": 2}
     assert kpis.order_counts(sales.drop(columns="order_id"), "customer_id").to_dict() == {"a": 3, "b": 2}
+    months = kpis.order_counts(sales, "month")
+    assert months.to_dict() == {pd.Timestamp("2025-01-01"): 2, pd.Timestamp("2025-02-01"): 1}
+    # the same orders as the per-customer features count
+    from cxlib.features import orders_per_customer, purchases, transactions_before
+
+    window = transactions_before(sales.assign(is_refund=False), pd.Timestamp("2025-03-01"))
+    direct = orders_per_customer(purchases(window), pd.Index(["a", "b"]))
+    assert direct.to_dict() == kpis.order_counts(sales, "customer_id").to_dict()
 
 
 def test_monthly_revenue_marks_a_month_cut_short_by_the_as_of_date(small_data):

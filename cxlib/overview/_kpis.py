@@ -13,7 +13,7 @@ import pandas as pd
 
 from cxlib.data._load import CustomerData
 from cxlib.features._churn_rule import resolve_churn_rule
-from cxlib.features._purchases import _window_start, latest_answers
+from cxlib.features._purchases import _window_start, latest_answers, purchases, transactions_before
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
 from cxlib.stats._suppression import (
     pool_small_groups,
@@ -184,10 +184,25 @@ def _churn_row(data: CustomerData, definition: str, inactivity_days: int) -> tup
 
 
 def order_counts(sales: pd.DataFrame, by: str) -> pd.Series:
-    """Orders per group: distinct ``order_id`` when the data has one (rows may be order lines), else rows."""
-    if "order_id" in sales and sales["order_id"].notna().any():
-        return sales.groupby(by)["order_id"].nunique()
-    return sales.groupby(by).size()
+    """Orders per group, an order as :func:`cxlib.features.purchases` defines it (the one definition).
+
+    Rows of one ``order_id`` are one order (a row without an id is its own), dated by its first row,
+    counted when its amount is positive. ``by`` is ``customer_id``, ``channel`` or ``month`` (the
+    calendar month of the order's first row).
+
+    Examples
+    --------
+    >>> sales = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", "2"],
+    ...                       "order_date": pd.to_datetime(["2025-01-01"] * 3), "amount": [5.0, 5.0, 7.0]})
+    >>> order_counts(sales, "customer_id").to_dict()
+    {'a': 1, 'b': 1}
+    """
+    rows = sales.assign(is_refund=False)
+    window = transactions_before(rows, rows["order_date"].max() + pd.Timedelta(days=1)) if len(rows) else rows
+    bought = purchases(window)  # carries each order's channel (its first known row's)
+    if by == "month":
+        bought = bought.assign(month=bought["order_date"].dt.to_period("M").dt.to_timestamp())
+    return bought.groupby(by).size()
 
 
 def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -232,7 +247,10 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
         }
     ).fillna(0)
     mix["revenue_share"] = mix["net_revenue"] / mix["net_revenue"].sum()
-    mix["average_order_value"] = sales.groupby("channel")["amount"].mean()
+    # gross sales per order (not per order line), as cxlib.features.mean_order_value
+    mix["average_order_value"] = sales.groupby("channel")["amount"].sum() / mix["orders"].where(
+        mix["orders"] > 0
+    )
     mix = mix.sort_values("net_revenue", ascending=False).reset_index()
     return record_pooling(suppress_small(mix, "customers", min_size), pooling)
 
