@@ -17,6 +17,7 @@ _WHERE = {
     "RFM_REPORT_COLUMNS": "_report",
     "RFM_SEGMENT_ORDER": "_rfm",
     "SEGMENT_COLOURS": "_plots",
+    "STABLE_JACCARD": "_segmenter",
     "Segmenter": "_segmenter",
     "UNSTABLE_JACCARD": "_segmenter",
     "customer_segments": "_tables",

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from cxlib.report._charts import PALETTE, axis_labels, finish, new_axes, percent_formatter
+from cxlib.segment._segmenter import STABLE_JACCARD
 from cxlib.stats._suppression import suppress_small
 
 #: Colours of segments 0, 1, 2, ... (colour-blind palette, neighbouring hues kept apart).
@@ -186,10 +187,10 @@ def plot_stability(segmenter, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax, figsize=(10, 0.8 * len(stab) + 1.8))
     ax.barh(range(len(stab)), stab["jaccard_mean"], color=PALETTE[0])
     ax.set_yticks(range(len(stab)), [_label(segmenter, s) for s in stab.index])
-    ax.axvline(0.75, color=PALETTE[3], linestyle="--", linewidth=1)
+    ax.axvline(STABLE_JACCARD, color=PALETTE[3], linestyle="--", linewidth=1)
     ax.set_xlim(0, 1)
     worst = segmenter.stability_["jaccard_mean"].min()
-    verdict = "every segment is stable" if worst >= 0.75 else "some segments are not stable"
+    verdict = "every segment is stable" if worst >= STABLE_JACCARD else "some segments are not stable"
     title = f"Refitting on {segmenter.bootstrap_runs} bootstrap samples: {verdict}"
     if not len(segmenter.stability_ari_):  # bootstrap_runs = 0: no bars, and no verdict either
         title = "Stability not measured (no bootstrap refits: bootstrap_runs is 0)"

@@ -15,7 +15,7 @@ import pandas as pd
 
 from cxlib.report._safe_text import md_text
 from cxlib.report._sentences import describe_pooling
-from cxlib.segment._segmenter import NO_PURCHASE_LABEL, Segmenter
+from cxlib.segment._segmenter import NO_PURCHASE_LABEL, STABLE_JACCARD, Segmenter
 from cxlib.segment._tables import segment_summary
 
 #: Columns of the RFM segment summary shown in reports, with their display formats.
@@ -144,14 +144,14 @@ def describe_stability(segmenter: Segmenter) -> str:
         f"Refitting the segments on {len(ari)} bootstrap samples reproduces them with an adjusted Rand index of "
         f"{ari.mean():.2f} on average (lowest {ari.min():.2f}; 1 = identical). The least stable segment, "
         f"**{md_text(segmenter.names_[weakest])}**, keeps a Jaccard similarity of {stab[weakest]:.2f} "
-        f"({'stable' if stab[weakest] >= 0.75 else 'not stable'}: 0.75 or more is stable)."
+        f"({'stable' if stab[weakest] >= STABLE_JACCARD else 'not stable'}: {STABLE_JACCARD} or more is stable)."
     ) + (f"\n\n{caveats}" if caveats else "")
 
 
 def headline(segmenter: Segmenter) -> str:
     """One sentence for the report index: how many segments, how stable, who carries the revenue (Markdown)."""
     prof = segmenter.profiles_.dropna(subset=["share_of_revenue"])
-    stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= 0.75
+    stable = len(segmenter.stability_ari_) and segmenter.stability_["jaccard_mean"].min() >= STABLE_JACCARD
     top = prof["share_of_revenue"].idxmax()
     return (
         f"{segmenter.n_segments_} {'stable ' if stable else ''}behavioural segments; "

@@ -54,6 +54,8 @@ DEFAULT_FEATURES = ["orders_per_active_month", "avg_order_value", "spend_per_mon
 NO_PURCHASE_LABEL = -1
 #: Mean bootstrap Jaccard below which a segment is not a reproducible pattern (clusterboot).
 UNSTABLE_JACCARD = 0.6
+#: Mean bootstrap Jaccard at or above which a segment is stable (Hennig's clusterboot guidance).
+STABLE_JACCARD = 0.75
 
 
 def _expand(patterns, columns) -> list[str]:
@@ -189,8 +191,8 @@ class Segmenter(FittedModel):
             "features": seg["features"],
             "names": seg["names"],
             "bootstrap_runs": seg["bootstrap_runs"],
-            "min_orders": seg.get("min_orders", 2),
-            "sample_size": seg.get("sample_size", 20_000),
+            "min_orders": seg["min_orders"],
+            "sample_size": seg["sample_size"],
             "min_group_size": config.analysis["min_group_size"],
             "seed": config.seed,
         }
