@@ -25,6 +25,7 @@ _WHERE = {
     "describe_data": "_report",
     "describe_k_choice": "_report",
     "describe_rfm": "_report",
+    "describe_saved": "_report",
     "describe_segments": "_report",
     "describe_stability": "_report",
     "feature_differences": "_profiles",

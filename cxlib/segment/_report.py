@@ -302,3 +302,8 @@ def run_summary(segmenter: Segmenter, rfm_summary: pd.DataFrame) -> dict[str, An
         "segments": segment_summary(segmenter).to_dict(orient="records"),
         "rfm_segments": rfm_summary.reset_index().to_dict(orient="records"),
     }
+
+
+def describe_saved(headline: str) -> str:
+    """What this notebook handed on, with its headline (Markdown; the headline is already escaped)."""
+    return f"Saved the per-customer segment table and the segment summary for later notebooks. *{headline}*"
