@@ -39,6 +39,9 @@ class FittedModel:
     null_value: float | None = None
     #: What ``ci_low``/``ci_high`` are, e.g. "95% confidence interval" or "range over 5 shuffles".
     interval_name: str = "95% confidence interval"
+    #: "worse" or "better" when a higher estimate is bad or good news (e.g. more churn, a longer
+    #: lifetime), None when neither: the forest plot colours clear effects by it.
+    higher_is: str | None = None
 
     @classmethod
     def config_params(cls, config) -> dict[str, Any]:
