@@ -332,7 +332,7 @@ class ChurnPredictor(FittedModel):
     def permutation_importance(
         self, frame: pd.DataFrame, label: str = LABEL, n_repeats: int = 5, max_rows: int = 5_000
     ) -> pd.DataFrame:
-        """Drop in ROC-AUC on ``frame`` when each feature is shuffled (mean and 95% range over repeats).
+        """Drop in ROC-AUC on ``frame`` when each feature is shuffled (mean, and 2.5th-97.5th percentiles over repeats).
 
         For an importance on other data than the calibration rows ``fit`` used (e.g. a test
         set). Computed on at most ``max_rows`` rows of ``frame`` (a seeded sample) to bound the
