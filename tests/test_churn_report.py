@@ -59,16 +59,18 @@ PAYLOAD = "<script>alert(1)</script> *x*"
 
 
 def _summary(rows):
-    return pd.DataFrame(rows, columns=["label", "unit", "odds_ratio", "ci_low", "ci_high", "p_holm"])
+    """A ratio summary: label, unit text, unit kind, estimate, interval, Holm-adjusted p-value."""
+    columns = ["label", "unit", "unit_kind", "estimate", "ci_low", "ci_high", "p_adjusted"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def test_largest_clear_effect_compares_contrasts_not_per_sd_ratios():
     table = _summary(
         [
-            ("Orders per month", "per SD of 1.5", 0.30, 0.25, 0.35, 1e-9),  # per SD: another scale
-            ("Plan: premium", "vs basic", 0.55, 0.45, 0.65, 1e-6),
-            ("Unresolved complaint", "yes vs no", 1.60, 1.30, 1.90, 1e-5),
-            ("Region: West", "vs North", 3.00, 0.90, 9.00, 0.20),  # large but not clear after Holm
+            ("Orders per month", "per SD of 1.5", "sd", 0.30, 0.25, 0.35, 1e-9),  # per SD: another scale
+            ("Plan: premium", "vs basic", "level", 0.55, 0.45, 0.65, 1e-6),
+            ("Unresolved complaint", "yes vs no", "flag", 1.60, 1.30, 1.90, 1e-5),
+            ("Region: West", "vs North", "level", 3.00, 0.90, 9.00, 0.20),  # large but not clear after Holm
         ]
     )
     # |log 0.55| = 0.60 > |log 1.60| = 0.47: halving counts as much as doubling
@@ -78,8 +80,8 @@ def test_largest_clear_effect_compares_contrasts_not_per_sd_ratios():
 def test_largest_clear_effect_falls_back_to_the_first_term_when_no_contrast_is_clear():
     table = _summary(
         [
-            ("Tenure", "per SD of 8", 0.80, 0.75, 0.85, 1e-9),
-            ("Region: West", "vs North", 1.10, 0.90, 1.30, 0.40),
+            ("Tenure", "per SD of 8", "sd", 0.80, 0.75, 0.85, 1e-9),
+            ("Region: West", "vs North", "level", 1.10, 0.90, 1.30, 0.40),
         ]
     )
     assert largest_clear_effect(table)["label"] == "Tenure"
@@ -87,17 +89,16 @@ def test_largest_clear_effect_falls_back_to_the_first_term_when_no_contrast_is_c
 
 
 def test_headline_says_largest_clear_effect_only_for_a_clear_contrast():
-    table = _summary([("Unresolved complaint", "yes vs no", 1.96, 1.70, 2.26, 1e-9)])
+    table = _summary([("Unresolved complaint", "yes vs no", "flag", 1.96, 1.70, 2.26, 1e-9)])
     assert effect_headline(table).endswith("(95% CI 1.70–2.26), the largest clear effect")
 
 
 def test_effect_sentence_states_ratio_unit_and_interval():
-    row = _summary([("Unresolved complaint", "yes vs no", 1.964, 1.701, 2.262, 1e-9)]).iloc[0]
+    row = _summary([("Unresolved complaint", "yes vs no", "flag", 1.964, 1.701, 2.262, 1e-9)]).iloc[0]
     assert effect_sentence(row) == (
         "Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)"
     )
-    hazard = row.rename({"odds_ratio": "hazard_ratio"})
-    assert "monthly hazard of leaving" in effect_sentence(hazard, "hazard_ratio")
+    assert "monthly hazard of leaving" in effect_sentence(row, "hazard_ratio")
 
 
 def test_headline_effect_on_the_demo_is_the_largest_planted_contrast():
@@ -266,17 +267,16 @@ def test_describe_drivers_adds_the_largest_vif_and_escaped_caveats():
 
 
 def test_forest_titles_state_the_largest_clear_effect():
-    table = _summary([("Unresolved complaint", "yes vs no", 1.964, 1.70, 2.26, 1e-9)])
+    table = _summary([("Unresolved complaint", "yes vs no", "flag", 1.964, 1.70, 2.26, 1e-9)])
     assert forest_title(table) == "Unresolved complaint (yes vs no): 1.96 times the odds of churning"
-    hazard = table.rename(columns={"odds_ratio": "hazard_ratio"})
-    assert forest_title(hazard, "hazard_ratio") == (
+    assert forest_title(table, "hazard_ratio") == (
         "Unresolved complaint (yes vs no) multiplies the monthly hazard of leaving by 1.96"
     )
 
 
 def test_format_hazards_adds_the_proportional_hazards_test():
     _, _, _, _, hazards = _small()
-    table = format_hazards(hazards.summary_, top=4)
+    table = format_hazards(hazards, top=4)
     assert len(table) == 4 and table.columns[-1] == "PH test p-value"
     assert table["PH test p-value"].tolist() == [f"{p:.3f}" for p in hazards.summary_["ph_p_value"].head(4)]
 

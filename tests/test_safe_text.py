@@ -144,7 +144,7 @@ def test_driver_sentences_escape_labels_and_levels_from_the_data():
         {
             "label": f"Plan: {PAYLOADS[0]}",
             "unit": f"vs {PAYLOADS[3]}",
-            "odds_ratio": 2.0,
+            "estimate": 2.0,
             "ci_low": 1.5,
             "ci_high": 2.5,
         }

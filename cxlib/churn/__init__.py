@@ -65,6 +65,7 @@ _WHERE = {
     "plot_partial_dependence": "_plots",
     "plot_partial_dependences": "_plots",
     "plot_retention": "_plots",
+    "plot_time_ratios": "_plots",
     "retention_axis": "_findings",
     "retention_groups": "_report",
     "risk_bands": "_report",

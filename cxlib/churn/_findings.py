@@ -24,7 +24,7 @@ from cxlib.churn._panel import LABEL, ChurnCutoff, ChurnPanel
 from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.report._safe_text import md_text
-from cxlib.stats._design import feature_label
+from cxlib.stats._design import CONTRAST_KINDS, feature_label
 
 #: Below this p-value the proportional-hazards assumption of a Cox term is reported as doubtful.
 _PH_ALPHA = 0.01
@@ -69,43 +69,55 @@ def describe_panel(panel: ChurnPanel, company: str) -> str:
     )
 
 
-def largest_clear_effect(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> pd.Series:
+def _is_clear_contrast(row: pd.Series, alpha: float) -> bool:
+    return row["unit_kind"] in CONTRAST_KINDS and row["p_adjusted"] < alpha
+
+
+def largest_clear_effect(table: pd.DataFrame, alpha: float = 0.05) -> pd.Series:
     """The contrast with the largest effect among those that are clearly not chance.
 
-    Only yes/no and category contrasts compete (a ratio "per standard deviation" is on another
-    scale and cannot be compared with them); "clearly" means a Holm-adjusted p-value below
-    ``alpha``. The effect size is ``|log(ratio)|``, so halving and doubling count the same. When
-    no contrast qualifies, the first row of ``table`` (the best-evidenced term) is returned.
+    Only yes/no and category contrasts compete (``unit_kind`` in
+    :data:`cxlib.stats.CONTRAST_KINDS`: a ratio "per standard deviation" is on another scale and
+    cannot be compared with them); "clearly" means a Holm-adjusted p-value below ``alpha``. The
+    effect size is ``|log(estimate)|``, so halving and doubling count the same. When no contrast
+    qualifies, the first row of ``table`` (the best-evidenced term) is returned. The ``unit``
+    text plays no part in the choice.
 
     Parameters
     ----------
     table : DataFrame
-        A model summary with ``unit``, ``p_holm`` and the ``estimate`` column (odds or hazard ratios).
+        A ratio model's summary (odds or hazard ratios), or rows of it: ``estimate``,
+        ``p_adjusted`` and ``unit_kind``.
+    alpha : float
     """
-    contrasts = table[~table["unit"].str.startswith("per ") & (table["p_holm"] < alpha)]
+    contrasts = table[table["unit_kind"].isin(CONTRAST_KINDS) & (table["p_adjusted"] < alpha)]
     if contrasts.empty:
         return table.iloc[0]
-    return contrasts.loc[np.log(contrasts[estimate]).abs().idxmax()]
+    return contrasts.loc[np.log(contrasts["estimate"].astype(float)).abs().idxmax()]
 
 
 def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
     """E.g. 'Unresolved complaint (yes vs no) goes with 1.96 times the odds of churning (95% CI 1.70–2.26)'.
 
-    Markdown: the label and the unit (which name levels from the data) are escaped with
-    :func:`cxlib.report._safe_text.md_text`.
+    ``estimate`` says which ratio ``row["estimate"]`` is ("odds_ratio" or "hazard_ratio"), for
+    the wording. Markdown: the label and the unit (which name levels from the data) are escaped
+    with :func:`cxlib.report._safe_text.md_text`.
     """
     what = "odds of churning" if estimate == "odds_ratio" else "monthly hazard of leaving"
     return (
-        f"{md_text(row['label'])} ({md_text(row['unit'])}) goes with {row[estimate]:.2f} times the {what} "
+        f"{md_text(row['label'])} ({md_text(row['unit'])}) goes with {row['estimate']:.2f} times the {what} "
         f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})"
     )
 
 
 def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> str:
     """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is."""
-    row = largest_clear_effect(table, estimate, alpha)
-    clear_contrast = not str(row["unit"]).startswith("per ") and row["p_holm"] < alpha
-    kind = "the largest clear effect" if clear_contrast else "the driver with the strongest evidence"
+    row = largest_clear_effect(table, alpha)
+    kind = (
+        "the largest clear effect"
+        if _is_clear_contrast(row, alpha)
+        else "the driver with the strongest evidence"
+    )
     return f"{effect_sentence(row, estimate)}, {kind}"
 
 
@@ -117,11 +129,12 @@ def forest_title(table: pd.DataFrame, estimate: str = "odds_ratio") -> str:
     table : DataFrame
         ``ChurnDrivers.driver_table()`` (odds ratios) or ``ChurnHazards.summary_`` (hazard ratios).
     estimate : {"odds_ratio", "hazard_ratio"}
+        Which ratio the table's ``estimate`` is, for the wording.
     """
-    row = largest_clear_effect(table, estimate)
+    row = largest_clear_effect(table)
     if estimate == "odds_ratio":
-        return f"{row['label']} ({row['unit']}): {row['odds_ratio']:.2f} times the odds of churning"
-    return f"{row['label']} ({row['unit']}) multiplies the monthly hazard of leaving by {row[estimate]:.2f}"
+        return f"{row['label']} ({row['unit']}): {row['estimate']:.2f} times the odds of churning"
+    return f"{row['label']} ({row['unit']}) multiplies the monthly hazard of leaving by {row['estimate']:.2f}"
 
 
 def strongest_sentence(drivers: ChurnDrivers) -> str:
@@ -135,7 +148,7 @@ def strongest_sentence(drivers: ChurnDrivers) -> str:
     for driver in drivers.drivers_["driver"].head(3):
         row = table.loc[table["driver"] == driver].iloc[0]
         parts.append(
-            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['odds_ratio']:.2f})"
+            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['estimate']:.2f})"
         )
     if len(parts) == 1:
         return f"The driver most clearly linked to churn is {parts[0]}."

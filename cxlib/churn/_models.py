@@ -53,8 +53,9 @@ class ChurnDrivers(FittedModel):
     ----------
     summary_ : DataFrame
         One row per term: the standard columns (``estimate`` is the odds ratio, ``p_adjusted``
-        Holm's adjustment across terms), then driver, odds_ratio (= estimate), p_holm
-        (= p_adjusted) and vif.
+        Holm's adjustment across terms), then the unit as data (unit_kind, unit_scale,
+        unit_reference: see :meth:`cxlib.stats.DesignEncoder.unit_columns`), driver, odds_ratio
+        (= estimate), p_holm (= p_adjusted) and vif.
     drivers_ : DataFrame
         One row per driver (feature): joint Wald chi-square and p-value, ranked strongest first.
     caveats_ : list of str
@@ -68,6 +69,7 @@ class ChurnDrivers(FittedModel):
 
     estimate_name = "odds ratio"
     null_value = 1.0
+    higher_is = "worse"  # higher odds of churning
 
     def __init__(
         self,
@@ -126,7 +128,7 @@ class ChurnDrivers(FittedModel):
                 "ci_high": ratios[2],
                 "p_value": p_values,
                 "p_adjusted": p_holm,
-                "unit": [self.encoder_.units_[t] for t in params.index],
+                **self.encoder_.unit_columns(params.index),
                 "driver": [self.encoder_.term_driver_[t] for t in params.index],
                 "odds_ratio": ratios[0],
                 "p_holm": p_holm,
@@ -164,9 +166,10 @@ class ChurnDrivers(FittedModel):
         return table.sort_values(["driver_rank", "p_value"], ignore_index=True)
 
     def plot_forest(self, ax=None, top: int = 20, title: str | None = None):
-        """Forest plot of odds ratios with 95% intervals (log scale), strongest drivers first.
+        """Forest plot of odds ratios with their intervals (log scale), strongest drivers first.
 
-        See :func:`cxlib.churn._plots.plot_odds_ratios`; returns the Axes.
+        See :func:`cxlib.churn._plots.plot_odds_ratios` (built on :func:`cxlib.report.plot_summary`);
+        returns the Axes.
         """
         self.check_is_fitted()
         from cxlib.churn._plots import plot_odds_ratios
@@ -228,6 +231,8 @@ class ChurnPredictor(FittedModel):
 
     estimate_name = "drop in ROC AUC when shuffled"
     null_value = 0.0
+    # the 2.5th-97.5th percentiles of a few shuffles: their spread, not a confidence interval
+    interval_name = f"range over {IMPORTANCE_REPEATS} shuffles"
 
     def __init__(
         self,
@@ -327,7 +332,7 @@ class ChurnPredictor(FittedModel):
     def permutation_importance(
         self, frame: pd.DataFrame, label: str = LABEL, n_repeats: int = 5, max_rows: int = 5_000
     ) -> pd.DataFrame:
-        """Drop in ROC-AUC on ``frame`` when each feature is shuffled (mean and 95% range over repeats).
+        """Drop in ROC-AUC on ``frame`` when each feature is shuffled (mean, and 2.5th-97.5th percentiles over repeats).
 
         For an importance on other data than the calibration rows ``fit`` used (e.g. a test
         set). Computed on at most ``max_rows`` rows of ``frame`` (a seeded sample) to bound the
@@ -406,14 +411,15 @@ class ChurnPredictor(FittedModel):
         return pd.DataFrame({"value": result["grid_values"][0], "churn_probability": result["average"][0]})
 
     def plot_importance(self, ax=None, top: int = 12, importance: pd.DataFrame | None = None):
-        """Bar chart of permutation importance: ``summary_``, or ``importance`` from :meth:`permutation_importance`.
+        """Permutation importance with its range (linear axis): ``summary_``, or ``importance`` from :meth:`permutation_importance`.
 
-        See :func:`cxlib.churn._plots.plot_importance`; returns the Axes.
+        See :func:`cxlib.churn._plots.plot_importance` (built on :func:`cxlib.report.plot_summary`);
+        returns the Axes.
         """
         self.check_is_fitted()
         from cxlib.churn._plots import plot_importance
 
-        return plot_importance(self.summary_ if importance is None else importance, ax=ax, top=top)
+        return plot_importance(self, ax=ax, top=top, importance=importance)
 
     def plot_partial_dependences(self, frame: pd.DataFrame, features):
         """Partial-dependence panels for several features side by side; returns the array of Axes."""

@@ -2,7 +2,9 @@
 
 The models in :mod:`cxlib.churn._models`, :mod:`cxlib.churn._survival` and
 :mod:`cxlib.churn._retention` compute; their ``plot_*`` methods delegate here, so only this module
-(and the report modules) import the plotting libraries. Default titles state the finding, built from the fitted results.
+(and the report modules) import the plotting libraries. Default titles state the finding, built
+from the fitted results. Odds, hazard and time ratios and importances are all drawn by
+:func:`cxlib.report.plot_summary`.
 
 Examples
 --------
@@ -28,22 +30,24 @@ from cxlib.report._charts import (
     PALETTE,
     axis_labels,
     finish,
-    forest_plot,
     new_axes,
     percent_formatter,
 )
+from cxlib.report._summary import plot_summary
 from cxlib.stats._design import feature_label
 
 if TYPE_CHECKING:
     from cxlib.churn._models import ChurnDrivers, ChurnPredictor
     from cxlib.churn._retention import RetentionCurves
-    from cxlib.churn._survival import ChurnHazards
+    from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 
 
 def plot_odds_ratios(
     drivers: ChurnDrivers, ax: Axes | None = None, top: int = 20, title: str | None = None
 ) -> Axes:
-    """Forest plot of a :class:`ChurnDrivers` fit: odds ratios with 95% intervals, strongest drivers first.
+    """Forest plot of a :class:`ChurnDrivers` fit: odds ratios with their intervals, strongest drivers first.
+
+    :func:`cxlib.report.plot_summary` of :meth:`ChurnDrivers.driver_table`.
 
     Parameters
     ----------
@@ -55,16 +59,20 @@ def plot_odds_ratios(
     title : str, optional
         Default: the best-evidenced term and its odds ratio.
     """
-    table = drivers.driver_table().head(top)
+    table = drivers.driver_table()
     first = table.iloc[0]
-    default = f"{first['label']} has the strongest evidence of a link to churn (odds ratio {first['odds_ratio']:.2f})"
-    return forest_plot(table.iloc[::-1], "odds_ratio", ax=ax, title=title or default, xlabel="Odds ratio")
+    default = (
+        f"{first['label']} has the strongest evidence of a link to churn (odds ratio {first['estimate']:.2f})"
+    )
+    return plot_summary(drivers, ax=ax, top=top, title=title or default, rows=table)
 
 
 def plot_hazard_ratios(
     hazards: ChurnHazards, ax: Axes | None = None, top: int = 20, title: str | None = None
 ) -> Axes:
-    """Forest plot of a :class:`ChurnHazards` fit: hazard ratios with 95% intervals, most significant first.
+    """Forest plot of a :class:`ChurnHazards` fit: hazard ratios with their intervals, most significant first.
+
+    :func:`cxlib.report.plot_summary` of its ``summary_``.
 
     Parameters
     ----------
@@ -76,36 +84,59 @@ def plot_hazard_ratios(
     title : str, optional
         Default: the most significant term and its hazard ratio.
     """
-    table = hazards.summary_.head(top)
-    first = table.iloc[0]
-    default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['hazard_ratio']:.2f}"
-    return forest_plot(table.iloc[::-1], "hazard_ratio", ax=ax, title=title or default, xlabel="Hazard ratio")
+    first = hazards.summary_.iloc[0]
+    default = f"{first['label']} ({first['unit']}) multiplies the monthly hazard of leaving by {first['estimate']:.2f}"
+    return plot_summary(hazards, ax=ax, top=top, title=title or default)
 
 
-def plot_importance(importance: pd.DataFrame, ax: Axes | None = None, top: int = 12) -> Axes:
-    """Bar chart of permutation importance with the range over the repeats.
+def plot_time_ratios(
+    lifetime: RemainingLifetime, ax: Axes | None = None, top: int = 20, title: str | None = None
+) -> Axes:
+    """Forest plot of a :class:`RemainingLifetime` fit: time ratios with their intervals, most significant first.
+
+    :func:`cxlib.report.plot_summary` of its ``summary_`` sorted by p-value. A time ratio above 1
+    stretches a customer's expected lifetime (good news, drawn in the accent colour), below 1
+    shortens it.
 
     Parameters
     ----------
-    importance : DataFrame
-        ``label``, ``estimate``, ``ci_low``, ``ci_high`` per feature, largest first (a
-        :class:`ChurnPredictor`'s ``summary_`` or the result of its ``permutation_importance``).
+    lifetime : RemainingLifetime
+        A fitted model.
+    ax : Axes, optional
+    top : int
+        Terms shown, smallest p-value first.
+    title : str, optional
+        Default: the most significant term and its time ratio.
+    """
+    table = lifetime.summary_.sort_values("p_value", kind="stable", ignore_index=True)
+    first = table.iloc[0]
+    default = (
+        f"{first['label']} ({first['unit']}) multiplies the expected lifetime by {first['estimate']:.2f}"
+    )
+    return plot_summary(lifetime, ax=ax, top=top, title=title or default, rows=table)
+
+
+def plot_importance(
+    predictor: ChurnPredictor, ax: Axes | None = None, top: int = 12, importance: pd.DataFrame | None = None
+) -> Axes:
+    """Permutation importance of a :class:`ChurnPredictor` with its range over the shuffles, largest first.
+
+    :func:`cxlib.report.plot_summary` on a linear axis, reference line at 0 (no drop).
+
+    Parameters
+    ----------
+    predictor : ChurnPredictor
+        A fitted model.
     ax : Axes, optional
     top : int
         Features shown.
+    importance : DataFrame, optional
+        The result of :meth:`ChurnPredictor.permutation_importance` (e.g. on a test set);
+        default: the model's ``summary_``.
     """
-    table = importance.head(top).iloc[::-1]
-    ax = new_axes(ax, figsize=(7.5, 0.32 * len(table) + 1.4))
-    errors = np.vstack([table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]]).clip(0)
-    ax.barh(range(len(table)), table["estimate"], xerr=errors, color=ACCENT, ecolor=NEUTRAL)
-    ax.set_yticks(range(len(table)), axis_labels(table["label"]))
-    ax.grid(axis="y", visible=False)
-    top_label = table["label"].iloc[-1]
-    return finish(
-        ax,
-        f"{top_label} matters most to the model's ranking of churners",
-        "Drop in ROC-AUC when shuffled",
-    )
+    table = predictor.summary_ if importance is None else importance
+    title = f"{table['label'].iloc[0]} matters most to the model's ranking of churners"
+    return plot_summary(predictor, ax=ax, top=top, title=title, rows=table)
 
 
 def plot_partial_dependence(

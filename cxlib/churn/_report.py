@@ -9,7 +9,7 @@ them into readable tables for the report.
 Examples
 --------
 >>> drivers = ChurnDrivers.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)  # doctest: +SKIP
->>> format_ratios(drivers.driver_table(), "odds_ratio", top=10)  # doctest: +SKIP
+>>> format_ratios(drivers, top=10, rows=drivers.driver_table())  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.features._lifetimes import lifetime_table
 from cxlib.features._time import DAYS_PER_MONTH
+from cxlib.report._summary import format_summary
 from cxlib.stats._suppression import suppress_small
 
 #: Names of the two models compared on held-out customers, as the report shows them.
@@ -48,30 +49,24 @@ def _interval(estimate: float, low: float, high: float, digits: int = 2) -> str:
     return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
 
 
-def _p_value(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+def format_ratios(model, top: int = 15, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Readable table of a ratio model (odds, hazard or time ratios) under the driver headers.
 
+    :func:`cxlib.report.format_summary` with "Driver" and "Compared with" as headers: driver,
+    comparison, ratio with its interval (the header names both, e.g. "Odds ratio (95% confidence
+    interval)"), p-value and Holm-adjusted p-value.
 
-def format_ratios(table: pd.DataFrame, estimate: str, top: int = 15) -> pd.DataFrame:
-    """Readable table of odds or hazard ratios: driver, comparison, ratio (95% interval), p-value."""
-    name = "Odds ratio" if estimate == "odds_ratio" else "Hazard ratio"
-    rows = table.head(top)
-    return (
-        pd.DataFrame(
-            {
-                "Driver": rows["label"].to_numpy(),
-                "Compared with": rows["unit"].to_numpy(),
-                f"{name} (95% CI)": [
-                    _interval(e, lo, hi)
-                    for e, lo, hi in zip(rows[estimate], rows["ci_low"], rows["ci_high"], strict=True)
-                ],
-                "p-value": [_p_value(p) for p in rows["p_value"]],
-                "p (Holm)": [_p_value(p) for p in rows["p_holm"]],
-            }
-        )
-        .set_index("Driver")
-        .rename_axis(index=None, columns="Driver")
-    )  # one header row
+    Parameters
+    ----------
+    model : ChurnDrivers, ChurnHazards or RemainingLifetime
+        Fitted.
+    top : int
+        Rows shown.
+    rows : DataFrame, optional
+        The rows to show in order instead of the model's ``summary_``, e.g.
+        ``drivers.driver_table()`` (strongest driver first).
+    """
+    return format_summary(model, top, rows=rows, label_name="Driver", unit_name="Compared with")
 
 
 def compare_models(
@@ -133,18 +128,18 @@ def _median_text(median: float, low: float, high: float) -> str:
     return f"{median:.0f} ({low:.0f}–{high_text})"
 
 
-def format_hazards(summary: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+def format_hazards(hazards: ChurnHazards, top: int = 15) -> pd.DataFrame:
     """Readable Cox table: :func:`format_ratios` of hazard ratios plus the proportional-hazards test.
 
     Parameters
     ----------
-    summary : DataFrame
-        :attr:`ChurnHazards.summary_ <cxlib.churn.ChurnHazards>` (``hazard_ratio``, ``ph_p_value``, ...).
+    hazards : ChurnHazards
+        Fitted.
     top : int
         Rows shown, in the summary's order (most significant first).
     """
-    return format_ratios(summary, "hazard_ratio", top=top).assign(
-        **{"PH test p-value": summary["ph_p_value"].head(top).map("{:.3f}".format).to_numpy()}
+    return format_ratios(hazards, top=top).assign(
+        **{"PH test p-value": hazards.summary_["ph_p_value"].head(top).map("{:.3f}".format).to_numpy()}
     )
 
 
@@ -401,6 +396,9 @@ DRIVER_TABLE_COLUMNS = [
     "term",
     "label",
     "unit",
+    "unit_kind",
+    "unit_scale",
+    "unit_reference",
     "odds_ratio",
     "or_ci_low",
     "or_ci_high",
@@ -426,7 +424,16 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
         saved table keeps its columns whatever else the models' summaries carry).
     """
     odds = drivers.driver_table()
-    cox = hazards.summary_.set_index("term")[["hazard_ratio", "ci_low", "ci_high", "p_value", "ph_p_value"]]
+    cox = hazards.summary_.set_index("term")[["estimate", "ci_low", "ci_high", "p_value", "ph_p_value"]]
     cox.columns = ["hazard_ratio", "hr_ci_low", "hr_ci_high", "hr_p_value", "ph_p_value"]
-    table = odds.rename(columns={"ci_low": "or_ci_low", "ci_high": "or_ci_high", "p_value": "or_p_value"})
+    # the saved names, from the standard columns (the summaries' alias columns hold the same values)
+    table = odds.drop(columns=["odds_ratio", "p_holm"]).rename(
+        columns={
+            "estimate": "odds_ratio",
+            "ci_low": "or_ci_low",
+            "ci_high": "or_ci_high",
+            "p_value": "or_p_value",
+            "p_adjusted": "p_holm",
+        }
+    )
     return table.merge(cox, left_on="term", right_index=True, how="left")[DRIVER_TABLE_COLUMNS]

@@ -64,8 +64,9 @@ class ChurnHazards(FittedModel):
     ----------
     summary_ : DataFrame
         One row per term, smallest p-value first: the standard columns (``estimate`` is the
-        hazard ratio, ``p_adjusted`` Holm's adjustment across terms), then driver, hazard_ratio
-        (= estimate), p_holm (= p_adjusted) and ph_p_value (the proportional-hazards test).
+        hazard ratio, ``p_adjusted`` Holm's adjustment across terms), then the unit as data
+        (unit_kind, unit_scale, unit_reference), driver, hazard_ratio (= estimate), p_holm
+        (= p_adjusted) and ph_p_value (the proportional-hazards test).
     ph_test_ : DataFrame
         Grambsch–Therneau proportional-hazards test per term: scaled Schoenfeld residuals against
         the rank of churn time (chi-square, 1 df), as lifelines' ``proportional_hazard_test``.
@@ -80,6 +81,7 @@ class ChurnHazards(FittedModel):
 
     estimate_name = "hazard ratio"
     null_value = 1.0
+    higher_is = "worse"  # a higher hazard of leaving
 
     def __init__(
         self,
@@ -171,7 +173,7 @@ class ChurnHazards(FittedModel):
                 "ci_high": ratios[2],
                 "p_value": self.result_.pvalues,
                 "p_adjusted": p_holm,
-                "unit": [self.encoder_.units_[t] for t in self.terms_],
+                **self.encoder_.unit_columns(self.terms_),
                 "driver": [self.encoder_.term_driver_[t] for t in self.terms_],
                 "hazard_ratio": ratios[0],
                 "p_holm": p_holm,
@@ -181,9 +183,10 @@ class ChurnHazards(FittedModel):
         return summary_frame(table.sort_values("p_value", ignore_index=True))
 
     def plot_forest(self, ax=None, top: int = 20, title: str | None = None):
-        """Forest plot of hazard ratios with 95% intervals (log scale), most significant first.
+        """Forest plot of hazard ratios with their intervals (log scale), most significant first.
 
-        See :func:`cxlib.churn._plots.plot_hazard_ratios`; returns the Axes.
+        See :func:`cxlib.churn._plots.plot_hazard_ratios` (built on :func:`cxlib.report.plot_summary`);
+        returns the Axes.
         """
         self.check_is_fitted()
         from cxlib.churn._plots import plot_hazard_ratios
@@ -245,8 +248,9 @@ class RemainingLifetime(FittedModel):
         One row per term of the scale (lambda) part of the model: the standard columns
         (``estimate`` is the time ratio exp(coef): the factor by which the term stretches (> 1)
         or shortens (< 1) a customer's lifetime, with its 95% Wald interval and p-value;
-        ``p_adjusted`` Holm's adjustment across terms), then driver, time_ratio (= estimate),
-        p_holm (= p_adjusted), coef and se (log scale). The Weibull shape is ``shape_``.
+        ``p_adjusted`` Holm's adjustment across terms), then the unit as data (unit_kind,
+        unit_scale, unit_reference), driver, time_ratio (= estimate), p_holm (= p_adjusted), coef
+        and se (log scale). The Weibull shape is ``shape_``.
     model_ : WeibullAFTFitter
     shape_ : float
         Weibull shape (< 1: the hazard of leaving falls with tenure).
@@ -255,6 +259,7 @@ class RemainingLifetime(FittedModel):
 
     estimate_name = "time ratio"
     null_value = 1.0
+    higher_is = "better"  # a longer lifetime
 
     def __init__(
         self,
@@ -338,7 +343,7 @@ class RemainingLifetime(FittedModel):
                 "ci_high": fitted[f"exp(coef) upper {level}"].to_numpy(),
                 "p_value": p_values,
                 "p_adjusted": p_holm,
-                "unit": [self.encoder_.units_[t] for t in terms],
+                **self.encoder_.unit_columns(terms),
                 "driver": [self.encoder_.term_driver_[t] for t in terms],
                 "time_ratio": fitted["exp(coef)"].to_numpy(),
                 "p_holm": p_holm,
@@ -370,3 +375,14 @@ class RemainingLifetime(FittedModel):
             log_ratio = (t0 / scale) ** self.shape_ - ((t0 + u[None, :]) / scale) ** self.shape_
             out[part] = np.trapezoid(np.exp(log_ratio), u, axis=1)
         return out
+
+    def plot_forest(self, ax=None, top: int = 20, title: str | None = None):
+        """Forest plot of time ratios with their intervals (log scale), most significant first.
+
+        See :func:`cxlib.churn._plots.plot_time_ratios` (built on :func:`cxlib.report.plot_summary`);
+        returns the Axes.
+        """
+        self.check_is_fitted()
+        from cxlib.churn._plots import plot_time_ratios
+
+        return plot_time_ratios(self, ax=ax, top=top, title=title)

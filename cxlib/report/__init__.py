@@ -9,6 +9,7 @@ from cxlib._lazy import lazy_module
 _WHERE = {
     "ACCENT": "_charts",
     "ACRONYMS": "_html",
+    "DIRECTION_COLOURS": "_charts",
     "EXTERNAL_REFERENCE": "_html",
     "FIGSIZE": "_charts",
     "FOREST_LIMIT": "_charts",
@@ -25,6 +26,7 @@ _WHERE = {
     "escape_text": "_safe_text",
     "finish": "_charts",
     "forest_plot": "_charts",
+    "format_summary": "_summary",
     "header_text": "_html",
     "md_plain": "_safe_text",
     "md_text": "_safe_text",
@@ -40,6 +42,7 @@ _WHERE = {
     "plot_score_distribution": "_charts",
     "plot_share_bars": "_charts",
     "plot_signups": "_charts",
+    "plot_summary": "_summary",
     "render_html": "_html",
     "set_theme": "_charts",
     "styled": "_html",

@@ -234,35 +234,111 @@ def plot_signups(signups, ax: Axes | None = None) -> Axes:
 #: Ratios are drawn between 1/FOREST_LIMIT and FOREST_LIMIT; intervals reaching beyond are cut there.
 FOREST_LIMIT = 100.0
 
+#: Colours of clear effects (interval excluding the null) above and below it, by what a higher
+#: estimate means: bad news is drawn in the warning colour; with no such meaning, two hues that
+#: show the direction and judge neither (e.g. a longer lifetime is not drawn as bad news).
+DIRECTION_COLOURS = {"worse": (WARNING, ACCENT), "better": (ACCENT, WARNING), None: (ACCENT, PALETTE[4])}
+
 
 def forest_plot(
-    table: pd.DataFrame, estimate: str, ax: Axes | None = None, title: str = "", xlabel: str = ""
+    table: pd.DataFrame,
+    estimate: str = "estimate",
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "",
+    *,
+    null_value: float | None = 1.0,
+    interval_name: str = "95% interval",
+    higher_is: str | None = None,
+    show_units: bool = True,
 ) -> Axes:
-    """Horizontal forest plot of ratios (``estimate``, ``ci_low``, ``ci_high``) on a log axis.
+    """Horizontal forest plot: each row's ``estimate`` with its interval (``ci_low``, ``ci_high``).
 
-    Ratios and interval ends beyond 1/:data:`FOREST_LIMIT` to :data:`FOREST_LIMIT` (including
-    zero, infinite or missing ones from a separated fit) are drawn cut at the edge with an arrow
-    head, and the axis label says so.
+    Rows are drawn bottom-up in the order of ``table`` (reverse it to put the first row on top).
+    Ratios (``null_value`` 1) are drawn on a log axis: values and interval ends beyond
+    1/:data:`FOREST_LIMIT` to :data:`FOREST_LIMIT` (including zero, infinite or missing ones from
+    a separated fit) are cut at the edge with an arrow head, and the axis label says so. Any other
+    estimate (differences, importances: ``null_value`` 0; shares: None) is drawn on a linear axis,
+    where infinite or missing interval ends are cut at the edge with an arrow and rows without an
+    estimate are left empty.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``label``, ``estimate`` (or the column named by ``estimate``), ``ci_low``, ``ci_high`` and,
+        with ``show_units``, ``unit`` (shown after the label: "Plan: premium · vs basic").
+    estimate : str
+        Column of the estimates.
+    ax : Axes, optional
+    title, xlabel : str
+        ``xlabel`` names the estimate; the scale, ``interval_name`` and the colour key are added.
+    null_value : float or None
+        The value of no effect: a reference line, and intervals that include it are grey.
+        None: no line, every interval in one colour.
+    interval_name : str
+        What the interval is (e.g. "95% confidence interval", "range over 5 shuffles").
+    higher_is : {"worse", "better", None}
+        Colours of clear effects by direction (:data:`DIRECTION_COLOURS`).
+    show_units : bool
+        Append each row's ``unit`` to its label.
     """
     ax = new_axes(ax, figsize=(9.0, 0.32 * len(table) + 1.4))
     y = np.arange(len(table))
-    floor, ceiling = 1 / FOREST_LIMIT, FOREST_LIMIT
-    ratio = _clipped(table[estimate], floor, ceiling, fill=1.0)
-    low = _clipped(table["ci_low"], floor, ceiling, fill=floor)
-    high = _clipped(table["ci_high"], floor, ceiling, fill=ceiling)
-    cut_low = ~(table["ci_low"].to_numpy(float) > floor)  # NaN counts as cut
-    cut_high = ~(table["ci_high"].to_numpy(float) < ceiling)
-    significant = (table["ci_low"] > 1) | (table["ci_high"] < 1)
-    colours = [
-        (WARNING if r > 1 else ACCENT) if sig else NEUTRAL for r, sig in zip(ratio, significant, strict=True)
-    ]
+    raw = {c: np.asarray(table[c], dtype=float) for c in (estimate, "ci_low", "ci_high")}
+    log = null_value == 1
+    if log:
+        floor, ceiling = 1 / FOREST_LIMIT, FOREST_LIMIT
+        value = _clipped(raw[estimate], floor, ceiling, fill=1.0)
+        low = _clipped(raw["ci_low"], floor, ceiling, fill=floor)
+        high = _clipped(raw["ci_high"], floor, ceiling, fill=ceiling)
+        cut_low = ~(raw["ci_low"] > floor)  # NaN counts as cut
+        cut_high = ~(raw["ci_high"] < ceiling)
+    else:
+        floor, ceiling = _linear_limits(raw, null_value)
+        shown = ~np.isnan(raw[estimate])
+        value = np.clip(raw[estimate], floor, ceiling)
+        low = np.where(shown, _clipped(raw["ci_low"], floor, ceiling, fill=floor), np.nan)
+        high = np.where(shown, _clipped(raw["ci_high"], floor, ceiling, fill=ceiling), np.nan)
+        cut_low = shown & ~np.isfinite(raw["ci_low"])
+        cut_high = shown & ~np.isfinite(raw["ci_high"])
+    if null_value is None:
+        clear, above = np.ones(len(table), bool), np.zeros(len(table), bool)
+    else:
+        clear = (raw["ci_low"] > null_value) | (raw["ci_high"] < null_value)
+        above = raw[estimate] > null_value
+    up, down = DIRECTION_COLOURS[higher_is]
+    colours = [(up if a else down) if c else NEUTRAL for a, c in zip(above, clear, strict=True)]
     ax.hlines(y, low, high, color=colours, lw=2)
-    ax.scatter(ratio, y, color=colours, zorder=3, s=28)
+    ax.scatter(value, y, color=colours, zorder=3, s=28)
     for cut, edge, marker in ((cut_low, floor, "<"), (cut_high, ceiling, ">")):
         if cut.any():
             cut_colours = [colour for colour, is_cut in zip(colours, cut, strict=True) if is_cut]
             ax.scatter(np.full(cut.sum(), edge), y[cut], marker=marker, color=cut_colours, s=30)
-    ax.axvline(1, color="black", lw=0.8)
+    if null_value is not None:
+        ax.axvline(null_value, color="black", lw=0.8)
+    if log:
+        _log_ticks(ax, low, high)
+    else:
+        ax.set_xlim(floor, ceiling)
+    labels = table["label"].astype(str)
+    if show_units:
+        labels = [f"{lab} · {unit}" for lab, unit in zip(labels, table["unit"], strict=True)]
+    ax.set_yticks(y, axis_labels(labels))
+    ax.grid(axis="y", visible=False)
+    notes = (["log scale"] if log else []) + [interval_name]
+    if null_value is not None:
+        notes.append(f"grey: interval includes {null_value:g}")
+    if (cut_low | cut_high).any():
+        notes.append(
+            f"arrows: interval beyond {floor:g}-{ceiling:g}"
+            if log
+            else "arrows: interval unbounded or missing"
+        )
+    return finish(ax, title, f"{xlabel} ({'; '.join(notes)})")
+
+
+def _log_ticks(ax: Axes, low: np.ndarray, high: np.ndarray) -> None:
+    """Readable ticks on a log axis of ratios around 1: finer when the range spans few decades."""
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())
     lowest, highest = min(float(low.min()), 1.0), max(float(high.max()), 1.0)
@@ -274,15 +350,21 @@ def forest_plot(
     )
     ticks = [t for t in candidates if lowest / 1.2 <= t <= highest * 1.2]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_yticks(
-        y, axis_labels(f"{lab} · {unit}" for lab, unit in zip(table["label"], table["unit"], strict=True))
-    )
-    ax.grid(axis="y", visible=False)
-    note = f"; arrows: interval beyond {floor:g}-{ceiling:g}" if (cut_low | cut_high).any() else ""
-    return finish(ax, title, f"{xlabel} (log scale; 95% interval; grey: interval includes 1{note})")
 
 
-def _clipped(values: pd.Series, floor: float, ceiling: float, fill: float) -> np.ndarray:
+def _linear_limits(raw: dict[str, np.ndarray], null_value: float | None) -> tuple[float, float]:
+    """The x-range of a linear forest plot: every finite value and the null, with a margin."""
+    values = np.concatenate([v[np.isfinite(v)] for v in raw.values()])
+    if null_value is not None:
+        values = np.append(values, null_value)
+    if not len(values):
+        return -1.0, 1.0
+    lowest, highest = float(values.min()), float(values.max())
+    margin = 0.05 * (highest - lowest) or 0.05 * max(abs(highest), 1.0)
+    return lowest - margin, highest + margin
+
+
+def _clipped(values, floor: float, ceiling: float, fill: float) -> np.ndarray:
     """Values as floats inside ``[floor, ceiling]``; missing ones become ``fill``."""
     array = np.asarray(values, dtype=float)
     return np.clip(np.where(np.isnan(array), fill, array), floor, ceiling)

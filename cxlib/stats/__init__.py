@@ -7,6 +7,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "CONTRAST_KINDS": "_design",
     "DesignEncoder": "_design",
     "FEATURE_LABELS": "_design",
     "FittedModel": "_fitted",
@@ -14,6 +15,8 @@ _WHERE = {
     "OTHER_LABEL": "_suppression",
     "Pooling": "_suppression",
     "SUMMARY_COLUMNS": "_fitted",
+    "UNIT_KINDS": "_design",
+    "Unit": "_design",
     "Z95": "_intervals",
     "feature_label": "_design",
     "mean_interval": "_intervals",
@@ -23,6 +26,7 @@ _WHERE = {
     "record_pooling": "_suppression",
     "summary_frame": "_fitted",
     "suppress_small": "_suppression",
+    "unit_text": "_design",
     "variance_inflation": "_design",
     "wilson_interval": "_intervals",
 }

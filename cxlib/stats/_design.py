@@ -2,7 +2,10 @@
 
 Categorical features become one indicator per level against a reference level (the most common
 one unless the config names it); continuous features are standardised so that every ratio is
-"per standard deviation"; yes/no features stay 0/1. Before a model sees the matrix, exact duplicates
+"per standard deviation"; yes/no features stay 0/1. What one unit of each term means is recorded as
+data (:class:`Unit`: its kind, the SD, the reference level), and :func:`unit_text` is the one place
+that turns it into the short text a summary shows ("per SD of 12.3"), so no code parses that text
+back. Before a model sees the matrix, exact duplicates
 (e.g. Telco's "No internet service" level, which repeats ``InternetService = No``), linear
 dependencies and terms whose variance inflation factor exceeds a threshold are dropped, each with a
 caveat that says why.
@@ -17,6 +20,8 @@ Examples
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -51,6 +56,59 @@ def feature_label(name: str) -> str:
     return f"{label}: {level}" if level else label
 
 
+#: Kinds of :class:`Unit`: one standard deviation of a number, a yes/no flag, a level of a category
+#: against its reference level.
+UNIT_KINDS = ("sd", "flag", "level")
+#: Kinds whose ratios compare two groups of customers (a ratio per SD is on another scale).
+CONTRAST_KINDS = ("flag", "level")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one unit of a design term means, as data.
+
+    Attributes
+    ----------
+    kind : {"sd", "flag", "level"}
+        ``"sd"``: one standard deviation of a number; ``"flag"``: yes against no; ``"level"``: this
+        level of a category against its reference level.
+    scale : float
+        For ``"sd"``: the SD in the feature's own units, NaN for a score already in SDs (``*_z``);
+        NaN otherwise.
+    reference : str or None
+        For ``"level"``: the reference level; None otherwise.
+
+    Examples
+    --------
+    >>> unit_text(Unit("sd", 12.34))
+    'per SD of 12.3'
+    """
+
+    kind: str
+    scale: float = float("nan")
+    reference: str | None = None
+
+
+def unit_text(unit: Unit) -> str:
+    """The short text a summary shows for ``unit`` ("per SD of 12.3", "yes vs no", "vs basic").
+
+    The one place this text is made; decisions read :class:`Unit` (or a summary's ``unit_kind``),
+    never the text, so a report can show it in another language.
+
+    Examples
+    --------
+    >>> [unit_text(u) for u in (Unit("sd"), Unit("flag"), Unit("level", reference="basic"))]
+    ['per SD', 'yes vs no', 'vs basic']
+    """
+    if unit.kind == "sd":
+        return "per SD" if np.isnan(unit.scale) else f"per SD of {unit.scale:,.3g}"
+    if unit.kind == "flag":
+        return "yes vs no"
+    if unit.kind == "level":
+        return f"vs {unit.reference}"
+    raise ValueError(f"unit kind {unit.kind!r} is not one of {UNIT_KINDS}")
+
+
 class DesignEncoder:
     """Encode features as indicator and standardised columns, pruning collinear terms.
 
@@ -79,7 +137,8 @@ class DesignEncoder:
     term_driver_ : dict
         Term -> the feature it came from.
     units_ : dict
-        Term -> what one unit means ("yes vs no", "per SD of 12.3", "vs basic").
+        Term -> :class:`Unit`: what one unit of it means (shown as "yes vs no", "per SD of 12.3",
+        "vs basic" by :func:`unit_text`); :meth:`unit_columns` gives them as summary columns.
     vif_ : DataFrame
         Variance inflation factor of every kept term.
     caveats_ : list of str
@@ -107,7 +166,7 @@ class DesignEncoder:
         self.levels_: dict[str, list[str]] = {}
         self.reference_: dict[str, str] = {}
         self.scale_: dict[str, tuple[float, float]] = {}
-        self.units_: dict[str, str] = {}
+        self.units_: dict[str, Unit] = {}
         self.term_driver_: dict[str, str] = {}
         self.caveats_: list[str] = []
         self.pooling_: dict[str, Pooling] = {}
@@ -150,9 +209,9 @@ class DesignEncoder:
             columns[name] = ((frame[column].astype(float) - mean) / sd).fillna(0.0).to_numpy()
             self.term_driver_.setdefault(name, column)
             if column.endswith("_z"):
-                unit = "per SD"
+                unit = Unit("sd")
             else:
-                unit = "yes vs no" if (mean, sd) == (0.0, 1.0) else f"per SD of {sd:,.3g}"
+                unit = Unit("flag") if (mean, sd) == (0.0, 1.0) else Unit("sd", sd)
             self.units_.setdefault(name, unit)
         for column in self.categorical:
             text = self.pooling_[column].apply(frame[column]).to_numpy()
@@ -160,13 +219,30 @@ class DesignEncoder:
                 name = f"{column}: {level}"
                 columns[name] = (text == level).astype(float)
                 self.term_driver_.setdefault(name, column)
-                self.units_.setdefault(name, f"vs {self.reference_[column]}")
+                self.units_.setdefault(name, Unit("level", reference=self.reference_[column]))
         matrix = pd.DataFrame(columns, index=frame.index)
         return matrix[self.terms_] if prune else matrix
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the design matrix of ``frame`` (no intercept), with the kept terms only."""
         return self._encode(frame)
+
+    def unit_columns(self, terms) -> dict[str, list]:
+        """The unit of each of ``terms`` as summary columns: ``unit`` (text), then its data.
+
+        Returns
+        -------
+        dict
+            ``unit`` (:func:`unit_text`), ``unit_kind``, ``unit_scale`` and ``unit_reference``
+            (see :class:`Unit`), one value per term.
+        """
+        units = [self.units_[term] for term in terms]
+        return {
+            "unit": [unit_text(u) for u in units],
+            "unit_kind": [u.kind for u in units],
+            "unit_scale": [u.scale for u in units],
+            "unit_reference": [u.reference for u in units],
+        }
 
     def _prune(self, matrix: pd.DataFrame) -> list[str]:
         keep = [c for c in matrix.columns if matrix[c].std() > 0]

@@ -40,6 +40,9 @@ class FittedModel:
     null_value: float | None = None
     #: What ``ci_low``/``ci_high`` are, e.g. "95% confidence interval" or "range over 5 shuffles".
     interval_name: str = "95% confidence interval"
+    #: "worse" or "better" when a higher estimate is bad or good news (e.g. more churn, a longer
+    #: lifetime), None when neither: the forest plot colours clear effects by it.
+    higher_is: str | None = None
 
     #: Set by a ``fit`` that returned (see :meth:`__init_subclass__`); never by a failed one.
     _is_fitted: bool = False
