@@ -11,6 +11,7 @@ from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurv
 from cxlib.data._config import config_from_dict
 from cxlib.features import DAYS_PER_MONTH
 from cxlib.features._customer import features_from_config
+from cxlib.report import render_all
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, WEAKER_DRIVERS, demo, telco
 
 #: Hazard ratios from a Cox model with covariates frozen at the cut-off: the planted time-varying
@@ -147,7 +148,7 @@ def test_kaplan_meier_suppresses_small_groups():
     frame.loc[:4, "group"] = "tiny"
     curves = RetentionCurves(min_group_size=10).fit(frame, group_col="group")
     assert "tiny" not in set(curves.summary_["group"])
-    assert any("tiny" in c for c in curves.caveats_)
+    assert any("tiny" in c for c in render_all(curves.caveats_))
 
 
 def test_remaining_lifetime_matches_the_exponential_formula():
@@ -204,7 +205,10 @@ def test_ph_check_flags_an_effect_that_fades_with_time():
     frame = pd.DataFrame({"exit_months": np.minimum(life, 36), "churned": life <= 36, "x": x.astype(float)})
     cox = ChurnHazards().fit(frame, ["x"], [], entry_col=None)
     assert cox.summary_.loc[0, "ph_p_value"] < 0.001
-    assert any("proportional hazards doubtful" in c for c in cox.caveats_)
+    assert [n.code for n in cox.caveats_] == ["hazards.not_proportional"] and cox.caveats_[0]["terms"] == [
+        "x"
+    ]
+    assert any("proportional hazards doubtful" in c for c in render_all(cox.caveats_))
 
 
 def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):

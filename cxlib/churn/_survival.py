@@ -34,6 +34,7 @@ from cxlib.data._load import CustomerData
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
@@ -120,13 +121,22 @@ class RetentionCurves(FittedModel):
     ----------
     fitters_ : dict
         Group -> fitted ``KaplanMeierFitter``.
+    group_col_ : str or None
+        The grouping column.
+    flag_ : bool
+        True when the grouping column is a yes/no flag (numbers 0 and 1 only): its groups are
+        then ``"1"`` (customers with the flag, first) and ``"0"`` (without); reports name them
+        with :func:`cxlib.report.group_label` ("With unresolved complaint").
     summary_ : DataFrame
-        One row per group: the standard columns (``term`` and ``label`` are the group's name,
-        ``estimate`` the share still a customer at the first horizon with its interval; no
-        p-values), then group, customers, churned, median_months (inf = not reached), its
-        interval (median_ci_low, median_ci_high), and retention at each horizon with its
-        interval (``retention_12m``, ``retention_12m_low``, ``retention_12m_high``, ...).
-    caveats_ : list of str
+        One row per group: the standard columns (``term`` and ``label`` are the group, as
+        ``group``; ``estimate`` the share still a customer at the first horizon with its
+        interval; no p-values), then group, group_col and flag (as :attr:`group_col_` and
+        :attr:`flag_`, so a report can name the group from the table alone), customers, churned,
+        median_months (inf = not reached), its interval (median_ci_low, median_ci_high), and
+        retention at each horizon with its interval (``retention_12m``, ``retention_12m_low``,
+        ``retention_12m_high``, ...).
+    caveats_ : list of Note
+        Groups pooled or not shown, medians not reached; sentences from :func:`cxlib.report.render`.
     """
 
     estimate_name = _RetentionAtFirstHorizon()
@@ -152,26 +162,40 @@ class RetentionCurves(FittedModel):
     ) -> RetentionCurves:
         """Fit one curve per group (or one overall); returns self."""
         self.group_col_ = group_col
+        self.flag_ = group_col is not None and _is_flag(frame[group_col])
         self.fitters_: dict[str, KaplanMeierFitter] = {}
-        self.caveats_: list[str] = []
+        self.caveats_: list[Note] = []
+        grouping = {"column": group_col, "flag": self.flag_}
         if group_col:
-            names = frame[group_col].map(lambda value: _group_name(group_col, value))
+            names = frame[group_col].map(lambda value: _group_key(value, self.flag_))
             names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
             if pooling:
-                named = ", ".join(pooling.groups[:5]) + (
-                    f" and {len(pooling.groups) - 5} more" if len(pooling.groups) > 5 else ""
-                )
                 self.caveats_.append(
-                    f"{named}: fewer than {self.min_group_size} customers (alone or "
-                    f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
+                    Note(
+                        "curves.groups_pooled",
+                        {
+                            "groups": list(pooling.groups),
+                            "min_size": self.min_group_size,
+                            "pooled_label": pooling.label,
+                            "size": pooling.size,
+                            **grouping,
+                        },
+                    )
                 )
-            groups = frame.groupby(names.to_numpy(), sort=True)
+            groups = list(frame.groupby(names.to_numpy(), sort=True))
+            if self.flag_:  # customers with the flag first (stable: the other groups keep their order)
+                groups.sort(key=lambda item: item[0] != "1")
         else:
             groups = [("All customers", frame)]
         rows = []
         for name, part in groups:
             if len(part) < self.min_group_size:
-                self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
+                self.caveats_.append(
+                    Note(
+                        "curves.group_too_small",
+                        {"group": str(name), "min_size": self.min_group_size, **grouping},
+                    )
+                )
                 continue
             kmf = KaplanMeierFitter(alpha=self.alpha, label=str(name))
             kmf.fit(
@@ -182,17 +206,15 @@ class RetentionCurves(FittedModel):
         self.summary_ = self._summary(rows)
         longest = frame[duration_col].max()
         if np.isinf(self.summary_["median_months"]).any():
-            self.caveats_.append(
-                f"a median lifetime 'not reached' (infinite in the summary) means more than half the group "
-                f"was still a customer after the longest follow-up ({longest:.0f} months): the median is "
-                "longer than the data can show"
-            )
+            self.caveats_.append(Note("curves.median_not_reached", {"months": float(longest)}))
         return self
 
     def _row(self, name, part, kmf, event_col, duration_col) -> dict:
         ci = median_survival_times(kmf.confidence_interval_)
         row = {
             "group": name,
+            "group_col": self.group_col_,
+            "flag": self.flag_,
             "customers": len(part),
             "churned": int(part[event_col].sum()),
             "median_months": float(kmf.median_survival_time_),
@@ -216,7 +238,16 @@ class RetentionCurves(FittedModel):
         """The standard columns (retention at the first horizon) ahead of the per-group figures."""
         table = pd.DataFrame(
             rows,
-            columns=["group", "customers", "churned", "median_months", "median_ci_low", "median_ci_high"]
+            columns=[
+                "group",
+                "group_col",
+                "flag",
+                "customers",
+                "churned",
+                "median_months",
+                "median_ci_low",
+                "median_ci_high",
+            ]
             + self._retention_columns(),
         )
         first = f"retention_{self.horizons[0]}m"
@@ -243,10 +274,17 @@ class RetentionCurves(FittedModel):
         return plot_retention(self, ax=ax, title=title, xlabel=xlabel)
 
 
-def _group_name(column: str | None, value) -> str:
-    """``With unresolved complaint`` / ``Without ...`` for a 0/1 flag, the value itself otherwise."""
-    if column is not None and isinstance(value, float | int | np.number) and value in (0, 1):
-        return f"{'With' if value else 'Without'} {feature_label(column).lower()}"
+def _is_flag(values: pd.Series) -> bool:
+    """True for a yes/no flag: numbers (or booleans) whose values are 0 and 1 only."""
+    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return False
+    return set(np.unique(values.dropna().astype(float))) <= {0.0, 1.0}
+
+
+def _group_key(value, flag: bool) -> str:
+    """A group as text: ``"1"`` / ``"0"`` for a yes/no flag's values, the value itself otherwise."""
+    if flag and isinstance(value, bool | float | int | np.number) and value in (0, 1):
+        return str(int(value))
     return str(value)
 
 
@@ -284,7 +322,9 @@ class ChurnHazards(FittedModel):
     ph_test_ : DataFrame
         Grambsch–Therneau proportional-hazards test per term: scaled Schoenfeld residuals against
         the rank of churn time (chi-square, 1 df), as lifelines' ``proportional_hazard_test``.
-    caveats_ : list of str
+    caveats_ : list of Note
+        The design's, a sample taken, terms whose hazards look not proportional; sentences from
+        :func:`cxlib.report.render`.
     result_ : statsmodels PHRegResults
 
     Examples
@@ -353,11 +393,7 @@ class ChurnHazards(FittedModel):
         self.caveats_ = list(self.encoder_.caveats_) + sampled
         violated = self.ph_test_.index[self.ph_test_["p"] < 0.01]
         if len(violated):
-            self.caveats_.append(
-                "proportional hazards doubtful (test p < 0.01) for "
-                f"{', '.join(map(feature_label, violated))}: "
-                "their hazard ratio is an average over tenure, larger at some tenures and smaller at others"
-            )
+            self.caveats_.append(Note("hazards.not_proportional", {"terms": list(violated)}))
         self.summary_ = self._summary()
         return self
 
@@ -406,7 +442,7 @@ class ChurnHazards(FittedModel):
         return plot_hazard_ratios(self, ax=ax, top=top, title=title)
 
 
-def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
+def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[Note]]:
     """A seeded random sample of at most ``max_rows`` customers, with a caveat when one is taken.
 
     Survival fits grow faster than linearly in time and memory (lifelines' Weibull used 5.6 GB on a
@@ -414,10 +450,7 @@ def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.Da
     """
     if max_rows is None or len(frame) <= max_rows:
         return frame, []
-    caveat = (
-        f"fitted on a random sample of {max_rows:,} of {len(frame):,} customers (seed {seed}); "
-        "intervals reflect the sample"
-    )
+    caveat = Note("survival.sampled", {"rows": max_rows, "customers": len(frame), "seed": seed})
     return frame.sample(max_rows, random_state=seed), [caveat]
 
 
@@ -465,7 +498,9 @@ class RemainingLifetime(FittedModel):
     model_ : WeibullAFTFitter
     shape_ : float
         Weibull shape (< 1: the hazard of leaving falls with tenure).
-    caveats_ : list of str
+    caveats_ : list of Note
+        The design's, a sample taken, and (code ``lifetime.horizon``) the horizon and the Weibull
+        assumption; sentences from :func:`cxlib.report.render`.
     """
 
     estimate_name = "time ratio"
@@ -529,10 +564,7 @@ class RemainingLifetime(FittedModel):
         self.caveats_ = (
             list(self.encoder_.caveats_)
             + sampled
-            + [
-                f"remaining lifetime counts at most {self.horizon_months} months ahead and assumes a Weibull "
-                f"hazard in tenure (fitted shape {self.shape_:.2f})"
-            ]
+            + [Note("lifetime.horizon", {"horizon_months": self.horizon_months, "shape": self.shape_})]
         )
         self.summary_ = self._summary()
         return self
