@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from cxlib.churn._panel import churn_cutoff, churn_panel
+from cxlib.churn._report import format_retention
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime, RetentionCurves, lifetime_table
 from cxlib.data._config import config_from_dict
 from cxlib.features import DAYS_PER_MONTH
@@ -192,6 +193,25 @@ def test_retention_summary_estimate_is_retention_at_the_first_horizon():
     np.testing.assert_array_equal(summary["estimate"], summary["retention_6m"])
     np.testing.assert_array_equal(summary["ci_low"], summary["retention_6m_low"])
     assert summary["p_value"].isna().all()
+
+
+def test_a_yes_no_flag_groups_by_value_and_the_report_names_the_groups():
+    """Groups are data ("1"/"0", with the flag first); "With ..." is worded by the report layer."""
+    frame = _exponential(n=400).assign(unresolved_complaint=(np.arange(400) % 4 == 0).astype(float))
+    curves = RetentionCurves().fit(frame, group_col="unresolved_complaint")
+    assert curves.flag_ and list(curves.summary_["group"]) == ["1", "0"]
+    assert list(format_retention(curves.summary_).index) == [
+        "With unresolved complaint",
+        "Without unresolved complaint",
+    ]
+    assert not RetentionCurves().fit(frame, group_col="group").flag_
+    # a missing flag is a group of its own: too small, it is pooled, and the caveat names the groups
+    frame.loc[:2, "unresolved_complaint"] = np.nan
+    pooled = RetentionCurves().fit(frame, group_col="unresolved_complaint")
+    assert render_all(pooled.caveats_) == [
+        "nan, With unresolved complaint: fewer than 10 customers (alone or with the other small groups), "
+        "pooled into 'Other (2 groups)' (102 customers)"
+    ]
 
 
 def test_ph_check_flags_an_effect_that_fades_with_time():

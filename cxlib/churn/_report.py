@@ -133,15 +133,19 @@ def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
 def retention_labels(summary: pd.DataFrame) -> list[str]:
     """The reader's name of each group of a :class:`RetentionCurves` ``summary_``, in its order.
 
+    A table without ``group_col`` and ``flag`` columns names each group by itself.
+
     Examples
     --------
     >>> summary = pd.DataFrame({"group": ["1", "0"], "group_col": "long_wait", "flag": True})
     >>> retention_labels(summary)
     ['With long support wait', 'Without long support wait']
     """
+    columns = summary["group_col"] if "group_col" in summary else [None] * len(summary)
+    flags = summary["flag"] if "flag" in summary else [False] * len(summary)
     return [
         group_label(group, column, flag)
-        for group, column, flag in zip(summary["group"], summary["group_col"], summary["flag"], strict=True)
+        for group, column, flag in zip(summary["group"], columns, flags, strict=True)
     ]
 
 
