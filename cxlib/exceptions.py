@@ -63,6 +63,10 @@ class InputFileError(CxError):
     """An input file cannot be read (empty, wrong format, encoding or separator, missing sheet)."""
 
 
+class MissingMessageError(CxError, LookupError):
+    """A note's code has no template in the message catalogue, or its template needs a value the note lacks."""
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run was stopped by SIGINT or SIGTERM.
 

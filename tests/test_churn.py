@@ -18,6 +18,7 @@ from cxlib.churn._panel import (
 from cxlib.data._config import config_from_dict, load_config
 from cxlib.data._load import load_data
 from cxlib.features import driver_features
+from cxlib.report import render, render_all
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, ROOT, WEAKER_DRIVERS, demo, telco
 
 DATED = {
@@ -161,7 +162,8 @@ def test_same_seed_same_numbers(small_config, small_data, small_panel):
 def test_split_is_out_of_time_when_churn_has_dates(small_config, small_data, small_panel):
     train, test, how = train_test_panels(small_data, small_config, small_panel)
     # data start 1 Jan 2023: two years of history before the 5 Jan 2025 training cut-off
-    assert how == (
+    assert how.code == "split.out_of_time"
+    assert render(how) == (
         "out-of-time: trained on customers at 05 Jan 2025 (label window ending at the cut-off), "
         "tested on customers at 04 Jul 2025"
     )
@@ -175,7 +177,8 @@ def test_split_is_random_when_history_before_the_training_cutoff_is_shorter_than
     data = load_data(config)
     panel = churn_panel(data, config)
     train, test, how = train_test_panels(data, config, panel)
-    assert how == (
+    assert how.code == "split.random_short_history"
+    assert render(how) == (
         "random stratified split: 75% train, 25% test; not out-of-time because the training cut-off "
         "(14 Dec 2010) would have less than 180 days of history (data start 01 Dec 2010)"
     )
@@ -259,7 +262,7 @@ def test_telco_is_a_snapshot_with_a_random_stratified_split(telco_models):
     panel, test, how, *_ = telco_models
     assert panel.design.definition == "snapshot"
     assert len(panel.frame) == 7043 and panel.frame["churned"].sum() == 1869
-    assert how.startswith("random stratified")
+    assert how.code == "split.random" and render(how) == "random stratified split: 75% train, 25% test"
 
 
 @pytest.mark.parametrize("model", ["logistic", "boosting"])
@@ -289,7 +292,7 @@ def test_telco_top_drivers_are_contract_tenure_and_fibre(telco_models):
 
 def test_telco_duplicate_no_internet_levels_are_dropped_as_collinear(telco_models):
     _, _, _, logistic, _ = telco_models
-    assert any("No internet service" in c and "identical" in c for c in logistic.caveats_)
+    assert any("No internet service" in c and "identical" in c for c in render_all(logistic.caveats_))
     assert not logistic.summary_["term"].str.contains("No internet service").any()
 
 

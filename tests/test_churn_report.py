@@ -46,12 +46,13 @@ from cxlib.churn import (
     largest_clear_effect,
     retention_axis,
     retention_groups,
+    retention_labels,
     risk_bands,
     strongest_sentence,
     summary_metrics,
 )
 from cxlib.features import ChurnRule
-from cxlib.stats import feature_label
+from cxlib.stats import Note, feature_label
 from tests.churn_data import MID_CUSTOMERS, demo
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_churn_drivers.ipynb"
@@ -171,7 +172,7 @@ def _evaluation(logistic_auc: float, boosting_auc: float) -> HeldOutEvaluation:
     )
     frame = pd.DataFrame({"churned": [True, False, False]})
     return HeldOutEvaluation(
-        split="random stratified split: 75% train, 25% test",
+        split=Note("split.random", {"train_share": 0.75, "test_share": 0.25}),
         train=pd.concat([frame] * 3, ignore_index=True),
         test=frame,
         models={},
@@ -258,12 +259,15 @@ def test_describe_drivers_adds_the_largest_vif_and_escaped_caveats():
         driver_table=drivers.driver_table,
         drivers_=drivers.drivers_,
         encoder_=SimpleNamespace(vif_=pd.DataFrame({"vif": [1.2, 3.46]})),
-        caveats_=[f"level {PAYLOAD} pooled"],
+        caveats_=[Note("design.reference_not_found", {"column": PAYLOAD, "used": "basic"})],
     )
     text = describe_drivers(fake)
     assert text.startswith(strongest_sentence(drivers))
     assert " The largest variance inflation factor among the kept drivers is 3.5." in text
-    assert text.endswith("\n- level &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\* pooled")
+    assert text.endswith(
+        "\n- &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*: configured reference level not found; "
+        "using &#x27;basic&#x27;"
+    )
 
 
 def test_forest_titles_state_the_largest_clear_effect():
@@ -291,8 +295,11 @@ def test_format_hazards_adds_the_proportional_hazards_test():
 def test_describe_hazards_counts_terms_failing_the_ph_test(p_values, expected):
     hazards = SimpleNamespace(ph_test_=pd.DataFrame({"p": p_values}), caveats_=[])
     assert describe_hazards(hazards) == expected
-    hazards.caveats_ = ["proportional hazards doubtful for *plan*"]
-    assert describe_hazards(hazards) == expected + "\n- proportional hazards doubtful for \\*plan\\*"
+    hazards.caveats_ = [Note("hazards.not_proportional", {"terms": ["*plan*"]})]
+    assert describe_hazards(hazards) == expected + (
+        "\n- proportional hazards doubtful (test p &lt; 0.01) for \\*plan\\*: their hazard ratio is an "
+        "average over tenure, larger at some tenures and smaller at others"
+    )
 
 
 # --- held-out evaluation ------------------------------------------------------------------------------
@@ -319,7 +326,7 @@ def test_describe_split_and_ranking_quote_the_evaluation():
 def test_held_out_evaluation_scores_both_models_on_the_test_customers():
     config, data, panel, _, _ = _small()
     evaluation = held_out_evaluation(data, config, panel, n_boot=0)
-    assert evaluation.split.startswith("out-of-time")
+    assert evaluation.split.code == "split.out_of_time"
     assert list(evaluation.models) == [LOGISTIC, BOOSTING] == list(evaluation.probabilities)
     for probability in evaluation.probabilities.values():
         assert probability.shape == (len(evaluation.test),)
@@ -371,7 +378,7 @@ def test_retention_without_segments_uses_the_strongest_attribute_and_says_so():
 
 
 def test_retention_notes_list_the_curves_caveats_escaped():
-    curves = SimpleNamespace(caveats_=[f"{PAYLOAD}: fewer than 10 customers, not shown"])
+    curves = SimpleNamespace(caveats_=[Note("curves.group_too_small", {"group": PAYLOAD, "min_size": 10})])
     shown = Retention(curves, "plan", pd.DataFrame())
     assert describe_retention(shown) == (
         "- &lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*: fewer than 10 customers, not shown\n"
@@ -388,7 +395,9 @@ def test_key_driver_curves_follow_the_top_flag_after_the_cutoff():
     assert by_driver.after_cutoff and retention_axis(by_driver) == "Months after the cut-off"
     flags = [c for c in panel.numeric if set(panel.frame[c].unique()) <= {0.0, 1.0}]
     assert by_driver.group_col == [d for d in drivers.drivers_["driver"] if d in flags][0]
-    assert all(g.startswith(("With ", "Without ")) for g in by_driver.curves.summary_["group"])
+    assert by_driver.curves.flag_ and list(by_driver.curves.summary_["group"]) == ["1", "0"]
+    label = feature_label(by_driver.group_col).lower()
+    assert retention_labels(by_driver.curves.summary_) == [f"With {label}", f"Without {label}"]
 
 
 def test_key_driver_curves_without_flags_take_the_next_attribute():
@@ -414,11 +423,15 @@ def test_describe_scores_and_saved():
             "expected_remaining_lifetime_months": [30.0, 28.0, 12.0, 20.0],
         }
     )
-    lifetime = SimpleNamespace(caveats_=["pooled", "remaining lifetime counts at most 36 months ahead"])
+    horizon = Note("lifetime.horizon", {"horizon_months": 36, "shape": 0.634})
+    lifetime = SimpleNamespace(
+        caveats_=[horizon, Note("survival.sampled", {"rows": 5, "customers": 9, "seed": 1})]
+    )
     assert describe_scores(scores, lifetime, 36) == (
         "4 current customers scored: mean churn probability 15.0%; 25% have a probability of 25% or more. "
         "On average a customer is expected to stay 22.5 of the next 36 months. "
-        "Note: remaining lifetime counts at most 36 months ahead."
+        "Note: remaining lifetime counts at most 36 months ahead and assumes a Weibull hazard in tenure "
+        "(fitted shape 0.63)."
     )
     assert describe_saved(scores) == (
         "Saved `churn_scores` (4 customers), `churn_drivers` and the summary to the run folder."

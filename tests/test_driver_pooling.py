@@ -20,6 +20,7 @@ import pytest
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor
 from cxlib.churn._panel import churn_panel
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.report import render_all
 from cxlib.report._charts import forest_plot
 
 matplotlib.use("Agg")
@@ -63,14 +64,14 @@ def test_a_three_customer_level_gets_no_ratio_of_its_own(tiny_plan_panel, name):
     levels = pooling.apply(tiny_plan_panel.frame["plan"]).value_counts()
     shown = [t.split(": ", 1)[1] for t in encoder.terms_ if t.startswith("plan: ")]
     assert (levels[[*shown, encoder.reference_["plan"]]] >= MIN).all()
-    caveat = next(c for c in model.caveats_ if "'trial'" in c)
+    caveat = next(c for c in render_all(model.caveats_) if "'trial'" in c)
     assert caveat.startswith("Plan:") and pooling.label in caveat and f"{pooling.size:,} customers" in caveat
 
 
 def test_a_tiny_configured_reference_level_is_replaced_by_the_most_common(tiny_plan_panel):
     model = _fit(ChurnDrivers(reference_levels={"plan": "trial"}, min_level_size=MIN), tiny_plan_panel)
     assert model.encoder_.reference_["plan"] == tiny_plan_panel.frame["plan"].value_counts().index[0]
-    assert any("reference level 'trial'" in c for c in model.caveats_)
+    assert any("reference level 'trial'" in c for c in render_all(model.caveats_))
 
 
 def test_boosting_pools_the_tiny_level_too(tiny_plan_panel):
@@ -122,7 +123,7 @@ def test_a_caveat_names_at_most_five_pooled_levels(tiny_plan_panel):
     frame.loc[frame.index[:120], "plan"] = [f"code-{i:03d}" for i in range(40) for _ in range(3)]
     panel = dataclasses.replace(tiny_plan_panel, frame=frame)
     model = _fit(ChurnDrivers(min_level_size=MIN), panel)
-    caveat = next(c for c in model.caveats_ if c.startswith("Plan:"))
+    caveat = next(c for c in render_all(model.caveats_) if c.startswith("Plan:"))
     assert len(model.encoder_.pooling_["plan"].small) == 40
     assert "and 35 more" in caveat and len(caveat) < 400, caveat
     assert sum(f"'code-{i:03d}'" in caveat for i in range(40)) <= 5

@@ -3,7 +3,7 @@
 Each case builds the model from the config, fits it on the 3,000-customer demo and checks the
 contract of :mod:`cxlib.stats._fitted`: parameters stored unchanged, ``fit`` returns self, fitted
 attributes end in ``_``, a ``summary_`` with the standard columns and coherent intervals,
-``caveats_`` as a list of text, ``plot_*`` delegating to a plotting module, and a clear
+``caveats_`` as a list of notes the message catalogue renders, ``plot_*`` delegating to a plotting module, and a clear
 :class:`cxlib.exceptions.NotFittedError` before ``fit``. A new model class joins by adding a case.
 """
 
@@ -34,10 +34,11 @@ from cxlib.churn import (  # noqa: E402
     churn_cutoff,
     churn_panel,
 )
-from cxlib.exceptions import NotFittedError  # noqa: E402
+from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
 from cxlib.features import features_from_config, lifetime_table  # noqa: E402
+from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
-from cxlib.stats import SUMMARY_COLUMNS, FittedModel  # noqa: E402
+from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 
@@ -174,9 +175,11 @@ class TestContract:
         assert (both["p_adjusted"] >= both["p_value"] - 1e-12).all()
         assert summary["label"].map(lambda v: isinstance(v, str) and v != "").all()
 
-    def test_caveats_are_a_list_of_text(self, cls):
+    def test_caveats_are_notes_the_catalogue_renders(self, cls):
         caveats = _fitted(cls)[0].caveats_
-        assert isinstance(caveats, list) and all(isinstance(c, str) for c in caveats)
+        assert isinstance(caveats, list) and all(isinstance(c, Note) for c in caveats)
+        sentences = render_all(caveats)
+        assert all(isinstance(text, str) and text.strip() for text in sentences)
 
     def test_plots_delegate_to_a_plotting_module(self, cls):
         model = _fitted(cls)[0]
@@ -269,3 +272,131 @@ def test_summary_frame_orders_the_standard_columns():
     table = summary_frame({"term": ["a"], "estimate": [1.0], "extra": [2]})
     assert list(table.columns) == SUMMARY_COLUMNS + ["extra"]
     assert np.isnan(table.loc[0, "p_value"])
+
+
+# ---- notes: computing modules state facts as data, the catalogue words them ---------------------------
+
+#: Words from which a string literal counts as a sentence (a column name or a code has fewer).
+SENTENCE_WORDS = 4
+
+
+def _is_note_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Name) and node.func.id == "Note")
+        or (isinstance(node.func, ast.Attribute) and node.func.attr == "Note")
+    )
+
+
+def _holds_caveats(node: ast.AST) -> bool:
+    """``caveats.append(...)``, ``self.caveats_ = ...``, ``return ...`` of a ``*caveat*`` function, and the like."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in ("append", "extend") and "caveat" in ast.unparse(node.func.value)
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any("caveat" in ast.unparse(t) for t in targets) and node.value is not None
+    return False
+
+
+def _prose(node: ast.AST) -> list[str]:
+    """f-strings and string literals of :data:`SENTENCE_WORDS` or more words inside ``node``."""
+    found = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.JoinedStr):
+            found.append(ast.unparse(inner))
+        elif isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            if len(inner.value.split()) >= SENTENCE_WORDS:
+                found.append(repr(inner.value))
+    return found
+
+
+@pytest.mark.parametrize("path", _computing_files(), ids=lambda p: str(p.relative_to(CXLIB)))
+def test_computing_modules_build_no_caveat_sentences(path):
+    """Caveats are :class:`Note` (a code and values): no f-string or sentence reaches one (issue 9)."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if _is_note_call(node) or _holds_caveats(node):
+            parts = (
+                [*node.args, *(k.value for k in node.keywords)]
+                if isinstance(node, ast.Call)
+                else [node.value]
+            )
+            found += [f"line {node.lineno}: {text}" for part in parts for text in _prose(part)]
+        elif isinstance(node, ast.FunctionDef) and "caveat" in node.name:
+            returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+            found += [f"line {node.lineno}: {text}" for value in returns for text in _prose(value)]
+    assert not found, f"{path.relative_to(CXLIB)} words caveats itself: {found}"
+
+
+def _literal_codes(expression: ast.AST) -> list[str]:
+    """The codes an expression can give: a literal, or literals chosen between (``"a" if x else "b"``)."""
+    if isinstance(expression, ast.Constant) and isinstance(expression.value, str):
+        return [expression.value]
+    if isinstance(expression, ast.IfExp):
+        return _literal_codes(expression.body) + _literal_codes(expression.orelse)
+    return []
+
+
+def _note_codes() -> dict[str, list[str]]:
+    """Every code a ``Note(...)`` call in cxlib names, with where (a code must be written out)."""
+    codes: dict[str, list[str]] = {}
+    for path in sorted(CXLIB.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not _is_note_call(node):
+                continue
+            where = f"{path.relative_to(CXLIB)}:{node.lineno}"
+            literals = _literal_codes(node.args[0] if node.args else node.keywords[0].value)
+            assert literals, f"{where}: a note's code must be written out, so this test can check it"
+            for code in literals:
+                codes.setdefault(code, []).append(where)
+    return codes
+
+
+def test_every_note_code_has_a_template_and_every_template_is_used():
+    codes = _note_codes()
+    assert len(codes) > 20  # the scan found the notes
+    missing = {code: where for code, where in codes.items() if code not in MESSAGES}
+    assert not missing, f"codes without a template in cxlib.report.MESSAGES: {missing}"
+    # "list.more" is the catalogue's own ("... and 12 more"), not a note
+    unused = set(MESSAGES) - set(codes) - {"list.more"}
+    assert not unused, f"templates no note uses: {sorted(unused)}"
+
+
+def test_notes_a_demo_fit_cannot_produce_render_too():
+    """Rare caveats, rendered from hand-made notes (the fits above render the common ones)."""
+    assert (
+        render(Note("drivers.not_converged"))
+        == "the logistic fit did not converge; treat the ratios as rough"
+    )
+    assert render(Note("segment.minibatch", {"customers": 1_000_000})) == (
+        "mini-batch k-means on 1,000,000 customers (3 starts): close to, not exactly, k-means"
+    )
+
+
+def test_a_note_without_a_template_or_a_value_is_a_clear_error():
+    with pytest.raises(MissingMessageError, match=r"no message for note code 'no.such'.*MESSAGES"):
+        render(Note("no.such", {}))
+    with pytest.raises(MissingMessageError, match=r"'design.constant' needs the value 'term'"):
+        render(Note("design.constant", {"column": "x"}))
+
+
+def test_plural_and_lists_of_names_are_the_catalogue_s():
+    one = Note(
+        "design.levels_pooled",
+        {
+            "column": "plan",
+            "small": ["trial"],
+            "min_size": 10,
+            "pooled_label": "Other (2 groups)",
+            "size": 14,
+        },
+    )
+    assert render(one).startswith(
+        "Plan: level 'trial' has fewer than 10 customers; pooled into 'Other (2 groups)'"
+    )
+    many = Note(
+        "design.levels_pooled_with", {**one.values, "small": [f"l{i}" for i in range(7)], "joined": ["x"]}
+    )
+    assert render(many).startswith(
+        "Plan: levels 'l0', 'l1', 'l2', 'l3', 'l4' and 2 more have fewer than 10 customers; pooled with 'x' into"
+    )

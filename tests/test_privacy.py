@@ -22,7 +22,7 @@ from cxlib.churn._retention import RetentionCurves
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data
 from cxlib.overview import _kpis as kpis
-from cxlib.report import describe_pooling
+from cxlib.report import describe_pooling, render_all
 from cxlib.segment import describe_rfm, rfm_segment_summary
 from cxlib.stats._suppression import pool_small_groups, suppress_small
 
@@ -94,7 +94,7 @@ def test_retention_curves_pool_a_small_group_instead_of_leaving_it_out():
     summary = curves.summary_.set_index("group")
     assert "trial" not in summary.index and summary["customers"].sum() == len(frame)
     assert (summary["customers"] >= MIN).all()
-    assert any("'Other (2 groups)'" in c and "trial" in c for c in curves.caveats_)
+    assert any("'Other (2 groups)'" in c and "trial" in c for c in render_all(curves.caveats_))
 
 
 def test_rfm_summary_pools_small_segments_and_says_so():

@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from cxlib.features import features_from_config  # noqa: E402
+from cxlib.report import render_all  # noqa: E402
 from cxlib.segment import (  # noqa: E402
     NO_PURCHASE_LABEL,
     Segmenter,
@@ -33,7 +34,7 @@ from cxlib.segment import (  # noqa: E402
     segment_summary,
     segmentation_overrides,
 )
-from cxlib.stats import SUMMARY_COLUMNS, wilson_interval  # noqa: E402
+from cxlib.stats import SUMMARY_COLUMNS, Note, wilson_interval  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 #: Customers with at least this many purchases are the "enough history" set for the ARI test.
@@ -317,14 +318,16 @@ def test_a_stable_segmentation_with_k_chosen_by_evidence_has_no_caveats(fitted):
 
 def test_caveats_say_k_was_forced_away_from_the_best_silhouette_and_stability_was_not_measured(features):
     seg = Segmenter(n_segments=3, bootstrap_runs=0).fit(features)
-    assert "k = 3 was set (n_segments); the silhouette is highest at k = 4" in seg.caveats_
-    assert "stability not measured (bootstrap_runs = 0)" in seg.caveats_
+    assert Note("segment.k_forced", {"k": 3, "best_k": 4}) in seg.caveats_
+    text = render_all(seg.caveats_)
+    assert "k = 3 was set (n_segments); the silhouette is highest at k = 4" in text
+    assert "stability not measured (bootstrap_runs = 0)" in text
 
 
 def test_caveat_when_too_few_customers_have_min_orders_purchases(features):
     seg = Segmenter(n_segments=4, bootstrap_runs=0, min_orders=60).fit(features)
     assert seg.n_fit_ == int((features["frequency"] > 0).sum())  # every buyer shaped the segments
-    assert any("60+ purchases" in c and "every buyer shapes them" in c for c in seg.caveats_)
+    assert any("60+ purchases" in c and "every buyer shapes them" in c for c in render_all(seg.caveats_))
 
 
 def test_unstable_segments_are_caveats_and_reach_the_report_escaped(fitted):
@@ -332,7 +335,9 @@ def test_unstable_segments_are_caveats_and_reach_the_report_escaped(fitted):
     shaken.names_ = {**fitted.names_, 1: "*Big* <spenders>"}
     shaken.stability_ = fitted.stability_.assign(jaccard_mean=[0.9, 0.42, 0.8, 0.95])
     shaken.caveats_ = shaken._stability_caveats()
-    assert shaken.caveats_ == [
+    assert [n.code for n in shaken.caveats_] == ["segment.unstable"]
+    assert shaken.caveats_[0]["name"] == "*Big* <spenders>"  # data, escaped where it is shown
+    assert render_all(shaken.caveats_) == [
         "segment 1 (*Big* <spenders>): mean bootstrap Jaccard 0.42, below 0.6: not a reproducible segment"
     ]
     text = describe_stability(shaken)

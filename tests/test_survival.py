@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from cxlib.churn._panel import churn_cutoff, churn_panel
+from cxlib.churn._report import format_retention
 from cxlib.churn._retention import RetentionCurves
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import config_from_dict
 from cxlib.features import DAYS_PER_MONTH, lifetime_table
 from cxlib.features._customer import features_from_config
+from cxlib.report import render_all
 from tests.churn_data import ALL_DRIVERS, MAIN_DRIVERS, MID_CUSTOMERS, WEAKER_DRIVERS, demo, telco
 
 #: Hazard ratios from a Cox model with covariates frozen at the cut-off: the planted time-varying
@@ -148,7 +150,7 @@ def test_kaplan_meier_suppresses_small_groups():
     frame.loc[:4, "group"] = "tiny"
     curves = RetentionCurves(min_group_size=10).fit(frame, group_col="group")
     assert "tiny" not in set(curves.summary_["group"])
-    assert any("tiny" in c for c in curves.caveats_)
+    assert any("tiny" in c for c in render_all(curves.caveats_))
 
 
 def test_remaining_lifetime_matches_the_exponential_formula():
@@ -194,6 +196,25 @@ def test_retention_summary_estimate_is_retention_at_the_first_horizon():
     assert summary["p_value"].isna().all()
 
 
+def test_a_yes_no_flag_groups_by_value_and_the_report_names_the_groups():
+    """Groups are data ("1"/"0", with the flag first); "With ..." is worded by the report layer."""
+    frame = _exponential(n=400).assign(unresolved_complaint=(np.arange(400) % 4 == 0).astype(float))
+    curves = RetentionCurves().fit(frame, group_col="unresolved_complaint")
+    assert curves.flag_ and list(curves.summary_["group"]) == ["1", "0"]
+    assert list(format_retention(curves.summary_).index) == [
+        "With unresolved complaint",
+        "Without unresolved complaint",
+    ]
+    assert not RetentionCurves().fit(frame, group_col="group").flag_
+    # a missing flag is a group of its own: too small, it is pooled, and the caveat names the groups
+    frame.loc[:2, "unresolved_complaint"] = np.nan
+    pooled = RetentionCurves().fit(frame, group_col="unresolved_complaint")
+    assert render_all(pooled.caveats_) == [
+        "nan, With unresolved complaint: fewer than 10 customers (alone or with the other small groups), "
+        "pooled into 'Other (2 groups)' (102 customers)"
+    ]
+
+
 def test_ph_check_flags_an_effect_that_fades_with_time():
     rng = np.random.default_rng(3)
     n = 6000
@@ -205,7 +226,10 @@ def test_ph_check_flags_an_effect_that_fades_with_time():
     frame = pd.DataFrame({"exit_months": np.minimum(life, 36), "churned": life <= 36, "x": x.astype(float)})
     cox = ChurnHazards().fit(frame, ["x"], [], entry_col=None)
     assert cox.summary_.loc[0, "ph_p_value"] < 0.001
-    assert any("proportional hazards doubtful" in c for c in cox.caveats_)
+    assert [n.code for n in cox.caveats_] == ["hazards.not_proportional"] and cox.caveats_[0]["terms"] == [
+        "x"
+    ]
+    assert any("proportional hazards doubtful" in c for c in render_all(cox.caveats_))
 
 
 def test_lifetimes_run_from_signup_to_churn_or_as_of(small_config, small_data):

@@ -68,6 +68,7 @@ _WHERE = {
     "plot_time_ratios": "_plots",
     "retention_axis": "_findings",
     "retention_groups": "_report",
+    "retention_labels": "_report",
     "risk_bands": "_report",
     "scoring_features": "_panel",
     "strongest_sentence": "_findings",

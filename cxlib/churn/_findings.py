@@ -4,7 +4,9 @@ Every reader-facing sentence of the churn notebook is built here from fitted mod
 of :mod:`cxlib.churn._report`, so the notebook holds no string building and a message catalogue
 can later replace this module. Sentences are Markdown: text that comes from the data or the
 config (company, driver names, category levels, caveats naming groups) is escaped with
-:func:`cxlib.report.md_text`. Chart titles are plain text (charts are images).
+:func:`cxlib.report.md_text`. The models' caveats and the held-out split are notes
+(:class:`cxlib.stats.Note`), worded by the message catalogue (:func:`cxlib.report.render`).
+Chart titles are plain text (charts are images).
 
 Examples
 --------
@@ -23,16 +25,18 @@ from cxlib.churn._models import ChurnDrivers
 from cxlib.churn._panel import LABEL, ChurnCutoff, ChurnPanel
 from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.report._messages import render
 from cxlib.report._safe_text import md_text
 from cxlib.stats._design import CONTRAST_KINDS, feature_label
+from cxlib.stats._notes import Note
 
 #: Below this p-value the proportional-hazards assumption of a Cox term is reported as doubtful.
 _PH_ALPHA = 0.01
 
 
-def _bullets(caveats: list[str]) -> str:
+def _bullets(caveats: list[Note]) -> str:
     """Caveats as Markdown list items, each on a new line after the text before them."""
-    return "".join(f"\n- {md_text(caveat)}" for caveat in caveats)
+    return "".join(f"\n- {md_text(render(caveat))}" for caveat in caveats)
 
 
 def describe_definition(design: ChurnCutoff) -> str:
@@ -170,7 +174,7 @@ def describe_drivers(drivers: ChurnDrivers) -> str:
 def describe_split(evaluation: HeldOutEvaluation) -> str:
     """How the held-out evaluation was split, with the numbers of training and test customers."""
     return (
-        f"Held-out evaluation ({evaluation.split}): {len(evaluation.train):,} training and "
+        f"Held-out evaluation ({md_text(render(evaluation.split))}): {len(evaluation.train):,} training and "
         f"{len(evaluation.test):,} test customers."
     )
 
@@ -211,7 +215,7 @@ def describe_retention(retention: Retention) -> str:
             else "for all customers together (no customer attribute is among the drivers)"
         )
         text = f"Segments were not produced in this run (notebook 01 did not run), so retention is shown {shown}.\n\n"
-    return text + "".join(f"- {md_text(caveat)}\n" for caveat in retention.curves.caveats_)
+    return text + "".join(f"- {md_text(render(caveat))}\n" for caveat in retention.curves.caveats_)
 
 
 def describe_hazards(hazards: ChurnHazards) -> str:
@@ -230,15 +234,16 @@ def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_m
     scores : DataFrame
         :func:`cxlib.churn.churn_scores`.
     lifetime : RemainingLifetime
-        Fitted; its last caveat states the horizon and the Weibull assumption.
+        Fitted; its ``lifetime.horizon`` caveat states the horizon and the Weibull assumption.
     horizon_months : int
     """
     probability = scores["churn_probability"]
+    horizon = next(note for note in lifetime.caveats_ if note.code == "lifetime.horizon")
     return (
         f"{len(scores):,} current customers scored: mean churn probability {probability.mean():.1%}; "
         f"{(probability >= 0.25).mean():.0%} have a probability of 25% or more. On average a customer is expected to stay "
         f"{scores['expected_remaining_lifetime_months'].mean():.1f} of the next {horizon_months} months. "
-        f"Note: {md_text(lifetime.caveats_[-1])}."
+        f"Note: {md_text(render(horizon))}."
     )
 
 
@@ -285,7 +290,7 @@ def summary_metrics(
         "label_window_days": panel.design.window_days,
         "customers_at_risk": len(panel.frame),
         "churn_rate": panel.frame[LABEL].mean(),
-        "split": evaluation.split,
+        "split": render(evaluation.split),
         "held_out": evaluation.metrics.to_dict(orient="records"),
         "top_drivers": drivers.drivers_["driver"].head(5).tolist(),
         "customers_scored": len(scores),

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from cxlib.churn._panel import LABEL
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
 
 
@@ -58,7 +59,9 @@ class ChurnDrivers(FittedModel):
         (= estimate), p_holm (= p_adjusted) and vif.
     drivers_ : DataFrame
         One row per driver (feature): joint Wald chi-square and p-value, ranked strongest first.
-    caveats_ : list of str
+    caveats_ : list of Note
+        The design's (levels pooled, terms left out) and a fit that did not converge; sentences
+        from :func:`cxlib.report.render`.
     result_ : statsmodels results
 
     Examples
@@ -106,7 +109,7 @@ class ChurnDrivers(FittedModel):
             self.result_ = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0)
         self.caveats_ = list(self.encoder_.caveats_)
         if not self.result_.mle_retvals.get("converged", True):
-            self.caveats_.append("the logistic fit did not converge; treat the ratios as rough")
+            self.caveats_.append(Note("drivers.not_converged"))
         self.summary_ = self._summary()
         self.drivers_ = self._driver_tests()
         return self
@@ -220,7 +223,9 @@ class ChurnPredictor(FittedModel):
         Categorical feature -> its levels in training (after pooling).
     pooling_ : dict
         Categorical feature -> :class:`cxlib.stats._suppression.Pooling` of its small levels.
-    caveats_ : list of str
+    caveats_ : list of Note
+        Levels pooled, how probabilities were calibrated, what the importance measures; sentences
+        from :func:`cxlib.report.render`.
 
     Examples
     --------
@@ -297,21 +302,28 @@ class ChurnPredictor(FittedModel):
         )
         return x_cal, y_cal
 
-    def _caveats(self, rows: int, importance_rows: int) -> list[str]:
+    def _caveats(self, rows: int, importance_rows: int) -> list[Note]:
         caveats = [
-            f"{feature_label(column)}: {len(pooling.groups)} small level(s) pooled into '{pooling.label}' "
-            f"({pooling.size:,} customers) before fitting"
+            Note(
+                "predictor.levels_pooled",
+                {
+                    "column": column,
+                    "levels": len(pooling.groups),
+                    "pooled_label": pooling.label,
+                    "size": pooling.size,
+                },
+            )
             for column, pooling in self.pooling_.items()
             if pooling
         ]
         caveats.append(
-            f"probabilities calibrated ({self.calibration}) on {self.calibration_share:.0%} of the "
-            f"{rows:,} training customers, held back from the boosting"
+            Note(
+                "predictor.calibrated",
+                {"method": self.calibration, "share": self.calibration_share, "customers": rows},
+            )
         )
         caveats.append(
-            f"importance is the drop in ROC-AUC on {importance_rows:,} calibration customers when one "
-            f"feature is shuffled; its range spans {IMPORTANCE_REPEATS} shuffles, not sampling error, "
-            "and correlated features share their importance"
+            Note("predictor.importance", {"customers": importance_rows, "repeats": IMPORTANCE_REPEATS})
         )
         return caveats
 

@@ -41,6 +41,7 @@ from cxlib.exceptions import ConfigError
 from cxlib.features._churn_rule import ChurnRule, churn_rule_from_config
 from cxlib.features._drivers import driver_features
 from cxlib.features._time import DAYS_PER_MONTH, tenure_months
+from cxlib.stats._notes import Note
 
 LABEL = "churned"
 #: A time-based split needs at least this many churners in the earlier panel.
@@ -276,7 +277,7 @@ def _features_at(data: CustomerData, config: Config, when: pd.Timestamp, inclusi
 
 def train_test_panels(
     data: CustomerData, config: Config, panel: ChurnPanel
-) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, pd.DataFrame, Note]:
     """Split for held-out evaluation: out-of-time when churn has dates, else random stratified.
 
     The time-based split trains on the panel one window earlier (its label window ends at the
@@ -288,41 +289,44 @@ def train_test_panels(
     Returns
     -------
     train, test : DataFrame
-    how : str
-        A sentence describing the split (and, for a random split of dated churn, why).
+    how : Note
+        The split as data, for :func:`cxlib.report.render`: ``split.out_of_time`` (``train_at``,
+        ``test_at``), ``split.random`` (``train_share``, ``test_share``), or, for a random split
+        of dated churn, why it is not out-of-time: ``split.random_short_history`` (also
+        ``train_at``, ``window_days``, ``data_start``) or ``split.random_few_churners`` (also
+        ``train_at``, ``churners``, ``needed``).
     """
     settings = config.values["churn_model"]
-    reason = ""
+    shares = {"train_share": 1 - settings["test_size"], "test_share": settings["test_size"]}
+    how = Note("split.random", shares)
     if panel.design.dated:
         window = pd.Timedelta(days=panel.design.window_days)
         earlier = panel.design.cutoff - window
         first = _first_record(data)
         if earlier - window < first:
-            reason = (
-                f"; not out-of-time because the training cut-off ({earlier:%d %b %Y}) would have less than "
-                f"{panel.design.window_days} days of history (data start {first:%d %b %Y})"
+            how = Note(
+                "split.random_short_history",
+                {**shares, "train_at": earlier, "window_days": panel.design.window_days, "data_start": first},
             )
         else:
             train = churn_panel(data, config, earlier).frame
             if train[LABEL].sum() >= MIN_TRAIN_CHURNERS:
-                how = (
-                    f"out-of-time: trained on customers at {earlier:%d %b %Y} (label window ending at the "
-                    f"cut-off), tested on customers at {panel.design.cutoff:%d %b %Y}"
-                )
+                how = Note("split.out_of_time", {"train_at": earlier, "test_at": panel.design.cutoff})
                 return train, panel.frame, how
-            reason = (
-                f"; not out-of-time because the training panel at {earlier:%d %b %Y} has only "
-                f"{int(train[LABEL].sum())} churners (at least {MIN_TRAIN_CHURNERS} needed)"
+            how = Note(
+                "split.random_few_churners",
+                {
+                    **shares,
+                    "train_at": earlier,
+                    "churners": int(train[LABEL].sum()),
+                    "needed": MIN_TRAIN_CHURNERS,
+                },
             )
     train, test = train_test_split(
         panel.frame,
         test_size=settings["test_size"],
         stratify=panel.frame[LABEL],
         random_state=config.seed,
-    )
-    how = (
-        f"random stratified split: {1 - settings['test_size']:.0%} train, {settings['test_size']:.0%} test"
-        + reason
     )
     return train.reset_index(drop=True), test.reset_index(drop=True), how
 

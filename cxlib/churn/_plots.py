@@ -33,6 +33,7 @@ from cxlib.report._charts import (
     new_axes,
     percent_formatter,
 )
+from cxlib.report._messages import group_label
 from cxlib.report._summary import plot_summary
 from cxlib.stats._design import feature_label
 
@@ -277,7 +278,8 @@ def plot_retention(
     ax = new_axes(ax, figsize=(9.0, 4.2))
     for (name, kmf), colour in zip(curves.fitters_.items(), PALETTE, strict=False):
         kmf.plot_survival_function(ax=ax, color=colour, ci_alpha=0.15, lw=2)
-        ax.lines[-1].set_label(f"{axis_labels([name])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
+        label = group_label(name, curves.group_col_, curves.flag_)
+        ax.lines[-1].set_label(f"{axis_labels([label])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_ylim(0, 1.02)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
@@ -294,8 +296,10 @@ def _retention_title(summary: pd.DataFrame) -> str:
     best, worst = summary.loc[summary[key].idxmax()], summary.loc[summary[key].idxmin()]
     months = key.split("_")[1][:-1]
     if len(summary) == 2:
+        high, low = (
+            group_label(row["group"], row["group_col"], row["flag"]).lower() for row in (best, worst)
+        )
         return (
-            f"After {months} months, {best[key]:.0%} are still customers ({best['group'].lower()}) "
-            f"vs {worst[key]:.0%} ({worst['group'].lower()})"
+            f"After {months} months, {best[key]:.0%} are still customers ({high}) vs {worst[key]:.0%} ({low})"
         )
     return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by group"

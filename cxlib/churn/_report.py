@@ -27,7 +27,9 @@ from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.features._lifetimes import lifetime_table
 from cxlib.features._time import DAYS_PER_MONTH
+from cxlib.report._messages import group_label
 from cxlib.report._summary import format_summary
+from cxlib.stats._notes import Note
 from cxlib.stats._suppression import suppress_small
 
 #: Names of the two models compared on held-out customers, as the report shows them.
@@ -100,8 +102,12 @@ def format_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
-    """Readable Kaplan–Meier summary: customers, churned, median lifetime and retention with intervals."""
-    out = pd.DataFrame(index=summary["group"].to_numpy())
+    """Readable Kaplan–Meier summary: customers, churned, median lifetime and retention with intervals.
+
+    Rows are named by :func:`cxlib.report.group_label` ("With unresolved complaint" for the
+    customers with a yes/no flag).
+    """
+    out = pd.DataFrame(index=retention_labels(summary))
     out["Customers"] = [f"{n:,}" for n in summary["customers"]]
     out["Churned"] = [f"{n:,}" for n in summary["churned"]]
     out["Median lifetime, months (95% CI)"] = [
@@ -119,6 +125,25 @@ def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
             )
         ]
     return out
+
+
+def retention_labels(summary: pd.DataFrame) -> list[str]:
+    """The reader's name of each group of a :class:`RetentionCurves` ``summary_``, in its order.
+
+    A table without ``group_col`` and ``flag`` columns names each group by itself.
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"group": ["1", "0"], "group_col": "long_wait", "flag": True})
+    >>> retention_labels(summary)
+    ['With long support wait', 'Without long support wait']
+    """
+    columns = summary["group_col"] if "group_col" in summary else [None] * len(summary)
+    flags = summary["flag"] if "flag" in summary else [False] * len(summary)
+    return [
+        group_label(group, column, flag)
+        for group, column, flag in zip(summary["group"], columns, flags, strict=True)
+    ]
 
 
 def _median_text(median: float, low: float, high: float) -> str:
@@ -265,8 +290,9 @@ class HeldOutEvaluation:
 
     Attributes
     ----------
-    split : str
-        How train and test were chosen (from :func:`cxlib.churn.train_test_panels`).
+    split : Note
+        How train and test were chosen (from :func:`cxlib.churn.train_test_panels`; worded by
+        :func:`cxlib.report.render`).
     train, test : DataFrame
         The training and test panels.
     models : dict
@@ -278,7 +304,7 @@ class HeldOutEvaluation:
         :func:`compare_models` of the test customers: model, metric, estimate, ci_low, ci_high.
     """
 
-    split: str
+    split: Note
     train: pd.DataFrame
     test: pd.DataFrame
     models: dict

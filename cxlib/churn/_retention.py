@@ -17,8 +17,8 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from cxlib.churn._panel import LABEL
-from cxlib.stats._design import feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
 
 #: Months at which :class:`RetentionCurves` reports retention by default.
@@ -51,13 +51,22 @@ class RetentionCurves(FittedModel):
     ----------
     fitters_ : dict
         Group -> fitted ``KaplanMeierFitter``.
+    group_col_ : str or None
+        The grouping column.
+    flag_ : bool
+        True when the grouping column is a yes/no flag (numbers 0 and 1 only): its groups are
+        then ``"1"`` (customers with the flag, first) and ``"0"`` (without); reports name them
+        with :func:`cxlib.report.group_label` ("With unresolved complaint").
     summary_ : DataFrame
-        One row per group: the standard columns (``term`` and ``label`` are the group's name,
-        ``estimate`` the share still a customer at the first horizon with its interval; no
-        p-values), then group, customers, churned, median_months (inf = not reached), its
-        interval (median_ci_low, median_ci_high), and retention at each horizon with its
-        interval (``retention_12m``, ``retention_12m_low``, ``retention_12m_high``, ...).
-    caveats_ : list of str
+        One row per group: the standard columns (``term`` and ``label`` are the group, as
+        ``group``; ``estimate`` the share still a customer at the first horizon with its
+        interval; no p-values), then group, group_col and flag (as :attr:`group_col_` and
+        :attr:`flag_`, so a report can name the group from the table alone), customers, churned,
+        median_months (inf = not reached), its interval (median_ci_low, median_ci_high), and
+        retention at each horizon with its interval (``retention_12m``, ``retention_12m_low``,
+        ``retention_12m_high``, ...).
+    caveats_ : list of Note
+        Groups pooled or not shown, medians not reached; sentences from :func:`cxlib.report.render`.
     """
 
     estimate_name = _RetentionAtFirstHorizon()
@@ -83,26 +92,40 @@ class RetentionCurves(FittedModel):
     ) -> RetentionCurves:
         """Fit one curve per group (or one overall); returns self."""
         self.group_col_ = group_col
+        self.flag_ = group_col is not None and _is_flag(frame[group_col])
         self.fitters_: dict[str, KaplanMeierFitter] = {}
-        self.caveats_: list[str] = []
+        self.caveats_: list[Note] = []
+        grouping = {"column": group_col, "flag": self.flag_}
         if group_col:
-            names = frame[group_col].map(lambda value: _group_name(group_col, value))
+            names = frame[group_col].map(lambda value: _group_key(value, self.flag_))
             names, pooling = pool_small_groups(names, self.min_group_size, column=group_col)
             if pooling:
-                named = ", ".join(pooling.groups[:5]) + (
-                    f" and {len(pooling.groups) - 5} more" if len(pooling.groups) > 5 else ""
-                )
                 self.caveats_.append(
-                    f"{named}: fewer than {self.min_group_size} customers (alone or "
-                    f"with the other small groups), pooled into '{pooling.label}' ({pooling.size:,} customers)"
+                    Note(
+                        "curves.groups_pooled",
+                        {
+                            "groups": list(pooling.groups),
+                            "min_size": self.min_group_size,
+                            "pooled_label": pooling.label,
+                            "size": pooling.size,
+                            **grouping,
+                        },
+                    )
                 )
-            groups = frame.groupby(names.to_numpy(), sort=True)
+            groups = list(frame.groupby(names.to_numpy(), sort=True))
+            if self.flag_:  # customers with the flag first (stable: the other groups keep their order)
+                groups.sort(key=lambda item: item[0] != "1")
         else:
             groups = [("All customers", frame)]
         rows = []
         for name, part in groups:
             if len(part) < self.min_group_size:
-                self.caveats_.append(f"{name}: fewer than {self.min_group_size} customers, not shown")
+                self.caveats_.append(
+                    Note(
+                        "curves.group_too_small",
+                        {"group": str(name), "min_size": self.min_group_size, **grouping},
+                    )
+                )
                 continue
             kmf = KaplanMeierFitter(alpha=self.alpha, label=str(name))
             kmf.fit(
@@ -113,17 +136,15 @@ class RetentionCurves(FittedModel):
         self.summary_ = self._summary(rows)
         longest = frame[duration_col].max()
         if np.isinf(self.summary_["median_months"]).any():
-            self.caveats_.append(
-                f"a median lifetime 'not reached' (infinite in the summary) means more than half the group "
-                f"was still a customer after the longest follow-up ({longest:.0f} months): the median is "
-                "longer than the data can show"
-            )
+            self.caveats_.append(Note("curves.median_not_reached", {"months": float(longest)}))
         return self
 
     def _row(self, name, part, kmf, event_col, duration_col) -> dict:
         ci = median_survival_times(kmf.confidence_interval_)
         row = {
             "group": name,
+            "group_col": self.group_col_,
+            "flag": self.flag_,
             "customers": len(part),
             "churned": int(part[event_col].sum()),
             "median_months": float(kmf.median_survival_time_),
@@ -147,7 +168,16 @@ class RetentionCurves(FittedModel):
         """The standard columns (retention at the first horizon) ahead of the per-group figures."""
         table = pd.DataFrame(
             rows,
-            columns=["group", "customers", "churned", "median_months", "median_ci_low", "median_ci_high"]
+            columns=[
+                "group",
+                "group_col",
+                "flag",
+                "customers",
+                "churned",
+                "median_months",
+                "median_ci_low",
+                "median_ci_high",
+            ]
             + self._retention_columns(),
         )
         first = f"retention_{self.horizons[0]}m"
@@ -174,8 +204,15 @@ class RetentionCurves(FittedModel):
         return plot_retention(self, ax=ax, title=title, xlabel=xlabel)
 
 
-def _group_name(column: str | None, value) -> str:
-    """``With unresolved complaint`` / ``Without ...`` for a 0/1 flag, the value itself otherwise."""
-    if column is not None and isinstance(value, float | int | np.number) and value in (0, 1):
-        return f"{'With' if value else 'Without'} {feature_label(column).lower()}"
+def _is_flag(values: pd.Series) -> bool:
+    """True for a yes/no flag: numbers (or booleans) whose values are 0 and 1 only."""
+    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return False
+    return set(np.unique(values.dropna().astype(float))) <= {0.0, 1.0}
+
+
+def _group_key(value, flag: bool) -> str:
+    """A group as text: ``"1"`` / ``"0"`` for a yes/no flag's values, the value itself otherwise."""
+    if flag and isinstance(value, bool | float | int | np.number) and value in (0, 1):
+        return str(int(value))
     return str(value)

@@ -30,6 +30,7 @@ from cxlib.churn._panel import LABEL
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._notes import Note
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
@@ -70,7 +71,9 @@ class ChurnHazards(FittedModel):
     ph_test_ : DataFrame
         Grambsch–Therneau proportional-hazards test per term: scaled Schoenfeld residuals against
         the rank of churn time (chi-square, 1 df), as lifelines' ``proportional_hazard_test``.
-    caveats_ : list of str
+    caveats_ : list of Note
+        The design's, a sample taken, terms whose hazards look not proportional; sentences from
+        :func:`cxlib.report.render`.
     result_ : statsmodels PHRegResults
 
     Examples
@@ -140,11 +143,7 @@ class ChurnHazards(FittedModel):
         self.caveats_ = list(self.encoder_.caveats_) + sampled
         violated = self.ph_test_.index[self.ph_test_["p"] < 0.01]
         if len(violated):
-            self.caveats_.append(
-                "proportional hazards doubtful (test p < 0.01) for "
-                f"{', '.join(map(feature_label, violated))}: "
-                "their hazard ratio is an average over tenure, larger at some tenures and smaller at others"
-            )
+            self.caveats_.append(Note("hazards.not_proportional", {"terms": list(violated)}))
         self.summary_ = self._summary()
         return self
 
@@ -194,7 +193,7 @@ class ChurnHazards(FittedModel):
         return plot_hazard_ratios(self, ax=ax, top=top, title=title)
 
 
-def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
+def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[Note]]:
     """A seeded random sample of at most ``max_rows`` customers, with a caveat when one is taken.
 
     Survival fits grow faster than linearly in time and memory (lifelines' Weibull used 5.6 GB on a
@@ -202,10 +201,7 @@ def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.Da
     """
     if max_rows is None or len(frame) <= max_rows:
         return frame, []
-    caveat = (
-        f"fitted on a random sample of {max_rows:,} of {len(frame):,} customers (seed {seed}); "
-        "intervals reflect the sample"
-    )
+    caveat = Note("survival.sampled", {"rows": max_rows, "customers": len(frame), "seed": seed})
     return frame.sample(max_rows, random_state=seed), [caveat]
 
 
@@ -254,7 +250,9 @@ class RemainingLifetime(FittedModel):
     model_ : WeibullAFTFitter
     shape_ : float
         Weibull shape (< 1: the hazard of leaving falls with tenure).
-    caveats_ : list of str
+    caveats_ : list of Note
+        The design's, a sample taken, and (code ``lifetime.horizon``) the horizon and the Weibull
+        assumption; sentences from :func:`cxlib.report.render`.
     """
 
     estimate_name = "time ratio"
@@ -319,10 +317,7 @@ class RemainingLifetime(FittedModel):
         self.caveats_ = (
             list(self.encoder_.caveats_)
             + sampled
-            + [
-                f"remaining lifetime counts at most {self.horizon_months} months ahead and assumes a Weibull "
-                f"hazard in tenure (fitted shape {self.shape_:.2f})"
-            ]
+            + [Note("lifetime.horizon", {"horizon_months": self.horizon_months, "shape": self.shape_})]
         )
         self.summary_ = self._summary()
         return self

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxlib.report._messages import render
 from cxlib.report._safe_text import md_text
 from cxlib.report._sentences import describe_pooling
 from cxlib.segment._segmenter import NO_PURCHASE_LABEL, STABLE_JACCARD, Segmenter
@@ -263,6 +264,9 @@ def describe_k_choice(segmenter: Segmenter) -> str:
 def describe_caveats(segmenter: Segmenter) -> str:
     """The fitted segmenter's caveats as a Markdown list ("" when there are none).
 
+    The caveats are notes (:class:`cxlib.stats.Note`) worded by :func:`cxlib.report.render`; the
+    sentences are escaped, since they name segments.
+
     Parameters
     ----------
     segmenter : Segmenter
@@ -274,7 +278,7 @@ def describe_caveats(segmenter: Segmenter) -> str:
     """
     if not segmenter.caveats_:
         return ""
-    return "**Caveats.**\n\n" + "".join(f"- {md_text(caveat)}\n" for caveat in segmenter.caveats_)
+    return "**Caveats.**\n\n" + "".join(f"- {md_text(render(caveat))}\n" for caveat in segmenter.caveats_)
 
 
 def run_summary(segmenter: Segmenter, rfm_summary: pd.DataFrame) -> dict[str, Any]:

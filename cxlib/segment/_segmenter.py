@@ -30,6 +30,7 @@ from cxlib.segment._profiles import (
 )
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._intervals import wilson_interval
+from cxlib.stats._notes import Note
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -144,8 +145,8 @@ class Segmenter(FittedModel):
         with a 95% Wilson interval (``ci_low``, ``ci_high``), p-values NaN (nothing is tested),
         ``unit`` "share of customers"; then ``segment``, the :attr:`profiles_` columns and
         ``stability`` (mean bootstrap Jaccard). See :func:`cxlib.segment.segment_summary` for the run table.
-    caveats_ : list of str
-        Short facts that limit the result: k set away from the best silhouette, too few customers
+    caveats_ : list of Note
+        Short facts that limit the result (sentences from :func:`cxlib.report.render`): k set away from the best silhouette, too few customers
         with ``min_orders`` purchases, unstable segments (Jaccard < 0.6), suppressed segments,
         stability not measured, mini-batch k-means on very large data.
 
@@ -288,8 +289,15 @@ class Segmenter(FittedModel):
         needed = 50 * max(self.k_range[1], self.n_segments or 0)
         if shaping.sum() < needed:
             caveats.append(
-                f"only {int(shaping.sum()):,} customers have {self.min_orders}+ purchases, fewer than the "
-                f"{needed:,} needed to shape up to {needed // 50} segments: every buyer shapes them"
+                Note(
+                    "segment.few_shaping",
+                    {
+                        "customers": int(shaping.sum()),
+                        "min_orders": self.min_orders,
+                        "needed": needed,
+                        "max_segments": needed // 50,
+                    },
+                )
             )
             shaping = buyers
         self.n_fit_ = int(shaping.sum())
@@ -320,13 +328,9 @@ class Segmenter(FittedModel):
         self.best_k_ = int(self.k_scores_["silhouette"].idxmax())
         self.n_segments_ = self.best_k_ if self.n_segments is None else int(self.n_segments)
         if self.n_segments_ != self.best_k_:
-            caveats.append(
-                f"k = {self.n_segments_} was set (n_segments); the silhouette is highest at k = {self.best_k_}"
-            )
+            caveats.append(Note("segment.k_forced", {"k": self.n_segments_, "best_k": self.best_k_}))
         if n > 200_000:
-            caveats.append(
-                f"mini-batch k-means on {n:,} customers (3 starts): close to, not exactly, k-means"
-            )
+            caveats.append(Note("segment.minibatch", {"customers": n}))
 
         model = self._kmeans(self.n_segments_, n, self.seed, n_init=10 if n <= 200_000 else 3).fit(Z_all)
         self.model_ = model
@@ -357,8 +361,10 @@ class Segmenter(FittedModel):
         suppressed = self.profiles_.index[self.profiles_["customers"].isna()]
         if len(suppressed):
             caveats.append(
-                f"figures of segment(s) {', '.join(map(str, suppressed))} suppressed: fewer than "
-                f"{self.min_group_size} customers, or hidden so that a small one cannot be derived"
+                Note(
+                    "segment.suppressed",
+                    {"segments": [int(s) for s in suppressed], "min_size": self.min_group_size},
+                )
             )
         self.caveats_ = caveats + self._stability_caveats()
         return self
@@ -436,14 +442,16 @@ class Segmenter(FittedModel):
         )
         return summary_frame(rows, extra=list(table.columns))
 
-    def _stability_caveats(self) -> list[str]:
+    def _stability_caveats(self) -> list[Note]:
         """Short facts on what limits the segments' stability (empty when nothing does)."""
         if not self.bootstrap_runs:
-            return ["stability not measured (bootstrap_runs = 0)"]
+            return [Note("segment.stability_not_measured")]
         weak = self.stability_["jaccard_mean"] < UNSTABLE_JACCARD
         return [
-            f"segment {s} ({self.names_[s]}): mean bootstrap Jaccard {jaccard:.2f}, below "
-            f"{UNSTABLE_JACCARD}: not a reproducible segment"
+            Note(
+                "segment.unstable",
+                {"segment": s, "name": self.names_[s], "jaccard": jaccard, "threshold": UNSTABLE_JACCARD},
+            )
             for s, jaccard in self.stability_.loc[weak, "jaccard_mean"].items()
         ]
 

@@ -11,7 +11,7 @@ _WHERE = {
     "DesignEncoder": "_design",
     "FEATURE_LABELS": "_design",
     "FittedModel": "_fitted",
-    "NAMED_LEVELS": "_design",
+    "Note": "_notes",
     "OTHER_LABEL": "_suppression",
     "Pooling": "_suppression",
     "SUMMARY_COLUMNS": "_fitted",

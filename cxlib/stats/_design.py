@@ -8,7 +8,7 @@ that turns it into the short text a summary shows ("per SD of 12.3"), so no code
 back. Before a model sees the matrix, exact duplicates
 (e.g. Telco's "No internet service" level, which repeats ``InternetService = No``), linear
 dependencies and terms whose variance inflation factor exceeds a threshold are dropped, each with a
-caveat that says why.
+caveat (a :class:`cxlib.stats.Note`) that says why.
 
 Examples
 --------
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxlib.stats._notes import Note
 from cxlib.stats._suppression import Pooling, pool_small_groups
 
 #: Readable names of built-in features (extra config columns keep their own names).
@@ -141,8 +142,8 @@ class DesignEncoder:
         "vs basic" by :func:`unit_text`); :meth:`unit_columns` gives them as summary columns.
     vif_ : DataFrame
         Variance inflation factor of every kept term.
-    caveats_ : list of str
-        Levels pooled, terms dropped, and why.
+    caveats_ : list of Note
+        Levels pooled, terms dropped, and why (sentences: :func:`cxlib.report.render`).
     pooling_ : dict
         Categorical feature -> :class:`cxlib.stats._suppression.Pooling` of its small levels.
     """
@@ -168,25 +169,29 @@ class DesignEncoder:
         self.scale_: dict[str, tuple[float, float]] = {}
         self.units_: dict[str, Unit] = {}
         self.term_driver_: dict[str, str] = {}
-        self.caveats_: list[str] = []
+        self.caveats_: list[Note] = []
         self.pooling_: dict[str, Pooling] = {}
         for column in self.categorical:
             text, pooling = pool_small_groups(frame[column], self.min_level_size or 0, column=column)
             self.pooling_[column] = pooling
             if pooling:
-                self.caveats_.append(_pooling_caveat(feature_label(column), pooling))
+                self.caveats_.append(_pooling_note(column, pooling))
             counts = text.value_counts()
             counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
             reference = self.reference_levels.get(column, counts.index[0])
             if reference in pooling.groups:
                 self.caveats_.append(
-                    f"{column}: configured reference level '{reference}' is pooled (too few customers); "
-                    f"using '{counts.index[0]}'"
+                    Note(
+                        "design.reference_pooled",
+                        {"column": column, "reference": reference, "used": counts.index[0]},
+                    )
                 )
                 reference = counts.index[0]
             elif reference not in counts.index:
                 reference = counts.index[0]
-                self.caveats_.append(f"{column}: configured reference level not found; using '{reference}'")
+                self.caveats_.append(
+                    Note("design.reference_not_found", {"column": column, "used": reference})
+                )
             self.reference_[column] = reference
             self.levels_[column] = [level for level in counts.index if level != reference]
         for column in self.numeric:
@@ -247,15 +252,13 @@ class DesignEncoder:
     def _prune(self, matrix: pd.DataFrame) -> list[str]:
         keep = [c for c in matrix.columns if matrix[c].std() > 0]
         for column in sorted(set(matrix.columns) - set(keep)):
-            self.caveats_.append(f"{feature_label(column)}: constant in these data, left out")
+            self.caveats_.append(Note("design.constant", {"term": column}))
         seen: dict[bytes, str] = {}
         for column in list(keep):
             key = np.ascontiguousarray(matrix[column].to_numpy()).tobytes()
             if key in seen:
                 keep.remove(column)
-                self.caveats_.append(
-                    f"{feature_label(column)}: identical to {feature_label(seen[key])}, left out (collinear)"
-                )
+                self.caveats_.append(Note("design.duplicate", {"term": column, "same_as": seen[key]}))
             else:
                 seen[key] = column
         values = _centred(matrix[keep])
@@ -265,16 +268,14 @@ class DesignEncoder:
         if rank < len(keep):
             dependent = [keep[i] for i in pivot[rank:]]
             for column in dependent:
-                self.caveats_.append(
-                    f"{feature_label(column)}: a linear combination of other drivers, left out"
-                )
+                self.caveats_.append(Note("design.linear_combination", {"term": column}))
             keep = [c for c in keep if c not in dependent]
         self.vif_ = variance_inflation(matrix[keep])
         while self.max_vif is not None and len(self.vif_) and self.vif_["vif"].max() > self.max_vif:
             worst = self.vif_["vif"].idxmax()
+            vif = float(self.vif_.loc[worst, "vif"])
             self.caveats_.append(
-                f"{feature_label(worst)}: variance inflation factor {self.vif_.loc[worst, 'vif']:.1f} "
-                f"> {self.max_vif:g} (collinear with other drivers), left out"
+                Note("design.high_vif", {"term": worst, "vif": vif, "max_vif": self.max_vif})
             )
             keep.remove(worst)
             self.vif_ = variance_inflation(matrix[keep])
@@ -310,26 +311,16 @@ def _qr_pivoted(values: np.ndarray):
     return qr(values, mode="economic", pivoting=True)
 
 
-#: A caveat names at most this many pooled levels, then counts the rest (a column of near-unique
-#: values would otherwise list every one of them in the report).
-NAMED_LEVELS = 5
-
-
-def _named(levels) -> str:
-    """E.g. "'a', 'b', 'c', 'd', 'e' and 12 more"."""
-    levels = list(levels)
-    named = ", ".join(f"'{g}'" for g in levels[:NAMED_LEVELS])
-    return named + (f" and {len(levels) - NAMED_LEVELS:,} more" if len(levels) > NAMED_LEVELS else "")
-
-
-def _pooling_caveat(label: str, pooling: Pooling) -> str:
-    """E.g. "Plan: level 'trial' has fewer than 10 customers; pooled with 'premium' into ..."."""
-    small = _named(pooling.small)
+def _pooling_note(column: str, pooling: Pooling) -> Note:
+    """The levels of ``column`` pooled before fitting: the small ones, those joined to them, the pool."""
     joined = [g for g in pooling.groups if g not in pooling.small]
-    also = f" with {_named(joined)}" if joined else ""
-    return (
-        f"{label}: {'level' if len(pooling.small) == 1 else 'levels'} {small} "
-        f"{'has' if len(pooling.small) == 1 else 'have'} fewer than {pooling.min_size} customers; "
-        f"pooled{also} into '{pooling.label}' ({pooling.size:,} customers) before fitting, "
-        "so no ratio is shown for a small group"
-    )
+    values = {
+        "column": column,
+        "small": list(pooling.small),
+        "min_size": pooling.min_size,
+        "pooled_label": pooling.label,
+        "size": pooling.size,
+    }
+    if joined:
+        return Note("design.levels_pooled_with", {**values, "joined": joined})
+    return Note("design.levels_pooled", values)

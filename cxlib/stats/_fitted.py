@@ -5,8 +5,8 @@
 - ``fit(...)`` returns ``self``; everything learned ends in ``_``;
 - ``summary_`` is a table with the :data:`SUMMARY_COLUMNS` (plus the model's own), so one forest
   plot and one table formatter serve odds ratios, hazard ratios, importances and shares;
-- ``caveats_`` lists, as short facts, what limits the result (reader-facing sentences are built
-  from them by the capability's report module);
+- ``caveats_`` lists, as short facts, what limits the result: :class:`cxlib.stats.Note` (a code
+  and its values), worded by the message catalogue (:func:`cxlib.report.render`) in report modules;
 - ``plot_*`` methods delegate to the capability's plotting module; the model module itself
   imports no matplotlib;
 - any use before ``fit`` raises :class:`cxlib.exceptions.NotFittedError`, naming the class.

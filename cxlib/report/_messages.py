@@ -1,0 +1,264 @@
+"""The message catalogue: one English template per note code, and the function that fills them.
+
+Computing modules describe what limits a result as :class:`cxlib.stats.Note` (a code and its
+values, no prose); reports turn notes into sentences here, so every caveat's wording lives in
+:data:`MESSAGES` and a translation replaces this one table. Templates are :meth:`str.format`
+strings over the note's values; besides Python's format specifications (``{size:,}``,
+``{share:.0%}``, ``{date:%d %b %Y}``) they understand a few of their own:
+
+``{x:label}`` / ``{x:label_lower}``
+    The readable name of a feature or term (:func:`cxlib.stats.feature_label`), or lower-cased.
+``{x:labels}``
+    A list of features or terms as readable names, joined with commas.
+``{x:join}``
+    A list joined with commas.
+``{x:quoted}`` / ``{x:named}``
+    A list of names from the data, quoted or not, the first :data:`cxlib.report.MAX_NAMED` named and the
+    rest counted (``'a', 'b', 'c', 'd', 'e' and 12 more``).
+``{x:group}`` / ``{x:groups}``
+    A group (or a list of groups) of retention curves by its reader's name: the value of a
+    yes/no flag (the note's ``flag`` is true) reads "With ..." / "Without ..." the flag's
+    name (the note's ``column``); see :func:`group_label`.
+``{x:one|other}``
+    ``one`` when ``x`` (a number, or the length of a list) is 1, else ``other``: singular and
+    plural belong to the language, so to the catalogue.
+
+:func:`render` returns plain text. Notes carry names from the data and the config, so callers
+escape the sentence where they place it, e.g. :func:`cxlib.report.md_text` in Markdown.
+
+Examples
+--------
+>>> from cxlib.stats import Note
+>>> render(Note("segment.k_forced", {"k": 3, "best_k": 4}))
+'k = 3 was set (n_segments); the silhouette is highest at k = 4'
+>>> pooled = {"column": "plan", "small": ["trial", "test"], "min_size": 10, "pooled_label": "Other", "size": 12}
+>>> render(Note("design.levels_pooled", pooled)).split(";")[0]
+"Plan: levels 'trial', 'test' have fewer than 10 customers"
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cxlib.exceptions import MissingMessageError
+from cxlib.report._sentences import MAX_NAMED
+from cxlib.stats._design import feature_label
+from cxlib.stats._notes import Note
+
+#: Note code -> English template (see the module docstring for the format specifications).
+MESSAGES: dict[str, str] = {
+    # design matrices (cxlib.stats.DesignEncoder): levels pooled, terms left out
+    "design.levels_pooled": (
+        "{column:label}: {small:level|levels} {small:quoted} {small:has|have} fewer than {min_size} "
+        "customers; pooled into '{pooled_label}' ({size:,} customers) before fitting, so no ratio is shown "
+        "for a small group"
+    ),
+    "design.levels_pooled_with": (
+        "{column:label}: {small:level|levels} {small:quoted} {small:has|have} fewer than {min_size} "
+        "customers; pooled with {joined:quoted} into '{pooled_label}' ({size:,} customers) before fitting, "
+        "so no ratio is shown for a small group"
+    ),
+    "design.reference_pooled": (
+        "{column}: configured reference level '{reference}' is pooled (too few customers); using '{used}'"
+    ),
+    "design.reference_not_found": "{column}: configured reference level not found; using '{used}'",
+    "design.constant": "{term:label}: constant in these data, left out",
+    "design.duplicate": "{term:label}: identical to {same_as:label}, left out (collinear)",
+    "design.linear_combination": "{term:label}: a linear combination of other drivers, left out",
+    "design.high_vif": (
+        "{term:label}: variance inflation factor {vif:.1f} > {max_vif:g} (collinear with other drivers), "
+        "left out"
+    ),
+    # churn models (cxlib.churn.ChurnDrivers, ChurnPredictor)
+    "drivers.not_converged": "the logistic fit did not converge; treat the ratios as rough",
+    "predictor.levels_pooled": (
+        "{column:label}: {levels} small level(s) pooled into '{pooled_label}' ({size:,} customers) "
+        "before fitting"
+    ),
+    "predictor.calibrated": (
+        "probabilities calibrated ({method}) on {share:.0%} of the {customers:,} training customers, "
+        "held back from the boosting"
+    ),
+    "predictor.importance": (
+        "importance is the drop in ROC-AUC on {customers:,} calibration customers when one feature is "
+        "shuffled; its range spans {repeats} shuffles, not sampling error, and correlated features share "
+        "their importance"
+    ),
+    # survival (cxlib.churn.RetentionCurves, ChurnHazards, RemainingLifetime)
+    "curves.groups_pooled": (
+        "{groups:groups}: fewer than {min_size} customers (alone or with the other small groups), pooled "
+        "into '{pooled_label}' ({size:,} customers)"
+    ),
+    "curves.group_too_small": "{group:group}: fewer than {min_size} customers, not shown",
+    "curves.median_not_reached": (
+        "a median lifetime 'not reached' (infinite in the summary) means more than half the group was still "
+        "a customer after the longest follow-up ({months:.0f} months): the median is longer than the data "
+        "can show"
+    ),
+    "survival.sampled": (
+        "fitted on a random sample of {rows:,} of {customers:,} customers (seed {seed}); intervals reflect "
+        "the sample"
+    ),
+    "hazards.not_proportional": (
+        "proportional hazards doubtful (test p < 0.01) for {terms:labels}: their hazard ratio is an average "
+        "over tenure, larger at some tenures and smaller at others"
+    ),
+    "lifetime.horizon": (
+        "remaining lifetime counts at most {horizon_months} months ahead and assumes a Weibull hazard in "
+        "tenure (fitted shape {shape:.2f})"
+    ),
+    # groups of retention curves by a yes/no flag
+    "group.with": "With {column:label_lower}",
+    "group.without": "Without {column:label_lower}",
+    # held-out split (cxlib.churn.train_test_panels)
+    "split.out_of_time": (
+        "out-of-time: trained on customers at {train_at:%d %b %Y} (label window ending at the cut-off), "
+        "tested on customers at {test_at:%d %b %Y}"
+    ),
+    "split.random": "random stratified split: {train_share:.0%} train, {test_share:.0%} test",
+    "split.random_short_history": (
+        "random stratified split: {train_share:.0%} train, {test_share:.0%} test; not out-of-time because "
+        "the training cut-off ({train_at:%d %b %Y}) would have less than {window_days} days of history "
+        "(data start {data_start:%d %b %Y})"
+    ),
+    "split.random_few_churners": (
+        "random stratified split: {train_share:.0%} train, {test_share:.0%} test; not out-of-time because "
+        "the training panel at {train_at:%d %b %Y} has only {churners} churners (at least {needed} needed)"
+    ),
+    # segmentation (cxlib.segment.Segmenter)
+    "segment.few_shaping": (
+        "only {customers:,} customers have {min_orders}+ purchases, fewer than the {needed:,} needed to "
+        "shape up to {max_segments} segments: every buyer shapes them"
+    ),
+    "segment.k_forced": "k = {k} was set (n_segments); the silhouette is highest at k = {best_k}",
+    "segment.minibatch": "mini-batch k-means on {customers:,} customers (3 starts): close to, not exactly, k-means",
+    "segment.suppressed": (
+        "figures of segment(s) {segments:join} suppressed: fewer than {min_size} customers, or hidden so "
+        "that a small one cannot be derived"
+    ),
+    "segment.stability_not_measured": "stability not measured (bootstrap_runs = 0)",
+    "segment.unstable": (
+        "segment {segment} ({name}): mean bootstrap Jaccard {jaccard:.2f}, below {threshold}: not a "
+        "reproducible segment"
+    ),
+    # lists of names: what follows the first MAX_NAMED
+    "list.more": " and {count:,} more",
+}
+
+
+def _named(items: Iterable, quote: bool) -> str:
+    """E.g. "'a', 'b', 'c', 'd', 'e' and 12 more" (``quote``) or "a, b and 1 more"."""
+    items = [str(item) for item in items]
+    named = ", ".join(f"'{item}'" if quote else item for item in items[:MAX_NAMED])
+    more = len(items) - MAX_NAMED
+    return named + (MESSAGES["list.more"].format(count=more) if more > 0 else "")
+
+
+def group_label(group, column: str | None = None, flag: bool = False) -> str:
+    """The reader's name of a group of retention curves.
+
+    Parameters
+    ----------
+    group : object
+        The group as :class:`cxlib.churn.RetentionCurves` keys it: a level (a segment name, a
+        plan), or ``"1"`` / ``"0"`` for the customers with and without a yes/no flag.
+    column : str, optional
+        The grouping column (the flag's name).
+    flag : bool
+        True when ``column`` is a yes/no flag.
+
+    Returns
+    -------
+    str
+        Plain text, e.g. "With unresolved complaint" for ``("1", "unresolved_complaint", True)``;
+        any other group is its own name.
+
+    Examples
+    --------
+    >>> group_label("1", "unresolved_complaint", flag=True)
+    'With unresolved complaint'
+    >>> group_label("premium", "plan")
+    'premium'
+    """
+    if flag and column is not None and str(group) in ("0", "1"):
+        return render(Note("group.with" if str(group) == "1" else "group.without", {"column": column}))
+    return str(group)
+
+
+class _Formatter(string.Formatter):
+    """:meth:`str.format` with the catalogue's own format specifications (see the module docstring)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            count = len(value) if isinstance(value, list | tuple) else value
+            return one if count == 1 else other
+        column, flag = self.values.get("column"), bool(self.values.get("flag", False))
+        custom = {
+            "label": lambda v: feature_label(str(v)),
+            "label_lower": lambda v: feature_label(str(v)).lower(),
+            "labels": lambda v: ", ".join(feature_label(str(item)) for item in v),
+            "join": lambda v: ", ".join(str(item) for item in v),
+            "quoted": lambda v: _named(v, quote=True),
+            "named": lambda v: _named(v, quote=False),
+            "group": lambda v: group_label(v, column, flag),
+            "groups": lambda v: _named((group_label(g, column, flag) for g in v), quote=False),
+        }
+        if format_spec in custom:
+            return custom[format_spec](value)
+        return super().format_field(value, format_spec)
+
+
+def render(note: Note) -> str:
+    """The sentence of one note, from its template in :data:`MESSAGES` (plain text).
+
+    Parameters
+    ----------
+    note : Note
+
+    Returns
+    -------
+    str
+        Not escaped: names from the data are in it, so escape it where it is placed.
+
+    Raises
+    ------
+    cxlib.exceptions.MissingMessageError
+        When the code has no template, or the template needs a value the note does not carry.
+
+    Examples
+    --------
+    >>> from cxlib.stats import Note
+    >>> render(Note("design.constant", {"term": "long_wait"}))
+    'Long support wait: constant in these data, left out'
+    """
+    try:
+        template = MESSAGES[note.code]
+    except KeyError:
+        raise MissingMessageError(
+            f"no message for note code {note.code!r}: add its template to MESSAGES in cxlib/report/_messages.py"
+        ) from None
+    try:
+        return _Formatter(note.values).vformat(template, (), note.values)
+    except (KeyError, IndexError) as missing:
+        raise MissingMessageError(
+            f"the message {note.code!r} needs the value {missing} that the note does not carry "
+            f"(it has {sorted(note.values)})"
+        ) from None
+
+
+def render_all(notes: Iterable[Note]) -> list[str]:
+    """:func:`render` of each note, in order.
+
+    Examples
+    --------
+    >>> from cxlib.stats import Note
+    >>> render_all([Note("segment.stability_not_measured")])
+    ['stability not measured (bootstrap_runs = 0)']
+    """
+    return [render(note) for note in notes]
