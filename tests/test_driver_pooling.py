@@ -47,9 +47,9 @@ def _fit(model, panel):
 
 
 MODELS = {
-    "logistic": lambda: ChurnDrivers(min_level_size=MIN),
-    "cox": lambda: ChurnHazards(min_level_size=MIN),
-    "weibull": lambda: RemainingLifetime(min_level_size=MIN),
+    "logistic": lambda: ChurnDrivers(min_group_size=MIN),
+    "cox": lambda: ChurnHazards(min_group_size=MIN),
+    "weibull": lambda: RemainingLifetime(min_group_size=MIN),
 }
 
 
@@ -69,14 +69,14 @@ def test_a_three_customer_level_gets_no_ratio_of_its_own(tiny_plan_panel, name):
 
 
 def test_a_tiny_configured_reference_level_is_replaced_by_the_most_common(tiny_plan_panel):
-    model = _fit(ChurnDrivers(reference_levels={"plan": "trial"}, min_level_size=MIN), tiny_plan_panel)
+    model = _fit(ChurnDrivers(reference_levels={"plan": "trial"}, min_group_size=MIN), tiny_plan_panel)
     assert model.encoder_.reference_["plan"] == tiny_plan_panel.frame["plan"].value_counts().index[0]
     assert any("reference level 'trial'" in c for c in render_all(model.caveats_))
 
 
 def test_boosting_pools_the_tiny_level_too(tiny_plan_panel):
     panel = tiny_plan_panel
-    model = ChurnPredictor(seed=1, min_level_size=MIN).fit(panel.frame, panel.numeric, panel.categorical)
+    model = ChurnPredictor(seed=1, min_group_size=MIN).fit(panel.frame, panel.numeric, panel.categorical)
     assert "trial" not in model.categories_["plan"]
     assert np.isfinite(model.predict_proba(panel.frame.head(50))).all()
 
@@ -110,7 +110,7 @@ def test_forest_plot_survives_zero_infinite_and_missing_interval_ends():
 
 
 def test_an_unpooled_separated_level_no_longer_crashes_the_plot(tiny_plan_panel):
-    model = _fit(ChurnDrivers(min_level_size=None), tiny_plan_panel)
+    model = _fit(ChurnDrivers(min_group_size=None), tiny_plan_panel)
     assert any("trial" in term for term in model.encoder_.terms_)  # the old behaviour, kept on request
     ax = model.plot_forest(top=50)
     plt.close(ax.figure)
@@ -122,7 +122,7 @@ def test_a_caveat_names_at_most_five_pooled_levels(tiny_plan_panel):
     frame = tiny_plan_panel.frame.copy()
     frame.loc[frame.index[:120], "plan"] = [f"code-{i:03d}" for i in range(40) for _ in range(3)]
     panel = dataclasses.replace(tiny_plan_panel, frame=frame)
-    model = _fit(ChurnDrivers(min_level_size=MIN), panel)
+    model = _fit(ChurnDrivers(min_group_size=MIN), panel)
     caveat = next(c for c in render_all(model.caveats_) if c.startswith("Plan:"))
     assert len(model.encoder_.pooling_["plan"].small) == 40
     assert "and 35 more" in caveat and len(caveat) < 400, caveat

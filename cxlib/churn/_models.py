@@ -46,7 +46,7 @@ class ChurnDrivers(FittedModel):
         Collinearity threshold; see :class:`cxlib.stats._design.DesignEncoder`.
     alpha : float, default 0.05
         1 - confidence level of the intervals.
-    min_level_size : int or None, default 10
+    min_group_size : int or None, default 10
         Categorical levels with fewer customers are pooled into ``Other (n groups)`` before the
         fit (the config's ``analysis.min_group_size``); see :class:`cxlib.stats._design.DesignEncoder`.
 
@@ -79,12 +79,12 @@ class ChurnDrivers(FittedModel):
         reference_levels: dict | None = None,
         max_vif: float | None = 10.0,
         alpha: float = 0.05,
-        min_level_size: int | None = 10,
+        min_group_size: int | None = 10,
     ):
         self.reference_levels = reference_levels
         self.max_vif = max_vif
         self.alpha = alpha
-        self.min_level_size = min_level_size
+        self.min_group_size = min_group_size
 
     @classmethod
     def config_params(cls, config) -> dict:
@@ -93,13 +93,13 @@ class ChurnDrivers(FittedModel):
         return {
             "reference_levels": settings["reference_levels"],
             "max_vif": settings["max_vif"],
-            "min_level_size": config.analysis["min_group_size"],
+            "min_group_size": config.analysis["min_group_size"],
         }
 
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
         """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
         self.encoder_ = DesignEncoder(
-            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_group_size
         ).fit(frame)
         design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
         y = frame[label].astype(float).to_numpy()
@@ -198,7 +198,7 @@ class ChurnPredictor(FittedModel):
         Platt scaling (keeps the ranking, so ROC-AUC is unchanged) or isotonic regression.
     calibration_share : float
         Share of the training rows held back to calibrate.
-    min_level_size : int or None
+    min_group_size : int or None
         Categorical levels with fewer customers are pooled into ``Other (n groups)`` before the
         fit (see :func:`cxlib.stats._suppression.pool_small_groups`), so no partial-dependence bar shows a
         handful of customers. None: no pooling.
@@ -245,18 +245,18 @@ class ChurnPredictor(FittedModel):
         calibration: str = "sigmoid",
         calibration_share: float = 0.2,
         n_threads: int = 1,
-        min_level_size: int | None = 10,
+        min_group_size: int | None = 10,
     ):
         self.seed = seed
         self.calibration = calibration
         self.calibration_share = calibration_share
         self.n_threads = n_threads
-        self.min_level_size = min_level_size
+        self.min_group_size = min_group_size
 
     @classmethod
     def config_params(cls, config) -> dict:
         """``analysis.min_group_size`` and the seed."""
-        return {"seed": config.seed, "min_level_size": config.analysis["min_group_size"]}
+        return {"seed": config.seed, "min_group_size": config.analysis["min_group_size"]}
 
     def _threads(self):
         return threadpool_limits(limits=self.n_threads, user_api="openmp")
@@ -266,7 +266,7 @@ class ChurnPredictor(FittedModel):
         self.numeric_, self.categorical_ = list(numeric), list(categorical)
         self.features_ = self.numeric_ + self.categorical_
         self.pooling_ = {
-            c: pool_small_groups(frame[c], self.min_level_size or 0, column=c)[1] for c in self.categorical_
+            c: pool_small_groups(frame[c], self.min_group_size or 0, column=c)[1] for c in self.categorical_
         }
         self.categories_ = {c: sorted(self.pooling_[c].apply(frame[c]).unique()) for c in self.categorical_}
         x, y = self._matrix(frame), frame[label].astype(int).to_numpy()

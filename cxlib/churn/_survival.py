@@ -57,7 +57,7 @@ class ChurnHazards(FittedModel):
         Above this many customers, fit on a seeded random sample (stated in the caveats).
     seed : int
         Seed of that sample.
-    min_level_size : int or None
+    min_group_size : int or None
         Categorical levels with fewer customers are pooled before the fit (see
         :class:`cxlib.stats._design.DesignEncoder`).
 
@@ -94,7 +94,7 @@ class ChurnHazards(FittedModel):
         alpha: float = 0.05,
         max_rows: int | None = 250_000,
         seed: int = 42,
-        min_level_size: int | None = 10,
+        min_group_size: int | None = 10,
     ):
         self.reference_levels = reference_levels
         self.max_vif = max_vif
@@ -102,7 +102,7 @@ class ChurnHazards(FittedModel):
         self.alpha = alpha
         self.max_rows = max_rows
         self.seed = seed
-        self.min_level_size = min_level_size
+        self.min_group_size = min_group_size
 
     @classmethod
     def config_params(cls, config) -> dict:
@@ -111,7 +111,7 @@ class ChurnHazards(FittedModel):
         return {
             "reference_levels": settings["reference_levels"],
             "max_vif": settings["max_vif"],
-            "min_level_size": config.analysis["min_group_size"],
+            "min_group_size": config.analysis["min_group_size"],
             "seed": config.seed,
         }
 
@@ -133,7 +133,7 @@ class ChurnHazards(FittedModel):
         numeric = [c for c in numeric if c != "tenure_months"]
         frame, sampled = _sample(frame, self.max_rows, self.seed)
         self.encoder_ = DesignEncoder(
-            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_group_size
         ).fit(frame)
         x, duration, event, entry = _survival_arrays(self.encoder_, frame, duration_col, event_col, entry_col)
         self.terms_ = list(x.columns)
@@ -234,7 +234,7 @@ class RemainingLifetime(FittedModel):
         Above this many customers, fit on a seeded random sample (stated in the caveats).
     seed : int
         Seed of that sample.
-    min_level_size : int or None
+    min_group_size : int or None
         Categorical levels with fewer customers are pooled before the fit (see
         :class:`cxlib.stats._design.DesignEncoder`).
 
@@ -267,7 +267,7 @@ class RemainingLifetime(FittedModel):
         penalizer: float = 0.001,
         max_rows: int | None = 250_000,
         seed: int = 42,
-        min_level_size: int | None = 10,
+        min_group_size: int | None = 10,
     ):
         self.horizon_months = horizon_months
         self.reference_levels = reference_levels
@@ -275,7 +275,7 @@ class RemainingLifetime(FittedModel):
         self.penalizer = penalizer
         self.max_rows = max_rows
         self.seed = seed
-        self.min_level_size = min_level_size
+        self.min_group_size = min_group_size
 
     @classmethod
     def config_params(cls, config) -> dict:
@@ -284,7 +284,7 @@ class RemainingLifetime(FittedModel):
         return {
             "reference_levels": settings["reference_levels"],
             "max_vif": settings["max_vif"],
-            "min_level_size": config.analysis["min_group_size"],
+            "min_group_size": config.analysis["min_group_size"],
             "seed": config.seed,
             "horizon_months": config.analysis["horizon_months"],
         }
@@ -302,7 +302,7 @@ class RemainingLifetime(FittedModel):
         numeric = [c for c in numeric if c not in ("tenure_months",)]
         frame, sampled = _sample(frame, self.max_rows, self.seed)
         self.encoder_ = DesignEncoder(
-            numeric, categorical, self.reference_levels, self.max_vif, self.min_level_size
+            numeric, categorical, self.reference_levels, self.max_vif, self.min_group_size
         ).fit(frame)
         x, duration, event, entry = _survival_arrays(self.encoder_, frame, duration_col, event_col, entry_col)
         table = x.assign(_duration=duration, _event=event)

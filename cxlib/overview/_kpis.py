@@ -225,10 +225,10 @@ def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = Non
     return out
 
 
-def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int = 10) -> pd.DataFrame:
+def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_group_size: int = 10) -> pd.DataFrame:
     """Orders, revenue and customers by order channel over the last 12 months, with shares.
 
-    Channels used by fewer than ``min_size`` customers are pooled into one ``Other (n groups)``
+    Channels used by fewer than ``min_group_size`` customers are pooled into one ``Other (n groups)``
     row (see :func:`cxlib.stats._suppression.pool_small_groups`), so no small channel's figures can be
     derived from the revenue total; :func:`cxlib.report.describe_pooling` says so.
     """
@@ -236,7 +236,9 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
         (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
     ]
     channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
-    channel, pooling = pool_small_groups(channel, min_size, units=window["customer_id"], column="channel")
+    channel, pooling = pool_small_groups(
+        channel, min_group_size, units=window["customer_id"], column="channel"
+    )
     window = window.assign(channel=channel)
     sales = window[~window["is_refund"]]
     mix = pd.DataFrame(
@@ -252,31 +254,31 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_size: int =
         mix["orders"] > 0
     )
     mix = mix.sort_values("net_revenue", ascending=False).reset_index()
-    return record_pooling(suppress_small(mix, "customers", min_size), pooling)
+    return record_pooling(suppress_small(mix, "customers", min_group_size), pooling)
 
 
 def touchpoint_volumes(
-    interactions: pd.DataFrame, customers_active: int, as_of: pd.Timestamp, min_size: int = 10
+    interactions: pd.DataFrame, customers_active: int, as_of: pd.Timestamp, min_group_size: int = 10
 ) -> pd.DataFrame:
     """Touchpoint events of the last 12 months by kind and channel, per 1,000 active customers.
 
     Complaint rows also carry the share resolved and support contacts the median wait in
-    minutes. Kinds with fewer than ``min_size`` customers are pooled together, then within each
-    kind the channels with fewer than ``min_size`` customers (see
+    minutes. Kinds with fewer than ``min_group_size`` customers are pooled together, then within each
+    kind the channels with fewer than ``min_group_size`` customers (see
     :func:`cxlib.stats._suppression.pool_small_groups`); :func:`cxlib.report.describe_pooling` says which.
     """
     window = interactions[
         (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
     ]
     ids = window["customer_id"]
-    kind, kind_pooling = pool_small_groups(window["kind"], min_size, units=ids, column="kind")
+    kind, kind_pooling = pool_small_groups(window["kind"], min_group_size, units=ids, column="kind")
     channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
     channel = channel.astype("string").fillna("unknown").astype(object)
     poolings = [kind_pooling]
     for value in kind.unique():
         part = (kind == value).to_numpy()
         pooled, pooling = pool_small_groups(
-            channel[part], min_size, units=ids[part], column="channel", within=str(value)
+            channel[part], min_group_size, units=ids[part], column="channel", within=str(value)
         )
         channel[part] = pooled
         poolings.append(pooling)
@@ -291,7 +293,7 @@ def touchpoint_volumes(
         answered = grouped["resolved"].agg(lambda s: s.notna().sum())
         table["resolved_share"] = np.where(answered > 0, resolved / answered.replace(0, 1), np.nan)
     table = table.reset_index().sort_values(["kind", "events"], ascending=[True, False], ignore_index=True)
-    return record_pooling(suppress_small(table, "customers", min_size), *poolings)
+    return record_pooling(suppress_small(table, "customers", min_group_size), *poolings)
 
 
 def data_health(data: CustomerData) -> pd.DataFrame:
@@ -325,15 +327,15 @@ def data_health(data: CustomerData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> pd.DataFrame:
+def attribute_mix(customers: pd.DataFrame, column: str, min_group_size: int = 10) -> pd.DataFrame:
     """Customers per value of an attribute (plan, region, ...) with churn rate and 95% Wilson interval.
 
-    Values held by fewer than ``min_size`` customers are pooled into one ``Other (n groups)`` row
+    Values held by fewer than ``min_group_size`` customers are pooled into one ``Other (n groups)`` row
     (see :func:`cxlib.stats._suppression.pool_small_groups`), so none can be derived from the customer
     total. Churn is the share marked ``churned`` (all-time, for contractual data); without a churn
     column only counts and shares are given.
     """
-    values, pooling = pool_small_groups(customers[column], min_size, column=column)
+    values, pooling = pool_small_groups(customers[column], min_group_size, column=column)
     table = customers.assign(**{column: values}).groupby(column).size().rename("customers").to_frame()
     table["share"] = table["customers"] / table["customers"].sum()
     if "churned" in customers:
@@ -341,7 +343,7 @@ def attribute_mix(customers: pd.DataFrame, column: str, min_size: int = 10) -> p
         bounds = [wilson_interval(int(churned[g]), int(n)) for g, n in table["customers"].items()]
         table[["churn_rate", "churn_low", "churn_high"]] = pd.DataFrame(bounds, index=table.index)
     table = table.sort_values("customers", ascending=False).reset_index()
-    return record_pooling(suppress_small(table, "customers", min_size), pooling)
+    return record_pooling(suppress_small(table, "customers", min_group_size), pooling)
 
 
 def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:

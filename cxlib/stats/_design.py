@@ -125,7 +125,7 @@ class DesignEncoder:
         Feature -> level that the others are compared with; default: the most common level.
     max_vif : float or None
         Terms whose variance inflation factor exceeds this are dropped, worst first.
-    min_level_size : int or None
+    min_group_size : int or None
         Levels held by fewer rows (customers) are pooled into one ``Other (n groups)`` level
         before anything is estimated, with the next smallest level when needed (see
         :func:`cxlib.stats._suppression.pool_small_groups`), so no ratio describes a handful of customers
@@ -154,13 +154,13 @@ class DesignEncoder:
         categorical,
         reference_levels=None,
         max_vif: float | None = 10.0,
-        min_level_size: int | None = None,
+        min_group_size: int | None = None,
     ):
         self.numeric = list(numeric)
         self.categorical = list(categorical)
         self.reference_levels = dict(reference_levels or {})
         self.max_vif = max_vif
-        self.min_level_size = min_level_size
+        self.min_group_size = min_group_size
 
     def fit(self, frame: pd.DataFrame) -> DesignEncoder:
         """Learn levels, scales and which terms to keep from ``frame``."""
@@ -172,7 +172,7 @@ class DesignEncoder:
         self.caveats_: list[Note] = []
         self.pooling_: dict[str, Pooling] = {}
         for column in self.categorical:
-            text, pooling = pool_small_groups(frame[column], self.min_level_size or 0, column=column)
+            text, pooling = pool_small_groups(frame[column], self.min_group_size or 0, column=column)
             self.pooling_[column] = pooling
             if pooling:
                 self.caveats_.append(_pooling_note(column, pooling))
