@@ -82,13 +82,13 @@ def transactions_before(
         keep &= ~transactions[column].astype(str).isin([str(v) for v in values])
     columns = ["customer_id", "order_date", "amount", "is_refund"]
     out = transactions.loc[keep, columns + (["channel"] if "channel" in transactions else [])].copy()
-    if "order_id" in transactions:
-        order = transactions.loc[keep, "order_id"].astype(object)
-        out["order_id"] = order.where(
-            order.notna(), "row-" + pd.Series(out.index, index=out.index).astype(str)
-        )
-    else:
-        out["order_id"] = "row-" + pd.Series(out.index, index=out.index).astype(str)
+    order = transactions.loc[keep, "order_id"].astype(object) if "order_id" in transactions else None
+    missing = out.index if order is None else out.index[order.isna().to_numpy()]
+    if order is None:
+        order = pd.Series(None, index=out.index, dtype=object)
+    if len(missing):  # a row without an order id is its own order (ids made only where needed)
+        order.loc[missing] = "row-" + pd.Series(missing, index=missing).astype(str)
+    out["order_id"] = order
     return out
 
 
