@@ -33,9 +33,9 @@ browser: ## install headless Chromium for the report-safety test (as root; other
 	fi
 
 # Demo data is generated from a seed; regenerated when the generator changes.
-data/demo/customers.csv: cxlib/synth.py cxlib/demo_folder.py | $(STAMP)
+data/demo/customers.csv: cxlib/data/_synth.py cxlib/data/_demo_folder.py | $(STAMP)
 	$(BIN)/cx synth --customers 50000 --seed 42 --out data/demo
-data/demo_small/customers.csv: cxlib/synth.py cxlib/demo_folder.py | $(STAMP)
+data/demo_small/customers.csv: cxlib/data/_synth.py cxlib/data/_demo_folder.py | $(STAMP)
 	$(BIN)/cx synth --customers 3000 --seed 42 --out data/demo_small
 
 demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synthetic demo data

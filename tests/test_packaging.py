@@ -114,3 +114,14 @@ def test_each_subpackage_re_exports_exactly_the_public_names_of_its_private_modu
         assert getattr(module, name) is not None
     with pytest.raises(AttributeError, match="has no attribute"):
         module.not_a_name  # noqa: B018
+
+
+def test_every_file_the_makefile_names_exists():
+    """A moved module must not leave a Makefile rule pointing at nothing (make would stop)."""
+    import re
+
+    text = (ROOT / "Makefile").read_text()
+    named = set(re.findall(r"(?<![\w/.])((?:cxlib|configs|notebooks|benchmarks)/[\w/.-]+\.\w+)", text))
+    assert named, "the pattern found no paths in the Makefile"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"Makefile names files that do not exist: {missing}"
