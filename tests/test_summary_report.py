@@ -284,3 +284,11 @@ def test_the_unit_text_check_would_catch_the_old_parsing(tmp_path):
         'a = table[~table["unit"].str.startswith("per ")]\nb = not str(row["unit"]).startswith("per ")\n'
     )
     assert sorted(_reads_unit_text(old)) == [1, 2]
+
+
+def test_interval_name_follows_the_models_alpha():
+    from cxlib.churn import ChurnDrivers, ChurnPredictor
+
+    assert ChurnDrivers().interval_name == "95% confidence interval"
+    assert ChurnDrivers(alpha=0.1).interval_name == "90% confidence interval"
+    assert ChurnPredictor().interval_name.startswith("range over")

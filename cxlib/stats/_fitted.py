@@ -38,8 +38,6 @@ class FittedModel:
     estimate_name: str = "estimate"
     #: Value of no effect on the estimate's scale (1 for ratios, 0 for differences), or None.
     null_value: float | None = None
-    #: What ``ci_low``/``ci_high`` are, e.g. "95% confidence interval" or "range over 5 shuffles".
-    interval_name: str = "95% confidence interval"
     #: "worse" or "better" when a higher estimate is bad or good news (e.g. more churn, a longer
     #: lifetime), None when neither: the forest plot colours clear effects by it.
     higher_is: str | None = None
@@ -76,6 +74,17 @@ class FittedModel:
     def get_params(self) -> dict[str, Any]:
         """The parameters given to ``__init__`` (as stored)."""
         return {name: getattr(self, name) for name in self._param_names()}
+
+    @property
+    def interval_name(self) -> str:
+        """What ``ci_low``/``ci_high`` are.
+
+        A confidence interval at the model's ``alpha`` (0.05 when it has none), unless a class says
+        otherwise (e.g. "range over 5 shuffles").
+        """
+        alpha = getattr(self, "alpha", None)
+        alpha = 0.05 if not isinstance(alpha, float | int) else alpha
+        return f"{100 * (1 - alpha):g}% confidence interval"
 
     @property
     def is_fitted(self) -> bool:
