@@ -43,6 +43,7 @@ _WHERE = {
     "describe_saved": "_findings",
     "describe_scores": "_findings",
     "describe_split": "_findings",
+    "design_params": "_panel",
     "driver_table": "_report",
     "effect_headline": "_findings",
     "effect_sentence": "_findings",

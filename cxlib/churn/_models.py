@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
-from cxlib.churn._panel import LABEL
+from cxlib.churn._panel import LABEL, design_params
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
@@ -88,13 +88,8 @@ class ChurnDrivers(FittedModel):
 
     @classmethod
     def config_params(cls, config) -> dict:
-        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size``."""
-        settings = config.values["churn_model"]
-        return {
-            "reference_levels": settings["reference_levels"],
-            "max_vif": settings["max_vif"],
-            "min_group_size": config.analysis["min_group_size"],
-        }
+        """:func:`cxlib.churn.design_params`."""
+        return design_params(config)
 
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
         """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""

@@ -80,6 +80,20 @@ class ChurnCutoff:
         return self.rule.dated
 
 
+def design_params(config: Config) -> dict[str, object]:
+    """The design-matrix parameters every churn driver model takes from the config.
+
+    ``churn_model.reference_levels`` and ``max_vif``, and ``analysis.min_group_size`` (categorical
+    levels with fewer customers are pooled before the fit).
+    """
+    settings = config.values["churn_model"]
+    return {
+        "reference_levels": settings["reference_levels"],
+        "max_vif": settings["max_vif"],
+        "min_group_size": config.analysis["min_group_size"],
+    }
+
+
 def churn_overrides(cutoff: str | None = "", label_window_days: int | None = 0) -> dict[str, object]:
     """Config overrides for the churn design from notebook parameters; empty values keep the config's.
 

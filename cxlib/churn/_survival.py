@@ -26,7 +26,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
 
-from cxlib.churn._panel import LABEL
+from cxlib.churn._panel import LABEL, design_params
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
@@ -106,14 +106,8 @@ class ChurnHazards(FittedModel):
 
     @classmethod
     def config_params(cls, config) -> dict:
-        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size`` and the seed."""
-        settings = config.values["churn_model"]
-        return {
-            "reference_levels": settings["reference_levels"],
-            "max_vif": settings["max_vif"],
-            "min_group_size": config.analysis["min_group_size"],
-            "seed": config.seed,
-        }
+        """:func:`cxlib.churn.design_params` and the seed."""
+        return {**design_params(config), "seed": config.seed}
 
     def fit(
         self,
@@ -279,12 +273,9 @@ class RemainingLifetime(FittedModel):
 
     @classmethod
     def config_params(cls, config) -> dict:
-        """``churn_model.reference_levels`` and ``max_vif``, ``analysis.min_group_size`` and the seed."""
-        settings = config.values["churn_model"]
+        """:func:`cxlib.churn.design_params` and the seed and ``analysis.horizon_months``."""
         return {
-            "reference_levels": settings["reference_levels"],
-            "max_vif": settings["max_vif"],
-            "min_group_size": config.analysis["min_group_size"],
+            **design_params(config),
             "seed": config.seed,
             "horizon_months": config.analysis["horizon_months"],
         }
