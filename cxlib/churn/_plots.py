@@ -33,7 +33,7 @@ from cxlib.report._charts import (
     new_axes,
     percent_formatter,
 )
-from cxlib.report._messages import group_label
+from cxlib.report._messages import group_label, variable_label
 from cxlib.report._summary import plot_summary
 from cxlib.stats._design import feature_label
 
@@ -302,4 +302,6 @@ def _retention_title(summary: pd.DataFrame) -> str:
         return (
             f"After {months} months, {best[key]:.0%} are still customers ({high}) vs {worst[key]:.0%} ({low})"
         )
-    return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by group"
+    column = summary["group_col"].iloc[0] if "group_col" in summary else None
+    by = variable_label(column).lower() if column is not None else "group"
+    return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by {by}"

@@ -27,7 +27,7 @@ from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
 from cxlib.features._lifetimes import lifetime_table
 from cxlib.features._time import DAYS_PER_MONTH
-from cxlib.report._messages import group_label
+from cxlib.report._messages import group_label, variable_label
 from cxlib.report._summary import format_summary
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import suppress_small
@@ -108,6 +108,8 @@ def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
     customers with a yes/no flag).
     """
     out = pd.DataFrame(index=retention_labels(summary))
+    column = summary["group_col"].iloc[0] if "group_col" in summary and len(summary) else None
+    out.index.name = variable_label(column)  # every group is named with its variable
     out["Customers"] = [f"{n:,}" for n in summary["customers"]]
     out["Churned"] = [f"{n:,}" for n in summary["churned"]]
     out["Median lifetime, months (95% CI)"] = [

@@ -50,6 +50,7 @@ _WHERE = {
     "render_html": "_html",
     "set_theme": "_charts",
     "styled": "_html",
+    "variable_label": "_messages",
     "write_index": "_html",
 }
 

@@ -181,10 +181,37 @@ def group_label(group, column: str | None = None, flag: bool = False) -> str:
     'With unresolved complaint'
     >>> group_label("premium", "plan")
     'premium'
+    >>> group_label("yes", "international_plan")
+    'International plan: yes'
     """
     if flag and column is not None and str(group) in ("0", "1"):
         return render(Note("group.with" if str(group) == "1" else "group.without", {"column": column}))
+    if column is not None and str(group).strip().lower() in _BARE_VALUES:
+        return f"{variable_label(column)}: {group}"  # "yes" alone would not say of what
     return str(group)
+
+
+#: Group values that mean nothing without their variable's name.
+_BARE_VALUES = frozenset({"yes", "no", "true", "false", "y", "n", "0", "1", "unknown"})
+
+
+def variable_label(column: str | None) -> str:
+    """The reader's name of a grouping variable ("Segment" for the segmentation's ``segment_name``).
+
+    Examples
+    --------
+    >>> variable_label("segment_name")
+    'Segment'
+    >>> variable_label("acquisition_channel")
+    'Acquisition channel'
+    """
+    if column is None:
+        return "Group"
+    if column == "segment_name":
+        return "Segment"
+    label = feature_label(column)
+    # a column with no label of its own: its name in words, not as code ("international_plan")
+    return label if label != column else column.replace("_", " ").strip().capitalize()
 
 
 class _Formatter(string.Formatter):
