@@ -187,3 +187,42 @@ def test_describe_schema_lists_every_key_with_its_rule_and_default():
         "churn_model.max_vif: drivers with a variance inflation factor above this are dropped (a number > 1; default 10.0)"
         in text
     )
+
+
+@pytest.mark.parametrize(
+    ("derivation", "expected"),
+    [
+        ({"power": ["Tenure", 2]}, "unknown derivation 'power' (allowed: multiply, add, subtract, divide"),
+        (
+            {"multiply": ["Tenure"]},
+            "multiply expects two or more expressions, e.g. {multiply: [Quantity, UnitPrice]}",
+        ),
+        ({"divide": ["a", "b", "c"]}, "divide expects two expressions"),
+        ({"multiply": [{"months_before_as_of": "t"}, 2]}, "in multiply: months_before_as_of gives a date"),
+        (
+            {"months_before_as_of": {"multiply": ["Tenure", True]}},
+            "months_before_as_of expects an expression in months",
+        ),
+    ],
+)
+def test_a_bad_derivation_names_the_key_and_what_the_config_can_write(derivation, expected):
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", "columns": {"signup_date": derivation}}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    message = str(err.value)
+    assert "data.tables.customers.columns.signup_date: " in message
+    assert expected in message
+    assert "a mapping value is a column name or a derivation" in message  # what the config can do
+    assert "{days_before_as_of: ...} takes" in message
+
+
+def test_a_nested_derivation_is_a_valid_config():
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", "columns": {"signup_date": years}}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    assert config_from_dict(given).table_spec("customers")["columns"]["signup_date"] == years

@@ -1,9 +1,14 @@
 """Loader behaviour beyond single contract rules: refund signs, dates, column mapping, duplicates."""
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cxlib.data._config import load_config
+from cxlib.data._derivations import derivation_columns, derive_column
 from cxlib.data._load import load_data, parse_types
 from cxlib.exceptions import DataValidationError
 
@@ -204,3 +209,51 @@ def test_contractual_churn_needs_a_churn_date_or_flag(demo_copy):
         "date column) or set analysis.churn.definition to inactivity." in message
     )
     assert "The input data has 1 problem(s)" in message
+
+
+# ---- exports shaped like real ones: nested derivations, recoding, row-number ids ---------------------
+
+
+def snapshot_export(tmp_path, frame: pd.DataFrame, customers: dict, **sections) -> Path:
+    """A one-file contractual snapshot (customers only) and its config; returns the config path."""
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    values = {
+        "data": {"dir": str(tmp_path), "tables": {"customers": {"path": "customers.csv", **customers}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+        **sections,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return path
+
+
+def snapshot_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Customers with a tenure in years, a yes/no churn label and two spellings of one payment mode."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "Tenure": rng.integers(0, 10, n) / 2,
+            "Exited": rng.choice(["yes", "no"], n),
+            "PaymentMode": rng.choice(["COD", "Cash on Delivery", "Card"], n),
+        }
+    )
+
+
+def test_a_tenure_in_years_becomes_a_signup_date_through_a_nested_derivation(tmp_path):
+    frame = snapshot_frame().assign(CustomerID=[f"C{i}" for i in range(200)])
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    config = snapshot_export(tmp_path, frame, {"columns": {"churned": "Exited", "signup_date": years}})
+    customers = load_data(load_config(config))["customers"]
+    as_of = pd.Timestamp("2025-12-31")
+    expected = [as_of - pd.DateOffset(months=int(t * 12)) for t in frame["Tenure"]]
+    assert customers["signup_date"].tolist() == expected
+    assert customers["Tenure"].astype(float).tolist() == frame["Tenure"].tolist()  # still a column
+
+
+def test_derivations_nest_in_arithmetic(tmp_path):
+    raw = pd.DataFrame({"Gross": [10.0, 8.0], "Discount": [2.0, 0.0], "Units": [2, 0]})
+    derived = derive_column(raw, {"divide": [{"subtract": ["Gross", "Discount"]}, "Units"]}, "t.x")
+    assert derived.iloc[0] == 4.0 and pd.isna(derived.iloc[1])  # a zero divisor gives a missing value
+    days = derive_column(raw, {"days_before_as_of": {"add": ["Units", 1]}}, "t.x", "2025-12-31")
+    assert days.tolist() == [pd.Timestamp("2025-12-28"), pd.Timestamp("2025-12-30")]
+    assert derivation_columns({"add": ["Gross", {"multiply": ["Units", 2]}]}) == ["Gross", "Units"]

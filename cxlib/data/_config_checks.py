@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from cxlib.data._contract import CONTRACT, RATING_PREFIX
+from cxlib.data._derivations import derivation_problem
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -229,30 +230,6 @@ def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
 
 # ---- table entries ------------------------------------------------------------------------------------
 
-_DERIVATIONS = {
-    "multiply": "two column names, e.g. {multiply: [Quantity, UnitPrice]}",
-    "startswith": "a column and a prefix, e.g. {startswith: [InvoiceNo, C]}",
-    "value": "a constant, e.g. {value: 0}",
-    "months_before_as_of": "a column of months, e.g. {months_before_as_of: tenure}",
-}
-
-
-def _derivation_problem(source: dict) -> str | None:
-    if len(source) != 1:
-        return f"a derivation has exactly one of {', '.join(_DERIVATIONS)}, got {source!r}"
-    ((op, args),) = source.items()
-    if op not in _DERIVATIONS:
-        close = difflib.get_close_matches(str(op), list(_DERIVATIONS), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(_DERIVATIONS)}"
-        return f"unknown derivation '{op}' ({hint})"
-    valid = {
-        "multiply": isinstance(args, list) and len(args) == 2 and all(isinstance(a, str) for a in args),
-        "startswith": isinstance(args, list) and len(args) == 2 and isinstance(args[0], str),
-        "value": not isinstance(args, list | dict),
-        "months_before_as_of": isinstance(args, str),
-    }[op]
-    return None if valid else f"{op} expects {_DERIVATIONS[op]}, got {args!r}"
-
 
 def _is_canonical(table: str, name: str) -> bool:
     return name in CONTRACT[table] or (table == "surveys" and str(name).startswith(RATING_PREFIX))
@@ -278,7 +255,7 @@ def check_table_entry(name: str, spec: dict, problems: list[str]) -> None:
                 "are kept under their own names without a mapping"
             )
         if isinstance(source, dict):
-            why = _derivation_problem(source)
+            why = derivation_problem(source)
             if why:
                 problems.append(f"{where}.columns.{canonical}: {why}")
         elif isinstance(source, str) and source:

@@ -11,7 +11,10 @@ matches a canonical one (ignoring case, spaces and underscores, e.g. ``CustomerI
 ``{value: 0}``
     a constant;
 ``{months_before_as_of: tenure}``
-    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure).
+    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure);
+``{months_before_as_of: {multiply: [Tenure, 12]}}``
+    derivations nest (``multiply``, ``add``, ``subtract``, ``divide`` over column names, numbers
+    and other operations; see :mod:`cxlib.data._derivations`).
 
 A table entry may also set ``drop_missing: [customer_id]`` (rows missing those values are dropped
 with a data-health note, e.g. anonymous tills) and, for customers, ``from_transactions: true``
@@ -35,6 +38,7 @@ from cxlib.data._contract import (
     rules_schema,
     run_schema,
 )
+from cxlib.data._derivations import derivation_columns, derive_column
 from cxlib.data._parsing import _pre_parse, parse_types
 from cxlib.data._readers import read_table, sha256
 from cxlib.data._readiness import check_readiness
@@ -81,16 +85,7 @@ def _normalise(name: str) -> str:
 
 def _sources(source) -> list[str]:
     """The file columns a mapping value reads: a column name, or the columns a derivation uses."""
-    if not isinstance(source, dict):
-        return [source]
-    ((op, args),) = source.items()
-    if op == "multiply":
-        return list(args)
-    if op == "startswith":
-        return [args[0]]
-    if op == "months_before_as_of":
-        return [args]
-    return []  # a constant reads no column
+    return derivation_columns(source)
 
 
 def missing_sources(columns, table: str, spec: dict, file_name: str) -> dict[str, str]:
@@ -153,8 +148,9 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         if any(s not in raw for s in _sources(source)):
             continue
         if isinstance(source, dict):
-            out[canonical] = _derive(raw, source, f"{table}.{canonical}", as_of)
-            used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
+            out[canonical] = derive_column(raw, source, f"{table}.{canonical}", as_of)
+            if not set(source) & {"months_before_as_of", "days_before_as_of"}:
+                used.update(_sources(source))  # a tenure stays available as a column of its own
         else:
             out[canonical] = raw[source]
             used.add(source)
@@ -172,29 +168,6 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         elif column not in out:
             out[column] = raw[column]
     return out
-
-
-def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
-    ((op, args),) = rule.items()
-    if op == "months_before_as_of":
-        if as_of is None:
-            raise ValueError(f"{where}: months_before_as_of needs analysis.as_of in the config")
-        months = pd.to_numeric(raw[args], errors="coerce")
-        base = pd.Timestamp(as_of)
-        return pd.Series(
-            [base - pd.DateOffset(months=int(m)) if pd.notna(m) else pd.NaT for m in months], index=raw.index
-        )
-    if op == "multiply":
-        a, b = args
-        return pd.to_numeric(raw[a], errors="coerce") * pd.to_numeric(raw[b], errors="coerce")
-    if op == "startswith":
-        column, prefix = args
-        return raw[column].astype(str).str.startswith(str(prefix))
-    if op == "value":
-        return pd.Series(args, index=raw.index)
-    raise ValueError(
-        f"{where}: unknown derivation '{op}' (use multiply, startswith, value or months_before_as_of)"
-    )
 
 
 def load_data(config: Config) -> CustomerData:
