@@ -226,3 +226,43 @@ def test_a_nested_derivation_is_a_valid_config():
         "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
     }
     assert config_from_dict(given).table_spec("customers")["columns"]["signup_date"] == years
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            {"recode": ["COD"]},
+            "data.tables.customers.recode: expected column: {value in the file: value to read",
+        ),
+        (
+            {"recode": {"Mode": "Cash"}},
+            "data.tables.customers.recode.Mode: expected a mapping of value in the file",
+        ),
+        (
+            {"recode": {"Plan": {True: "yes"}}},
+            "data.tables.customers.recode.Plan: True: 'yes': YAML reads unquoted",
+        ),
+        ({"id": "serial"}, "data.tables.customers.id: expected row_number or null, got 'serial' (text)"),
+        (
+            {"id": "row_number", "columns": {"customer_id": "Id"}},
+            "row_number and columns.customer_id both give",
+        ),
+    ],
+)
+def test_bad_recode_and_id_entries_name_the_key_and_the_allowed_forms(entry, expected):
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", **entry}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    assert expected in str(err.value)
+
+
+def test_only_customers_can_number_their_rows():
+    given = {
+        "data": {"tables": {"customers": "c.csv", "transactions": {"path": "t.csv", "id": "row_number"}}}
+    }
+    with pytest.raises(ConfigError, match="data.tables.transactions.id: only the customers table can number"):
+        config_from_dict(given)

@@ -257,3 +257,41 @@ def test_derivations_nest_in_arithmetic(tmp_path):
     days = derive_column(raw, {"days_before_as_of": {"add": ["Units", 1]}}, "t.x", "2025-12-31")
     assert days.tolist() == [pd.Timestamp("2025-12-28"), pd.Timestamp("2025-12-30")]
     assert derivation_columns({"add": ["Gross", {"multiply": ["Units", 2]}]}) == ["Gross", "Units"]
+
+
+def test_a_customers_file_without_an_id_column_gets_row_numbers(tmp_path):
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    columns = {"churned": "Exited", "signup_date": years}
+    config = snapshot_export(tmp_path, snapshot_frame(), {"columns": columns, "id": "row_number"})
+    data = load_data(load_config(config))
+    assert data["customers"]["customer_id"].tolist() == [str(row) for row in range(2, 202)]
+    assert any("customer_id is each row's number in the file (2 to 201" in note for note in data.notes)
+
+
+def test_recoded_spellings_are_merged_before_validation_and_stated(tmp_path):
+    frame = snapshot_frame().assign(Exited=lambda f: f["Exited"].replace({"yes": "Left"}))
+    recode = {"PaymentMode": {"COD": "Cash on Delivery"}, "churned": {"Left": "yes"}}
+    columns = {"churned": "Exited", "signup_date": {"months_before_as_of": "Tenure"}}
+    config = snapshot_export(tmp_path, frame, {"columns": columns, "id": "row_number", "recode": recode})
+    data = load_data(load_config(config))
+    customers = data["customers"]
+    assert set(customers["PaymentMode"]) == {"Cash on Delivery", "Card"}
+    assert customers["churned"].sum() == (frame["Exited"] == "Left").sum()  # recoded by its canonical name
+    cod = int((frame["PaymentMode"] == "COD").sum())
+    assert (
+        f"customers.PaymentMode: {cod} values recoded ('COD' read as 'Cash on Delivery': {cod})" in data.notes
+    )
+
+
+def test_recoding_a_column_the_file_lacks_is_a_problem_naming_the_key(tmp_path):
+    recode = {"PaymentMod": {"COD": "Cash on Delivery"}}
+    columns = {"churned": "Exited", "signup_date": {"months_before_as_of": "Tenure"}}
+    config = snapshot_export(
+        tmp_path, snapshot_frame(), {"columns": columns, "id": "row_number", "recode": recode}
+    )
+    with pytest.raises(DataValidationError) as err:
+        load_data(load_config(config))
+    assert (
+        "customers.PaymentMod: recode names a column the file does not have (closest: 'PaymentMode')"
+        in str(err.value)
+    )

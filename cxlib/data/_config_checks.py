@@ -317,8 +317,60 @@ def _check_table_options(name: str, spec: dict, where: str, problems: list[str])
                         f"{where}.drop_missing: '{column}' is not a column of the {name} contract "
                         f"({', '.join(CONTRACT[name])})"
                     )
+    _check_recode(name, spec.get("recode"), where, problems)
+    _check_generated_id(name, spec, where, problems)
     from_transactions = spec.get("from_transactions")
     if from_transactions not in (None, False, True):
         problems.append(f"{where}.from_transactions: expected true or false, got {from_transactions!r}")
     elif from_transactions and name != "customers":
         problems.append(f"{where}.from_transactions: only the customers table can be built from transactions")
+
+
+_YAML_BOOL = "YAML reads unquoted yes/no/true/false/on/off as a yes/no value: quote it, e.g. 'yes'"
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str) or _is_number(value)
+
+
+def _check_recode(name: str, recode: Any, where: str, problems: list[str]) -> None:
+    """``recode`` maps a column to {value in the file: value to read instead}."""
+    if recode is None:
+        return
+    example = '{PaymentMode: {COD: "Cash on Delivery"}}'
+    if not isinstance(recode, dict):
+        problems.append(
+            f"{where}.recode: expected column: {{value in the file: value to read instead}}, e.g. {example}, "
+            f"got {recode!r} ({_kind(recode)})"
+        )
+        return
+    for column, mapping in recode.items():
+        if not isinstance(mapping, dict) or not mapping:
+            problems.append(
+                f"{where}.recode.{column}: expected a mapping of value in the file: value to read instead, "
+                f"e.g. {example}, got {mapping!r} ({_kind(mapping)})"
+            )
+            continue
+        for old, new in mapping.items():
+            if isinstance(old, bool) or isinstance(new, bool):
+                problems.append(f"{where}.recode.{column}: {old!r}: {new!r}: {_YAML_BOOL}")
+            elif not _is_scalar(old) or not (new is None or _is_scalar(new)):
+                problems.append(
+                    f"{where}.recode.{column}: expected text or numbers (null = missing), got {old!r}: {new!r}"
+                )
+
+
+def _check_generated_id(name: str, spec: dict, where: str, problems: list[str]) -> None:
+    """``id: row_number`` numbers the rows of a customers file that has no id column."""
+    generated = spec.get("id")
+    if generated is None:
+        return
+    if generated != "row_number":
+        problems.append(f"{where}.id: expected row_number or null, got {generated!r} ({_kind(generated)})")
+    elif name != "customers":
+        problems.append(
+            f"{where}.id: only the customers table can number its rows; the {name} table's customer_id "
+            "must name customers, so map it under columns"
+        )
+    elif "customer_id" in (spec.get("columns") or {}):
+        problems.append(f"{where}.id: row_number and columns.customer_id both give the id; keep one of them")

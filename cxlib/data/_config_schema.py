@@ -125,6 +125,16 @@ TABLE_ENTRY = Section(
         "from_transactions": Key(
             False, "customers only: build the table from transactions (first order = signup)"
         ),
+        "recode": Key(
+            {},
+            'column -> {value in the file: value to read instead}, e.g. {Device: {"Mobile Phone": Mobile}}; '
+            "applied before validation, counted in the data notes",
+        ),
+        "id": Key(
+            None,
+            "customers only: row_number = a file without an id column gets each row's number as its id "
+            "(stated in the data notes); null = customer_id is a column",
+        ),
     },
 )
 

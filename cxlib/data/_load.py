@@ -42,6 +42,7 @@ from cxlib.data._derivations import derivation_columns, derive_column
 from cxlib.data._parsing import _pre_parse, parse_types
 from cxlib.data._readers import read_table, sha256
 from cxlib.data._readiness import check_readiness
+from cxlib.data._recode import ROW_NUMBER, recode_values, row_number_ids, row_number_note
 from cxlib.exceptions import DataValidationError, InputFileError
 
 
@@ -154,6 +155,8 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         else:
             out[canonical] = raw[source]
             used.add(source)
+    if spec.get("id") == ROW_NUMBER:
+        out["customer_id"] = row_number_ids(raw)
     by_norm = {_normalise(c): c for c in raw.columns if c not in used}
     for canonical in CONTRACT[table]:
         if canonical not in out and _normalise(canonical) in by_norm:
@@ -208,6 +211,7 @@ def load_data(config: Config) -> CustomerData:
             raw = read_table(path, spec, table)
             fingerprints[_fingerprint_key(table, path)] = sha256(path)
             unmapped = missing_sources(raw.columns, table, spec, path.name)
+            raw, recoded, unrecoded = recode_values(raw, table, spec["recode"], spec["columns"])
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except InputFileError as err:
             problems.append(str(err))
@@ -215,7 +219,10 @@ def load_data(config: Config) -> CustomerData:
         except Exception as err:  # noqa: BLE001 - any other reader failure becomes a readable problem
             problems.append(f"{table}: cannot read {path.name}: {type(err).__name__}: {err}")
             continue
-        problems.extend(unmapped.values())
+        problems.extend(list(unmapped.values()) + unrecoded)
+        dropped.extend(recoded)
+        if spec["id"] == ROW_NUMBER:
+            dropped.append(row_number_note(table, len(raw)))
         if raw.empty:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
