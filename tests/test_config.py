@@ -8,6 +8,12 @@ from cxlib.exceptions import ConfigError
 
 from .conftest import SMALL_CONFIG
 
+#: The smallest valid config: a contractual snapshot, customers only.
+SNAPSHOT = {
+    "data": {"tables": {"customers": "c.csv"}},
+    "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+}
+
 MINIMAL = {"data": {"tables": {"customers": "c.csv", "transactions": "t.csv"}}}
 
 
@@ -266,3 +272,58 @@ def test_only_customers_can_number_their_rows():
     }
     with pytest.raises(ConfigError, match="data.tables.transactions.id: only the customers table can number"):
         config_from_dict(given)
+
+
+# ---- display labels ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_config_labels():
+    from cxlib.stats._design import set_display_labels
+
+    yield
+    set_display_labels()  # later tests see the built-in labels only
+
+
+def test_config_labels_name_features_and_levels_in_model_summaries(no_config_labels):
+    import numpy as np
+
+    from cxlib.churn import ChurnDrivers
+    from cxlib.stats import feature_label
+
+    labels = {
+        "features": {"number_customer_service_calls": "Service calls"},
+        "levels": {"international_plan": {"yes": "International plan"}},
+    }
+    config_from_dict({**SNAPSHOT, "labels": labels})
+    assert feature_label("number_customer_service_calls") == "Service calls"
+    assert feature_label("international_plan: yes") == "International plan"
+    assert feature_label("tenure_months") == "Tenure (months)"  # built-in labels stay
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "number_customer_service_calls": rng.poisson(2, 400).astype(float),
+            "international_plan": rng.choice(["no", "yes"], 400, p=[0.7, 0.3]),
+            "churned": rng.random(400) < 0.3,
+        }
+    )
+    model = ChurnDrivers().fit(frame, ["number_customer_service_calls"], ["international_plan"], "churned")
+    assert set(model.summary_["label"]) == {"Service calls", "International plan"}
+    config_from_dict(SNAPSHOT)  # a config without labels leaves only the built-in ones
+    assert feature_label("number_customer_service_calls") == "number_customer_service_calls"
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ({"features": ["calls"]}, "labels.features: expected a mapping (key: value), got ['calls'] (a list)"),
+        ({"features": {"calls": 3}}, "labels.features: expected feature: label (text)"),
+        ({"levels": {"plan": "Premium"}}, "labels.levels.plan: expected a mapping of level: label"),
+        ({"levels": {"intl": {True: "International plan"}}}, "labels.levels.intl: True: YAML reads unquoted"),
+        ({"level": {}}, "labels.level: unknown key (did you mean 'levels'?)"),
+    ],
+)
+def test_bad_labels_name_the_key_and_the_allowed_form(labels, expected, no_config_labels):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**SNAPSHOT, "labels": labels})
+    assert expected in str(err.value)

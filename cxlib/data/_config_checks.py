@@ -228,6 +228,34 @@ def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
             )
 
 
+def _check_feature_labels(labels: dict, problems: list[str]) -> None:
+    """``labels.features`` maps a feature name to the label reports show."""
+    for feature, label in labels.items():
+        if not isinstance(feature, str) or not isinstance(label, str) or not label.strip():
+            problems.append(
+                f"labels.features: expected feature: label (text), e.g. "
+                f'number_customer_service_calls: "Service calls", got {feature!r}: {label!r}'
+            )
+
+
+def _check_level_labels(levels: dict, problems: list[str]) -> None:
+    """``labels.levels`` maps a feature to {level: label of the term ``feature: level``}."""
+    for feature, by_level in levels.items():
+        if not isinstance(by_level, dict) or not by_level:
+            problems.append(
+                f"labels.levels.{feature}: expected a mapping of level: label, e.g. "
+                f'{{international_plan: {{"yes": "International plan"}}}}, got {by_level!r} ({_kind(by_level)})'
+            )
+            continue
+        for level, label in by_level.items():
+            if isinstance(level, bool):
+                problems.append(f"labels.levels.{feature}: {level!r}: {_YAML_BOOL}")
+            elif not (isinstance(level, str) or _is_number(level)) or not isinstance(label, str):
+                problems.append(
+                    f"labels.levels.{feature}: expected level: label (text), got {level!r}: {label!r}"
+                )
+
+
 # ---- table entries ------------------------------------------------------------------------------------
 
 

@@ -32,6 +32,8 @@ from typing import Any
 
 from cxlib.data._config_checks import (
     _check_exclusions,
+    _check_feature_labels,
+    _check_level_labels,
     _check_segment_names,
     _choice,
     _integer,
@@ -263,6 +265,24 @@ SCHEMA = Section(
                 ),
             },
             owner="cxlib.churn (notebooks/02_churn_drivers.ipynb)",
+        ),
+        "labels": Section(
+            "Display labels of features and of feature levels in tables, charts and sentences.",
+            {
+                "features": Key(
+                    {},
+                    'feature -> label, e.g. {number_customer_service_calls: "Service calls"}',
+                    _mapping(),
+                    items=_check_feature_labels,
+                ),
+                "levels": Key(
+                    {},
+                    'feature -> {level: label of that term}, e.g. {international_plan: {"yes": "International plan"}}',
+                    _mapping(),
+                    items=_check_level_labels,
+                ),
+            },
+            owner="cxlib.stats.feature_label (every report)",
         ),
     },
 )
