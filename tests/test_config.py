@@ -327,3 +327,30 @@ def test_bad_labels_name_the_key_and_the_allowed_form(labels, expected, no_confi
     with pytest.raises(ConfigError) as err:
         config_from_dict({**SNAPSHOT, "labels": labels})
     assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("tenure", "expected"),
+    [
+        (
+            {"column": "Tenure", "unit": "decades"},
+            "customers.tenure.unit: expected one of days, weeks, months, years",
+        ),
+        ("Tenure", "customers.tenure: expected {column: Tenure, unit: years}, got 'Tenure' (text)"),
+        (
+            {"column": "Tenure", "units": "years"},
+            "customers.tenure: unknown key units (a tenure has column and unit",
+        ),
+    ],
+)
+def test_a_bad_tenure_entry_names_the_key_and_the_allowed_units(tenure, expected):
+    given = {**SNAPSHOT, "data": {"tables": {"customers": {"path": "c.csv", "tenure": tenure}}}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    assert expected in str(err.value)
+
+
+def test_tenure_and_a_mapped_signup_date_cannot_both_be_given():
+    entry = {"path": "c.csv", "tenure": {"column": "T"}, "columns": {"signup_date": "Joined"}}
+    with pytest.raises(ConfigError, match="tenure and columns.signup_date both give the signup date"):
+        config_from_dict({**SNAPSHOT, "data": {"tables": {"customers": entry}}})

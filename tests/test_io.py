@@ -295,3 +295,36 @@ def test_recoding_a_column_the_file_lacks_is_a_problem_naming_the_key(tmp_path):
         "customers.PaymentMod: recode names a column the file does not have (closest: 'PaymentMode')"
         in str(err.value)
     )
+
+
+@pytest.mark.parametrize(("unit", "months"), [("years", 12), ("months", 1)])
+def test_a_tenure_column_with_its_unit_gives_the_signup_date(tmp_path, unit, months):
+    frame = snapshot_frame()
+    entry = {
+        "columns": {"churned": "Exited"},
+        "id": "row_number",
+        "tenure": {"column": "Tenure", "unit": unit},
+    }
+    data = load_data(load_config(snapshot_export(tmp_path, frame, entry)))
+    as_of = pd.Timestamp("2025-12-31")
+    whole = [int(t * months) for t in frame["Tenure"]]
+    rest = [
+        pd.Timedelta(days=(t * months - w) * 365.25 / 12) for t, w in zip(frame["Tenure"], whole, strict=True)
+    ]
+    expected = [as_of - pd.DateOffset(months=w) - r for w, r in zip(whole, rest, strict=True)]
+    assert data["customers"]["signup_date"].tolist() == expected
+    assert (
+        f"customers.signup_date: derived from Tenure ({unit}) counted back from the as-of date" in data.notes
+    )
+
+
+def test_a_tenure_in_weeks_counts_back_days(tmp_path):
+    frame = snapshot_frame()
+    entry = {
+        "columns": {"churned": "Exited"},
+        "id": "row_number",
+        "tenure": {"column": "Tenure", "unit": "weeks"},
+    }
+    data = load_data(load_config(snapshot_export(tmp_path, frame, entry)))
+    expected = pd.Timestamp("2025-12-31") - pd.to_timedelta(frame["Tenure"] * 7, unit="D")
+    assert data["customers"]["signup_date"].tolist() == expected.tolist()

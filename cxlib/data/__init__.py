@@ -56,6 +56,7 @@ _WHERE = {
     "TABLES": "_config",
     "TABLE_ENTRY": "_config_schema",
     "TABLE_KEYS": "_config_schema",
+    "TENURE_UNITS": "_derivations",
     "TOUCHPOINTS": "_synth",
     "TOUCHPOINT_CORRELATION": "_synth",
     "WEIBULL_SHAPE": "_synth",
@@ -90,6 +91,7 @@ _WHERE = {
     "sha256": "_readers",
     "sign_refunds": "_load",
     "strict_yaml_load": "_config_checks",
+    "tenure_derivation": "_derivations",
     "type_problems": "_contract",
     "write_demo": "_demo_folder",
 }

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from cxlib.data._contract import CONTRACT, RATING_PREFIX
-from cxlib.data._derivations import derivation_problem
+from cxlib.data._derivations import TENURE_UNITS, derivation_problem
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -347,6 +347,7 @@ def _check_table_options(name: str, spec: dict, where: str, problems: list[str])
                     )
     _check_recode(name, spec.get("recode"), where, problems)
     _check_generated_id(name, spec, where, problems)
+    _check_tenure(name, spec, where, problems)
     from_transactions = spec.get("from_transactions")
     if from_transactions not in (None, False, True):
         problems.append(f"{where}.from_transactions: expected true or false, got {from_transactions!r}")
@@ -402,3 +403,25 @@ def _check_generated_id(name: str, spec: dict, where: str, problems: list[str]) 
         )
     elif "customer_id" in (spec.get("columns") or {}):
         problems.append(f"{where}.id: row_number and columns.customer_id both give the id; keep one of them")
+
+
+def _check_tenure(name: str, spec: dict, where: str, problems: list[str]) -> None:
+    """``tenure: {column: Tenure, unit: years}`` derives the signup date of a customers table."""
+    tenure = spec.get("tenure")
+    if tenure is None:
+        return
+    units = ", ".join(TENURE_UNITS)
+    example = "{column: Tenure, unit: years}"
+    if name != "customers":
+        problems.append(f"{where}.tenure: only the customers table has a tenure (it gives signup_date)")
+    elif not isinstance(tenure, dict) or not isinstance(tenure.get("column"), str) or not tenure["column"]:
+        problems.append(f"{where}.tenure: expected {example}, got {tenure!r} ({_kind(tenure)})")
+    elif set(tenure) - {"column", "unit"}:
+        extra = ", ".join(map(str, sorted(set(tenure) - {"column", "unit"}, key=str)))
+        problems.append(f"{where}.tenure: unknown key {extra} (a tenure has column and unit, e.g. {example})")
+    elif tenure.get("unit", "months") not in TENURE_UNITS:
+        problems.append(f"{where}.tenure.unit: expected one of {units}, got {tenure['unit']!r}")
+    elif "signup_date" in (spec.get("columns") or {}):
+        problems.append(
+            f"{where}.tenure: tenure and columns.signup_date both give the signup date; keep one of them"
+        )

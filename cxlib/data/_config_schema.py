@@ -132,6 +132,11 @@ TABLE_ENTRY = Section(
             'column -> {value in the file: value to read instead}, e.g. {Device: {"Mobile Phone": Mobile}}; '
             "applied before validation, counted in the data notes",
         ),
+        "tenure": Key(
+            None,
+            "customers only: {column: Tenure, unit: years} derives signup_date that long before as_of "
+            "(unit days, weeks, months or years; default months)",
+        ),
         "id": Key(
             None,
             "customers only: row_number = a file without an id column gets each row's number as its id "

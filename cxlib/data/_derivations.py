@@ -224,3 +224,27 @@ def derive_column(raw: pd.DataFrame, expression: dict, where: str, as_of=None) -
     if op == "value":
         return pd.Series(args, index=raw.index)
     raise ValueError(f"{where}: unknown derivation '{op}'; {derivations_help()}")
+
+
+#: Units a tenure column may be in, and the derivation that turns it into a signup date.
+TENURE_UNITS = {
+    "days": ("days_before_as_of", 1),
+    "weeks": ("days_before_as_of", 7),
+    "months": ("months_before_as_of", 1),
+    "years": ("months_before_as_of", 12),
+}
+
+
+def tenure_derivation(tenure: dict) -> dict:
+    """The signup-date derivation a ``tenure: {column, unit}`` entry stands for.
+
+    Examples
+    --------
+    >>> tenure_derivation({"column": "Tenure", "unit": "years"})
+    {'months_before_as_of': {'multiply': ['Tenure', 12]}}
+    >>> tenure_derivation({"column": "tenure", "unit": "months"})
+    {'months_before_as_of': 'tenure'}
+    """
+    op, factor = TENURE_UNITS[tenure.get("unit", "months")]
+    column = tenure["column"]
+    return {op: column if factor == 1 else {"multiply": [column, factor]}}

@@ -38,7 +38,7 @@ from cxlib.data._contract import (
     rules_schema,
     run_schema,
 )
-from cxlib.data._derivations import derivation_columns, derive_column
+from cxlib.data._derivations import derivation_columns, derive_column, tenure_derivation
 from cxlib.data._parsing import _pre_parse, parse_types
 from cxlib.data._readers import read_table, sha256
 from cxlib.data._readiness import check_readiness
@@ -207,6 +207,13 @@ def load_data(config: Config) -> CustomerData:
         if not path.exists():
             problems.append(f"{table}: file not found: {path}; fix data.tables.{table}.path in the config")
             continue
+        if spec["tenure"]:  # the signup date is derived from the tenure column, in its unit
+            derived = tenure_derivation(spec["tenure"])
+            spec = {**spec, "columns": {**spec["columns"], "signup_date": derived}}
+            dropped.append(
+                f"{table}.signup_date: derived from {spec['tenure']['column']} "
+                f"({spec['tenure'].get('unit', 'months')}) counted back from the as-of date"
+            )
         try:
             raw = read_table(path, spec, table)
             fingerprints[_fingerprint_key(table, path)] = sha256(path)
