@@ -8,6 +8,12 @@ from cxlib.exceptions import ConfigError
 
 from .conftest import SMALL_CONFIG
 
+#: The smallest valid config: a contractual snapshot, customers only.
+SNAPSHOT = {
+    "data": {"tables": {"customers": "c.csv"}},
+    "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+}
+
 MINIMAL = {"data": {"tables": {"customers": "c.csv", "transactions": "t.csv"}}}
 
 
@@ -187,3 +193,164 @@ def test_describe_schema_lists_every_key_with_its_rule_and_default():
         "churn_model.max_vif: drivers with a variance inflation factor above this are dropped (a number > 1; default 10.0)"
         in text
     )
+
+
+@pytest.mark.parametrize(
+    ("derivation", "expected"),
+    [
+        ({"power": ["Tenure", 2]}, "unknown derivation 'power' (allowed: multiply, add, subtract, divide"),
+        (
+            {"multiply": ["Tenure"]},
+            "multiply expects two or more expressions, e.g. {multiply: [Quantity, UnitPrice]}",
+        ),
+        ({"divide": ["a", "b", "c"]}, "divide expects two expressions"),
+        ({"multiply": [{"months_before_as_of": "t"}, 2]}, "in multiply: months_before_as_of gives a date"),
+        (
+            {"months_before_as_of": {"multiply": ["Tenure", True]}},
+            "months_before_as_of expects an expression in months",
+        ),
+    ],
+)
+def test_a_bad_derivation_names_the_key_and_what_the_config_can_write(derivation, expected):
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", "columns": {"signup_date": derivation}}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    message = str(err.value)
+    assert "data.tables.customers.columns.signup_date: " in message
+    assert expected in message
+    assert "a mapping value is a column name or a derivation" in message  # what the config can do
+    assert "{days_before_as_of: ...} takes" in message
+
+
+def test_a_nested_derivation_is_a_valid_config():
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", "columns": {"signup_date": years}}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    assert config_from_dict(given).table_spec("customers")["columns"]["signup_date"] == years
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            {"recode": ["COD"]},
+            "data.tables.customers.recode: expected column: {value in the file: value to read",
+        ),
+        (
+            {"recode": {"Mode": "Cash"}},
+            "data.tables.customers.recode.Mode: expected a mapping of value in the file",
+        ),
+        (
+            {"recode": {"Plan": {True: "yes"}}},
+            "data.tables.customers.recode.Plan: True: 'yes': YAML reads unquoted",
+        ),
+        ({"id": "serial"}, "data.tables.customers.id: expected row_number or null, got 'serial' (text)"),
+        (
+            {"id": "row_number", "columns": {"customer_id": "Id"}},
+            "row_number and columns.customer_id both give",
+        ),
+    ],
+)
+def test_bad_recode_and_id_entries_name_the_key_and_the_allowed_forms(entry, expected):
+    given = {
+        "data": {"tables": {"customers": {"path": "c.csv", **entry}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    assert expected in str(err.value)
+
+
+def test_only_customers_can_number_their_rows():
+    given = {
+        "data": {"tables": {"customers": "c.csv", "transactions": {"path": "t.csv", "id": "row_number"}}}
+    }
+    with pytest.raises(ConfigError, match="data.tables.transactions.id: only the customers table can number"):
+        config_from_dict(given)
+
+
+# ---- display labels ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_config_labels():
+    from cxlib.stats._design import set_display_labels
+
+    yield
+    set_display_labels()  # later tests see the built-in labels only
+
+
+def test_config_labels_name_features_and_levels_in_model_summaries(no_config_labels):
+    import numpy as np
+
+    from cxlib.churn import ChurnDrivers
+    from cxlib.stats import feature_label
+
+    labels = {
+        "features": {"number_customer_service_calls": "Service calls"},
+        "levels": {"international_plan": {"yes": "International plan"}},
+    }
+    config_from_dict({**SNAPSHOT, "labels": labels})
+    assert feature_label("number_customer_service_calls") == "Service calls"
+    assert feature_label("international_plan: yes") == "International plan"
+    assert feature_label("tenure_months") == "Tenure (months)"  # built-in labels stay
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "number_customer_service_calls": rng.poisson(2, 400).astype(float),
+            "international_plan": rng.choice(["no", "yes"], 400, p=[0.7, 0.3]),
+            "churned": rng.random(400) < 0.3,
+        }
+    )
+    model = ChurnDrivers().fit(frame, ["number_customer_service_calls"], ["international_plan"], "churned")
+    assert set(model.summary_["label"]) == {"Service calls", "International plan"}
+    config_from_dict(SNAPSHOT)  # a config without labels leaves only the built-in ones
+    assert feature_label("number_customer_service_calls") == "number_customer_service_calls"
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ({"features": ["calls"]}, "labels.features: expected a mapping (key: value), got ['calls'] (a list)"),
+        ({"features": {"calls": 3}}, "labels.features: expected feature: label (text)"),
+        ({"levels": {"plan": "Premium"}}, "labels.levels.plan: expected a mapping of level: label"),
+        ({"levels": {"intl": {True: "International plan"}}}, "labels.levels.intl: True: YAML reads unquoted"),
+        ({"level": {}}, "labels.level: unknown key (did you mean 'levels'?)"),
+    ],
+)
+def test_bad_labels_name_the_key_and_the_allowed_form(labels, expected, no_config_labels):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**SNAPSHOT, "labels": labels})
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("tenure", "expected"),
+    [
+        (
+            {"column": "Tenure", "unit": "decades"},
+            "customers.tenure.unit: expected one of days, weeks, months, years",
+        ),
+        ("Tenure", "customers.tenure: expected {column: Tenure, unit: years}, got 'Tenure' (text)"),
+        (
+            {"column": "Tenure", "units": "years"},
+            "customers.tenure: unknown key units (a tenure has column and unit",
+        ),
+    ],
+)
+def test_a_bad_tenure_entry_names_the_key_and_the_allowed_units(tenure, expected):
+    given = {**SNAPSHOT, "data": {"tables": {"customers": {"path": "c.csv", "tenure": tenure}}}}
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(given)
+    assert expected in str(err.value)
+
+
+def test_tenure_and_a_mapped_signup_date_cannot_both_be_given():
+    entry = {"path": "c.csv", "tenure": {"column": "T"}, "columns": {"signup_date": "Joined"}}
+    with pytest.raises(ConfigError, match="tenure and columns.signup_date both give the signup date"):
+        config_from_dict({**SNAPSHOT, "data": {"tables": {"customers": entry}}})

@@ -1,9 +1,14 @@
 """Loader behaviour beyond single contract rules: refund signs, dates, column mapping, duplicates."""
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cxlib.data._config import load_config
+from cxlib.data._derivations import derivation_columns, derive_column
 from cxlib.data._load import load_data, parse_types
 from cxlib.exceptions import DataValidationError
 
@@ -204,3 +209,122 @@ def test_contractual_churn_needs_a_churn_date_or_flag(demo_copy):
         "date column) or set analysis.churn.definition to inactivity." in message
     )
     assert "The input data has 1 problem(s)" in message
+
+
+# ---- exports shaped like real ones: nested derivations, recoding, row-number ids ---------------------
+
+
+def snapshot_export(tmp_path, frame: pd.DataFrame, customers: dict, **sections) -> Path:
+    """A one-file contractual snapshot (customers only) and its config; returns the config path."""
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    values = {
+        "data": {"dir": str(tmp_path), "tables": {"customers": {"path": "customers.csv", **customers}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+        **sections,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return path
+
+
+def snapshot_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Customers with a tenure in years, a yes/no churn label and two spellings of one payment mode."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "Tenure": rng.integers(0, 10, n) / 2,
+            "Exited": rng.choice(["yes", "no"], n),
+            "PaymentMode": rng.choice(["COD", "Cash on Delivery", "Card"], n),
+        }
+    )
+
+
+def test_a_tenure_in_years_becomes_a_signup_date_through_a_nested_derivation(tmp_path):
+    frame = snapshot_frame().assign(CustomerID=[f"C{i}" for i in range(200)])
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    config = snapshot_export(tmp_path, frame, {"columns": {"churned": "Exited", "signup_date": years}})
+    customers = load_data(load_config(config))["customers"]
+    as_of = pd.Timestamp("2025-12-31")
+    expected = [as_of - pd.DateOffset(months=int(t * 12)) for t in frame["Tenure"]]
+    assert customers["signup_date"].tolist() == expected
+    assert customers["Tenure"].astype(float).tolist() == frame["Tenure"].tolist()  # still a column
+
+
+def test_derivations_nest_in_arithmetic(tmp_path):
+    raw = pd.DataFrame({"Gross": [10.0, 8.0], "Discount": [2.0, 0.0], "Units": [2, 0]})
+    derived = derive_column(raw, {"divide": [{"subtract": ["Gross", "Discount"]}, "Units"]}, "t.x")
+    assert derived.iloc[0] == 4.0 and pd.isna(derived.iloc[1])  # a zero divisor gives a missing value
+    days = derive_column(raw, {"days_before_as_of": {"add": ["Units", 1]}}, "t.x", "2025-12-31")
+    assert days.tolist() == [pd.Timestamp("2025-12-28"), pd.Timestamp("2025-12-30")]
+    assert derivation_columns({"add": ["Gross", {"multiply": ["Units", 2]}]}) == ["Gross", "Units"]
+
+
+def test_a_customers_file_without_an_id_column_gets_row_numbers(tmp_path):
+    years = {"months_before_as_of": {"multiply": ["Tenure", 12]}}
+    columns = {"churned": "Exited", "signup_date": years}
+    config = snapshot_export(tmp_path, snapshot_frame(), {"columns": columns, "id": "row_number"})
+    data = load_data(load_config(config))
+    assert data["customers"]["customer_id"].tolist() == [str(row) for row in range(2, 202)]
+    assert any("customer_id is each row's number in the file (2 to 201" in note for note in data.notes)
+
+
+def test_recoded_spellings_are_merged_before_validation_and_stated(tmp_path):
+    frame = snapshot_frame().assign(Exited=lambda f: f["Exited"].replace({"yes": "Left"}))
+    recode = {"PaymentMode": {"COD": "Cash on Delivery"}, "churned": {"Left": "yes"}}
+    columns = {"churned": "Exited", "signup_date": {"months_before_as_of": "Tenure"}}
+    config = snapshot_export(tmp_path, frame, {"columns": columns, "id": "row_number", "recode": recode})
+    data = load_data(load_config(config))
+    customers = data["customers"]
+    assert set(customers["PaymentMode"]) == {"Cash on Delivery", "Card"}
+    assert customers["churned"].sum() == (frame["Exited"] == "Left").sum()  # recoded by its canonical name
+    cod = int((frame["PaymentMode"] == "COD").sum())
+    assert (
+        f"customers.PaymentMode: {cod} values recoded ('COD' read as 'Cash on Delivery': {cod})" in data.notes
+    )
+
+
+def test_recoding_a_column_the_file_lacks_is_a_problem_naming_the_key(tmp_path):
+    recode = {"PaymentMod": {"COD": "Cash on Delivery"}}
+    columns = {"churned": "Exited", "signup_date": {"months_before_as_of": "Tenure"}}
+    config = snapshot_export(
+        tmp_path, snapshot_frame(), {"columns": columns, "id": "row_number", "recode": recode}
+    )
+    with pytest.raises(DataValidationError) as err:
+        load_data(load_config(config))
+    assert (
+        "customers.PaymentMod: recode names a column the file does not have (closest: 'PaymentMode')"
+        in str(err.value)
+    )
+
+
+@pytest.mark.parametrize(("unit", "months"), [("years", 12), ("months", 1)])
+def test_a_tenure_column_with_its_unit_gives_the_signup_date(tmp_path, unit, months):
+    frame = snapshot_frame()
+    entry = {
+        "columns": {"churned": "Exited"},
+        "id": "row_number",
+        "tenure": {"column": "Tenure", "unit": unit},
+    }
+    data = load_data(load_config(snapshot_export(tmp_path, frame, entry)))
+    as_of = pd.Timestamp("2025-12-31")
+    whole = [int(t * months) for t in frame["Tenure"]]
+    rest = [
+        pd.Timedelta(days=(t * months - w) * 365.25 / 12) for t, w in zip(frame["Tenure"], whole, strict=True)
+    ]
+    expected = [as_of - pd.DateOffset(months=w) - r for w, r in zip(whole, rest, strict=True)]
+    assert data["customers"]["signup_date"].tolist() == expected
+    assert (
+        f"customers.signup_date: derived from Tenure ({unit}) counted back from the as-of date" in data.notes
+    )
+
+
+def test_a_tenure_in_weeks_counts_back_days(tmp_path):
+    frame = snapshot_frame()
+    entry = {
+        "columns": {"churned": "Exited"},
+        "id": "row_number",
+        "tenure": {"column": "Tenure", "unit": "weeks"},
+    }
+    data = load_data(load_config(snapshot_export(tmp_path, frame, entry)))
+    expected = pd.Timestamp("2025-12-31") - pd.to_timedelta(frame["Tenure"] * 7, unit="D")
+    assert data["customers"]["signup_date"].tolist() == expected.tolist()

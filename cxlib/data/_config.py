@@ -26,6 +26,7 @@ from cxlib.data._config_schema import (
     schema_section,
 )
 from cxlib.exceptions import ConfigError
+from cxlib.stats._design import set_display_labels
 
 #: Tables of the data contract. customers is required; transactions too unless churn is contractual.
 TABLES = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
@@ -238,4 +239,6 @@ def config_from_dict(given: dict, base_dir: Path | None = None, path: Path | Non
         raise ConfigError(
             f"config{where} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
         )
+    # reports name features through cxlib.stats.feature_label: the config's labels apply from here on
+    set_display_labels(values["labels"]["features"], values["labels"]["levels"])
     return Config(values=values, path=path, base_dir=base_dir or Path.cwd())

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from cxlib.data._contract import CONTRACT, RATING_PREFIX
+from cxlib.data._derivations import TENURE_UNITS, derivation_problem
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -227,31 +228,35 @@ def _check_exclusions(exclusions: Any, problems: list[str]) -> None:
             )
 
 
+def _check_feature_labels(labels: dict, problems: list[str]) -> None:
+    """``labels.features`` maps a feature name to the label reports show."""
+    for feature, label in labels.items():
+        if not isinstance(feature, str) or not isinstance(label, str) or not label.strip():
+            problems.append(
+                f"labels.features: expected feature: label (text), e.g. "
+                f'number_customer_service_calls: "Service calls", got {feature!r}: {label!r}'
+            )
+
+
+def _check_level_labels(levels: dict, problems: list[str]) -> None:
+    """``labels.levels`` maps a feature to {level: label of the term ``feature: level``}."""
+    for feature, by_level in levels.items():
+        if not isinstance(by_level, dict) or not by_level:
+            problems.append(
+                f"labels.levels.{feature}: expected a mapping of level: label, e.g. "
+                f'{{international_plan: {{"yes": "International plan"}}}}, got {by_level!r} ({_kind(by_level)})'
+            )
+            continue
+        for level, label in by_level.items():
+            if isinstance(level, bool):
+                problems.append(f"labels.levels.{feature}: {level!r}: {_YAML_BOOL}")
+            elif not (isinstance(level, str) or _is_number(level)) or not isinstance(label, str):
+                problems.append(
+                    f"labels.levels.{feature}: expected level: label (text), got {level!r}: {label!r}"
+                )
+
+
 # ---- table entries ------------------------------------------------------------------------------------
-
-_DERIVATIONS = {
-    "multiply": "two column names, e.g. {multiply: [Quantity, UnitPrice]}",
-    "startswith": "a column and a prefix, e.g. {startswith: [InvoiceNo, C]}",
-    "value": "a constant, e.g. {value: 0}",
-    "months_before_as_of": "a column of months, e.g. {months_before_as_of: tenure}",
-}
-
-
-def _derivation_problem(source: dict) -> str | None:
-    if len(source) != 1:
-        return f"a derivation has exactly one of {', '.join(_DERIVATIONS)}, got {source!r}"
-    ((op, args),) = source.items()
-    if op not in _DERIVATIONS:
-        close = difflib.get_close_matches(str(op), list(_DERIVATIONS), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(_DERIVATIONS)}"
-        return f"unknown derivation '{op}' ({hint})"
-    valid = {
-        "multiply": isinstance(args, list) and len(args) == 2 and all(isinstance(a, str) for a in args),
-        "startswith": isinstance(args, list) and len(args) == 2 and isinstance(args[0], str),
-        "value": not isinstance(args, list | dict),
-        "months_before_as_of": isinstance(args, str),
-    }[op]
-    return None if valid else f"{op} expects {_DERIVATIONS[op]}, got {args!r}"
 
 
 def _is_canonical(table: str, name: str) -> bool:
@@ -278,7 +283,7 @@ def check_table_entry(name: str, spec: dict, problems: list[str]) -> None:
                 "are kept under their own names without a mapping"
             )
         if isinstance(source, dict):
-            why = _derivation_problem(source)
+            why = derivation_problem(source)
             if why:
                 problems.append(f"{where}.columns.{canonical}: {why}")
         elif isinstance(source, str) and source:
@@ -340,8 +345,83 @@ def _check_table_options(name: str, spec: dict, where: str, problems: list[str])
                         f"{where}.drop_missing: '{column}' is not a column of the {name} contract "
                         f"({', '.join(CONTRACT[name])})"
                     )
+    _check_recode(name, spec.get("recode"), where, problems)
+    _check_generated_id(name, spec, where, problems)
+    _check_tenure(name, spec, where, problems)
     from_transactions = spec.get("from_transactions")
     if from_transactions not in (None, False, True):
         problems.append(f"{where}.from_transactions: expected true or false, got {from_transactions!r}")
     elif from_transactions and name != "customers":
         problems.append(f"{where}.from_transactions: only the customers table can be built from transactions")
+
+
+_YAML_BOOL = "YAML reads unquoted yes/no/true/false/on/off as a yes/no value: quote it, e.g. 'yes'"
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str) or _is_number(value)
+
+
+def _check_recode(name: str, recode: Any, where: str, problems: list[str]) -> None:
+    """``recode`` maps a column to {value in the file: value to read instead}."""
+    if recode is None:
+        return
+    example = '{PaymentMode: {COD: "Cash on Delivery"}}'
+    if not isinstance(recode, dict):
+        problems.append(
+            f"{where}.recode: expected column: {{value in the file: value to read instead}}, e.g. {example}, "
+            f"got {recode!r} ({_kind(recode)})"
+        )
+        return
+    for column, mapping in recode.items():
+        if not isinstance(mapping, dict) or not mapping:
+            problems.append(
+                f"{where}.recode.{column}: expected a mapping of value in the file: value to read instead, "
+                f"e.g. {example}, got {mapping!r} ({_kind(mapping)})"
+            )
+            continue
+        for old, new in mapping.items():
+            if isinstance(old, bool) or isinstance(new, bool):
+                problems.append(f"{where}.recode.{column}: {old!r}: {new!r}: {_YAML_BOOL}")
+            elif not _is_scalar(old) or not (new is None or _is_scalar(new)):
+                problems.append(
+                    f"{where}.recode.{column}: expected text or numbers (null = missing), got {old!r}: {new!r}"
+                )
+
+
+def _check_generated_id(name: str, spec: dict, where: str, problems: list[str]) -> None:
+    """``id: row_number`` numbers the rows of a customers file that has no id column."""
+    generated = spec.get("id")
+    if generated is None:
+        return
+    if generated != "row_number":
+        problems.append(f"{where}.id: expected row_number or null, got {generated!r} ({_kind(generated)})")
+    elif name != "customers":
+        problems.append(
+            f"{where}.id: only the customers table can number its rows; the {name} table's customer_id "
+            "must name customers, so map it under columns"
+        )
+    elif "customer_id" in (spec.get("columns") or {}):
+        problems.append(f"{where}.id: row_number and columns.customer_id both give the id; keep one of them")
+
+
+def _check_tenure(name: str, spec: dict, where: str, problems: list[str]) -> None:
+    """``tenure: {column: Tenure, unit: years}`` derives the signup date of a customers table."""
+    tenure = spec.get("tenure")
+    if tenure is None:
+        return
+    units = ", ".join(TENURE_UNITS)
+    example = "{column: Tenure, unit: years}"
+    if name != "customers":
+        problems.append(f"{where}.tenure: only the customers table has a tenure (it gives signup_date)")
+    elif not isinstance(tenure, dict) or not isinstance(tenure.get("column"), str) or not tenure["column"]:
+        problems.append(f"{where}.tenure: expected {example}, got {tenure!r} ({_kind(tenure)})")
+    elif set(tenure) - {"column", "unit"}:
+        extra = ", ".join(map(str, sorted(set(tenure) - {"column", "unit"}, key=str)))
+        problems.append(f"{where}.tenure: unknown key {extra} (a tenure has column and unit, e.g. {example})")
+    elif tenure.get("unit", "months") not in TENURE_UNITS:
+        problems.append(f"{where}.tenure.unit: expected one of {units}, got {tenure['unit']!r}")
+    elif "signup_date" in (spec.get("columns") or {}):
+        problems.append(
+            f"{where}.tenure: tenure and columns.signup_date both give the signup date; keep one of them"
+        )

@@ -32,6 +32,8 @@ from typing import Any
 
 from cxlib.data._config_checks import (
     _check_exclusions,
+    _check_feature_labels,
+    _check_level_labels,
     _check_segment_names,
     _choice,
     _integer,
@@ -124,6 +126,21 @@ TABLE_ENTRY = Section(
         ),
         "from_transactions": Key(
             False, "customers only: build the table from transactions (first order = signup)"
+        ),
+        "recode": Key(
+            {},
+            'column -> {value in the file: value to read instead}, e.g. {Device: {"Mobile Phone": Mobile}}; '
+            "applied before validation, counted in the data notes",
+        ),
+        "tenure": Key(
+            None,
+            "customers only: {column: Tenure, unit: years} derives signup_date that long before as_of "
+            "(unit days, weeks, months or years; default months)",
+        ),
+        "id": Key(
+            None,
+            "customers only: row_number = a file without an id column gets each row's number as its id "
+            "(stated in the data notes); null = customer_id is a column",
         ),
     },
 )
@@ -253,6 +270,24 @@ SCHEMA = Section(
                 ),
             },
             owner="cxlib.churn (notebooks/02_churn_drivers.ipynb)",
+        ),
+        "labels": Section(
+            "Display labels of features and of feature levels in tables, charts and sentences.",
+            {
+                "features": Key(
+                    {},
+                    'feature -> label, e.g. {number_customer_service_calls: "Service calls"}',
+                    _mapping(),
+                    items=_check_feature_labels,
+                ),
+                "levels": Key(
+                    {},
+                    'feature -> {level: label of that term}, e.g. {international_plan: {"yes": "International plan"}}',
+                    _mapping(),
+                    items=_check_level_labels,
+                ),
+            },
+            owner="cxlib.stats.feature_label (every report)",
         ),
     },
 )

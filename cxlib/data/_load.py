@@ -11,7 +11,10 @@ matches a canonical one (ignoring case, spaces and underscores, e.g. ``CustomerI
 ``{value: 0}``
     a constant;
 ``{months_before_as_of: tenure}``
-    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure).
+    a date that many months before ``analysis.as_of`` (e.g. signup date from tenure);
+``{months_before_as_of: {multiply: [Tenure, 12]}}``
+    derivations nest (``multiply``, ``add``, ``subtract``, ``divide`` over column names, numbers
+    and other operations; see :mod:`cxlib.data._derivations`).
 
 A table entry may also set ``drop_missing: [customer_id]`` (rows missing those values are dropped
 with a data-health note, e.g. anonymous tills) and, for customers, ``from_transactions: true``
@@ -35,9 +38,11 @@ from cxlib.data._contract import (
     rules_schema,
     run_schema,
 )
+from cxlib.data._derivations import derivation_columns, derive_column, tenure_derivation
 from cxlib.data._parsing import _pre_parse, parse_types
 from cxlib.data._readers import read_table, sha256
 from cxlib.data._readiness import check_readiness
+from cxlib.data._recode import ROW_NUMBER, recode_values, row_number_ids, row_number_note
 from cxlib.exceptions import DataValidationError, InputFileError
 
 
@@ -81,16 +86,7 @@ def _normalise(name: str) -> str:
 
 def _sources(source) -> list[str]:
     """The file columns a mapping value reads: a column name, or the columns a derivation uses."""
-    if not isinstance(source, dict):
-        return [source]
-    ((op, args),) = source.items()
-    if op == "multiply":
-        return list(args)
-    if op == "startswith":
-        return [args[0]]
-    if op == "months_before_as_of":
-        return [args]
-    return []  # a constant reads no column
+    return derivation_columns(source)
 
 
 def missing_sources(columns, table: str, spec: dict, file_name: str) -> dict[str, str]:
@@ -153,11 +149,14 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         if any(s not in raw for s in _sources(source)):
             continue
         if isinstance(source, dict):
-            out[canonical] = _derive(raw, source, f"{table}.{canonical}", as_of)
-            used.update(v for v in next(iter(source.values()), []) if isinstance(v, str) and v in raw)
+            out[canonical] = derive_column(raw, source, f"{table}.{canonical}", as_of)
+            if not set(source) & {"months_before_as_of", "days_before_as_of"}:
+                used.update(_sources(source))  # a tenure stays available as a column of its own
         else:
             out[canonical] = raw[source]
             used.add(source)
+    if spec.get("id") == ROW_NUMBER:
+        out["customer_id"] = row_number_ids(raw)
     by_norm = {_normalise(c): c for c in raw.columns if c not in used}
     for canonical in CONTRACT[table]:
         if canonical not in out and _normalise(canonical) in by_norm:
@@ -172,29 +171,6 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
         elif column not in out:
             out[column] = raw[column]
     return out
-
-
-def _derive(raw: pd.DataFrame, rule: dict, where: str, as_of=None) -> pd.Series:
-    ((op, args),) = rule.items()
-    if op == "months_before_as_of":
-        if as_of is None:
-            raise ValueError(f"{where}: months_before_as_of needs analysis.as_of in the config")
-        months = pd.to_numeric(raw[args], errors="coerce")
-        base = pd.Timestamp(as_of)
-        return pd.Series(
-            [base - pd.DateOffset(months=int(m)) if pd.notna(m) else pd.NaT for m in months], index=raw.index
-        )
-    if op == "multiply":
-        a, b = args
-        return pd.to_numeric(raw[a], errors="coerce") * pd.to_numeric(raw[b], errors="coerce")
-    if op == "startswith":
-        column, prefix = args
-        return raw[column].astype(str).str.startswith(str(prefix))
-    if op == "value":
-        return pd.Series(args, index=raw.index)
-    raise ValueError(
-        f"{where}: unknown derivation '{op}' (use multiply, startswith, value or months_before_as_of)"
-    )
 
 
 def load_data(config: Config) -> CustomerData:
@@ -231,10 +207,18 @@ def load_data(config: Config) -> CustomerData:
         if not path.exists():
             problems.append(f"{table}: file not found: {path}; fix data.tables.{table}.path in the config")
             continue
+        if spec["tenure"]:  # the signup date is derived from the tenure column, in its unit
+            derived = tenure_derivation(spec["tenure"])
+            spec = {**spec, "columns": {**spec["columns"], "signup_date": derived}}
+            dropped.append(
+                f"{table}.signup_date: derived from {spec['tenure']['column']} "
+                f"({spec['tenure'].get('unit', 'months')}) counted back from the as-of date"
+            )
         try:
             raw = read_table(path, spec, table)
             fingerprints[_fingerprint_key(table, path)] = sha256(path)
             unmapped = missing_sources(raw.columns, table, spec, path.name)
+            raw, recoded, unrecoded = recode_values(raw, table, spec["recode"], spec["columns"])
             frame = map_columns(raw, table, spec, config.analysis["as_of"])
         except InputFileError as err:
             problems.append(str(err))
@@ -242,7 +226,10 @@ def load_data(config: Config) -> CustomerData:
         except Exception as err:  # noqa: BLE001 - any other reader failure becomes a readable problem
             problems.append(f"{table}: cannot read {path.name}: {type(err).__name__}: {err}")
             continue
-        problems.extend(unmapped.values())
+        problems.extend(list(unmapped.values()) + unrecoded)
+        dropped.extend(recoded)
+        if spec["id"] == ROW_NUMBER:
+            dropped.append(row_number_note(table, len(raw)))
         if raw.empty:
             problems.append(Problem(table, None, "empty_table", ()))
             continue

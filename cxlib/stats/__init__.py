@@ -24,6 +24,7 @@ _WHERE = {
     "pool_small_groups": "_suppression",
     "pooled_groups": "_suppression",
     "record_pooling": "_suppression",
+    "set_display_labels": "_design",
     "summary_frame": "_fitted",
     "suppress_small": "_suppression",
     "unit_text": "_design",

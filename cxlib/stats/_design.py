@@ -29,7 +29,8 @@ import pandas as pd
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import Pooling, pool_small_groups
 
-#: Readable names of built-in features (extra config columns keep their own names).
+#: Readable names of built-in features (extra config columns keep their own names unless the config
+#: labels them: ``labels.features``).
 FEATURE_LABELS: dict[str, str] = {
     "tenure_months": "Tenure (months)",
     "orders_per_month_12m": "Orders per month (last 12 months)",
@@ -50,10 +51,44 @@ FEATURE_LABELS: dict[str, str] = {
 }
 
 
+#: Labels the config gives (``labels.features``, ``labels.levels``), set by :func:`set_display_labels`.
+_CONFIG_FEATURE_LABELS: dict[str, str] = {}
+_CONFIG_TERM_LABELS: dict[tuple[str, str], str] = {}
+
+
+def set_display_labels(features: dict | None = None, levels: dict | None = None) -> None:
+    """Register the config's display labels (replacing any set before); loading a config calls it.
+
+    Parameters
+    ----------
+    features : dict, optional
+        Feature name -> label, e.g. ``{"number_customer_service_calls": "Service calls"}``; it also
+        overrides a built-in label.
+    levels : dict, optional
+        Feature name -> {level: label of the term ``feature: level``}, e.g.
+        ``{"international_plan": {"yes": "International plan"}}``.
+
+    Examples
+    --------
+    >>> set_display_labels({"calls": "Service calls"}, {"intl": {"yes": "International plan"}})
+    >>> feature_label("calls"), feature_label("intl: yes"), feature_label("intl: no")
+    ('Service calls', 'International plan', 'intl: no')
+    >>> set_display_labels()
+    """
+    _CONFIG_FEATURE_LABELS.clear()
+    _CONFIG_FEATURE_LABELS.update({str(k): str(v) for k, v in (features or {}).items()})
+    _CONFIG_TERM_LABELS.clear()
+    for feature, by_level in (levels or {}).items():
+        for level, label in by_level.items():
+            _CONFIG_TERM_LABELS[(str(feature), str(level))] = str(label)
+
+
 def feature_label(name: str) -> str:
-    """Readable name of a feature or of a ``feature: level`` term."""
+    """Readable name of a feature or of a ``feature: level`` term (config labels first)."""
     base, _, level = name.partition(": ")
-    label = FEATURE_LABELS.get(base, base)
+    if level and (base, level) in _CONFIG_TERM_LABELS:
+        return _CONFIG_TERM_LABELS[(base, level)]
+    label = _CONFIG_FEATURE_LABELS.get(base) or FEATURE_LABELS.get(base, base)
     return f"{label}: {level}" if level else label
 
 
