@@ -25,6 +25,10 @@ _WHERE = {
     "RemainingLifetime": "_survival",
     "Retention": "_report",
     "RetentionCurves": "_retention",
+    "UNSTABLE_ABS_LOG_ESTIMATE": "_stability",
+    "UNSTABLE_CI_RATIO": "_stability",
+    "UNSTABLE_REASONS": "_stability",
+    "UNSTABLE_VIF": "_stability",
     "churn_cutoff": "_panel",
     "churn_headline": "_findings",
     "churn_labels": "_panel",
@@ -67,6 +71,7 @@ _WHERE = {
     "plot_partial_dependences": "_plots",
     "plot_retention": "_plots",
     "plot_time_ratios": "_plots",
+    "raw_term_rates": "_stability",
     "retention_axis": "_findings",
     "retention_groups": "_report",
     "retention_labels": "_report",
@@ -76,6 +81,7 @@ _WHERE = {
     "summary_metrics": "_findings",
     "top_driver": "_report",
     "train_test_panels": "_panel",
+    "unstable_terms": "_stability",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
