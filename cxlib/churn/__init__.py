@@ -60,6 +60,7 @@ _WHERE = {
     "format_risk_bands": "_report",
     "gains_table": "_models",
     "held_out_evaluation": "_report",
+    "is_sound": "_findings",
     "key_driver_curves": "_report",
     "largest_clear_effect": "_findings",
     "plot_calibration": "_plots",
@@ -77,10 +78,12 @@ _WHERE = {
     "retention_labels": "_report",
     "risk_bands": "_report",
     "scoring_features": "_panel",
+    "stability_notes": "_stability",
     "strongest_sentence": "_findings",
     "summary_metrics": "_findings",
     "top_driver": "_report",
     "train_test_panels": "_panel",
+    "unsound_clear_effects": "_findings",
     "unstable_terms": "_stability",
 }
 

@@ -29,7 +29,7 @@ from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from cxlib.churn._panel import LABEL, design_params
-from cxlib.churn._stability import raw_term_rates, unstable_terms
+from cxlib.churn._stability import raw_term_rates, stability_notes, unstable_terms
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
@@ -130,22 +130,7 @@ class ChurnDrivers(FittedModel):
         raw = raw_term_rates(frame, y, self.encoder_, summary["term"], summary["estimate"].to_numpy())
         flags = unstable_terms(summary, raw, converged)
         table = pd.concat([summary, raw.reset_index(drop=True), flags], axis=1)
-        for row in table.itertuples(index=False):
-            values = {
-                "term": row.term,
-                "estimate": row.estimate,
-                "ci_low": row.ci_low,
-                "ci_high": row.ci_high,
-                "vif": row.vif,
-                "raw_rate": row.raw_rate,
-                "raw_rate_reference": row.raw_rate_reference,
-            }
-            reasons = [r for r in row.unstable_reasons.split(", ") if r and r != "not_converged"]
-            if reasons:
-                # one caveat per term, for its most telling reason (the summary lists them all)
-                self.caveats_.append(Note(f"drivers.unstable_{reasons[0]}", values))
-            elif row.p_adjusted < self.alpha and not row.agrees_with_raw and row.unit_kind != "sd":
-                self.caveats_.append(Note("drivers.direction_disagrees", values))
+        self.caveats_ += stability_notes(table, self.alpha)
         return table
 
     def _summary(self) -> pd.DataFrame:

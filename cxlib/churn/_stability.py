@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxlib.stats._design import DesignEncoder
+from cxlib.stats._design import CONTRAST_KINDS, DesignEncoder
+from cxlib.stats._notes import Note
 
 #: An interval whose upper end is more than this many times its lower end says little: flagged.
 UNSTABLE_CI_RATIO = 20.0
@@ -151,3 +152,48 @@ def unstable_terms(
 def _all_or_none(rates: pd.Series) -> np.ndarray:
     values = rates.to_numpy(dtype=float)
     return (values == 0.0) | (values == 1.0)
+
+
+def stability_notes(table: pd.DataFrame, alpha: float = 0.05) -> list[Note]:
+    """One caveat per term that must not be read as a finding, for its most telling reason.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A ratio summary with the columns of :func:`raw_term_rates` and :func:`unstable_terms`.
+    alpha : float
+        A contrast whose direction the raw rates contradict gets a caveat only when it is clear
+        (Holm-adjusted p below ``alpha``): then a reader would otherwise take it for a finding.
+
+    Returns
+    -------
+    list of Note
+        ``drivers.unstable_separation``, ``drivers.unstable_extreme_estimate``,
+        ``drivers.unstable_wide_interval``, ``drivers.unstable_high_vif`` (the first reason that
+        applies, in that order) or ``drivers.direction_disagrees``; values: term, estimate,
+        ci_low, ci_high, vif, raw_rate, raw_rate_reference. A fit that did not converge has its
+        own caveat for the whole model.
+    """
+    notes = []
+    for row in table.itertuples(index=False):
+        values = {
+            "term": row.term,
+            "estimate": row.estimate,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "vif": row.vif,
+            "raw_rate": row.raw_rate,
+            "raw_rate_reference": row.raw_rate_reference,
+        }
+        reasons = row.unstable_reasons.split(", ")
+        if "separation" in reasons:
+            notes.append(Note("drivers.unstable_separation", values))
+        elif "extreme_estimate" in reasons:
+            notes.append(Note("drivers.unstable_extreme_estimate", values))
+        elif "wide_interval" in reasons:
+            notes.append(Note("drivers.unstable_wide_interval", values))
+        elif "high_vif" in reasons:
+            notes.append(Note("drivers.unstable_high_vif", values))
+        elif row.unit_kind in CONTRAST_KINDS and row.p_adjusted < alpha and not row.agrees_with_raw:
+            notes.append(Note("drivers.direction_disagrees", values))
+    return notes
