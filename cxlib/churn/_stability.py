@@ -121,7 +121,8 @@ def unstable_terms(
     raw : DataFrame
         :func:`raw_term_rates`, indexed by term.
     converged : bool
-        False flags every term (``not_converged``).
+        False flags every term (``not_converged``), unless a term flagged for separation or an
+        extreme estimate explains it (the fit diverges along that term alone).
     max_ci_ratio, max_abs_log_estimate, max_vif : float
         Thresholds: :data:`UNSTABLE_CI_RATIO`, :data:`UNSTABLE_ABS_LOG_ESTIMATE`,
         :data:`UNSTABLE_VIF`.
@@ -143,8 +144,11 @@ def unstable_terms(
             "extreme_estimate": ~(np.abs(np.log(estimate)) <= max_abs_log_estimate),
             "wide_interval": ~(ratio <= max_ci_ratio),
             "high_vif": summary["vif"].to_numpy(dtype=float) > max_vif,
-            "not_converged": np.full(len(terms), not converged),
         }
+    # separation makes the fit diverge along that one term only; the others' estimates still settle,
+    # so an unconverged fit flags every term only when no separated or extreme term explains it
+    explained = (checks["separation"] | checks["extreme_estimate"]).any()
+    checks["not_converged"] = np.full(len(terms), not converged and not explained)
     reasons = [", ".join(code for code in UNSTABLE_REASONS if checks[code][i]) for i in range(len(terms))]
     return pd.DataFrame({"unstable": [bool(r) for r in reasons], "unstable_reasons": reasons})
 
