@@ -62,6 +62,9 @@ def test_a_level_where_everyone_churns_is_flagged_and_never_the_headline():
     headline = effect_headline(model.driver_table())
     assert headline.startswith("flag (yes vs no)") and "the largest clear effect" in headline
     assert "drivers.unstable_separation" in [note.code for note in model.caveats_]
+    # the light ridge refit gives the separated level a finite ratio, and no other term one
+    assert 10 < table.loc["plan: tiny", "odds_ratio_penalised"] < 1_000
+    assert table["odds_ratio_penalised"].drop("plan: tiny").isna().all()
 
 
 def test_flags_leave_the_estimates_of_unflagged_terms_unchanged():

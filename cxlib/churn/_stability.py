@@ -22,8 +22,11 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 
 from cxlib.stats._design import CONTRAST_KINDS, DesignEncoder
 from cxlib.stats._notes import Note
@@ -38,6 +41,9 @@ UNSTABLE_VIF = 5.0
 #: Reasons a term is flagged, in the order they are listed: a group where all or none churn, an
 #: extreme estimate, a very wide interval, collinearity, a fit that did not converge.
 UNSTABLE_REASONS = ("separation", "extreme_estimate", "wide_interval", "high_vif", "not_converged")
+#: Prior standard deviation of a flagged term's log odds ratio in the penalised refit (a weakly
+#: informative prior: ratios up to about exp(2 * 2.5) ≈ 150 stay plausible).
+PENALTY_PRIOR_SD = 2.5
 
 
 def raw_term_rates(
@@ -201,3 +207,39 @@ def stability_notes(table: pd.DataFrame, alpha: float = 0.05) -> list[Note]:
         elif row.unit_kind in CONTRAST_KINDS and row.p_adjusted < alpha and not row.agrees_with_raw:
             notes.append(Note("drivers.direction_disagrees", values))
     return notes
+
+
+def penalised_estimates(
+    design: pd.DataFrame, y: np.ndarray, terms, prior_sd: float = PENALTY_PRIOR_SD
+) -> pd.Series:
+    """Odds ratios of ``terms`` from a refit that lightly penalises those terms alone (ridge).
+
+    The penalty is a normal prior with standard deviation ``prior_sd`` on each of ``terms``' log odds
+    ratio (statsmodels' elastic net with ``L1_wt=0``), so a separated level gets a finite, shrunk
+    ratio; the other terms are not penalised. No interval: the penalised fit gives none.
+
+    Parameters
+    ----------
+    design : DataFrame
+        The design matrix the model was fitted on, with its ``const`` column.
+    y : array of 0/1
+    terms : list of str
+        The terms to penalise (e.g. those :func:`unstable_terms` flags).
+    prior_sd : float
+
+    Returns
+    -------
+    Series
+        The penalised odds ratio of each of ``terms``, indexed by term (empty when ``terms`` is).
+    """
+    terms = list(terms)
+    if not terms:
+        return pd.Series(dtype=float)
+    penalty = np.where(design.columns.isin(terms), 1 / (prior_sd**2 * len(y)), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of the unpenalised part
+        result = sm.GLM(np.asarray(y, float), design, family=sm.families.Binomial()).fit_regularized(
+            method="elastic_net", alpha=penalty, L1_wt=0.0
+        )
+    params = pd.Series(np.asarray(result.params), index=design.columns)
+    return np.exp(params[terms])
