@@ -187,3 +187,16 @@ def test_an_unconverged_fit_explained_by_a_separated_term_flags_that_term_only()
     raw = pd.DataFrame({"raw_rate": [0.3, 1.0], "raw_rate_reference": [0.2, 0.2]}, index=["x", "tiny"])
     flags = unstable_terms(summary, raw, converged=False)
     assert flags["unstable"].tolist() == [False, True]
+
+
+def test_smaller_left_out_effects_are_not_mentioned_in_the_headline():
+    columns = ["label", "unit", "unit_kind", "estimate", "ci_low", "ci_high", "p_adjusted", "unstable"]
+    columns += ["agrees_with_raw"]
+    table = pd.DataFrame(
+        [
+            ("Plan: two year", "vs monthly", "level", 0.26, 0.18, 0.36, 1e-9, False, True),
+            ("Streaming: yes", "yes vs no", "flag", 1.30, 1.10, 1.50, 1e-3, False, False),
+        ],
+        columns=columns,
+    )
+    assert effect_headline(table).endswith("(95% CI 0.18–0.36), the largest clear effect")

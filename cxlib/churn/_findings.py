@@ -149,11 +149,16 @@ def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: fl
     """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is.
 
     Clear effects left out because they are not sound (:func:`unsound_clear_effects`: unstable, or
-    contradicted by the raw churn rates) are named after it, so the reader knows why a larger ratio
-    is not the headline; when no row is sound the sentence says so instead.
+    contradicted by the raw churn rates) and larger than the one picked (all of them when no clear
+    contrast is picked) are named after it, so the reader knows why a larger ratio is not the
+    headline; when no row is sound the sentence says so instead.
     """
     row = largest_clear_effect(table, alpha)
     left_out = unsound_clear_effects(table, alpha)
+    if row is not None and _is_clear_contrast(row, alpha):
+        # only those that would have won are worth a word: a smaller left-out effect changes nothing
+        size = np.log(left_out["estimate"].astype(float)).abs()
+        left_out = left_out[size > abs(np.log(float(row["estimate"])))]
     why = ""
     if len(left_out):
         names = ", ".join(md_text(label) for label in left_out["label"])
