@@ -77,26 +77,57 @@ def _is_clear_contrast(row: pd.Series, alpha: float) -> bool:
     return row["unit_kind"] in CONTRAST_KINDS and row["p_adjusted"] < alpha
 
 
-def largest_clear_effect(table: pd.DataFrame, alpha: float = 0.05) -> pd.Series:
-    """The contrast with the largest effect among those that are clearly not chance.
+def is_sound(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a ratio summary may be read as a finding: stable, and agreeing with the raw rates.
+
+    A row is sound unless its ``unstable`` column is true (separation, an extreme or very vague
+    estimate, collinearity: :func:`cxlib.churn._stability.unstable_terms`) or its
+    ``agrees_with_raw`` column is false (the adjusted ratio points the other way from the raw churn
+    rates). Tables without these columns (e.g. a Cox model's summary) are sound throughout.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"unstable": [False, True, False], "agrees_with_raw": [True, True, False]})
+    >>> is_sound(table).tolist()
+    [True, False, False]
+    """
+    sound = pd.Series(True, index=table.index)
+    if "unstable" in table:
+        sound &= ~table["unstable"].astype(bool)
+    if "agrees_with_raw" in table:
+        sound &= table["agrees_with_raw"].astype(bool)
+    return sound
+
+
+def unsound_clear_effects(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The clear contrasts (Holm-adjusted p < ``alpha``) left out of the headline as not :func:`is_sound`."""
+    clear = table["unit_kind"].isin(CONTRAST_KINDS) & (table["p_adjusted"] < alpha)
+    return table[clear & ~is_sound(table)]
+
+
+def largest_clear_effect(table: pd.DataFrame, alpha: float = 0.05) -> pd.Series | None:
+    """The sound contrast with the largest effect among those that are clearly not chance.
 
     Only yes/no and category contrasts compete (``unit_kind`` in
     :data:`cxlib.stats.CONTRAST_KINDS`: a ratio "per standard deviation" is on another scale and
     cannot be compared with them); "clearly" means a Holm-adjusted p-value below ``alpha``. The
-    effect size is ``|log(estimate)|``, so halving and doubling count the same. When no contrast
-    qualifies, the first row of ``table`` (the best-evidenced term) is returned. The ``unit``
-    text plays no part in the choice.
+    effect size is ``|log(estimate)|``, so halving and doubling count the same. Only sound rows
+    compete (:func:`is_sound`): an unstable estimate (e.g. a level where everyone churns) or one
+    whose direction the raw churn rates contradict is never picked, however large. When no
+    contrast qualifies, the first sound row of ``table`` (the best-evidenced term) is returned;
+    None when no row is sound. The ``unit`` text plays no part in the choice.
 
     Parameters
     ----------
     table : DataFrame
         A ratio model's summary (odds or hazard ratios), or rows of it: ``estimate``,
-        ``p_adjusted`` and ``unit_kind``.
+        ``p_adjusted`` and ``unit_kind``; ``unstable`` and ``agrees_with_raw`` when it has them.
     alpha : float
     """
-    contrasts = table[table["unit_kind"].isin(CONTRAST_KINDS) & (table["p_adjusted"] < alpha)]
+    sound = table[is_sound(table)]
+    contrasts = sound[sound["unit_kind"].isin(CONTRAST_KINDS) & (sound["p_adjusted"] < alpha)]
     if contrasts.empty:
-        return table.iloc[0]
+        return sound.iloc[0] if len(sound) else None
     return contrasts.loc[np.log(contrasts["estimate"].astype(float)).abs().idxmax()]
 
 
@@ -115,14 +146,39 @@ def effect_sentence(row: pd.Series, estimate: str = "odds_ratio") -> str:
 
 
 def effect_headline(table: pd.DataFrame, estimate: str = "odds_ratio", alpha: float = 0.05) -> str:
-    """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is."""
+    """:func:`effect_sentence` of :func:`largest_clear_effect`, saying which kind of pick it is.
+
+    Clear effects left out because they are not sound (:func:`unsound_clear_effects`: unstable, or
+    contradicted by the raw churn rates) and larger than the one picked (all of them when no clear
+    contrast is picked) are named after it, so the reader knows why a larger ratio is not the
+    headline; when no row is sound the sentence says so instead.
+    """
     row = largest_clear_effect(table, alpha)
+    left_out = unsound_clear_effects(table, alpha)
+    if row is not None and _is_clear_contrast(row, alpha):
+        # only those that would have won are worth a word: a smaller left-out effect changes nothing
+        size = np.log(left_out["estimate"].astype(float)).abs()
+        left_out = left_out[size > abs(np.log(float(row["estimate"])))]
+    why = ""
+    if len(left_out):
+        names = ", ".join(md_text(label) for label in left_out["label"])
+        one = len(left_out) == 1
+        why = (
+            f" ({len(left_out)} clear {'effect' if one else 'effects'} left out of the headline because "
+            f"{'its estimate is' if one else 'their estimates are'} unstable or the raw churn rates point "
+            f"the other way: {names})"
+        )
+    if row is None:
+        return (
+            "No driver effect is reported as the headline: every estimate is unstable or points the other way "
+            "from the raw churn rates (see the caveats)" + why
+        )
     kind = (
         "the largest clear effect"
         if _is_clear_contrast(row, alpha)
         else "the driver with the strongest evidence"
     )
-    return f"{effect_sentence(row, estimate)}, {kind}"
+    return f"{effect_sentence(row, estimate)}, {kind}{why}"
 
 
 def forest_title(table: pd.DataFrame, estimate: str = "odds_ratio") -> str:
@@ -136,6 +192,9 @@ def forest_title(table: pd.DataFrame, estimate: str = "odds_ratio") -> str:
         Which ratio the table's ``estimate`` is, for the wording.
     """
     row = largest_clear_effect(table)
+    if row is None:
+        what = "Odds of churning" if estimate == "odds_ratio" else "Monthly hazard of leaving"
+        return f"{what} by driver: no estimate is stable enough to state"
     if estimate == "odds_ratio":
         return f"{row['label']} ({row['unit']}): {row['estimate']:.2f} times the odds of churning"
     return f"{row['label']} ({row['unit']}) multiplies the monthly hazard of leaving by {row['estimate']:.2f}"
@@ -144,16 +203,25 @@ def forest_title(table: pd.DataFrame, estimate: str = "odds_ratio") -> str:
 def strongest_sentence(drivers: ChurnDrivers) -> str:
     """One sentence naming the three best-evidenced drivers with their odds ratios (Markdown).
 
+    Each driver is shown by its best-evidenced sound term (:func:`is_sound`); a driver with none
+    is named without a number.
+
     Driver names, category levels and reference levels come from the data and are escaped with
     :func:`cxlib.report._safe_text.md_text`.
     """
     table = drivers.driver_table()
+    sound = is_sound(table)
     parts = []
     for driver in drivers.drivers_["driver"].head(3):
-        row = table.loc[table["driver"] == driver].iloc[0]
-        parts.append(
-            f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: odds ratio {row['estimate']:.2f})"
+        rows = table.loc[table["driver"] == driver]
+        # the driver's best-evidenced sound term: an unstable ratio is not quoted as a number
+        row = rows[sound[rows.index]].iloc[0] if sound[rows.index].any() else rows.iloc[0]
+        shown = (
+            f"odds ratio {row['estimate']:.2f}"
+            if sound[row.name]
+            else "no reliable odds ratio, see the caveats"
         )
+        parts.append(f"{md_text(feature_label(row['term']))} ({md_text(row['unit'])}: {shown})")
     if len(parts) == 1:
         return f"The driver most clearly linked to churn is {parts[0]}."
     return (

@@ -29,6 +29,12 @@ from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from cxlib.churn._panel import LABEL, design_params
+from cxlib.churn._stability import (
+    penalised_estimates,
+    raw_term_rates,
+    stability_notes,
+    unstable_terms,
+)
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
@@ -56,12 +62,23 @@ class ChurnDrivers(FittedModel):
         One row per term: the standard columns (``estimate`` is the odds ratio, ``p_adjusted``
         Holm's adjustment across terms), then the unit as data (unit_kind, unit_scale,
         unit_reference: see :meth:`cxlib.stats.DesignEncoder.unit_columns`), driver, odds_ratio
-        (= estimate), p_holm (= p_adjusted) and vif.
+        (= estimate), p_holm (= p_adjusted) and vif; then the raw churn rates of each contrast
+        and its reference (raw_n, raw_rate, raw_n_reference, raw_rate_reference), raw_direction
+        and agrees_with_raw (see :func:`cxlib.churn._stability.raw_term_rates`), and unstable
+        with unstable_reasons (separation, an extreme estimate, a very wide interval, a variance
+        inflation factor above 5, no convergence: :func:`cxlib.churn._stability.unstable_terms`),
+        and odds_ratio_penalised: for a term flagged for any but the last reason, its ratio from a
+        refit with a light ridge penalty on the flagged terms alone (NaN for the others, whose
+        numbers are the plain fit's).
+        Reports never headline an unstable term or one whose direction disagrees with the raw
+        rates.
     drivers_ : DataFrame
         One row per driver (feature): joint Wald chi-square and p-value, ranked strongest first.
     caveats_ : list of Note
-        The design's (levels pooled, terms left out) and a fit that did not converge; sentences
-        from :func:`cxlib.report.render`.
+        The design's (levels pooled, terms left out), a fit that did not converge, each unstable
+        term (``drivers.unstable_<reason>``) and each clear contrast whose direction disagrees
+        with the raw churn rates (``drivers.direction_disagrees``); sentences from
+        :func:`cxlib.report.render`.
     result_ : statsmodels results
 
     Examples
@@ -103,11 +120,35 @@ class ChurnDrivers(FittedModel):
             warnings.simplefilter("ignore")
             self.result_ = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0)
         self.caveats_ = list(self.encoder_.caveats_)
-        if not self.result_.mle_retvals.get("converged", True):
+        converged = bool(self.result_.mle_retvals.get("converged", True))
+        if not converged:
             self.caveats_.append(Note("drivers.not_converged"))
         self.summary_ = self._summary()
+        self.summary_ = self._add_stability(frame, design, y, converged)
         self.drivers_ = self._driver_tests()
         return self
+
+    def _add_stability(
+        self, frame: pd.DataFrame, design: pd.DataFrame, y: np.ndarray, converged: bool
+    ) -> pd.DataFrame:
+        """``summary_`` plus raw churn rates per term and the unstable flag, with a caveat per flag.
+
+        See :func:`cxlib.churn._stability.raw_term_rates` and
+        :func:`cxlib.churn._stability.unstable_terms`; the estimates themselves are unchanged. Terms
+        flagged for separation, an extreme or vague estimate or collinearity also get
+        ``odds_ratio_penalised`` (:func:`cxlib.churn._stability.penalised_estimates`).
+        """
+        summary = self.summary_
+        raw = raw_term_rates(frame, y, self.encoder_, summary["term"], summary["estimate"].to_numpy())
+        flags = unstable_terms(summary, raw, converged)
+        table = pd.concat([summary, raw.reset_index(drop=True), flags], axis=1)
+        # a light ridge refit gives flagged terms a finite ratio to look at; other rows keep NaN
+        reasons = table["unstable_reasons"].str.split(", ")
+        flagged = table.loc[reasons.map(lambda r: bool(set(r) - {"", "not_converged"})), "term"]
+        penalised = penalised_estimates(design, y, flagged)
+        table["odds_ratio_penalised"] = table["term"].map(penalised).astype(float)
+        self.caveats_ += stability_notes(table, self.alpha)
+        return table
 
     def _summary(self) -> pd.DataFrame:
         params = self.result_.params.drop("const")

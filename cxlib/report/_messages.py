@@ -73,6 +73,27 @@ MESSAGES: dict[str, str] = {
     ),
     # churn models (cxlib.churn.ChurnDrivers, ChurnPredictor)
     "drivers.not_converged": "the logistic fit did not converge; treat the ratios as rough",
+    "drivers.unstable_separation": (
+        "{term:label}: its group (or the group it is compared with) has all or no churners, so its odds "
+        "ratio ({estimate:.3g}) is not estimable (separation); not used as a headline"
+    ),
+    "drivers.unstable_extreme_estimate": (
+        "{term:label}: odds ratio {estimate:.3g} is too extreme to be credible (near-separation); "
+        "not used as a headline"
+    ),
+    "drivers.unstable_wide_interval": (
+        "{term:label}: its 95% interval ({ci_low:.3g} to {ci_high:.3g}) is too wide to read; not used "
+        "as a headline"
+    ),
+    "drivers.unstable_high_vif": (
+        "{term:label}: variance inflation factor {vif:.1f} (collinear with other drivers), so its odds "
+        "ratio is unstable; not used as a headline"
+    ),
+    "drivers.direction_disagrees": (
+        "{term:label}: odds ratio {estimate:.3g} after adjustment, but its raw churn rate is {raw_rate:.1%} "
+        "against {raw_rate_reference:.1%} for the group it is compared with: the directions disagree, so it "
+        "is not used as a headline"
+    ),
     "predictor.levels_pooled": (
         "{column:label}: {levels} small level(s) pooled into '{pooled_label}' ({size:,} customers) "
         "before fitting"
