@@ -18,8 +18,9 @@ from cxlib.churn._panel import churn_panel, train_test_panels
 from cxlib.report import render_all
 from tests.churn_data import MID_CUSTOMERS, demo, telco
 
-#: Held-out ROC-AUC the suite may fall short of the default model by (noise of a different but
-#: equally valid fit); in practice the suite is at or above the default on all three.
+#: Held-out ROC-AUC the suite may fall short of the default model by: cross-validation may choose
+#: simpler settings that score as well up to noise (on the 3,000-customer demo the suite scores
+#: 0.553 and the default 0.556; on 20,000 customers 0.628 and 0.591; on Telco 0.848 and 0.827).
 TOLERANCE = 0.005
 
 
@@ -70,7 +71,10 @@ def test_settings_are_chosen_by_cross_validation_and_stated(fitted):
     _, _, _, train, _, model = fitted
     tuning = model.tuning_.set_index("candidate")
     assert {"default", "slow", "shallow"} <= set(tuning.index) and tuning["chosen"].sum() == 1
-    assert tuning.loc[model.chosen_, "cv_roc_auc"] >= tuning.loc["default", "cv_roc_auc"]
+    best = tuning["cv_roc_auc"].idxmax()
+    # the one-standard-error rule: the simplest (listed first) within one standard error of the best
+    within = tuning.index[tuning["cv_roc_auc"] >= tuning.loc[best, "cv_roc_auc"] - tuning.loc[best, "cv_se"]]
+    assert model.chosen_ == within[0]
     text = " ".join(render_all(model.caveats_))
     assert f"'{model.chosen_}'" in text and "cross-validated ROC-AUC" in text
     assert f"fitted on all {len(train):,} training customers" in text

@@ -83,7 +83,8 @@ MESSAGES: dict[str, str] = {
     ),
     "predictor.tuned": (
         "boosting settings chosen among {candidates} candidates by {folds}-fold cross-validated ROC-AUC on the training "
-        "customers: '{chosen}' ({auc:.3f}; scikit-learn's default {default_auc:.3f})"
+        "customers, the simplest within one standard error of the best: '{chosen}' ({auc:.3f}; "
+        "scikit-learn's default {default_auc:.3f})"
     ),
     "predictor.calibrated": (
         "probabilities calibrated ({method}) on out-of-fold scores from {folds}-fold cross-validation; the "
