@@ -346,7 +346,7 @@ def test_driver_p_values_are_also_adjusted_for_testing_many_drivers(small_panel)
 def test_importance_is_the_summary_after_fit_and_on_demand_on_other_rows(
     small_config, small_data, small_panel
 ):
-    """fit measures importance on its calibration rows; permutation_importance on any frame, unchanged model."""
+    """fit measures importance on a held-out fold; permutation_importance on any frame, unchanged model."""
     import matplotlib.pyplot as plt
 
     train, test, _ = train_test_panels(small_data, small_config, small_panel)

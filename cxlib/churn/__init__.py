@@ -30,6 +30,7 @@ _WHERE = {
     "UNSTABLE_CI_RATIO": "_stability",
     "UNSTABLE_REASONS": "_stability",
     "UNSTABLE_VIF": "_stability",
+    "boosting_candidates": "_models",
     "churn_cutoff": "_panel",
     "churn_headline": "_findings",
     "churn_labels": "_panel",

@@ -98,14 +98,23 @@ MESSAGES: dict[str, str] = {
         "{column:label}: {levels} small level(s) pooled into '{pooled_label}' ({size:,} customers) "
         "before fitting"
     ),
+    "predictor.missing_native": (
+        "{values:,} missing value(s) in {columns:labels} kept as missing, not imputed: the boosting learns at "
+        "each split which side missing values go to"
+    ),
+    "predictor.tuned": (
+        "boosting settings chosen among {candidates} candidates by {folds}-fold cross-validated ROC-AUC on the training "
+        "customers, the simplest within one standard error of the best: '{chosen}' ({auc:.3f}; "
+        "scikit-learn's default {default_auc:.3f})"
+    ),
     "predictor.calibrated": (
-        "probabilities calibrated ({method}) on {share:.0%} of the {customers:,} training customers, "
-        "held back from the boosting"
+        "probabilities calibrated ({method}) on out-of-fold scores from {folds}-fold cross-validation; the "
+        "final boosting is fitted on all {customers:,} training customers"
     ),
     "predictor.importance": (
-        "importance is the drop in ROC-AUC on {customers:,} calibration customers when one feature is "
-        "shuffled; its range spans {repeats} shuffles, not sampling error, and correlated features share "
-        "their importance"
+        "importance is the drop in ROC-AUC on {customers:,} training customers held out of the fit it is "
+        "measured with, when one feature is shuffled; its range spans {repeats} shuffles, not sampling "
+        "error, and correlated features share their importance"
     ),
     # survival (cxlib.churn.RetentionCurves, ChurnHazards, RemainingLifetime)
     "curves.groups_pooled": (
