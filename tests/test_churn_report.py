@@ -498,3 +498,23 @@ def test_driver_table_keeps_the_saved_columns_and_one_row_per_logistic_term():
     cox = hazards.summary_.set_index("term")["hazard_ratio"]
     shared = table["term"].isin(cox.index)
     assert table.loc[shared, "hazard_ratio"].tolist() == cox[table.loc[shared, "term"]].tolist()
+
+
+def test_retention_table_names_its_groups_with_their_variable():
+    from cxlib.churn import format_retention
+
+    summary = pd.DataFrame(
+        {
+            "group": ["yes", "no"],
+            "group_col": "international_plan",
+            "flag": False,
+            "customers": [10, 20],
+            "churned": [1, 2],
+            "median_months": [float("inf")] * 2,
+            "median_ci_low": [1.0, 1.0],
+            "median_ci_high": [2.0, 2.0],
+        }
+    )
+    table = format_retention(summary)
+    assert table.columns.name == "International plan"  # shown in the header's corner
+    assert list(table.index) == ["International plan: yes", "International plan: no"]

@@ -109,7 +109,7 @@ def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
     """
     out = pd.DataFrame(index=retention_labels(summary))
     column = summary["group_col"].iloc[0] if "group_col" in summary and len(summary) else None
-    out.index.name = variable_label(column)  # every group is named with its variable
+    out.columns.name = variable_label(column)  # every group is named with its variable (header corner)
     out["Customers"] = [f"{n:,}" for n in summary["customers"]]
     out["Churned"] = [f"{n:,}" for n in summary["churned"]]
     out["Median lifetime, months (95% CI)"] = [
