@@ -36,6 +36,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from cxlib.features._time import DAYS_PER_MONTH
+
 #: Arithmetic operations (any depth) and the arguments they take.
 ARITHMETIC = {
     "multiply": "two or more expressions, e.g. {multiply: [Quantity, UnitPrice]}",
@@ -54,8 +56,9 @@ OUTERMOST = {
 #: Every operation, with what it expects (shown in error messages).
 DERIVATIONS = {**ARITHMETIC, **OUTERMOST}
 
-#: Average days in a month, for the fractional part of ``months_before_as_of``.
-_DAYS_PER_MONTH = 365.25 / 12
+#: Average days in a month, for the fractional part of ``months_before_as_of``: the suite's one
+#: constant (a plain number in a module that imports only pandas, so the data layer may use it).
+_DAYS_PER_MONTH = DAYS_PER_MONTH
 
 
 def _is_number(value) -> bool:
@@ -197,7 +200,7 @@ def derive_column(raw: pd.DataFrame, expression: dict, where: str, as_of=None) -
     Series
         Numbers, dates, yes/no values or a constant, indexed like ``raw``. Whole months are
         counted back by calendar month (as before); a fractional part of a month adds that share
-        of an average month (30.44 days).
+        of an average month (:data:`cxlib.features.DAYS_PER_MONTH` days).
     """
     ((op, args),) = expression.items()
     if op in ("months_before_as_of", "days_before_as_of"):
