@@ -39,6 +39,7 @@ from cxlib.data._contract import (
     run_schema,
 )
 from cxlib.data._derivations import derivation_columns, derive_column, tenure_derivation
+from cxlib.data._dropped import DroppedRows, dropped_record, without_churn_outcome
 from cxlib.data._parsing import _pre_parse, parse_types
 from cxlib.data._readers import read_table, sha256
 from cxlib.data._readiness import check_readiness
@@ -64,6 +65,11 @@ class CustomerData:
         and in the overview's data-health section.
     fingerprints : dict of str to str
         SHA-256 of each input file, to record exactly which data a report was built from.
+    dropped : list of DroppedRows
+        Each drop of rows (``drop_missing``, exact duplicates) as counts with the dropped
+        customers' churn outcome and the dropped transactions' sales
+        (:class:`cxlib.data._dropped.DroppedRows`; compared with the kept rows by
+        :func:`cxlib.data.dropped_outcomes`).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -71,6 +77,7 @@ class CustomerData:
     notes: list[str] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    dropped: list[DroppedRows] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -197,6 +204,7 @@ def load_data(config: Config) -> CustomerData:
     mapped: dict[str, pd.DataFrame] = {}
     fingerprints: dict[str, str] = {}
     dropped: list[str] = []
+    dropped_rows: list[DroppedRows] = []  # the same drops as data, for the reports' comparisons
     unreadable: dict[tuple, set] = {}  # (table, column) -> rows already reported as unparseable
     customer_ids = None
     for table in TABLES:
@@ -233,7 +241,9 @@ def load_data(config: Config) -> CustomerData:
         if raw.empty:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
-        frame = _drop_missing(_pre_parse(frame, table, spec), table, spec["drop_missing"], dropped)
+        frame = _drop_missing(
+            _pre_parse(frame, table, spec), table, spec["drop_missing"], dropped, dropped_rows
+        )
         _, missing_columns = run_schema(columns_schema(table, list(frame.columns)), frame, table)
         frame, unparsed = parse_types(frame, table, spec["date_format"])
         # a required column whose mapping names a missing column is reported once, by its mapping
@@ -243,7 +253,7 @@ def load_data(config: Config) -> CustomerData:
                 unreadable.setdefault((problem.table, problem.column), set()).update(problem.rows)
         # validation judges what is analysed: exact duplicate rows go first, so only ids repeated
         # with different content count as duplicated ids (row numbers still point into the file)
-        frame = _drop_exact_duplicates(frame, table, dropped)
+        frame = _drop_exact_duplicates(frame, table, dropped, dropped_rows)
         if table == "customers":
             problems.extend(_churn_columns_problem(config, frame.columns, unmapped))
             if "customer_id" in frame:
@@ -275,8 +285,15 @@ def load_data(config: Config) -> CustomerData:
     errors, warnings = errors + ready_errors, warnings + ready_warnings
     if errors:
         raise DataValidationError(errors, warnings)
+    if config.analysis["churn"]["definition"] == "inactivity":  # not readable from a dropped row
+        dropped_rows = without_churn_outcome(dropped_rows)
     return CustomerData(
-        tables=tables, as_of=as_of, notes=dropped + notes, fingerprints=fingerprints, warnings=warnings
+        tables=tables,
+        as_of=as_of,
+        notes=dropped + notes,
+        fingerprints=fingerprints,
+        warnings=warnings,
+        dropped=dropped_rows,
     )
 
 
@@ -317,12 +334,16 @@ def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> l
     return kept
 
 
-def _drop_exact_duplicates(frame: pd.DataFrame, table: str, notes: list[str]) -> pd.DataFrame:
-    """Drop rows equal in every column to an earlier row, with a data-health note."""
+def _drop_exact_duplicates(
+    frame: pd.DataFrame, table: str, notes: list[str], records: list[DroppedRows] | None = None
+) -> pd.DataFrame:
+    """Drop rows equal in every column to an earlier row, with a data-health note (and a record)."""
     duplicates = frame.duplicated()
     if not duplicates.any():
         return frame
     notes.append(f"{table}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+    if records is not None:
+        records.append(dropped_record(table, "duplicate", (), frame.loc[duplicates]))
     return frame.loc[~duplicates]
 
 
@@ -339,7 +360,14 @@ def _churn_columns_problem(config: Config, columns, unmapped: dict[str, str]) ->
     ]
 
 
-def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: list[str]) -> pd.DataFrame:
+def _drop_missing(
+    frame: pd.DataFrame,
+    table: str,
+    columns: list[str],
+    notes: list[str],
+    records: list[DroppedRows] | None = None,
+) -> pd.DataFrame:
+    """Drop rows missing a ``drop_missing`` value, with a data-health note (and a record)."""
     present = [c for c in columns if c in frame]
     if not present:
         return frame
@@ -348,6 +376,8 @@ def _drop_missing(frame: pd.DataFrame, table: str, columns: list[str], notes: li
         notes.append(
             f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)"
         )
+        if records is not None:
+            records.append(dropped_record(table, "missing", present, frame.loc[missing]))
     return frame.loc[~missing]
 
 

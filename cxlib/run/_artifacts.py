@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.data._config import Config
+from cxlib.data._dropped import DroppedRows
 from cxlib.data._load import CustomerData, input_fingerprints, load_data
 from cxlib.exceptions import MissingInputError
 from cxlib.run._catalog import (
@@ -212,6 +213,7 @@ def save_validated(data: CustomerData, run_dir: str | Path, config: Config | Non
         "notes": data.notes,
         "warnings": data.warnings,
         "fingerprints": data.fingerprints,
+        "dropped": [record.to_dict() for record in data.dropped],
         "config_path": None if config is None or config.path is None else str(config.path),
         "config_digest": None if config is None else config_digest(config),
     }
@@ -288,6 +290,7 @@ def load_validated(run_dir: str | Path) -> CustomerData | None:
         notes=record["notes"],
         fingerprints=record["fingerprints"],
         warnings=record["warnings"],
+        dropped=[DroppedRows.from_dict(values) for values in record.get("dropped", [])],
     )
 
 
