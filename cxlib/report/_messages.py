@@ -71,6 +71,15 @@ MESSAGES: dict[str, str] = {
         "{term:label}: variance inflation factor {vif:.1f} > {max_vif:g} (collinear with other drivers), "
         "left out"
     ),
+    "design.missing_indicator": (
+        "{column:label}: {missing:,} of {rows:,} values missing; filled with the {statistic} ({fill:,.3g}) "
+        "and given a yes/no term of their own ('{column:label}: missing'), so churn that goes with a "
+        "missing value is modelled, not hidden"
+    ),
+    "design.missing_filled": (
+        "{column:label}: {missing:,} of {rows:,} {missing:value|values} missing, filled with the "
+        "{statistic} ({fill:,.3g}); fewer than {min_rows} missing, too few for a term of their own"
+    ),
     # churn models (cxlib.churn.ChurnDrivers, ChurnPredictor)
     "drivers.not_converged": "the logistic fit did not converge; treat the ratios as rough",
     "drivers.unstable_separation": (

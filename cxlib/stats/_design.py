@@ -2,7 +2,10 @@
 
 Categorical features become one indicator per level against a reference level (the most common
 one unless the config names it); continuous features are standardised so that every ratio is
-"per standard deviation"; yes/no features stay 0/1. What one unit of each term means is recorded as
+"per standard deviation"; yes/no features stay 0/1. A numeric feature's missing values are filled
+with its median (a yes/no feature's with its most common value) and, when enough are missing,
+modelled by a yes/no term ``<feature>: missing`` of their own (:func:`missing_plan`), the same at
+fit and at transform, each with a caveat. What one unit of each term means is recorded as
 data (:class:`Unit`: its kind, the SD, the reference level), and :func:`unit_text` is the one place
 that turns it into the short text a summary shows ("per SD of 12.3"), so no code parses that text
 back. Before a model sees the matrix, exact duplicates
@@ -181,6 +184,10 @@ class DesignEncoder:
         Levels pooled, terms dropped, and why (sentences: :func:`cxlib.report.render`).
     pooling_ : dict
         Categorical feature -> :class:`cxlib.stats._suppression.Pooling` of its small levels.
+    missing_ : DataFrame
+        Missing values of each numeric feature at fit (:func:`missing_plan`): ``missing``,
+        ``rows``, ``fill`` and ``statistic`` (the value and statistic that fill them, at fit and
+        at transform alike) and ``indicator`` (whether the term ``<feature>: missing`` models them).
     """
 
     def __init__(
@@ -206,6 +213,8 @@ class DesignEncoder:
         self.term_driver_: dict[str, str] = {}
         self.caveats_: list[Note] = []
         self.pooling_: dict[str, Pooling] = {}
+        self.missing_ = missing_plan(frame, self.numeric, self.min_group_size)
+        self.caveats_ += missing_notes(self.missing_, self.min_group_size)
         for column in self.categorical:
             text, pooling = pool_small_groups(frame[column], self.min_group_size or 0, column=column)
             self.pooling_[column] = pooling
@@ -246,13 +255,15 @@ class DesignEncoder:
         for column in self.numeric:
             mean, sd = self.scale_[column]
             name = column
-            columns[name] = ((frame[column].astype(float) - mean) / sd).fillna(0.0).to_numpy()
+            values = frame[column].astype(float).fillna(self.missing_.loc[column, "fill"])
+            columns[name] = ((values - mean) / sd).fillna(0.0).to_numpy()
             self.term_driver_.setdefault(name, column)
             if column.endswith("_z"):
                 unit = Unit("sd")
             else:
                 unit = Unit("flag") if (mean, sd) == (0.0, 1.0) else Unit("sd", sd)
             self.units_.setdefault(name, unit)
+        columns.update(self._missing_indicators(frame))
         for column in self.categorical:
             text = self.pooling_[column].apply(frame[column]).to_numpy()
             for level in self.levels_[column]:
@@ -262,6 +273,16 @@ class DesignEncoder:
                 self.units_.setdefault(name, Unit("level", reference=self.reference_[column]))
         matrix = pd.DataFrame(columns, index=frame.index)
         return matrix[self.terms_] if prune else matrix
+
+    def _missing_indicators(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """One 0/1 term ``<feature>: missing`` per numeric feature :func:`missing_plan` gives one."""
+        columns = {}
+        for column in self.missing_.index[self.missing_["indicator"]]:
+            name = f"{column}{MISSING_SUFFIX}"
+            columns[name] = frame[column].isna().to_numpy(dtype=float)
+            self.term_driver_.setdefault(name, column)
+            self.units_.setdefault(name, Unit("flag"))
+        return columns
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the design matrix of ``frame`` (no intercept), with the kept terms only."""
@@ -315,6 +336,88 @@ class DesignEncoder:
             keep.remove(worst)
             self.vif_ = variance_inflation(matrix[keep])
         return keep
+
+
+#: Suffix of the term that flags a feature's missing values (``"mean_order_value: missing"``).
+MISSING_SUFFIX = ": missing"
+
+
+def fill_value(values: pd.Series) -> tuple[float, str]:
+    """The value that fills a numeric feature's missing values, and the statistic it is.
+
+    The median of the values present; for a yes/no (0/1) feature its most common value (``mode``),
+    so a flag stays 0 or 1. 0 when no value is present.
+
+    Examples
+    --------
+    >>> fill_value(pd.Series([1.0, None, 3.0, 10.0]))
+    (3.0, 'median')
+    >>> fill_value(pd.Series([0.0, 1.0, 1.0, None]))
+    (1.0, 'mode')
+    """
+    present = pd.Series(values, dtype=float).dropna()
+    if present.empty:
+        return 0.0, "median"
+    if set(np.unique(present)) <= {0.0, 1.0}:
+        return float(present.mode().iloc[0]), "mode"
+    return float(present.median()), "median"
+
+
+def missing_plan(frame: pd.DataFrame, numeric, min_rows: int | None = None) -> pd.DataFrame:
+    """How missing values of each numeric feature are handled in a design matrix.
+
+    Every missing value is filled (:func:`fill_value`); a feature with at least ``min_rows``
+    missing values (any, when None) also gets a 0/1 term ``<feature>: missing``, so that churn
+    going with a missing value is modelled, not hidden in the fill value. Fewer missing values
+    are only filled: a term for a handful of customers would be too vague to read.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    numeric : list of str
+    min_rows : int or None
+
+    Returns
+    -------
+    DataFrame
+        Indexed by feature: ``missing``, ``rows``, ``fill``, ``statistic`` (``median`` or
+        ``mode``), ``indicator`` (bool).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, None, 3.0], "y": [1.0, 2.0, 3.0]})
+    >>> plan = missing_plan(frame, ["x", "y"])
+    >>> int(plan.loc["x", "missing"]), float(plan.loc["x", "fill"]), bool(plan.loc["x", "indicator"])
+    (1, 2.0, True)
+    """
+    rows = []
+    for column in numeric:
+        values = frame[column].astype(float)
+        missing = int(values.isna().sum())
+        fill, statistic = fill_value(values)
+        indicator = missing > 0 and missing >= (min_rows or 1) and missing < len(values)
+        rows.append([column, missing, len(values), fill, statistic, indicator])
+    columns = ["feature", "missing", "rows", "fill", "statistic", "indicator"]
+    table = pd.DataFrame(rows, columns=columns).set_index("feature")
+    return table.astype({"missing": int, "rows": int, "fill": float, "indicator": bool})
+
+
+def missing_notes(plan: pd.DataFrame, min_rows: int | None = None) -> list[Note]:
+    """A caveat per feature with missing values: how many, the fill, and whether a term models them."""
+    notes = []
+    for column, row in plan[plan["missing"] > 0].iterrows():
+        values = {
+            "column": column,
+            "missing": int(row["missing"]),
+            "rows": int(row["rows"]),
+            "fill": float(row["fill"]),
+            "statistic": row["statistic"],
+        }
+        if row["indicator"]:
+            notes.append(Note("design.missing_indicator", values))
+        else:
+            notes.append(Note("design.missing_filled", {**values, "min_rows": int(min_rows or 1)}))
+    return notes
 
 
 def variance_inflation(matrix: pd.DataFrame) -> pd.DataFrame:
