@@ -25,6 +25,7 @@ from cxlib.churn._models import ChurnDrivers
 from cxlib.churn._panel import LABEL, ChurnCutoff, ChurnPanel
 from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
+from cxlib.report._dropped import describe_dropped_rows, describe_missing_values
 from cxlib.report._messages import render
 from cxlib.report._safe_text import md_text
 from cxlib.stats._design import CONTRAST_KINDS, feature_label
@@ -63,14 +64,25 @@ def describe_definition(design: ChurnCutoff) -> str:
 
 
 def describe_panel(panel: ChurnPanel, company: str) -> str:
-    """The data and the churn definition: company, as-of date, customers at risk and churned (Markdown)."""
+    """The data and the churn definition: company, as-of date, customers at risk and churned (Markdown).
+
+    Then, when there are any, the rows loading dropped compared with those kept
+    (:func:`cxlib.report.describe_dropped_rows`) and the drivers' missing values with how the models
+    handle them (:func:`cxlib.report.describe_missing_values`).
+    """
     frame = panel.frame
     return (
         f"**{md_text(company)}**, data up to {panel.design.as_of:%d %B %Y}. {describe_definition(panel.design)} "
         f"**{len(frame):,}** customers were at risk; **{frame[LABEL].sum():,}** "
         f"({frame[LABEL].mean():.1%}) churned. The models use {len(panel.numeric)} numeric and "
         f"{len(panel.categorical)} categorical drivers."
-    )
+    ) + _data_handling(panel)
+
+
+def _data_handling(panel: ChurnPanel) -> str:
+    """Rows dropped while loading and the drivers' missing values (empty when there are none)."""
+    parts = [describe_dropped_rows(panel.dropped), describe_missing_values(panel.missing)]
+    return "".join(f"\n\n{part}" for part in parts if part)
 
 
 def _is_clear_contrast(row: pd.Series, alpha: float) -> bool:

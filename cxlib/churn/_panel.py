@@ -29,13 +29,15 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from cxlib.churn._missing import MISSING_COLUMNS, missing_values
 from cxlib.data._config import Config
+from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
 from cxlib.data._load import CustomerData
 from cxlib.exceptions import ConfigError
 from cxlib.features._churn_rule import ChurnRule, churn_rule_from_config
@@ -214,12 +216,19 @@ class ChurnPanel:
         Feature columns by kind (constant columns left out).
     design : ChurnCutoff
         The churn rule at the panel's cut-off.
+    dropped : DataFrame
+        Rows loading dropped, compared with those kept (:func:`cxlib.data.dropped_outcomes`).
+    missing : DataFrame
+        Drivers with missing values, how the models handle them, churn with and without
+        (:func:`cxlib.churn.missing_values`).
     """
 
     frame: pd.DataFrame
     numeric: list[str]
     categorical: list[str]
     design: ChurnCutoff
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OUTCOME_COLUMNS))
+    missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
 
     @property
     def features(self) -> list[str]:
@@ -256,11 +265,15 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     categorical = [c for c in features.columns if features[c].dtype == object and c != "customer_id"]
     numeric = [c for c in features.columns if c not in categorical and c != "customer_id"]
     varying = frame.nunique() > 1
+    numeric = [c for c in numeric if varying[c]]
+    categorical = [c for c in categorical if varying[c]]
     return ChurnPanel(
         frame=frame,
-        numeric=[c for c in numeric if varying[c]],
-        categorical=[c for c in categorical if varying[c]],
+        numeric=numeric,
+        categorical=categorical,
         design=design,
+        dropped=dropped_outcomes(data),
+        missing=missing_values(frame, numeric, categorical, LABEL, config.analysis["min_group_size"]),
     )
 
 

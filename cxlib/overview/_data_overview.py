@@ -6,11 +6,12 @@ config does not supply leaves its part ``None``, and the report module says so i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from cxlib.data._config import Config
+from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
 from cxlib.data._load import CustomerData
 from cxlib.features._purchases import latest_answers
 from cxlib.overview._kpis import (
@@ -69,6 +70,9 @@ class DataOverview:
     scores : DataFrame or None
         The latest NPS and CSAT answers of the last 12 months (score columns only, no ids); None
         without surveys.
+    dropped : DataFrame
+        Rows loading dropped, compared with those kept (:func:`cxlib.data.dropped_outcomes`;
+        empty when none were).
     """
 
     company: str
@@ -88,6 +92,7 @@ class DataOverview:
     active_customers: int
     touchpoints: pd.DataFrame | None
     scores: pd.DataFrame | None
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OUTCOME_COLUMNS))
 
     def has(self, table: str) -> bool:
         """Whether the config supplies ``table``."""
@@ -161,4 +166,5 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
             else None
         ),
         scores=scores,
+        dropped=dropped_outcomes(data),
     )

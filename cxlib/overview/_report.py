@@ -18,6 +18,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from cxlib.overview._data_overview import MIX_COLUMNS, DataOverview
+from cxlib.report._dropped import describe_dropped_rows
 from cxlib.report._html import money_format, styled
 from cxlib.report._safe_text import md_text
 from cxlib.report._sentences import describe_pooling
@@ -222,9 +223,12 @@ def health_report(overview: DataOverview) -> list:
     -------
     list
         Markdown (:func:`describe_data`), the table (:func:`health_table`), Markdown
-        (:func:`describe_loading`).
+        (:func:`describe_loading`), then, when loading dropped rows, Markdown comparing them with
+        the rows kept (:func:`cxlib.report.describe_dropped_rows`).
     """
-    return [Markdown(describe_data(overview)), health_table(overview), Markdown(describe_loading(overview))]
+    parts = [Markdown(describe_data(overview)), health_table(overview), Markdown(describe_loading(overview))]
+    dropped = describe_dropped_rows(getattr(overview, "dropped", None))
+    return parts + ([Markdown(dropped)] if dropped else [])
 
 
 def kpi_report(overview: DataOverview) -> list:

@@ -23,6 +23,8 @@ _WHERE = {
     "TEMPLATES": "_html",
     "WARNING": "_charts",
     "axis_labels": "_charts",
+    "describe_dropped_rows": "_dropped",
+    "describe_missing_values": "_dropped",
     "describe_pooling": "_sentences",
     "escape_text": "_safe_text",
     "finish": "_charts",
