@@ -93,6 +93,7 @@ def test_rows_dropped_for_a_missing_value_are_recorded_with_their_outcome(no_ten
     gone = frame[frame["Tenure"].isna()]
     [record] = data.dropped
     assert (record.table, record.reason, record.columns) == ("customers", "missing", ("signup_date",))
+    assert record.sources == ("Tenure",)  # the signup date is counted back from the tenure
     assert record.rows == len(gone) and record.churn_known == len(gone)
     assert record.churned == int((gone["Exited"] == "yes").sum())
     assert len(data["customers"]) == len(frame) - len(gone)
@@ -112,7 +113,7 @@ def test_reports_state_the_count_method_and_both_rates(no_tenure):
     row = dropped_outcomes(data).iloc[0]
     rates = [f"{row['churn_rate']:.1%} (95% CI {row['ci_low']:.1%}–{row['ci_high']:.1%})"]
     rates += [f"{row['kept_churn_rate']:.1%} (95% CI {row['kept_ci_low']:.1%}–{row['kept_ci_high']:.1%})"]
-    count = f"{int(row['rows']):,} rows with no signup date (`drop_missing`) dropped"
+    count = f"{int(row['rows']):,} rows with no signup date (`drop_missing`, read from Tenure) dropped"
     panel_text = churn.describe_panel(churn.churn_panel(data, config), config.company)
     overview_text = _text(health_report(data_overview(data, config)))
     for text in (panel_text, overview_text):
@@ -269,7 +270,10 @@ def test_rows_dropped_for_other_reasons_are_counted(demo_copy):
     assert gone["amount"] == pytest.approx(sales)
     assert 0 < gone["sales_share"] < 0.01
     text = _text(health_report(data_overview(data, config)))
-    assert f"**transactions**: {len(no_id):,} rows with no customer id (`drop_missing`) dropped" in text
+    expected = (
+        f"**transactions**: {len(no_id):,} rows with no customer id (`drop_missing`, read from CustomerID)"
+    )
+    assert expected in text
     assert "**customers**: 3 exact duplicate rows" in text
 
 

@@ -51,6 +51,9 @@ class DroppedRows:
         Of those, how many churned.
     amount : float or None
         Transactions only: the dropped rows' sales amounts (refund rows left out).
+    sources : tuple of str
+        For ``"missing"``: the file columns ``columns`` are mapped or derived from (e.g. the
+        tenure a signup date is counted back from); empty when picked up by name.
     """
 
     table: str
@@ -60,27 +63,36 @@ class DroppedRows:
     churn_known: int | None = None
     churned: int | None = None
     amount: float | None = None
+    sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain values (JSON-ready), for :meth:`from_dict`."""
         values = asdict(self)
-        values["columns"] = list(self.columns)
+        values["columns"], values["sources"] = list(self.columns), list(self.sources)
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> DroppedRows:
         """The record :meth:`to_dict` wrote."""
-        return cls(**{**values, "columns": tuple(values.get("columns", ()))})
+        return cls(
+            **{
+                **values,
+                "columns": tuple(values.get("columns", ())),
+                "sources": tuple(values.get("sources", ())),
+            }
+        )
 
 
-def dropped_record(table: str, reason: str, columns, rows: pd.DataFrame) -> DroppedRows:
+def dropped_record(table: str, reason: str, columns, rows: pd.DataFrame, sources=()) -> DroppedRows:
     """A :class:`DroppedRows` for ``rows`` (mapped, pre-parsed) dropped from ``table``.
 
     Customers rows carry their churn outcome when the row itself has it: the ``churned`` flag
     (yes/no values already read as True/False), else whether a churn date is filled in, as
     loading derives ``churned`` for the rows it keeps. Transactions rows carry their sales amount.
     """
-    record = DroppedRows(table, reason, tuple(str(c) for c in columns), len(rows))
+    record = DroppedRows(
+        table, reason, tuple(str(c) for c in columns), len(rows), sources=tuple(str(s) for s in sources)
+    )
     if table == "customers":
         if "churned" in rows:
             flag = rows["churned"].map(lambda v: v if isinstance(v, bool | np.bool_) else None)
@@ -114,7 +126,7 @@ def dropped_outcomes(data) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per drop: ``table``, ``reason``, ``columns`` (tuple), ``rows``, ``kept_rows``
+        One row per drop: ``table``, ``reason``, ``columns`` and ``sources`` (tuples), ``rows``, ``kept_rows``
         (rows of the table analysed) and ``share`` (dropped over dropped plus kept). Customers
         dropped for a missing value (not duplicates: they repeat kept rows) whose churn the row
         gives: ``churn_known``, ``churn_rate`` with ``ci_low``/``ci_high`` (95% Wilson), the same
@@ -137,6 +149,7 @@ OUTCOME_COLUMNS = [
     "table",
     "reason",
     "columns",
+    "sources",
     "rows",
     "kept_rows",
     "share",
@@ -164,6 +177,7 @@ def _outcome(record: DroppedRows, data) -> dict:
         table=record.table,
         reason=record.reason,
         columns=tuple(record.columns),
+        sources=tuple(record.sources),
         rows=record.rows,
         kept_rows=kept_rows,
         share=record.rows / max(record.rows + kept_rows, 1),

@@ -242,7 +242,12 @@ def load_data(config: Config) -> CustomerData:
             problems.append(Problem(table, None, "empty_table", ()))
             continue
         frame = _drop_missing(
-            _pre_parse(frame, table, spec), table, spec["drop_missing"], dropped, dropped_rows
+            _pre_parse(frame, table, spec),
+            table,
+            spec["drop_missing"],
+            dropped,
+            dropped_rows,
+            spec["columns"],
         )
         _, missing_columns = run_schema(columns_schema(table, list(frame.columns)), frame, table)
         frame, unparsed = parse_types(frame, table, spec["date_format"])
@@ -366,8 +371,13 @@ def _drop_missing(
     columns: list[str],
     notes: list[str],
     records: list[DroppedRows] | None = None,
+    mapping: dict | None = None,
 ) -> pd.DataFrame:
-    """Drop rows missing a ``drop_missing`` value, with a data-health note (and a record)."""
+    """Drop rows missing a ``drop_missing`` value, with a data-health note and a record.
+
+    The record names the file columns ``mapping`` reads them from (e.g. the tenure a signup date
+    is derived from).
+    """
     present = [c for c in columns if c in frame]
     if not present:
         return frame
@@ -377,7 +387,8 @@ def _drop_missing(
             f"{table}: dropped {int(missing.sum()):,} rows with no {', '.join(present)} (drop_missing)"
         )
         if records is not None:
-            records.append(dropped_record(table, "missing", present, frame.loc[missing]))
+            sources = [s for c in present for s in _sources((mapping or {}).get(c, []))]
+            records.append(dropped_record(table, "missing", present, frame.loc[missing], sources))
     return frame.loc[~missing]
 
 

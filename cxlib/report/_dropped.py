@@ -49,7 +49,9 @@ def _why(row: pd.Series) -> str:
     if row["reason"] == "duplicate":
         return "exact duplicate rows (each repeats an earlier row in every column)"
     names = " or ".join(md_text(variable_label(c).lower()) for c in row["columns"])
-    return f"rows with no {names} (`drop_missing`)"
+    sources = [s for s in row.get("sources", ()) if s not in row["columns"]]
+    read = f", read from {', '.join(md_text(s) for s in sources)}" if sources else ""
+    return f"rows with no {names} (`drop_missing`{read})"
 
 
 def _dropped_sentence(row: pd.Series) -> str:
@@ -150,7 +152,8 @@ def describe_missing_values(table: pd.DataFrame) -> str:
         intro += "Boosting keeps missing numbers missing and learns at each split where they go."
     header = (
         "| Driver | Values missing | How the logistic and survival models handle them | "
-        "Churn rate, value missing (95% CI) | Churn rate, value present (95% CI) | Difference |\n"
+        "Churn rate, value missing (95% CI) | Churn rate, value present (95% CI) | "
+        "Difference (Fisher's exact test) |\n"
         "|---|---|---|---|---|---|"
     )
     rows = [
