@@ -296,3 +296,13 @@ def test_nothing_is_said_when_nothing_was_dropped_or_missing(tmp_path):
     assert "dropped" not in text.lower() and "missing" not in text.lower()
     model = churn.ChurnDrivers.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)
     assert not [note for note in model.caveats_ if note.code.startswith("design.missing")]
+
+
+@pytest.mark.parametrize("model_class", [churn.ChurnHazards, churn.RemainingLifetime])
+def test_survival_models_model_missingness_the_same_way(no_balance, model_class):
+    config, panel, _ = no_balance
+    model = model_class.from_config(config).fit(
+        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
+    )
+    assert "Balance: missing" in set(model.summary_["term"])
+    assert any(note.code == "design.missing_indicator" for note in model.caveats_)
