@@ -212,6 +212,7 @@ def save_validated(data: CustomerData, run_dir: str | Path, config: Config | Non
         "notes": data.notes,
         "warnings": data.warnings,
         "fingerprints": data.fingerprints,
+        "derived_columns": data.derived_columns,
         "config_path": None if config is None or config.path is None else str(config.path),
         "config_digest": None if config is None else config_digest(config),
     }
@@ -288,6 +289,7 @@ def load_validated(run_dir: str | Path) -> CustomerData | None:
         notes=record["notes"],
         fingerprints=record["fingerprints"],
         warnings=record["warnings"],
+        derived_columns=record.get("derived_columns", {}),
     )
 
 
