@@ -311,5 +311,6 @@ def _retention_title(summary: pd.DataFrame) -> str:
             f"After {months} months, {best[key]:.0%} are still customers ({high}) vs {worst[key]:.0%} ({low})"
         )
     column = summary["group_col"].iloc[0] if "group_col" in summary else None
-    by = variable_label(column).lower() if column is not None else "group"
+    by = variable_label(column) if column is not None else "group"
+    by = by if any(c.isupper() for c in by[1:]) else by.lower()  # "InternetService" keeps its capitals
     return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by {by}"

@@ -128,6 +128,9 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
     ax = new_axes(ax)
     partial = monthly["partial"] if "partial" in monthly else pd.Series(False, index=monthly.index)
     first = monthly["first_month"] if "first_month" in monthly else pd.Series(False, index=monthly.index)
+    labels = [
+        text for text, any_ in (("first month of data", first.any()), ("month so far", partial.any())) if any_
+    ]
     # the first month of data may start mid-month: drawn apart, never a peak, trough or trend point
     partial = partial | first
     full = monthly[~partial]
@@ -140,9 +143,7 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
             color=NEUTRAL,
             alpha=0.5,
             hatch="//",
-            label="first month of data or month so far (may be partial)"
-            if first.any()
-            else "month so far (partial)",
+            label=" / ".join(labels) + " (partial)",
         )
     rolling = full["net_revenue"].rolling(3, min_periods=1).mean()
     ax.plot(full["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
