@@ -126,6 +126,11 @@ def test_checker_flags_absent_data_and_lets_absence_be_said():
     )
 
 
+def test_checker_lets_only_statements_of_absence_pass():
+    text = "Customers without complaints stay longer. Touchpoints are not shown: the data has no interactions table."
+    assert absent_data_sentences(text, {"customers"}, set()) == ["Customers without complaints stay longer."]
+
+
 def test_checker_flags_waits_when_interactions_lack_the_wait_column():
     found = absent_data_sentences(
         "Long waits go with churn.",
