@@ -38,7 +38,7 @@ from sklearn.model_selection import train_test_split
 from cxlib.churn._missing import MISSING_COLUMNS, missing_values
 from cxlib.data._config import Config
 from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
-from cxlib.data._load import CustomerData
+from cxlib.data._load import FIRST_ORDER, CustomerData
 from cxlib.exceptions import ConfigError
 from cxlib.features._churn_rule import ChurnRule, churn_rule_from_config
 from cxlib.features._drivers import driver_features
@@ -221,6 +221,9 @@ class ChurnPanel:
     missing : DataFrame
         Drivers with missing values, how the models handle them, churn with and without
         (:func:`cxlib.churn.missing_values`).
+    tenure_cap_months : float or None
+        When the data window caps tenure (:func:`tenure_cap`), the longest tenure a customer can
+        show at the cut-off; None when tenure is not capped.
     """
 
     frame: pd.DataFrame
@@ -229,6 +232,7 @@ class ChurnPanel:
     design: ChurnCutoff
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OUTCOME_COLUMNS))
     missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
+    tenure_cap_months: float | None = None
 
     @property
     def features(self) -> list[str]:
@@ -274,6 +278,7 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
         design=design,
         dropped=dropped_outcomes(data),
         missing=missing_values(frame, numeric, categorical, LABEL, config.analysis["min_group_size"]),
+        tenure_cap_months=tenure_cap(data, design.cutoff),
     )
 
 
@@ -364,3 +369,46 @@ def _first_record(data: CustomerData) -> pd.Timestamp:
     if data.has("transactions"):
         first = min(first, data["transactions"]["order_date"].min())
     return pd.Timestamp(first).normalize()
+
+
+#: Activity tables whose first record marks the start of the data window.
+_WINDOW_DATES = {"transactions": "order_date", "interactions": "timestamp", "surveys": "date"}
+
+#: Signups in the first month of the window this many times the typical month: customers who joined
+#: before the data began, piled up at its start (left-censored).
+PILE_UP_RATIO = 3.0
+
+
+def tenure_cap(data: CustomerData, cutoff: pd.Timestamp) -> float | None:
+    """The tenure (months at ``cutoff``) beyond which the data window cannot show a customer, if any.
+
+    Tenure is capped when the signup dates cannot reach back before the data window (its first
+    transaction, interaction or survey): they are the first order in the data
+    (``from_transactions``), or none predates the window and its first month holds a pile-up of
+    signups (more than :data:`PILE_UP_RATIO` times the median of the next 12 months: customers who
+    joined earlier, dated at the window's start). A tenure effect may then reflect when customers
+    entered the data rather than how long they stayed.
+
+    Returns
+    -------
+    float or None
+        Months from the window's start to ``cutoff``; None when tenure is not capped (or there is
+        no activity table to define a window).
+    """
+    starts = [data[table][column].min() for table, column in _WINDOW_DATES.items() if data.has(table)]
+    starts = [pd.Timestamp(s) for s in starts if pd.notna(s)]
+    if not starts:
+        return None
+    start = min(starts).normalize()
+    cap = float(tenure_months(pd.Series([start]), pd.Timestamp(cutoff)).iloc[0])
+    derived = getattr(data, "derived_columns", {}).get("customers.signup_date")
+    if derived == FIRST_ORDER:
+        return cap
+    signup = data["customers"]["signup_date"].dropna()
+    if signup.empty or signup.min() < start - pd.Timedelta(days=31):
+        return None
+    monthly = signup.dt.to_period("M").value_counts().sort_index()
+    later = monthly.iloc[1:13]
+    if later.empty or monthly.iloc[0] <= PILE_UP_RATIO * max(float(later.median()), 1.0):
+        return None
+    return cap

@@ -34,6 +34,7 @@ from cxlib.report._charts import (
     percent_formatter,
 )
 from cxlib.report._messages import group_label, variable_label
+from cxlib.report._sentences import groups_to_show
 from cxlib.report._summary import plot_summary
 from cxlib.stats._design import feature_label
 
@@ -276,13 +277,20 @@ def plot_retention(
     xlabel : str
     """
     ax = new_axes(ax, figsize=(9.0, 4.2))
-    for (name, kmf), colour in zip(curves.fitters_.items(), PALETTE, strict=False):
+    # many groups: the curves of the largest and most different ones, as the retention table shows
+    first = f"retention_{curves.horizons[0]}m"
+    shown = set(groups_to_show(curves.summary_, first, "customers", max_groups=len(PALETTE))["group"])
+    fitted = [(name, kmf) for name, kmf in curves.fitters_.items() if name in shown]
+    for (name, kmf), colour in zip(fitted, PALETTE, strict=False):
         kmf.plot_survival_function(ax=ax, color=colour, ci_alpha=0.15, lw=2)
         label = group_label(name, curves.group_col_, curves.flag_)
         ax.lines[-1].set_label(f"{axis_labels([label])[0]} (n={kmf.event_table['at_risk'].iloc[0]:,})")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    legend_title = None if curves.group_col_ is None else variable_label(curves.group_col_)
+    if len(fitted) < len(curves.fitters_):
+        legend_title = f"{legend_title} ({len(fitted)} of {len(curves.fitters_)} groups)"
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title=legend_title)
     return finish(ax, title or _retention_title(curves.summary_), xlabel, "Share still a customer")
 
 
@@ -303,5 +311,6 @@ def _retention_title(summary: pd.DataFrame) -> str:
             f"After {months} months, {best[key]:.0%} are still customers ({high}) vs {worst[key]:.0%} ({low})"
         )
     column = summary["group_col"].iloc[0] if "group_col" in summary else None
-    by = variable_label(column).lower() if column is not None else "group"
+    by = variable_label(column) if column is not None else "group"
+    by = by if any(c.isupper() for c in by[1:]) else by.lower()  # "InternetService" keeps its capitals
     return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by {by}"

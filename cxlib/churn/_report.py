@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
+from cxlib.churn._panel import LABEL, ChurnPanel, scoring_features, train_test_panels
 from cxlib.churn._retention import RetentionCurves
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import Config
@@ -465,3 +465,48 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
         }
     )
     return table.merge(cox, left_on="term", right_index=True, how="left")[DRIVER_TABLE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class CurrentRisk:
+    """Today's customers scored by models refitted on the latest panel (:func:`current_risk`).
+
+    Attributes
+    ----------
+    scores : DataFrame
+        :func:`churn_scores`: churn probability and expected remaining lifetime per customer.
+    bands : DataFrame
+        :func:`risk_bands` of the scores (small bands suppressed).
+    predictor : ChurnPredictor
+        Fitted on the whole panel.
+    lifetime_model : RemainingLifetime
+        Fitted on the whole panel; its caveats state the horizon and the Weibull assumption.
+    horizon_months : int
+        ``analysis.horizon_months``: remaining lifetime counts at most this far ahead.
+    """
+
+    scores: pd.DataFrame
+    bands: pd.DataFrame
+    predictor: ChurnPredictor
+    lifetime_model: RemainingLifetime
+    horizon_months: int
+
+
+def current_risk(data: CustomerData, panel: ChurnPanel, config: Config) -> CurrentRisk:
+    """Refit boosting and the remaining-lifetime model on the panel and score today's customers.
+
+    Features are read at the as-of date (:func:`cxlib.churn.scoring_features`); the bands use the
+    config's ``analysis.min_group_size``.
+
+    Examples
+    --------
+    >>> risk = current_risk(data, panel, config)  # doctest: +SKIP
+    >>> format_risk_bands(risk.bands, risk.horizon_months)  # doctest: +SKIP
+    """
+    predictor = ChurnPredictor.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)
+    lifetime = RemainingLifetime.from_config(config).fit(
+        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
+    )
+    scores = churn_scores(scoring_features(data, config), predictor, lifetime)
+    bands = risk_bands(scores, config.analysis["min_group_size"])
+    return CurrentRisk(scores, bands, predictor, lifetime, config.analysis["horizon_months"])

@@ -70,6 +70,10 @@ class CustomerData:
         customers' churn outcome and the dropped transactions' sales
         (:class:`cxlib.data._dropped.DroppedRows`; compared with the kept rows by
         :func:`cxlib.data.dropped_outcomes`).
+    derived_columns : dict of str to str
+        Canonical columns the data did not record but loading derived, as ``"table.column"`` -> where
+        from (e.g. ``{"customers.signup_date": "Tenure (years)"}``, or ``"the first order in
+        transactions"``): reports flag what is built on them and draw no trend from them.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -78,6 +82,11 @@ class CustomerData:
     fingerprints: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     dropped: list[DroppedRows] = field(default_factory=list)
+    derived_columns: dict[str, str] = field(default_factory=dict)
+
+    def derived(self, column: str) -> str | None:
+        """Where a derived ``"table.column"`` comes from, or None when the data recorded it."""
+        return self.derived_columns.get(column)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -205,6 +214,7 @@ def load_data(config: Config) -> CustomerData:
     fingerprints: dict[str, str] = {}
     dropped: list[str] = []
     dropped_rows: list[DroppedRows] = []  # the same drops as data, for the reports' comparisons
+    derived_columns: dict[str, str] = {}  # table.column -> where loading derived it from
     unreadable: dict[tuple, set] = {}  # (table, column) -> rows already reported as unparseable
     customer_ids = None
     for table in TABLES:
@@ -222,6 +232,7 @@ def load_data(config: Config) -> CustomerData:
                 f"{table}.signup_date: derived from {spec['tenure']['column']} "
                 f"({spec['tenure'].get('unit', 'months')}) counted back from the as-of date"
             )
+        derived_columns.update(derived_dates(table, spec))
         try:
             raw = read_table(path, spec, table)
             fingerprints[_fingerprint_key(table, path)] = sha256(path)
@@ -268,6 +279,7 @@ def load_data(config: Config) -> CustomerData:
     customers_spec = config.table_spec("customers")
     if customers_spec and customers_spec["from_transactions"] and "transactions" in mapped:
         mapped = {"customers": customers_from_transactions(mapped["transactions"]), **mapped}
+        derived_columns["customers.signup_date"] = FIRST_ORDER
         customer_ids = pd.Index(mapped["customers"]["customer_id"])
         problems.extend(_churn_columns_problem(config, mapped["customers"].columns, {}))
 
@@ -299,7 +311,42 @@ def load_data(config: Config) -> CustomerData:
         fingerprints=fingerprints,
         warnings=warnings,
         dropped=dropped_rows,
+        derived_columns=derived_columns,
     )
+
+
+#: Where a signup date built by ``from_transactions: true`` comes from (:attr:`CustomerData.derived_columns`).
+FIRST_ORDER = "the first order in transactions"
+
+
+def derived_dates(table: str, spec: dict) -> dict[str, str]:
+    """The date columns a table's config derives rather than maps, and where each comes from.
+
+    A ``tenure: {column, unit}`` entry derives ``signup_date`` from that column; a mapping value
+    that is a derivation (``{months_before_as_of: tenure}``, nested or not) derives its column from
+    the columns it reads.
+
+    Examples
+    --------
+    >>> derived_dates("customers", {"tenure": {"column": "Tenure", "unit": "years"}, "columns": {}})
+    {'customers.signup_date': 'Tenure (years)'}
+    >>> derived_dates("customers", {"columns": {"signup_date": {"months_before_as_of": "tenure"}}})
+    {'customers.signup_date': 'tenure (months)'}
+    """
+    found = {}
+    if spec.get("tenure"):
+        tenure = spec["tenure"]
+        found[f"{table}.signup_date"] = f"{tenure['column']} ({tenure.get('unit', 'months')})"
+    for canonical, source in (spec.get("columns") or {}).items():
+        if isinstance(source, dict) and canonical in _DATE_COLUMNS and f"{table}.{canonical}" not in found:
+            unit = next((u for u in ("months", "days") if f"{u}_before_as_of" in source), None)
+            where = ", ".join(str(c) for c in derivation_columns(source)) or "a constant"
+            found[f"{table}.{canonical}"] = f"{where} ({unit})" if unit else where
+    return found
+
+
+#: Canonical date columns whose derivation :func:`derived_dates` records.
+_DATE_COLUMNS = ("signup_date", "churn_date", "order_date", "timestamp", "date", "start_date")
 
 
 def _fingerprint_key(table: str, path) -> str:

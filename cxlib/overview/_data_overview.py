@@ -51,8 +51,11 @@ class DataOverview:
         :func:`data_health`: one row per table.
     kpis : DataFrame
         :func:`headline_kpis` with the config's active window and churn definition.
-    signups : DataFrame
-        :func:`signups_by_month`.
+    signups : DataFrame or None
+        :func:`signups_by_month`; None when the signup dates are derived (from a tenure, or the
+        first order in the data): they cannot show when customers were acquired.
+    derived_columns : dict of str to str
+        :attr:`cxlib.data.CustomerData.derived_columns`: columns loading derived, and from what.
     mix_column : str or None
         The customer attribute of :data:`MIX_COLUMNS` the data has, if any.
     customer_mix : DataFrame or None
@@ -64,7 +67,11 @@ class DataOverview:
         :func:`channel_mix`; None without transactions.
     active_customers : int
         Customers the touchpoint rates are per 1,000 of: the active customers, or every customer
-        without transactions.
+        without transactions (``touchpoint_base`` says which).
+    touchpoint_base : {"active", "all"}
+        ``"active"``: touchpoints are per 1,000 active customers (column ``per_1000_active``);
+        ``"all"``: without transactions "active" is undefined, so they are per 1,000 customers of
+        the customer table (column ``per_1000_customers``).
     touchpoints : DataFrame or None
         :func:`touchpoint_volumes`; None without interactions.
     scores : DataFrame or None
@@ -84,12 +91,14 @@ class DataOverview:
     min_group_size: int
     health: pd.DataFrame
     kpis: pd.DataFrame
-    signups: pd.DataFrame
+    signups: pd.DataFrame | None
+    derived_columns: dict
     mix_column: str | None
     customer_mix: pd.DataFrame | None
     monthly: pd.DataFrame | None
     channels: pd.DataFrame | None
     active_customers: int
+    touchpoint_base: str
     touchpoints: pd.DataFrame | None
     scores: pd.DataFrame | None
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OUTCOME_COLUMNS))
@@ -140,6 +149,12 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
         active = int(kpis.set_index("kpi").loc["active_customers", "value"])
     else:
         active = len(customers)
+    touchpoints = None
+    if data.has("interactions"):
+        touchpoints = touchpoint_volumes(data["interactions"], active, data.as_of, min_group)
+        if transactions is None:  # no purchases, so no "active": the base is every customer
+            touchpoints = touchpoints.rename(columns={"per_1000_active": "per_1000_customers"})
+    derived = dict(getattr(data, "derived_columns", {}))
     scores = None
     if data.has("surveys"):
         latest = latest_answers(data["surveys"], data.as_of)
@@ -154,17 +169,15 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
         min_group_size=min_group,
         health=data_health(data),
         kpis=kpis,
-        signups=signups_by_month(customers),
+        signups=None if "customers.signup_date" in derived else signups_by_month(customers),
+        derived_columns=derived,
         mix_column=mix_column,
         customer_mix=customer_mix,
         monthly=None if transactions is None else monthly_revenue(transactions, data.as_of),
         channels=None if transactions is None else channel_mix(transactions, data.as_of, min_group),
         active_customers=active,
-        touchpoints=(
-            touchpoint_volumes(data["interactions"], active, data.as_of, min_group)
-            if data.has("interactions")
-            else None
-        ),
+        touchpoint_base="active" if transactions is not None else "all",
+        touchpoints=touchpoints,
         scores=scores,
         dropped=dropped_outcomes(data),
     )

@@ -208,7 +208,9 @@ def order_counts(sales: pd.DataFrame, by: str) -> pd.Series:
 def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """Net revenue, orders and buying customers per calendar month.
 
-    ``partial`` marks a last month that the as-of date cuts short, so charts do not read it as a drop.
+    ``partial`` marks a last month that the as-of date cuts short, so charts do not read it as a drop;
+    ``first_month`` marks the first calendar month of the data: it may start mid-month, and what was
+    bought before the data begins is not in it (left-censored), so it is never read as a peak or trough.
     """
     frame = transactions.assign(month=transactions["order_date"].dt.to_period("M").dt.to_timestamp())
     sales = frame[~frame["is_refund"]]
@@ -222,6 +224,7 @@ def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = Non
     out = out.reset_index()
     as_of = pd.Timestamp(as_of) if as_of is not None else frame["order_date"].max()
     out["partial"] = (out["month"] + pd.offsets.MonthEnd(0)).dt.normalize() > as_of.normalize()
+    out["first_month"] = out.index == 0
     return out
 
 
@@ -347,6 +350,12 @@ def attribute_mix(customers: pd.DataFrame, column: str, min_group_size: int = 10
 
 
 def signups_by_month(customers: pd.DataFrame) -> pd.DataFrame:
-    """New customers per calendar month (from ``signup_date``)."""
+    """New customers per calendar month (from ``signup_date``).
+
+    ``first_month`` marks the first month of the data (possibly partial, and left-censored: it may
+    hold customers who joined before the data begins), never read as a peak.
+    """
     month = customers["signup_date"].dt.to_period("M").dt.to_timestamp()
-    return month.value_counts().sort_index().rename_axis("month").rename("new_customers").reset_index()
+    out = month.value_counts().sort_index().rename_axis("month").rename("new_customers").reset_index()
+    out["first_month"] = out.index == 0
+    return out

@@ -11,10 +11,17 @@ from matplotlib.axes import Axes
 
 from cxlib.overview._data_overview import DataOverview
 from cxlib.report import _charts as charts
+from cxlib.report._messages import group_label, variable_label
 
 
-def plot_new_customers(overview: DataOverview, ax: Axes | None = None) -> Axes:
-    """New customers per month; the title states the busiest month."""
+def plot_new_customers(overview: DataOverview, ax: Axes | None = None) -> Axes | None:
+    """New customers per month; the title states the busiest month after the first month of data.
+
+    None when the signup dates are derived (from a tenure, or first orders): they show no
+    acquisition trend, and :func:`cxlib.overview.customer_mix_report` says so.
+    """
+    if overview.signups is None:
+        return None
     return charts.plot_signups(overview.signups, ax=ax)
 
 
@@ -30,7 +37,7 @@ def plot_churn_by_group(overview: DataOverview, ax: Axes | None = None) -> Axes 
         return None
     worst = rated.sort_values("churn_rate").iloc[-1]
     title = (
-        f"{column.replace('_', ' ').capitalize()} '{worst[column]}' loses the most customers "
+        f"{variable_label(column)} '{group_label(worst[column])}' loses the most customers "
         f"({worst['churn_rate']:.0%})"
     )
     return charts.plot_rate_with_interval(
@@ -42,6 +49,7 @@ def plot_churn_by_group(overview: DataOverview, ax: Axes | None = None) -> Axes 
         title,
         "share of customers who have churned (all time; 95% interval)",
         ax=ax,
+        ylabel=variable_label(column),
     )
 
 
@@ -69,18 +77,22 @@ def plot_revenue_by_channel(overview: DataOverview, ax: Axes | None = None) -> A
 
 
 def plot_touchpoints(overview: DataOverview, ax: Axes | None = None) -> Axes | None:
-    """Touchpoint events per 1,000 active customers by kind; None without interactions."""
+    """Touchpoint events per 1,000 active customers (or all customers without transactions) by kind.
+
+    None without interactions.
+    """
     if overview.touchpoints is None:
         return None
-    by_kind = overview.touchpoints.groupby("kind", as_index=False)["per_1000_active"].sum()
-    busiest = by_kind.sort_values("per_1000_active").iloc[-1]
+    rate = "per_1000_active" if overview.touchpoint_base == "active" else "per_1000_customers"
+    base = "active customers" if overview.touchpoint_base == "active" else "customers"
+    by_kind = overview.touchpoints.groupby("kind", as_index=False)[rate].sum()
+    busiest = by_kind.sort_values(rate).iloc[-1]
     return charts.plot_share_bars(
         by_kind,
         "kind",
-        "per_1000_active",
-        f"{busiest['kind'].replace('_', ' ').capitalize()}: {busiest['per_1000_active']:,.0f} per 1,000 active "
-        "customers a year",
-        "events per 1,000 active customers, last 12 months",
+        rate,
+        f"{busiest['kind'].replace('_', ' ').capitalize()}: {busiest[rate]:,.0f} per 1,000 {base} a year",
+        f"events per 1,000 {base}, last 12 months",
         ax=ax,
         percent=False,
     )

@@ -20,8 +20,9 @@ from IPython.display import Markdown
 from cxlib.overview._data_overview import MIX_COLUMNS, DataOverview
 from cxlib.report._dropped import describe_dropped_rows
 from cxlib.report._html import money_format, styled
+from cxlib.report._messages import variable_label
 from cxlib.report._safe_text import md_text
-from cxlib.report._sentences import describe_pooling
+from cxlib.report._sentences import all_equal, describe_hidden_groups, describe_pooling, groups_to_show
 
 #: Display name of each KPI of :func:`cxlib.overview.headline_kpis`.
 KPI_LABELS = {
@@ -67,6 +68,7 @@ _TOUCHPOINT_FORMATS = {
     "events": "{:,.0f}",
     "customers": "{:,.0f}",
     "per_1000_active": "{:,.1f}",
+    "per_1000_customers": "{:,.1f}",
     "median_wait_minutes": "{:.1f}",
     "resolved_share": "{:.0%}",
 }
@@ -224,11 +226,28 @@ def health_report(overview: DataOverview) -> list:
     list
         Markdown (:func:`describe_data`), the table (:func:`health_table`), Markdown
         (:func:`describe_loading`), then, when loading dropped rows, Markdown comparing them with
-        the rows kept (:func:`cxlib.report.describe_dropped_rows`).
+        the rows kept (:func:`cxlib.report.describe_dropped_rows`), and the derived columns
+        (:func:`describe_derived`).
     """
     parts = [Markdown(describe_data(overview)), health_table(overview), Markdown(describe_loading(overview))]
     dropped = describe_dropped_rows(getattr(overview, "dropped", None))
-    return parts + ([Markdown(dropped)] if dropped else [])
+    derived = describe_derived(overview)
+    return parts + [Markdown(text) for text in (dropped, derived) if text]
+
+
+def describe_derived(overview: DataOverview) -> str:
+    """Which columns are derived rather than recorded, flagged in the data-health section (Markdown)."""
+    derived = getattr(overview, "derived_columns", {}) or {}
+    if not derived:
+        return ""
+    items = "\n".join(
+        f"- {md_text(column)}: derived from {md_text(source)}, not recorded in the data"
+        for column, source in derived.items()
+    )
+    return (
+        "**Derived columns** (not recorded in the data: dates built on them, such as a table's first and "
+        "last date above, are approximate):\n\n" + items
+    )
 
 
 def kpi_report(overview: DataOverview) -> list:
@@ -298,12 +317,17 @@ def _table_and_pooling(table: pd.DataFrame, formats: dict) -> list:
 def customer_mix_report(overview: DataOverview) -> list:
     """Customers and churn by plan (or acquisition channel, or region), and which small groups were pooled.
 
+    Derived signup dates are stated first (no acquisition trend is drawn from them). A long table
+    keeps the largest and the most different groups (:func:`cxlib.report.groups_to_show`) and says
+    how many it leaves out; when every group has the same churn rate, one sentence says so instead.
+
     Returns
     -------
     list
-        A table and, when groups were pooled, a sentence saying which; or a sentence saying why
-        there is no such table.
+        Markdown and a table and, when groups were pooled, a sentence saying which; or a sentence
+        saying why there is no such table.
     """
+    parts = [Markdown(derived)] if (derived := describe_signups(overview)) else []
     if overview.customer_mix is None:
         columns = " or ".join(c.replace("_", " ") for c in MIX_COLUMNS)
         reason = (
@@ -311,9 +335,29 @@ def customer_mix_report(overview: DataOverview) -> list:
             if overview.mix_column is None
             else "the customers table has no churn date or churn flag"
         )
-        return [Markdown(f"*Churn by customer group is not shown: {reason}.*")]
-    return _table_and_pooling(
-        overview.customer_mix, {"customers": "{:,.0f}", "share": "{:.1%}", **_CHURN_FORMATS}
+        return parts + [Markdown(f"*Churn by customer group is not shown: {reason}.*")]
+    mix, variable = overview.customer_mix, variable_label(overview.mix_column)
+    if all_equal(mix["churn_rate"]):
+        return parts + [
+            Markdown(
+                f"All {len(mix):,} {md_text(variable)} groups have the same churn rate "
+                f"({mix['churn_rate'].iloc[0]:.1%}), so no table by {md_text(variable.lower())} is shown."
+            )
+        ]
+    shown = groups_to_show(mix, "churn_rate", "customers")
+    formats = {"customers": "{:,.0f}", "share": "{:.1%}", **_CHURN_FORMATS}
+    hidden = describe_hidden_groups(len(shown), len(mix), variable)
+    return parts + _table_and_pooling(shown, formats) + ([Markdown(hidden)] if hidden else [])
+
+
+def describe_signups(overview: DataOverview) -> str:
+    """Why no new-customer trend is shown when signup dates are derived; else empty (Markdown)."""
+    source = (getattr(overview, "derived_columns", {}) or {}).get("customers.signup_date")
+    if source is None:
+        return ""
+    return (
+        f"*Sign-up dates are derived from {md_text(source)}, not recorded, so no acquisition trend "
+        "(new customers by month) is shown.*"
     )
 
 
@@ -346,10 +390,21 @@ def channel_report(overview: DataOverview) -> list:
 
 
 def touchpoint_report(overview: DataOverview) -> list:
-    """Touchpoint events by kind and channel per 1,000 active customers, and which small groups were pooled."""
+    """Touchpoint events by kind and channel per 1,000 active customers, and which small groups were pooled.
+
+    Without transactions "active" cannot be defined: the rates are per 1,000 customers of the
+    customer table, and a sentence says so.
+    """
     if overview.touchpoints is None:
         return _not_supplied("interactions")
-    return _table_and_pooling(overview.touchpoints, _TOUCHPOINT_FORMATS)
+    parts = _table_and_pooling(overview.touchpoints, _TOUCHPOINT_FORMATS)
+    if overview.touchpoint_base == "active":
+        return parts
+    base = (
+        f"*Rates are per 1,000 customers of the customer table ({overview.active_customers:,}): without "
+        "transactions no customer can be called active.*"
+    )
+    return [Markdown(base)] + parts
 
 
 def score_report(overview: DataOverview) -> list:
@@ -357,3 +412,67 @@ def score_report(overview: DataOverview) -> list:
     if overview.kpis["kpi"].isin(["nps", "satisfied_share"]).any():
         return []
     return [Markdown("*Not available: the config supplies no surveys with NPS or CSAT.*")]
+
+
+#: Each overview section's question, and the tables it needs to be asked (any one of them).
+SECTION_QUESTIONS = {
+    "kpis": ("How big is the business, and how loyal are its customers?", ("customers",)),
+    "customers": ("Who are the customers, and which groups leave most?", ("customers",)),
+    "revenue": ("Is revenue growing, and how seasonal is it?", ("transactions",)),
+    "channels": ("Where do customers buy?", ("transactions",)),
+    "touchpoints": ("Where do customers meet friction?", ("interactions",)),
+    "scores": ("How do customers rate us?", ("surveys",)),
+}
+
+#: A section's heading when the data cannot answer its question.
+_SECTION_ABSENT = {
+    "revenue": "Revenue: not available",
+    "channels": "Order channels: not available",
+    "touchpoints": "Touchpoints: not available",
+    "scores": "Survey scores: not available",
+}
+
+
+def section_heading(overview: DataOverview, section: str) -> str:
+    """The Markdown heading of an overview section: its question when the data can answer it.
+
+    The KPI section also asks how satisfied customers are when the surveys give NPS or CSAT; a
+    section whose table is absent is headed "...: not available" (its report says why).
+
+    Examples
+    --------
+    >>> section_heading(overview, "touchpoints")  # doctest: +SKIP
+    '## Touchpoints: not available'
+    """
+    question, tables = SECTION_QUESTIONS[section]
+    if not any(overview.has(table) for table in tables):
+        return f"## {_SECTION_ABSENT[section]}"
+    if section == "kpis" and overview.kpis["kpi"].isin(["nps", "csat"]).any():
+        question = "How big is the business, and how loyal and satisfied are its customers?"
+    return f"## {question}"
+
+
+def report_intro(overview: DataOverview) -> str:
+    """What this report answers, from the tables the config supplies (Markdown).
+
+    Examples
+    --------
+    >>> report_intro(overview)  # doctest: +SKIP
+    'This report reads the customers table. It answers: is the data fit to analyse? ...'
+    """
+    tables = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
+    given = [t for t in tables if overview.has(t)]
+    satisfied = " and satisfied" if overview.kpis["kpi"].isin(["nps", "csat"]).any() else ""
+    questions = [
+        "is the data fit to analyse?",
+        f"how big is the business, and how loyal{satisfied} are its customers?",
+        "which groups leave most?",
+    ]
+    for section in ("revenue", "channels", "touchpoints", "scores"):
+        question, needs = SECTION_QUESTIONS[section]
+        if any(overview.has(t) for t in needs):
+            questions.append(question[0].lower() + question[1:])
+    names = " and ".join([", ".join(given[:-1]), given[-1]]) if len(given) > 1 else given[0]
+    what = "table" if len(given) == 1 else "tables"
+    listed = "\n".join(f"- {q[0].upper()}{q[1:]}" for q in questions)
+    return f"This report reads the {md_text(names)} {what} and answers:\n\n{listed}"

@@ -127,6 +127,12 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
     """
     ax = new_axes(ax)
     partial = monthly["partial"] if "partial" in monthly else pd.Series(False, index=monthly.index)
+    first = monthly["first_month"] if "first_month" in monthly else pd.Series(False, index=monthly.index)
+    labels = [
+        text for text, any_ in (("first month of data", first.any()), ("month so far", partial.any())) if any_
+    ]
+    # the first month of data may start mid-month: drawn apart, never a peak, trough or trend point
+    partial = partial | first
     full = monthly[~partial]
     ax.bar(full["month"], full["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
     if partial.any():
@@ -137,7 +143,7 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
             color=NEUTRAL,
             alpha=0.5,
             hatch="//",
-            label="month so far (partial)",
+            label=" / ".join(labels) + " (partial)",
         )
     rolling = full["net_revenue"].rolling(3, min_periods=1).mean()
     ax.plot(full["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
@@ -197,9 +203,20 @@ def nps_colours() -> list:
 
 
 def plot_rate_with_interval(
-    table, label: str, rate: str, low: str, high: str, title: str, xlabel: str, ax: Axes | None = None
+    table,
+    label: str,
+    rate: str,
+    low: str,
+    high: str,
+    title: str,
+    xlabel: str,
+    ax: Axes | None = None,
+    ylabel: str | None = None,
 ) -> Axes:
-    """Horizontal dot-and-whisker chart of a rate per group with its 95% interval."""
+    """Horizontal dot-and-whisker chart of a rate per group with its 95% interval.
+
+    ``ylabel`` names the grouping variable, so a group "Yes" or "0" is never shown without it.
+    """
     table = table.dropna(subset=[rate]).sort_values(rate)
     ax = new_axes(ax, figsize=(7.5, 0.45 * len(table) + 1.6))
     y = range(len(table))
@@ -217,17 +234,37 @@ def plot_rate_with_interval(
     ax.set_yticks(list(y), axis_labels(table[label]))
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.grid(axis="y", visible=False)
-    return finish(ax, title, xlabel, None)
+    return finish(ax, title, xlabel, ylabel)
 
 
 def plot_signups(signups, ax: Axes | None = None) -> Axes:
-    """New customers per month; the title states the busiest month."""
+    """New customers per month; the title states the busiest month.
+
+    The first month of the data (``first_month``: possibly partial and left-censored) is drawn
+    hatched and never named as the peak.
+    """
     ax = new_axes(ax)
-    ax.bar(signups["month"], signups["new_customers"], width=20, color=ACCENT, alpha=0.7)
+    first = signups["first_month"] if "first_month" in signups else pd.Series(False, index=signups.index)
+    rest = signups[~first]
+    ax.bar(rest["month"], rest["new_customers"], width=20, color=ACCENT, alpha=0.7)
+    if first.any():
+        ax.bar(
+            signups.loc[first, "month"],
+            signups.loc[first, "new_customers"],
+            width=20,
+            color=NEUTRAL,
+            alpha=0.5,
+            hatch="//",
+            label="first month of data (may be partial)",
+        )
+        ax.legend(frameon=False, loc="upper left")
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    busiest = signups.loc[signups["new_customers"].idxmax()]
-    title = f"New customers peaked at {busiest['new_customers']:,} in {busiest['month']:%B %Y}"
+    title = "New customers per month"
+    if len(rest):
+        busiest = rest.loc[rest["new_customers"].idxmax()]
+        after = " after the first month of data" if first.any() else ""
+        title = f"New customers peaked at {busiest['new_customers']:,} in {busiest['month']:%B %Y}{after}"
     return finish(ax, title, None, "new customers per month")
 
 

@@ -243,6 +243,8 @@ def variable_label(column: str | None) -> str:
     'Segment'
     >>> variable_label("acquisition_channel")
     'Acquisition channel'
+    >>> variable_label("InternetService")
+    'InternetService'
     """
     if column is None:
         return "Group"
@@ -250,7 +252,10 @@ def variable_label(column: str | None) -> str:
         return "Segment"
     label = feature_label(column)
     # a column with no label of its own: its name in words, not as code ("international_plan")
-    return label if label != column else column.replace("_", " ").strip().capitalize()
+    if label != column:
+        return label
+    words = column.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]  # "InternetService" keeps its inner capitals
 
 
 class _Formatter(string.Formatter):

@@ -214,6 +214,7 @@ def save_validated(data: CustomerData, run_dir: str | Path, config: Config | Non
         "warnings": data.warnings,
         "fingerprints": data.fingerprints,
         "dropped": [record.to_dict() for record in data.dropped],
+        "derived_columns": data.derived_columns,
         "config_path": None if config is None or config.path is None else str(config.path),
         "config_digest": None if config is None else config_digest(config),
     }
@@ -291,6 +292,7 @@ def load_validated(run_dir: str | Path) -> CustomerData | None:
         fingerprints=record["fingerprints"],
         warnings=record["warnings"],
         dropped=[DroppedRows.from_dict(values) for values in record.get("dropped", [])],
+        derived_columns=record.get("derived_columns", {}),
     )
 
 
