@@ -157,8 +157,18 @@ PAYMENT_SPELLINGS = {"COD": "Cash on Delivery", "CC": "Credit Card"}
 CATEGORY_SPELLINGS = {"Mobile": "Mobile Phone"}
 
 
-def ecommerce_workbook(folder: Path, n: int = 600, seed: int = 2, drop_missing: bool = True) -> Export:
-    """An e-commerce churn workbook: sheets 'About', 'Data Dict', 'E Comm' (the customers)."""
+def ecommerce_workbook(
+    folder: Path,
+    n: int = 600,
+    seed: int = 2,
+    drop_missing: bool = True,
+    level_without_churn: str | None = None,
+) -> Export:
+    """An e-commerce churn workbook: sheets 'About', 'Data Dict', 'E Comm' (the customers).
+
+    ``level_without_churn`` names an order category whose customers all stayed (none churned):
+    a driver level that separates perfectly, as small levels of real exports do.
+    """
     rng = np.random.default_rng(seed)
     tenure = rng.integers(0, 32, n).astype(float)
     device = rng.choice(["Mobile Phone", "Phone", "Mobile", "Computer"], size=n, p=[0.45, 0.15, 0.1, 0.3])
@@ -170,12 +180,14 @@ def ecommerce_workbook(folder: Path, n: int = 600, seed: int = 2, drop_missing: 
     category = rng.choice(
         ["Laptop & Accessory", "Mobile Phone", "Mobile", "Fashion", "Grocery", "Others"],
         size=n,
-        p=[0.35, 0.2, 0.15, 0.15, 0.1, 0.05],
+        p=[0.33, 0.2, 0.15, 0.14, 0.1, 0.08],
     )
     complain = rng.choice([0, 1], size=n, p=[0.72, 0.28])
     cashback = np.round(rng.normal(175, 45, n), 2)
-    logit = -1.3 - 0.12 * tenure + 1.0 * complain + 0.4 * np.isin(payment, ["COD", "Cash on Delivery"])
+    logit = -0.6 - 0.12 * tenure + 1.0 * complain + 0.4 * np.isin(payment, ["COD", "Cash on Delivery"])
     churn = (rng.random(n) < _logistic(logit)).astype(int)
+    if level_without_churn is not None:
+        churn[category == level_without_churn] = 0
     frame = pd.DataFrame(
         {
             "CustomerID": np.arange(50001, 50001 + n),
@@ -196,9 +208,11 @@ def ecommerce_workbook(folder: Path, n: int = 600, seed: int = 2, drop_missing: 
         }
     )
     # blanks as a real export has them: several features, and the tenure (dropped via drop_missing)
-    holes = {"Tenure": 0.05, "WarehouseToHome": 0.045, "HourSpendOnApp": 0.045, "OrderCount": 0.045}
+    holes = {"WarehouseToHome": 0.045, "HourSpendOnApp": 0.045, "OrderCount": 0.045}
     for column, share in holes.items():
         frame.loc[rng.random(n) < share, column] = np.nan
+    # planted: blank tenures are not missing at random: churners lack one four times as often
+    frame.loc[rng.random(n) < np.where(churn == 1, 0.16, 0.04), "Tenure"] = np.nan
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "E Commerce Dataset.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -262,6 +276,7 @@ def ecommerce_workbook(folder: Path, n: int = 600, seed: int = 2, drop_missing: 
         "customers": int(kept.sum()),
         "churned": int(frame.loc[kept, "Churn"].sum()),
         "churn_rate": float(frame.loc[kept, "Churn"].mean()),
+        "dropped_churn_rate": float(frame.loc[~kept, "Churn"].mean()),
         "merged_levels": merged,
         "recoded": {
             "PreferredLoginDevice": int(np.isin(device, list(DEVICE_SPELLINGS)).sum()),

@@ -336,6 +336,16 @@ def _without_loading_notes(text: str) -> str:
     )
 
 
+@pytest.mark.xfail(strict=False, reason="issue 10 part 3: the churn rate of dropped rows is not yet stated")
+def test_ecommerce_report_states_how_the_dropped_rows_churned(runs):
+    """Rows dropped for a blank tenure churned about three times as often as the rest (planted)."""
+    truth = runs("ecommerce").export.truth
+    assert truth["dropped_churn_rate"] > 2 * truth["churn_rate"]
+    text = runs("ecommerce").reports()["00_data_overview.html"]
+    dropped = [s for s in text.split(". ") if "dropped" in s]
+    assert any(f"{truth['dropped_churn_rate']:.0%}" in s for s in dropped), dropped
+
+
 @pytest.mark.parametrize("name", ["bank", "ecommerce", "telecom"])
 def test_display_labels_replace_raw_names_in_the_reports(runs, name):
     run = runs(name)
@@ -416,6 +426,7 @@ def test_the_scan_finds_a_planted_sentence_and_spares_a_statement_of_absence():
 )
 @pytest.mark.parametrize("name", NAMES)
 def test_reports_speak_only_of_the_data_given(runs, name):
+    assert runs(name).reports(), f"{name}: no report to scan"
     found = absent_sentences(runs(name))
     assert not found, json.dumps(found, indent=1)
 
@@ -447,3 +458,18 @@ def test_a_state_column_of_51_levels_as_a_driver_runs_and_is_trimmed(exports, tm
     text = "\n".join(html_text(p.read_text()) for p in out.glob("[0-9]*.html"))
     listed = {state for state in re.findall(r"\bstate: ([A-Z]{2})\b", text)}
     assert len(listed) < 20, f"{len(listed)} states listed"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False, reason="the Cox fit warns (no convergence) when a level has no churner: the run fails"
+)
+def test_a_driver_level_without_churners_does_not_stop_the_run(tmp_path, capsys):
+    """An order category whose 31 customers all stayed separates perfectly; validation passes, so the
+    run must finish, and the level must not be the headline (issue 10 part 4)."""
+    export = EXPORTS["ecommerce"](tmp_path / "export", level_without_churn="Others")
+    out = tmp_path / "reports"
+    code = main(["run", "--config", str(export.config), "--out", str(out), "--only", "00,02"])
+    assert code == 0, capsys.readouterr().err
+    headline = load_summaries(out.with_name("reports-data"))["02_churn_drivers"]["headline"]
+    assert "Others" not in headline
