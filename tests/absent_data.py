@@ -27,6 +27,9 @@ TOPICS = {
     "programme": r"\bprogrammes?\b|\bprograms?\b",
 }
 
+#: Words that need either of two tables: "experience" is what interactions or surveys record.
+EITHER = ((frozenset({"interactions", "surveys"}), r"\bexperiences?\b"),)
+
 #: Columns of present tables that some sentences need: (table.column, pattern).
 COLUMN_TOPICS = (
     ("interactions.wait_minutes", r"\bwaits?\b|\bwaiting\b"),
@@ -43,7 +46,7 @@ ACQUISITION = (
 #: "Customers without complaints stay longer" is still flagged when there are no interactions.
 ABSENCE = re.compile(
     r"\bnot available\b|\bsupplies no\b|\bno (\w+ ){0,3}(tables?|data|trends?|answers?|columns?)\b"
-    r"|\bnot (shown|supplied|recorded|drawn)\b|\bwithout (\w+ ){0,2}(tables?|data|transactions|interactions|surveys)\b",
+    r"|\b(has|have) no\b|\bnot (shown|supplied|recorded|drawn)\b|\bwithout (\w+ ){0,2}(tables?|data|transactions|interactions|surveys)\b",
     re.IGNORECASE,
 )
 
@@ -52,6 +55,16 @@ def sentences(text: str) -> list[str]:
     """Split text into sentences and lines (headings, list items and table cells count as one)."""
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
     return [p.strip() for p in parts if p and p.strip()]
+
+
+def _explained(word: str, columns: set[str]) -> bool:
+    """Whether a given column's name explains ``word`` (a ``Complain`` flag for "complaints")."""
+    stem = word.lower()[:5]
+    return any(stem in re.sub(r"[^a-z]", "", c.split(".")[-1].lower()) for c in columns)
+
+
+def _offends(rule: re.Pattern, sentence: str, columns: set[str]) -> bool:
+    return any(not _explained(m.group(0), columns) for m in rule.finditer(sentence))
 
 
 def absent_data_sentences(text: str, present_tables: set[str], present_columns: set[str]) -> list[str]:
@@ -64,9 +77,11 @@ def absent_data_sentences(text: str, present_tables: set[str], present_columns: 
     present_tables : set of str
         Canonical tables given, e.g. ``{"customers"}`` for a churn snapshot.
     present_columns : set of str
-        Canonical columns given, as ``"table.column"`` (``"customers.signup_date"`` only when the
-        data recorded it: leave it out when loading derived it). Column rules for a table apply
-        only when some column of that table is listed.
+        Columns given, as ``"table.column"`` (``"customers.signup_date"`` only when the data
+        recorded it: leave it out when loading derived it) or as file column names. Column rules for
+        a table apply only when some column of that table is listed. A word is not flagged when a
+        given column's name holds its first five letters (a ``Complain`` flag explains
+        "complaints", ``SatisfactionScore`` "satisfaction").
 
     Returns
     -------
@@ -78,6 +93,7 @@ def absent_data_sentences(text: str, present_tables: set[str], present_columns: 
         ``customers.signup_date`` is not a recorded column.
     """
     rules = [re.compile(p, re.IGNORECASE) for t, p in TOPICS.items() if t not in present_tables]
+    rules += [re.compile(p, re.IGNORECASE) for tables, p in EITHER if not tables & set(present_tables)]
     described = {c.split(".", 1)[0] for c in present_columns}
     rules += [
         re.compile(p, re.IGNORECASE)
@@ -88,7 +104,11 @@ def absent_data_sentences(text: str, present_tables: set[str], present_columns: 
     ]
     if "customers.signup_date" not in present_columns:
         rules.append(re.compile(ACQUISITION, re.IGNORECASE))
-    return [s for s in sentences(text) if any(r.search(s) for r in rules) and not ABSENCE.search(s)]
+    return [
+        s
+        for s in sentences(text)
+        if any(_offends(r, s, present_columns) for r in rules) and not ABSENCE.search(s)
+    ]
 
 
 def report_text(path: str | Path) -> str:
@@ -99,3 +119,16 @@ def report_text(path: str | Path) -> str:
     page = re.sub(r"</(p|div|h\d|li|tr|td|th|pre)>|<br\s*/?>", "\n", page, flags=re.I)
     page = html.unescape(re.sub(r"<[^>]+>", " ", page))
     return re.sub(r"[ \t]+", " ", page)
+
+
+def html_text(markup: str) -> str:
+    """The visible text of report markup, one block per line (images, styles and scripts removed)."""
+    markup = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", markup)
+    markup = re.sub(r"(?is)<(style|script)\b.*?</\1>", "", markup)
+    markup = re.sub(r"\s+", " ", markup)  # line breaks inside a paragraph are not sentence ends
+    markup = re.sub(
+        r"(?i)<(br|/p|/h\d|/li|/tr|/div|/caption|/figcaption|/th|/td|/summary)\b[^>]*>", "\n", markup
+    )
+    text = html.unescape(re.sub(r"<[^>]+>", "", markup))
+    lines = (" ".join(line.replace("\u00b6", "").split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
