@@ -25,8 +25,10 @@ from lifelines import WeibullAFTFitter
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.stats.multitest import multipletests
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from cxlib.churn._panel import LABEL, design_params
+from cxlib.churn._stability import UNSTABLE_ABS_LOG_ESTIMATE, UNSTABLE_CI_RATIO
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
@@ -132,13 +134,23 @@ class ChurnHazards(FittedModel):
         x, duration, event, entry = _survival_arrays(self.encoder_, frame, duration_col, event_col, entry_col)
         self.terms_ = list(x.columns)
         model = PHReg(duration, x.to_numpy(), status=event.astype(int), entry=entry, ties=self.ties)
-        self.result_ = model.fit(disp=False)
-        self.ph_test_ = self._ph_test(duration, event)
+        with warnings.catch_warnings(record=True) as caught:
+            # a level where nobody (or everybody) leaves drives its ratio to 0 (or infinity) and the
+            # fit warns; the unstable flag and a caveat report it instead of a warning in the report
+            warnings.simplefilter("always")
+            self.result_ = model.fit(disp=False)
+            self.ph_test_ = self._ph_test(duration, event)
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         self.caveats_ = list(self.encoder_.caveats_) + sampled
+        if not converged:
+            self.caveats_.append(Note("hazards.not_converged"))
         violated = self.ph_test_.index[self.ph_test_["p"] < 0.01]
         if len(violated):
             self.caveats_.append(Note("hazards.not_proportional", {"terms": list(violated)}))
-        self.summary_ = self._summary()
+        self.summary_ = _flag_unstable(self._summary())
+        unstable = self.summary_.loc[self.summary_["unstable"], "term"].tolist()
+        if unstable:
+            self.caveats_.append(Note("hazards.unstable", {"terms": unstable}))
         return self
 
     def _ph_test(self, duration: np.ndarray, event: np.ndarray) -> pd.DataFrame:
@@ -185,6 +197,19 @@ class ChurnHazards(FittedModel):
         from cxlib.churn._plots import plot_hazard_ratios
 
         return plot_hazard_ratios(self, ax=ax, top=top, title=title)
+
+
+def _flag_unstable(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` plus ``unstable``: an extreme ratio or a very wide interval.
+
+    The thresholds are those of :func:`cxlib.churn._stability.unstable_terms`; reports never
+    headline such a term.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        estimate = table["estimate"].to_numpy(dtype=float)
+        ratio = table["ci_high"].to_numpy(dtype=float) / table["ci_low"].to_numpy(dtype=float)
+        unstable = ~(np.abs(np.log(estimate)) <= UNSTABLE_ABS_LOG_ESTIMATE) | ~(ratio <= UNSTABLE_CI_RATIO)
+    return table.assign(unstable=unstable)
 
 
 def _sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, list[Note]]:

@@ -142,6 +142,8 @@ class Problem:
         what, fix = RULES.get(self.rule, (self.rule, "see data/README.md"))
         what, fix = what.format(as_of=self.as_of, order=self.detail), fix.format(table=self.table)
         where = f"{self.table}.{self.column}" if self.column else self.table
+        if self.rule == "column_in_dataframe" and (self.table, self.column) == ("customers", "customer_id"):
+            fix += ", or, when the file has no id column, set data.tables.customers.id: row_number"
         if self.rule in ("column_in_dataframe", "empty_table"):
             return f"{where}: {what}; {fix}."
         shown = ", ".join(str(r) for r in self.rows[:5]) + (", ..." if len(self.rows) > 5 else "")

@@ -15,6 +15,7 @@ _WHERE = {
     "MIX_COLUMNS": "_data_overview",
     "SCORE_COLUMNS": "_data_overview",
     "SECTION_QUESTIONS": "_report",
+    "TENURE_BANDS": "_data_overview",
     "attribute_mix": "_kpis",
     "channel_mix": "_kpis",
     "channel_report": "_report",
@@ -49,6 +50,7 @@ _WHERE = {
     "score_report": "_report",
     "section_heading": "_report",
     "signups_by_month": "_kpis",
+    "tenure_bands": "_data_overview",
     "touchpoint_report": "_report",
     "touchpoint_volumes": "_kpis",
 }

@@ -14,6 +14,7 @@ from cxlib.data._config import Config
 from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
 from cxlib.data._load import CustomerData
 from cxlib.features._purchases import latest_answers
+from cxlib.features._time import tenure_months
 from cxlib.overview._kpis import (
     attribute_mix,
     channel_mix,
@@ -108,6 +109,29 @@ class DataOverview:
         return table in self.tables
 
 
+#: Tenure bands (upper bounds in months, labels) for a customers table with no plan, channel or region.
+TENURE_BANDS = ((6, "under 6 months"), (12, "6-12 months"), (24, "1-2 years"), (48, "2-4 years"))
+
+
+def tenure_bands(customers: pd.DataFrame, as_of) -> pd.Series:
+    """Each customer's tenure band: from signup to the churn date (or ``as_of`` for those who stay).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"signup_date": pd.to_datetime(["2025-01-01", "2020-01-01"])})
+    >>> tenure_bands(frame, pd.Timestamp("2025-03-01")).tolist()
+    ['under 6 months', '4 years or more']
+    """
+    end = pd.Series(pd.Timestamp(as_of), index=customers.index)
+    if "churn_date" in customers:
+        end = customers["churn_date"].fillna(end)
+    months = tenure_months(customers["signup_date"], end)
+    bands = pd.Series("4 years or more", index=customers.index)
+    for upper, label in reversed(TENURE_BANDS):
+        bands = bands.mask(months < upper, label)
+    return bands
+
+
 def data_overview(data: CustomerData, config: Config) -> DataOverview:
     """Compute every table of the data overview with the config's analysis settings.
 
@@ -139,11 +163,17 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
     )
     customers = data["customers"]
     mix_column = next((c for c in MIX_COLUMNS if c in customers), None)
+    if mix_column is None and "signup_date" in customers:  # a bare snapshot: churn by tenure
+        customers = customers.assign(tenure=tenure_bands(customers, data.as_of))
+        mix_column = "tenure"
     customer_mix = (
         attribute_mix(customers, mix_column, min_group)
         if mix_column is not None and "churned" in customers
         else None
     )
+    if customer_mix is not None and mix_column == "tenure":  # bands in their own order, not by size
+        order = {label: i for i, label in enumerate([b for _, b in TENURE_BANDS] + ["4 years or more"])}
+        customer_mix = customer_mix.sort_values("tenure", key=lambda s: s.map(order), ignore_index=True)
     transactions = data["transactions"] if data.has("transactions") else None
     if transactions is not None:
         active = int(kpis.set_index("kpi").loc["active_customers", "value"])

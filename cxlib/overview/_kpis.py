@@ -14,6 +14,7 @@ import pandas as pd
 from cxlib.data._load import CustomerData
 from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import _window_start, latest_answers, purchases, transactions_before
+from cxlib.features._time import YEAR_DAYS, dated_before, end_of_day
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
 from cxlib.stats._suppression import (
     pool_small_groups,
@@ -64,14 +65,13 @@ def headline_kpis(
     30
     """
     as_of = data.as_of
-    year_ago = _window_start(as_of, 365)
     customers = data["customers"]
     rows = [_row("customers", len(customers), unit="customers")]
     if data.has("transactions"):
         tx = data["transactions"]
-        last_year = tx[(tx["order_date"] > year_ago) & (tx["order_date"] <= as_of)]
+        last_year = dated_before(tx, "order_date", end_of_day(as_of), YEAR_DAYS)  # the as-of day counts
         sales = last_year[~last_year["is_refund"]]
-        active = sales.loc[sales["order_date"] > _window_start(as_of, active_days), "customer_id"].nunique()
+        active = dated_before(sales, "order_date", end_of_day(as_of), active_days)["customer_id"].nunique()
         rows.append(_row("active_customers", active, unit="customers", window_days=active_days))
         revenue = float(last_year["amount"].sum())
         rows.append(_row("net_revenue_12m", revenue, unit="currency", window_days=365))
@@ -236,7 +236,8 @@ def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_group_size:
     derived from the revenue total; :func:`cxlib.report.describe_pooling` says so.
     """
     window = transactions[
-        (transactions["order_date"] > _window_start(as_of, 365)) & (transactions["order_date"] <= as_of)
+        (transactions["order_date"] >= end_of_day(as_of) - pd.Timedelta(days=YEAR_DAYS))
+        & (transactions["order_date"] < end_of_day(as_of))
     ]
     channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
     channel, pooling = pool_small_groups(
@@ -271,7 +272,8 @@ def touchpoint_volumes(
     :func:`cxlib.stats._suppression.pool_small_groups`); :func:`cxlib.report.describe_pooling` says which.
     """
     window = interactions[
-        (interactions["timestamp"] > _window_start(as_of, 365)) & (interactions["timestamp"] <= as_of)
+        (interactions["timestamp"] >= end_of_day(as_of) - pd.Timedelta(days=YEAR_DAYS))
+        & (interactions["timestamp"] < end_of_day(as_of))
     ]
     ids = window["customer_id"]
     kind, kind_pooling = pool_small_groups(window["kind"], min_group_size, units=ids, column="kind")

@@ -44,7 +44,7 @@ from typing import Any
 
 from cxlib.exceptions import MissingMessageError
 from cxlib.report._sentences import MAX_NAMED
-from cxlib.stats._design import feature_label
+from cxlib.stats._design import feature_label, level_label
 from cxlib.stats._notes import Note
 
 #: Note code -> English template (see the module docstring for the format specifications).
@@ -144,6 +144,11 @@ MESSAGES: dict[str, str] = {
         "proportional hazards doubtful (test p < 0.01) for {terms:labels}: their hazard ratio is an average "
         "over tenure, larger at some tenures and smaller at others"
     ),
+    "hazards.not_converged": "the Cox fit did not converge; treat the hazard ratios as rough",
+    "hazards.unstable": (
+        "the hazard ratios of {terms:labels} are unstable (an extreme ratio or a very wide interval, "
+        "e.g. a group where nobody leaves) and are not read as findings"
+    ),
     "lifetime.horizon": (
         "remaining lifetime counts at most {horizon_months} months ahead and assumes a Weibull hazard in "
         "tenure (fitted shape {shape:.2f})"
@@ -223,6 +228,8 @@ def group_label(group, column: str | None = None, flag: bool = False) -> str:
     >>> group_label("yes", "international_plan")
     'International plan: yes'
     """
+    if column is not None and level_label(column, group) is not None:  # the config names this level
+        return level_label(column, group)
     if flag and column is not None and str(group) in ("0", "1"):
         return render(Note("group.with" if str(group) == "1" else "group.without", {"column": column}))
     if column is not None and str(group).strip().lower() in _BARE_VALUES:

@@ -21,6 +21,7 @@ _WHERE = {
     "Z95": "_intervals",
     "feature_label": "_design",
     "fill_value": "_design",
+    "level_label": "_design",
     "mean_interval": "_intervals",
     "missing_notes": "_design",
     "missing_plan": "_design",

@@ -86,6 +86,11 @@ def set_display_labels(features: dict | None = None, levels: dict | None = None)
             _CONFIG_TERM_LABELS[(str(feature), str(level))] = str(label)
 
 
+def level_label(feature: str, level) -> str | None:
+    """The config's display label of one level of ``feature`` (``labels.levels``), or None."""
+    return _CONFIG_TERM_LABELS.get((str(feature), str(level)))
+
+
 def feature_label(name: str) -> str:
     """Readable name of a feature or of a ``feature: level`` term (config labels first)."""
     base, _, level = name.partition(": ")
