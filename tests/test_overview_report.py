@@ -31,8 +31,11 @@ from cxlib.overview import (
     score_report,
     touchpoint_report,
 )
+from cxlib.overview._data_overview import TENURE_BANDS, tenure_bands
 
 from .conftest import SMALL_CONFIG
+
+TENURE_ORDER = [label for _, label in TENURE_BANDS] + ["4 years or more"]
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -149,8 +152,26 @@ def test_without_a_group_column_the_customer_mix_says_why(small_data, small_conf
     customers = small_data["customers"].drop(columns=["plan", "acquisition_channel", "region"])
     data = CustomerData({**small_data.tables, "customers": customers}, small_data.as_of)
     overview = data_overview(data, small_config)
-    assert overview.customer_mix is None and plot_churn_by_group(overview) is None
-    assert "has no plan or acquisition channel or region column" in text(customer_mix_report(overview))
+    # a bare customers table still shows who leaves: churn by tenure band, bands in their own order
+    mix = overview.customer_mix
+    assert overview.mix_column == "tenure" and mix["customers"].sum() == len(customers)
+    assert list(mix["tenure"]) == [b for b in TENURE_ORDER if b in set(mix["tenure"])]
+    bands = tenure_bands(customers, data.as_of)
+    for _, row in mix.dropna(subset=["churn_rate"]).iterrows():
+        assert row["churn_rate"] == pytest.approx(customers.loc[bands == row["tenure"], "churned"].mean())
+    assert "Tenure" in plot_churn_by_group(overview).get_ylabel()
+    plt.close("all")
+
+
+def test_tenure_bands_follow_the_months_from_signup_to_churn_or_as_of():
+    frame = pd.DataFrame(
+        {
+            "signup_date": pd.to_datetime(["2025-01-01", "2024-01-01", "2020-01-01", "2024-06-01"]),
+            "churn_date": pd.to_datetime([None, "2024-04-01", None, "2025-11-01"]),
+        }
+    )
+    bands = tenure_bands(frame, pd.Timestamp("2025-12-31")).tolist()
+    assert bands == ["6-12 months", "under 6 months", "4 years or more", "1-2 years"]
 
 
 def test_csat_stands_in_for_nps(small_data, small_config):

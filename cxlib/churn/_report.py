@@ -119,6 +119,8 @@ def format_retention(summary: pd.DataFrame) -> pd.DataFrame:
         )
     ]
     for column in [c for c in summary.columns if c.startswith("retention_") and c.count("_") == 1]:
+        if summary[column].isna().all():  # follow-up too short for this horizon: no empty column
+            continue
         months = column.split("_")[1][:-1]
         out[f"Still a customer after {months} months (95% CI)"] = [
             "–" if np.isnan(e) else f"{e:.0%} ({lo:.0%}–{hi:.0%})"

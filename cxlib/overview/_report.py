@@ -159,7 +159,9 @@ def _findings(kpis: pd.DataFrame, currency: str, bold: str = "**") -> list[str]:
             f"{fmt('repeat_rate')} of buyers came back for a second order."
         )
     churn = next((name for name in CHURN_KPIS if name in k.index), None)
-    if churn is not None:
+    if churn is not None and pd.isna(k.loc[churn, "value"]):  # e.g. less than a year of data
+        sentences.append(f"{KPI_LABELS[churn]}: not available, the data do not reach back far enough.")
+    elif churn is not None:
         sentences.append(
             f"{KPI_LABELS[churn]}: {bold}{fmt(churn)}{bold} (95% CI {fmt(churn, 'low')} to {fmt(churn, 'high')})."
         )
