@@ -328,6 +328,9 @@ def test_caveat_when_too_few_customers_have_min_orders_purchases(features):
     seg = Segmenter(n_segments=4, bootstrap_runs=0, min_orders=60).fit(features)
     assert seg.n_fit_ == int((features["frequency"] > 0).sum())  # every buyer shaped the segments
     assert any("60+ purchases" in c and "every buyer shapes them" in c for c in render_all(seg.caveats_))
+    assert seg.shaping_min_orders_ == 1
+    assert "customers with a purchase (too few repeat buyers" in describe_k_choice(seg)
+    assert "with at least 60 purchases" not in describe_k_choice(seg)  # no contradiction with the caveat
 
 
 def test_unstable_segments_are_caveats_and_reach_the_report_escaped(fitted):

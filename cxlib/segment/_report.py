@@ -253,10 +253,15 @@ def describe_k_choice(segmenter: Segmenter) -> str:
     best = segmenter.k_scores_.loc[segmenter.n_segments_]
     low, high = segmenter.k_range
     features = ", ".join(md_text(f.replace("_", " ")) for f in segmenter.features_)
+    shaping = getattr(segmenter, "shaping_min_orders_", segmenter.min_orders)
+    who = (
+        "customers with a purchase (too few repeat buyers to shape them alone)"
+        if shaping <= 1
+        else f"customers with at least {shaping} purchases; every other buyer is then assigned to the nearest segment"
+    )
     return (
         f"Clustered on {len(segmenter.features_)} features ({features}) of the {segmenter.n_fit_:,} "
-        f"customers with at least {segmenter.min_orders} purchases; every other buyer is then assigned to the "
-        f"nearest segment. With {segmenter.n_segments_} segments the silhouette is {best['silhouette']:.2f} "
+        f"{who}. With {segmenter.n_segments_} segments the silhouette is {best['silhouette']:.2f} "
         f"(the highest over k = {low}-{high} is at k = {segmenter.best_k_})."
     )
 

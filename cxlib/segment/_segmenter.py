@@ -113,6 +113,11 @@ class Segmenter(FittedModel):
     ----------
     features_ : list of str
         Columns clustered.
+    n_fit_ : int
+        Customers who shaped the segments.
+    shaping_min_orders_ : int
+        Purchases they needed: ``min_orders``, or 1 when too few customers have that many (caveat
+        ``segment.few_shaping``).
     n_segments_ : int
     k_scores_ : DataFrame
         Per k in ``k_range``: silhouette (on up to 5,000 customers), Calinski-Harabasz and inertia
@@ -301,6 +306,8 @@ class Segmenter(FittedModel):
             )
             shaping = buyers
         self.n_fit_ = int(shaping.sum())
+        # purchases a customer needed to shape the segments: 1 when too few repeat buyers (above)
+        self.shaping_min_orders_ = 1 if shaping is buyers else self.min_orders
         Z_all = self._scaled(df.loc[shaping], fit=True)
         n = len(Z_all)
         sample = (
