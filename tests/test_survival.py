@@ -304,3 +304,22 @@ def _inactivity_by_hand(data, days: int) -> pd.DataFrame:
     since = since.fillna(customers["signup_date"].dt.normalize())
     churned = (data.as_of.normalize() - since).dt.days >= days
     return pd.DataFrame({"never_bought": never_bought, "churned": churned})
+
+
+def test_retention_after_whole_years_counts_churn_at_exactly_that_tenure():
+    """Tenures recorded in whole years and turned into dates (``tenure: {unit: years}``) come back as
+    23.98 or 24.01 months; "still a customer after 24 months" must match the Kaplan-Meier estimate on
+    the recorded whole years (lifelines on the integer tenures), whichever way the days fall."""
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(7)
+    years = rng.integers(1, 6, 400)
+    churned = rng.random(400) < 0.3
+    as_of = pd.Timestamp("2025-12-31")
+    signup = pd.Series([as_of - pd.DateOffset(years=int(y)) for y in years])
+    frame = pd.DataFrame({"duration_months": (as_of - signup).dt.days / DAYS_PER_MONTH, "churned": churned})
+    curves = RetentionCurves(horizons=(12, 24, 36)).fit(frame)
+    truth = KaplanMeierFitter().fit(years * 12, churned)
+    for months in (12, 24, 36):
+        expected = float(truth.survival_function_at_times(months).iloc[0])
+        assert curves.summary_[f"retention_{months}m"].iloc[0] == pytest.approx(expected, abs=1e-12)

@@ -17,6 +17,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from cxlib.churn._panel import LABEL
+from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
@@ -31,6 +32,11 @@ class _RetentionAtFirstHorizon:
     def __get__(self, model, owner=None) -> str:
         horizons = DEFAULT_HORIZONS if model is None else model.horizons
         return f"retention at {horizons[0]} months"
+
+
+#: Days a horizon of N months stretches past N x :data:`DAYS_PER_MONTH` days: N calendar months
+#: differ from it by up to about 1.5 days, so churn at exactly "2 years" counts within 24 months.
+CALENDAR_SLACK_DAYS = 2
 
 
 class RetentionCurves(FittedModel):
@@ -158,8 +164,11 @@ class RetentionCurves(FittedModel):
                     f"retention_{horizon}m_high"
                 ] = np.nan
                 continue
-            row[f"retention_{horizon}m"] = float(kmf.survival_function_at_times(horizon).iloc[0])
-            at = bands.index[bands.index <= horizon].max()
+            # "after 24 months" counts calendar months: tenures derived from whole months or years
+            # land within a day or two of 24 x 30.44 days, on either side
+            at_horizon = horizon + CALENDAR_SLACK_DAYS / DAYS_PER_MONTH
+            row[f"retention_{horizon}m"] = float(kmf.survival_function_at_times(at_horizon).iloc[0])
+            at = bands.index[bands.index <= at_horizon].max()
             row[f"retention_{horizon}m_low"] = float(bands.loc[at].iloc[0])
             row[f"retention_{horizon}m_high"] = float(bands.loc[at].iloc[1])
         return row
