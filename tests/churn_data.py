@@ -28,7 +28,7 @@ def demo(n_customers: int, seed: int = 42):
     write_demo(folder, n_customers=n_customers, seed=seed)
     given = yaml.safe_load((ROOT / "configs" / "demo_small.yaml").read_text())
     given["data"]["dir"] = str(folder)
-    given["churn_model"] = dict(KNOWN_ANSWER_MODEL)
+    given["churn_model"] = {**given.get("churn_model", {}), **KNOWN_ANSWER_MODEL}
     config = config_from_dict(given, base_dir=folder)
     truth = yaml.safe_load((folder / "ground_truth.json").read_text())
     return config, load_data(config), truth
