@@ -85,7 +85,7 @@ def raw_term_rates(
                 reference = design[term].to_numpy() == 0
             else:
                 driver = encoder.term_driver_[term]
-                text = encoder.pooling_[driver].apply(frame[driver]).to_numpy()
+                text = encoder.level_text(frame, driver)
                 mine = design[term].to_numpy() == 1
                 reference = text == encoder.reference_[driver]
             row.update(
