@@ -504,8 +504,10 @@ def test_driver_table_keeps_the_saved_columns_and_one_row_per_logistic_term():
     assert list(table.columns) == DRIVER_TABLE_COLUMNS
     assert table["term"].tolist() == drivers.driver_table()["term"].tolist()
     cox = hazards.summary_.set_index("term")["hazard_ratio"]
-    shared = table["term"].isin(cox.index)
+    curve = table["unit_kind"] == "curve"  # a spline's highest vs lowest point: not the Cox per-SD term
+    shared = table["term"].isin(cox.index) & ~curve
     assert table.loc[shared, "hazard_ratio"].tolist() == cox[table.loc[shared, "term"]].tolist()
+    assert table.loc[curve, "hazard_ratio"].isna().all()
 
 
 def test_retention_table_names_its_groups_with_their_variable():

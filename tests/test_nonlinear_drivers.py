@@ -205,6 +205,24 @@ def test_linear_only_model_keeps_the_per_sd_ratio_and_records_its_forms():
     assert describe_effects(model).startswith("Every numeric driver fits a straight line")
 
 
+def test_a_curve_that_would_mimic_another_driver_stays_a_straight_line():
+    """Telco-like: charges are a price per service plus noise, so a curve in them rebuilds the service."""
+    rng = np.random.default_rng(6)
+    n = 3_000
+    fibre = rng.random(n) < 0.4
+    frame = pd.DataFrame(
+        {
+            "charges": np.round(20 + 50 * fibre + rng.normal(0, 2, n), 2),
+            "internet": np.where(fibre, "fibre", "dsl"),
+        }
+    )
+    frame["churned"] = rng.random(n) < special.expit(-1.5 + 1.2 * fibre)
+    model = ChurnDrivers().fit(frame, ["charges"], ["internet"])
+    forms = model.driver_forms_.set_index("driver")
+    assert forms.loc["charges", "collinear"] and forms.loc["charges", "form"] == "linear"
+    assert "internet: fibre" in model.summary_["term"].to_numpy()
+
+
 # ---- the building blocks ------------------------------------------------------------------------------
 
 

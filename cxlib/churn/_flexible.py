@@ -32,7 +32,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special, stats
 
-from cxlib.stats._design import DesignEncoder, Unit, feature_label, unit_text
+from cxlib.stats._design import DesignEncoder, Unit, feature_label, unit_text, variance_inflation
 from cxlib.stats._splines import MAX_COUNT_LEVELS, SplineBasis, is_count
 
 #: Level of the likelihood-ratio test that gives a number a flexible form instead of a straight line.
@@ -112,7 +112,9 @@ def choose_forms(
     -------
     DataFrame
         One row per numeric driver: driver, label, candidate (the flexible form tried, or None),
-        lr_chi2, df and p_value of the test (NaN when nothing was tried), form (the chosen one of
+        lr_chi2, df and p_value of the test (NaN when nothing was tried), collinear (the flexible
+        form would push another term's variance inflation factor above ``max_vif``, so the driver
+        stays linear whatever the test says: :func:`_makes_collinear`), form (the chosen one of
         :data:`cxlib.stats.DRIVER_FORMS`).
     """
     numeric, categorical = list(numeric), list(categorical)
@@ -121,7 +123,7 @@ def choose_forms(
     base = None
     for driver in numeric:
         row = {"driver": driver, "label": feature_label(driver), "candidate": candidates[driver]}
-        row.update(lr_chi2=np.nan, df=np.nan, p_value=np.nan, form="linear")
+        row.update(lr_chi2=np.nan, df=np.nan, p_value=np.nan, collinear=False, form="linear")
         if test and candidates[driver] is not None:
             if base is None:
                 encoder = DesignEncoder(numeric, categorical, **encoder_params).fit(frame)
@@ -136,14 +138,34 @@ def choose_forms(
                 min_group_size=encoder_params.get("min_group_size"),
             ).fit(frame)
             others = [t for t in linear.columns if encoder.term_driver_[t] != driver]
-            llf, k = _log_likelihood(pd.concat([linear[others], alone.transform(frame)], axis=1), y)
+            design = pd.concat([linear[others], alone.transform(frame)], axis=1)
+            collinear = _makes_collinear(design, others, encoder_params.get("max_vif"))
+            llf, k = _log_likelihood(design, y)
             chi2, df = max(2 * (llf - base[0]), 0.0), k - base[1]
-            if df > 0:
+            row["collinear"] = collinear
+            if df > 0 and collinear:
+                row.update(lr_chi2=chi2, df=df, p_value=float(stats.chi2.sf(chi2, df)))
+            elif df > 0:
                 p_value = float(stats.chi2.sf(chi2, df))
                 row.update(lr_chi2=chi2, df=df, p_value=p_value)
                 row["form"] = candidates[driver] if p_value < alpha else "linear"
         rows.append(row)
-    return pd.DataFrame(rows, columns=["driver", "label", "candidate", "lr_chi2", "df", "p_value", "form"])
+    columns = ["driver", "label", "candidate", "lr_chi2", "df", "p_value", "collinear", "form"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _makes_collinear(design: pd.DataFrame, others: list[str], max_vif: float | None) -> bool:
+    """Whether a driver's flexible columns push another term's variance inflation above ``max_vif``.
+
+    A curve can mimic another driver (Telco's monthly charges are nearly a sum of the services
+    taken, so a curve in them reproduces the fibre-optic level): the design would then drop that
+    driver's term, and the curve would carry an effect that belongs to both. Such a driver stays a
+    straight line.
+    """
+    if max_vif is None or not others:
+        return False
+    vif = variance_inflation(design)["vif"]
+    return bool((vif[others] > max_vif).any())
 
 
 def curve_grid(values) -> np.ndarray:
