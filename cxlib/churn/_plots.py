@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 from sklearn.calibration import calibration_curve
 
+from cxlib.churn._flexible import curve_shape
 from cxlib.churn._models import gains_table
 from cxlib.report._charts import (
     ACCENT,
@@ -338,9 +339,25 @@ def plot_effect_curve(drivers: ChurnDrivers, driver: str, ax: Axes | None = None
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(percent_formatter(0))
     ax.yaxis.set_major_locator(MaxNLocator(5))
-    finish(ax, label, label, "Predicted churn (95% CI)")
+    finish(ax, f"{label}: {_curve_finding(drivers, driver, curve)}", label, "Predicted churn (95% CI)")
     ax.title.set_fontsize(10)
     return ax
+
+
+def _curve_finding(drivers: ChurnDrivers, driver: str, curve: pd.DataFrame) -> str:
+    """Short finding of an effect curve for its panel title ("peaks at 44-56", "highest at 5")."""
+    if drivers.encoder_.form(driver) == "levels":
+        top = curve.loc[curve["churn_probability"].idxmax()]
+        return f"highest at {top['value']} ({top['churn_probability']:.0%})"
+    shape = curve_shape(curve)
+    low, high = shape.get("range", (shape["at"], shape["at"]))
+    where = f"{low:,.3g}" if low == high else f"{low:,.3g}–{high:,.3g}"
+    return {
+        "peak": f"peaks at {where}",
+        "dip": f"lowest at {where}",
+        "rises": "rises across its range",
+        "falls": "falls across its range",
+    }[shape["kind"]]
 
 
 def plot_effect_curves(drivers: ChurnDrivers, drivers_shown=None, axes=None, top: int = 4) -> np.ndarray:
