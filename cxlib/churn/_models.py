@@ -112,6 +112,9 @@ class ChurnDrivers(FittedModel):
     --------
     >>> model = ChurnDrivers().fit(frame, numeric=["tenure_months"], categorical=["plan"])  # doctest: +SKIP
     >>> model.plot_forest()  # doctest: +SKIP
+    >>> model.driver_forms_[["driver", "form", "p_value"]]  # doctest: +SKIP
+    >>> model.effect_curve("tenure_months").head()  # doctest: +SKIP
+    >>> model.plot_effects()  # doctest: +SKIP
     """
 
     estimate_name = "odds ratio"
