@@ -140,7 +140,11 @@ def choose_forms(
             others = [t for t in linear.columns if encoder.term_driver_[t] != driver]
             design = pd.concat([linear[others], alone.transform(frame)], axis=1)
             collinear = _makes_collinear(design, others, encoder_params.get("max_vif"))
-            llf, k = _log_likelihood(design, y)
+            try:
+                llf, k = _log_likelihood(design, y)
+            except (np.linalg.LinAlgError, ValueError):  # a singular flexible design: keep the line
+                rows.append(row)
+                continue
             chi2, df = max(2 * (llf - base[0]), 0.0), k - base[1]
             row["collinear"] = collinear
             if df > 0 and collinear:
