@@ -30,7 +30,7 @@ from cxlib.churn import (  # noqa: E402
 )
 from cxlib.churn._flexible import FORM_ALPHA, curve_shape  # noqa: E402
 from cxlib.exceptions import NotFittedError  # noqa: E402
-from cxlib.stats._design import DesignEncoder  # noqa: E402
+from cxlib.stats._design import DesignEncoder, set_display_labels  # noqa: E402
 from cxlib.stats._splines import SplineBasis, count_levels, count_text  # noqa: E402
 from tests.churn_data import MID_CUSTOMERS, demo  # noqa: E402
 
@@ -44,6 +44,21 @@ AUC_MARGIN = 0.02
 OR_TOLERANCE = 1.35
 
 
+@pytest.fixture(autouse=True)
+def demo_labels():
+    """The demo config's display labels ("Age (years)", "Number of products") for each test, then
+    the labels before it: loading another config (e.g. Telco) elsewhere replaces them."""
+    from cxlib.stats import _design
+
+    before = dict(_design._CONFIG_FEATURE_LABELS), dict(_design._CONFIG_TERM_LABELS)
+    set_display_labels({"Age": "Age (years)", "Products": "Number of products"})
+    yield
+    _design._CONFIG_FEATURE_LABELS.clear()
+    _design._CONFIG_FEATURE_LABELS.update(before[0])
+    _design._CONFIG_TERM_LABELS.clear()
+    _design._CONFIG_TERM_LABELS.update(before[1])
+
+
 @pytest.fixture(scope="module")
 def planted():
     config, data, truth = demo(MID_CUSTOMERS)
@@ -53,8 +68,9 @@ def planted():
 
 
 def test_planted_age_and_products_columns_are_drivers(planted):
-    _, _, panel, _, truth = planted
+    config, _, panel, _, truth = planted
     assert {"Age", "Products"} <= set(panel.numeric)
+    assert config.values["labels"]["features"] == {"Age": "Age (years)", "Products": "Number of products"}
     assert truth["products_hazard_ratios"]["reference"] == 2
     assert truth["age_hazard_ratio"]["knots"]["47"] == truth["age_hazard_ratio"]["knots"]["58"] == 2.2
 
