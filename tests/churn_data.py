@@ -28,7 +28,7 @@ def demo(n_customers: int, seed: int = 42):
     write_demo(folder, n_customers=n_customers, seed=seed)
     given = yaml.safe_load((ROOT / "configs" / "demo_small.yaml").read_text())
     given["data"]["dir"] = str(folder)
-    given["churn_model"] = dict(KNOWN_ANSWER_MODEL)
+    given["churn_model"] = {**given.get("churn_model", {}), **KNOWN_ANSWER_MODEL}
     config = config_from_dict(given, base_dir=folder)
     truth = yaml.safe_load((folder / "ground_truth.json").read_text())
     return config, load_data(config), truth
@@ -55,6 +55,13 @@ ALL_DRIVERS = {
     "plan_standard": "plan: standard",
     "programme_treatment": "programme_treatment",
 }
+
+#: Planted drivers whose significance the 50,000-customer seed-42 demo cannot show by chance of the
+#: draw, not of the model: the pilot's randomised comparison itself (treatment vs control, churn within
+#: 273 days of 2025-04-02) gives an odds ratio of 0.86 (p about 0.14) at seed 42, where seeds 1-5 give
+#: 0.72, 0.74, 0.74, 0.63 and 0.85 (planted hazard ratio 0.75; the draws changed when the age and
+#: products effects were planted). Their sign is still checked.
+NOT_SIGNIFICANT_BY_CHANCE = {"programme_treatment"}
 
 #: Smaller or rarer planted effects: (model term, planted name); sign checked at 20,000 customers,
 #: significance at 50,000.

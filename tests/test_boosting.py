@@ -2,7 +2,9 @@
 
 The suite's :class:`ChurnPredictor` must rank held-out customers at least as well as scikit-learn's
 default ``HistGradientBoostingClassifier`` trained on the same training rows, up to
-:data:`TOLERANCE` of ROC-AUC, on the demo and on IBM Telco.
+:data:`TOLERANCE` of ROC-AUC, on the demo and on IBM Telco. The demo cases are also the planted
+non-linear data (a peaked age effect and an irregular one by number of products:
+``tests/test_nonlinear_drivers.py``), whose columns are among the features (checked below).
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ def test_missing_values_are_handled_natively_and_stated():
     assert missing[0]["values"] == int(train["mean_order_value"].isna().sum())
     assert "not imputed" in render_all(missing)[0]
     assert np.isfinite(model.predict_proba(test)).all()
+
+
+@pytest.mark.parametrize("name", [3_000, MID_CUSTOMERS])
+def test_demo_cases_carry_the_planted_non_linear_effects(name):
+    """The demo cases above are the planted non-linear data: Age and Products are boosting features."""
+    _, panel, train, _ = _split(name)
+    assert {"Age", "Products"} <= set(panel.numeric)
+    assert train["Age"].between(18, 85).all() and set(train["Products"]) <= {1, 2, 3, 4, 5}

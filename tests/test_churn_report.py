@@ -103,15 +103,23 @@ def test_effect_sentence_states_ratio_unit_and_interval():
 
 
 def test_headline_effect_on_the_demo_is_the_largest_planted_contrast():
-    """Planted hazard ratios: unresolved complaint 2.0 is the largest yes/no or category effect."""
+    """Planted hazard ratios: 5 vs 2 products (3.2) is the largest yes/no, category or count effect.
+
+    Unresolved complaint (2.0) is the largest among the experiences, and the age curve's peak is 2.2.
+    """
     config, data, truth = demo(MID_CUSTOMERS)
     planted = truth["churn"]["hazard_ratios"]
     contrasts = {k: v for k, v in planted.items() if not k.endswith("_per_sd")}
     assert max(contrasts, key=lambda k: abs(np.log(contrasts[k]))) == "unresolved_complaint"
+    products = truth["churn"]["products_hazard_ratios"]["ratios"]
+    contrasts.update({f"Products: {k}": v for k, v in products.items()})
+    assert max(contrasts, key=lambda k: abs(np.log(contrasts[k]))) == "Products: 5"
     panel = churn_panel(data, config)
     drivers = ChurnDrivers(reference_levels={"plan": "basic", "acquisition_channel": "organic"})
     drivers.fit(panel.frame, panel.numeric, panel.categorical)
-    assert largest_clear_effect(drivers.driver_table())["term"] == "unresolved_complaint"
+    assert largest_clear_effect(drivers.driver_table())["term"] == "Products: 5"
+    without_products = drivers.driver_table().query("driver != 'Products'")
+    assert largest_clear_effect(without_products)["term"] in {"unresolved_complaint", "Age"}
 
 
 def test_risk_bands_hide_averages_of_small_bands_and_shares_add_up():
@@ -496,8 +504,10 @@ def test_driver_table_keeps_the_saved_columns_and_one_row_per_logistic_term():
     assert list(table.columns) == DRIVER_TABLE_COLUMNS
     assert table["term"].tolist() == drivers.driver_table()["term"].tolist()
     cox = hazards.summary_.set_index("term")["hazard_ratio"]
-    shared = table["term"].isin(cox.index)
+    curve = table["unit_kind"] == "curve"  # a spline's highest vs lowest point: not the Cox per-SD term
+    shared = table["term"].isin(cox.index) & ~curve
     assert table.loc[shared, "hazard_ratio"].tolist() == cox[table.loc[shared, "term"]].tolist()
+    assert table.loc[curve, "hazard_ratio"].isna().all()
 
 
 def test_retention_table_names_its_groups_with_their_variable():

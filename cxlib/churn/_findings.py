@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib.churn._flexible import curve_shape
 from cxlib.churn._models import ChurnDrivers
 from cxlib.churn._panel import LABEL, ChurnCutoff, ChurnPanel
 from cxlib.churn._report import BOOSTING, LOGISTIC, HeldOutEvaluation, Retention
@@ -249,6 +250,77 @@ def describe_drivers(drivers: ChurnDrivers) -> str:
         + f" The largest variance inflation factor among the kept drivers is {drivers.encoder_.vif_['vif'].max():.1f}."
         + _bullets(drivers.caveats_)
     )
+
+
+def _value(value: float) -> str:
+    return f"{value:,.3g}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
+def effect_curve_sentence(drivers: ChurnDrivers, driver: str) -> str:
+    """One plain sentence on a curved driver's effect curve, from the curve's numbers (Markdown).
+
+    A count entered as levels lists the predicted churn of each level; a spline says where churn
+    peaks or dips (:func:`cxlib.churn._flexible.curve_shape`) or that it rises or falls across the
+    range, with the predicted churn at the ends. The driver's name comes from the data or the config
+    and is escaped.
+
+    Examples
+    --------
+    >>> effect_curve_sentence(drivers, "Age")  # doctest: +SKIP
+    'Churn by Age (years) rises from about 33, peaks at 45–52 (13% predicted, 95% CI 10–16%) ...'
+    """
+    curve = drivers.effect_curve(driver)
+    name = md_text(feature_label(driver))
+    if drivers.encoder_.form(driver) == "levels":
+        parts = [
+            f"{md_text(row.value)}: {_percent(row.churn_probability)} "
+            f"({_percent(row.ci_low)}–{_percent(row.ci_high)}, {row.n:,} customers)"
+            for row in curve.itertuples(index=False)
+        ]
+        return f"Predicted churn by {name} (95% CI): " + "; ".join(parts) + "."
+    shape = curve_shape(curve)
+    (low_value, low_p), (high_value, high_p) = shape["low_end"], shape["high_end"]
+    ends = f"{_percent(low_p)} at {_value(low_value)} and {_percent(high_p)} at {_value(high_value)}"
+    where = f"({_percent(shape['probability'])} predicted, 95% CI {_percent(shape['ci_low'])}–{_percent(shape['ci_high'])})"
+    span = shape.get("range", (shape["at"], shape["at"]))
+    around = _value(span[0]) if span[0] == span[1] else f"{_value(span[0])}–{_value(span[1])}"
+    if shape["kind"] == "peak":
+        return (
+            f"Churn by {name} rises from about {_value(shape['start'])} and peaks at {around} {where}, "
+            f"against {ends}."
+        )
+    if shape["kind"] == "dip":
+        return (
+            f"Churn by {name} falls from about {_value(shape['start'])} to its lowest at {around} {where}, "
+            f"against {ends}."
+        )
+    verb = "rises" if shape["kind"] == "rises" else "falls"
+    return f"Churn by {name} {verb} across its range, not in a straight line: {ends}."
+
+
+def describe_effects(drivers: ChurnDrivers, top: int = 4) -> str:
+    """The curved drivers' effect curves in plain sentences, strongest first (Markdown).
+
+    Says which numbers needed a flexible form (the likelihood-ratio test against a straight line)
+    and how each one's predicted churn changes (:func:`effect_curve_sentence`); when none did, says
+    that every number fits a straight line.
+    """
+    curved = drivers.curved_drivers()[:top]
+    if not curved:
+        return (
+            "Every numeric driver fits a straight line on the log-odds scale: no curve or per-value effect "
+            f"fitted better (likelihood-ratio test at the {drivers.form_alpha:g} level)."
+        )
+    intro = (
+        "These numbers fit a curve or one effect per value better than a straight line (likelihood-ratio "
+        f"test at the {drivers.form_alpha:g} level); predicted churn gives every customer each value, "
+        "their other drivers as they are:"
+    )
+    return intro + "".join(f"\n- {effect_curve_sentence(drivers, driver)}" for driver in curved)
 
 
 def describe_split(evaluation: HeldOutEvaluation) -> str:

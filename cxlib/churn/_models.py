@@ -1,7 +1,9 @@
 """Churn models: interpretable drivers (logistic odds ratios) and a calibrated predictive model.
 
 :class:`ChurnDrivers` answers "which experiences go with leaving, and how strongly" with odds
-ratios, 95% intervals and p-values from a statsmodels logistic regression. :class:`ChurnPredictor`
+ratios, 95% intervals and p-values from a statsmodels logistic regression; a number whose effect
+is not a straight line enters as a spline or, for a small count, as levels, and is shown as an
+effect curve (:mod:`cxlib.churn._flexible`). :class:`ChurnPredictor`
 answers "who is most likely to leave" with scikit-learn gradient boosting, its settings chosen by
 cross-validation among the library default and two slower early-stopped variants, fitted on all
 training rows and calibrated on out-of-fold scores so that a score of 0.3 means about 30% (the
@@ -30,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
+from cxlib.churn._flexible import FORM_ALPHA, choose_forms, curve_contrasts, effect_curves
 from cxlib.churn._panel import LABEL, design_params
 from cxlib.churn._stability import (
     penalised_estimates,
@@ -46,6 +49,13 @@ from cxlib.stats._suppression import pool_small_groups
 class ChurnDrivers(FittedModel):
     """Logistic regression of churn on drivers, reported as odds ratios with 95% intervals.
 
+    Each number enters as a straight line on the log-odds scale (an odds ratio per SD) unless a
+    flexible form fits clearly better (likelihood-ratio test at ``form_alpha``,
+    :func:`cxlib.churn._flexible.choose_forms`): a restricted cubic spline, or for a whole-number
+    count with 3 to 8 values one level per count. Curved numbers are shown as effect curves
+    (:meth:`effect_curve`, :meth:`plot_effects`); in ``summary_`` a spline driver has one row, its
+    curve's highest against its lowest point.
+
     Parameters
     ----------
     reference_levels : dict, optional
@@ -57,11 +67,20 @@ class ChurnDrivers(FittedModel):
     min_group_size : int or None, default 10
         Categorical levels with fewer customers are pooled into ``Other (n groups)`` before the
         fit (the config's ``analysis.min_group_size``); see :class:`cxlib.stats._design.DesignEncoder`.
+    flexible : bool, default True
+        Let numbers take a flexible form; False: every number linear (the model as before).
+    form_alpha : float, default 0.01
+        Level of the likelihood-ratio test that gives a number a flexible form
+        (:data:`cxlib.churn._flexible.FORM_ALPHA`): a truly linear driver gets a curve in 1% of
+        samples.
 
     Attributes
     ----------
     summary_ : DataFrame
-        One row per term: the standard columns (``estimate`` is the odds ratio, ``p_adjusted``
+        One row per term (a count entered as levels: one per level against its most common; a
+        spline: one row, ``unit_kind`` "curve", the odds at the curve's highest point between the
+        5th and 95th percentiles against its lowest, with the driver's joint p-value:
+        :func:`cxlib.churn._flexible.curve_contrasts`): the standard columns (``estimate`` is the odds ratio, ``p_adjusted``
         Holm's adjustment across terms), then the unit as data (unit_kind, unit_scale,
         unit_reference: see :meth:`cxlib.stats.DesignEncoder.unit_columns`), driver, odds_ratio
         (= estimate), p_holm (= p_adjusted) and vif; then the raw churn rates of each contrast
@@ -75,7 +94,13 @@ class ChurnDrivers(FittedModel):
         Reports never headline an unstable term or one whose direction disagrees with the raw
         rates.
     drivers_ : DataFrame
-        One row per driver (feature): joint Wald chi-square and p-value, ranked strongest first.
+        One row per driver (feature): joint Wald chi-square and p-value of all its terms, and its
+        form, ranked strongest first.
+    driver_forms_ : DataFrame
+        One row per numeric driver: the flexible form tried, the likelihood-ratio test against a
+        straight line (lr_chi2, df, p_value) and the form chosen (:func:`choose_forms`).
+    effect_curves_ : dict
+        Numeric driver (not a yes/no flag) -> its effect curve (:meth:`effect_curve`).
     caveats_ : list of Note
         The design's (levels pooled, terms left out), a fit that did not converge, each unstable
         term (``drivers.unstable_<reason>``) and each clear contrast whose direction disagrees
@@ -87,6 +112,9 @@ class ChurnDrivers(FittedModel):
     --------
     >>> model = ChurnDrivers().fit(frame, numeric=["tenure_months"], categorical=["plan"])  # doctest: +SKIP
     >>> model.plot_forest()  # doctest: +SKIP
+    >>> model.driver_forms_[["driver", "form", "p_value"]]  # doctest: +SKIP
+    >>> model.effect_curve("tenure_months").head()  # doctest: +SKIP
+    >>> model.plot_effects()  # doctest: +SKIP
     """
 
     estimate_name = "odds ratio"
@@ -99,11 +127,15 @@ class ChurnDrivers(FittedModel):
         max_vif: float | None = 10.0,
         alpha: float = 0.05,
         min_group_size: int | None = 10,
+        flexible: bool = True,
+        form_alpha: float = FORM_ALPHA,
     ):
         self.reference_levels = reference_levels
         self.max_vif = max_vif
         self.alpha = alpha
         self.min_group_size = min_group_size
+        self.flexible = flexible
+        self.form_alpha = form_alpha
 
     @classmethod
     def config_params(cls, config) -> dict:
@@ -112,11 +144,26 @@ class ChurnDrivers(FittedModel):
 
     def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
         """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
-        self.encoder_ = DesignEncoder(
-            numeric, categorical, self.reference_levels, self.max_vif, self.min_group_size
-        ).fit(frame)
-        design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
         y = frame[label].astype(float).to_numpy()
+        params = {
+            "reference_levels": self.reference_levels,
+            "max_vif": self.max_vif,
+            "min_group_size": self.min_group_size,
+        }
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(frame, numeric, categorical, y, params)
+
+    def _fit(self, frame, numeric, categorical, y, params) -> ChurnDrivers:
+        """:meth:`fit` with one BLAS thread.
+
+        On a shared 2-core machine BLAS threads spin and wait for each other (measured: a 1,816-row
+        fit with its form tests took 15 s with two threads, 2.5 s with one).
+        """
+        forms = choose_forms(frame, y, numeric, categorical, params, self.form_alpha, test=self.flexible)
+        self.driver_forms_ = forms
+        chosen = dict(zip(forms["driver"], forms["form"], strict=True))
+        self.encoder_ = DesignEncoder(numeric, categorical, forms=chosen, **params).fit(frame)
+        design = sm.add_constant(self.encoder_.transform(frame), has_constant="add")
         with warnings.catch_warnings():
             # statsmodels warns on quasi-separation; the caveat below reports it instead
             warnings.simplefilter("ignore")
@@ -125,13 +172,84 @@ class ChurnDrivers(FittedModel):
         converged = bool(self.result_.mle_retvals.get("converged", True))
         if not converged:
             self.caveats_.append(Note("drivers.not_converged"))
-        self.summary_ = self._summary()
-        self.summary_ = self._add_stability(frame, design, y, converged)
+        self.caveats_ += self._form_notes()
+        drawn = forms.loc[forms["candidate"].notna(), "driver"].tolist()
+        self.effect_curves_, own_terms = effect_curves(
+            self.encoder_, self.result_.params, self.result_.cov_params(), frame, y, drawn, self.alpha
+        )
         self.drivers_ = self._driver_tests()
+        splines = [d for d, f in chosen.items() if f == "spline"]
+        curves = curve_contrasts(self.effect_curves_, own_terms, frame, y, splines, self.alpha)
+        self.summary_ = self._summary(curves)
+        self.summary_ = self._add_stability(frame, design, y, converged, curves)
         return self
 
+    def _form_notes(self) -> list[Note]:
+        """A note per driver given a flexible form: which, and the test that chose it."""
+        notes = []
+        for row in self.driver_forms_[self.driver_forms_["form"] != "linear"].itertuples(index=False):
+            values = {"driver": row.driver, "p_value": row.p_value, "alpha": self.form_alpha}
+            if row.form == "spline":
+                notes.append(Note("drivers.form_spline", values))
+            else:
+                levels = [name for name, _ in self.encoder_.count_levels_[row.driver]]
+                notes.append(Note("drivers.form_levels", {**values, "levels": levels}))
+        return notes
+
+    def effect_curve(self, driver: str) -> pd.DataFrame:
+        """Predicted churn by the value of a numeric driver, on its own scale, with a 95% interval.
+
+        At each value (each level of a count entered as levels), every customer of a sample of the
+        training rows is given that value, the others of their drivers as they are, and the
+        predicted churn probabilities are averaged (:func:`cxlib.churn._flexible.effect_curves`).
+
+        Parameters
+        ----------
+        driver : str
+            A numeric driver that is not a yes/no flag or a ``*_z`` score (see ``effect_curves_``).
+
+        Returns
+        -------
+        DataFrame
+            value, churn_probability, ci_low, ci_high, n (training customers at that value),
+            observed_rate (their churn rate), log_odds and se_log_odds (the driver's own part of
+            the linear predictor).
+
+        Examples
+        --------
+        >>> model.effect_curve("Age").head()  # doctest: +SKIP
+        """
+        self.check_is_fitted()
+        if driver not in self.effect_curves_:
+            raise KeyError(
+                f"no effect curve for {driver!r}: curves are drawn for numeric drivers that are not "
+                f"yes/no flags or *_z scores: {sorted(self.effect_curves_)}"
+            )
+        return self.effect_curves_[driver].copy()
+
+    def curved_drivers(self) -> list[str]:
+        """Drivers that entered in a flexible form (spline or levels), strongest first."""
+        self.check_is_fitted()
+        forms = self.driver_forms_.set_index("driver")["form"]
+        return [d for d in self.drivers_["driver"] if forms.get(d, "linear") != "linear"]
+
+    def plot_effects(self, drivers=None, axes=None, top: int = 4):
+        """Effect curves of the curved drivers (or of ``drivers``) side by side; returns the array of Axes.
+
+        See :func:`cxlib.churn._plots.plot_effect_curves`.
+        """
+        self.check_is_fitted()
+        from cxlib.churn._plots import plot_effect_curves
+
+        return plot_effect_curves(self, drivers, axes=axes, top=top)
+
     def _add_stability(
-        self, frame: pd.DataFrame, design: pd.DataFrame, y: np.ndarray, converged: bool
+        self,
+        frame: pd.DataFrame,
+        design: pd.DataFrame,
+        y: np.ndarray,
+        converged: bool,
+        curves: pd.DataFrame,
     ) -> pd.DataFrame:
         """``summary_`` plus raw churn rates per term and the unstable flag, with a caveat per flag.
 
@@ -141,51 +259,81 @@ class ChurnDrivers(FittedModel):
         ``odds_ratio_penalised`` (:func:`cxlib.churn._stability.penalised_estimates`).
         """
         summary = self.summary_
-        raw = raw_term_rates(frame, y, self.encoder_, summary["term"], summary["estimate"].to_numpy())
+        terms = summary[summary["unit_kind"] != "curve"]
+        raw = raw_term_rates(frame, y, self.encoder_, terms["term"], terms["estimate"].to_numpy())
+        if len(curves):  # a curve's raw rates are those near its highest and lowest points
+            parts = [raw, curves.set_index("term")[raw.columns]]
+            raw = pd.concat([part for part in parts if len(part)])
+        raw = raw.reindex(summary["term"])
         flags = unstable_terms(summary, raw, converged)
         table = pd.concat([summary, raw.reset_index(drop=True), flags], axis=1)
         # a light ridge refit gives flagged terms a finite ratio to look at; other rows keep NaN
         reasons = table["unstable_reasons"].str.split(", ")
         flagged = table.loc[reasons.map(lambda r: bool(set(r) - {"", "not_converged"})), "term"]
+        flagged = flagged[flagged.isin(design.columns)]  # a curve's row is no single coefficient
         penalised = penalised_estimates(design, y, flagged)
         table["odds_ratio_penalised"] = table["term"].map(penalised).astype(float)
         self.caveats_ += stability_notes(table, self.alpha)
         return table
 
-    def _summary(self) -> pd.DataFrame:
+    def _summary(self, curves: pd.DataFrame) -> pd.DataFrame:
+        """One row per term, a spline driver's columns replaced by its curve's row (``curves``)."""
         params = self.result_.params.drop("const")
-        ci = self.result_.conf_int(self.alpha).drop("const")
+        units = self.encoder_.unit_columns(params.index)
+        params = params[[kind != "spline" for kind in units["unit_kind"]]]
+        ci = self.result_.conf_int(self.alpha).loc[params.index]
         with np.errstate(over="ignore"):  # a separated term's ratio is infinite; the plot shows it cut
             ratios = np.exp(np.vstack([params.to_numpy(), ci[0].to_numpy(), ci[1].to_numpy()]))
-        p_values = self.result_.pvalues.drop("const").to_numpy()
-        # many drivers are tested at once: Holm's adjustment keeps the family-wise error at 5%
-        p_holm = multipletests(p_values, method="holm")[1]
-        return summary_frame(
+        rows = pd.DataFrame(
             {
                 "term": params.index,
                 "label": [feature_label(t) for t in params.index],
                 "estimate": ratios[0],
                 "ci_low": ratios[1],
                 "ci_high": ratios[2],
-                "p_value": p_values,
-                "p_adjusted": p_holm,
+                "p_value": self.result_.pvalues[params.index].to_numpy(),
                 **self.encoder_.unit_columns(params.index),
                 "driver": [self.encoder_.term_driver_[t] for t in params.index],
-                "odds_ratio": ratios[0],
+            }
+        )
+        if len(curves):  # a curve's p-value is its driver's joint test
+            joint = self.drivers_.set_index("driver")["p_value"]
+            curve_rows = curves[[c for c in rows.columns if c != "p_value"]]
+            curve_rows = curve_rows.assign(p_value=curves["driver"].map(joint).to_numpy())
+            rows = pd.concat([part for part in (rows, curve_rows) if len(part)])
+            order = {d: i for i, d in enumerate(self.encoder_.numeric + self.encoder_.categorical)}
+            rows = rows.sort_values("driver", key=lambda d: d.map(order), kind="stable")
+        # many drivers are tested at once: Holm's adjustment keeps the family-wise error at 5%
+        p_holm = multipletests(rows["p_value"].to_numpy(), method="holm")[1]
+        rows.insert(rows.columns.get_loc("p_value") + 1, "p_adjusted", p_holm)
+        vif = self.encoder_.vif_["vif"].reindex(rows["term"]).to_numpy()
+        return summary_frame(
+            {
+                **{c: rows[c].to_numpy() for c in rows.columns},
+                "odds_ratio": rows["estimate"].to_numpy(),
                 "p_holm": p_holm,
-                "vif": self.encoder_.vif_["vif"].reindex(params.index).to_numpy(),
+                "vif": vif,
             }
         )
 
     def _driver_tests(self) -> pd.DataFrame:
-        """Joint Wald test of all terms of each driver (one for a number, several for a category)."""
+        """Joint Wald test of all terms of each driver (one for a straight line, several otherwise)."""
         params, cov = self.result_.params, self.result_.cov_params()
+        terms_of: dict[str, list[str]] = {}
+        for term in params.index.drop("const"):
+            terms_of.setdefault(self.encoder_.term_driver_[term], []).append(term)
         rows = []
-        for driver, terms in self.summary_.groupby("driver", sort=False)["term"]:
-            b = params[list(terms)].to_numpy()
-            chi2 = float(b @ np.linalg.pinv(cov.loc[list(terms), list(terms)].to_numpy()) @ b)
+        for driver, terms in terms_of.items():
+            b = params[terms].to_numpy()
+            chi2 = float(b @ np.linalg.pinv(cov.loc[terms, terms].to_numpy()) @ b)
             rows.append(
-                {"driver": driver, "label": feature_label(driver), "wald_chi2": chi2, "df": len(terms)}
+                {
+                    "driver": driver,
+                    "label": feature_label(driver),
+                    "wald_chi2": chi2,
+                    "df": len(terms),
+                    "form": self.encoder_.form(driver) if driver in self.encoder_.numeric else "levels",
+                }
             )
         table = pd.DataFrame(rows)
         table["p_value"] = stats.chi2.sf(table["wald_chi2"], table["df"])

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 from sklearn.calibration import calibration_curve
 
+from cxlib.churn._flexible import curve_shape
 from cxlib.churn._models import gains_table
 from cxlib.report._charts import (
     ACCENT,
@@ -314,3 +315,84 @@ def _retention_title(summary: pd.DataFrame) -> str:
     by = variable_label(column) if column is not None else "group"
     by = by if any(c.isupper() for c in by[1:]) else by.lower()  # "InternetService" keeps its capitals
     return f"After {months} months, {worst[key]:.0%} to {best[key]:.0%} are still customers, by {by}"
+
+
+def plot_effect_curve(drivers: ChurnDrivers, driver: str, ax: Axes | None = None) -> Axes:
+    """One driver's effect curve on its own scale: predicted churn with its 95% interval.
+
+    A count entered as levels is drawn as points with interval bars, one per level; a number as a
+    line with a shaded band, over its 1st-99th percentiles (:meth:`ChurnDrivers.effect_curve`).
+    """
+    ax = new_axes(ax, figsize=(3.8, 3.0))
+    curve = drivers.effect_curve(driver)
+    label = feature_label(driver)
+    probability = curve["churn_probability"].to_numpy(dtype=float)
+    low, high = curve["ci_low"].to_numpy(dtype=float), curve["ci_high"].to_numpy(dtype=float)
+    if drivers.encoder_.form(driver) == "levels":
+        positions = np.arange(len(curve))
+        ax.errorbar(
+            positions,
+            probability,
+            yerr=[probability - low, high - probability],
+            fmt="o",
+            color=ACCENT,
+            capsize=4,
+            lw=1.5,
+        )
+        ax.set_xticks(positions, axis_labels(curve["value"].astype(str), width=12))
+        ax.grid(axis="x", visible=False)
+    else:
+        values = curve["value"].to_numpy(dtype=float)
+        ax.fill_between(values, low, high, color=ACCENT, alpha=0.2, lw=0)
+        ax.plot(values, probability, color=ACCENT, lw=2)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(percent_formatter(0))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    finish(ax, f"{label}: {_curve_finding(drivers, driver, curve)}", label, "Predicted churn (95% CI)")
+    ax.title.set_fontsize(10)
+    return ax
+
+
+def _curve_finding(drivers: ChurnDrivers, driver: str, curve: pd.DataFrame) -> str:
+    """Short finding of an effect curve for its panel title ("peaks at 44-56", "highest at 5")."""
+    if drivers.encoder_.form(driver) == "levels":
+        top = curve.loc[curve["churn_probability"].idxmax()]
+        return f"highest at {top['value']} ({top['churn_probability']:.0%})"
+    shape = curve_shape(curve)
+    low, high = shape.get("range", (shape["at"], shape["at"]))
+    where = f"{low:,.3g}" if low == high else f"{low:,.3g}–{high:,.3g}"
+    return {
+        "peak": f"peaks at {where}",
+        "dip": f"lowest at {where}",
+        "rises": "rises across its range",
+        "falls": "falls across its range",
+    }[shape["kind"]]
+
+
+def plot_effect_curves(drivers: ChurnDrivers, drivers_shown=None, axes=None, top: int = 4) -> np.ndarray:
+    """Effect curves side by side: the curved drivers (strongest first, at most ``top``) or those given.
+
+    Returns the array of Axes. With no curved driver, one empty panel says so.
+    """
+    shown = list(drivers_shown) if drivers_shown is not None else drivers.curved_drivers()[:top]
+    if axes is None:
+        count = max(len(shown), 1)
+        _, axes = plt.subplots(1, count, figsize=(3.9 * count, 3.4), layout="constrained", squeeze=False)
+    axes = np.ravel(axes)
+    if not shown:
+        axes[0].axis("off")
+        axes[0].set_title(
+            "No number's effect needed a curve: each fits a straight line on the log-odds scale",
+            loc="left",
+            fontsize=10,
+        )
+        return axes
+    for driver, ax in zip(shown, axes, strict=False):
+        plot_effect_curve(drivers, driver, ax=ax)
+    axes[0].figure.suptitle(
+        "Predicted churn by each curved driver (other drivers as they are)",
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+    )
+    return axes

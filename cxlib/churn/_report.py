@@ -451,7 +451,8 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
     -------
     DataFrame
         One row per logistic term, ranked by driver, with :data:`DRIVER_TABLE_COLUMNS` only (so the
-        saved table keeps its columns whatever else the models' summaries carry).
+        saved table keeps its columns whatever else the models' summaries carry). A spline
+        driver's row (``unit_kind`` "curve") has no hazard ratio: the Cox model's is per SD.
     """
     odds = drivers.driver_table()
     cox = hazards.summary_.set_index("term")[["estimate", "ci_low", "ci_high", "p_value", "ph_p_value"]]
@@ -466,7 +467,10 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
             "p_adjusted": "p_holm",
         }
     )
-    return table.merge(cox, left_on="term", right_index=True, how="left")[DRIVER_TABLE_COLUMNS]
+    table = table.merge(cox, left_on="term", right_index=True, how="left")
+    # a curve's row compares two points of the curve; the Cox model's term of that driver is per SD
+    table.loc[table["unit_kind"] == "curve", list(cox.columns)] = np.nan
+    return table[DRIVER_TABLE_COLUMNS]
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def raw_term_rates(
                 reference = design[term].to_numpy() == 0
             else:
                 driver = encoder.term_driver_[term]
-                text = encoder.pooling_[driver].apply(frame[driver]).to_numpy()
+                text = encoder.level_text(frame, driver)
                 mine = design[term].to_numpy() == 1
                 reference = text == encoder.reference_[driver]
             row.update(
@@ -103,7 +103,15 @@ def raw_term_rates(
             model_direction = int(np.sign(np.log(float(estimate)))) if estimate > 0 else -1
         row["agrees_with_raw"] = model_direction == row["raw_direction"]
         rows.append(row)
-    return pd.DataFrame(rows, index=pd.Index(list(terms), name="term"))
+    columns = [
+        "raw_n",
+        "raw_rate",
+        "raw_n_reference",
+        "raw_rate_reference",
+        "raw_direction",
+        "agrees_with_raw",
+    ]
+    return pd.DataFrame(rows, index=pd.Index(list(terms), name="term"), columns=columns)
 
 
 def _rate(y: np.ndarray) -> float:

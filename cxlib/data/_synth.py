@@ -68,6 +68,20 @@ HAZARD_RATIOS = {
     "acquisition_social": 1.30,  # vs every other acquisition channel
     "programme_treatment": 0.75,  # pilot, from its start
 }
+#: Planted non-linear effects, outside :data:`HAZARD_RATIOS` (which holds one ratio per effect).
+#: Age: hazard ratio at each knot age, linear in between (``np.interp``, exact arithmetic) and flat
+#: beyond the ends: none up to 35, rising to 2.2 at 47, a plateau to 58, back to none at 70 (churn
+#: peaks in middle age, the shape linear terms cannot show).
+AGE_HAZARD_KNOTS = {18: 1.0, 35: 1.0, 47: 2.2, 58: 2.2, 70: 1.0, 85: 1.0}
+AGE_MEAN, AGE_SD, AGE_RANGE = 45.0, 14.0, (18, 85)
+#: Number of products held (1-5): share of customers and hazard ratio against 2 products, irregular
+#: and U-shaped (one product and four or more churn most; three a little more than two).
+PRODUCTS_SHARE = {1: 0.34, 2: 0.34, 3: 0.18, 4: 0.09, 5: 0.05}
+PRODUCTS_HAZARD_RATIOS = {1: 1.8, 2: 1.0, 3: 1.3, 4: 2.4, 5: 3.2}
+#: The age and products ratios average about 1.62 and 1.56 over customers: scaling both by 0.4
+#: (about 1 / (1.62 x 1.56)) keeps the segments' base hazards those of a typical customer and the
+#: overall churn level where it was before these effects were planted.
+NONLINEAR_HAZARD_SCALE = 0.4
 WEIBULL_SHAPE = 0.75  # < 1: hazard falls with tenure
 LONG_WAIT_MINUTES = 20
 PROGRAMME_START = pd.Timestamp("2025-04-01")
@@ -175,15 +189,25 @@ def _latent_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     )
     for j, tp in enumerate(TOUCHPOINTS):
         frame[f"experience_{tp}"] = experience[:, j]
+    # whole years, so the age effect below is exact arithmetic on integers
+    frame["age"] = np.clip(np.round(rng.normal(AGE_MEAN, AGE_SD, n)), *AGE_RANGE).astype(int)
+    frame["products"] = rng.choice(list(PRODUCTS_SHARE), size=n, p=list(PRODUCTS_SHARE.values()))
     return frame
 
 
+def age_hazard_ratio(age) -> np.ndarray:
+    """Planted hazard ratio of each age (:data:`AGE_HAZARD_KNOTS`, linear between the knots)."""
+    return np.interp(np.asarray(age, float), list(AGE_HAZARD_KNOTS), list(AGE_HAZARD_KNOTS.values()))
+
+
 def _log_hazard(cust: pd.DataFrame) -> np.ndarray:
-    """Time-invariant part of the log hazard (segment base, satisfaction, plan, acquisition)."""
+    """Time-invariant part of the log hazard (segment base, satisfaction, plan, acquisition, age, products)."""
     hr = HAZARD_RATIOS
     base = np.log(SEGMENTS["base_monthly_hazard"].to_numpy()[cust["segment"]])
+    products = cust["products"].map(PRODUCTS_HAZARD_RATIOS).to_numpy(dtype=float)
     return (
         base
+        + np.log(NONLINEAR_HAZARD_SCALE * age_hazard_ratio(cust["age"]) * products)
         + np.log(hr["satisfaction_per_sd"]) * cust["satisfaction"].to_numpy()
         + np.log(hr["plan_standard"]) * (cust["plan"] == "standard").to_numpy()
         + np.log(hr["plan_premium"]) * (cust["plan"] == "premium").to_numpy()
@@ -352,6 +376,8 @@ def _customers_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
             "Plan": cust["plan"],
             "Region": region,
             "AcquisitionChannel": cust["acquisition_channel"],
+            "Age": cust["age"],
+            "Products": cust["products"],
             "ChurnDate": pd.Series(churn_date).dt.strftime("%Y-%m-%d").to_numpy(),
         }
     ).sort_values("SignupDate", kind="stable", ignore_index=True)
@@ -476,6 +502,19 @@ def _truth(n_customers: int, seed: int, tables: dict) -> dict:
             "model": "monthly proportional hazards (cloglog), Weibull baseline in tenure",
             "weibull_shape": WEIBULL_SHAPE,
             "hazard_ratios": HAZARD_RATIOS,
+            "age_hazard_ratio": {
+                "column": "Age",
+                "knots": {str(age): ratio for age, ratio in AGE_HAZARD_KNOTS.items()},
+                "shape": "linear between knots, flat beyond; peak plateau 47-58",
+                "age": f"round(N({AGE_MEAN:g}, {AGE_SD:g})) clipped to {AGE_RANGE[0]}..{AGE_RANGE[1]}",
+            },
+            "products_hazard_ratios": {
+                "column": "Products",
+                "reference": 2,
+                "scale_of_both": NONLINEAR_HAZARD_SCALE,
+                "ratios": {str(k): v for k, v in PRODUCTS_HAZARD_RATIOS.items()},
+                "share": {str(k): v for k, v in PRODUCTS_SHARE.items()},
+            },
             "long_wait_minutes": LONG_WAIT_MINUTES,
         },
         "satisfaction": {

@@ -81,6 +81,14 @@ MESSAGES: dict[str, str] = {
         "{statistic} ({fill:,.3g}); fewer than {min_rows} missing, too few for a term of their own"
     ),
     # churn models (cxlib.churn.ChurnDrivers, ChurnPredictor)
+    "drivers.form_spline": (
+        "{driver:label} enters as a curve (a restricted cubic spline), which fits better than a straight "
+        "line (likelihood-ratio test p = {p_value:.2g}, below {alpha:g}); its effect curve shows its shape"
+    ),
+    "drivers.form_levels": (
+        "{driver:label} enters with one effect per value ({levels:join}), which fits better than a "
+        "straight line (likelihood-ratio test p = {p_value:.2g}, below {alpha:g})"
+    ),
     "drivers.not_converged": "the logistic fit did not converge; treat the ratios as rough",
     "drivers.unstable_separation": (
         "{term:label}: its group (or the group it is compared with) has all or no churners, so its odds "

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.stats._notes import Note
+from cxlib.stats._splines import MIN_COUNT_LEVEL_SIZE, SplineBasis, count_levels, count_text
 from cxlib.stats._suppression import Pooling, pool_small_groups
 
 #: Readable names of built-in features (extra config columns keep their own names unless the config
@@ -101,10 +102,14 @@ def feature_label(name: str) -> str:
 
 
 #: Kinds of :class:`Unit`: one standard deviation of a number, a yes/no flag, a level of a category
-#: against its reference level.
-UNIT_KINDS = ("sd", "flag", "level")
+#: against its reference level, one column of a number's spline (meaningless alone: the driver's
+#: effect curve shows them together), and a curved number's highest against its lowest point.
+UNIT_KINDS = ("sd", "flag", "level", "spline", "curve")
 #: Kinds whose ratios compare two groups of customers (a ratio per SD is on another scale).
-CONTRAST_KINDS = ("flag", "level")
+CONTRAST_KINDS = ("flag", "level", "curve")
+#: Forms a numeric driver may enter a design in: a straight line (per SD), a restricted cubic
+#: spline, or one level per count (:mod:`cxlib.stats._splines`).
+DRIVER_FORMS = ("linear", "spline", "levels")
 
 
 @dataclass(frozen=True)
@@ -113,14 +118,17 @@ class Unit:
 
     Attributes
     ----------
-    kind : {"sd", "flag", "level"}
+    kind : {"sd", "flag", "level", "spline", "curve"}
         ``"sd"``: one standard deviation of a number; ``"flag"``: yes against no; ``"level"``: this
-        level of a category against its reference level.
+        level of a category against its reference level; ``"spline"``: one column of a number's
+        spline; ``"curve"``: a curved number's value with the highest odds against the value with
+        the lowest.
     scale : float
         For ``"sd"``: the SD in the feature's own units, NaN for a score already in SDs (``*_z``);
-        NaN otherwise.
+        for ``"curve"``: the value with the highest odds; NaN otherwise.
     reference : str or None
-        For ``"level"``: the reference level; None otherwise.
+        For ``"level"``: the reference level; for ``"curve"``: the value with the lowest odds (as
+        text); None otherwise.
 
     Examples
     --------
@@ -143,6 +151,8 @@ def unit_text(unit: Unit) -> str:
     --------
     >>> [unit_text(u) for u in (Unit("sd"), Unit("flag"), Unit("level", reference="basic"))]
     ['per SD', 'yes vs no', 'vs basic']
+    >>> unit_text(Unit("curve", 52.0, "25"))
+    '52 vs 25'
     """
     if unit.kind == "sd":
         return "per SD" if np.isnan(unit.scale) else f"per SD of {unit.scale:,.3g}"
@@ -150,6 +160,10 @@ def unit_text(unit: Unit) -> str:
         return "yes vs no"
     if unit.kind == "level":
         return f"vs {unit.reference}"
+    if unit.kind == "spline":
+        return "spline column"
+    if unit.kind == "curve":
+        return f"{unit.scale:,.3g} vs {unit.reference}"
     raise ValueError(f"unit kind {unit.kind!r} is not one of {UNIT_KINDS}")
 
 
@@ -173,6 +187,12 @@ class DesignEncoder:
         before anything is estimated, with the next smallest level when needed (see
         :func:`cxlib.stats._suppression.pool_small_groups`), so no ratio describes a handful of customers
         and the reference level is never a tiny group. None: no pooling.
+    forms : dict, optional
+        Numeric feature -> one of :data:`DRIVER_FORMS` (default ``"linear"`` for all):
+        ``"spline"`` enters it as restricted cubic spline columns ``"<feature>: curve k"``
+        (:class:`cxlib.stats._splines.SplineBasis`; missing values as the median), ``"levels"`` as
+        one indicator per count against its most common count (tails pooled, "4 or more":
+        :func:`cxlib.stats._splines.count_levels`; missing values as the level ``unknown``).
 
     Attributes
     ----------
@@ -184,7 +204,12 @@ class DesignEncoder:
         Term -> :class:`Unit`: what one unit of it means (shown as "yes vs no", "per SD of 12.3",
         "vs basic" by :func:`unit_text`); :meth:`unit_columns` gives them as summary columns.
     vif_ : DataFrame
-        Variance inflation factor of every kept term.
+        Variance inflation factor of every kept term (NaN for spline columns, which are meant to
+        go together; they are never dropped for it).
+    splines_ : dict
+        Spline feature -> its fitted :class:`cxlib.stats._splines.SplineBasis`.
+    count_levels_ : dict
+        Count feature entered as levels -> its levels (:func:`cxlib.stats._splines.count_levels`).
     caveats_ : list of Note
         Levels pooled, terms dropped, and why (sentences: :func:`cxlib.report.render`).
     pooling_ : dict
@@ -202,12 +227,18 @@ class DesignEncoder:
         reference_levels=None,
         max_vif: float | None = 10.0,
         min_group_size: int | None = None,
+        forms: dict | None = None,
     ):
         self.numeric = list(numeric)
         self.categorical = list(categorical)
         self.reference_levels = dict(reference_levels or {})
         self.max_vif = max_vif
         self.min_group_size = min_group_size
+        self.forms = dict(forms or {})
+
+    def form(self, column: str) -> str:
+        """The form ``column`` enters in (:data:`DRIVER_FORMS`; categorical features: ``"levels"``)."""
+        return "levels" if column in self.categorical else self.forms.get(column, "linear")
 
     def fit(self, frame: pd.DataFrame) -> DesignEncoder:
         """Learn levels, scales and which terms to keep from ``frame``."""
@@ -220,6 +251,8 @@ class DesignEncoder:
         self.pooling_: dict[str, Pooling] = {}
         self.missing_ = missing_plan(frame, self.numeric, self.min_group_size)
         self.caveats_ += missing_notes(self.missing_, self.min_group_size)
+        self.splines_: dict[str, SplineBasis] = {}
+        self.count_levels_: dict[str, list] = {}
         for column in self.categorical:
             text, pooling = pool_small_groups(frame[column], self.min_group_size or 0, column=column)
             self.pooling_[column] = pooling
@@ -245,6 +278,11 @@ class DesignEncoder:
             self.levels_[column] = [level for level in counts.index if level != reference]
         for column in self.numeric:
             values = frame[column].astype(float)
+            filled = values.fillna(self.missing_.loc[column, "fill"])  # as transform will see them
+            if self.form(column) == "spline":
+                self.splines_[column] = SplineBasis().fit(filled.to_numpy())
+            elif self.form(column) == "levels":
+                self._fit_count(column, filled)
             binary = set(np.unique(values.dropna())) <= {0.0, 1.0}
             # yes/no flags and scores already in standard deviations (``*_z``) keep their own units
             kept = binary or column.endswith("_z")
@@ -255,39 +293,80 @@ class DesignEncoder:
         self.terms_ = self._prune(matrix)
         return self
 
-    def _encode(self, frame: pd.DataFrame, prune: bool = True) -> pd.DataFrame:
+    def _fit_count(self, column: str, values: pd.Series) -> None:
+        """Levels of a count entered as levels; the reference is the configured or the most common."""
+        levels = count_levels(values.to_numpy(), max(self.min_group_size or 0, MIN_COUNT_LEVEL_SIZE))
+        self.count_levels_[column] = levels
+        text = pd.Series(count_text(values.to_numpy(), levels))
+        counts = text.value_counts()
+        order = [name for name, _ in levels] + (["unknown"] if "unknown" in counts.index else [])
+        configured = self.reference_levels.get(column)
+        configured = None if configured is None else f"{float(configured):g}"
+        reference = configured if configured in counts.index else str(counts.idxmax())
+        if configured is not None and configured != reference:
+            self.caveats_.append(Note("design.reference_not_found", {"column": column, "used": reference}))
+        self.reference_[column] = reference
+        self.levels_[column] = [level for level in order if level != reference]
+
+    def level_text(self, frame: pd.DataFrame, column: str) -> np.ndarray:
+        """Each row's level of a categorical feature or of a count entered as levels (after pooling)."""
+        if column in self.count_levels_:
+            return count_text(frame[column].to_numpy(dtype=float), self.count_levels_[column])
+        return self.pooling_[column].apply(frame[column]).to_numpy()
+
+    def driver_columns(self, column: str, values) -> dict[str, np.ndarray]:
+        """The design columns of one feature for ``values`` (its kept terms only), e.g. for a curve."""
+        values = pd.Series(values)
+        return {
+            name: array for name, array in self._column_terms(column, values).items() if name in self.terms_
+        }
+
+    def _column_terms(self, column: str, values: pd.Series) -> dict[str, np.ndarray]:
+        """Term name -> values of every term of one feature, recording each term's driver and unit."""
         columns: dict[str, np.ndarray] = {}
-        for column in self.numeric:
+        form = self.form(column)
+        missing = None
+        if column in self.numeric:  # missing numbers: filled (missing_plan), flagged by their own term
+            missing = values.isna().to_numpy(dtype=float)
+            values = values.astype(float).fillna(self.missing_.loc[column, "fill"])
+        if form == "spline":
+            basis = self.splines_[column].transform(values.to_numpy(dtype=float))
+            for k in range(basis.shape[1]):
+                name = f"{column}: curve {k + 1}"
+                columns[name] = basis[:, k]
+                self.units_.setdefault(name, Unit("spline"))
+        elif form == "levels":
+            text = (
+                self.level_text(pd.DataFrame({column: values}), column)
+                if column in self.count_levels_
+                else self.pooling_[column].apply(values).to_numpy()
+            )
+            for level in self.levels_[column]:
+                name = f"{column}: {level}"
+                columns[name] = (text == level).astype(float)
+                self.units_.setdefault(name, Unit("level", reference=self.reference_[column]))
+        else:
             mean, sd = self.scale_[column]
-            name = column
-            values = frame[column].astype(float).fillna(self.missing_.loc[column, "fill"])
-            columns[name] = ((values - mean) / sd).fillna(0.0).to_numpy()
-            self.term_driver_.setdefault(name, column)
+            columns[column] = ((values.astype(float) - mean) / sd).fillna(0.0).to_numpy()
             if column.endswith("_z"):
                 unit = Unit("sd")
             else:
                 unit = Unit("flag") if (mean, sd) == (0.0, 1.0) else Unit("sd", sd)
-            self.units_.setdefault(name, unit)
-        columns.update(self._missing_indicators(frame))
-        for column in self.categorical:
-            text = self.pooling_[column].apply(frame[column]).to_numpy()
-            for level in self.levels_[column]:
-                name = f"{column}: {level}"
-                columns[name] = (text == level).astype(float)
-                self.term_driver_.setdefault(name, column)
-                self.units_.setdefault(name, Unit("level", reference=self.reference_[column]))
+            self.units_.setdefault(column, unit)
+        if missing is not None and self.missing_.loc[column, "indicator"]:
+            name = f"{column}{MISSING_SUFFIX}"
+            columns[name] = missing
+            self.units_.setdefault(name, Unit("flag"))
+        for name in columns:
+            self.term_driver_.setdefault(name, column)
+        return columns
+
+    def _encode(self, frame: pd.DataFrame, prune: bool = True) -> pd.DataFrame:
+        columns: dict[str, np.ndarray] = {}
+        for column in self.numeric + self.categorical:
+            columns.update(self._column_terms(column, frame[column]))
         matrix = pd.DataFrame(columns, index=frame.index)
         return matrix[self.terms_] if prune else matrix
-
-    def _missing_indicators(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        """One 0/1 term ``<feature>: missing`` per numeric feature :func:`missing_plan` gives one."""
-        columns = {}
-        for column in self.missing_.index[self.missing_["indicator"]]:
-            name = f"{column}{MISSING_SUFFIX}"
-            columns[name] = frame[column].isna().to_numpy(dtype=float)
-            self.term_driver_.setdefault(name, column)
-            self.units_.setdefault(name, Unit("flag"))
-        return columns
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the design matrix of ``frame`` (no intercept), with the kept terms only."""
@@ -331,7 +410,7 @@ class DesignEncoder:
             for column in dependent:
                 self.caveats_.append(Note("design.linear_combination", {"term": column}))
             keep = [c for c in keep if c not in dependent]
-        self.vif_ = variance_inflation(matrix[keep])
+        self.vif_ = self._vif(matrix[keep])
         while self.max_vif is not None and len(self.vif_) and self.vif_["vif"].max() > self.max_vif:
             worst = self.vif_["vif"].idxmax()
             vif = float(self.vif_.loc[worst, "vif"])
@@ -339,8 +418,15 @@ class DesignEncoder:
                 Note("design.high_vif", {"term": worst, "vif": vif, "max_vif": self.max_vif})
             )
             keep.remove(worst)
-            self.vif_ = variance_inflation(matrix[keep])
+            self.vif_ = self._vif(matrix[keep])
         return keep
+
+    def _vif(self, matrix: pd.DataFrame) -> pd.DataFrame:
+        """:func:`variance_inflation`, NaN for spline columns (they go together by design)."""
+        vif = variance_inflation(matrix)
+        spline = [t for t in vif.index if self.units_[t].kind == "spline"]
+        vif.loc[spline, "vif"] = np.nan
+        return vif
 
 
 #: Suffix of the term that flags a feature's missing values (``"mean_order_value: missing"``).
