@@ -156,7 +156,7 @@ def test_without_a_group_column_the_customer_mix_says_why(small_data, small_conf
     mix = overview.customer_mix
     assert overview.mix_column == "tenure" and mix["customers"].sum() == len(customers)
     assert list(mix["tenure"]) == [b for b in TENURE_ORDER if b in set(mix["tenure"])]
-    bands = tenure_bands(customers, data.as_of)
+    bands = tenure_bands(customers, data.as_of, customers["churn_date"])  # contractual demo
     for _, row in mix.dropna(subset=["churn_rate"]).iterrows():
         assert row["churn_rate"] == pytest.approx(customers.loc[bands == row["tenure"], "churned"].mean())
     assert "Tenure" in plot_churn_by_group(overview).get_ylabel()
@@ -170,7 +170,7 @@ def test_tenure_bands_follow_the_months_from_signup_to_churn_or_as_of():
             "churn_date": pd.to_datetime([None, "2024-04-01", None, "2025-11-01"]),
         }
     )
-    bands = tenure_bands(frame, pd.Timestamp("2025-12-31")).tolist()
+    bands = tenure_bands(frame, pd.Timestamp("2025-12-31"), frame["churn_date"]).tolist()
     assert bands == ["6-12 months", "under 6 months", "4 years or more", "1-2 years"]
 
 

@@ -165,7 +165,7 @@ class RetentionCurves(FittedModel):
                 ] = np.nan
                 continue
             # "after 24 months" counts calendar months: tenures derived from whole months or years
-            # land within a day or two of 24 x 30.44 days, on either side
+            # land within a day or two of 24 average months, on either side
             at_horizon = horizon + CALENDAR_SLACK_DAYS / DAYS_PER_MONTH
             row[f"retention_{horizon}m"] = float(kmf.survival_function_at_times(at_horizon).iloc[0])
             at = bands.index[bands.index <= at_horizon].max()

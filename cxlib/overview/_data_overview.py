@@ -13,6 +13,7 @@ import pandas as pd
 from cxlib.data._config import Config
 from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
 from cxlib.data._load import CustomerData
+from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import latest_answers
 from cxlib.features._time import tenure_months
 from cxlib.overview._kpis import (
@@ -113,8 +114,11 @@ class DataOverview:
 TENURE_BANDS = ((6, "under 6 months"), (12, "6-12 months"), (24, "1-2 years"), (48, "2-4 years"))
 
 
-def tenure_bands(customers: pd.DataFrame, as_of) -> pd.Series:
+def tenure_bands(customers: pd.DataFrame, as_of, churn_dates: pd.Series | None = None) -> pd.Series:
     """Each customer's tenure band: from signup to the churn date (or ``as_of`` for those who stay).
+
+    ``churn_dates`` (aligned with ``customers``, NaT for those who stay) come from the suite's churn
+    rule (:meth:`cxlib.features.ChurnRule.churn_dates`); dates after ``as_of`` count as staying.
 
     Examples
     --------
@@ -123,8 +127,9 @@ def tenure_bands(customers: pd.DataFrame, as_of) -> pd.Series:
     ['under 6 months', '4 years or more']
     """
     end = pd.Series(pd.Timestamp(as_of), index=customers.index)
-    if "churn_date" in customers:
-        end = customers["churn_date"].fillna(end)
+    if churn_dates is not None:
+        dates = pd.Series(pd.to_datetime(churn_dates).to_numpy(), index=customers.index)
+        end = dates.where(dates <= end).fillna(end)
     months = tenure_months(customers["signup_date"], end)
     bands = pd.Series("4 years or more", index=customers.index)
     for upper, label in reversed(TENURE_BANDS):
@@ -164,7 +169,9 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
     customers = data["customers"]
     mix_column = next((c for c in MIX_COLUMNS if c in customers), None)
     if mix_column is None and "signup_date" in customers:  # a bare snapshot: churn by tenure
-        customers = customers.assign(tenure=tenure_bands(customers, data.as_of))
+        rule = resolve_churn_rule(data, analysis["churn"]["definition"], analysis["churn"]["inactivity_days"])
+        bands = tenure_bands(customers, data.as_of, rule.churn_dates(data, data.as_of))
+        customers = customers.assign(tenure=bands)
         mix_column = "tenure"
     customer_mix = (
         attribute_mix(customers, mix_column, min_group)
