@@ -342,7 +342,10 @@ def test_ecommerce_report_states_how_the_dropped_rows_churned(runs):
     assert truth["dropped_churn_rate"] > 2 * truth["churn_rate"]
     text = runs("ecommerce").reports()["00_data_overview.html"]
     dropped = [s for s in text.split(". ") if "dropped" in s]
-    assert any(f"{truth['dropped_churn_rate']:.0%}" in s for s in dropped), dropped
+    stated = [
+        float(r) / 100 for s in dropped for r in re.findall(r"dropped customers churned at ([\d.]+)%", s)
+    ]
+    assert stated and stated[0] == pytest.approx(truth["dropped_churn_rate"], abs=0.0005), dropped
 
 
 @pytest.mark.parametrize("name", ["bank", "ecommerce", "telecom"])
@@ -361,7 +364,9 @@ def test_display_labels_replace_raw_names_in_the_reports(runs, name):
 def test_telecom_level_labels_name_the_terms(runs):
     drivers = load_table(runs("telecom").run_data, "churn_drivers").set_index("term")
     assert drivers.loc["international_plan: yes", "label"] == "Has an international plan"
-    assert drivers.loc["number_customer_service_calls", "label"] == "Service calls"
+    # the count may enter as a straight line or as levels ("Service calls: 4 or more"): labelled either way
+    calls = drivers[drivers["driver"] == "number_customer_service_calls"]
+    assert len(calls) and calls["label"].str.startswith("Service calls").all(), calls["label"].tolist()
 
 
 def test_retail_customers_revenue_and_cancellations_are_the_planted_ones(runs):

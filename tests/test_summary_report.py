@@ -98,7 +98,9 @@ def test_ratio_tables_and_forest_plots_name_their_ratio(cls, header):
     model = _fitted(cls)[0]
     table = format_ratios(model, top=3)
     assert list(table.columns) == ["Compared with", header, "p-value", "p (Holm)"]
-    assert table.columns.name == "Driver"
+    # a table cut to its first rows says so in its header corner
+    assert table.columns.name == f"Driver (first 3 of {len(model.summary_):,} shown)"
+    assert format_ratios(model, top=len(model.summary_)).columns.name == "Driver"
     ax = model.plot_forest(top=50)
     assert ax.get_xscale() == "log" and ax.get_xlabel().startswith(header.split(" (")[0])
     assert len(ax.get_yticks()) == len(model.summary_)
@@ -296,3 +298,23 @@ def test_interval_name_follows_the_models_alpha():
     assert ChurnDrivers().interval_name == "95% confidence interval"
     assert ChurnDrivers(alpha=0.1).interval_name == "90% confidence interval"
     assert ChurnPredictor().interval_name.startswith("range over")
+
+
+def test_a_separated_or_extreme_estimate_is_shown_as_not_estimable():
+    """An odds ratio of 2.6e18 (a spline end where nobody churns) is no number for a reader."""
+    table = pd.DataFrame(
+        {
+            "label": ["Age", "Plan: premium", "Region: East"],
+            "unit": ["54 vs 25", "vs basic", "vs North"],
+            "estimate": [2.6e18, 0.55, 1.4],
+            "ci_low": [0.0, 0.45, 0.2],
+            "ci_high": [8.6e40, 0.65, 9.0],
+            "p_value": [0.9, 1e-6, 0.5],
+            "p_adjusted": [1.0, 3e-6, 1.0],
+            "unstable": [True, False, True],
+            "unstable_reasons": ["extreme_estimate, wide_interval", "", "wide_interval"],
+        }
+    )
+    shown = format_summary(table, estimate_name="odds ratio").iloc[:, 1].tolist()
+    assert shown[0] == "not estimable (see notes)"
+    assert shown[1].startswith("0.55") and shown[2].startswith("1.4")  # a wide interval still reads

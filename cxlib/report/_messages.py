@@ -55,6 +55,10 @@ MESSAGES: dict[str, str] = {
         "customers; pooled into '{pooled_label}' ({size:,} customers) before fitting, so no ratio is shown "
         "for a small group"
     ),
+    "design.many_levels": (
+        "{column:label} has {levels} levels: the {kept} largest enter the models on their own and the "
+        "other {pooled} are pooled into '{pooled_label}' ({size:,} customers)"
+    ),
     "design.levels_pooled_with": (
         "{column:label}: {small:level|levels} {small:quoted} {small:has|have} fewer than {min_size} "
         "customers; pooled with {joined:quoted} into '{pooled_label}' ({size:,} customers) before fitting, "

@@ -156,11 +156,32 @@ def format_summary(
             strict=True,
         )
     ]
+    if "unstable" in table:  # a separated or extreme estimate is no number to read (see the notes)
+        estimates = columns[f"{_heading(shown.estimate_name)} ({shown.interval_name})"]
+        for i, bad in enumerate(_not_estimable(table)):
+            if bad:
+                estimates[i] = "not estimable (see notes)"
     for column, header in (("p_value", "p-value"), ("p_adjusted", "p (Holm)")):
         if column in table and table[column].notna().any():
             columns[header] = [_p_value(p) for p in table[column].astype(float)]
     out = pd.DataFrame(columns, index=table["label"].astype(str).to_numpy())
+    if len(table) < len(shown.rows):  # a cut table says so in its header corner
+        label_name = f"{label_name} (first {len(table):,} of {len(shown.rows):,} shown)"
     return out.rename_axis(index=None, columns=label_name)  # one header row
+
+
+def _not_estimable(table: pd.DataFrame) -> list[bool]:
+    """Rows flagged unstable for separation or an extreme estimate (a wide interval still reads)."""
+    reasons = table["unstable_reasons"] if "unstable_reasons" in table else None
+    out = []
+    for i, unstable in enumerate(table["unstable"].fillna(False).astype(bool)):
+        if reasons is None:
+            estimate = float(table["estimate"].iloc[i])
+            out.append(bool(unstable) and not (1 / 150 <= estimate <= 150))
+        else:
+            codes = set(str(reasons.iloc[i]).split(", "))
+            out.append(bool(unstable) and bool(codes & {"separation", "extreme_estimate"}))
+    return out
 
 
 def plot_summary(

@@ -255,9 +255,28 @@ class DesignEncoder:
         self.count_levels_: dict[str, list] = {}
         for column in self.categorical:
             text, pooling = pool_small_groups(frame[column], self.min_group_size or 0, column=column)
-            self.pooling_[column] = pooling
-            if pooling:
+            sizes = text.value_counts()
+            if len(sizes) > MAX_LEVELS:  # e.g. 51 states: the largest levels, the rest as one group
+                threshold = int(sizes.sort_values(ascending=False).iloc[MAX_LEVELS - 1]) + 1
+                text, pooling = pool_small_groups(
+                    frame[column], max(threshold, self.min_group_size or 0), column=column
+                )
+                self.caveats_.append(
+                    Note(
+                        "design.many_levels",
+                        {
+                            "column": column,
+                            "levels": int(frame[column].nunique(dropna=False)),
+                            "kept": int(text.nunique()) - 1,
+                            "pooled": len(pooling.groups),
+                            "pooled_label": pooling.label,
+                            "size": pooling.size,
+                        },
+                    )
+                )
+            elif pooling:
                 self.caveats_.append(_pooling_note(column, pooling))
+            self.pooling_[column] = pooling
             counts = text.value_counts()
             counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
             reference = self.reference_levels.get(column, counts.index[0])
@@ -419,6 +438,18 @@ class DesignEncoder:
             )
             keep.remove(worst)
             self.vif_ = self._vif(matrix[keep])
+        # a missing-value flag that other drivers already carry (no mean order value = no orders) adds
+        # nothing but an unstable ratio: it goes at a lower bar than the drivers themselves
+        flags = [t for t in self.vif_.index if t.endswith(MISSING_SUFFIX)]
+        while flags and self.vif_.loc[flags, "vif"].max() > MISSING_FLAG_MAX_VIF:
+            worst = self.vif_.loc[flags, "vif"].idxmax()
+            vif = float(self.vif_.loc[worst, "vif"])
+            self.caveats_.append(
+                Note("design.high_vif", {"term": worst, "vif": vif, "max_vif": MISSING_FLAG_MAX_VIF})
+            )
+            keep.remove(worst)
+            flags.remove(worst)
+            self.vif_ = self._vif(matrix[keep])
         return keep
 
     def _vif(self, matrix: pd.DataFrame) -> pd.DataFrame:
@@ -429,8 +460,15 @@ class DesignEncoder:
         return vif
 
 
+#: Most levels a category enters the models with (reference included): beyond it the largest are
+#: kept and the others pooled, so a 51-level state column gives a readable table, not 50 ratios.
+MAX_LEVELS = 12
+
 #: Suffix of the term that flags a feature's missing values (``"mean_order_value: missing"``).
 MISSING_SUFFIX = ": missing"
+#: A missing-value flag whose variance inflation factor exceeds this is left out of the design: its
+#: missing values coincide with other drivers (the bar at which reports flag a term as unstable).
+MISSING_FLAG_MAX_VIF = 5.0
 
 
 def fill_value(values: pd.Series) -> tuple[float, str]:
