@@ -166,7 +166,7 @@ def test_without_a_group_column_the_customer_mix_says_why(small_data, small_conf
 def test_tenure_bands_follow_the_months_from_signup_to_churn_or_as_of():
     frame = pd.DataFrame(
         {
-            "signup_date": pd.to_datetime(["2025-01-01", "2024-01-01", "2020-01-01", "2024-06-01"]),
+            "signup_date": pd.to_datetime(["2025-03-01", "2024-01-01", "2020-01-01", "2024-06-01"]),
             "churn_date": pd.to_datetime([None, "2024-04-01", None, "2025-11-01"]),
         }
     )
@@ -191,3 +191,27 @@ def test_the_overview_holds_no_customer_ids(overview, small_data):
         if isinstance(value, pd.DataFrame):
             assert "customer_id" not in value.columns, name
             assert not ids & set(value.astype(str).to_numpy().ravel()), name
+
+
+def test_a_tenure_of_whole_years_falls_in_its_own_band():
+    """Tenures of exactly 1 and 2 years (signup dates counted back from a tenure in years) are "1-2
+    years" and "2-4 years", not "6-12 months" and "1-2 years" by a day's rounding."""
+    as_of = pd.Timestamp("2025-12-31")
+    frame = pd.DataFrame({"signup_date": [as_of - pd.DateOffset(years=y) for y in (1, 2, 4)]})
+    assert tenure_bands(frame, as_of).tolist() == ["1-2 years", "2-4 years", "4 years or more"]
+
+
+@pytest.mark.parametrize("gold_churn, names_gold", [(0.9, True), (0.1, False)])
+def test_the_churn_chart_names_a_group_only_when_its_interval_stands_apart(
+    small_data, small_config, gold_churn, names_gold
+):
+    """Planted: 200 'gold' customers churn at 90% (or, like the rest, 10%); the rest at 10%."""
+    n = len(small_data["customers"])
+    plan = ["gold"] * 200 + ["basic"] * (n - 200)
+    churned = [i < gold_churn * 200 for i in range(200)] + [i % 10 == 0 for i in range(n - 200)]
+    customers = small_data["customers"].assign(plan=plan, churned=churned)
+    data = CustomerData({**small_data.tables, "customers": customers}, small_data.as_of)
+    title = plot_churn_by_group(data_overview(data, small_config)).get_title()
+    plt.close("all")
+    assert ("'gold' loses the most customers" in title) == names_gold, title
+    assert ("no group stands out" in title) != names_gold, title

@@ -8,7 +8,6 @@ from cxlib._lazy import lazy_module
 
 _WHERE = {
     "BOOSTING": "_report",
-    "CALENDAR_SLACK_DAYS": "_retention",
     "CURVE_POINTS": "_flexible",
     "CURVE_ROWS": "_flexible",
     "ChurnCutoff": "_panel",

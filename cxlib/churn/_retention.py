@@ -17,7 +17,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from cxlib.churn._panel import LABEL
-from cxlib.features._time import DAYS_PER_MONTH
+from cxlib.features._time import CALENDAR_SLACK_DAYS, DAYS_PER_MONTH
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
@@ -32,11 +32,6 @@ class _RetentionAtFirstHorizon:
     def __get__(self, model, owner=None) -> str:
         horizons = DEFAULT_HORIZONS if model is None else model.horizons
         return f"retention at {horizons[0]} months"
-
-
-#: Days a horizon of N months stretches past N x :data:`DAYS_PER_MONTH` days: N calendar months
-#: differ from it by up to about 1.5 days, so churn at exactly "2 years" counts within 24 months.
-CALENDAR_SLACK_DAYS = 2
 
 
 class RetentionCurves(FittedModel):

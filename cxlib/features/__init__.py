@@ -36,6 +36,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "CALENDAR_SLACK_DAYS": "_time",
     "CHURN_DEFINITIONS": "_churn_rule",
     "ChurnRule": "_churn_rule",
     "DAYS_PER_MONTH": "_time",

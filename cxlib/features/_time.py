@@ -17,6 +17,10 @@ DAYS_PER_MONTH = 30.4375
 #: "The last 12 months" of a window: the 365 days before its end.
 YEAR_DAYS = 365
 
+#: Days a horizon of N months stretches past N x ``DAYS_PER_MONTH`` days: N calendar months
+#: differ from it by up to about 1.5 days, so churn at exactly "2 years" counts within 24 months.
+CALENDAR_SLACK_DAYS = 2
+
 
 def end_of_day(day) -> pd.Timestamp:
     """The exclusive bound of "up to and including ``day``": midnight after it.

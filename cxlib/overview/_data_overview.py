@@ -15,7 +15,7 @@ from cxlib.data._dropped import OUTCOME_COLUMNS, dropped_outcomes
 from cxlib.data._load import CustomerData
 from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import latest_answers
-from cxlib.features._time import tenure_months
+from cxlib.features._time import CALENDAR_SLACK_DAYS, DAYS_PER_MONTH, tenure_months
 from cxlib.overview._kpis import (
     attribute_mix,
     channel_mix,
@@ -130,7 +130,8 @@ def tenure_bands(customers: pd.DataFrame, as_of, churn_dates: pd.Series | None =
     if churn_dates is not None:
         dates = pd.Series(pd.to_datetime(churn_dates).to_numpy(), index=customers.index)
         end = dates.where(dates <= end).fillna(end)
-    months = tenure_months(customers["signup_date"], end)
+    # whole years or months recorded as tenures come back a day or two either side of N x 12 months
+    months = tenure_months(customers["signup_date"], end) + CALENDAR_SLACK_DAYS / DAYS_PER_MONTH
     bands = pd.Series("4 years or more", index=customers.index)
     for upper, label in reversed(TENURE_BANDS):
         bands = bands.mask(months < upper, label)

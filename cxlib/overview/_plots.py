@@ -35,11 +35,15 @@ def plot_churn_by_group(overview: DataOverview, ax: Axes | None = None) -> Axes 
     rated = None if mix is None else mix.dropna(subset=["churn_rate"])
     if rated is None or rated.empty:
         return None
-    worst = rated.sort_values("churn_rate").iloc[-1]
-    title = (
-        f"{variable_label(column)} '{group_label(worst[column])}' loses the most customers "
-        f"({worst['churn_rate']:.0%})"
-    )
+    ordered = rated.sort_values("churn_rate")
+    worst, best = ordered.iloc[-1], ordered.iloc[0]
+    if worst["churn_low"] > best["churn_high"]:  # the intervals say the highest rate stands apart
+        title = (
+            f"{variable_label(column)} '{group_label(worst[column])}' loses the most customers "
+            f"({worst['churn_rate']:.0%})"
+        )
+    else:
+        title = f"Churn by {variable_label(column)}: no group stands out clearly (intervals overlap)"
     return charts.plot_rate_with_interval(
         mix,
         column,
