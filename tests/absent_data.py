@@ -46,7 +46,7 @@ ACQUISITION = (
 #: "Customers without complaints stay longer" is still flagged when there are no interactions.
 ABSENCE = re.compile(
     r"\bnot available\b|\bsupplies no\b|\bno (\w+ ){0,3}(tables?|data|trends?|answers?|columns?)\b"
-    r"|\b(has|have) no\b|\bnot (shown|supplied|recorded|drawn)\b|\bwithout (\w+ ){0,2}(tables?|data|transactions|interactions|surveys)\b",
+    r"|\bnot (shown|supplied|recorded|drawn)\b|\bwithout (\w+ ){0,2}(tables?|data|transactions|interactions|surveys)\b",
     re.IGNORECASE,
 )
 

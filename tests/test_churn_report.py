@@ -27,6 +27,7 @@ from cxlib.churn import (
     churn_panel,
     describe_definition,
     describe_drivers,
+    describe_effects,
     describe_findings,
     describe_hazards,
     describe_panel,
@@ -528,3 +529,15 @@ def test_retention_table_names_its_groups_with_their_variable():
     table = format_retention(summary)
     assert table.columns.name == "International plan"  # shown in the header's corner
     assert list(table.index) == ["International plan: yes", "International plan: no"]
+
+
+def test_no_curved_driver_draws_no_empty_figure():
+    """Straight lines only: no effect-curve figure (an empty panel would read as a broken chart)."""
+    import matplotlib.pyplot as plt
+
+    _, _, panel, _, _ = _small()
+    straight = ChurnDrivers(flexible=False).fit(panel.frame, panel.numeric, panel.categorical)
+    plt.close("all")
+    assert straight.curved_drivers() == [] and len(straight.plot_effects()) == 0
+    assert plt.get_fignums() == []
+    assert "Every numeric driver fits a straight line" in describe_effects(straight)

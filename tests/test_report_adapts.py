@@ -435,3 +435,9 @@ def test_telco_reports_speak_only_of_the_snapshot(tmp_path):
     overview = report_text(out / "00_data_overview.html")
     assert "no acquisition trend" in overview and "New customers peaked" not in overview
     assert "Internetservice" not in report_text(out / "02_churn_drivers.html")
+
+
+def test_the_checker_does_not_excuse_a_claim_that_merely_says_have_no():
+    """Only statements that data are absent pass: "who have no complaints" is still a claim about them."""
+    claim = "Customers who have no complaints stay longer."
+    assert absent_data_sentences(claim, {"customers"}, set()) == [claim]

@@ -32,7 +32,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special, stats
 
-from cxlib.stats._design import DesignEncoder, Unit, feature_label, unit_text, variance_inflation
+from cxlib.stats._design import (
+    DesignEncoder,
+    Unit,
+    feature_label,
+    readable_number,
+    unit_text,
+    variance_inflation,
+)
 from cxlib.stats._splines import MAX_COUNT_LEVELS, SplineBasis, is_count
 
 #: Level of the likelihood-ratio test that gives a number a flexible form instead of a straight line.
@@ -330,7 +337,10 @@ def curve_contrasts(
         window = (high - low) / 20
         near_top = np.abs(values - points[top]) <= window
         near_bottom = np.abs(values - points[bottom]) <= window
-        unit = Unit("curve", float(points[top]), f"{points[bottom]:,.3g}")
+        # a count or whole-number driver is named at whole values ("1 vs 72 months", not "1.02 vs 72")
+        whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0))
+        shown = np.round(points) if whole else points
+        unit = Unit("curve", float(shown[top]), readable_number(float(shown[bottom])))
         raw_rate, raw_reference = _rate(y[near_top]), _rate(y[near_bottom])
         direction = np.sign(raw_rate - raw_reference) if np.isfinite(raw_rate - raw_reference) else 0
         rows.append(

@@ -372,21 +372,16 @@ def _curve_finding(drivers: ChurnDrivers, driver: str, curve: pd.DataFrame) -> s
 def plot_effect_curves(drivers: ChurnDrivers, drivers_shown=None, axes=None, top: int = 4) -> np.ndarray:
     """Effect curves side by side: the curved drivers (strongest first, at most ``top``) or those given.
 
-    Returns the array of Axes. With no curved driver, one empty panel says so.
+    Returns the array of Axes; empty, and no figure drawn, when no driver needed a curve
+    (:func:`cxlib.churn.describe_effects` says so in words).
     """
     shown = list(drivers_shown) if drivers_shown is not None else drivers.curved_drivers()[:top]
+    if not shown:
+        return np.array([], dtype=object)
     if axes is None:
         count = max(len(shown), 1)
         _, axes = plt.subplots(1, count, figsize=(3.9 * count, 3.4), layout="constrained", squeeze=False)
     axes = np.ravel(axes)
-    if not shown:
-        axes[0].axis("off")
-        axes[0].set_title(
-            "No number's effect needed a curve: each fits a straight line on the log-odds scale",
-            loc="left",
-            fontsize=10,
-        )
-        return axes
     for driver, ax in zip(shown, axes, strict=False):
         plot_effect_curve(drivers, driver, ax=ax)
     axes[0].figure.suptitle(

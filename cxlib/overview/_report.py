@@ -209,9 +209,10 @@ def describe_saved(headline: str) -> str:
 
 def describe_data(overview: DataOverview) -> str:
     """Whose data, as of when, and that every table passed validation (Markdown)."""
-    return (
-        f"**{md_text(overview.company)}**, data as of **{overview.as_of:%d %B %Y}**. "
-        f"All {len(overview.tables)} tables passed validation."
+    return f"**{md_text(overview.company)}**, data as of **{overview.as_of:%d %B %Y}**. " + (
+        "The table passed validation."
+        if len(overview.tables) == 1
+        else f"All {len(overview.tables)} tables passed validation."
     )
 
 

@@ -38,6 +38,7 @@ _WHERE = {
     "nps_interval": "_intervals",
     "pool_small_groups": "_suppression",
     "pooled_groups": "_suppression",
+    "readable_number": "_design",
     "record_pooling": "_suppression",
     "set_display_labels": "_design",
     "summary_frame": "_fitted",

@@ -155,7 +155,7 @@ def unit_text(unit: Unit) -> str:
     '52 vs 25'
     """
     if unit.kind == "sd":
-        return "per SD" if np.isnan(unit.scale) else f"per SD of {unit.scale:,.3g}"
+        return "per SD" if np.isnan(unit.scale) else f"per SD of {readable_number(unit.scale)}"
     if unit.kind == "flag":
         return "yes vs no"
     if unit.kind == "level":
@@ -163,8 +163,19 @@ def unit_text(unit: Unit) -> str:
     if unit.kind == "spline":
         return "spline column"
     if unit.kind == "curve":
-        return f"{unit.scale:,.3g} vs {unit.reference}"
+        return f"{readable_number(unit.scale)} vs {unit.reference}"
     raise ValueError(f"unit kind {unit.kind!r} is not one of {UNIT_KINDS}")
+
+
+def readable_number(value: float) -> str:
+    """Three significant digits, or whole numbers with separators from 100 on (never ``5.7e+04``).
+
+    Examples
+    --------
+    >>> [readable_number(v) for v in (0.779, 37.42, 57312.4, 1.0)]
+    ['0.779', '37.4', '57,312', '1']
+    """
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
 class DesignEncoder:
