@@ -331,3 +331,25 @@ def test_retention_after_whole_years_counts_churn_at_exactly_that_tenure():
     for months in (12, 24, 36):
         expected = float(truth.survival_function_at_times(months).iloc[0])
         assert curves.summary_[f"retention_{months}m"].iloc[0] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("follow_up, warned", [(8.0, True), (60.0, False)])
+def test_remaining_lifetime_says_when_the_horizon_outruns_the_data(follow_up, warned):
+    """With 8 months of tenures, 36 months of expected lifetime are the Weibull curve's, and it says so."""
+    rng = np.random.default_rng(3)
+    life = rng.exponential(25.0, 3000)
+    frame = pd.DataFrame(
+        {
+            "duration_months": np.minimum(life, follow_up),
+            "churned": life <= follow_up,
+            "flag": rng.integers(0, 2, 3000).astype(float),
+        }
+    )
+    model = RemainingLifetime(horizon_months=36).fit(
+        frame, ["flag"], [], duration_col="duration_months", entry_col=None
+    )
+    notes = [n for n in model.caveats_ if n.code == "lifetime.extrapolated"]
+    assert bool(notes) == warned
+    if warned:
+        assert model.longest_observed_months_ == pytest.approx(follow_up)
+        assert "longest tenure in the data is 8 months" in render_all(notes)[0]

@@ -396,6 +396,11 @@ def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_m
         f"{(probability >= 0.25).mean():.0%} have a probability of 25% or more. On average a customer is expected to stay "
         f"{scores['expected_remaining_lifetime_months'].mean():.1f} of the next {horizon_months} months. "
         f"Note: {md_text(render(horizon))}."
+        + "".join(
+            f" Note: {md_text(render(note))}."
+            for note in lifetime.caveats_
+            if note.code == "lifetime.extrapolated"
+        )
     )
 
 

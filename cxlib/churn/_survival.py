@@ -270,8 +270,11 @@ class RemainingLifetime(FittedModel):
     shape_ : float
         Weibull shape (< 1: the hazard of leaving falls with tenure).
     caveats_ : list of Note
-        The design's, a sample taken, and (code ``lifetime.horizon``) the horizon and the Weibull
-        assumption; sentences from :func:`cxlib.report.render`.
+        The design's, a sample taken, (code ``lifetime.horizon``) the horizon and the Weibull
+        assumption, and (``lifetime.extrapolated``) a horizon beyond the longest tenure observed;
+        sentences from :func:`cxlib.report.render`.
+    longest_observed_months_ : float
+        The longest tenure in the data the model was fitted on.
     """
 
     estimate_name = "time ratio"
@@ -335,6 +338,14 @@ class RemainingLifetime(FittedModel):
             + sampled
             + [Note("lifetime.horizon", {"horizon_months": self.horizon_months, "shape": self.shape_})]
         )
+        self.longest_observed_months_ = float(np.nanmax(duration)) if len(duration) else 0.0
+        if self.horizon_months > self.longest_observed_months_:  # the curve, not the data, goes on
+            self.caveats_.append(
+                Note(
+                    "lifetime.extrapolated",
+                    {"horizon_months": self.horizon_months, "longest": self.longest_observed_months_},
+                )
+            )
         self.summary_ = self._summary()
         return self
 

@@ -161,6 +161,10 @@ MESSAGES: dict[str, str] = {
         "the hazard ratios of {terms:labels} are unstable (an extreme ratio or a very wide interval, "
         "e.g. a group where nobody leaves) and are not read as findings"
     ),
+    "lifetime.extrapolated": (
+        "the longest tenure in the data is {longest:.0f} months, so the expected months beyond it (up "
+        "to {horizon_months}) come from the fitted Weibull curve, not from customers observed that long"
+    ),
     "lifetime.horizon": (
         "remaining lifetime counts at most {horizon_months} months ahead and assumes a Weibull hazard in "
         "tenure (fitted shape {shape:.2f})"
