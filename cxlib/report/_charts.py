@@ -136,14 +136,11 @@ def plot_monthly_revenue(monthly, currency: str = "EUR", ax: Axes | None = None)
     full = monthly[~partial]
     ax.bar(full["month"], full["net_revenue"], width=20, color=ACCENT, alpha=0.55, label="month")
     if partial.any():
-        ax.bar(
+        _partial_bars(
+            ax,
             monthly.loc[partial, "month"],
             monthly.loc[partial, "net_revenue"],
-            width=20,
-            color=NEUTRAL,
-            alpha=0.5,
-            hatch="//",
-            label=" / ".join(labels) + " (partial)",
+            " / ".join(labels) + " (partial)",
         )
     rolling = full["net_revenue"].rolling(3, min_periods=1).mean()
     ax.plot(full["month"], rolling, color=PALETTE[1], linewidth=2, label="3-month average")
@@ -248,14 +245,11 @@ def plot_signups(signups, ax: Axes | None = None) -> Axes:
     rest = signups[~first]
     ax.bar(rest["month"], rest["new_customers"], width=20, color=ACCENT, alpha=0.7)
     if first.any():
-        ax.bar(
+        _partial_bars(
+            ax,
             signups.loc[first, "month"],
             signups.loc[first, "new_customers"],
-            width=20,
-            color=NEUTRAL,
-            alpha=0.5,
-            hatch="//",
-            label="first month of data (may be partial)",
+            "first month of data (may be partial)",
         )
         ax.legend(frameon=False, loc="upper left")
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
@@ -405,3 +399,8 @@ def _clipped(values, floor: float, ceiling: float, fill: float) -> np.ndarray:
     """Values as floats inside ``[floor, ceiling]``; missing ones become ``fill``."""
     array = np.asarray(values, dtype=float)
     return np.clip(np.where(np.isnan(array), fill, array), floor, ceiling)
+
+
+def _partial_bars(ax, months, values, label: str) -> None:
+    """Monthly bars of partial months (the first month of data, an unfinished month): grey, hatched."""
+    ax.bar(months, values, width=20, color=NEUTRAL, alpha=0.5, hatch="//", label=label)
