@@ -169,15 +169,17 @@ def _small():
     return config, data, panel, drivers, hazards
 
 
-def _evaluation(logistic_auc: float, boosting_auc: float) -> HeldOutEvaluation:
-    """A held-out evaluation with given ROC-AUCs (lifts 1.2 and 1.8), without fitting anything."""
+def _evaluation(logistic_auc: float, boosting_auc: float, half_width: float = 0.01) -> HeldOutEvaluation:
+    """A held-out evaluation with given ROC-AUCs (lifts 1.2 and 1.8; intervals of the given half-width
+    around each), without fitting anything."""
     rows = [
         (name, metric, value)
         for name, auc, lift in ((LOGISTIC, logistic_auc, 1.2), (BOOSTING, boosting_auc, 1.8))
         for metric, value in (("roc_auc", auc), ("top_decile_lift", lift))
     ]
-    metrics = pd.DataFrame(rows, columns=["model", "metric", "estimate"]).assign(
-        ci_low=np.nan, ci_high=np.nan
+    metrics = pd.DataFrame(rows, columns=["model", "metric", "estimate"])
+    metrics = metrics.assign(
+        ci_low=metrics["estimate"] - half_width, ci_high=metrics["estimate"] + half_width
     )
     frame = pd.DataFrame({"churned": [True, False, False]})
     return HeldOutEvaluation(
@@ -351,6 +353,11 @@ def test_findings_open_with_the_headline_and_quote_the_best_model():
     headline = churn_headline(drivers, evaluation)
     assert headline.startswith(effect_headline(drivers.driver_table()))
     assert headline.endswith("; gradient boosting ranks churners best, held-out ROC-AUC 0.61.")
+    overlapping = churn_headline(drivers, _evaluation(0.58, 0.61, half_width=0.05))
+    assert overlapping.endswith(
+        "; gradient boosting and logistic regression rank churners about equally well "
+        "(held-out ROC-AUC 0.61 and 0.58; their 95% intervals overlap)."
+    )
     lines = describe_findings(drivers, hazards, evaluation).split("\n")
     assert lines == [
         f"- {headline}",

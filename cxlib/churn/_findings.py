@@ -407,10 +407,20 @@ def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_m
 def churn_headline(drivers: ChurnDrivers, evaluation: HeldOutEvaluation) -> str:
     """The report's one-line headline: the largest clear driver effect and the best held-out ranking."""
     best = evaluation.best_model
-    return (
-        f"{effect_headline(drivers.driver_table())}; {best.lower()} ranks churners best, "
-        f"held-out ROC-AUC {evaluation.estimate(best, 'roc_auc'):.2f}."
-    )
+    other = next(name for name in evaluation.probabilities if name != best)
+    auc = evaluation.metrics.set_index(["model", "metric"])
+    best_low, other_high = auc.loc[(best, "roc_auc"), "ci_low"], auc.loc[(other, "roc_auc"), "ci_high"]
+    if best_low > other_high:  # the intervals stand apart: one model is clearly better
+        ranking = (
+            f"{best.lower()} ranks churners best, held-out ROC-AUC {evaluation.estimate(best, 'roc_auc'):.2f}"
+        )
+    else:
+        ranking = (
+            f"{best.lower()} and {other.lower()} rank churners about equally well (held-out ROC-AUC "
+            f"{evaluation.estimate(best, 'roc_auc'):.2f} and {evaluation.estimate(other, 'roc_auc'):.2f}; "
+            "their 95% intervals overlap)"
+        )
+    return f"{effect_headline(drivers.driver_table())}; {ranking}."
 
 
 def describe_findings(drivers: ChurnDrivers, hazards: ChurnHazards, evaluation: HeldOutEvaluation) -> str:
