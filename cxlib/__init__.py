@@ -44,7 +44,7 @@ _WHERE = {
 }  # fmt: skip
 
 
-SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "report", "run")
+SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "experience", "report", "run")
 
 
 def __getattr__(name: str):
