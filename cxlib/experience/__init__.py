@@ -6,6 +6,24 @@ this package is cheap and packages never import each other at import time.
 
 from cxlib._lazy import lazy_module
 
-_WHERE = {}
+_WHERE = {
+    "GROUP_ATTRIBUTES": "_scores",
+    "GroupScores": "_scores",
+    "LATEST_PER_CUSTOMER": "_scores",
+    "LATEST_PER_CUSTOMER_PER_PERIOD": "_scores",
+    "MIN_ANSWERS": "_scores",
+    "NpsInterval": "_scores",
+    "PeriodScores": "_scores",
+    "SCORE_COLUMNS": "_scores",
+    "UNKNOWN": "_scores",
+    "csat_scores": "_scores",
+    "customer_groups": "_scores",
+    "latest_per_customer": "_scores",
+    "nps_counts": "_scores",
+    "nps_difference_test": "_scores",
+    "nps_interval_counts": "_scores",
+    "scores_by_group": "_scores",
+    "scores_by_period": "_scores",
+}
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
