@@ -22,6 +22,8 @@ _WHERE = {
     "nps_counts": "_scores",
     "nps_difference_test": "_scores",
     "nps_interval_counts": "_scores",
+    "plot_nps_by_group": "_plots_scores",
+    "plot_nps_over_time": "_plots_scores",
     "scores_by_group": "_scores",
     "scores_by_period": "_scores",
 }
