@@ -217,8 +217,12 @@ def _demo():
 
 def test_demo_runs_end_to_end_and_the_overall_interval_covers_the_direct_nps():
     config, data = _demo()
-    groups = customer_groups(data)
-    assert {"customer_id", "plan", "region", "acquisition_channel", "order_channel"} <= set(groups.columns)
+    segments = data["customers"][["customer_id"]].assign(
+        segment_name=np.where(data["customers"].index % 2, "A", "B")
+    )
+    groups = customer_groups(data, segments=segments)
+    expected = {"customer_id", "plan", "region", "acquisition_channel", "order_channel", "segment_name"}
+    assert expected == set(groups.columns) and groups["customer_id"].is_unique
     result = scores_by_group(data["surveys"], groups)
     latest = (
         data["surveys"]
@@ -241,3 +245,23 @@ def test_demo_runs_end_to_end_and_the_overall_interval_covers_the_direct_nps():
     for axes in (plot_nps_by_group(result), plot_nps_by_group(result, "plan"), plot_nps_over_time(periods)):
         assert isinstance(axes, matplotlib.axes.Axes) and axes.get_title()
     plt.close("all")
+
+
+def test_missing_scores_and_empty_surveys_give_empty_figures_not_errors():
+    """Unseen data: CSAT only, no answers at all, no grouping variable."""
+    csat_only = pd.DataFrame(
+        {"customer_id": list("abc"), "date": pd.Timestamp("2025-03-01"), "csat": [5, 4, 2]}
+    )
+    result = scores_by_group(
+        csat_only, pd.DataFrame({"customer_id": list("abc"), "plan": "x"}), min_answers=1
+    )
+    assert np.isnan(result.table["nps"].iloc[0]) and result.table["csat_mean"].iloc[0] == pytest.approx(
+        11 / 3
+    )
+    empty = csat_only.iloc[:0]
+    assert scores_by_group(empty, pd.DataFrame({"customer_id": ["a"], "plan": ["x"]})).table.empty
+    assert scores_by_period(empty).table.empty
+    window = scores_by_period(empty, start="2025-01-01", end="2025-06-30").table
+    assert window["period"].tolist() == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
+    assert not window["shown"].any()
+    assert scores_by_group(csat_only, pd.DataFrame({"customer_id": list("abc")})).table.empty

@@ -86,7 +86,7 @@ SCORE_COLUMNS = [
 ]
 _NPS_FIGURES = ["answers", "promoter_share", "detractor_share", "nps", "nps_low", "nps_high", "nps_se"]
 _CSAT_FIGURES = ["csat_answers", "csat_mean", "csat_low", "csat_high", "top2_share", "top2_low", "top2_high"]
-_Z95 = float(stats.norm.ppf(0.975))
+_PERIOD_KEYS = ["period", "period_start", "period_end", "partial"]
 
 
 class NpsInterval(NamedTuple):
@@ -248,6 +248,8 @@ def _holm(p_values: pd.Series) -> pd.Series:
 
 def _suppress(table: pd.DataFrame, min_answers: int) -> pd.DataFrame:
     """Hide small rows (and complements) for NPS and CSAT figures apart; ``shown`` is the NPS rule."""
+    if table.empty:
+        return table.assign(shown=pd.Series(dtype=bool))
     out = suppress_small(table, "answers", min_answers, columns=_NPS_FIGURES)
     out = suppress_small(out, "csat_answers", min_answers, columns=_CSAT_FIGURES)
     out["shown"] = out["nps"].notna() | out["csat_mean"].notna()
@@ -348,9 +350,11 @@ def scores_by_group(
             part.append(row)
             row["nps_p_value"] = _nps_vs(answers, inside)
             row["csat_p_value"] = _welch_p(*_split(answers, "csat", inside))
+        if not part:
+            continue
         table = _suppress(pd.DataFrame(part), min_answers)
-        for metric in ("nps", "csat"):
-            table.loc[~table["shown"], f"{metric}_p_value"] = np.nan
+        for metric, value in (("nps", "nps"), ("csat", "csat_mean")):
+            table.loc[table[value].isna(), f"{metric}_p_value"] = np.nan  # hidden or no answers
             table[f"{metric}_p_adjusted"] = _holm(table[f"{metric}_p_value"])
         rows.append(table)
     columns = ["variable", "group", *SCORE_COLUMNS]
@@ -362,8 +366,8 @@ def scores_by_group(
         table=table,
         overall=overall,
         counting=LATEST_PER_CUSTOMER,
-        start=pd.Timestamp(start).normalize() if start is not None else dates.min().normalize(),
-        end=pd.Timestamp(end).normalize() if end is not None else dates.max().normalize(),
+        start=_day(start, dates.min()),
+        end=_day(end, dates.max()),
         min_answers=min_answers,
         csat_scale=tuple(csat_scale),
     )
@@ -458,42 +462,43 @@ def scores_by_period(
     if freq not in ("auto", "quarter", "month"):
         raise ValueError(f"freq must be 'auto', 'quarter' or 'month', got {freq!r}")
     answers = _window(surveys, start, end)
-    first = pd.Timestamp(start).normalize() if start is not None else answers["date"].min().normalize()
-    last = pd.Timestamp(end).normalize() if end is not None else answers["date"].max().normalize()
+    first = _day(start, answers["date"].min())
+    last = _day(end, answers["date"].max())
     if freq == "auto":
-        freq = "month" if (last - first).days + 1 < 365 else "quarter"
+        freq = "month" if pd.notna(first) and (last - first).days + 1 < 365 else "quarter"
     code = "Q" if freq == "quarter" else "M"
-    periods = pd.period_range(first, last, freq=code) if len(answers) else pd.PeriodIndex([], freq=code)
+    periods = pd.period_range(first, last, freq=code) if pd.notna(first) else []
     labels = answers["date"].dt.to_period(code)
-    rows = []
+    rows, counted = [], []
     for period in periods:
-        inside = answers[(labels == period).to_numpy()]
-        counted = latest_per_customer(inside)
+        counted.append(latest_per_customer(answers[(labels == period).to_numpy()]))
         row = {
             "period": str(period),
             "period_start": period.start_time.normalize(),
             "period_end": period.end_time.normalize(),
         }
         row["partial"] = bool(row["period_start"] < first or row["period_end"] > last)
-        rows.append({**row, **_score_row(counted, csat_scale), "_answers": counted})
-    table = pd.DataFrame(
-        rows, columns=["period", "period_start", "period_end", "partial", *SCORE_COLUMNS, "_answers"]
-    )
-    counted = table.pop("_answers")
-    table = _suppress(table, min_answers) if len(table) else table.assign(shown=pd.Series(dtype=bool))
+        rows.append({**row, **_score_row(counted[-1], csat_scale)})
+    table = _suppress(pd.DataFrame(rows, columns=[*_PERIOD_KEYS, *SCORE_COLUMNS]), min_answers)
     _add_changes(table, counted)
     return PeriodScores(table, freq, LATEST_PER_CUSTOMER_PER_PERIOD, first, last, min_answers)
 
 
-def _add_changes(table: pd.DataFrame, counted: pd.Series) -> None:
+def _day(given, fallback) -> pd.Timestamp:
+    """``given`` (or else ``fallback``) as a day; NaT when neither is known."""
+    day = pd.Timestamp(given) if given is not None else pd.Timestamp(fallback)
+    return day.normalize() if pd.notna(day) else pd.NaT
+
+
+def _add_changes(table: pd.DataFrame, counted: list[pd.DataFrame]) -> None:
     """Add the change from the period before, its p-value and Holm adjustment to ``table`` (our own copy)."""
     for metric, value in (("nps", "nps"), ("csat", "csat_mean")):
         change = table[value] - table[value].shift(1)
         p_values = pd.Series(np.nan, index=table.index)
         for position in range(1, len(table)):
-            before, after = counted.iloc[position - 1], counted.iloc[position]
-            if not (table["shown"].iloc[position - 1] and table["shown"].iloc[position]):
-                continue
+            before, after = counted[position - 1], counted[position]
+            if table[value].iloc[position - 1 : position + 1].isna().any():
+                continue  # a hidden (or empty) period is not compared
             if metric == "nps":
                 p = nps_difference_test(nps_counts(after.get("nps", [])), nps_counts(before.get("nps", [])))
             else:
