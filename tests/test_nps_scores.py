@@ -244,6 +244,12 @@ def test_demo_runs_end_to_end_and_the_overall_interval_covers_the_direct_nps():
     assert periods.freq == "quarter" and periods.table["shown"].any()
     for axes in (plot_nps_by_group(result), plot_nps_by_group(result, "plan"), plot_nps_over_time(periods)):
         assert isinstance(axes, matplotlib.axes.Axes) and axes.get_title()
+    hidden = int((~result.table["shown"]).sum())
+    drawn = plot_nps_by_group(result)
+    assert len(drawn.get_yticks()) == int(result.table["shown"].sum())
+    assert (f"{hidden} groups with too few answers not shown" in drawn.get_xlabel().replace("\n", " ")) == (
+        hidden > 1
+    )
     plt.close("all")
 
 

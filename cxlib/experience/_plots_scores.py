@@ -22,10 +22,12 @@ _COLOURS = [charts.PALETTE[i] for i in (0, 2, 4, 1, 7, 9)]
 
 
 def _hidden_note(hidden: int, min_answers: int, what: str = "group") -> str:
+    """Say how many groups are left out: the small ones and those hidden with them (complementary hiding)."""
     if not hidden:
         return ""
-    plural = "s" if hidden > 1 else ""
-    return f" ({hidden} {what}{plural} with too few answers not shown; minimum {min_answers})"
+    if hidden == 1:
+        return f" (1 {what} not shown: fewer than {min_answers} answers)"
+    return f" ({hidden} {what}s not shown: fewer than {min_answers} answers, or hidden with one that has)"
 
 
 def plot_nps_by_group(

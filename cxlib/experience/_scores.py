@@ -272,7 +272,8 @@ class GroupScores:
     table : DataFrame
         One row per (``variable``, ``group``): :data:`SCORE_COLUMNS`, the p-values of the group
         against all other respondents (``nps_p_value``, ``csat_p_value``) and their Holm
-        adjustment over the variable's shown groups (``*_p_adjusted``), and ``shown``.
+        adjustment over the variable's shown groups (``*_p_adjusted``), and ``shown`` (True when
+        the group's NPS or CSAT figures are shown; each is hidden apart, by its own count of answers).
     overall : DataFrame
         One row: the same figures over every counted answer.
     counting : str
