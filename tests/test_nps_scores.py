@@ -73,9 +73,9 @@ SETTINGS = [(0.45, 0.25), (0.30, 0.30), (0.85, 0.03)]
 def test_nps_interval_covers_the_true_nps_about_95_percent(n, band, promoter, detractor):
     """4,000 trinomial samples per setting; the Monte Carlo SE of a 95% coverage is 0.0034.
 
-    The large-n band (0.93-0.97) is about +-6 Monte Carlo SE; at n = 30 coverage also moves with
-    the discreteness of the trinomial (Rocks 2016 reports 93-97% for the adjusted Wald there), so
-    the band is 0.92-0.98.
+    The large-n band (0.93-0.97) is about +-6 Monte Carlo SE; at n = 30 the trinomial is coarse
+    and the interval's coverage moves with the setting (the pseudo-counts pull towards 0, which
+    over-covers an extreme NPS a little), so the band is wider: 0.92-0.98.
     """
     rng = np.random.default_rng(11)
     counts = rng.multinomial(n, [promoter, 1 - promoter - detractor, detractor], size=DRAWS)

@@ -1,26 +1,9 @@
 """NPS and CSAT with 95% intervals, by customer group and by period, with tests of differences.
 
-Methods, and why
-----------------
-NPS interval: the adjusted Wald interval of Rocks (2016), "Interval estimation for the 'Net
-Promoter Score'", *The American Statistician* 70(4), 365-372. Add 3/4 to the promoters and 3/4
-to the detractors and 3 to the number of answers, then use the variance of a difference of two
-trinomial shares, ``(p + d - (p - d)^2) / n``. Among the six methods Rocks compared on trinomial
-simulations and on a large database of real scores it kept coverage closest to 95% at small
-samples (plain Wald undercovers when promoters or detractors are rare); Lewis and Sauro (2021,
-MeasuringU, "Evaluating NPS confidence intervals with real-world data") found the same. The
-reported estimate is the plain NPS; only the interval (and its ``se``) use the adjusted counts.
-
-NPS tests (a group against all other respondents; a period against the one before): a two-sample
-z test on the difference of the two adjusted NPS, with the variance of each from the same
-formula. The pseudo-counts play the part of Agresti and Caffo's (2000, *The American
-Statistician* 54(4)) "add one success and one failure" for a difference of proportions: the
-variance is never zero, even when a group has no detractors.
-
-CSAT: the mean score with a Student t interval, groups compared with Welch's t test (unequal
-variances; ``scipy.stats.ttest_ind``); the top-2-box share (the two highest points of the scale,
-4-5 on 1-5) with a Wilson interval (:func:`cxlib.stats.wilson_interval`), which keeps its
-coverage near the bounds.
+Methods
+-------
+Intervals and two-sample tests are those of :mod:`cxlib.experience._score_intervals` (NPS: the
+adjusted Wald interval of Rocks 2016; CSAT: t interval, Welch's t test, Wilson for the top-2 box).
 
 Multiple comparisons: Holm's step-down correction (``statsmodels.stats.multitest.multipletests``)
 over the shown groups of one variable, and over the changes between consecutive periods; it
@@ -45,15 +28,19 @@ shown groups never give one hidden group away. Hidden groups get no test either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from cxlib.experience._score_intervals import (
+    csat_difference_test,
+    csat_scores,
+    nps_counts,
+    nps_difference_test,
+    nps_interval_counts,
+)
 from cxlib.features._time import end_of_day
-from cxlib.stats._intervals import wilson_interval
 from cxlib.stats._suppression import suppress_small
 
 #: Smallest number of answers a group or period needs to be shown.
@@ -87,135 +74,6 @@ SCORE_COLUMNS = [
 _NPS_FIGURES = ["answers", "promoter_share", "detractor_share", "nps", "nps_low", "nps_high", "nps_se"]
 _CSAT_FIGURES = ["csat_answers", "csat_mean", "csat_low", "csat_high", "top2_share", "top2_low", "top2_high"]
 _PERIOD_KEYS = ["period", "period_start", "period_end", "partial"]
-
-
-class NpsInterval(NamedTuple):
-    """NPS on the -100..100 scale with its 95% adjusted Wald interval and standard error."""
-
-    estimate: float | np.ndarray
-    ci_low: float | np.ndarray
-    ci_high: float | np.ndarray
-    se: float | np.ndarray
-
-
-def nps_counts(scores: pd.Series) -> tuple[int, int, int]:
-    """Promoters (9-10), passives (7-8) and detractors (0-6) among 0-10 answers (missing ignored).
-
-    Examples
-    --------
-    >>> nps_counts(pd.Series([10, 9, 8, 3, None]))
-    (2, 1, 1)
-    """
-    scores = pd.Series(scores).dropna()
-    promoters = int((scores >= 9).sum())
-    detractors = int((scores <= 6).sum())
-    return promoters, len(scores) - promoters - detractors, detractors
-
-
-def nps_interval_counts(promoters, passives, detractors, alpha: float = 0.05) -> NpsInterval:
-    """NPS with the adjusted Wald interval of Rocks (2016), from counts (scalars or arrays).
-
-    Parameters
-    ----------
-    promoters, passives, detractors : int or array of int
-        Answers 9-10, 7-8 and 0-6. Arrays are broadcast (one interval per element).
-    alpha : float
-        1 - confidence level.
-
-    Returns
-    -------
-    NpsInterval
-        ``estimate`` (plain NPS, -100..100), ``ci_low``, ``ci_high`` (clipped to -100..100) and
-        ``se`` (of the adjusted NPS, on the same scale); NaN where there are no answers.
-
-    Examples
-    --------
-    >>> result = nps_interval_counts(50, 30, 20)
-    >>> round(result.estimate), round(result.ci_low, 1), round(result.ci_high, 1)
-    (30, 14.1, 44.2)
-    """
-    promoters, passives, detractors = (np.asarray(x, dtype=float) for x in (promoters, passives, detractors))
-    n = promoters + passives + detractors
-    with np.errstate(invalid="ignore", divide="ignore"):
-        estimate = np.where(n > 0, (promoters - detractors) / n, np.nan)
-        n_adj = n + 3.0
-        p_adj = (promoters + 0.75) / n_adj
-        d_adj = (detractors + 0.75) / n_adj
-        centre = p_adj - d_adj
-        se = np.sqrt((p_adj + d_adj - centre**2) / n_adj)
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    low = np.where(n > 0, np.clip(centre - z * se, -1, 1), np.nan)
-    high = np.where(n > 0, np.clip(centre + z * se, -1, 1), np.nan)
-    se = np.where(n > 0, se, np.nan)
-    result = [100 * x for x in (estimate, low, high, se)]
-    if all(np.ndim(x) == 0 for x in result):
-        result = [float(x) for x in result]
-    return NpsInterval(*result)
-
-
-def nps_difference_test(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
-    """Two-sided p-value of a difference in NPS between two independent samples.
-
-    A z test on the difference of the adjusted NPS of :func:`nps_interval_counts`, each with its
-    adjusted variance (see the module docstring). ``first`` and ``second`` are
-    ``(promoters, passives, detractors)``; NaN when either sample is empty.
-
-    Examples
-    --------
-    >>> nps_difference_test((60, 20, 20), (30, 30, 40)) < 0.001
-    True
-    """
-    if sum(first) == 0 or sum(second) == 0:
-        return np.nan
-    a, b = nps_interval_counts(*first), nps_interval_counts(*second)
-    # adjusted centres on the -100..100 scale (the estimate itself is the plain NPS)
-    centres = [100 * (p - d) / (p + q + d + 3) for p, q, d in (first, second)]
-    z = (centres[0] - centres[1]) / np.sqrt(a.se**2 + b.se**2)
-    return float(2 * stats.norm.sf(abs(z)))
-
-
-def csat_scores(values: pd.Series, scale: tuple[int, int] = (1, 5)) -> dict[str, float]:
-    """CSAT mean with its 95% t interval and top-2-box share with its Wilson interval.
-
-    Parameters
-    ----------
-    values : Series
-        CSAT answers (missing ignored).
-    scale : (int, int)
-        Lowest and highest point of the scale; the top two boxes are ``high - 1`` and ``high``.
-
-    Returns
-    -------
-    dict
-        ``csat_answers, csat_mean, csat_low, csat_high, top2_share, top2_low, top2_high``.
-
-    Examples
-    --------
-    >>> scores = csat_scores(pd.Series([5, 4, 4, 3, 1]))
-    >>> scores["csat_mean"], scores["top2_share"]
-    (3.4, 0.6)
-    """
-    values = pd.Series(values).dropna().astype(float)
-    n = len(values)
-    mean = float(values.mean()) if n else np.nan
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-    top2 = wilson_interval(int((values >= scale[1] - 1).sum()), n)
-    return {
-        "csat_answers": n,
-        "csat_mean": mean,
-        "csat_low": mean - half,
-        "csat_high": mean + half,
-        "top2_share": top2[0],
-        "top2_low": top2[1],
-        "top2_high": top2[2],
-    }
-
-
-def _welch_p(first: pd.Series, second: pd.Series) -> float:
-    first, second = first.dropna(), second.dropna()
-    if len(first) < 2 or len(second) < 2:
-        return np.nan
-    return float(stats.ttest_ind(first, second, equal_var=False).pvalue)
 
 
 def _score_row(answers: pd.DataFrame, scale: tuple[int, int]) -> dict[str, float]:
@@ -350,7 +208,7 @@ def scores_by_group(
             row = {"variable": variable, "group": group, **_score_row(answers[inside], csat_scale)}
             part.append(row)
             row["nps_p_value"] = _nps_vs(answers, inside)
-            row["csat_p_value"] = _welch_p(*_split(answers, "csat", inside))
+            row["csat_p_value"] = csat_difference_test(*_split(answers, "csat", inside))
         if not part:
             continue
         table = _suppress(pd.DataFrame(part), min_answers)
@@ -503,7 +361,7 @@ def _add_changes(table: pd.DataFrame, counted: list[pd.DataFrame]) -> None:
             if metric == "nps":
                 p = nps_difference_test(nps_counts(after.get("nps", [])), nps_counts(before.get("nps", [])))
             else:
-                p = _welch_p(
+                p = csat_difference_test(
                     after.get("csat", pd.Series(dtype=float)), before.get("csat", pd.Series(dtype=float))
                 )
             p_values.iloc[position] = p
