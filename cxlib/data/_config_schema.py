@@ -294,7 +294,9 @@ SCHEMA = Section(
                     7, "a contact within this many days of the previous one is a repeat contact", _integer(1)
                 ),
                 "loyalty_months": Key(
-                    12, "months of purchasing after which a customer counts as loyal (journey funnel)", _integer(1)
+                    12,
+                    "months of purchasing after which a customer counts as loyal (journey funnel)",
+                    _integer(1),
                 ),
                 "n_boot": Key(
                     500, "bootstrap resamples for intervals on importances, ranks and NPS", _integer(0)
