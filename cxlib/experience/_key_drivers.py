@@ -106,10 +106,17 @@ def _is_binary(values: pd.Series) -> bool:
     return len(present) <= 2 and set(present) <= {0, 1}
 
 
-def _quantiles(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def _quantiles(draws: np.ndarray, alpha: float, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval per column; ``whole`` keeps observed values (ranks stay whole numbers)."""
+    if len(draws) == 0:
+        return np.full(draws.shape[1], np.nan), np.full(draws.shape[1], np.nan)
+    low, high = ("lower", "higher") if whole else ("linear", "linear")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-        return np.nanquantile(draws, alpha / 2, axis=0), np.nanquantile(draws, 1 - alpha / 2, axis=0)
+        return (
+            np.nanquantile(draws, alpha / 2, axis=0, method=low),
+            np.nanquantile(draws, 1 - alpha / 2, axis=0, method=high),
+        )
 
 
 def bootstrap_weights(
@@ -192,7 +199,8 @@ class KeyDrivers(FittedModel):
     boot_weights_ : ndarray, shape (n_boot, drivers)
         The resampled raw weights (columns in ``summary_["term"]``'s original order, see ``drivers_``).
     drivers_ : list of str
-    model_ : statsmodels results
+    model_ : statsmodels results or None
+        The OLS (HC3) or logistic fit; None when it could not be fitted (see ``caveats_``).
     caveats_ : list of Note
 
     Examples
@@ -318,15 +326,15 @@ class KeyDrivers(FittedModel):
                 )
         ranks = _ranks(weights)
         boot_ranks = _ranks(boot)
-        weight_low, weight_high = (
-            _quantiles(boot, self.alpha) if len(boot) else (np.full(len(drivers), np.nan),) * 2
-        )
-        rank_low, rank_high = (
-            _quantiles(boot_ranks, self.alpha) if len(boot) else (np.full(len(drivers), np.nan),) * 2
-        )
-        r2_draws = boot.sum(axis=1)
+        weight_low, weight_high = _quantiles(boot, self.alpha)
+        rank_low, rank_high = _quantiles(boot_ranks, self.alpha, whole=True)
+        r2_low, r2_high = _quantiles(boot.sum(axis=1, keepdims=True), self.alpha)
 
-        model, effect_name, indicators = _model(ratings[drivers], y, binary, self.min_answers)
+        try:
+            model, effect_name, indicators = _model(ratings[drivers], y, binary, self.min_answers)
+        except (np.linalg.LinAlgError, ValueError) as err:  # e.g. a singular design: weights still stand
+            model, effect_name, indicators = None, "", []
+            caveats.append(Note("drivers.model_failed", {"target": target, "error": type(err).__name__}))
         if indicators:
             caveats.append(
                 Note(
@@ -334,15 +342,18 @@ class KeyDrivers(FittedModel):
                     {"columns": indicators, "drivers": [driver_label(c) for c in indicators]},
                 )
             )
-        if binary and not model.mle_retvals.get("converged", True):
+        if model is not None and binary and not model.mle_retvals.get("converged", True):
             caveats.append(Note("drivers.model_not_converged", {"target": target}))
-        params, conf = model.params, model.conf_int(self.alpha)
-        effect = params[drivers].to_numpy()
-        low, high = conf.loc[drivers, 0].to_numpy(), conf.loc[drivers, 1].to_numpy()
-        if binary:
-            effect, low, high = np.exp(effect), np.exp(low), np.exp(high)
-        p_values = model.pvalues[drivers].to_numpy()
-        p_adjusted = multipletests(p_values, method="holm")[1]
+        effect, low, high, p_values = (np.full(len(drivers), np.nan) for _ in range(4))
+        p_adjusted = p_values
+        if model is not None:
+            conf = model.conf_int(self.alpha)
+            effect = model.params[drivers].to_numpy()
+            low, high = conf.loc[drivers, 0].to_numpy(), conf.loc[drivers, 1].to_numpy()
+            if binary:
+                effect, low, high = np.exp(effect), np.exp(low), np.exp(high)
+            p_values = model.pvalues[drivers].to_numpy()
+            p_adjusted = multipletests(p_values, method="holm")[1]
 
         answers = ratings[drivers].notna().sum()
         top = ratings[drivers].max().max()
@@ -373,15 +384,11 @@ class KeyDrivers(FittedModel):
         ).sort_values("rank", kind="stable")
         self.summary_ = summary_frame(summary)
         self.r2_ = r2
-        self.r2_ci_ = (
-            tuple(float(v[0]) for v in _quantiles(r2_draws[:, None], self.alpha))
-            if len(boot)
-            else (np.nan, np.nan)
-        )
+        self.r2_ci_ = (float(r2_low[0]), float(r2_high[0]))
         self.n_ = len(y)
         self.target_ = target
         self.binary_ = binary
-        self.effect_name_ = "odds ratio per rating point" if binary else effect_name
+        self.effect_name_ = effect_name
         self.drivers_ = drivers
         self.boot_weights_ = boot
         self.model_ = model

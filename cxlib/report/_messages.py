@@ -231,6 +231,9 @@ MESSAGES: dict[str, str] = {
         "in the model, {drivers:named} left unrated or not applicable {drivers:counts|count} as the median "
         "rating with a yes/no 'not rated' term of {drivers:its|their} own"
     ),
+    "drivers.model_failed": (
+        "the model of {target:label} could not be fitted ({error}): importances are shown without effects"
+    ),
     "drivers.model_not_converged": (
         "the logistic model of {target:label} did not converge: its odds ratios are unreliable"
     ),
