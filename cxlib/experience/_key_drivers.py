@@ -302,8 +302,15 @@ class KeyDrivers(FittedModel):
         sums = PairwiseSums(values)
         corr, pairs = sums.correlation()
         if np.isnan(corr).any():
+            names = [*drivers, target]
+            broken = [
+                f"{names[j]} and {names[k]}"
+                for j, k in zip(*np.nonzero(np.isnan(corr)), strict=True)
+                if j < k
+            ]
             raise ValueError(
-                "surveys: some pairs of ratings have no answers in common; drop one of each pair"
+                f"surveys: {len(broken)} pair(s) of columns have fewer than two answers in common or no spread "
+                f"among them ({'; '.join(broken[:5])}); leave one of each pair out of the ratings"
             )
         corr, smallest = nearest_correlation(corr)
         if smallest < 1e-8:
