@@ -112,6 +112,14 @@ def test_planted_weights_recovered_in_rank_order():
     assert model.r2_ci_[0] <= model.r2_ <= model.r2_ci_[1]
 
 
+def test_fit_leaves_the_surveys_unchanged():
+    surveys = _correlated_ratings(300, [0.4, 0.3], seed=10)
+    surveys.loc[:20, "rating_1"] = 0
+    before = surveys.copy()
+    KeyDrivers(n_boot=5).fit(surveys)
+    pd.testing.assert_frame_equal(surveys, before)
+
+
 def test_bootstrap_is_seeded():
     surveys = _correlated_ratings(500, [0.4, 0.3, 0.1], seed=5)
     first = KeyDrivers(n_boot=30, seed=9).fit(surveys).boot_weights_

@@ -14,7 +14,7 @@ _WHERE = {
     "QUADRANTS": "_key_drivers",
     "QUADRANT_COLOURS": "_plots_drivers",
     "QUADRANT_NAMES": "_plots_drivers",
-    "bootstrap_weights": "_key_drivers",
+    "bootstrap_weights": "_relative_weights",
     "choose_target": "_key_drivers",
     "driver_label": "_key_drivers",
     "importance_performance": "_key_drivers",

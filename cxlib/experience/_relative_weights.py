@@ -208,3 +208,43 @@ class PairwiseSums:
         corr[pairs < 2] = np.nan
         corr[:, np.arange(q), np.arange(q)] = 1.0
         return np.clip((corr + np.swapaxes(corr, 1, 2)) / 2, -1.0, 1.0)
+
+
+def bootstrap_weights(
+    sums: PairwiseSums, n_boot: int, seed: int, min_eigenvalue: float = 1e-8
+) -> tuple[np.ndarray, int]:
+    """Relative weights in ``n_boot`` multinomial resamples of the respondents.
+
+    Parameters
+    ----------
+    sums : PairwiseSums
+        Ratings then target, as columns.
+    n_boot : int
+    seed : int
+        Seeds ``np.random.default_rng``; the same seed gives the same resamples.
+    min_eigenvalue : float
+        Resampled correlation matrices whose smallest eigenvalue is below it are repaired.
+
+    Returns
+    -------
+    weights : ndarray, shape (n_boot, p)
+    repaired : int
+        How many resampled matrices needed a repair.
+    """
+    rng = np.random.default_rng(seed)
+    n, p = sums.n, sums.q - 1
+    counts = np.empty((n_boot, n), dtype=np.uint8)  # a respondent drawn 256 times in n draws: p < 1e-300
+    for b in range(n_boot):
+        # n draws with replacement = multinomial counts; a bincount of uniform indices is that, fast
+        counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+    matrices = sums.resampled_correlations(counts)
+    bad = np.isnan(matrices).any(axis=(1, 2))
+    matrices[bad] = np.eye(sums.q)
+    smallest = np.linalg.eigvalsh(matrices).min(axis=1)
+    repaired = 0
+    for b in np.flatnonzero((smallest < min_eigenvalue) & ~bad):
+        matrices[b] = nearest_correlation(matrices[b], min_eigenvalue)[0]
+        repaired += 1
+    weights = relative_weights(matrices)
+    weights[bad] = np.nan
+    return weights.reshape(n_boot, p), repaired
