@@ -179,9 +179,8 @@ def test_importance_performance_quadrants():
             "term": list("abcd"),
             "label": list("ABCD"),
             "share": [40.0, 30.0, 20.0, 10.0],
-            "estimate": [0.2, 0.15, 0.1, 0.05],
-            "ci_low": [0.18, 0.13, 0.08, 0.03],
-            "ci_high": [0.22, 0.17, 0.12, 0.07],
+            "share_low": [36.0, 26.0, 16.0, 6.0],
+            "share_high": [44.0, 34.0, 24.0, 14.0],
             "mean_rating": [3.0, 4.5, 3.1, 4.4],
             "top2_share": [0.3, 0.8, 0.3, 0.8],
         }

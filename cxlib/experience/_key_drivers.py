@@ -150,7 +150,8 @@ class KeyDrivers(FittedModel):
     summary_ : DataFrame
         One row per driver, by importance: ``estimate`` = raw weight (share of R², in R² units)
         with its bootstrap interval; ``p_value``/``p_adjusted`` = the model's test that the
-        driver's coefficient is zero (Holm over drivers); then ``share`` (% of R²), ``rank``,
+        driver's coefficient is zero (Holm over drivers); then ``share`` (% of R²) with
+        ``share_low``/``share_high`` (bootstrap, each resample's weights over its own R²), ``rank``,
         ``rank_low``, ``rank_high``, ``share_first``, ``effect`` with ``effect_low``/``effect_high``
         (model, per rating point: points of the target, or an odds ratio), ``mean_rating``,
         ``top2_share``, ``answers``, ``not_applicable_share``, ``blank_share``.
@@ -300,6 +301,8 @@ class KeyDrivers(FittedModel):
         boot_ranks = _ranks(boot)
         weight_low, weight_high = _quantiles(boot, self.alpha)
         rank_low, rank_high = _quantiles(boot_ranks, self.alpha, whole=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_low, share_high = _quantiles(100 * boot / boot.sum(axis=1, keepdims=True), self.alpha)
         r2_low, r2_high = _quantiles(boot.sum(axis=1, keepdims=True), self.alpha)
 
         try:
@@ -340,6 +343,8 @@ class KeyDrivers(FittedModel):
                 "p_adjusted": p_adjusted,
                 "unit": "share of R²",
                 "share": 100 * weights / r2 if r2 > 0 else np.nan,
+                "share_low": share_low,
+                "share_high": share_high,
                 "rank": ranks,
                 "rank_low": rank_low,
                 "rank_high": rank_high,
@@ -422,8 +427,8 @@ def importance_performance(summary: pd.DataFrame, threshold: str = "mean") -> pd
     Parameters
     ----------
     summary : DataFrame
-        :attr:`KeyDrivers.summary_` (``term``, ``label``, ``share``, ``ci_low``, ``ci_high``,
-        ``estimate``, ``mean_rating``, ``top2_share``).
+        :attr:`KeyDrivers.summary_` (``term``, ``label``, ``share``, ``share_low``,
+        ``share_high``, ``mean_rating``, ``top2_share``).
     threshold : {"mean", "median"}
         The quadrant lines: the mean (default; the usual choice since Martilla & James 1977) or the
         median importance and performance over the drivers shown.
@@ -440,21 +445,20 @@ def importance_performance(summary: pd.DataFrame, threshold: str = "mean") -> pd
     Examples
     --------
     >>> s = pd.DataFrame({"term": ["a", "b"], "label": ["A", "B"], "share": [70.0, 30.0],
-    ...                   "estimate": [0.35, 0.15], "ci_low": [0.3, 0.1], "ci_high": [0.4, 0.2],
+    ...                   "share_low": [60.0, 20.0], "share_high": [80.0, 40.0],
     ...                   "mean_rating": [3.0, 4.0], "top2_share": [0.3, 0.7]})
     >>> importance_performance(s)["quadrant"].tolist()
     ['fix', 'surplus']
     """
     if threshold not in ("mean", "median"):
         raise ValueError(f"threshold: expected mean or median, got {threshold!r}")
-    scale = summary["share"] / summary["estimate"].where(summary["estimate"] != 0)
     table = pd.DataFrame(
         {
             "term": summary["term"],
             "label": summary["label"],
             "importance": summary["share"],
-            "importance_low": summary["ci_low"] * scale,
-            "importance_high": summary["ci_high"] * scale,
+            "importance_low": summary["share_low"],
+            "importance_high": summary["share_high"],
             "performance": summary["mean_rating"],
             "top2_share": summary["top2_share"],
         }

@@ -41,9 +41,8 @@ def plot_importance(summary: pd.DataFrame, r2: float | None = None, ax: Axes | N
     """
     table = summary.sort_values("share", ascending=True)
     ax = new_axes(ax, figsize=(7.5, max(3.0, 0.32 * len(table) + 1.2)))
-    scale = table["share"] / table["estimate"].where(table["estimate"] != 0)
-    low = (table["share"] - table["ci_low"] * scale).clip(lower=0).fillna(0)
-    high = (table["ci_high"] * scale - table["share"]).clip(lower=0).fillna(0)
+    low = (table["share"] - table["share_low"]).clip(lower=0).fillna(0)
+    high = (table["share_high"] - table["share"]).clip(lower=0).fillna(0)
     positions = np.arange(len(table))
     ax.barh(positions, table["share"], color=ACCENT, alpha=0.85)
     ax.errorbar(
