@@ -87,6 +87,19 @@ def plot_importance_performance(table: pd.DataFrame, ax: Axes | None = None) -> 
             label=QUADRANT_NAMES[quadrant],
             zorder=3,
         )
+    ax.errorbar(
+        table["performance"],
+        table["importance"],
+        yerr=[
+            (table["importance"] - table["importance_low"]).clip(lower=0).fillna(0).to_numpy(),
+            (table["importance_high"] - table["importance"]).clip(lower=0).fillna(0).to_numpy(),
+        ],
+        fmt="none",
+        ecolor=NEUTRAL,
+        elinewidth=0.8,
+        alpha=0.7,
+        zorder=2,
+    )
     ax.axvline(table["performance_line"].iloc[0], color=NEUTRAL, lw=1, ls="--", zorder=1)
     ax.axhline(table["importance_line"].iloc[0], color=NEUTRAL, lw=1, ls="--", zorder=1)
     _pad_limits(ax, table["performance"], table["importance"])
@@ -96,11 +109,16 @@ def plot_importance_performance(table: pd.DataFrame, ax: Axes | None = None) -> 
     ax.legend(loc="best", fontsize=8, frameon=False)
     fix = table[table["quadrant"] == "fix"].sort_values("importance", ascending=False)
     title = (
-        f"Invest first in {fix['label'].iloc[0]}: important and rated below the others"
+        f"Invest first in {fix['label'].iloc[0]}: important and rated below average"
         if len(fix)
         else "No important driver is rated below the others"
     )
-    return finish(ax, title, xlabel="Performance: mean rating", ylabel="Importance: share of R² (%)")
+    return finish(
+        ax,
+        title,
+        xlabel="Performance: mean rating",
+        ylabel="Importance: share of R² (%), 95% bootstrap interval",
+    )
 
 
 def _pad_limits(ax: Axes, x, y) -> None:
