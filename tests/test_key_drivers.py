@@ -24,8 +24,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.api as sm  # noqa: E402
 
-from cxlib.data import load_config, load_data  # noqa: E402
-from cxlib.data._synth import generate  # noqa: E402
+from cxlib.data import generate, load_config, load_data  # noqa: E402
 from cxlib.experience import (  # noqa: E402
     KeyDrivers,
     PairwiseSums,
