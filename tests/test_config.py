@@ -354,3 +354,28 @@ def test_tenure_and_a_mapped_signup_date_cannot_both_be_given():
     entry = {"path": "c.csv", "tenure": {"column": "T"}, "columns": {"signup_date": "Joined"}}
     with pytest.raises(ConfigError, match="tenure and columns.signup_date both give the signup date"):
         config_from_dict({**SNAPSHOT, "data": {"tables": {"customers": entry}}})
+
+
+def test_experience_section_defaults_and_rules():
+    section = config_from_dict(MINIMAL).section("experience")
+    assert section == {
+        "target": None,
+        "not_applicable": [0],
+        "min_answers": 30,
+        "repeat_contact_days": 7,
+        "loyalty_months": 12,
+        "n_boot": 500,
+    }
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**MINIMAL, "experience": {"not_applicable": 0, "min_answers": 0}})
+    message = str(err.value)
+    assert "experience.not_applicable: expected a list of numbers (e.g. [0] or [0, 99]), got 0" in message
+    assert "experience.min_answers: expected a whole number >= 1, got 0" in message
+
+
+def test_a_survey_only_config_needs_no_customers_table():
+    survey_only = {"data": {"tables": {"surveys": "s.csv"}}, "analysis": {"as_of": "2025-12-31"}}
+    assert config_from_dict(survey_only).table_spec("customers") is None
+    with_interactions = {**survey_only, "data": {"tables": {"surveys": "s.csv", "interactions": "i.csv"}}}
+    with pytest.raises(ConfigError, match="data.tables.customers: required table is not configured"):
+        config_from_dict(with_interactions)

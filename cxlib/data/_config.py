@@ -28,7 +28,8 @@ from cxlib.data._config_schema import (
 from cxlib.exceptions import ConfigError
 from cxlib.stats._design import set_display_labels
 
-#: Tables of the data contract. customers is required; transactions too unless churn is contractual.
+#: Tables of the data contract. customers is required, transactions too unless churn is contractual;
+#: a survey-only config (surveys its one table) needs neither.
 TABLES = ("customers", "transactions", "interactions", "surveys", "programme", "referrals")
 
 
@@ -153,9 +154,11 @@ def _check_tables(tables: Any, problems: list[str], contractual: bool) -> None:
         check_table_entry(name, spec, problems)
         if not spec.get("path") and not spec.get("from_transactions"):
             problems.append(f"{where}.path: missing; give the file's path relative to data.dir")
-    if "customers" not in tables:
+    # a survey-only study (e.g. a passenger survey with no customer file) runs the driver analysis alone
+    survey_only = set(tables) == {"surveys"}
+    if "customers" not in tables and not survey_only:
         problems.append("data.tables.customers: required table is not configured")
-    if "transactions" not in tables and not contractual:
+    if "transactions" not in tables and not contractual and not survey_only:
         problems.append(
             "data.tables.transactions: required unless analysis.churn.definition is contractual "
             "(churn from a churn date or label)"

@@ -192,6 +192,16 @@ def _k_range(value):
     return ok, expected
 
 
+def _list_of_numbers():
+    expected = "a list of numbers (e.g. [0] or [0, 99])"
+
+    def check(value):
+        ok = isinstance(value, list) and all(_is_number(v) for v in value)
+        return ok, expected
+
+    return check
+
+
 def _choice(*allowed):
     def check(value):
         return value in allowed, f"one of {', '.join(allowed)}"

@@ -39,6 +39,7 @@ from cxlib.data._config_checks import (
     _integer,
     _k_range,
     _kind,
+    _list_of_numbers,
     _list_of_text,
     _mapping,
     _number,
@@ -270,6 +271,38 @@ SCHEMA = Section(
                 ),
             },
             owner="cxlib.churn (notebooks/02_churn_drivers.ipynb)",
+        ),
+        "experience": Section(
+            "Customer experience: survey target, not-applicable codes, answers per group, friction windows.",
+            {
+                "target": Key(
+                    None,
+                    "what the key drivers explain: nps, csat or a yes/no survey column such as satisfied; "
+                    "null = nps when the surveys have it, else csat, else satisfied",
+                    _text(optional=True),
+                ),
+                "not_applicable": Key(
+                    [0],
+                    "rating codes that mean 'not applicable' (e.g. 0 on a 1-5 scale): read as missing, "
+                    "never as a low score",
+                    _list_of_numbers(),
+                ),
+                "min_answers": Key(
+                    30, "groups (segments, channels, periods) with fewer answers are not shown", _integer(1)
+                ),
+                "repeat_contact_days": Key(
+                    7, "a contact within this many days of the previous one is a repeat contact", _integer(1)
+                ),
+                "loyalty_months": Key(
+                    12,
+                    "months of purchasing after which a customer counts as loyal (journey funnel)",
+                    _integer(1),
+                ),
+                "n_boot": Key(
+                    500, "bootstrap resamples for intervals on importances, ranks and NPS", _integer(0)
+                ),
+            },
+            owner="cxlib.experience (notebooks/03_cx_drivers.ipynb)",
         ),
         "labels": Section(
             "Display labels of features and of feature levels in tables, charts and sentences.",

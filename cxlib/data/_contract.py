@@ -48,6 +48,7 @@ CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
         "date": ("date", True),
         "nps": ("number", False),
         "csat": ("number", False),
+        "satisfied": ("bool", False),
     },
     "programme": {
         "customer_id": ("id", True),

@@ -203,6 +203,40 @@ MESSAGES: dict[str, str] = {
         "segment {segment} ({name}): mean bootstrap Jaccard {jaccard:.2f}, below {threshold}: not a "
         "reproducible segment"
     ),
+    # key drivers (cxlib.experience.KeyDrivers)
+    "drivers.few_answers": (
+        "{drivers:named}: fewer than {min_answers} answers (experience.min_answers) or a single value, "
+        "left out of the key drivers"
+    ),
+    "drivers.not_applicable": (
+        "ratings coded {codes:join} mean 'not applicable' ({share:.1%} of ratings): read as missing, "
+        "never as a low score"
+    ),
+    "drivers.pairwise": (
+        "importances come from the answers each pair of ratings has in common (at least {fewest_pairs:,} of "
+        "{respondents:,} respondents): nothing is imputed"
+    ),
+    "drivers.correlation_repaired": (
+        "the correlations of the ratings, each from its own answers, did not fit together (smallest "
+        "eigenvalue {smallest_eigenvalue:.2g}); the nearest consistent matrix was used"
+    ),
+    "drivers.resamples_repaired": (
+        "{repaired} of {n_boot} bootstrap resamples needed the same repair of their correlations"
+    ),
+    "drivers.binary_target": (
+        "{target:label} is yes/no: importances split the R² of a straight-line model of it; the logistic "
+        "model gives the odds ratios"
+    ),
+    "drivers.model_not_rated": (
+        "in the model, {drivers:named} left unrated or not applicable {drivers:counts|count} as the median "
+        "rating with a yes/no 'not rated' term of {drivers:its|their} own"
+    ),
+    "drivers.model_failed": (
+        "the model of {target:label} could not be fitted ({error}): importances are shown without effects"
+    ),
+    "drivers.model_not_converged": (
+        "the logistic model of {target:label} did not converge: its odds ratios are unreliable"
+    ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }
