@@ -6,6 +6,7 @@ this package is cheap and packages never import each other at import time.
 
 from cxlib._lazy import lazy_module
 
-_WHERE = {}
+_WHERE = {
+}
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
