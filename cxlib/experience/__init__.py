@@ -7,6 +7,12 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "KPI_COLUMNS": "_friction",
+    "KPI_NEEDS": "_friction",
+    "KPI_UNITS": "_friction",
+    "absent_kpis": "_friction",
+    "friction_kpis": "_friction",
+    "quantile_interval": "_friction",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
