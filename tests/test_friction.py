@@ -368,4 +368,5 @@ def test_plots_draw_kpis_and_both_effects():
     assert model.plot_forest() is not None
     axes = plot_friction_effects(friction_effects(model.summary_, _churn_table()), title="Friction")
     assert len(axes) == 2
+    assert len(plot_friction_effects(friction_effects(model.summary_, None))) == 1  # no churn table
     plt.close("all")

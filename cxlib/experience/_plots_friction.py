@@ -113,10 +113,13 @@ def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np
     Returns
     -------
     array of Axes
-        The NPS panel and the churn panel.
+        The NPS panel and the churn panel (the NPS panel alone when no row has a hazard ratio).
     """
     rows = effects.iloc[::-1]
-    fig, axes = plt.subplots(1, 2, figsize=(12.0, 0.4 * len(rows) + 1.8), layout="constrained", sharey=False)
+    with_churn = rows["hazard_ratio"].notna().any()  # no churn table: the NPS panel alone
+    size = (12.0 if with_churn else 7.5, 0.4 * len(rows) + 1.8)
+    fig, axes = plt.subplots(1, 2 if with_churn else 1, figsize=size, layout="constrained")
+    axes = np.atleast_1d(axes)
     nps = pd.DataFrame(
         {
             "label": rows["label"].to_numpy(),
@@ -135,6 +138,10 @@ def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np
         higher_is="better",
         show_units=True,
     )
+    if title:
+        fig.suptitle(title)
+    if not with_churn:
+        return axes
     churn = pd.DataFrame(
         {
             "label": rows["churn_unit"].fillna("").to_numpy(),  # the drivers are named on the left
@@ -153,6 +160,4 @@ def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np
         higher_is="worse",
         show_units=False,
     )
-    if title:
-        fig.suptitle(title)
     return axes
