@@ -36,6 +36,7 @@ from cxlib.churn import (  # noqa: E402
 )
 from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
 from cxlib.experience import KeyDrivers  # noqa: E402
+from cxlib.experience import FrictionOnNPS, friction_survey_frame  # noqa: E402
 from cxlib.features import features_from_config, lifetime_table  # noqa: E402
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
@@ -64,6 +65,7 @@ CASES = {
     RemainingLifetime: ({}, lambda c, d, p, f, lt: _panel_args(p)),
     RetentionCurves: ({}, lambda c, d, p, f, lt: ((lt,), {"group_col": "plan"})),
     KeyDrivers: ({"n_boot": 20}, lambda c, d, p, f, lt: ((d["surveys"],), {})),
+    FrictionOnNPS: ({}, lambda c, d, p, f, lt: ((friction_survey_frame(d),), {})),
 }
 
 

@@ -50,6 +50,7 @@ _WHERE = {
     "driver_features": "_drivers",
     "end_of_day": "_time",
     "features_from_config": "_customer",
+    "friction_features": "_drivers",
     "latest_answers": "_purchases",
     "lifetime_table": "_lifetimes",
     "mean_order_value": "_purchases",

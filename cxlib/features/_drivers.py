@@ -93,8 +93,8 @@ def driver_features(
         n_refunded = orders_per_customer(refunds(window), ids).to_numpy()
         out["refunded_order_share"] = n_refunded / np.maximum(n_orders, 1)
     if data.has("interactions"):
-        events = dated_before(data["interactions"], "timestamp", at)
-        out = out.join(_experience_features(events, at, ids, long_wait_minutes, months_seen))
+        friction = friction_features(data, at, long_wait_minutes, months_seen)
+        out = out.join(friction.drop(columns="customer_id"))
     if data.has("surveys"):
         answers = dated_before(data["surveys"], "date", at)
         out["satisfaction_z"], out["no_survey"] = _survey_features(answers, ids)
@@ -118,6 +118,59 @@ def _require_column(customers: pd.DataFrame, column: str, key: str) -> None:
             f"churn_model.{key}: customers has no column '{column}'; "
             f"available: {', '.join(map(str, customers.columns))}"
         )
+
+
+def friction_features(
+    data,
+    at,
+    long_wait_minutes: float = 20,
+    months_seen: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Friction a customer met before ``at``: contacts, complaints, long waits, abandoned carts.
+
+    The one definition shared by the churn model (:func:`driver_features` calls it) and the
+    experience capability (:mod:`cxlib.experience`), so both read the same numbers for a customer.
+    Only interactions dated strictly before ``at`` are read.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Loaded tables; ``interactions`` is read when present.
+    at : Timestamp
+        The cut-off.
+    long_wait_minutes : float
+        A wait longer than this counts as a long wait.
+    months_seen : array, optional
+        Per customer signed up before ``at`` (in the customers table's order), the months of the
+        last 12 in which the customer was signed up (at least half a month): the denominator of the
+        per-month rates. Default: computed from tenure at ``at``.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer signed up before ``at`` (customers table order): ``customer_id``;
+        with an interactions table also ``support_contacts`` (support contacts per month of the
+        last 12), ``complaints`` (count, all history), ``unresolved_complaint`` (1 when a complaint
+        is marked not resolved; only with a ``resolved`` column), ``long_wait`` (1 when a wait was
+        longer than ``long_wait_minutes``; only with a ``wait_minutes`` column) and
+        ``cart_abandonments`` (per month of the last 12).
+
+    Examples
+    --------
+    >>> friction = friction_features(data, pd.Timestamp("2025-07-01"))  # doctest: +SKIP
+    >>> friction["unresolved_complaint"].mean()  # doctest: +SKIP
+    """
+    at = pd.Timestamp(at)
+    customers = data["customers"]
+    customers = customers.loc[customers["signup_date"] < at]
+    ids = pd.Index(customers["customer_id"].to_numpy())
+    out = pd.DataFrame({"customer_id": ids.to_numpy()})
+    if not data.has("interactions"):
+        return out
+    if months_seen is None:
+        months_seen = np.minimum(tenure_months(customers["signup_date"], at).to_numpy(), 12.0).clip(min=0.5)
+    events = dated_before(data["interactions"], "timestamp", at)
+    return out.join(_experience_features(events, at, ids, long_wait_minutes, months_seen))
 
 
 def _experience_features(events, at, ids, long_wait_minutes, months_seen) -> pd.DataFrame:

@@ -1,0 +1,328 @@
+"""Friction KPIs: complaints, first-contact resolution, waits, repeat contacts, abandoned carts.
+
+Each KPI is computed overall, by interaction channel and by each column of a per-customer group
+table (plan, region, acquisition channel, segment ...), with a 95% interval chosen for its kind:
+
+- shares (customers with a complaint, complaints resolved, first-contact resolution, long waits,
+  checkout abandonment) use the Wilson score interval (:func:`cxlib.stats.wilson_interval`;
+  Wilson 1927, recommended over the Wald interval by Brown, Cai & DasGupta 2001, *Statistical
+  Science* 16:101), which keeps its coverage for small groups and shares near 0 or 1;
+- the complaint rate (complaints per 100 customer-years) comes from an intercept-only Poisson
+  model of each customer's complaints with his years as exposure and a robust (sandwich, HC0)
+  variance (statsmodels ``GLM``; Cameron & Trivedi 2013, *Regression Analysis of Count Data*
+  §3.2.3): the rate is the plain ratio, and the interval stays honest when some customers complain
+  again and again (counts more variable than Poisson), where the exact Poisson interval would be
+  too narrow. With no complaint at all the interval is the exact Poisson one (Garwood 1936);
+- abandoned carts per 100 orders use the exact Poisson interval of Garwood (1936) as statsmodels
+  computes it (:func:`statsmodels.stats.rates.confint_poisson`, ``method="exact-c"``), orders
+  being the exposure;
+- the median and 90th percentile wait use the distribution-free order-statistic interval (the
+  ranks from the binomial distribution, Conover 1999, *Practical Nonparametric Statistics* §3.2):
+  no assumption on the (skewed) shape of wait times and no resampling; the mean wait a normal
+  interval (:func:`cxlib.stats.mean_interval`).
+
+A KPI is computed only when the data carry what it needs (:func:`absent_kpis` lists the others as
+data). Everything is read from the canonical tables; inputs are never modified.
+
+Examples
+--------
+>>> kpis = friction_kpis(data, groups=customers[["customer_id", "plan"]])  # doctest: +SKIP
+>>> kpis.query("dimension == 'channel' and kpi == 'complaint_rate'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.rates import confint_poisson
+
+from cxlib.features._purchases import purchases, transactions_before
+from cxlib.features._time import YEAR_DAYS
+from cxlib.stats._intervals import mean_interval, wilson_interval
+
+#: KPI -> unit of its estimate (a code the report words).
+KPI_UNITS = {
+    "complaint_rate": "per_100_customer_years",
+    "customers_with_complaint": "share",
+    "complaints_resolved": "share",
+    "first_contact_resolution": "share",
+    "repeat_contact_customers": "share",
+    "wait_median": "minutes",
+    "wait_mean": "minutes",
+    "wait_p90": "minutes",
+    "long_wait_share": "share",
+    "abandoned_carts_per_100_orders": "per_100_orders",
+    "checkout_abandonment": "share",
+}
+#: KPI -> what it needs beyond interactions with customer_id, timestamp and kind.
+KPI_NEEDS = {
+    "complaints_resolved": "interactions.resolved",
+    "wait_median": "interactions.wait_minutes",
+    "wait_mean": "interactions.wait_minutes",
+    "wait_p90": "interactions.wait_minutes",
+    "long_wait_share": "interactions.wait_minutes",
+    "abandoned_carts_per_100_orders": "transactions",
+    "checkout_abandonment": "transactions",
+}
+#: Columns of :func:`friction_kpis`.
+KPI_COLUMNS = [
+    "dimension",
+    "group",
+    "kpi",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "count",
+    "base",
+    "customers",
+    "unit",
+]
+SUPPORT, COMPLAINT, CART = "support_contact", "complaint", "cart_abandoned"
+#: KPIs whose count can be zero for a channel that carries their events (nobody called back).
+_REPEAT_KPIS = ("first_contact_resolution", "repeat_contact_customers", "long_wait_share")
+
+
+def absent_kpis(data) -> pd.DataFrame:
+    """The friction KPIs these data cannot give, with what is missing.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi`` and ``missing`` (``"interactions"``, ``"interactions.resolved"``,
+        ``"interactions.wait_minutes"``, ``"interactions.cart_abandoned"`` or ``"transactions"``).
+
+    Examples
+    --------
+    >>> absent_kpis(data)  # doctest: +SKIP
+    """
+    rows = []
+    if not data.has("interactions"):
+        return pd.DataFrame({"kpi": list(KPI_UNITS), "missing": "interactions"})
+    events = data["interactions"]
+    for kpi in KPI_UNITS:
+        need = KPI_NEEDS.get(kpi)
+        if need and need.startswith("interactions."):
+            column = need.split(".", 1)[1]
+            if column not in events or events[column].isna().all():
+                rows.append((kpi, need))
+        elif need == "transactions":
+            if not _has_carts(events):
+                rows.append((kpi, "interactions.cart_abandoned"))
+            elif not data.has("transactions"):
+                rows.append((kpi, "transactions"))
+    return pd.DataFrame(rows, columns=["kpi", "missing"])
+
+
+def _has_carts(events: pd.DataFrame) -> bool:
+    return bool((events["kind"].str.lower() == CART).any())
+
+
+def friction_kpis(
+    data,
+    groups: pd.DataFrame | None = None,
+    long_wait_minutes: float = 20,
+    repeat_contact_days: int = 7,
+    start=None,
+) -> pd.DataFrame:
+    """Friction KPIs overall, by interaction channel and by customer group, with 95% intervals.
+
+    The period runs from ``start`` (default: the first interaction) to the end of the as-of day.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Loaded tables: customers and interactions; transactions for the cart KPIs.
+    groups : DataFrame, optional
+        One row per customer: ``customer_id`` and one column per grouping (e.g. plan, region,
+        acquisition_channel, segment_name). Customers missing from it count in group "unknown".
+    long_wait_minutes : float
+        A wait longer than this counts as long.
+    repeat_contact_days : int
+        A support contact followed by another contact (support or complaint) of the same customer
+        within this many days was not resolved at first contact. Contacts less than this many days
+        before the period's end are left out (their follow-up is not fully seen).
+    start : date, optional
+        First day of the period.
+
+    Returns
+    -------
+    DataFrame
+        :data:`KPI_COLUMNS`, one row per dimension (``"all"``, ``"channel"`` or a column of
+        ``groups``), group and KPI: estimate with its interval, ``count`` and ``base`` (numerator
+        and denominator: events, customers, contacts, customer-years or orders), ``customers`` in
+        the group and ``unit`` (:data:`KPI_UNITS`). KPIs the data cannot give
+        (:func:`absent_kpis`) have no rows; a group with no base has NaN estimates.
+
+    Examples
+    --------
+    >>> friction_kpis(data, repeat_contact_days=7).query("dimension == 'all'")  # doctest: +SKIP
+    """
+    if not data.has("interactions"):
+        return pd.DataFrame(columns=KPI_COLUMNS)
+    end = pd.Timestamp(data.as_of).normalize() + pd.Timedelta(days=1)
+    events = data["interactions"]
+    start = pd.Timestamp(start) if start is not None else events["timestamp"].min()
+    events = events.loc[(events["timestamp"] >= start) & (events["timestamp"] < end)]
+    events = _with_repeats(events, end, repeat_contact_days)
+    customers = _exposure(data["customers"], start, end)
+    absent = set(absent_kpis(data)["kpi"])
+    orders = None
+    if "checkout_abandonment" not in absent:
+        window = transactions_before(data["transactions"], end)
+        orders = purchases(window)
+        orders = orders.loc[orders["order_date"] >= start]
+    settings = {"long_wait": long_wait_minutes, "absent": absent}
+    parts = [_kpis(events, customers, orders, settings).assign(dimension="all", group="all")]
+    if "channel" in events:
+        for channel in sorted(events["channel"].dropna().astype(str).unique()):
+            in_channel = events["channel"].astype(str) == channel
+            channel_orders = None
+            if orders is not None and "channel" in orders:
+                channel_orders = orders.loc[orders["channel"].astype(str) == channel]
+            part = _kpis(events.loc[in_channel], customers, channel_orders, settings)
+            # a channel that carries none of a KPI's events (complaints by web form only, carts
+            # on web and app only) has no row for it rather than a misleading zero
+            carried = (part["count"] > 0) | (part["kpi"].isin(_REPEAT_KPIS) & (part["base"] > 0))
+            parts.append(part.loc[carried].assign(dimension="channel", group=channel))
+    if groups is not None:
+        for column in [c for c in groups.columns if c != "customer_id"]:
+            labels = groups.set_index("customer_id")[column].astype("string")
+            member = labels.reindex(customers["customer_id"]).fillna("unknown").to_numpy()
+            for level in sorted(pd.unique(member)):
+                ids = customers.loc[member == level, "customer_id"]
+                part = _kpis(
+                    events.loc[events["customer_id"].isin(ids)],
+                    customers.loc[member == level],
+                    None if orders is None else orders.loc[orders["customer_id"].isin(ids)],
+                    settings,
+                )
+                parts.append(part.assign(dimension=column, group=str(level)))
+    table = pd.concat(parts, ignore_index=True)
+    table["unit"] = table["kpi"].map(KPI_UNITS)
+    return table[KPI_COLUMNS]
+
+
+def _exposure(customers: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Customers with their years in the period (from signup or start to churn or end)."""
+    begin = customers["signup_date"].clip(lower=start)
+    stop = (
+        customers["churn_date"].fillna(end) if "churn_date" in customers else pd.Series(end, customers.index)
+    )
+    stop = pd.to_datetime(stop).clip(upper=end)
+    years = ((stop - begin).dt.total_seconds() / 86_400 / YEAR_DAYS).clip(lower=0)
+    out = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy(), "years": years.to_numpy()})
+    return out.loc[out["years"] > 0].reset_index(drop=True)
+
+
+def _with_repeats(events: pd.DataFrame, end, days: int) -> pd.DataFrame:
+    """Events with ``repeat`` (next contact within ``days``) and ``seen`` (follow-up fully observed)."""
+    events = events.assign(kind=events["kind"].str.lower())
+    contact = events["kind"].isin([SUPPORT, COMPLAINT])
+    contacts = events.loc[contact, ["customer_id", "timestamp"]].sort_values(["customer_id", "timestamp"])
+    following = contacts.groupby("customer_id")["timestamp"].shift(-1)
+    gap = following - contacts["timestamp"]
+    repeat = pd.Series(False, index=events.index)
+    repeat.loc[contacts.index] = (gap <= pd.Timedelta(days=days)).to_numpy()
+    seen = events["timestamp"] <= end - pd.Timedelta(days=days)
+    return events.assign(repeat=repeat.to_numpy(), seen=seen.to_numpy())
+
+
+def _row(kpi, estimate, low, high, count, base, customers) -> dict:
+    return {
+        "kpi": kpi,
+        "estimate": estimate,
+        "ci_low": low,
+        "ci_high": high,
+        "count": count,
+        "base": base,
+        "customers": customers,
+    }
+
+
+def _share(kpi, successes, trials, customers) -> dict:
+    return _row(kpi, *wilson_interval(int(successes), int(trials)), successes, trials, customers)
+
+
+def _rate(kpi, count, exposure, customers, per: float = 100.0) -> dict:
+    if exposure <= 0:
+        return _row(kpi, np.nan, np.nan, np.nan, count, exposure, customers)
+    low, high = confint_poisson(count, exposure, method="exact-c")
+    return _row(kpi, per * count / exposure, per * float(low), per * float(high), count, exposure, customers)
+
+
+def _customer_rate(kpi, counts: np.ndarray, years: np.ndarray, customers, per: float = 100.0) -> dict:
+    """Events per ``per`` customer-years: Poisson GLM with exposure and a robust variance."""
+    total, exposure = int(counts.sum()), float(years.sum())
+    if total == 0 or exposure <= 0 or len(counts) < 2:
+        return _rate(kpi, total, exposure, customers, per)
+    fit = sm.GLM(counts, np.ones((len(counts), 1)), family=sm.families.Poisson(), exposure=years).fit(
+        cov_type="HC0"
+    )
+    low, high = np.exp(fit.conf_int(alpha=0.05)[0])
+    return _row(kpi, per * total / exposure, per * low, per * high, total, exposure, customers)
+
+
+def quantile_interval(values, q: float) -> tuple[float, float, float]:
+    """Sample quantile with its distribution-free 95% order-statistic interval.
+
+    The interval runs between the order statistics whose ranks bound the binomial(n, q) count of
+    values below the true quantile (Conover 1999, §3.2); NaN ends when n is too small for one.
+
+    Examples
+    --------
+    >>> quantile_interval(np.arange(1, 101), 0.5)
+    (50.5, 40.0, 61.0)
+    """
+    values = np.sort(np.asarray(pd.Series(values).dropna(), dtype=float))
+    n = len(values)
+    if n == 0:
+        return (np.nan, np.nan, np.nan)
+    estimate = float(np.quantile(values, q))
+    low_rank = int(stats.binom.ppf(0.025, n, q))  # 1-based rank of the lower end
+    high_rank = int(stats.binom.ppf(0.975, n, q)) + 1
+    low = values[low_rank - 1] if low_rank >= 1 else np.nan
+    high = values[high_rank - 1] if high_rank <= n else np.nan
+    return (estimate, float(low), float(high))
+
+
+def _kpis(events, customers, orders, settings) -> pd.DataFrame:
+    """All KPIs of one group: its events, its customers (with exposure) and its orders.
+
+    For a channel the events are that channel's and the customers everyone's (complaints through
+    the channel per customer of the whole base).
+    """
+    absent = settings["absent"]
+    kind = events["kind"]
+    n_customers = len(customers)
+    complaints = events.loc[kind == COMPLAINT]
+    per_customer = complaints.groupby("customer_id").size()
+    counts = per_customer.reindex(customers["customer_id"], fill_value=0).to_numpy(float)
+    years = customers["years"].to_numpy(float)
+    rows = [
+        _customer_rate("complaint_rate", counts, years, n_customers),
+        _share("customers_with_complaint", int((counts > 0).sum()), n_customers, n_customers),
+    ]
+    if "complaints_resolved" not in absent:
+        known = complaints["resolved"].dropna()
+        rows.append(_share("complaints_resolved", known.astype(bool).sum(), len(known), n_customers))
+    support = events.loc[(kind == SUPPORT) & events["seen"]]
+    rows.append(_share("first_contact_resolution", (~support["repeat"]).sum(), len(support), n_customers))
+    repeated = support.groupby("customer_id")["repeat"].any()
+    rows.append(_share("repeat_contact_customers", repeated.sum(), len(repeated), n_customers))
+    if "wait_median" not in absent:
+        waits = events["wait_minutes"].dropna()
+        rows += [
+            _row("wait_median", *quantile_interval(waits, 0.5), len(waits), len(waits), n_customers),
+            _row("wait_mean", *mean_interval(waits), len(waits), len(waits), n_customers),
+            _row("wait_p90", *quantile_interval(waits, 0.9), len(waits), len(waits), n_customers),
+            _share("long_wait_share", (waits > settings["long_wait"]).sum(), len(waits), n_customers),
+        ]
+    if "checkout_abandonment" not in absent and orders is not None:
+        carts = int((kind == CART).sum())
+        rows += [
+            _rate("abandoned_carts_per_100_orders", carts, float(len(orders)), n_customers),
+            _share("checkout_abandonment", carts, carts + len(orders), n_customers),
+        ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,163 @@
+"""Charts of friction: a KPI by channel with intervals; friction's effect on NPS beside churn.
+
+Built on the house theme and forest plot of :mod:`cxlib.report._charts`; titles are passed in by
+the report (they state the finding), with plain defaults.
+
+Examples
+--------
+>>> plot_kpi_by_channel(friction_kpis(data), "complaint_rate")  # doctest: +SKIP
+>>> plot_friction_effects(friction_effects(model.summary_, churn_drivers))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from cxlib.report._charts import ACCENT, axis_labels, finish, forest_plot, new_axes, percent_formatter
+
+#: Axis names of the KPI units (:data:`cxlib.experience.KPI_UNITS`).
+_UNIT_AXES = {
+    "per_100_customer_years": "per 100 customers per year",
+    "share": "share",
+    "minutes": "minutes",
+    "per_100_orders": "per 100 orders",
+}
+
+
+def plot_kpi_by_channel(
+    kpis: pd.DataFrame,
+    kpi: str,
+    ax: Axes | None = None,
+    title: str | None = None,
+    dimension: str = "channel",
+) -> Axes:
+    """One friction KPI per channel (or per group of ``dimension``) with its 95% interval.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        :func:`cxlib.experience.friction_kpis` output.
+    kpi : str
+        e.g. ``"complaint_rate"``, ``"first_contact_resolution"``, ``"wait_median"``.
+    ax : Axes, optional
+    title : str, optional
+        The finding; default names the KPI.
+    dimension : str
+        ``"channel"`` or a group column.
+
+    Returns
+    -------
+    Axes
+    """
+    rows = kpis.loc[(kpis["dimension"] == dimension) & (kpis["kpi"] == kpi)].dropna(subset=["estimate"])
+    rows = rows.sort_values("estimate")
+    ax = new_axes(ax)
+    y = np.arange(len(rows))
+    estimate = rows["estimate"].to_numpy(float)
+    low = rows["ci_low"].to_numpy(float)
+    high = rows["ci_high"].to_numpy(float)
+    ax.barh(y, estimate, color=ACCENT, alpha=0.8)
+    ax.errorbar(
+        estimate,
+        y,
+        xerr=[np.nan_to_num(estimate - low), np.nan_to_num(high - estimate)],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        lw=1,
+    )
+    ax.set_yticks(y, axis_labels(rows["group"]))
+    ax.grid(axis="y", visible=False)
+    unit = rows["unit"].iloc[0] if len(rows) else ""
+    if unit == "share":
+        ax.xaxis.set_major_formatter(percent_formatter())
+    name = kpi.replace("_", " ").capitalize()
+    return finish(
+        ax,
+        title or f"{name} by {dimension.replace('_', ' ')}",
+        f"{name}, {_UNIT_AXES.get(unit, unit)} (95% interval)",
+    )
+
+
+def plot_nps_effects(
+    summary: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "change in NPS answer",
+) -> Axes:
+    """Forest plot of :attr:`cxlib.experience.FrictionOnNPS.summary_` (first row on top)."""
+    return forest_plot(
+        summary.iloc[::-1],
+        ax=ax,
+        title=title or "Friction and the NPS answer",
+        xlabel=f"{xlabel} (0-10 points)",
+        null_value=0.0,
+        interval_name="95% confidence interval",
+        higher_is="better",
+    )
+
+
+def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np.ndarray:
+    """Friction's effect on NPS (points) beside its hazard ratio on churn, driver by driver.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        :func:`cxlib.experience.friction_effects` output.
+    title : str, optional
+        The finding, over both panels.
+
+    Returns
+    -------
+    array of Axes
+        The NPS panel and the churn panel (the NPS panel alone when no row has a hazard ratio).
+    """
+    rows = effects.iloc[::-1]
+    with_churn = rows["hazard_ratio"].notna().any()  # no churn table: the NPS panel alone
+    size = (12.0 if with_churn else 7.5, 0.4 * len(rows) + 1.8)
+    fig, axes = plt.subplots(1, 2 if with_churn else 1, figsize=size, layout="constrained")
+    axes = np.atleast_1d(axes)
+    nps = pd.DataFrame(
+        {
+            "label": rows["label"].to_numpy(),
+            "estimate": rows["nps_effect"].to_numpy(float),
+            "ci_low": rows["nps_ci_low"].to_numpy(float),
+            "ci_high": rows["nps_ci_high"].to_numpy(float),
+            "unit": rows["nps_unit"].to_numpy(),
+        }
+    )
+    forest_plot(
+        nps,
+        ax=axes[0],
+        title="NPS answer",
+        xlabel="points",
+        null_value=0.0,
+        higher_is="better",
+        show_units=True,
+    )
+    if title:
+        fig.suptitle(title)
+    if not with_churn:
+        return axes
+    churn = pd.DataFrame(
+        {
+            "label": rows["churn_unit"].fillna("").to_numpy(),  # the drivers are named on the left
+            "estimate": rows["hazard_ratio"].to_numpy(float),
+            "ci_low": rows["hr_ci_low"].to_numpy(float),
+            "ci_high": rows["hr_ci_high"].to_numpy(float),
+            "unit": rows["churn_unit"].to_numpy(),
+        }
+    )
+    forest_plot(
+        churn,
+        ax=axes[1],
+        title="Churn",
+        xlabel="hazard ratio",
+        null_value=1.0,
+        higher_is="worse",
+        show_units=False,
+    )
+    return axes
