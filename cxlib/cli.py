@@ -8,6 +8,7 @@ and exit with status 1, without a traceback. SIGINT and SIGTERM print one line a
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -36,7 +37,11 @@ def _synth(args) -> None:
     from cxlib.data._demo_folder import write_demo
 
     out = write_demo(args.out, n_customers=args.customers, seed=args.seed)
-    print(f"wrote a synthetic company of {args.customers:,} customers (seed {args.seed}) to {out}")
+    referred = json.loads((out / "ground_truth.json").read_text())["n_customers_referred"]
+    print(
+        f"wrote a synthetic company of {args.customers + referred:,} customers ({args.customers:,} "
+        f"acquired through its channels and {referred:,} referred by them; seed {args.seed}) to {out}"
+    )
 
 
 def _validate(args) -> None:
@@ -87,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cx", description="cx-suite: customer-experience analytics reports")
     sub = parser.add_subparsers(dest="command", required=True)
     synth = sub.add_parser("synth", help="generate the synthetic demo company with its ground truth")
-    synth.add_argument("--customers", type=int, default=50_000)
+    synth.add_argument(
+        "--customers",
+        type=int,
+        default=50_000,
+        help="customers acquired through channels other than referral (referred friends come on top)",
+    )
     synth.add_argument("--seed", type=int, default=42)
     synth.add_argument("--out", default="data/demo")
     synth.set_defaults(func=_synth)

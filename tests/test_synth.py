@@ -119,6 +119,23 @@ def test_promoters_refer_more_than_detractors(small_data, truth):
     assert per_customer["promoter"] > per_customer["passive"] > per_customer["detractor"]
 
 
+def test_referred_friends_sign_up_on_the_referral_date_through_the_referral_channel(small_data):
+    referrals, customers = small_data["referrals"], small_data["customers"].set_index("customer_id")
+    assert referrals["referred_id"].is_unique
+    friends = customers.loc[referrals["referred_id"]]
+    assert (friends["signup_date"].to_numpy() == referrals["date"].to_numpy()).all()
+    assert (friends["acquisition_channel"] == "referral").all()
+    assert (customers["acquisition_channel"] == "referral").sum() == len(referrals)
+
+
+def test_support_rating_not_applicable_is_written_as_its_code(small_demo_dir):
+    surveys = pd.read_csv(small_demo_dir / "surveys.csv")
+    assert (surveys["Rating_Support"] == synth.NOT_APPLICABLE_CODE).mean() == pytest.approx(0.55, abs=0.06)
+    assert surveys["Rating_Support"].notna().all()
+    assert surveys["Rating_Delivery"].isna().mean() == pytest.approx(0.08, abs=0.03)
+    assert (surveys.drop(columns="Rating_Support").filter(like="Rating_").fillna(1) >= 1).all().all()
+
+
 def test_programme_is_randomised_half_and_half(small_data):
     groups = small_data["programme"]["group"].value_counts(normalize=True)
     assert groups["treatment"] == pytest.approx(0.5, abs=0.08)

@@ -54,7 +54,7 @@ SEGMENTS = pd.DataFrame(
 
 TOUCHPOINTS = ["delivery", "product", "support", "digital", "value"]
 #: Weights of each touchpoint's experience in latent satisfaction (sum to 1).
-SATISFACTION_WEIGHTS = {"delivery": 0.30, "product": 0.30, "support": 0.20, "digital": 0.12, "value": 0.08}
+SATISFACTION_WEIGHTS = {"delivery": 0.34, "product": 0.26, "support": 0.18, "digital": 0.13, "value": 0.09}
 TOUCHPOINT_CORRELATION = 0.35
 SATISFACTION_NOISE_SD = 0.25  # idiosyncratic part of latent satisfaction, before standardising
 
@@ -87,13 +87,30 @@ LONG_WAIT_MINUTES = 20
 PROGRAMME_START = pd.Timestamp("2025-04-01")
 PROGRAMME_SPEND_UPLIFT = 1.08
 PROGRAMME_SHARE = 0.15  # of customers active at the start, split 50/50
-REFERRAL_RATE_BY_CATEGORY = {"promoter": 0.030, "passive": 0.012, "detractor": 0.004}  # per active month
+#: Referrals per active month by the NPS class of the customer's latest survey answer (from the first
+#: day of the month after the answer); customers who have not answered yet refer at the "no_answer"
+#: rate. Each referral is a friend who signs up on the referral date (acquisition channel "referral").
+REFERRAL_RATE_BY_LATEST_NPS_CLASS = {
+    "promoter": 0.030,
+    "passive": 0.012,
+    "detractor": 0.004,
+    "no_answer": 0.010,
+}
+NPS_CLASSES = ("no_answer", "detractor", "passive", "promoter")
+#: An unresolved complaint dated before the first day of the answer's month lowers the answer's latent
+#: score by this many NPS points (before rounding and clipping to 0-10); CSAT by half as many points
+#: of its 1-5 scale (the same shift of the latent mood, 0.9 / 1.8 of it).
+NPS_EFFECT_UNRESOLVED_COMPLAINT = -1.5
+#: Support ratings are "not applicable" for 55% of answers and written as this code (the survey's own
+#: N/A answer), other ratings are skipped (blank) for 8%.
+NOT_APPLICABLE_CODE = 0
 REGIONS = ["North", "South", "East", "West", "Central"]
 REGION_P = [0.22, 0.20, 0.18, 0.22, 0.18]
 REGION_MEAN_WAIT = {"North": 6.0, "South": 7.0, "East": 14.0, "West": 6.0, "Central": 8.0}
 REGION_P_RESOLVED = {"North": 0.75, "South": 0.72, "East": 0.55, "West": 0.75, "Central": 0.70}
-ACQUISITION = ["organic", "paid_search", "social", "partner", "referral"]
-ACQUISITION_P = [0.30, 0.25, 0.17, 0.10, 0.18]
+#: Channels of customers not acquired by referral; referred friends come from the referral process.
+ACQUISITION = ["organic", "paid_search", "social", "partner"]
+ACQUISITION_P = [0.37, 0.30, 0.21, 0.12]
 STABLE_DECIMALS = 12
 SEASONALITY = np.array([0.80, 0.85, 0.95, 1.0, 1.0, 0.95, 0.9, 0.95, 1.0, 1.05, 1.25, 1.5])
 
@@ -223,15 +240,26 @@ def _events(rng, idx, counts, month_start, days, lo_frac, hi_frac):
     return rows, dates
 
 
-def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: dict) -> dict:  # noqa: C901
+def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, programme_members: dict) -> dict:  # noqa: C901
+    """Month by month: cancellations, orders, friction, survey answers and referrals.
+
+    ``cust`` holds ``n_base`` customers acquired through the other channels, then a reserve of
+    referral-acquired friends: a referral made in a month activates the next friend, who signs up on
+    the referral date and is simulated from the following month.
+    """
     n = len(cust)
+    signup_month = cust["signup_month"].to_numpy().copy()
+    signup_frac = cust["signup_day_frac"].to_numpy().copy()
+    next_friend = n_base
+    latest_class = np.zeros(n, np.int8)  # index into NPS_CLASSES, as at the start of the month
+    class_rate = np.array([REFERRAL_RATE_BY_LATEST_NPS_CLASS[c] for c in NPS_CLASSES])
     static_eta = _log_hazard(cust)
     unresolved = np.zeros(n, bool)
     long_wait = np.zeros(n, bool)
     churn_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     alive_months = np.zeros(n)
     treated = np.zeros(n, bool)
-    out = {k: [] for k in ("orders", "contacts", "complaints", "carts", "surveys")}
+    out = {k: [] for k in ("orders", "contacts", "complaints", "carts", "surveys", "referrals")}
     region = cust["region"].to_numpy()
     mean_wait = np.vectorize(REGION_MEAN_WAIT.get)(region)
     p_resolved = np.vectorize(REGION_P_RESOLVED.get)(region)
@@ -241,13 +269,13 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
     prog_month = months.get_loc(PROGRAMME_START)
     for m, month_start in enumerate(months):
         days = month_start.days_in_month
-        alive = (cust["signup_month"].to_numpy() <= m) & np.isnat(churn_date)
+        alive = (signup_month <= m) & np.isnat(churn_date)
         if m == prog_month:
-            programme_members.update(_assign_programme(rng, cust, alive, m))
+            programme_members.update(_assign_programme(rng, signup_month, alive, m))
             treated[programme_members["treatment"]] = True
         idx = np.flatnonzero(alive)
-        lo = np.where(cust["signup_month"].to_numpy() == m, cust["signup_day_frac"].to_numpy(), 0.0)
-        tenure = np.maximum(m - cust["signup_month"].to_numpy() + (1 - lo), 1e-3)
+        lo = np.where(signup_month == m, signup_frac, 0.0)
+        tenure = np.maximum(m - signup_month + (1 - lo), 1e-3)
         # Weibull cumulative hazard increment over this month, scaled by the covariates
         d_h = (tenure**WEIBULL_SHAPE - np.maximum(tenure - (1 - lo), 0) ** WEIBULL_SHAPE) / WEIBULL_SHAPE
         eta = (
@@ -278,6 +306,7 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         waits = np.round(rng.lognormal(_stable(np.log(mean_wait[rows]) - 0.3), 0.75), 1)
         out["contacts"].append((rows, dates, waits))
         long_wait[rows[waits > LONG_WAIT_MINUTES]] = True
+        unresolved_at_start = unresolved.copy()  # complaints of earlier months: what shapes answers
         n_complaints = rng.poisson(_stable(0.025 * np.exp(-0.7 * s[idx]) * exposure[idx]))
         rows, dates = _events(rng, idx, n_complaints, month_start, days, lo, hi)
         resolved = rng.random(rows.size) < p_resolved[rows]
@@ -292,14 +321,36 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, programme_members: d
         complained_now[rows] = True
         p_answer = 0.012 * rate**0.4 * (1 + 0.8 * (np.abs(s) > 1)) * (1 + 1.5 * complained_now)
         answers = rng.random(idx.size) < _stable(np.clip(p_answer[idx] * exposure[idx], 0, 1))
-        out["surveys"].append(
-            _events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi)
-        )
-    return {"out": out, "churn_date": churn_date, "alive_months": alive_months}
+        rows, dates = _events(rng, idx[answers], np.ones(answers.sum(), int), month_start, days, lo, hi)
+        moment = s[rows] + rng.normal(0, 0.45, rows.size)  # today's mood
+        hurt = NPS_EFFECT_UNRESOLVED_COMPLAINT * unresolved_at_start[rows]
+        nps = np.clip(np.round(_stable(7.2 + 1.8 * moment + hurt)), 0, 10).astype(int)
+        csat = np.clip(np.round(_stable(3.9 + 0.9 * moment + 0.5 * hurt)), 1, 5).astype(int)
+        out["surveys"].append((rows, dates, nps, csat))
+        # referrals at the rate of each referrer's class at the start of the month
+        n_referrals = rng.poisson(_stable(class_rate[latest_class[idx]] * exposure[idx]))
+        rows_r, dates_r = _events(rng, idx, n_referrals, month_start, days, lo, hi)
+        friends = np.arange(next_friend, next_friend + rows_r.size)
+        if friends.size and friends[-1] >= n:
+            raise RuntimeError("the reserve of referred friends ran out; enlarge it in generate()")
+        next_friend += rows_r.size
+        signup_month[friends] = m
+        # the friend signs up on the referral date (the day's middle, so floor(frac * days) is that day)
+        signup_frac[friends] = ((dates_r - month_start).days.to_numpy() + 0.5) / days
+        out["referrals"].append((rows_r, friends, dates_r))
+        latest_class[rows] = np.where(nps >= 9, 3, np.where(nps >= 7, 2, 1))  # from next month
+    return {
+        "out": out,
+        "churn_date": churn_date,
+        "alive_months": alive_months,
+        "n_used": next_friend,
+        "signup_month": signup_month,
+        "signup_frac": signup_frac,
+    }
 
 
-def _assign_programme(rng, cust, alive, month) -> dict:
-    eligible = np.flatnonzero(alive & (cust["signup_month"].to_numpy() <= month - 3))
+def _assign_programme(rng, signup_month, alive, month) -> dict:
+    eligible = np.flatnonzero(alive & (signup_month <= month - 3))
     chosen = rng.choice(eligible, size=int(PROGRAMME_SHARE * eligible.size), replace=False)
     treat = rng.random(chosen.size) < 0.5
     return {"treatment": chosen[treat], "control": chosen[~treat]}
@@ -324,21 +375,28 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
     SyntheticCompany
     """
     rng = np.random.default_rng(seed)
-    cust = _latent_customers(rng, n_customers)
-    ids = np.array([f"C{i:06d}" for i in rng.permutation(n_customers) + 1])
+    # the customers acquired through other channels, then a reserve of friends for referrals to bring
+    cust = _latent_customers(rng, 2 * n_customers)
+    cust.loc[n_customers:, "acquisition_channel"] = "referral"
+    cust.loc[n_customers:, "signup_month"] = N_MONTHS  # not signed up until a referral brings them
     members: dict = {}
-    sim = _simulate(rng, cust, members)
+    sim = _simulate(rng, cust, n_customers, members)
     out = sim["out"]
+    cust = cust.iloc[: sim["n_used"]].copy()
+    cust["signup_month"] = sim["signup_month"][: sim["n_used"]]
+    cust["signup_day_frac"] = sim["signup_frac"][: sim["n_used"]]
+    churn_date = sim["churn_date"][: sim["n_used"]]
+    ids = np.array([f"C{i:06d}" for i in rng.permutation(len(cust)) + 1])
     months = pd.date_range(START, periods=N_MONTHS, freq="MS")
     first_day = months[cust["signup_month"].to_numpy()]
     signup = first_day + pd.to_timedelta(
         np.floor(cust["signup_day_frac"].to_numpy() * first_day.days_in_month), unit="D"
     )
     tables = {
-        "customers": _customers_table(rng, ids, cust, signup, sim["churn_date"]),
+        "customers": _customers_table(rng, ids, cust, signup, churn_date),
         "transactions": _transactions_table(rng, ids, cust, out["orders"]),
         "interactions": _interactions_table(rng, ids, out),
-        "surveys": _surveys_table(rng, ids, cust, out["surveys"], members),
+        "surveys": _surveys_table(rng, ids, cust, out["surveys"]),
         "programme": pd.DataFrame(
             {
                 "CustomerID": np.concatenate([ids[members["treatment"]], ids[members["control"]]]),
@@ -347,7 +405,7 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
                 "StartDate": PROGRAMME_START.date().isoformat(),
             }
         ),
-        "referrals": _referrals_table(rng, ids, cust, signup, sim["churn_date"]),
+        "referrals": _referrals_table(ids, out["referrals"]),
     }
     customer_truth = pd.DataFrame(
         {
@@ -358,11 +416,13 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
             "nps_category": cust["nps_category"],
             "orders_per_month": cust["rate"].round(4),
             "mean_order_value": cust["basket"].round(2),
-            "churn_date": sim["churn_date"],
+            "churn_date": churn_date,
         }
     )
     return SyntheticCompany(
-        tables=tables, truth=_truth(n_customers, seed, tables), customer_truth=customer_truth
+        tables=tables,
+        truth=_truth(n_customers, seed, tables, referred=len(cust) - n_customers),
+        customer_truth=customer_truth,
     )
 
 
@@ -443,55 +503,42 @@ def _interactions_table(rng, ids, out) -> pd.DataFrame:
     return table[["CustomerID", "Timestamp", "Channel", "Kind", "Resolved", "WaitMinutes"]]
 
 
-def _surveys_table(rng, ids, cust, parts, members) -> pd.DataFrame:
+def _surveys_table(rng, ids, cust, parts) -> pd.DataFrame:
     rows = np.concatenate([p[0] for p in parts])
     dates = pd.DatetimeIndex(np.concatenate([p[1].to_numpy() for p in parts]))
-    moment = cust["satisfaction"].to_numpy()[rows] + rng.normal(0, 0.45, rows.size)  # today's mood
     table = pd.DataFrame(
         {
             "CustomerID": ids[rows],
             "ResponseDate": dates.strftime("%Y-%m-%d"),
-            "NPS": np.clip(np.round(7.2 + 1.8 * moment), 0, 10).astype(int),
-            "CSAT": np.clip(np.round(3.9 + 0.9 * moment), 1, 5).astype(int),
+            "NPS": np.concatenate([p[2] for p in parts]),
+            "CSAT": np.concatenate([p[3] for p in parts]),
         }
     )
     for tp in TOUCHPOINTS:
         rating = _rating(rng, cust[f"experience_{tp}"].to_numpy()[rows])
-        not_asked = rng.random(rows.size) < (0.55 if tp == "support" else 0.08)  # "not applicable" / skipped
-        table[f"Rating_{tp.capitalize()}"] = np.where(not_asked, np.nan, rating)
+        if tp == "support":  # asked of everyone; "not applicable" (no support contact) is its own code
+            rating = np.where(rng.random(rows.size) < 0.55, NOT_APPLICABLE_CODE, rating)
+        else:  # skipped questions are left blank
+            rating = np.where(rng.random(rows.size) < 0.08, np.nan, rating)
+        table[f"Rating_{tp.capitalize()}"] = rating
     return table.sort_values("ResponseDate", kind="stable", ignore_index=True)
 
 
-def _referrals_table(rng, ids, cust, signup, churn_date) -> pd.DataFrame:
-    """Credit each referral-acquired customer to a referrer active that month, weighted by NPS category."""
-    weight = cust["nps_category"].map(REFERRAL_RATE_BY_CATEGORY).to_numpy()
-    signup_month = cust["signup_month"].to_numpy()
-    month_starts = pd.date_range(START, periods=N_MONTHS, freq="MS").to_numpy()
-    churn = np.where(np.isnat(churn_date), np.datetime64("2100-01-01"), churn_date)
-    is_referred = (cust["acquisition_channel"] == "referral").to_numpy()
-    referred, referrer = [], []
-    for m in range(1, N_MONTHS):
-        new = np.flatnonzero(is_referred & (signup_month == m))
-        pool = np.flatnonzero((signup_month < m) & (churn > month_starts[m]))
-        if new.size == 0 or pool.size == 0:
-            continue
-        w = weight[pool]
-        referred.append(new)
-        referrer.append(pool[rng.choice(pool.size, size=new.size, p=w / w.sum())])
-    referred, referrer = np.concatenate(referred), np.concatenate(referrer)
+def _referrals_table(ids, parts) -> pd.DataFrame:
+    """One row per referral: the referrer, the friend it brought and the day the friend signed up."""
+    referrer = np.concatenate([p[0] for p in parts])
+    friend = np.concatenate([p[1] for p in parts])
+    dates = pd.DatetimeIndex(np.concatenate([p[2].to_numpy() for p in parts]))
     return pd.DataFrame(
-        {
-            "ReferrerID": ids[referrer],
-            "ReferredID": ids[referred],
-            "ReferralDate": pd.DatetimeIndex(signup[referred]).strftime("%Y-%m-%d"),
-        }
+        {"ReferrerID": ids[referrer], "ReferredID": ids[friend], "ReferralDate": dates.strftime("%Y-%m-%d")}
     ).sort_values("ReferralDate", kind="stable", ignore_index=True)
 
 
-def _truth(n_customers: int, seed: int, tables: dict) -> dict:
+def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
     return {
         "generator": "cxlib.data.generate",
         "n_customers": n_customers,
+        "n_customers_referred": referred,
         "seed": seed,
         "as_of": AS_OF.date().isoformat(),
         "window": [START.date().isoformat(), AS_OF.date().isoformat()],
@@ -520,10 +567,22 @@ def _truth(n_customers: int, seed: int, tables: dict) -> dict:
         "satisfaction": {
             "touchpoint_weights": SATISFACTION_WEIGHTS,
             "touchpoint_correlation": TOUCHPOINT_CORRELATION,
-            "nps": "round(7.2 + 1.8 * (satisfaction + N(0, 0.45))) clipped to 0..10",
-            "csat": "round(3.9 + 0.9 * (satisfaction + N(0, 0.45))) clipped to 1..5",
+            "nps": "round(7.2 + 1.8 * (satisfaction + N(0, 0.45)) + unresolved effect) clipped to 0..10",
+            "csat": "round(3.9 + 0.9 * (satisfaction + N(0, 0.45)) + 0.5 * unresolved effect) clipped to 1..5",
+            "nps_effect_unresolved_complaint": NPS_EFFECT_UNRESOLVED_COMPLAINT,
+            "csat_effect_unresolved_complaint": 0.5 * NPS_EFFECT_UNRESOLVED_COMPLAINT,
+            "unresolved_complaint_rule": "an unresolved complaint dated before the first day of the answer's month",
+            "rating_not_applicable_code": NOT_APPLICABLE_CODE,
+            "rating_not_applicable": {"support": 0.55},
+            "rating_skipped_blank": {tp: 0.08 for tp in TOUCHPOINTS if tp != "support"},
         },
-        "referrals": {"monthly_rate_by_nps_category": REFERRAL_RATE_BY_CATEGORY},
+        "referrals": {
+            "monthly_rate_by_latest_nps_class": REFERRAL_RATE_BY_LATEST_NPS_CLASS,
+            "rule": "referrals per active month at the class of the latest answer given before the month "
+            "(promoter 9-10, passive 7-8, detractor 0-6; no_answer before any answer); each referral is "
+            "a friend who signs up on the referral date, acquisition channel 'referral', and starts "
+            "buying the next month",
+        },
         "programme": {
             "name": "Priority care pilot",
             "start_date": PROGRAMME_START.date().isoformat(),
