@@ -35,7 +35,8 @@ from cxlib.churn import (  # noqa: E402
     churn_panel,
 )
 from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
-from cxlib.features import features_from_config, lifetime_table  # noqa: E402
+from cxlib.experience import ReferralRates  # noqa: E402
+from cxlib.features import churn_rule_from_config, features_from_config, lifetime_table  # noqa: E402
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
@@ -62,6 +63,7 @@ CASES = {
     ChurnHazards: ({}, lambda c, d, p, f, lt: _panel_args(p)),
     RemainingLifetime: ({}, lambda c, d, p, f, lt: _panel_args(p)),
     RetentionCurves: ({}, lambda c, d, p, f, lt: ((lt,), {"group_col": "plan"})),
+    ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
 }
 
 

@@ -50,7 +50,7 @@ from cxlib.stats._intervals import wilson_interval
 JOURNEY_STAGES = ("first_contact", "first_purchase", "repeat_purchase", "loyalty", "advocacy")
 
 #: Lowest NPS answer of a promoter (promoters answer 9-10, passives 7-8, detractors 0-6).
-PROMOTER_MIN = 9
+_PROMOTER_MIN = 9
 
 #: Customer columns the funnel is broken down by when they are present and no group table is given.
 DEFAULT_GROUP_COLUMNS = ("plan", "region", "acquisition_channel")
@@ -169,7 +169,7 @@ def _advocates(data, as_of: pd.Timestamp) -> pd.Index | None:
     found, known = [], False
     if data.has("surveys") and "nps" in data["surveys"]:
         surveys = data["surveys"]
-        promoters = surveys.loc[(surveys["date"] < end) & (surveys["nps"] >= PROMOTER_MIN), "customer_id"]
+        promoters = surveys.loc[(surveys["date"] < end) & (surveys["nps"] >= _PROMOTER_MIN), "customer_id"]
         found.append(promoters)
         known = True
     if data.has("referrals"):

@@ -60,12 +60,12 @@ NPS_CLASSES = ("promoter", "passive", "detractor", "no_answer")
 REFERRAL_RATE_UNIT = "referrals per customer-month"
 
 
-def nps_class(scores: pd.Series) -> pd.Series:
+def nps_class_of(scores: pd.Series) -> pd.Series:
     """The NPS class of 0-10 answers: promoter (9-10), passive (7-8), detractor (0-6); missing stays missing.
 
     Examples
     --------
-    >>> nps_class(pd.Series([10, 8, 3, None])).tolist()
+    >>> nps_class_of(pd.Series([10, 8, 3, None])).tolist()
     ['promoter', 'passive', 'detractor', nan]
     """
     classes = np.select([scores >= 9, scores >= 7, scores >= 0], ["promoter", "passive", "detractor"], "")
@@ -115,7 +115,11 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
         answers = answers.loc[answers["customer_id"].isin(start.index)].sort_values("date", kind="stable")
         switch = answers["date"].dt.to_period("M").add(1).dt.to_timestamp()
         taken = pd.DataFrame(
-            {"customer_id": answers["customer_id"], "switch": switch, "nps_class": nps_class(answers["nps"])}
+            {
+                "customer_id": answers["customer_id"],
+                "switch": switch,
+                "nps_class": nps_class_of(answers["nps"]),
+            }
         )
         switches.append(taken.drop_duplicates(["customer_id", "switch"], keep="last"))
     spells = pd.concat(switches, ignore_index=True)
@@ -329,7 +333,9 @@ def _poisson_log_rates(spells: pd.DataFrame, classes: list[str]) -> tuple[pd.Ser
 def _rate_ratios(log_rate: pd.Series, cov: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Rate ratio of each class against ``reference``: Wald contrast of log-rates, 95% interval, p-value."""
     if reference not in log_rate.index:
-        return pd.DataFrame()
+        return pd.DataFrame(
+            columns=["term", "label", "estimate", "ci_low", "ci_high", "p_value", "unit", "nps_class"]
+        )
     rows, z = [], stats.norm.ppf(0.975)
     for name in log_rate.index.drop(reference):
         difference = log_rate[name] - log_rate[reference]
