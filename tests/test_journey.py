@@ -28,6 +28,7 @@ from cxlib.experience import (  # noqa: E402
     plot_funnel,
     plot_referral_rates,
     referred_customer_value,
+    still_customer_at,
 )
 from cxlib.experience._referrals import _poisson_log_rates  # noqa: E402
 from cxlib.features import DAYS_PER_MONTH, ChurnRule, churn_rule_from_config, features_from_config  # noqa: E402
@@ -130,6 +131,33 @@ def test_funnel_by_group_and_cohort():
     assert plan.loc[("basic", "advocacy"), "customers"] == 1  # A
     assert plan.loc[("premium", "loyalty"), "customers"] == 3  # E, G, H
     assert set(funnel.by_cohort["cohort"]) == {"2024"}
+    segments = pd.DataFrame({"customer_id": list("ABCDEFGH"), "segment_name": list("xxxxyyyy")})
+    by_segment = journey_funnel(_funnel_data(), CONTRACTUAL, groups=segments).by_group
+    assert set(by_segment["group_column"]) == {"segment_name"}
+    assert (
+        by_segment.loc[
+            (by_segment["group"] == "y") & (by_segment["stage"] == "first_contact"), "customers"
+        ].item()
+        == 3
+    )
+
+
+def test_still_a_customer_under_the_inactivity_rule():
+    """Purchases on 2024-02-01 and 2024-09-01, 180 inactive days churn: churned from 2024-07-30 until
+    the purchase of 2024-09-01; a purchase on the day itself counts."""
+    data = _funnel_data()
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["A", "A"],
+            "order_date": _days("2024-02-01", "2024-09-01"),
+            "amount": [10.0, 10.0],
+            "is_refund": [False, False],
+        }
+    )
+    data = CustomerData({**data.tables, "transactions": tx}, data.as_of)
+    days = pd.Series(_days("2024-07-29", "2024-07-30", "2024-09-01", "2024-12-31"), index=["A"] * 4)
+    still = still_customer_at(data, ChurnRule("inactivity", 180), days)
+    assert still.tolist() == [True, False, True, True]
 
 
 def test_checkout_abandonment_by_hand():
