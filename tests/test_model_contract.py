@@ -38,6 +38,8 @@ from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
 from cxlib.experience import KeyDrivers  # noqa: E402
 from cxlib.experience import FrictionOnNPS, friction_survey_frame  # noqa: E402
 from cxlib.features import features_from_config, lifetime_table  # noqa: E402
+from cxlib.experience import ReferralRates  # noqa: E402
+from cxlib.features import churn_rule_from_config, features_from_config, lifetime_table  # noqa: E402
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
@@ -66,6 +68,7 @@ CASES = {
     RetentionCurves: ({}, lambda c, d, p, f, lt: ((lt,), {"group_col": "plan"})),
     KeyDrivers: ({"n_boot": 20}, lambda c, d, p, f, lt: ((d["surveys"],), {})),
     FrictionOnNPS: ({}, lambda c, d, p, f, lt: ((friction_survey_frame(d),), {})),
+    ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
 }
 
 

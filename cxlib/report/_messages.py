@@ -236,6 +236,18 @@ MESSAGES: dict[str, str] = {
     ),
     "drivers.model_not_converged": (
         "the logistic model of {target:label} did not converge: its odds ratios are unreliable"
+    # word of mouth (cxlib.experience.ReferralRates)
+    "referrals.no_referrals_table": "the data have no referrals table: every referral rate is zero by construction",
+    "referrals.no_surveys": "the data have no NPS answers: every customer is in the no-answer class",
+    "referrals.no_churn_dates": "churn has no dates here, so exposure runs to the analysis date for every customer",
+    "referrals.outside_exposure": (
+        "{referrals:,} {referrals:referral|referrals} not counted: {outside_exposure:,} dated outside the "
+        "referrer's time as a customer, {undated:,} undated, {unknown_referrer:,} by a referrer not in the "
+        "customers table"
+    ),
+    "referrals.no_events": (
+        "no referral from {nps_class} customers in {exposure_months:,.0f} customer-months: the interval is "
+        "the exact Poisson one and no rate ratio is shown"
     ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",

@@ -1,0 +1,482 @@
+"""Word of mouth: referral rate by NPS class, and the value of the customers referrals bring.
+
+Referral rate by NPS class
+    Each customer's class is that of their latest NPS answer (promoter 9-10, passive 7-8,
+    detractor 0-6). It applies from the first day of the month after the answer until the next
+    answer's class takes over (the first day of the month after that answer), the customer churns
+    (the suite's churn rule, :mod:`cxlib.features._churn_rule`: the churn date, or the inactivity
+    rule's date) or the analysis date ends the data. Before their first answer, and throughout when
+    they never answer, a customer is in the ``no_answer`` class. These exposure spells
+    (:func:`nps_class_spells`) carry the referrals the customer made in them (referrals table rows
+    by ``referrer_id``, dated within the spell) and their length in customer-months
+    (:data:`cxlib.features.DAYS_PER_MONTH` days).
+
+    :class:`ReferralRates` fits a Poisson GLM of the referral counts on the class (one log-rate per
+    class, no intercept) with a log-exposure offset (statsmodels ``GLM``), the standard model for
+    event counts over unequal exposure times (McCullagh and Nelder 1989, Generalized Linear Models,
+    section 6.2). Its point estimates are the classes' referrals per customer-month. Referrals of
+    one customer are not independent (some customers refer often), so the standard errors are
+    cluster-robust by customer (Cameron and Miller 2015, J. Human Resources 50:317-372), which
+    keeps the 95% intervals honest under over-dispersion. Rate ratios against detractors are Wald
+    contrasts of the log-rates (``t_test``), Holm-adjusted over the classes compared.
+
+Value of referred customers
+    Referred customers (those appearing as ``referred_id``) against all others
+    (:func:`referred_customer_value`): spend per active month (the suite's
+    :func:`cxlib.features.customer_features` ``spend_per_month``: net of refunds, per month from
+    sign-up to churn or the analysis date) with a Welch interval on the difference, and the share
+    still a customer 12 months after sign-up (among customers who signed up 12+ months before the
+    analysis date) with Wilson intervals and a Newcombe interval on the difference (Newcombe 1998,
+    Statistics in Medicine 17:873-890), both from statsmodels.
+
+Examples
+--------
+>>> rule = churn_rule_from_config(data, config)  # doctest: +SKIP
+>>> rates = ReferralRates().fit(data, rule)  # doctest: +SKIP
+>>> rates.summary_[["term", "estimate", "ci_low", "ci_high", "rate_ratio"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from cxlib.experience._funnel import loyalty_offset, still_customer_at
+from cxlib.features._churn_rule import ChurnRule
+from cxlib.features._time import DAYS_PER_MONTH, end_of_day
+from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._intervals import wilson_interval
+from cxlib.stats._notes import Note
+
+#: NPS classes in the order tables show them; ``no_answer`` is a customer without an answer yet.
+NPS_CLASSES = ("promoter", "passive", "detractor", "no_answer")
+
+#: The unit of a referral rate.
+REFERRAL_RATE_UNIT = "referrals per customer-month"
+
+
+def nps_class_of(scores: pd.Series) -> pd.Series:
+    """The NPS class of 0-10 answers: promoter (9-10), passive (7-8), detractor (0-6); missing stays missing.
+
+    Examples
+    --------
+    >>> nps_class_of(pd.Series([10, 8, 3, None])).tolist()
+    ['promoter', 'passive', 'detractor', nan]
+    """
+    classes = np.select([scores >= 9, scores >= 7, scores >= 0], ["promoter", "passive", "detractor"], "")
+    return pd.Series(classes, index=scores.index, dtype=object).where(scores.notna())
+
+
+def exposure_ends(data, rule: ChurnRule | None) -> pd.Series:
+    """When each customer's exposure ends (exclusive): their churn date, or the end of the analysis day.
+
+    A snapshot churn label or no rule: the end of the analysis day for everyone (no churn dates).
+    """
+    customers = data["customers"]
+    ids = pd.Index(customers["customer_id"], name="customer_id")
+    end = end_of_day(data.as_of)
+    if rule is None or not rule.dated:
+        return pd.Series(end, index=ids, name="end")
+    churn = rule.churn_dates(data, data.as_of).dt.normalize()
+    return churn.where(churn < end, end).fillna(end).rename("end")
+
+
+def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
+    """Exposure spells of each customer in an NPS class, with the referrals made in them.
+
+    Parameters
+    ----------
+    data : CustomerData
+        customers; surveys (with ``nps``) and referrals when present.
+    rule : ChurnRule or None
+        The churn rule: it ends exposure (None or snapshot: exposure runs to the analysis date).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Spells: ``customer_id``, ``nps_class``, ``start``, ``end`` (exclusive), ``exposure_months``
+        and ``referrals``; a customer may have several spells of one class. And the referral rows
+        counted or not: ``counted``, ``outside_exposure`` (dated before the referrer's sign-up,
+        after their churn or the analysis date), ``undated`` and ``unknown_referrer``.
+    """
+    customers = data["customers"]
+    start = customers.set_index("customer_id")["signup_date"].dt.normalize()
+    end = exposure_ends(data, rule)
+    as_of_end = end_of_day(data.as_of)
+    first = pd.DataFrame({"customer_id": start.index, "switch": start.to_numpy(), "nps_class": "no_answer"})
+    switches = [first]
+    if data.has("surveys") and "nps" in data["surveys"]:
+        answers = data["surveys"].loc[lambda f: f["nps"].notna() & (f["date"] < as_of_end)]
+        answers = answers.loc[answers["customer_id"].isin(start.index)].sort_values("date", kind="stable")
+        switch = answers["date"].dt.to_period("M").add(1).dt.to_timestamp()
+        taken = pd.DataFrame(
+            {
+                "customer_id": answers["customer_id"],
+                "switch": switch,
+                "nps_class": nps_class_of(answers["nps"]),
+            }
+        )
+        switches.append(taken.drop_duplicates(["customer_id", "switch"], keep="last"))
+    spells = pd.concat(switches, ignore_index=True)
+    spells["order"] = np.arange(len(spells))  # the sign-up row first, then answers in date order
+    spells = spells.sort_values(["customer_id", "switch", "order"], kind="stable")
+    spells["next"] = spells.groupby("customer_id")["switch"].shift(-1)
+    spells["start"] = np.maximum(spells["switch"], spells["customer_id"].map(start))
+    stop = spells["customer_id"].map(end)
+    spells["end"] = spells["next"].where(spells["next"] < stop, stop)
+    spells = spells.loc[spells["end"] > spells["start"], ["customer_id", "nps_class", "start", "end"]]
+    spells = spells.reset_index(drop=True)
+    spells["exposure_months"] = (spells["end"] - spells["start"]).dt.days / DAYS_PER_MONTH
+    spells["referrals"] = 0
+    counts = {"counted": 0, "outside_exposure": 0, "undated": 0, "unknown_referrer": 0}
+    if data.has("referrals"):
+        spells["referrals"] = _referrals_in_spells(data["referrals"], spells, set(start.index), counts)
+    return spells, counts
+
+
+def _referrals_in_spells(
+    referrals: pd.DataFrame, spells: pd.DataFrame, known: set, counts: dict
+) -> np.ndarray:
+    """Referrals per spell (by ``referrer_id`` dated in [start, end)); ``counts`` records the rest."""
+    dated = referrals["date"].notna() if "date" in referrals else pd.Series(False, index=referrals.index)
+    counts["undated"] = int((~dated).sum())
+    rows = referrals.loc[dated, ["referrer_id", "date"]]
+    is_known = rows["referrer_id"].isin(known)
+    counts["unknown_referrer"] = int((~is_known).sum())
+    rows = rows.loc[is_known].rename(columns={"referrer_id": "customer_id"})
+    rows = rows.assign(day=rows["date"].dt.normalize()).sort_values("day")
+    ordered = spells.assign(spell=np.arange(len(spells))).sort_values("start")
+    placed = pd.merge_asof(
+        rows,
+        ordered[["customer_id", "start", "end", "spell"]],
+        left_on="day",
+        right_on="start",
+        by="customer_id",
+    )
+    inside = placed["spell"].notna() & (placed["day"] < placed["end"])
+    counts["counted"] = int(inside.sum())
+    counts["outside_exposure"] = int((~inside).sum())
+    per_spell = placed.loc[inside, "spell"].astype(int).value_counts()
+    return per_spell.reindex(np.arange(len(spells)), fill_value=0).to_numpy()
+
+
+class ReferralRates(FittedModel):
+    """Referrals per customer-month by NPS class, with 95% intervals and rate ratios vs detractors.
+
+    See the module docstring for the exposure spells and the model (Poisson GLM, log-exposure
+    offset, cluster-robust by customer).
+
+    Parameters
+    ----------
+    reference : str
+        The class rate ratios compare against.
+
+    Attributes
+    ----------
+    summary_ : DataFrame
+        One row per class with exposure: the standard columns (``estimate``: referrals per
+        customer-month; ``p_value``: of the rate ratio against the reference, Holm-adjusted in
+        ``p_adjusted``), then ``nps_class``, ``referrals``, ``exposure_months``, ``customers``,
+        ``rate_ratio``, ``ratio_ci_low``, ``ratio_ci_high``.
+    rate_ratios_ : DataFrame
+        The rate ratios against the reference as a summary table (``estimate``: rate ratio).
+    spells_ : DataFrame
+        The exposure spells (:func:`nps_class_spells`).
+    referral_counts_ : dict
+        Referral rows counted, and left out by reason (:func:`nps_class_spells`).
+    caveats_ : list of Note
+        ``referrals.no_events`` (a class without any referral: its interval is the exact Poisson
+        one, and it has no rate ratio), ``referrals.no_churn_dates`` (exposure runs to the analysis
+        date), ``referrals.outside_exposure`` (referrals dated outside the referrer's exposure or
+        undated), ``referrals.no_surveys`` / ``referrals.no_referrals_table``.
+
+    Examples
+    --------
+    >>> ReferralRates().fit(data, churn_rule_from_config(data, config)).summary_  # doctest: +SKIP
+    """
+
+    estimate_name = REFERRAL_RATE_UNIT
+    null_value = None
+    higher_is = "better"
+
+    def __init__(self, reference: str = "detractor"):
+        self.reference = reference
+
+    def fit(self, data, rule: ChurnRule | None = None) -> ReferralRates:
+        """Build the exposure spells and fit the Poisson model.
+
+        Parameters
+        ----------
+        data : CustomerData
+            customers, and surveys and referrals when present.
+        rule : ChurnRule, optional
+            The churn rule (:func:`cxlib.features.churn_rule_from_config`); None: no churn ends
+            exposure.
+
+        Returns
+        -------
+        ReferralRates
+            self, fitted.
+        """
+        if self.reference not in NPS_CLASSES:
+            raise ValueError(f"reference: expected one of {NPS_CLASSES}, got {self.reference!r}")
+        spells, counts = nps_class_spells(data, rule)
+        self.spells_ = spells
+        self.referral_counts_ = counts
+        per_class = (
+            spells.groupby("nps_class")
+            .agg(
+                referrals=("referrals", "sum"),
+                exposure_months=("exposure_months", "sum"),
+                customers=("customer_id", "nunique"),
+            )
+            .reindex([c for c in NPS_CLASSES if c in set(spells["nps_class"])])
+        )
+        caveats = []
+        if not data.has("referrals"):
+            caveats.append(Note("referrals.no_referrals_table"))
+        if not (data.has("surveys") and "nps" in data["surveys"]):
+            caveats.append(Note("referrals.no_surveys"))
+        if rule is None or not rule.dated:
+            caveats.append(Note("referrals.no_churn_dates"))
+        left_out = counts["outside_exposure"] + counts["undated"] + counts["unknown_referrer"]
+        if left_out:
+            caveats.append(Note("referrals.outside_exposure", {"referrals": left_out, **counts}))
+        rates, ratios = self._estimate(spells, per_class, caveats)
+        self.summary_ = rates
+        self.rate_ratios_ = ratios
+        self.caveats_ = caveats
+        return self
+
+    def _estimate(self, spells: pd.DataFrame, per_class: pd.DataFrame, caveats: list):
+        with_events = [c for c in per_class.index if per_class.loc[c, "referrals"] > 0]
+        log_rate, cov = _poisson_log_rates(spells, with_events)
+        rows = []
+        for name, row in per_class.iterrows():
+            exposure = float(row["exposure_months"])
+            if name in log_rate.index:
+                half = stats.norm.ppf(0.975) * np.sqrt(cov.loc[name, name])
+                estimate, low, high = np.exp(log_rate[name] + np.array([0.0, -half, half]))
+            else:  # no event: MLE 0, exact one-sided 97.5% Poisson upper bound (Garwood 1936)
+                estimate, low, high = 0.0, 0.0, stats.chi2.ppf(0.975, 2) / 2 / exposure
+                caveats.append(Note("referrals.no_events", {"nps_class": name, "exposure_months": exposure}))
+            rows.append(
+                {
+                    "term": name,
+                    "label": name,
+                    "estimate": estimate,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "unit": REFERRAL_RATE_UNIT,
+                    "nps_class": name,
+                    "referrals": int(row["referrals"]),
+                    "exposure_months": exposure,
+                    "customers": int(row["customers"]),
+                }
+            )
+        rates = pd.DataFrame(rows)
+        ratios = _rate_ratios(log_rate, cov, self.reference)
+        if not ratios.empty:
+            ratios["p_adjusted"] = multipletests(ratios["p_value"], method="holm")[1]
+            keep = ratios.set_index("nps_class")
+            rates["rate_ratio"] = rates["nps_class"].map(keep["estimate"])
+            rates["ratio_ci_low"] = rates["nps_class"].map(keep["ci_low"])
+            rates["ratio_ci_high"] = rates["nps_class"].map(keep["ci_high"])
+            rates["p_value"] = rates["nps_class"].map(keep["p_value"])
+            rates["p_adjusted"] = rates["nps_class"].map(keep["p_adjusted"])
+        extra = [
+            "nps_class",
+            "referrals",
+            "exposure_months",
+            "customers",
+            "rate_ratio",
+            "ratio_ci_low",
+            "ratio_ci_high",
+        ]
+        for column in extra:
+            if column not in rates:
+                rates[column] = np.nan
+        return summary_frame(rates, extra), summary_frame(ratios, ["nps_class"])
+
+    def plot_rates(self, ax=None):
+        """Referral rate by NPS class with its interval (:func:`plot_referral_rates`)."""
+        self.check_is_fitted()
+        from cxlib.experience._plots_journey import plot_referral_rates
+
+        return plot_referral_rates(self.summary_, ax=ax)
+
+
+def _poisson_log_rates(spells: pd.DataFrame, classes: list[str]) -> tuple[pd.Series, pd.DataFrame]:
+    """Log referral rate per class and its cluster-robust covariance (Poisson GLM, log-exposure offset)."""
+    if not classes:
+        return pd.Series(dtype=float), pd.DataFrame()
+    # One row per customer and class: the Poisson likelihood and the customer's score sum only
+    # depend on these totals, so fitting on them is the same model on fewer rows.
+    rows = (
+        spells.loc[spells["nps_class"].isin(classes)]
+        .groupby(["customer_id", "nps_class"], sort=True)
+        .agg(referrals=("referrals", "sum"), exposure=("exposure_months", "sum"))
+        .reset_index()
+    )
+    design = pd.DataFrame({c: (rows["nps_class"] == c).astype(float) for c in classes})
+    clusters = pd.factorize(rows["customer_id"])[0]
+    model = sm.GLM(rows["referrals"], design, family=sm.families.Poisson(), offset=np.log(rows["exposure"]))
+    result = model.fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    return result.params, result.cov_params()
+
+
+def _rate_ratios(log_rate: pd.Series, cov: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Rate ratio of each class against ``reference``: Wald contrast of log-rates, 95% interval, p-value."""
+    if reference not in log_rate.index:
+        return pd.DataFrame(
+            columns=["term", "label", "estimate", "ci_low", "ci_high", "p_value", "unit", "nps_class"]
+        )
+    rows, z = [], stats.norm.ppf(0.975)
+    for name in log_rate.index.drop(reference):
+        difference = log_rate[name] - log_rate[reference]
+        se = np.sqrt(cov.loc[name, name] + cov.loc[reference, reference] - 2 * cov.loc[name, reference])
+        rows.append(
+            {
+                "term": f"{name} vs {reference}",
+                "label": f"{name} vs {reference}",
+                "estimate": np.exp(difference),
+                "ci_low": np.exp(difference - z * se),
+                "ci_high": np.exp(difference + z * se),
+                "p_value": 2 * stats.norm.sf(abs(difference) / se),
+                "unit": "rate ratio",
+                "nps_class": name,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def referred_customer_value(
+    data, rule: ChurnRule | None, features: pd.DataFrame | None = None, months: float = 12
+) -> pd.DataFrame:
+    """Spend and retention of referred customers against all other customers, with intervals.
+
+    Parameters
+    ----------
+    data : CustomerData
+        customers and referrals (without a referrals table nobody is known as referred: empty).
+    rule : ChurnRule or None
+        The churn rule; retention needs dated churn (None or snapshot: no retention rows).
+    features : DataFrame, optional
+        :func:`cxlib.features.features_from_config` (indexed by customer_id, with
+        ``spend_per_month``); without it (or without transactions) no spend rows.
+    months : float
+        Retention horizon after sign-up; only customers who signed up that long before the
+        analysis date count.
+
+    Returns
+    -------
+    DataFrame
+        Tidy rows: ``metric`` (``spend_per_month`` or ``retained_<months>m``), ``group``
+        (``referred``, ``other`` or ``difference``: referred minus other), ``customers``,
+        ``estimate``, ``ci_low``, ``ci_high`` (95%), ``p_value`` (difference rows: Welch t-test
+        or the score test of two proportions) and ``unit``.
+
+    Examples
+    --------
+    >>> referred_customer_value(data, rule, features_from_config(data, config))  # doctest: +SKIP
+    """
+    columns = ["metric", "group", "customers", "estimate", "ci_low", "ci_high", "p_value", "unit"]
+    if not data.has("referrals"):
+        return pd.DataFrame(columns=columns)
+    customers = data["customers"].set_index("customer_id")
+    referred = customers.index.isin(data["referrals"]["referred_id"].dropna())
+    is_referred = pd.Series(referred, index=customers.index)
+    rows = []
+    if features is not None and "spend_per_month" in features:
+        spend = features["spend_per_month"].reindex(customers.index)
+        rows += _spend_rows(spend[is_referred].dropna(), spend[~is_referred].dropna())
+    if rule is not None and rule.dated:
+        as_of = pd.Timestamp(data.as_of).normalize()
+        day = customers["signup_date"].dt.normalize() + loyalty_offset(months)
+        old_enough = day <= as_of
+        retained = still_customer_at(data, rule, day[old_enough])
+        rows += _retention_rows(retained, is_referred[old_enough], f"retained_{months:g}m")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _spend_rows(referred: pd.Series, other: pd.Series) -> list[dict]:
+    unit = "net spend per active month"
+    rows = []
+    for group, values in (("referred", referred), ("other", other)):
+        if len(values) > 1:
+            low, high = DescrStatsW(values.to_numpy()).tconfint_mean(alpha=0.05)
+        else:
+            low = high = np.nan
+        rows.append(
+            {
+                "metric": "spend_per_month",
+                "group": group,
+                "customers": len(values),
+                "estimate": float(values.mean()) if len(values) else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": np.nan,
+                "unit": unit,
+            }
+        )
+    if len(referred) > 1 and len(other) > 1:
+        compare = CompareMeans(DescrStatsW(referred.to_numpy()), DescrStatsW(other.to_numpy()))
+        low, high = compare.tconfint_diff(alpha=0.05, usevar="unequal")
+        p_value = compare.ttest_ind(usevar="unequal")[1]
+        rows.append(
+            {
+                "metric": "spend_per_month",
+                "group": "difference",
+                "customers": len(referred) + len(other),
+                "estimate": float(referred.mean() - other.mean()),
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p_value,
+                "unit": unit,
+            }
+        )
+    return rows
+
+
+def _retention_rows(retained: pd.Series, is_referred: pd.Series, metric: str) -> list[dict]:
+    unit = "share still a customer"
+    counts = {}
+    rows = []
+    for group, mask in (("referred", is_referred), ("other", ~is_referred)):
+        kept, total = int(retained[mask].sum()), int(mask.sum())
+        counts[group] = (kept, total)
+        share, low, high = wilson_interval(kept, total)
+        rows.append(
+            {
+                "metric": metric,
+                "group": group,
+                "customers": total,
+                "estimate": share,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": np.nan,
+                "unit": unit,
+            }
+        )
+    (k1, n1), (k2, n2) = counts["referred"], counts["other"]
+    if n1 and n2:
+        low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff")
+        p_value = test_proportions_2indep(k1, n1, k2, n2, method="score", compare="diff").pvalue
+        rows.append(
+            {
+                "metric": metric,
+                "group": "difference",
+                "customers": n1 + n2,
+                "estimate": k1 / n1 - k2 / n2,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p_value,
+                "unit": unit,
+            }
+        )
+    return rows
