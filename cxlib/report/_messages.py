@@ -236,6 +236,7 @@ MESSAGES: dict[str, str] = {
     ),
     "drivers.model_not_converged": (
         "the logistic model of {target:label} did not converge: its odds ratios are unreliable"
+    ),
     # word of mouth (cxlib.experience.ReferralRates)
     "referrals.no_referrals_table": "the data have no referrals table: every referral rate is zero by construction",
     "referrals.no_surveys": "the data have no NPS answers: every customer is in the no-answer class",
