@@ -35,10 +35,7 @@ from cxlib.churn import (  # noqa: E402
     churn_panel,
 )
 from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
-from cxlib.experience import KeyDrivers  # noqa: E402
-from cxlib.experience import FrictionOnNPS, friction_survey_frame  # noqa: E402
-from cxlib.features import features_from_config, lifetime_table  # noqa: E402
-from cxlib.experience import ReferralRates  # noqa: E402
+from cxlib.experience import FrictionOnNPS, KeyDrivers, ReferralRates, friction_survey_frame  # noqa: E402
 from cxlib.features import churn_rule_from_config, features_from_config, lifetime_table  # noqa: E402
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
