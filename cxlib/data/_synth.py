@@ -244,8 +244,8 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, program
     """Month by month: cancellations, orders, friction, survey answers and referrals.
 
     ``cust`` holds ``n_base`` customers acquired through the other channels, then a reserve of
-    referral-acquired friends: a referral made in a month activates the next friend, who signs up on
-    the referral date and is simulated from the following month.
+    referral-acquired friends: a referral activates the next friend, who signs up on the referral
+    date and from then on buys, contacts, cancels and refers like everyone else.
     """
     n = len(cust)
     signup_month = cust["signup_month"].to_numpy().copy()
@@ -273,25 +273,44 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, program
         if m == prog_month:
             programme_members.update(_assign_programme(rng, signup_month, alive, m))
             treated[programme_members["treatment"]] = True
-        idx = np.flatnonzero(alive)
-        lo = np.where(signup_month == m, signup_frac, 0.0)
-        tenure = np.maximum(m - signup_month + (1 - lo), 1e-3)
-        # Weibull cumulative hazard increment over this month, scaled by the covariates
-        d_h = (tenure**WEIBULL_SHAPE - np.maximum(tenure - (1 - lo), 0) ** WEIBULL_SHAPE) / WEIBULL_SHAPE
         eta = (
             static_eta
             + np.log(HAZARD_RATIOS["unresolved_complaint"]) * unresolved
             + np.log(HAZARD_RATIOS["long_wait"]) * long_wait
             + np.log(HAZARD_RATIOS["programme_treatment"]) * treated
         )
-        p_churn = _stable(1 - np.exp(-d_h * np.exp(eta)))
-        churns = alive & (rng.random(n) < p_churn)
-        hi = np.ones(n)
-        churn_frac = lo + rng.random(n) * (1 - lo)
-        hi[churns] = churn_frac[churns]
-        churn_date[churns] = (
-            month_start + pd.to_timedelta(np.floor(churn_frac[churns] * days), unit="D")
-        ).to_numpy()
+        u_churn, u_day = rng.random(n), rng.random(n)
+        lo, hi = np.zeros(n), np.ones(n)
+        # cancellations of this month's customers, then referrals, whose friends sign up on the
+        # referral date and may cancel or refer (friends of friends) in the rest of the month
+        pool = np.flatnonzero(alive)
+        while pool.size:
+            lo[pool] = np.where(signup_month[pool] == m, signup_frac[pool], 0.0)
+            tenure = np.maximum(m - signup_month[pool] + (1 - lo[pool]), 1e-3)
+            # Weibull cumulative hazard increment over the rest of the month, scaled by the covariates
+            d_h = (
+                tenure**WEIBULL_SHAPE - np.maximum(tenure - (1 - lo[pool]), 0) ** WEIBULL_SHAPE
+            ) / WEIBULL_SHAPE
+            p_churn = _stable(1 - np.exp(-d_h * np.exp(eta[pool])))
+            leaving = pool[u_churn[pool] < p_churn]
+            hi[leaving] = lo[leaving] + u_day[leaving] * (1 - lo[leaving])
+            churn_date[leaving] = (
+                month_start + pd.to_timedelta(np.floor(hi[leaving] * days), unit="D")
+            ).to_numpy()
+            # referrals at the rate of each referrer's class at the start of the month
+            n_referrals = rng.poisson(_stable(class_rate[latest_class[pool]] * (hi[pool] - lo[pool])))
+            rows_r, dates_r = _events(rng, pool, n_referrals, month_start, days, lo, hi)
+            friends = np.arange(next_friend, next_friend + rows_r.size)
+            if friends.size and friends[-1] >= n:
+                raise RuntimeError("the reserve of referred friends ran out; enlarge it in generate()")
+            next_friend += rows_r.size
+            signup_month[friends] = m
+            # the friend signs up on the referral date (mid-day, so floor(frac * days) is that day)
+            signup_frac[friends] = ((dates_r - month_start).days.to_numpy() + 0.5) / days
+            out["referrals"].append((rows_r, friends, dates_r))
+            alive[friends] = True
+            pool = friends
+        idx = np.flatnonzero(alive)
         exposure = np.where(alive, hi - lo, 0.0)
         alive_months += exposure
         # orders
@@ -327,17 +346,6 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, program
         nps = np.clip(np.round(_stable(7.2 + 1.8 * moment + hurt)), 0, 10).astype(int)
         csat = np.clip(np.round(_stable(3.9 + 0.9 * moment + 0.5 * hurt)), 1, 5).astype(int)
         out["surveys"].append((rows, dates, nps, csat))
-        # referrals at the rate of each referrer's class at the start of the month
-        n_referrals = rng.poisson(_stable(class_rate[latest_class[idx]] * exposure[idx]))
-        rows_r, dates_r = _events(rng, idx, n_referrals, month_start, days, lo, hi)
-        friends = np.arange(next_friend, next_friend + rows_r.size)
-        if friends.size and friends[-1] >= n:
-            raise RuntimeError("the reserve of referred friends ran out; enlarge it in generate()")
-        next_friend += rows_r.size
-        signup_month[friends] = m
-        # the friend signs up on the referral date (the day's middle, so floor(frac * days) is that day)
-        signup_frac[friends] = ((dates_r - month_start).days.to_numpy() + 0.5) / days
-        out["referrals"].append((rows_r, friends, dates_r))
         latest_class[rows] = np.where(nps >= 9, 3, np.where(nps >= 7, 2, 1))  # from next month
     return {
         "out": out,
@@ -580,8 +588,7 @@ def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
             "monthly_rate_by_latest_nps_class": REFERRAL_RATE_BY_LATEST_NPS_CLASS,
             "rule": "referrals per active month at the class of the latest answer given before the month "
             "(promoter 9-10, passive 7-8, detractor 0-6; no_answer before any answer); each referral is "
-            "a friend who signs up on the referral date, acquisition channel 'referral', and starts "
-            "buying the next month",
+            "a friend who signs up on the referral date, acquisition channel 'referral'",
         },
         "programme": {
             "name": "Priority care pilot",
