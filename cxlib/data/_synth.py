@@ -56,6 +56,10 @@ TOUCHPOINTS = ["delivery", "product", "support", "digital", "value"]
 #: Weights of each touchpoint's experience in latent satisfaction (sum to 1).
 SATISFACTION_WEIGHTS = {"delivery": 0.34, "product": 0.26, "support": 0.18, "digital": 0.13, "value": 0.09}
 TOUCHPOINT_CORRELATION = 0.35
+#: Centre of each touchpoint's 1-5 rating (before noise, rounding and clipping): how well the company
+#: performs there. Delivery matters most and scores lowest, so an importance-performance matrix has
+#: a clear "invest first" touchpoint; digital matters little and scores well.
+RATING_CENTRES = {"delivery": 3.3, "product": 4.0, "support": 3.4, "digital": 3.9, "value": 3.6}
 SATISFACTION_NOISE_SD = 0.25  # idiosyncratic part of latent satisfaction, before standardising
 
 #: Planted log hazard ratios of monthly cancellation (proportional hazards, cloglog link).
@@ -523,7 +527,7 @@ def _surveys_table(rng, ids, cust, parts) -> pd.DataFrame:
         }
     )
     for tp in TOUCHPOINTS:
-        rating = _rating(rng, cust[f"experience_{tp}"].to_numpy()[rows])
+        rating = _rating(rng, cust[f"experience_{tp}"].to_numpy()[rows], centre=RATING_CENTRES[tp])
         if tp == "support":  # asked of everyone; "not applicable" (no support contact) is its own code
             rating = np.where(rng.random(rows.size) < 0.55, NOT_APPLICABLE_CODE, rating)
         else:  # skipped questions are left blank
@@ -580,6 +584,8 @@ def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
             "nps_effect_unresolved_complaint": NPS_EFFECT_UNRESOLVED_COMPLAINT,
             "csat_effect_unresolved_complaint": 0.5 * NPS_EFFECT_UNRESOLVED_COMPLAINT,
             "unresolved_complaint_rule": "an unresolved complaint dated before the first day of the answer's month",
+            "rating_centres": RATING_CENTRES,
+            "rating": "round(centre + 0.9 * (experience + N(0, 0.6))) clipped to 1..5",
             "rating_not_applicable_code": NOT_APPLICABLE_CODE,
             "rating_not_applicable": {"support": 0.55},
             "rating_skipped_blank": {tp: 0.08 for tp in TOUCHPOINTS if tp != "support"},

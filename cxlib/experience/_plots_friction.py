@@ -54,7 +54,7 @@ def plot_kpi_by_channel(
     """
     rows = kpis.loc[(kpis["dimension"] == dimension) & (kpis["kpi"] == kpi)].dropna(subset=["estimate"])
     rows = rows.sort_values("estimate")
-    ax = new_axes(ax)
+    ax = new_axes(ax, figsize=(7.5, 0.45 * len(rows) + 1.6))  # a bar's height, not the default figure's
     y = np.arange(len(rows))
     estimate = rows["estimate"].to_numpy(float)
     low = rows["ci_low"].to_numpy(float)

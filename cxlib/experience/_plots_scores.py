@@ -125,6 +125,9 @@ def plot_nps_over_time(scores: PeriodScores, ax: Axes | None = None) -> Axes | N
     if partial.any():
         ax.plot(middle[partial], nps[partial], "o", mfc="white", color=charts.ACCENT, label="partial period")
     ax.axhline(0, color=charts.NEUTRAL, linewidth=0.8)
+    # one tick per shown period, named as the tables name it ("2024Q3"), thinned to at most 8
+    step = max(1, int(np.ceil(len(shown) / 8)))
+    ax.set_xticks(middle[::step], shown["period"].astype(str).to_numpy()[::step])
     ax.legend(loc="best", fontsize="small")
     unit = "quarter" if scores.freq == "quarter" else "month"
     xlabel = f"{unit} (each customer's latest answer per {unit})" + _hidden_note(

@@ -11,7 +11,13 @@ table                     written by               read by
                                                    retention curves group customers by a driver)
 ``segment_summary``       ``01_segmentation``      analysts
 ``churn_scores``          ``02_churn_drivers``     analysts
-``churn_drivers``         ``02_churn_drivers``     analysts
+``churn_drivers``         ``02_churn_drivers``     ``03_cx_drivers`` (optional: without it the churn
+                                                   model is fitted there the same way)
+``driver_importance``     ``03_cx_drivers``        analysts, the revenue-impact notebook
+``friction_effects``      ``03_cx_drivers``        analysts, the revenue-impact notebook
+``referral_rates``        ``03_cx_drivers``        analysts, the revenue-impact notebook
+``referred_value``        ``03_cx_drivers``        analysts, the revenue-impact notebook
+``scores_by_group``       ``03_cx_drivers``        analysts, the executive summary
 ========================  =======================  ================================================
 
 Every table has a one-line description and the columns a reader may rely on (it may hold more,
@@ -106,7 +112,7 @@ class NotebookIO:
 
 #: The declared hand-over between the suite's notebooks, in run order.
 CATALOG: tuple[NotebookIO, ...] = (
-    NotebookIO("00_data_overview"),
+    NotebookIO("00_data_overview", data=("customers",)),
     NotebookIO(
         "01_segmentation",
         data=("transactions",),
@@ -133,6 +139,7 @@ CATALOG: tuple[NotebookIO, ...] = (
     ),
     NotebookIO(
         "02_churn_drivers",
+        data=("customers",),
         reads=(
             Read(
                 "segments",
@@ -158,6 +165,84 @@ CATALOG: tuple[NotebookIO, ...] = (
                     "driver": "the driver the term belongs to",
                     "odds_ratio": "odds ratio from the logistic driver model",
                     "hazard_ratio": "hazard ratio from the Cox model",
+                },
+            ),
+        ),
+    ),
+    NotebookIO(
+        "03_cx_drivers",
+        reads=(
+            Read(
+                "segments",
+                required=False,
+                instead="scores, friction and the funnel are not broken down by segment",
+            ),
+            Read("churn_drivers", required=False, instead="the churn model is fitted here the same way"),
+        ),
+        writes=(
+            TableSpec(
+                "driver_importance",
+                "One row per touchpoint rating: relative weight (share of R²) and rank with bootstrap "
+                "intervals, model effect per point, current score.",
+                {
+                    "term": "the rating column",
+                    "label": "the rating's name",
+                    "share": "percent of the explained variation (R²)",
+                    "share_low": "lower end of its 95% bootstrap interval",
+                    "share_high": "upper end",
+                    "rank": "importance rank (1 = most important)",
+                    "mean_rating": "current mean rating",
+                    "target": "the survey column explained",
+                },
+            ),
+            TableSpec(
+                "friction_effects",
+                "One row per friction driver: effect on the survey answer and the churn model's ratios, "
+                "with intervals.",
+                {
+                    "driver": "the friction driver (the churn model's driver name)",
+                    "label": "its name",
+                    "nps_effect": "change of the answer, in points per nps_unit",
+                    "nps_ci_low": "lower end of its 95% interval",
+                    "nps_ci_high": "upper end",
+                    "hazard_ratio": "the churn Cox model's hazard ratio",
+                    "hr_ci_low": "lower end of its 95% interval",
+                    "hr_ci_high": "upper end",
+                },
+            ),
+            TableSpec(
+                "referral_rates",
+                "One row per NPS class of the latest answer: referrals per customer-month with intervals.",
+                {
+                    "nps_class": "promoter, passive, detractor or no_answer",
+                    "estimate": "referrals per customer-month",
+                    "ci_low": "lower end of its 95% interval",
+                    "ci_high": "upper end",
+                    "rate_ratio": "rate ratio vs detractors",
+                },
+            ),
+            TableSpec(
+                "referred_value",
+                "Spend per active month and 12-month retention of referred vs other customers.",
+                {
+                    "metric": "spend_per_month or retained_12m",
+                    "group": "referred, other or difference",
+                    "estimate": "the value",
+                    "ci_low": "lower end of its 95% interval",
+                    "ci_high": "upper end",
+                },
+            ),
+            TableSpec(
+                "scores_by_group",
+                "One row per shown group: NPS and CSAT with intervals (groups below experience.min_answers "
+                "and those hidden with them are left out).",
+                {
+                    "variable": "the grouping variable",
+                    "group": "the group",
+                    "answers": "customers' latest answers counted",
+                    "nps": "NPS (-100 to 100)",
+                    "nps_low": "lower end of its 95% interval",
+                    "nps_high": "upper end",
                 },
             ),
         ),

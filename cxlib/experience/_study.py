@@ -1,0 +1,245 @@
+"""The customer-experience analysis in one call: scores, key drivers, friction, journey, word of mouth.
+
+:func:`experience_study` runs every part the data allow, each with the settings of the config's
+``experience`` section, and records the parts it could not run with a reason code (no sentences:
+:mod:`cxlib.experience._report` words them). The notebook ``03_cx_drivers`` and the tests call it
+once and read its fields; the run catalog's tables are built from it by :func:`catalog_tables`.
+
+Examples
+--------
+>>> study = experience_study(data, config)  # doctest: +SKIP
+>>> study.drivers.summary_[["label", "share", "rank"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cxlib.experience._friction import absent_kpis, friction_kpis
+from cxlib.experience._friction_effects import FrictionOnNPS, friction_effects, friction_survey_frame
+from cxlib.experience._funnel import JourneyFunnel, journey_funnel
+from cxlib.experience._key_drivers import KeyDrivers, choose_target, rating_columns
+from cxlib.experience._referrals import ReferralRates, referred_customer_value
+from cxlib.experience._scores import (
+    GroupScores,
+    PeriodScores,
+    customer_groups,
+    scores_by_group,
+    scores_by_period,
+)
+
+#: Sections of the analysis, in report order.
+SECTIONS = ("scores", "drivers", "friction", "journey", "referrals")
+
+#: Why a section (or part of one) could not run: reason code -> the tables or columns it needs.
+REASONS = {
+    "no_customers": "customers",
+    "no_surveys": "surveys",
+    "no_scores": "surveys.nps or surveys.csat",
+    "no_ratings": "two or more surveys.rating_<touchpoint> columns",
+    "no_target": "surveys.nps, surveys.csat or surveys.satisfied",
+    "no_interactions": "interactions",
+    "no_referrals": "referrals",
+    "no_transactions": "transactions",
+}
+
+#: Smallest number of answers with friction history for the friction-on-NPS model.
+MIN_FRICTION_ANSWERS = 50
+
+
+@dataclass
+class ExperienceStudy:
+    """Every part of the customer-experience analysis of one dataset.
+
+    Attributes
+    ----------
+    settings : dict
+        The config's ``experience`` section as used (with notebook overrides).
+    groups : DataFrame or None
+        One row per customer: the variables scores and the funnel are broken down by.
+    scores, periods : GroupScores, PeriodScores or None
+        NPS and CSAT by group and by period.
+    target : str or None
+        The survey column the key drivers and friction effects explain.
+    drivers : KeyDrivers or None
+        Relative weights and model effects of the touchpoint ratings.
+    kpis, absent : DataFrame or None
+        Friction KPIs (:func:`friction_kpis`) and those the data cannot give (:func:`absent_kpis`).
+    friction_on_target : FrictionOnNPS or None
+        Friction's effect on the survey answer.
+    effects : DataFrame or None
+        Friction's effect on the answer beside its effect on churn (:func:`friction_effects`).
+    funnel : JourneyFunnel or None
+    referrals : ReferralRates or None
+    referred_value : DataFrame or None
+        Spend and retention of referred vs other customers.
+    unavailable : dict
+        Section or part -> reason code (:data:`REASONS`).
+    """
+
+    settings: dict
+    groups: pd.DataFrame | None = None
+    scores: GroupScores | None = None
+    periods: PeriodScores | None = None
+    target: str | None = None
+    drivers: KeyDrivers | None = None
+    kpis: pd.DataFrame | None = None
+    absent: pd.DataFrame | None = None
+    friction_on_target: FrictionOnNPS | None = None
+    effects: pd.DataFrame | None = None
+    funnel: JourneyFunnel | None = None
+    referrals: ReferralRates | None = None
+    referred_value: pd.DataFrame | None = None
+    unavailable: dict = field(default_factory=dict)
+
+
+def experience_study(
+    data,
+    config,
+    segments: pd.DataFrame | None = None,
+    churn_drivers: pd.DataFrame | None = None,
+    *,
+    n_boot: int | None = None,
+    min_answers: int | None = None,
+) -> ExperienceStudy:
+    """Run every part of the customer-experience analysis the data allow.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The validated tables (:func:`cxlib.run.load_run_data`); not modified.
+    config : Config
+        Its ``experience`` section (and ``analysis`` for the churn rule) sets the analysis.
+    segments : DataFrame, optional
+        The segmentation's per-customer table (``customer_id``, ``segment_name``): scores, KPIs and
+        the funnel are then broken down by segment too.
+    churn_drivers : DataFrame, optional
+        The churn capability's saved driver table; without it the churn model is fitted here the
+        same way (:func:`cxlib.experience.fit_churn_driver_table`).
+    n_boot, min_answers : int, optional
+        Override the config's ``experience.n_boot`` and ``experience.min_answers`` (0 or None: the config's).
+
+    Returns
+    -------
+    ExperienceStudy
+    """
+    from cxlib.features import churn_rule_from_config, features_from_config
+
+    settings = dict(config.section("experience"))
+    settings["n_boot"] = int(n_boot or settings["n_boot"])
+    settings["min_answers"] = int(min_answers or settings["min_answers"])
+    # the churn model's definition of a long wait, so friction means the same in both capabilities
+    settings["long_wait_minutes"] = config.values["churn_model"]["long_wait_minutes"]
+    study = ExperienceStudy(settings=settings)
+    has_customers = data.has("customers")
+    if has_customers:
+        study.groups = customer_groups(data, segments)
+    surveys = data["surveys"] if data.has("surveys") else None
+    _scores(study, data, surveys)
+    _drivers(study, surveys, config)
+    if not data.has("interactions"):
+        study.unavailable["friction"] = "no_interactions"
+    elif not has_customers:
+        study.unavailable["friction"] = "no_customers"
+    else:
+        study.kpis = friction_kpis(
+            data,
+            study.groups.drop(columns=["order_channel"], errors="ignore"),
+            long_wait_minutes=settings["long_wait_minutes"],
+            repeat_contact_days=settings["repeat_contact_days"],
+        )
+        study.absent = absent_kpis(data)
+        _friction_effects(study, data, config, surveys, churn_drivers)
+    if not has_customers:
+        study.unavailable["journey"] = "no_customers"
+        study.unavailable["referrals"] = "no_customers"
+        return study
+    rule = churn_rule_from_config(data, config)
+    study.funnel = journey_funnel(
+        data, rule, study.groups.drop(columns=["order_channel"], errors="ignore"), settings["loyalty_months"]
+    )
+    if not data.has("referrals"):
+        study.unavailable["referrals"] = "no_referrals"
+    else:
+        study.referrals = ReferralRates.from_config(config).fit(data, rule)
+        if data.has("transactions"):
+            study.referred_value = referred_customer_value(data, rule, features_from_config(data, config))
+        else:
+            study.unavailable["referred_value"] = "no_transactions"
+    return study
+
+
+def _scores(study: ExperienceStudy, data, surveys) -> None:
+    if surveys is None:
+        study.unavailable["scores"] = "no_surveys"
+        return
+    if not any(c in surveys and surveys[c].notna().any() for c in ("nps", "csat")):
+        study.unavailable["scores"] = "no_scores"
+        return
+    groups = study.groups if study.groups is not None else pd.DataFrame({"customer_id": []})
+    minimum = study.settings["min_answers"]
+    study.scores = scores_by_group(surveys, groups, min_answers=minimum)
+    study.periods = scores_by_period(
+        surveys, start=surveys["date"].min(), end=data.as_of, min_answers=minimum
+    )
+
+
+def _drivers(study: ExperienceStudy, surveys, config) -> None:
+    if surveys is None:
+        study.unavailable["drivers"] = "no_surveys"
+        return
+    try:
+        study.target = choose_target(surveys, study.settings["target"])
+    except ValueError:
+        study.unavailable["drivers"] = "no_target"
+        return
+    if len(rating_columns(surveys)) < 2:
+        study.unavailable["drivers"] = "no_ratings"
+        return
+    params = KeyDrivers.config_params(config) | {
+        "target": study.target,
+        "n_boot": study.settings["n_boot"],
+        "min_answers": study.settings["min_answers"],
+    }
+    study.drivers = KeyDrivers(**params).fit(surveys)
+
+
+def _friction_effects(study: ExperienceStudy, data, config, surveys, churn_drivers) -> None:
+    target = study.target
+    if surveys is None or target is None or target not in surveys:
+        study.unavailable["friction_on_target"] = "no_surveys" if surveys is None else "no_target"
+        study.effects = friction_effects(None, churn_drivers, data, config)
+        return
+    frame = friction_survey_frame(data, target=target, long_wait_minutes=study.settings["long_wait_minutes"])
+    if len(frame) < MIN_FRICTION_ANSWERS:
+        study.unavailable["friction_on_target"] = "no_surveys"
+        study.effects = friction_effects(None, churn_drivers, data, config)
+        return
+    study.friction_on_target = FrictionOnNPS(target=target).fit(frame)
+    study.effects = friction_effects(study.friction_on_target.summary_, churn_drivers, data, config)
+
+
+def catalog_tables(study: ExperienceStudy) -> dict[str, pd.DataFrame]:
+    """The tables notebook 03 hands on through the run catalog (only those the data gave).
+
+    Returns
+    -------
+    dict
+        ``driver_importance`` (the key drivers' ``summary_``), ``friction_effects``,
+        ``referral_rates`` (the referral model's ``summary_``), ``referred_value`` and
+        ``scores_by_group`` (shown groups only: hidden groups stay out of every output).
+    """
+    tables = {}
+    if study.drivers is not None:
+        tables["driver_importance"] = study.drivers.summary_.assign(target=study.target)
+    if study.effects is not None and len(study.effects):
+        tables["friction_effects"] = study.effects
+    if study.referrals is not None:
+        tables["referral_rates"] = study.referrals.summary_
+    if study.referred_value is not None:
+        tables["referred_value"] = study.referred_value
+    if study.scores is not None:
+        tables["scores_by_group"] = study.scores.table.loc[study.scores.table["shown"]].reset_index(drop=True)
+    return tables
