@@ -36,6 +36,7 @@ from cxlib.experience import (  # noqa: E402
 )
 from cxlib.experience._friction import _customer_rate, _rate  # noqa: E402
 from cxlib.features import driver_features, friction_features  # noqa: E402
+from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.stats import wilson_interval  # noqa: E402
 from tests.churn_data import MID_CUSTOMERS, demo  # noqa: E402
 
@@ -137,7 +138,10 @@ def _kpi(kpis, kpi, dimension="all", group="all"):
 
 def test_kpis_match_hand_counts():
     data = _tiny()
-    kpis = friction_kpis(data, groups=data["customers"][["customer_id", "plan"]], start="2024-01-01")
+    rule = resolve_churn_rule(data, "contractual")  # C's exposure ends when C churns
+    kpis = friction_kpis(
+        data, groups=data["customers"][["customer_id", "plan"]], start="2024-01-01", rule=rule
+    )
     years = (366 + 184 + 182) / 365  # A all 2024 (+ the as-of day), B from July, C until July
     assert _kpi(kpis, "complaint_rate")["estimate"] == pytest.approx(100 * 3 / years)
     assert _kpi(kpis, "customers_with_complaint")["estimate"] == pytest.approx(2 / 3)

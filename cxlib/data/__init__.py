@@ -45,6 +45,7 @@ _WHERE = {
     "PROGRAMME_START": "_synth",
     "PURCHASE_FEATURES": "_readiness",
     "Problem": "_contract",
+    "RATING_CENTRES": "_synth",
     "RATING_PREFIX": "_contract",
     "REASONS": "_dropped",
     "REFERRAL_RATE_BY_LATEST_NPS_CLASS": "_synth",

@@ -7,6 +7,8 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "AUTOMATIC": "_scores",
+    "CATALOG_TABLES": "_study",
     "CLASS_NAMES": "_report",
     "DEFAULT_GROUP_COLUMNS": "_funnel",
     "DEFAULT_TARGETS": "_key_drivers",
@@ -31,12 +33,14 @@ _WHERE = {
     "MIN_FRICTION_ANSWERS": "_study",
     "NPS_CLASSES": "_referrals",
     "NpsInterval": "_score_intervals",
+    "PERIOD_LENGTHS": "_scores",
     "PairwiseSums": "_relative_weights",
     "PeriodScores": "_scores",
     "QUADRANTS": "_key_drivers",
     "QUADRANT_COLOURS": "_plots_drivers",
     "QUADRANT_NAMES": "_plots_drivers",
     "QUESTIONS": "_report",
+    "QUESTIONS_WITHOUT_SURVEYS": "_report",
     "REASONS": "_study",
     "REFERRAL_RATE_UNIT": "_referrals",
     "ReferralRates": "_referrals",

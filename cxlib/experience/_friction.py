@@ -125,6 +125,7 @@ def friction_kpis(
     long_wait_minutes: float = 20,
     repeat_contact_days: int = 7,
     start=None,
+    rule=None,
 ) -> pd.DataFrame:
     """Friction KPIs overall, by interaction channel and by customer group, with 95% intervals.
 
@@ -145,6 +146,9 @@ def friction_kpis(
         before the period's end are left out (their follow-up is not fully seen).
     start : date, optional
         First day of the period.
+    rule : ChurnRule, optional
+        The churn rule (:func:`cxlib.features.churn_rule_from_config`): a customer's exposure for
+        the complaint rate ends when they churn. None: it runs to the end of the as-of day.
 
     Returns
     -------
@@ -166,7 +170,7 @@ def friction_kpis(
     start = pd.Timestamp(start) if start is not None else events["timestamp"].min()
     events = events.loc[(events["timestamp"] >= start) & (events["timestamp"] < end)]
     events = _with_repeats(events, end, repeat_contact_days)
-    customers = _exposure(data["customers"], start, end)
+    customers = _exposure(data, rule, start, end)
     absent = set(absent_kpis(data)["kpi"])
     orders = None
     if "checkout_abandonment" not in absent:
@@ -204,13 +208,14 @@ def friction_kpis(
     return table[KPI_COLUMNS]
 
 
-def _exposure(customers: pd.DataFrame, start, end) -> pd.DataFrame:
+def _exposure(data, rule, start, end) -> pd.DataFrame:
     """Customers with their years in the period (from signup or start to churn or end)."""
+    from cxlib.experience._referrals import exposure_ends
+
+    customers = data["customers"]
     begin = customers["signup_date"].clip(lower=start)
-    stop = (
-        customers["churn_date"].fillna(end) if "churn_date" in customers else pd.Series(end, customers.index)
-    )
-    stop = pd.to_datetime(stop).clip(upper=end)
+    stop = exposure_ends(data, rule).reindex(customers["customer_id"]).to_numpy()
+    stop = pd.Series(pd.to_datetime(stop), index=customers.index).clip(upper=end)
     years = ((stop - begin).dt.total_seconds() / 86_400 / YEAR_DAYS).clip(lower=0)
     out = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy(), "years": years.to_numpy()})
     return out.loc[out["years"] > 0].reset_index(drop=True)

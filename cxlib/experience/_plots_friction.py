@@ -100,8 +100,10 @@ def plot_nps_effects(
     )
 
 
-def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np.ndarray:
-    """Friction's effect on NPS (points) beside its hazard ratio on churn, driver by driver.
+def plot_friction_effects(
+    effects: pd.DataFrame, title: str | None = None, answer_name: str = "NPS answer"
+) -> np.ndarray:
+    """Friction's effect on the survey answer (points) beside its hazard ratio on churn, driver by driver.
 
     Parameters
     ----------
@@ -109,55 +111,65 @@ def plot_friction_effects(effects: pd.DataFrame, title: str | None = None) -> np
         :func:`cxlib.experience.friction_effects` output.
     title : str, optional
         The finding, over both panels.
+    answer_name : str
+        Title of the answer's panel (e.g. "NPS answer", "CSAT answer").
 
     Returns
     -------
     array of Axes
-        The NPS panel and the churn panel (the NPS panel alone when no row has a hazard ratio).
+        The answer's panel and the churn panel; one of them alone when the other has no estimate
+        (no surveys, or no churn table).
     """
     rows = effects.iloc[::-1]
-    with_churn = rows["hazard_ratio"].notna().any()  # no churn table: the NPS panel alone
-    size = (12.0 if with_churn else 7.5, 0.4 * len(rows) + 1.8)
-    fig, axes = plt.subplots(1, 2 if with_churn else 1, figsize=size, layout="constrained")
+    with_churn = rows["hazard_ratio"].notna().any()
+    with_answer = rows["nps_effect"].notna().any()
+    panels = int(with_churn) + int(with_answer)
+    if panels == 0:
+        raise ValueError("plot_friction_effects: no effect on the answer and no hazard ratio to draw")
+    size = (12.0 if panels == 2 else 7.5, 0.4 * len(rows) + 1.8)
+    fig, axes = plt.subplots(1, panels, figsize=size, layout="constrained")
     axes = np.atleast_1d(axes)
-    nps = pd.DataFrame(
-        {
-            "label": rows["label"].to_numpy(),
-            "estimate": rows["nps_effect"].to_numpy(float),
-            "ci_low": rows["nps_ci_low"].to_numpy(float),
-            "ci_high": rows["nps_ci_high"].to_numpy(float),
-            "unit": rows["nps_unit"].to_numpy(),
-        }
-    )
-    forest_plot(
-        nps,
-        ax=axes[0],
-        title="NPS answer",
-        xlabel="points",
-        null_value=0.0,
-        higher_is="better",
-        show_units=True,
-    )
+    if with_answer:
+        answer = pd.DataFrame(
+            {
+                "label": rows["label"].to_numpy(),
+                "estimate": rows["nps_effect"].to_numpy(float),
+                "ci_low": rows["nps_ci_low"].to_numpy(float),
+                "ci_high": rows["nps_ci_high"].to_numpy(float),
+                "unit": rows["nps_unit"].to_numpy(),
+            }
+        )
+        forest_plot(
+            answer,
+            ax=axes[0],
+            title=answer_name,
+            xlabel="points",
+            null_value=0.0,
+            higher_is="better",
+            show_units=True,
+        )
+    if with_churn:
+        churn = pd.DataFrame(
+            {
+                # beside the answer's panel the drivers are named on its left; alone, name them here
+                "label": rows["churn_unit"].fillna("").to_numpy()
+                if with_answer
+                else rows["label"].to_numpy(),
+                "estimate": rows["hazard_ratio"].to_numpy(float),
+                "ci_low": rows["hr_ci_low"].to_numpy(float),
+                "ci_high": rows["hr_ci_high"].to_numpy(float),
+                "unit": rows["churn_unit"].to_numpy(),
+            }
+        )
+        forest_plot(
+            churn,
+            ax=axes[-1],
+            title="Churn",
+            xlabel="hazard ratio",
+            null_value=1.0,
+            higher_is="worse",
+            show_units=not with_answer,
+        )
     if title:
         fig.suptitle(title)
-    if not with_churn:
-        return axes
-    churn = pd.DataFrame(
-        {
-            "label": rows["churn_unit"].fillna("").to_numpy(),  # the drivers are named on the left
-            "estimate": rows["hazard_ratio"].to_numpy(float),
-            "ci_low": rows["hr_ci_low"].to_numpy(float),
-            "ci_high": rows["hr_ci_high"].to_numpy(float),
-            "unit": rows["churn_unit"].to_numpy(),
-        }
-    )
-    forest_plot(
-        churn,
-        ax=axes[1],
-        title="Churn",
-        xlabel="hazard ratio",
-        null_value=1.0,
-        higher_is="worse",
-        show_units=False,
-    )
     return axes

@@ -46,13 +46,19 @@ CLASS_NAMES = {
     "detractor": "Detractors (0-6)",
     "no_answer": "Not yet answered",
 }
-#: Section headings' questions, and what each needs (for the intro).
+#: Section headings' questions (for the intro); a question about surveys only where there are surveys.
 QUESTIONS = {
     "scores": "How satisfied are customers, and does it differ between groups and over time?",
-    "drivers": "Which touchpoints drive satisfaction, and where should we invest?",
+    "drivers": "Which ratings drive satisfaction, and where should we invest?",
     "friction": "Where do customers meet friction, and what does it cost in satisfaction and churn?",
     "journey": "Where does the journey from sign-up to advocacy lose customers?",
     "referrals": "Do promoters bring new customers, and what are those customers worth?",
+}
+#: The same questions where the data have no survey answers.
+QUESTIONS_WITHOUT_SURVEYS = {
+    "friction": "Where do customers meet friction, and does it go with leaving?",
+    "journey": "Where does the journey from sign-up to referring others lose customers?",
+    "referrals": "How often do customers refer others, and what are those they bring worth?",
 }
 SECTION_TITLES = {
     "scores": "NPS and CSAT",
@@ -110,10 +116,18 @@ def report_intro(study: ExperienceStudy, data) -> str:
         if data.has(table):
             parts.append(f"{len(data[table]):,} {noun}")
     lines = [f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}.", ""]
+    surveys = data.has("surveys")
     for number, section in enumerate(study_sections(), start=1):
         reason = study.unavailable.get(section)
         suffix = f" *Not available: the data have no {REASONS[reason]}.*" if reason else ""
-        lines.append(f"{number}. **{QUESTIONS[section]}**{suffix}")
+        question = (
+            QUESTIONS[section]
+            if surveys or reason
+            else QUESTIONS_WITHOUT_SURVEYS.get(section, QUESTIONS[section])
+        )
+        if not surveys and section in ("scores", "drivers"):
+            question = "Satisfaction and its drivers"
+        lines.append(f"{number}. **{question}**{suffix}")
     return "\n".join(lines)
 
 
@@ -325,7 +339,7 @@ def driver_table(study: ExperienceStudy) -> pd.DataFrame:
     effect_header = "Odds ratio per point (95% CI)" if kd.binary_ else "Effect per point (95% CI)"
     return pd.DataFrame(
         {
-            "Touchpoint rating": s["label"].astype(str).to_numpy(),
+            "Rating": s["label"].astype(str).to_numpy(),
             "Share of explained variation (95% CI)": [
                 f"{v:.0f}% ({lo:.0f}% to {hi:.0f}%)"
                 for v, lo, hi in zip(s["share"], s["share_low"], s["share_high"], strict=True)
@@ -392,7 +406,8 @@ def friction_report(study: ExperienceStudy) -> list:
     if study.effects is not None and len(study.effects):
         out.append(Markdown(describe_effects(study)))
         out.append(styled(effects_table(study)))
-        out.append(_close(plot_friction_effects(study.effects)))
+        answer = {"nps": "NPS answer", "csat": "CSAT answer"}.get(study.target, "Survey answer")
+        out.append(_close(plot_friction_effects(study.effects, answer_name=answer)))
     return out
 
 
@@ -509,9 +524,13 @@ def journey_report(study: ExperienceStudy) -> list:
 
 
 def stage_names(study: ExperienceStudy) -> dict:
-    """Stage -> the reader's name (the loyalty stage with its months)."""
+    """Stage -> the reader's name: the loyalty stage with its months, advocacy by what shows it."""
     months = study.funnel.rule["loyalty_months"] if study.funnel is not None else 12
-    return {k: v.format(months=months) for k, v in STAGE_NAMES.items()}
+    names = {k: v.format(months=months) for k, v in STAGE_NAMES.items()}
+    shown_by = [w for w, has in (("promoter", study.has_surveys), ("referrer", study.has_referrals)) if has]
+    if shown_by:
+        names["advocacy"] = f"Advocate ({' or '.join(shown_by)})"
+    return names
 
 
 def describe_funnel(study: ExperienceStudy) -> str:
@@ -572,7 +591,8 @@ def referrals_report(study: ExperienceStudy) -> list:
     from cxlib.experience._plots_journey import plot_referral_rates
 
     out = [Markdown(describe_referrals(study))]
-    out.append(_close(plot_referral_rates(study.referrals.summary_)))
+    if study.has_surveys:
+        out.append(_close(plot_referral_rates(study.referrals.summary_)))
     if study.referred_value is not None:
         out.append(styled(value_table(study)))
     notes = [render(note) for note in study.referrals.caveats_]
@@ -584,6 +604,14 @@ def referrals_report(study: ExperienceStudy) -> list:
 def describe_referrals(study: ExperienceStudy) -> str:
     """Referrals per 100 customers a month by NPS class, and the promoters' rate ratio."""
     summary = study.referrals.summary_.set_index("nps_class")
+    if not study.has_surveys:  # everyone is in the no-answer class: one overall rate
+        row = summary.loc["no_answer"]
+        return (
+            f"Customers make **{100 * row['estimate']:.2f} referrals per 100 customers a month** (95% CI "
+            f"{100 * row['ci_low']:.2f} to {100 * row['ci_high']:.2f}; {int(row['referrals']):,} referrals over "
+            f"{row['exposure_months']:,.0f} customer-months). Rates by NPS class are not available: the data "
+            "have no surveys table."
+        )
     lines = [
         "Each customer's class is that of their latest NPS answer, from the month after it; referrals are "
         "counted per customer-month in that class (Poisson model, customers' repeated spells clustered).",

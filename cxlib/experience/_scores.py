@@ -114,6 +114,11 @@ def _suppress(table: pd.DataFrame, min_answers: int) -> pd.DataFrame:
     return out
 
 
+#: Period lengths of :func:`scores_by_period`, and the word that lets the data choose between them.
+PERIOD_LENGTHS = ("quarter", "month")
+AUTOMATIC = "auto"
+
+
 def latest_per_customer(surveys: pd.DataFrame) -> pd.DataFrame:
     """Each customer's latest answer (ties on the date: the later row), with an NPS or CSAT score."""
     scored = [c for c in ("nps", "csat") if c in surveys]
@@ -130,7 +135,7 @@ class GroupScores:
     table : DataFrame
         One row per (``variable``, ``group``): :data:`SCORE_COLUMNS`, the p-values of the group
         against all other respondents (``nps_p_value``, ``csat_p_value``) and their Holm
-        adjustment over the variable's shown groups (``*_p_adjusted``), and ``shown`` (True when
+        adjustment over the shown groups of every variable (``*_p_adjusted``), and ``shown`` (True when
         the group's NPS or CSAT figures are shown; each is hidden apart, by its own count of answers).
     overall : DataFrame
         One row: the same figures over every counted answer.
@@ -214,11 +219,18 @@ def scores_by_group(
         table = _suppress(pd.DataFrame(part), min_answers)
         for metric, value in (("nps", "nps"), ("csat", "csat_mean")):
             table.loc[table[value].isna(), f"{metric}_p_value"] = np.nan  # hidden or no answers
-            table[f"{metric}_p_adjusted"] = _holm(table[f"{metric}_p_value"])
         rows.append(table)
     columns = ["variable", "group", *SCORE_COLUMNS]
     columns += ["nps_p_value", "nps_p_adjusted", "csat_p_value", "csat_p_adjusted", "shown"]
-    table = pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+    if rows:
+        table = pd.concat(rows, ignore_index=True)
+        # one family: every shown group of every variable, so scanning the whole table for a
+        # "significant" group keeps its 5% error rate
+        for metric in ("nps", "csat"):
+            table[f"{metric}_p_adjusted"] = _holm(table[f"{metric}_p_value"])
+        table = table[columns]
+    else:
+        table = pd.DataFrame(columns=columns)
     overall = pd.DataFrame([_score_row(answers, csat_scale)])
     dates = answers["date"]
     return GroupScores(
@@ -318,12 +330,12 @@ def scores_by_period(
     >>> scores_by_period(surveys, min_answers=1).table[["period", "nps"]].values.tolist()
     [['2025-01', 100.0], ['2025-02', -50.0]]
     """
-    if freq not in ("auto", "quarter", "month"):
+    if freq not in (*PERIOD_LENGTHS, AUTOMATIC):
         raise ValueError(f"freq must be 'auto', 'quarter' or 'month', got {freq!r}")
     answers = _window(surveys, start, end)
     first = _day(start, answers["date"].min())
     last = _day(end, answers["date"].max())
-    if freq == "auto":
+    if freq not in PERIOD_LENGTHS:  # automatic: months for less than a year of answers
         freq = "month" if pd.notna(first) and (last - first).days + 1 < 365 else "quarter"
     code = "Q" if freq == "quarter" else "M"
     periods = pd.period_range(first, last, freq=code) if pd.notna(first) else []

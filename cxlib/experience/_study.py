@@ -45,6 +45,15 @@ REASONS = {
     "no_transactions": "transactions",
 }
 
+#: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
+CATALOG_TABLES = (
+    "driver_importance",
+    "friction_effects",
+    "referral_rates",
+    "referred_value",
+    "scores_by_group",
+)
+
 #: Smallest number of answers with friction history for the friction-on-NPS model.
 MIN_FRICTION_ANSWERS = 50
 
@@ -77,6 +86,8 @@ class ExperienceStudy:
         Spend and retention of referred vs other customers.
     unavailable : dict
         Section or part -> reason code (:data:`REASONS`).
+    has_surveys, has_referrals : bool
+        Whether the data have those tables (what the advocacy stage and the referral classes rest on).
     """
 
     settings: dict
@@ -93,6 +104,8 @@ class ExperienceStudy:
     referrals: ReferralRates | None = None
     referred_value: pd.DataFrame | None = None
     unavailable: dict = field(default_factory=dict)
+    has_surveys: bool = False
+    has_referrals: bool = False
 
 
 def experience_study(
@@ -132,13 +145,16 @@ def experience_study(
     settings["min_answers"] = int(min_answers or settings["min_answers"])
     # the churn model's definition of a long wait, so friction means the same in both capabilities
     settings["long_wait_minutes"] = config.values["churn_model"]["long_wait_minutes"]
-    study = ExperienceStudy(settings=settings)
+    study = ExperienceStudy(
+        settings=settings, has_surveys=data.has("surveys"), has_referrals=data.has("referrals")
+    )
     has_customers = data.has("customers")
     if has_customers:
         study.groups = customer_groups(data, segments)
     surveys = data["surveys"] if data.has("surveys") else None
     _scores(study, data, surveys)
     _drivers(study, surveys, config)
+    rule = churn_rule_from_config(data, config) if has_customers else None
     if not data.has("interactions"):
         study.unavailable["friction"] = "no_interactions"
     elif not has_customers:
@@ -149,6 +165,7 @@ def experience_study(
             study.groups.drop(columns=["order_channel"], errors="ignore"),
             long_wait_minutes=settings["long_wait_minutes"],
             repeat_contact_days=settings["repeat_contact_days"],
+            rule=rule,
         )
         study.absent = absent_kpis(data)
         _friction_effects(study, data, config, surveys, churn_drivers)
@@ -156,7 +173,6 @@ def experience_study(
         study.unavailable["journey"] = "no_customers"
         study.unavailable["referrals"] = "no_customers"
         return study
-    rule = churn_rule_from_config(data, config)
     study.funnel = journey_funnel(
         data, rule, study.groups.drop(columns=["order_channel"], errors="ignore"), settings["loyalty_months"]
     )

@@ -1,0 +1,142 @@
+"""The customer-experience report (notebook 03): it speaks only of the data given, escapes what the
+data say, hands its tables on as the run catalog declares, and runs on a survey-only dataset.
+
+Known answers for the analyses themselves live beside each module (test_nps_scores, test_key_drivers,
+test_friction, test_journey); here the whole study runs on the small demo with tables removed, and
+every sentence of its report is scanned by :func:`tests.absent_data.absent_data_sentences`.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
+
+from cxlib import experience  # noqa: E402
+from cxlib.data._config import load_config  # noqa: E402
+from cxlib.data._load import load_data  # noqa: E402
+from cxlib.experience._friction_effects import fit_churn_driver_table  # noqa: E402
+from cxlib.run import save_table  # noqa: E402
+from cxlib.run._catalog import catalog_entry  # noqa: E402
+
+from .absent_data import absent_data_sentences  # noqa: E402
+from .conftest import ROOT  # noqa: E402
+from .test_report_adapts import present_columns, variant  # noqa: E402
+
+SECTION_REPORTS = (
+    experience.scores_report,
+    experience.drivers_report,
+    experience.friction_report,
+    experience.journey_report,
+    experience.referrals_report,
+)
+N_BOOT = 50  # enough for the report's shape; the bootstrap itself is tested in test_key_drivers
+
+
+def report_text(study, data) -> str:
+    """Every sentence and table cell of the report, as a reader sees them (figures by their titles)."""
+    parts = [Markdown(experience.report_intro(study, data))]
+    for report in SECTION_REPORTS:
+        parts += report(study)
+    parts.append(Markdown(experience.describe_findings(study)))
+    text = []
+    for part in parts:
+        if isinstance(part, Markdown):
+            text.append(part.data)
+        elif hasattr(part, "to_html"):
+            text.append(part.to_html())
+        else:  # a figure: its titles and axis labels
+            for ax in part.axes:
+                text += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    text.append(experience.experience_headline(study))
+    return "\n".join(text)
+
+
+@pytest.fixture(scope="module")
+def churn_table(small_data, small_config):
+    return fit_churn_driver_table(small_data, small_config)
+
+
+@pytest.fixture(scope="module")
+def full_study(small_data, small_config, churn_table):
+    return experience.experience_study(small_data, small_config, churn_drivers=churn_table, n_boot=N_BOOT)
+
+
+def test_every_section_runs_on_the_demo_and_says_nothing_of_absent_data(full_study, small_data):
+    assert full_study.unavailable == {}
+    text = report_text(full_study, small_data)
+    assert absent_data_sentences(text, set(small_data.tables), present_columns(small_data)) == []
+    for heading in ("NPS", "Delivery", "Complaints", "Most customers are lost", "Promoters refer"):
+        assert heading in text
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [
+        ("surveys",),
+        ("interactions",),
+        ("referrals",),
+        ("transactions",),
+        ("surveys", "interactions", "referrals"),
+    ],
+    ids=lambda d: "without " + "+".join(d),
+)
+def test_report_without_optional_tables_says_what_is_missing(small_data, small_config, churn_table, drop):
+    data = variant(small_data, drop=drop)
+    study = experience.experience_study(
+        data, small_config, churn_drivers=churn_table if "interactions" not in drop else None, n_boot=N_BOOT
+    )
+    text = report_text(study, data)
+    assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []
+    if "surveys" in drop:
+        assert study.scores is None and study.drivers is None
+        assert "Not available: the data have no surveys" in text
+    if "interactions" in drop:
+        assert study.kpis is None and "Not available: the data have no interactions" in text
+    if "referrals" in drop:
+        assert study.referrals is None and "Not available: the data have no referrals" in text
+    if "transactions" in drop:
+        assert "first_purchase" not in set(study.funnel.stages["stage"])
+
+
+def test_group_names_from_the_data_are_escaped(small_data, small_config, churn_table):
+    data = variant(small_data)
+    customers = data["customers"].copy()
+    customers["plan"] = customers["plan"].replace({"basic": "<b>basic</b> *plan*"})
+    data.tables["customers"] = customers
+    study = experience.experience_study(data, small_config, churn_drivers=churn_table, n_boot=N_BOOT)
+    text = report_text(study, data)
+    assert "<b>basic</b>" not in text
+    assert "&lt;b&gt;basic&lt;/b&gt;" in text
+
+
+def test_catalog_tables_carry_their_declared_columns_and_no_hidden_group(full_study, tmp_path):
+    tables = experience.catalog_tables(full_study)
+    assert set(tables) == {spec.name for spec in catalog_entry("03_cx_drivers").writes}
+    for name, table in tables.items():
+        save_table(tmp_path, name, table, notebook="03_cx_drivers")  # refuses a missing declared column
+    scores = tables["scores_by_group"]
+    assert scores["nps"].notna().all() or scores["csat_mean"].notna().all()
+    hidden = full_study.scores.table.loc[~full_study.scores.table["shown"], ["variable", "group"]]
+    assert hidden.merge(scores, on=["variable", "group"]).empty
+    metrics = experience.summary_metrics(full_study)
+    assert metrics["nps_low"] <= metrics["nps"] <= metrics["nps_high"]
+    assert metrics["top_driver"] == full_study.drivers.summary_["label"].iloc[0]
+
+
+def test_survey_only_airline_data_runs_the_driver_analysis_alone():
+    config = load_config(ROOT / "configs" / "airline.yaml")
+    data = load_data(config)
+    study = experience.experience_study(data, config, n_boot=N_BOOT)
+    assert study.target == "satisfied"
+    assert len(study.drivers.summary_) == 14
+    assert {"scores", "friction", "journey", "referrals"} <= set(study.unavailable)
+    text = report_text(study, data)
+    assert "Not available" in text and "Online boarding" in text
+    weights = study.drivers.summary_["estimate"]
+    assert weights.sum() == pytest.approx(study.drivers.r2_, abs=1e-9)
+    assert pd.notna(study.drivers.summary_["effect"]).all()
