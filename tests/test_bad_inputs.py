@@ -22,7 +22,10 @@ from cxlib.cli import main
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data
 
+from .conftest import SMALL_DEMO_CUSTOMERS
 from .id_scan import ids_in, ids_in_folder
+
+N = f"{SMALL_DEMO_CUSTOMERS:,}"  # customers in the small demo, as messages write the count
 
 
 @dataclass
@@ -313,7 +316,7 @@ CASES = [
         _postcode_driver,
         "error",
         (
-            "churn_model.categorical_features: 'Postcode' has 1,500 levels for 3,000 customers; 3,000 "
+            f"churn_model.categorical_features: 'Postcode' has {(SMALL_DEMO_CUSTOMERS + 1) // 2:,} levels for {N} customers; {N} "
             "customers (100%) are in levels of fewer than 10 (analysis.min_group_size)",
             "bucket it",
         ),
@@ -322,7 +325,10 @@ CASES = [
         "min_group_size_beyond_the_data",
         _config(lambda v: v["analysis"].update(min_group_size=5000)),
         "error",
-        ("analysis.min_group_size: 5,000 is more than half of the 3,000 customers", "at most 1,500"),
+        (
+            f"analysis.min_group_size: 5,000 is more than half of the {N} customers",
+            f"at most {SMALL_DEMO_CUSTOMERS // 2:,}",
+        ),
     ),
     Case(
         "misspelled_config_key",
@@ -534,7 +540,8 @@ CASES = [
         _set("customers", slice(None), "SignupDate", "03/04/2024"),
         "error",
         (
-            "customers.signup_date: 3000 rows: dates could be day-first or month-first (rows 2, 3, 4, 5, 6, ...",
+            f"customers.signup_date: {SMALL_DEMO_CUSTOMERS} rows: dates could be day-first or month-first "
+            "(rows 2, 3, 4, 5, 6, ...",
         ),
     ),
     Case(
@@ -550,7 +557,7 @@ CASES = [
         "no_customer_churned",
         _none_churned,
         "error",
-        ("customers.churned: of the 3,000 customers, 0 churned and 3,000 stayed", "none churned"),
+        (f"customers.churned: of the {N} customers, 0 churned and {N} stayed", "none churned"),
     ),
     Case(
         "one_row_customers_table",
@@ -571,7 +578,7 @@ CASES = [
         _config(lambda v: v.update(churn_model={"numeric_features": ["plan"]})),
         "error",
         (
-            "customers.plan: 3,000 rows: values are not numbers, but churn_model.numeric_features lists it (rows 2, 3",
+            f"customers.plan: {N} rows: values are not numbers, but churn_model.numeric_features lists it (rows 2, 3",
         ),
     ),
     Case(
@@ -623,7 +630,8 @@ CASES = [
         _set("customers", slice(None), "SignupDate", None),
         "error",
         (
-            "customers.signup_date: 3000 rows: values are missing in a required column (rows 2, 3, 4, 5, 6, ...",
+            f"customers.signup_date: {SMALL_DEMO_CUSTOMERS} rows: values are missing in a required column "
+            "(rows 2, 3, 4, 5, 6, ...",
         ),
     ),
     Case(

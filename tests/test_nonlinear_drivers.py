@@ -158,7 +158,7 @@ def test_plot_effects_draws_one_panel_per_curved_driver(planted):
     titles = sorted(ax.get_title().replace("\n", " ") for ax in axes)
     assert (
         titles[0].startswith("Age (years): peaks at 4")
-        and titles[1] == "Number of products: highest at 5 (24%)"
+        and titles[1].startswith("Number of products: highest at 5 (")  # planted: 5 products churn most
     )
     plt.close(axes[0].figure)
 

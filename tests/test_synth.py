@@ -59,6 +59,19 @@ def test_small_demo_is_byte_identical_to_the_committed_fingerprints(tmp_path):
     )
 
 
+def test_small_demo_has_the_customer_count_the_tests_quote(small_data):
+    from .conftest import SMALL_DEMO_CUSTOMERS
+
+    truth = json.loads(
+        (
+            small_data_dir := Path(__file__).parents[1] / "data" / "demo_small" / "ground_truth.json"
+        ).read_text()
+    )
+    assert len(small_data["customers"]) == SMALL_DEMO_CUSTOMERS == 3000 + truth["n_customers_referred"], (
+        small_data_dir
+    )
+
+
 def test_ground_truth_file_records_planted_values(small_demo_dir):
     truth = json.loads((small_demo_dir / "ground_truth.json").read_text())
     assert truth["churn"]["hazard_ratios"] == synth.HAZARD_RATIOS
