@@ -94,7 +94,7 @@ def test_report_without_optional_tables_says_what_is_missing(small_data, small_c
     assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []
     if "surveys" in drop:
         assert study.scores is None and study.drivers is None
-        assert "Not available: the data have no surveys" in text
+        assert "Not available: the data have no surveys" in text  # said once, in the intro
     if "interactions" in drop:
         assert study.kpis is None and "Not available: the data have no interactions" in text
     if "referrals" in drop:

@@ -67,6 +67,29 @@ SECTION_TITLES = {
     "journey": "The customer journey",
     "referrals": "Word of mouth",
 }
+#: What each section does, shown under its heading when the data allow it.
+METHODS = {
+    "scores": (
+        'NPS is the share of promoters (9-10 on "how likely are you to recommend us?") minus the share of '
+        "detractors (0-6), from -100 to +100; CSAT is the mean satisfaction score. Each customer counts once, "
+        "with their latest answer. Each group is compared with all other respondents, and the p-values are "
+        "corrected for testing every group of the table (Holm)."
+    ),
+    "drivers": (
+        "Ratings move together (a customer pleased with one part of the service tends to rate the others "
+        "well too), so a plain regression's coefficients split their shared influence arbitrarily. Relative "
+        "weights (Johnson 2000) divide the explained variation (R²) between correlated ratings so that the "
+        "shares add up to it; 95% intervals and the range of ranks come from resampling respondents "
+        "(bootstrap). The model effect beside each is the change in the answer per rating point with the "
+        'other ratings held fixed. Ratings coded "not applicable" are missing, never a low score.'
+    ),
+    "friction": (
+        "Friction measures over all customers, then by the channel of the interaction, and what each goes "
+        "with: {answer}leaving (the churn model's hazard and odds ratios, so the two reports agree)."
+    ),
+    "journey": "",
+    "referrals": "",
+}
 TARGET_NAMES = {"nps": "the NPS answer (0-10)", "csat": "CSAT (1-5)", "satisfied": "being satisfied (yes/no)"}
 
 
@@ -92,6 +115,33 @@ def _not_available(section: str, reason: str) -> str:
     return f"**{SECTION_TITLES.get(section, section)}: not available.** The data have no {REASONS[reason]}."
 
 
+#: Reasons that mean the section's own table is missing: the intro lists the section as not
+#: available, and the report shows no heading about data it does not have.
+TABLE_ABSENT = ("no_customers", "no_surveys", "no_interactions", "no_referrals")
+
+
+def _table_absent(study: ExperienceStudy, section: str) -> bool:
+    return study.unavailable.get(section) in TABLE_ABSENT
+
+
+def section_heading(study: ExperienceStudy, section: str) -> Markdown:
+    """The section's heading (its question, worded for the data given) and, when it runs, its method."""
+    question = _question(study, section)
+    method = METHODS.get(section, "")
+    if section == "friction":
+        method = method.format(
+            answer="the survey answer (in points) and " if study.friction_on_target else ""
+        )
+    available = section not in study.unavailable
+    return Markdown(f"## {question}" + (f"\n\n{method}" if method and available else ""))
+
+
+def _question(study: ExperienceStudy, section: str) -> str:
+    if study.has_surveys:
+        return QUESTIONS[section].rstrip("?").split(",")[0] + "?"
+    return QUESTIONS_WITHOUT_SURVEYS.get(section, SECTION_TITLES[section]).split(",")[0].rstrip("?") + "?"
+
+
 def _target_name(study: ExperienceStudy) -> str:
     return TARGET_NAMES.get(study.target, md_text(study.target or "the answer"))
 
@@ -115,7 +165,13 @@ def report_intro(study: ExperienceStudy, data) -> str:
     ):
         if data.has(table):
             parts.append(f"{len(data[table]):,} {noun}")
-    lines = [f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}.", ""]
+    lines = [
+        "## What these data can answer",
+        "",
+        f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}. Every figure has a "
+        "95% interval.",
+        "",
+    ]
     surveys = data.has("surveys")
     for number, section in enumerate(study_sections(), start=1):
         reason = study.unavailable.get(section)
@@ -143,11 +199,14 @@ def study_sections() -> tuple[str, ...]:
 
 def scores_report(study: ExperienceStudy) -> list:
     """NPS and CSAT overall, by group (with tests) and over time: text, a table and two charts."""
+    if _table_absent(study, "scores"):
+        return []
+    heading = section_heading(study, "scores")
     if study.scores is None:
-        return [Markdown(_not_available("scores", study.unavailable["scores"]))]
+        return [heading, Markdown(_not_available("scores", study.unavailable["scores"]))]
     from cxlib.experience._plots_scores import plot_nps_by_group, plot_nps_over_time
 
-    out = [Markdown(describe_scores(study))]
+    out = [heading, Markdown(describe_scores(study))]
     table = score_table(study)
     if len(table):
         out.append(styled(table, caption="NPS and CSAT by group (each customer's latest answer)"))
@@ -274,10 +333,13 @@ def _period_word(study: ExperienceStudy) -> str:
 
 def drivers_report(study: ExperienceStudy) -> list:
     """Key drivers: text, the driver table, the importance chart and the importance-performance matrix."""
+    if _table_absent(study, "drivers"):
+        return []
+    heading = section_heading(study, "drivers")
     if study.drivers is None:
-        return [Markdown(_not_available("drivers", study.unavailable["drivers"]))]
+        return [heading, Markdown(_not_available("drivers", study.unavailable["drivers"]))]
     kd = study.drivers
-    out = [Markdown(describe_drivers(study)), styled(driver_table(study))]
+    out = [heading, Markdown(describe_drivers(study)), styled(driver_table(study))]
     out.append(_close(kd.plot_importance()))
     out.append(_close(kd.plot_matrix()))
     out.append(Markdown(describe_matrix(study)))
@@ -390,11 +452,17 @@ def describe_matrix(study: ExperienceStudy) -> str:
 
 def friction_report(study: ExperienceStudy) -> list:
     """Friction KPIs with intervals, by channel, and friction's effect on the answer and on churn."""
+    if _table_absent(study, "friction"):
+        return []
+    heading = section_heading(study, "friction")
     if study.kpis is None:
-        return [Markdown(_not_available("friction", study.unavailable["friction"]))]
+        return [heading, Markdown(_not_available("friction", study.unavailable["friction"]))]
     from cxlib.experience._plots_friction import plot_friction_effects, plot_kpi_by_channel
 
-    out = [styled(kpi_table(study), caption="Friction over all customers and interactions (95% intervals)")]
+    out = [
+        heading,
+        styled(kpi_table(study), caption="Friction over all customers and interactions (95% intervals)"),
+    ]
     if study.absent is not None and len(study.absent):
         missing = sorted(set(study.absent["missing"].astype(str)))
         out.append(Markdown(f"Not measured: the data have no {', '.join(md_text(m) for m in missing)}."))
@@ -500,13 +568,16 @@ def effects_table(study: ExperienceStudy) -> pd.DataFrame:
 
 def journey_report(study: ExperienceStudy) -> list:
     """The funnel chart, where most customers are lost, conversion by acquisition channel, checkout."""
+    if _table_absent(study, "journey"):
+        return []
+    heading = section_heading(study, "journey")
     if study.funnel is None:
-        return [Markdown(_not_available("journey", study.unavailable["journey"]))]
+        return [heading, Markdown(_not_available("journey", study.unavailable["journey"]))]
     from cxlib.experience._plots_journey import plot_conversion_by, plot_funnel
 
     funnel = study.funnel
     labels = stage_names(study)
-    out = [Markdown(describe_funnel(study))]
+    out = [heading, Markdown(describe_funnel(study))]
     if len(funnel.stages) >= 2:
         out.append(_close(plot_funnel(funnel.stages, stage_labels=labels)))
     drop = funnel.largest_drop
@@ -586,11 +657,14 @@ def describe_checkout(study: ExperienceStudy) -> str:
 
 def referrals_report(study: ExperienceStudy) -> list:
     """Referral rate by NPS class with intervals and the value of referred customers."""
+    if _table_absent(study, "referrals"):
+        return []
+    heading = section_heading(study, "referrals")
     if study.referrals is None:
-        return [Markdown(_not_available("referrals", study.unavailable["referrals"]))]
+        return [heading, Markdown(_not_available("referrals", study.unavailable["referrals"]))]
     from cxlib.experience._plots_journey import plot_referral_rates
 
-    out = [Markdown(describe_referrals(study))]
+    out = [heading, Markdown(describe_referrals(study))]
     if study.has_surveys:
         out.append(_close(plot_referral_rates(study.referrals.summary_)))
     if study.referred_value is not None:

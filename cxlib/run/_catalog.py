@@ -102,12 +102,15 @@ class NotebookIO:
         Tables it loads with :func:`cxlib.run.load_table`.
     data : tuple of str
         Input tables of the data contract it cannot run without (the runner skips it otherwise).
+    data_any : tuple of str
+        Input tables of which it needs at least one (the runner skips it when none is supplied).
     """
 
     notebook: str
     writes: tuple[TableSpec, ...] = ()
     reads: tuple[Read, ...] = ()
     data: tuple[str, ...] = field(default=())
+    data_any: tuple[str, ...] = field(default=())
 
 
 #: The declared hand-over between the suite's notebooks, in run order.
@@ -171,6 +174,7 @@ CATALOG: tuple[NotebookIO, ...] = (
     ),
     NotebookIO(
         "03_cx_drivers",
+        data_any=("surveys", "interactions", "referrals"),
         reads=(
             Read(
                 "segments",

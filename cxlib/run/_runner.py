@@ -103,13 +103,18 @@ def missing_tables(notebook: Path, tables) -> list[str]:
     """Data tables a notebook needs that the data lacks.
 
     A notebook declares them in the run catalog (:attr:`NotebookIO.data
-    <cxlib.run._catalog.NotebookIO>`) or in its metadata (``cx.requires``, for notebooks the
+    <cxlib.run._catalog.NotebookIO>`, and ``data_any``: at least one of those, listed as one entry
+    "a or b" when none is supplied) or in its metadata (``cx.requires``, for notebooks the
     catalog does not list).
     """
     required = nbformat.read(notebook, as_version=4).metadata.get("cx", {}).get("requires", [])
     entry = catalog_entry(notebook.stem)
     required = list(dict.fromkeys([*(entry.data if entry else ()), *required]))
-    return [name for name in required if name not in tables]
+    missing = [name for name in required if name not in tables]
+    any_of = entry.data_any if entry else ()
+    if any_of and not any(name in tables for name in any_of):
+        missing.append(" or ".join(any_of))
+    return missing
 
 
 def check_hand_over(notebooks: list[Path], tables) -> list[str]:
