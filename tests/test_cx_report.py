@@ -140,3 +140,28 @@ def test_survey_only_airline_data_runs_the_driver_analysis_alone():
     weights = study.drivers.summary_["estimate"]
     assert weights.sum() == pytest.approx(study.drivers.r2_, abs=1e-9)
     assert pd.notna(study.drivers.summary_["effect"]).all()
+
+
+def test_notebook_03_shows_the_airline_importance_performance_matrix_by_config_alone(tmp_path):
+    """The survey-only airline file through notebook 03 under papermill, with its parameters."""
+    import nbformat
+    import papermill
+
+    out = tmp_path / "03.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "03_cx_drivers.ipynb"),
+        str(out),
+        parameters={
+            "config_path": str(ROOT / "configs" / "airline.yaml"),
+            "run_dir": str(tmp_path / "run"),
+            "n_boot": 100,
+        },
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    outputs = [o for cell in nbformat.read(out, as_version=4).cells for o in cell.get("outputs", [])]
+    text = "\n".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert images == 2  # importance bars and the importance-performance matrix
+    assert "Invest first" in text and "Online boarding" in text
+    assert not [o for o in outputs if o.get("output_type") == "error" or o.get("name") == "stderr"]

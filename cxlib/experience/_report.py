@@ -466,6 +466,10 @@ def friction_report(study: ExperienceStudy) -> list:
     if study.absent is not None and len(study.absent):
         missing = sorted(set(study.absent["missing"].astype(str)))
         out.append(Markdown(f"Not measured: the data have no {', '.join(md_text(m) for m in missing)}."))
+    by_group = kpi_group_table(study)
+    if by_group is not None:
+        variable, table = by_group
+        out.append(styled(table, caption=f"Friction by {variable_label(variable).lower()} (95% intervals)"))
     by_channel = study.kpis.loc[study.kpis["dimension"] == "channel", "kpi"].unique()
     for kpi in ("complaints_resolved", "wait_median"):
         if kpi in by_channel:
@@ -501,6 +505,57 @@ def kpi_table(study: ExperienceStudy) -> pd.DataFrame:
             "Based on": [f"{b:,.0f}" for b in rows["base"]],
         }
     )
+
+
+#: Friction KPIs shown per customer group, and the grouping variables in order of preference.
+GROUP_KPIS = ("complaint_rate", "complaints_resolved", "repeat_contact_customers", "wait_median")
+GROUP_PREFERENCE = ("segment_name", "plan", "acquisition_channel", "region")
+
+
+def kpi_group_table(study: ExperienceStudy) -> tuple[str, pd.DataFrame] | None:
+    """Key friction KPIs per group of one variable (segment when the segmentation ran, else plan ...).
+
+    Groups with fewer customers than ``analysis.min_group_size`` are blanked, with enough others
+    that none can be recovered from the overall figures (:func:`cxlib.stats.suppress_small`).
+
+    Returns
+    -------
+    (str, DataFrame) or None
+        The grouping variable and the table; None when no grouping variable is present.
+    """
+    from cxlib.stats import suppress_small
+
+    kpis = study.kpis
+    present = set(kpis["dimension"])
+    variable = next((v for v in GROUP_PREFERENCE if v in present), None)
+    if variable is None:
+        return None
+    rows = kpis.loc[(kpis["dimension"] == variable) & kpis["kpi"].isin(GROUP_KPIS)]
+    if rows.empty:
+        return None
+    sizes = rows.groupby("group")["customers"].max()
+    kept = suppress_small(sizes.to_frame("customers"), "customers", study.settings["min_group_size"])
+    shown = kept.index[kept["customers"].notna()]
+    table = pd.DataFrame({variable_label(variable): [str(g) for g in shown]})
+    table["Customers"] = [f"{int(sizes[g]):,}" for g in shown]
+    for kpi in GROUP_KPIS:
+        block = rows.loc[rows["kpi"] == kpi].set_index("group")
+        if block.empty:
+            continue
+        _, fmt = KPI_NAMES[kpi]
+        table[_kpi_name(kpi, study)] = [
+            "–"
+            if g not in block.index or pd.isna(block.loc[g, "estimate"])
+            else f"{fmt.format(block.loc[g, 'estimate'])} ({fmt.format(block.loc[g, 'ci_low'])} to "
+            f"{fmt.format(block.loc[g, 'ci_high'])})"
+            for g in shown
+        ]
+    hidden = len(sizes) - len(shown)
+    if hidden:
+        table.loc[len(table)] = [
+            f"{hidden} more (fewer than {study.settings['min_group_size']} customers, or hidden with one)"
+        ] + ["–"] * (table.shape[1] - 1)
+    return variable, table
 
 
 def describe_effects(study: ExperienceStudy) -> str:
@@ -582,13 +637,24 @@ def journey_report(study: ExperienceStudy) -> list:
         out.append(_close(plot_funnel(funnel.stages, stage_labels=labels)))
     drop = funnel.largest_drop
     if drop and "acquisition_channel" in set(funnel.by_group.get("group_column", [])):
+        groups = funnel.by_group.loc[funnel.by_group["group_column"] == "acquisition_channel"]
         ax = plot_conversion_by(
-            funnel.by_group.loc[funnel.by_group["group_column"] == "acquisition_channel"],
+            groups.loc[groups["previous"] >= study.settings["min_group_size"]],
             by="group",
             stage=drop["stage"],
             title=f"Conversion to {labels[drop['stage']].lower()} by acquisition channel",
         )
         out.append(_close(ax))
+    if drop and len(funnel.by_cohort):
+        cohorts = funnel.by_cohort.loc[funnel.by_cohort["previous"] >= study.settings["min_group_size"]]
+        if cohorts["cohort"].nunique() >= 2:
+            ax = plot_conversion_by(
+                cohorts,
+                by="cohort",
+                stage=drop["stage"],
+                title=f"Conversion to {labels[drop['stage']].lower()} by sign-up cohort",
+            )
+            out.append(_close(ax))
     if len(funnel.checkout):
         out.append(Markdown(describe_checkout(study)))
     return out
