@@ -140,6 +140,12 @@ def test_survey_only_airline_data_runs_the_driver_analysis_alone():
     weights = study.drivers.summary_["estimate"]
     assert weights.sum() == pytest.approx(study.drivers.r2_, abs=1e-9)
     assert pd.notna(study.drivers.summary_["effect"]).all()
+    # a rating that goes with a lower chance of being satisfied is flagged, not listed for investment
+    against = study.drivers.summary_.loc[study.drivers.summary_["effect_high"] < 1, "label"]
+    matrix_text = experience.describe_matrix(study)
+    if len(against):
+        check = [line for line in matrix_text.splitlines() if "Check the question" in line][0]
+        assert all(label in check for label in against)
 
 
 def test_notebook_03_shows_the_airline_importance_performance_matrix_by_config_alone(tmp_path):
@@ -165,3 +171,51 @@ def test_notebook_03_shows_the_airline_importance_performance_matrix_by_config_a
     assert images == 2  # importance bars and the importance-performance matrix
     assert "Invest first" in text and "Online boarding" in text
     assert not [o for o in outputs if o.get("output_type") == "error" or o.get("name") == "stderr"]
+
+
+def _restricted(data, customers):
+    """The demo restricted to some customers (every table), as a small company would export it."""
+    ids = set(customers)
+    tables = {}
+    for name, frame in data.tables.items():
+        column = "referrer_id" if name == "referrals" else "customer_id"
+        kept = frame.loc[frame[column].isin(ids)]
+        if name == "referrals":
+            kept = kept.loc[kept["referred_id"].isin(ids)]
+        tables[name] = kept.reset_index(drop=True)
+    return variant(data).__class__(tables, data.as_of, notes=list(data.notes))
+
+
+def test_every_rating_not_applicable_leaves_the_drivers_out_with_a_reason(
+    small_data, small_config, churn_table
+):
+    data = variant(small_data)
+    surveys = data["surveys"].copy()
+    for column in [c for c in surveys if c.startswith("rating_")]:
+        surveys[column] = 0.0  # the survey's "not applicable" code everywhere
+    data.tables["surveys"] = surveys
+    study = experience.experience_study(data, small_config, churn_drivers=churn_table, n_boot=N_BOOT)
+    assert study.drivers is None and study.unavailable["drivers"] == "too_few_ratings"
+    text = report_text(study, data)
+    assert "fewer than two ratings have enough answers" in text.replace("Fewer", "fewer")
+
+
+def test_nps_asked_of_few_and_csat_of_all_still_makes_the_score_table(small_data, small_config, churn_table):
+    data = variant(small_data)
+    surveys = data["surveys"].copy()
+    surveys.loc[surveys.index % 3 != 0, "nps"] = float("nan")  # NPS asked of one answer in three
+    data.tables["surveys"] = surveys
+    study = experience.experience_study(data, small_config, churn_drivers=churn_table, n_boot=N_BOOT)
+    table = experience.score_table(study)
+    # the case that broke the table: a group too small for NPS but shown for CSAT
+    assert ((table["NPS answers"] == "–") & (table["CSAT answers"] != "–")).any()
+    assert "nan" not in report_text(study, data)
+
+
+def test_a_tiny_company_gets_a_report_not_a_crash(small_data, small_config):
+    """Eight customers: the churn model cannot be refitted, the drivers have too few answers."""
+    data = _restricted(small_data, small_data["customers"]["customer_id"].head(8))
+    study = experience.experience_study(data, small_config, n_boot=N_BOOT)
+    text = report_text(study, data)
+    assert "Not available" in text
+    assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []

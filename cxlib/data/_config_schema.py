@@ -295,11 +295,12 @@ SCHEMA = Section(
                 ),
                 "loyalty_months": Key(
                     12,
-                    "months of purchasing after which a customer counts as loyal (journey funnel)",
+                    "months after sign-up a customer must still be a customer to count as loyal; every funnel stage is "
+                    "counted within this window (journey funnel)",
                     _integer(1),
                 ),
                 "n_boot": Key(
-                    500, "bootstrap resamples for intervals on importances, ranks and NPS", _integer(0)
+                    500, "bootstrap resamples (of customers) for intervals on key-driver importances and ranks", _integer(0)
                 ),
             },
             owner="cxlib.experience (notebooks/03_cx_drivers.ipynb)",

@@ -50,6 +50,8 @@ _WHERE = {
     "SCORE_COLUMNS": "_scores",
     "SECTIONS": "_study",
     "SECTION_TITLES": "_report",
+    "SHORT_REASONS": "_study",
+    "SHORT_REASON_TEXT": "_report",
     "STAGE_NAMES": "_report",
     "TABLE_ABSENT": "_report",
     "TARGET_NAMES": "_report",

@@ -25,7 +25,7 @@ def describe_findings(study: ExperienceStudy) -> str:
     if study.drivers is not None:
         top = study.drivers.summary_.iloc[0]
         fix = study.drivers.importance_performance()
-        fix = fix.loc[fix["quadrant"] == "fix", "label"].astype(str)
+        fix = fix.loc[(fix["quadrant"] == "fix") & ~fix["against"].astype(bool), "label"].astype(str)
         lines.append(
             f"- {md_text(top['label'])} drives {_target_name(study)} most ({top['share']:.0f}% of the explained "
             f"variation, 95% CI {top['share_low']:.0f}% to {top['share_high']:.0f}%)"
@@ -67,7 +67,7 @@ def experience_headline(study: ExperienceStudy) -> str:
     if study.drivers is not None:
         top = study.drivers.summary_.iloc[0]
         return (
-            f"{top['label']} drives {TARGET_NAMES.get(study.target, study.target)} most "
+            f"{md_text(top['label'])} drives {TARGET_NAMES.get(study.target, md_text(study.target))} most "
             f"({top['share']:.0f}% of the explained variation)."
         )
     if study.scores is not None and pd.notna(study.scores.overall.iloc[0].get("nps")):

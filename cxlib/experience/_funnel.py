@@ -163,23 +163,30 @@ def still_customer_at(data, rule: ChurnRule, days: pd.Series) -> pd.Series:
     return (~churned).rename("still_customer")
 
 
-def _advocates(data, as_of: pd.Timestamp) -> pd.Index | None:
-    """Customers with a promoter answer or a referral up to ``as_of``; None when the data cannot tell."""
-    end = end_of_day(as_of)
-    found, known = [], False
+def _within(events: pd.DataFrame, id_column: str, ends: pd.Series) -> pd.Series:
+    """Ids of the events dated before their customer's window end (``ends``, indexed by customer)."""
+    limit = events[id_column].map(ends)
+    dated = events["date"].isna() | (events["date"] < limit) if "date" in events else limit.notna()
+    return events.loc[dated & limit.notna(), id_column]
+
+
+def _advocates(data, ends: pd.Series) -> tuple[pd.Index | None, pd.Index | None]:
+    """Customers with a promoter answer or a referral before their window end, and those who answered.
+
+    Returns (advocates, surveyed): None for advocates when the data cannot tell (no NPS answers
+    and no referrals), None for surveyed without NPS answers.
+    """
+    found, surveyed = [], None
     if data.has("surveys") and "nps" in data["surveys"]:
-        surveys = data["surveys"]
-        promoters = surveys.loc[(surveys["date"] < end) & (surveys["nps"] >= _PROMOTER_MIN), "customer_id"]
-        found.append(promoters)
-        known = True
+        answers = data["surveys"].dropna(subset=["nps"])
+        inside = answers.loc[answers.index.isin(_within(answers, "customer_id", ends).index)]
+        found.append(inside.loc[inside["nps"] >= _PROMOTER_MIN, "customer_id"])
+        surveyed = pd.Index(inside["customer_id"].unique())
     if data.has("referrals"):
-        referrals = data["referrals"]
-        dated = referrals["date"].isna() | (referrals["date"] < end) if "date" in referrals else True
-        found.append(referrals.loc[dated, "referrer_id"])
-        known = True
-    if not known:
-        return None
-    return pd.Index(pd.concat(found).dropna().unique())
+        found.append(_within(data["referrals"], "referrer_id", ends))
+    if not found:
+        return None, surveyed
+    return pd.Index(pd.concat(found).dropna().unique()), surveyed
 
 
 def journey_stages(data, rule: ChurnRule | None, loyalty_months: float = 12) -> tuple[pd.DataFrame, list]:
@@ -198,32 +205,40 @@ def journey_stages(data, rule: ChurnRule | None, loyalty_months: float = 12) -> 
     -------
     (DataFrame, list of (stage, reason))
         One row per customer: ``customer_id``, ``signup_date`` and a bool column per available
-        stage (passed it, whatever the earlier stages); and the unavailable stages with a key of
-        :data:`UNAVAILABLE_REASONS`.
+        stage (passed it, whatever the earlier stages), every stage counted within
+        ``loyalty_months`` of sign-up (orders, promoter answers and referrals dated later do not
+        count, so every cohort has the same time); ``surveyed`` (answered NPS in that window) when
+        the data have NPS answers; and the unavailable stages with a key of :data:`UNAVAILABLE_REASONS`.
     """
     as_of = pd.Timestamp(data.as_of).normalize()
     customers = data["customers"]
     ids = pd.Index(customers["customer_id"], name="customer_id")
     out = pd.DataFrame({"signup_date": customers["signup_date"].to_numpy()}, index=ids)
     out["first_contact"] = True
+    # every stage is counted within the same window after sign-up (the loyalty window), so older
+    # cohorts are not credited with more time to buy again or to become advocates
+    day = out["signup_date"].dt.normalize() + loyalty_offset(loyalty_months)
+    ends = (day + pd.Timedelta(days=1)).clip(upper=end_of_day(as_of))
     unavailable = []
     if data.has("transactions"):
         bought = purchases(window_transactions(data["transactions"], as_of))
+        bought = bought.loc[bought["order_date"] < bought["customer_id"].map(ends)]
         count = orders_per_customer(bought, ids)
         out["first_purchase"] = count >= 1
         out["repeat_purchase"] = count >= 2
     else:
         unavailable += [("first_purchase", "no_transactions"), ("repeat_purchase", "no_transactions")]
     if rule is not None and rule.dated:
-        day = out["signup_date"].dt.normalize() + loyalty_offset(loyalty_months)
         out["loyalty"] = still_customer_at(data, rule, day) & (day <= as_of)
     else:
         unavailable.append(("loyalty", "no_dated_churn"))
-    advocates = _advocates(data, as_of)
+    advocates, surveyed = _advocates(data, ends)
     if advocates is not None:
         out["advocacy"] = out.index.isin(advocates)
     else:
         unavailable.append(("advocacy", "no_surveys_or_referrals"))
+    if surveyed is not None:
+        out["surveyed"] = out.index.isin(surveyed)  # not a stage: whether a promoter answer could be seen
     return out.reset_index(), unavailable
 
 
@@ -358,9 +373,19 @@ def journey_funnel(
             "signed_up_by": signed_up_by,
             "entered": int(entered.sum()),
             "excluded_young": int((~entered).sum()),
+            # of the customers reaching the stage before advocacy, the share who answered NPS in
+            # their window: a promoter answer is seen only for them
+            "surveyed_before_advocacy": _surveyed_share(frame, stages),
         },
         checkout=checkout_kpis(data),
     )
+
+
+def _surveyed_share(frame: pd.DataFrame, stages: list[str]) -> float:
+    if "surveyed" not in frame or "advocacy" not in stages or stages.index("advocacy") == 0:
+        return float("nan")
+    before = frame[stages[stages.index("advocacy") - 1]].to_numpy(dtype=bool)
+    return float(frame.loc[before, "surveyed"].mean()) if before.any() else float("nan")
 
 
 def checkout_kpis(data, by: str | None = "channel") -> pd.DataFrame:

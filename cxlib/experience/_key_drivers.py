@@ -292,7 +292,9 @@ class KeyDrivers(FittedModel):
 
         boot = np.full((0, len(drivers)), np.nan)
         if self.n_boot > 0:
-            boot, repaired = bootstrap_weights(sums, self.n_boot, self.seed)
+            # resample customers, not answers, when the survey says who answered
+            clusters = pd.factorize(answered["customer_id"])[0] if "customer_id" in answered else None
+            boot, repaired = bootstrap_weights(sums, self.n_boot, self.seed, clusters=clusters)
             if repaired:
                 caveats.append(
                     Note("drivers.resamples_repaired", {"repaired": repaired, "n_boot": self.n_boot})
@@ -352,6 +354,7 @@ class KeyDrivers(FittedModel):
                 "effect": effect,
                 "effect_low": low,
                 "effect_high": high,
+                "effect_null": 1.0 if binary else 0.0,  # no effect: odds ratio 1, difference 0
                 "mean_rating": ratings[drivers].mean().to_numpy(),
                 "top2_share": (ratings[drivers] >= top - 1).sum().to_numpy() / answers.to_numpy(),
                 "answers": answers.to_numpy(),
@@ -463,6 +466,14 @@ def importance_performance(summary: pd.DataFrame, threshold: str = "mean") -> pd
             "top2_share": summary["top2_share"],
         }
     ).reset_index(drop=True)
+    # relative weights are never negative: a rating whose model effect is clearly against the target
+    # (higher rating, lower satisfaction) is flagged, so no one invests in it on its weight alone
+    if {"effect_high", "effect_null"} <= set(summary.columns):
+        table["against"] = (
+            summary["effect_high"].to_numpy(float) < summary["effect_null"].to_numpy(float)
+        ).tolist()
+    else:
+        table["against"] = False
     importance_line = float(getattr(table["importance"], threshold)())
     performance_line = float(getattr(table["performance"], threshold)())
     table["quadrant"] = [

@@ -211,9 +211,17 @@ class PairwiseSums:
 
 
 def bootstrap_weights(
-    sums: PairwiseSums, n_boot: int, seed: int, min_eigenvalue: float = 1e-8
+    sums: PairwiseSums,
+    n_boot: int,
+    seed: int,
+    min_eigenvalue: float = 1e-8,
+    clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Relative weights in ``n_boot`` multinomial resamples of the respondents.
+
+    With ``clusters`` (one integer code per row, e.g. the customer), whole clusters are resampled:
+    a customer who answered twice is drawn with both answers, so repeated answers do not make the
+    intervals too narrow.
 
     Parameters
     ----------
@@ -224,6 +232,8 @@ def bootstrap_weights(
         Seeds ``np.random.default_rng``; the same seed gives the same resamples.
     min_eigenvalue : float
         Resampled correlation matrices whose smallest eigenvalue is below it are repaired.
+    clusters : ndarray of int, optional
+        Codes 0..k-1 of each row's cluster; default each row its own.
 
     Returns
     -------
@@ -234,9 +244,11 @@ def bootstrap_weights(
     rng = np.random.default_rng(seed)
     n, p = sums.n, sums.q - 1
     counts = np.empty((n_boot, n), dtype=np.uint8)  # a respondent drawn 256 times in n draws: p < 1e-300
+    k = n if clusters is None else int(clusters.max()) + 1
     for b in range(n_boot):
-        # n draws with replacement = multinomial counts; a bincount of uniform indices is that, fast
-        counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+        # k draws with replacement = multinomial counts; a bincount of uniform indices is that, fast
+        drawn = np.bincount(rng.integers(0, k, k), minlength=k)
+        counts[b] = drawn if clusters is None else drawn[clusters]
     matrices = sums.resampled_correlations(counts)
     bad = np.isnan(matrices).any(axis=(1, 2))
     matrices[bad] = np.eye(sums.q)

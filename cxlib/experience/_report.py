@@ -111,8 +111,25 @@ def _signed(value: float, digits: int = 1) -> str:
     return f"{value:+,.{digits}f}"
 
 
-def _not_available(section: str, reason: str) -> str:
-    return f"**{SECTION_TITLES.get(section, section)}: not available.** The data have no {REASONS[reason]}."
+#: Why a part did not run although its table is there.
+SHORT_REASON_TEXT = {
+    "too_few_ratings": "fewer than two ratings have enough answers ({min_answers} or more, `experience.min_answers`, "
+    "not counting 'not applicable')",
+    "too_few_answers": "too few answers carry a friction history to relate them to it",
+    "churn_fit_failed": "the churn model could not be fitted on these data",
+}
+
+
+def _reason_text(reason: str, study: ExperienceStudy | None = None) -> str:
+    if reason in SHORT_REASON_TEXT:
+        minimum = study.settings["min_answers"] if study is not None else 30
+        return SHORT_REASON_TEXT[reason].format(min_answers=minimum)
+    return f"the data have no {REASONS[reason]}"
+
+
+def _not_available(section: str, reason: str, study: ExperienceStudy | None = None) -> str:
+    text = _reason_text(reason, study)
+    return f"**{SECTION_TITLES.get(section, section)}: not available.** {text[:1].upper()}{text[1:]}."
 
 
 #: Reasons that mean the section's own table is missing: the intro lists the section as not
@@ -168,14 +185,14 @@ def report_intro(study: ExperienceStudy, data) -> str:
     lines = [
         "## What these data can answer",
         "",
-        f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}. Every figure has a "
-        "95% interval.",
+        f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}. Every estimate has "
+        "a 95% interval.",
         "",
     ]
     surveys = data.has("surveys")
     for number, section in enumerate(study_sections(), start=1):
         reason = study.unavailable.get(section)
-        suffix = f" *Not available: the data have no {REASONS[reason]}.*" if reason else ""
+        suffix = f" *Not available: {_reason_text(reason, study)}.*" if reason else ""
         question = (
             QUESTIONS[section]
             if surveys or reason
@@ -203,7 +220,7 @@ def scores_report(study: ExperienceStudy) -> list:
         return []
     heading = section_heading(study, "scores")
     if study.scores is None:
-        return [heading, Markdown(_not_available("scores", study.unavailable["scores"]))]
+        return [heading, Markdown(_not_available("scores", study.unavailable["scores"], study))]
     from cxlib.experience._plots_scores import plot_nps_by_group, plot_nps_over_time
 
     out = [heading, Markdown(describe_scores(study))]
@@ -266,27 +283,39 @@ def describe_scores(study: ExperienceStudy) -> str:
 
 
 def score_table(study: ExperienceStudy) -> pd.DataFrame:
-    """The shown groups: variable, group, answers, NPS and CSAT with intervals and Holm p-values."""
+    """The shown groups: variable, group, answers, NPS and CSAT with intervals and Holm p-values.
+
+    A variable with a single group (one plan for everyone) says nothing and is left out; a figure
+    hidden for its own count of answers (NPS asked of fewer customers than CSAT) shows as "–".
+    """
     table = study.scores.table
-    shown = table.loc[table["shown"]]
+    levels = table.groupby("variable")["group"].transform("size")
+    shown = table.loc[table["shown"] & (levels > 1)]
+
+    def interval(values, fmt):
+        return [
+            "–" if pd.isna(v) else f"{fmt.format(v)} ({fmt.format(lo)} to {fmt.format(hi)})"
+            for v, lo, hi in values
+        ]
+
     out = pd.DataFrame(
         {
             "Grouped by": [variable_label(v) for v in shown["variable"]],
             "Group": shown["group"].astype(str).to_numpy(),
-            "Answers": shown["answers"].astype(int).to_numpy(),
         }
     )
     if shown["nps"].notna().any():
-        out["NPS (95% CI)"] = [
-            f"{n:,.1f} ({lo:,.1f} to {hi:,.1f})"
-            for n, lo, hi in zip(shown["nps"], shown["nps_low"], shown["nps_high"], strict=True)
-        ]
+        out["NPS answers"] = ["–" if pd.isna(a) else f"{int(a):,}" for a in shown["answers"]]
+        out["NPS (95% CI)"] = interval(
+            zip(shown["nps"], shown["nps_low"], shown["nps_high"], strict=True), "{:,.1f}"
+        )
         out["NPS vs rest: p (Holm)"] = [_p(p) for p in shown["nps_p_adjusted"]]
     if shown["csat_mean"].notna().any():
-        out["CSAT (95% CI)"] = [
-            f"{m:.2f} ({lo:.2f} to {hi:.2f})"
-            for m, lo, hi in zip(shown["csat_mean"], shown["csat_low"], shown["csat_high"], strict=True)
-        ]
+        out["CSAT answers"] = ["–" if pd.isna(a) else f"{int(a):,}" for a in shown["csat_answers"]]
+        out["CSAT (95% CI)"] = interval(
+            zip(shown["csat_mean"], shown["csat_low"], shown["csat_high"], strict=True), "{:.2f}"
+        )
+        out["CSAT vs rest: p (Holm)"] = [_p(p) for p in shown["csat_p_adjusted"]]
     return out
 
 
@@ -307,20 +336,29 @@ def _most_different_variable(study: ExperienceStudy) -> str | None:
 
 
 def describe_periods(study: ExperienceStudy) -> str:
-    """Changes of NPS between consecutive periods that stand out after Holm's correction."""
+    """Changes of NPS and CSAT between consecutive periods that stand out after Holm's correction."""
     table = study.periods.table
     shown = table.loc[table["shown"]]
-    clear = shown.loc[shown["nps_change_p_adjusted"] < 0.05]
-    if clear.empty:
-        return (
-            f"Over time: no change of NPS from one {_period_word(study)} to the next stands out from chance once "
-            f"the {max(len(shown) - 1, 0)} comparisons are corrected for their number (Holm)."
+    lines = []
+    for metric, name, digits in (("nps", "NPS", 1), ("csat", "CSAT", 2)):
+        column = f"{metric}_change_p_adjusted"
+        if column not in shown or shown[f"{metric}_change"].notna().sum() == 0:
+            continue
+        clear = shown.loc[shown[column] < 0.05]
+        tested = int(shown[f"{metric}_change"].notna().sum())
+        if clear.empty:
+            lines.append(
+                f"Over time: no change of {name} from one {_period_word(study)} to the next stands out from "
+                f"chance once the {tested} comparisons are corrected for their number (Holm)."
+            )
+            continue
+        changes = "; ".join(
+            f"{row.period}: {_signed(getattr(row, metric + '_change'), digits)} points "
+            f"(p = {getattr(row, column):.3f})"
+            for row in clear.itertuples()
         )
-    changes = "; ".join(
-        f"{row.period}: {_signed(row.nps_change)} points (p = {row.nps_change_p_adjusted:.3f})"
-        for row in clear.itertuples()
-    )
-    return f"Over time, NPS changed clearly (Holm-corrected) in {changes}."
+        lines.append(f"Over time, {name} changed clearly (Holm-corrected) in {changes}.")
+    return " ".join(lines)
 
 
 def _period_word(study: ExperienceStudy) -> str:
@@ -337,7 +375,7 @@ def drivers_report(study: ExperienceStudy) -> list:
         return []
     heading = section_heading(study, "drivers")
     if study.drivers is None:
-        return [heading, Markdown(_not_available("drivers", study.unavailable["drivers"]))]
+        return [heading, Markdown(_not_available("drivers", study.unavailable["drivers"], study))]
     kd = study.drivers
     out = [heading, Markdown(describe_drivers(study)), styled(driver_table(study))]
     out.append(_close(kd.plot_importance()))
@@ -436,12 +474,20 @@ def describe_matrix(study: ExperienceStudy) -> str:
     borderline = (matrix["importance_low"] <= matrix["importance_line"]) & (
         matrix["importance_high"] >= matrix["importance_line"]
     )
+    against = matrix["against"].astype(bool)
     for quadrant, name in names.items():
-        rows = matrix.loc[matrix["quadrant"] == quadrant]
+        rows = matrix.loc[(matrix["quadrant"] == quadrant) & ~against]
         if len(rows):
             labels = [
                 md_text(label) + (" (importance not clearly different from average)" if edge else "")
                 for label, edge in zip(rows["label"].astype(str), borderline[rows.index], strict=True)
             ]
             lines.append(f"- {name}: {', '.join(labels)}.")
+    if against.any():
+        names_against = ", ".join(md_text(x) for x in matrix.loc[against, "label"].astype(str))
+        lines.append(
+            f"- **Check the question**: a higher rating of {names_against} goes with a *lower* "
+            f"{'chance of the outcome' if study.drivers.binary_ else 'answer'} once the other ratings are held "
+            "fixed; its weight is explained variation, not a reason to invest."
+        )
     return "\n".join(lines)

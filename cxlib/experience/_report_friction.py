@@ -9,6 +9,7 @@ from cxlib.experience._report import (
     KPI_NAMES,
     _close,
     _not_available,
+    _reason_text,
     _signed,
     _table_absent,
     _target_name,
@@ -24,7 +25,7 @@ def friction_report(study: ExperienceStudy) -> list:
         return []
     heading = section_heading(study, "friction")
     if study.kpis is None:
-        return [heading, Markdown(_not_available("friction", study.unavailable["friction"]))]
+        return [heading, Markdown(_not_available("friction", study.unavailable["friction"], study))]
     from cxlib.experience._plots_friction import plot_friction_effects, plot_kpi_by_channel
 
     out = [
@@ -43,11 +44,16 @@ def friction_report(study: ExperienceStudy) -> list:
         if kpi in by_channel:
             name = _kpi_name(kpi, study)
             out.append(_close(plot_kpi_by_channel(study.kpis, kpi, title=f"{name} by interaction channel")))
-    if study.effects is not None and len(study.effects):
+    if "churn_link" in study.unavailable:
+        out.append(
+            Markdown(f"No churn ratios are shown: {_reason_text(study.unavailable['churn_link'], study)}.")
+        )
+    effects = study.effects
+    if effects is not None and (effects["nps_effect"].notna().any() or effects["hazard_ratio"].notna().any()):
         out.append(Markdown(describe_effects(study)))
         out.append(styled(effects_table(study)))
         answer = {"nps": "NPS answer", "csat": "CSAT answer"}.get(study.target, "Survey answer")
-        out.append(_close(plot_friction_effects(study.effects, answer_name=answer)))
+        out.append(_close(plot_friction_effects(effects, answer_name=answer)))
     return out
 
 
@@ -129,17 +135,28 @@ def kpi_group_table(study: ExperienceStudy) -> tuple[str, pd.DataFrame] | None:
 def describe_effects(study: ExperienceStudy) -> str:
     """How friction goes with the survey answer and with churn, and where the churn numbers come from."""
     effects = study.effects
-    lines = [
-        "**What friction goes with.** Each friction measure is counted before the first day of the month of "
-        f"each answer and related to {_target_name(study)} in one regression (controlling for the other "
-        "measures, plan and region; customers' repeated answers clustered). The churn columns are the churn "
-        "model's own ratios"
-        + (
-            " from the churn notebook of this run."
-            if (effects["churn_source"] == "saved").any()
-            else " (the churn model fitted here, as the churn notebook fits it)."
+    source = (
+        " from the churn notebook of this run."
+        if (effects["churn_source"] == "saved").any()
+        else " (the churn model fitted here, as the churn notebook fits it)."
+    )
+    if study.friction_on_target is not None:
+        intro = (
+            "**What friction goes with.** Each friction measure is counted before the first day of the month of "
+            f"each answer and related to {_target_name(study)} in one regression (controlling for the other "
+            "measures, plan and region; customers' repeated answers clustered). The churn columns are the churn "
+            "model's own ratios" + source
         )
-        + " These are associations in observational data, not proven causes.",
+    else:
+        reason = study.unavailable.get("friction_on_target")
+        intro = "**What friction goes with.** The churn columns are the churn model's own ratios" + source
+        if reason in ("too_few_answers",):
+            intro += " The survey answers are not related to friction here: too few answers carry a friction history."
+    lines = [
+        intro
+        + " These are associations in observational data, not proven causes. The answer's differences are "
+        "per unit of each measure; the churn ratios are per standard deviation for counts and rates (the "
+        "unit column says which).",
         "",
     ]
     clear = effects.loc[effects["nps_p_holm"] < 0.05] if "nps_p_holm" in effects else effects.iloc[:0]
@@ -172,7 +189,7 @@ def effects_table(study: ExperienceStudy) -> pd.DataFrame:
         {
             "Friction measure": e["label"].astype(str).to_numpy(),
             "Unit (answer)": e["nps_unit"].fillna("–").astype(str).to_numpy(),
-            "Effect on answer, points (95% CI)": [
+            "Difference in answer, points (95% CI; association)": [
                 interval(*v) for v in zip(e["nps_effect"], e["nps_ci_low"], e["nps_ci_high"], strict=True)
             ],
             "Unit (churn)": e["churn_unit"].fillna("–").astype(str).to_numpy(),

@@ -23,7 +23,7 @@ def journey_report(study: ExperienceStudy) -> list:
         return []
     heading = section_heading(study, "journey")
     if study.funnel is None:
-        return [heading, Markdown(_not_available("journey", study.unavailable["journey"]))]
+        return [heading, Markdown(_not_available("journey", study.unavailable["journey"], study))]
     from cxlib.experience._plots_journey import plot_conversion_by, plot_funnel
 
     funnel = study.funnel
@@ -75,7 +75,8 @@ def describe_funnel(study: ExperienceStudy) -> str:
         f"The funnel follows the {rule['entered']:,} customers who signed up by "
         f"{pd.Timestamp(rule['signed_up_by']):%d %B %Y}, so that each had {rule['loyalty_months']:g} months to "
         f"become loyal; {rule['excluded_young']:,} more recent customers are left out. Each stage counts the "
-        "customers who also reached every stage before it.",
+        f"customers who also reached every stage before it, within {rule['loyalty_months']:g} months of signing "
+        "up, so every cohort has had the same time.",
         "",
     ]
     drop = funnel.largest_drop
@@ -85,6 +86,24 @@ def describe_funnel(study: ExperienceStudy) -> str:
             f"{labels[drop['stage']].lower()}**: {drop['lost']:,} of {drop['previous']:,} "
             f"({drop['loss_share']:.0%}, 95% CI {drop['ci_low']:.0%} to {drop['ci_high']:.0%})."
         )
+    surveyed = rule.get("surveyed_before_advocacy", float("nan"))
+    if "advocacy" in set(funnel.stages["stage"]) and pd.notna(surveyed):
+        lines.append(
+            f"- Advocacy is seen only through a promoter answer or a referral: {surveyed:.0%} of the customers "
+            "who reached the stage before it answered the NPS question within the window, so part of the loss "
+            "at that step is customers who were never asked."
+        )
+        observed = funnel.stages.loc[(funnel.stages["stage"] != "advocacy") & (funnel.stages["lost"] > 0)]
+        if drop and drop["stage"] == "advocacy" and len(observed):
+            worst = observed.loc[observed["lost"].idxmax()]
+            before = funnel.stages["stage"].tolist()[
+                funnel.stages["stage"].tolist().index(worst["stage"]) - 1
+            ]
+            lines.append(
+                f"- Among the stages seen for every customer, most are lost between {labels[before].lower()} and "
+                f"{labels[worst['stage']].lower()}: {int(worst['lost']):,} of {int(worst['previous']):,} "
+                f"({1 - worst['conversion']:.0%}, 95% CI {1 - worst['ci_high']:.0%} to {1 - worst['ci_low']:.0%})."
+            )
     for row in funnel.unavailable.itertuples():
         lines.append(
             f"- {labels.get(row.stage, row.stage)}: not shown, {md_text(_stage_reason(row.reason))}."
@@ -123,7 +142,7 @@ def referrals_report(study: ExperienceStudy) -> list:
         return []
     heading = section_heading(study, "referrals")
     if study.referrals is None:
-        return [heading, Markdown(_not_available("referrals", study.unavailable["referrals"]))]
+        return [heading, Markdown(_not_available("referrals", study.unavailable["referrals"], study))]
     from cxlib.experience._plots_journey import plot_referral_rates
 
     out = [heading, Markdown(describe_referrals(study))]

@@ -44,6 +44,8 @@ REASONS = {
     "no_referrals": "referrals",
     "no_transactions": "transactions",
 }
+#: Reasons a part could not run although its table is there (worded by the report).
+SHORT_REASONS = ("too_few_ratings", "too_few_answers", "churn_fit_failed")
 
 #: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
 CATALOG_TABLES = (
@@ -220,22 +222,34 @@ def _drivers(study: ExperienceStudy, surveys, config) -> None:
         "n_boot": study.settings["n_boot"],
         "min_answers": study.settings["min_answers"],
     }
-    study.drivers = KeyDrivers(**params).fit(surveys)
+    try:
+        study.drivers = KeyDrivers(**params).fit(surveys)
+    except ValueError:  # fewer than two ratings with enough answers (all not applicable, a small survey)
+        study.unavailable["drivers"] = "too_few_ratings"
 
 
 def _friction_effects(study: ExperienceStudy, data, config, surveys, churn_drivers) -> None:
     target = study.target
+    summary = None
     if surveys is None or target is None or target not in surveys:
         study.unavailable["friction_on_target"] = "no_surveys" if surveys is None else "no_target"
-        study.effects = friction_effects(None, churn_drivers, data, config)
-        return
-    frame = friction_survey_frame(data, target=target, long_wait_minutes=study.settings["long_wait_minutes"])
-    if len(frame) < MIN_FRICTION_ANSWERS:
-        study.unavailable["friction_on_target"] = "no_surveys"
-        study.effects = friction_effects(None, churn_drivers, data, config)
-        return
-    study.friction_on_target = FrictionOnNPS(target=target).fit(frame)
-    study.effects = friction_effects(study.friction_on_target.summary_, churn_drivers, data, config)
+    else:
+        frame = friction_survey_frame(
+            data, target=target, long_wait_minutes=study.settings["long_wait_minutes"]
+        )
+        if len(frame) < MIN_FRICTION_ANSWERS:
+            study.unavailable["friction_on_target"] = "too_few_answers"
+        else:
+            try:
+                study.friction_on_target = FrictionOnNPS(target=target).fit(frame)
+                summary = study.friction_on_target.summary_
+            except ValueError:  # no friction driver varies among the answers
+                study.unavailable["friction_on_target"] = "too_few_answers"
+    try:
+        study.effects = friction_effects(summary, churn_drivers, data, config)
+    except Exception:  # noqa: BLE001 - the churn model refitted here may not fit tiny or odd data
+        study.unavailable["churn_link"] = "churn_fit_failed"
+        study.effects = friction_effects(summary, None)
 
 
 def catalog_tables(study: ExperienceStudy) -> dict[str, pd.DataFrame]:
