@@ -300,7 +300,9 @@ SCHEMA = Section(
                     _integer(1),
                 ),
                 "n_boot": Key(
-                    500, "bootstrap resamples (of customers) for intervals on key-driver importances and ranks", _integer(0)
+                    500,
+                    "bootstrap resamples (of customers) for intervals on key-driver importances and ranks",
+                    _integer(0),
                 ),
             },
             owner="cxlib.experience (notebooks/03_cx_drivers.ipynb)",

@@ -44,11 +44,30 @@ def describe_findings(study: ExperienceStudy) -> str:
     if study.funnel is not None and study.funnel.largest_drop:
         drop = study.funnel.largest_drop
         labels = stage_names(study)
-        lines.append(
-            f"- The journey loses most customers between {labels[drop['from_stage']].lower()} and "
-            f"{labels[drop['stage']].lower()} ({drop['loss_share']:.0%}, 95% CI {drop['ci_low']:.0%} to "
-            f"{drop['ci_high']:.0%})."
-        )
+        surveyed = study.funnel.rule.get("surveyed_before_advocacy", float("nan"))
+        if drop["stage"] == "advocacy" and pd.notna(surveyed) and surveyed < 0.5:
+            # advocacy is seen for few customers: name the largest loss among fully observed stages
+            observed = study.funnel.stages.loc[
+                (study.funnel.stages["stage"] != "advocacy") & (study.funnel.stages["lost"] > 0)
+            ]
+            if len(observed):
+                worst = observed.loc[observed["lost"].idxmax()]
+                order = study.funnel.stages["stage"].tolist()
+                before = order[order.index(worst["stage"]) - 1]
+                lines.append(
+                    f"- Before advocacy (seen only for the {surveyed:.0%} who answered NPS"
+                    + (", or who referred" if study.has_referrals else "")
+                    + "), the "
+                    f"journey loses most customers between {labels[before].lower()} and "
+                    f"{labels[worst['stage']].lower()} ({1 - worst['conversion']:.0%}, 95% CI "
+                    f"{1 - worst['ci_high']:.0%} to {1 - worst['ci_low']:.0%})."
+                )
+        else:
+            lines.append(
+                f"- The journey loses most customers between {labels[drop['from_stage']].lower()} and "
+                f"{labels[drop['stage']].lower()} ({drop['loss_share']:.0%}, 95% CI {drop['ci_low']:.0%} to "
+                f"{drop['ci_high']:.0%})."
+            )
     if study.referrals is not None:
         s = study.referrals.summary_.set_index("nps_class")
         if "promoter" in s.index and pd.notna(s.loc["promoter", "rate_ratio"]):

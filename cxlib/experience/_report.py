@@ -310,8 +310,11 @@ def score_table(study: ExperienceStudy) -> pd.DataFrame:
             zip(shown["nps"], shown["nps_low"], shown["nps_high"], strict=True), "{:,.1f}"
         )
         out["NPS vs rest: p (Holm)"] = [_p(p) for p in shown["nps_p_adjusted"]]
-    if shown["csat_mean"].notna().any():
+    if "NPS answers" in out and shown["csat_answers"].equals(shown["answers"]):
+        out = out.rename(columns={"NPS answers": "Answers"})  # one count serves both scores
+    elif shown["csat_mean"].notna().any():
         out["CSAT answers"] = ["–" if pd.isna(a) else f"{int(a):,}" for a in shown["csat_answers"]]
+    if shown["csat_mean"].notna().any():
         out["CSAT (95% CI)"] = interval(
             zip(shown["csat_mean"], shown["csat_low"], shown["csat_high"], strict=True), "{:.2f}"
         )

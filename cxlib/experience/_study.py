@@ -148,6 +148,7 @@ def experience_study(
     # the churn model's definition of a long wait, so friction means the same in both capabilities
     settings["long_wait_minutes"] = config.values["churn_model"]["long_wait_minutes"]
     settings["min_group_size"] = config.values["analysis"]["min_group_size"]  # smallest group in a report
+    settings["currency"] = config.values["analysis"]["currency"]
     study = ExperienceStudy(
         settings=settings, has_surveys=data.has("surveys"), has_referrals=data.has("referrals")
     )
