@@ -20,10 +20,26 @@ from cxlib.churn._panel import churn_panel, train_test_panels
 from cxlib.report import render_all
 from tests.churn_data import MID_CUSTOMERS, demo, telco
 
-#: Held-out ROC-AUC the suite may fall short of the default model by: cross-validation may choose
-#: simpler settings that score as well up to noise (on the 3,000-customer demo the suite scores
-#: 0.553 and the default 0.556; on 20,000 customers 0.628 and 0.591; on Telco 0.848 and 0.827).
+#: Held-out ROC-AUC the suite may fall short of the default model by, beyond the noise of the test
+#: set: cross-validation may choose simpler settings that score as well up to noise.
 TOLERANCE = 0.005
+#: The noise allowed on top: this many standard errors of the paired AUC difference (bootstrap of the
+#: held-out customers). On the 3,000-customer demo that SE is about 0.02, so a fixed 0.005 alone
+#: would fail on a different draw of the demo although neither model ranks better.
+NOISE_SE = 2.0
+
+
+def _paired_auc_se(y, first, second, seed: int = 0, n_boot: int = 200) -> float:
+    """Standard error of AUC(first) - AUC(second) over bootstrap resamples of the same held-out rows."""
+    rng = np.random.default_rng(seed)
+    y, first, second = np.asarray(y), np.asarray(first), np.asarray(second)
+    differences = []
+    for _ in range(n_boot):
+        rows = rng.integers(0, len(y), len(y))
+        if y[rows].min() == y[rows].max():
+            continue
+        differences.append(roc_auc_score(y[rows], first[rows]) - roc_auc_score(y[rows], second[rows]))
+    return float(np.std(differences, ddof=1))
 
 
 def _split(name):
@@ -43,21 +59,29 @@ def fitted(request):
     return request.param, config, panel, train, test, model
 
 
-def _default_auc(config, model, train, test) -> float:
-    """Held-out ROC-AUC of a default HistGradientBoostingClassifier on the same training rows."""
+def _default_scores(config, model, train, test):
+    """Held-out scores of a default HistGradientBoostingClassifier on the same training rows."""
     with threadpool_limits(limits=1, user_api="openmp"):
         default = HistGradientBoostingClassifier(random_state=config.seed)
         default.fit(model._matrix(train), train["churned"].astype(int))
-        scores = default.predict_proba(model._matrix(test))[:, 1]
-    return roc_auc_score(test["churned"].astype(int), scores)
+        return default.predict_proba(model._matrix(test))[:, 1]
+
+
+def _default_auc(config, model, train, test) -> float:
+    """Held-out ROC-AUC of a default HistGradientBoostingClassifier on the same training rows."""
+    return roc_auc_score(test["churned"].astype(int), _default_scores(config, model, train, test))
 
 
 def test_boosting_ranks_held_out_customers_at_least_as_well_as_a_default_model(fitted):
     name, config, _, train, test, model = fitted
-    suite = roc_auc_score(test["churned"].astype(int), model.predict_proba(test))
-    default = _default_auc(config, model, train, test)
-    print(f"{name}: suite {suite:.4f} ({model.chosen_}), default {default:.4f}")
-    assert suite >= default - TOLERANCE
+    y = test["churned"].astype(int)
+    ours, theirs = model.predict_proba(test), _default_scores(config, model, train, test)
+    suite, default = roc_auc_score(y, ours), roc_auc_score(y, theirs)
+    se = _paired_auc_se(y, ours, theirs, seed=config.seed)
+    print(
+        f"{name}: suite {suite:.4f} ({model.chosen_}), default {default:.4f}, SE of the difference {se:.4f}"
+    )
+    assert suite >= default - TOLERANCE - NOISE_SE * se
 
 
 def test_calibration_costs_no_discrimination(fitted):

@@ -185,8 +185,8 @@ def report_intro(study: ExperienceStudy, data) -> str:
     lines = [
         "## What these data can answer",
         "",
-        f"This report reads {', '.join(parts)}, as of {pd.Timestamp(data.as_of):%d %B %Y}. Every estimate has "
-        "a 95% interval.",
+        f"This report on {md_text(study.settings.get('company') or 'the company')} reads {', '.join(parts)}, as of "
+        f"{pd.Timestamp(data.as_of):%d %B %Y}. Every estimate has a 95% interval.",
         "",
     ]
     surveys = data.has("surveys")

@@ -149,6 +149,7 @@ def experience_study(
     settings["long_wait_minutes"] = config.values["churn_model"]["long_wait_minutes"]
     settings["min_group_size"] = config.values["analysis"]["min_group_size"]  # smallest group in a report
     settings["currency"] = config.values["analysis"]["currency"]
+    settings["company"] = config.company
     study = ExperienceStudy(
         settings=settings, has_surveys=data.has("surveys"), has_referrals=data.has("referrals")
     )
