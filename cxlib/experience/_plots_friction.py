@@ -100,6 +100,19 @@ def plot_nps_effects(
     )
 
 
+def _forest_rows(rows: pd.DataFrame, labels, estimate: str, low: str, high: str, unit: str) -> pd.DataFrame:
+    """The columns :func:`cxlib.report.forest_plot` reads, from one side of the effects table."""
+    return pd.DataFrame(
+        {
+            "label": np.asarray(labels),
+            "estimate": rows[estimate].to_numpy(float),
+            "ci_low": rows[low].to_numpy(float),
+            "ci_high": rows[high].to_numpy(float),
+            "unit": rows[unit].to_numpy(),
+        }
+    )
+
+
 def plot_friction_effects(
     effects: pd.DataFrame, title: str | None = None, answer_name: str = "NPS answer"
 ) -> np.ndarray:
@@ -130,15 +143,7 @@ def plot_friction_effects(
     fig, axes = plt.subplots(1, panels, figsize=size, layout="constrained")
     axes = np.atleast_1d(axes)
     if with_answer:
-        answer = pd.DataFrame(
-            {
-                "label": rows["label"].to_numpy(),
-                "estimate": rows["nps_effect"].to_numpy(float),
-                "ci_low": rows["nps_ci_low"].to_numpy(float),
-                "ci_high": rows["nps_ci_high"].to_numpy(float),
-                "unit": rows["nps_unit"].to_numpy(),
-            }
-        )
+        answer = _forest_rows(rows, rows["label"], "nps_effect", "nps_ci_low", "nps_ci_high", "nps_unit")
         forest_plot(
             answer,
             ax=axes[0],
@@ -149,18 +154,9 @@ def plot_friction_effects(
             show_units=True,
         )
     if with_churn:
-        churn = pd.DataFrame(
-            {
-                # beside the answer's panel the drivers are named on its left; alone, name them here
-                "label": rows["churn_unit"].fillna("").to_numpy()
-                if with_answer
-                else rows["label"].to_numpy(),
-                "estimate": rows["hazard_ratio"].to_numpy(float),
-                "ci_low": rows["hr_ci_low"].to_numpy(float),
-                "ci_high": rows["hr_ci_high"].to_numpy(float),
-                "unit": rows["churn_unit"].to_numpy(),
-            }
-        )
+        # beside the answer's panel the drivers are named on its left; alone, name them here
+        names = rows["churn_unit"].fillna("") if with_answer else rows["label"]
+        churn = _forest_rows(rows, names, "hazard_ratio", "hr_ci_low", "hr_ci_high", "churn_unit")
         forest_plot(
             churn,
             ax=axes[-1],
