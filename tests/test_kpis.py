@@ -12,8 +12,10 @@ def test_nps_known_answer():
     scores = pd.Series([10, 9, 9, 10, 7, 8, 8, 0, 5, 6])
     nps, low, high = nps_interval(scores)
     assert nps == pytest.approx(10)
-    se = np.sqrt((0.4 + 0.3 - 0.1**2) / 10)
-    assert high - nps == pytest.approx(100 * 1.959964 * se)
+    # adjusted Wald (Rocks 2016): 3/4 of an answer added to promoters and to detractors, n + 3
+    p, d = 4.75 / 13, 3.75 / 13
+    se = np.sqrt((p + d - (p - d) ** 2) / 13)
+    assert (low, high) == pytest.approx((100 * (p - d - 1.959964 * se), 100 * (p - d + 1.959964 * se)))
 
 
 def test_wilson_interval_matches_published_example():

@@ -27,12 +27,12 @@ from cxlib.experience import (  # noqa: E402
     csat_scores,
     customer_groups,
     nps_counts,
-    nps_interval_counts,
     plot_nps_by_group,
     plot_nps_over_time,
     scores_by_group,
     scores_by_period,
 )
+from cxlib.stats import nps_interval_counts  # noqa: E402
 
 DRAWS = 4_000
 

@@ -26,22 +26,11 @@ coverage near the bounds.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib.stats._intervals import wilson_interval
-
-
-class NpsInterval(NamedTuple):
-    """NPS on the -100..100 scale with its 95% adjusted Wald interval and standard error."""
-
-    estimate: float | np.ndarray
-    ci_low: float | np.ndarray
-    ci_high: float | np.ndarray
-    se: float | np.ndarray
+from cxlib.stats._intervals import nps_interval_counts, wilson_interval
 
 
 def nps_counts(scores: pd.Series) -> tuple[int, int, int]:
@@ -56,47 +45,6 @@ def nps_counts(scores: pd.Series) -> tuple[int, int, int]:
     promoters = int((scores >= 9).sum())
     detractors = int((scores <= 6).sum())
     return promoters, len(scores) - promoters - detractors, detractors
-
-
-def nps_interval_counts(promoters, passives, detractors, alpha: float = 0.05) -> NpsInterval:
-    """NPS with the adjusted Wald interval of Rocks (2016), from counts (scalars or arrays).
-
-    Parameters
-    ----------
-    promoters, passives, detractors : int or array of int
-        Answers 9-10, 7-8 and 0-6. Arrays are broadcast (one interval per element).
-    alpha : float
-        1 - confidence level.
-
-    Returns
-    -------
-    NpsInterval
-        ``estimate`` (plain NPS, -100..100), ``ci_low``, ``ci_high`` (clipped to -100..100) and
-        ``se`` (of the adjusted NPS, on the same scale); NaN where there are no answers.
-
-    Examples
-    --------
-    >>> result = nps_interval_counts(50, 30, 20)
-    >>> round(result.estimate), round(result.ci_low, 1), round(result.ci_high, 1)
-    (30, 14.1, 44.2)
-    """
-    promoters, passives, detractors = (np.asarray(x, dtype=float) for x in (promoters, passives, detractors))
-    n = promoters + passives + detractors
-    with np.errstate(invalid="ignore", divide="ignore"):
-        estimate = np.where(n > 0, (promoters - detractors) / n, np.nan)
-        n_adj = n + 3.0
-        p_adj = (promoters + 0.75) / n_adj
-        d_adj = (detractors + 0.75) / n_adj
-        centre = p_adj - d_adj
-        se = np.sqrt((p_adj + d_adj - centre**2) / n_adj)
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    low = np.where(n > 0, np.clip(centre - z * se, -1, 1), np.nan)
-    high = np.where(n > 0, np.clip(centre + z * se, -1, 1), np.nan)
-    se = np.where(n > 0, se, np.nan)
-    result = [100 * x for x in (estimate, low, high, se)]
-    if all(np.ndim(x) == 0 for x in result):
-        result = [float(x) for x in result]
-    return NpsInterval(*result)
 
 
 def nps_difference_test(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
