@@ -31,7 +31,10 @@ from cxlib.experience import (
     relative_weights,
 )
 
-AIRLINE = Path(os.environ.get("CX_SHARED_DATA", "/work/shared/data")) / "airline_satisfaction"
+#: The full airline file, when a copy of the project's shared data sits beside the clone (``../shared``)
+#: or where CX_SHARED_DATA points; otherwise the benchmark simulates ratings of the same size.
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+AIRLINE = Path(os.environ.get("CX_SHARED_DATA", SHARED)) / "airline_satisfaction"
 RATINGS = [
     "Inflight wifi service",
     "Departure/Arrival time convenient",
