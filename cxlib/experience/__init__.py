@@ -122,6 +122,7 @@ _WHERE = {
     "scores_by_period": "_scores",
     "scores_report": "_report",
     "section_heading": "_report",
+    "section_opening": "_report",
     "stage_names": "_report_journey",
     "still_customer_at": "_funnel",
     "study_sections": "_report",

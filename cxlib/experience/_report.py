@@ -141,6 +141,21 @@ def _table_absent(study: ExperienceStudy, section: str) -> bool:
     return study.unavailable.get(section) in TABLE_ABSENT
 
 
+def section_opening(study: ExperienceStudy, section: str, result) -> tuple[list, bool]:
+    """The start of a section and whether it goes on.
+
+    ``([], False)`` when the section's own table is absent (the intro names it); ``([heading,
+    "not available"], False)`` when its part could not run (``result`` is None); else
+    ``([heading], True)``.
+    """
+    if _table_absent(study, section):
+        return [], False
+    heading = section_heading(study, section)
+    if result is None:
+        return [heading, Markdown(_not_available(section, study.unavailable[section], study))], False
+    return [heading], True
+
+
 def section_heading(study: ExperienceStudy, section: str) -> Markdown:
     """The section's heading (its question, worded for the data given) and, when it runs, its method."""
     question = _question(study, section)
@@ -216,14 +231,12 @@ def study_sections() -> tuple[str, ...]:
 
 def scores_report(study: ExperienceStudy) -> list:
     """NPS and CSAT overall, by group (with tests) and over time: text, a table and two charts."""
-    if _table_absent(study, "scores"):
-        return []
-    heading = section_heading(study, "scores")
-    if study.scores is None:
-        return [heading, Markdown(_not_available("scores", study.unavailable["scores"], study))]
+    out, runs = section_opening(study, "scores", study.scores)
+    if not runs:
+        return out
     from cxlib.experience._plots_scores import plot_nps_by_group, plot_nps_over_time
 
-    out = [heading, Markdown(describe_scores(study))]
+    out.append(Markdown(describe_scores(study)))
     table = score_table(study)
     if len(table):
         out.append(styled(table, caption="NPS and CSAT by group (each customer's latest answer)"))
@@ -374,13 +387,11 @@ def _period_word(study: ExperienceStudy) -> str:
 
 def drivers_report(study: ExperienceStudy) -> list:
     """Key drivers: text, the driver table, the importance chart and the importance-performance matrix."""
-    if _table_absent(study, "drivers"):
-        return []
-    heading = section_heading(study, "drivers")
-    if study.drivers is None:
-        return [heading, Markdown(_not_available("drivers", study.unavailable["drivers"], study))]
+    out, runs = section_opening(study, "drivers", study.drivers)
+    if not runs:
+        return out
     kd = study.drivers
-    out = [heading, Markdown(describe_drivers(study)), styled(driver_table(study))]
+    out += [Markdown(describe_drivers(study)), styled(driver_table(study))]
     out.append(_close(kd.plot_importance()))
     out.append(_close(kd.plot_matrix()))
     out.append(Markdown(describe_matrix(study)))

@@ -8,12 +8,10 @@ from IPython.display import Markdown
 from cxlib.experience._report import (
     KPI_NAMES,
     _close,
-    _not_available,
     _reason_text,
     _signed,
-    _table_absent,
     _target_name,
-    section_heading,
+    section_opening,
 )
 from cxlib.experience._study import ExperienceStudy
 from cxlib.report import md_text, styled, variable_label
@@ -21,17 +19,14 @@ from cxlib.report import md_text, styled, variable_label
 
 def friction_report(study: ExperienceStudy) -> list:
     """Friction KPIs with intervals, by channel, and friction's effect on the answer and on churn."""
-    if _table_absent(study, "friction"):
-        return []
-    heading = section_heading(study, "friction")
-    if study.kpis is None:
-        return [heading, Markdown(_not_available("friction", study.unavailable["friction"], study))]
+    out, runs = section_opening(study, "friction", study.kpis)
+    if not runs:
+        return out
     from cxlib.experience._plots_friction import plot_friction_effects, plot_kpi_by_channel
 
-    out = [
-        heading,
-        styled(kpi_table(study), caption="Friction over all customers and interactions (95% intervals)"),
-    ]
+    out.append(
+        styled(kpi_table(study), caption="Friction over all customers and interactions (95% intervals)")
+    )
     if study.absent is not None and len(study.absent):
         missing = sorted(set(study.absent["missing"].astype(str)))
         out.append(Markdown(f"Not measured: the data have no {', '.join(md_text(m) for m in missing)}."))

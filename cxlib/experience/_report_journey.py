@@ -9,9 +9,7 @@ from cxlib.experience._report import (
     CLASS_NAMES,
     STAGE_NAMES,
     _close,
-    _not_available,
-    _table_absent,
-    section_heading,
+    section_opening,
 )
 from cxlib.experience._study import ExperienceStudy
 from cxlib.report import md_text, render, styled
@@ -19,16 +17,14 @@ from cxlib.report import md_text, render, styled
 
 def journey_report(study: ExperienceStudy) -> list:
     """The funnel chart, where most customers are lost, conversion by acquisition channel, checkout."""
-    if _table_absent(study, "journey"):
-        return []
-    heading = section_heading(study, "journey")
-    if study.funnel is None:
-        return [heading, Markdown(_not_available("journey", study.unavailable["journey"], study))]
+    out, runs = section_opening(study, "journey", study.funnel)
+    if not runs:
+        return out
     from cxlib.experience._plots_journey import plot_conversion_by, plot_funnel
 
     funnel = study.funnel
     labels = stage_names(study)
-    out = [heading, Markdown(describe_funnel(study))]
+    out.append(Markdown(describe_funnel(study)))
     if len(funnel.stages) >= 2:
         out.append(_close(plot_funnel(funnel.stages, stage_labels=labels)))
     drop = funnel.largest_drop
@@ -138,14 +134,12 @@ def describe_checkout(study: ExperienceStudy) -> str:
 
 def referrals_report(study: ExperienceStudy) -> list:
     """Referral rate by NPS class with intervals and the value of referred customers."""
-    if _table_absent(study, "referrals"):
-        return []
-    heading = section_heading(study, "referrals")
-    if study.referrals is None:
-        return [heading, Markdown(_not_available("referrals", study.unavailable["referrals"], study))]
+    out, runs = section_opening(study, "referrals", study.referrals)
+    if not runs:
+        return out
     from cxlib.experience._plots_journey import plot_referral_rates
 
-    out = [heading, Markdown(describe_referrals(study))]
+    out.append(Markdown(describe_referrals(study)))
     if study.has_surveys:
         out.append(_close(plot_referral_rates(study.referrals.summary_)))
     if study.referred_value is not None:
