@@ -92,13 +92,17 @@ def transactions_before(
     return out
 
 
-def purchases(window: pd.DataFrame) -> pd.DataFrame:
+def purchases(window: pd.DataFrame, free: bool = False) -> pd.DataFrame:
     """Collapse purchase rows into orders (customer_id, order_id, order_date, amount > 0).
 
     Parameters
     ----------
     window : DataFrame
         Output of :func:`window_transactions`.
+    free : bool
+        Also keep orders worth exactly zero (a free item is still a visit: the repeat-purchase
+        counts of :func:`cxlib.features.repeat_purchase_summary` include them, as the published
+        CDNOW counts do).
 
     Returns
     -------
@@ -115,7 +119,8 @@ def purchases(window: pd.DataFrame) -> pd.DataFrame:
     if "channel" in sales:
         aggregations["channel"] = ("channel", "first")  # the first row's channel that is known
     orders = sales.groupby(["customer_id", "order_id"], sort=False, observed=True).agg(**aggregations)
-    return orders.loc[orders["amount"] > 0].reset_index()
+    keep = orders["amount"] >= 0 if free else orders["amount"] > 0
+    return orders.loc[keep].reset_index()
 
 
 def refunds(window: pd.DataFrame) -> pd.DataFrame:
