@@ -307,6 +307,43 @@ SCHEMA = Section(
             },
             owner="cxlib.experience (notebooks/03_cx_drivers.ipynb)",
         ),
+        "value": Section(
+            "Customer value: the lifetime-value models, their covariates, holdout check and intervals.",
+            {
+                "model": Key(
+                    "best",
+                    "transaction model of repeat buying: bgnbd, pareto_nbd, or best (the one with the higher "
+                    "likelihood on the data; both have four parameters)",
+                    _choice("best", "bgnbd", "pareto_nbd"),
+                ),
+                "time_unit_days": Key(7, "days in one time unit of the repeat-buying models (7: weeks)", _integer(1, 31)),
+                "holdout_months": Key(
+                    6,
+                    "months before the analysis date held out to check the forecast (0: no check); the "
+                    "value itself is fitted on all the data",
+                    _integer(0, 120),
+                ),
+                "covariates": Key(
+                    None,
+                    "customer attributes and experience measures that may shift the dropout (leaving) rate, "
+                    "e.g. [unresolved_complaint, long_wait, nps_class, plan, acquisition_channel]; null = "
+                    "those the data have; [] = none",
+                    _list_of_text(optional=True),
+                ),
+                "monthly_revenue": Key(
+                    None,
+                    "customers column with each customer's revenue per month (e.g. MonthlyCharges), for "
+                    "subscription value; null = average monthly spend from the transactions",
+                    _text(optional=True),
+                ),
+                "n_draws": Key(
+                    200,
+                    "draws of the model parameters from their estimated uncertainty, for value intervals",
+                    _integer(20, 5000),
+                ),
+            },
+            owner="cxlib.value (notebooks/04_customer_value.ipynb)",
+        ),
         "labels": Section(
             "Display labels of features and of feature levels in tables, charts and sentences.",
             {

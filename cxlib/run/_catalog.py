@@ -18,6 +18,10 @@ table                     written by               read by
 ``referral_rates``        ``03_cx_drivers``        analysts, the revenue-impact notebook
 ``referred_value``        ``03_cx_drivers``        analysts, the revenue-impact notebook
 ``scores_by_group``       ``03_cx_drivers``        analysts, the executive summary
+``customer_value``        ``04_customer_value``    the revenue-impact notebook (per customer: run data only)
+``value_by_group``        ``04_customer_value``    the revenue-impact notebook, the executive summary
+``value_parameters``      ``04_customer_value``    the revenue-impact notebook
+``value_covariance``      ``04_customer_value``    the revenue-impact notebook
 ========================  =======================  ================================================
 
 Every table has a one-line description and the columns a reader may rely on (it may hold more,
@@ -247,6 +251,60 @@ CATALOG: tuple[NotebookIO, ...] = (
                     "nps": "NPS (-100 to 100)",
                     "nps_low": "lower end of its 95% interval",
                     "nps_high": "upper end",
+                },
+            ),
+        ),
+    ),
+    NotebookIO(
+        "04_customer_value",
+        data=("customers",),
+        reads=(Read("segments", required=False, instead="value is not broken down by segment"),),
+        writes=(
+            TableSpec(
+                "customer_value",
+                "One row per customer valued (and method): expected lifetime value on margin over the horizon, "
+                "discounted, with its 95% interval from parameter uncertainty. Per customer: run data only, "
+                "never in a report.",
+                {
+                    "customer_id": "the customer",
+                    "clv": "expected value on margin over analysis.horizon_months, discounted",
+                    "clv_low": "lower end of its 95% interval",
+                    "clv_high": "upper end",
+                    "method": "what the value rests on: repeat buying and spend, or survival (contractual)",
+                },
+            ),
+            TableSpec(
+                "value_by_group",
+                "One row per group of each group variable (and 'all'): customers, total and mean value with "
+                "95% intervals.",
+                {
+                    "variable": "the group variable (all: the whole base)",
+                    "group": "the group",
+                    "customers": "customers valued",
+                    "total": "total value",
+                    "total_low": "lower end of its 95% interval",
+                    "total_high": "upper end",
+                    "mean": "value per customer",
+                },
+            ),
+            TableSpec(
+                "value_parameters",
+                "One row per parameter of each value model: estimate and standard error.",
+                {
+                    "model": "bgnbd, pareto_nbd, gamma_gamma, pareto_nbd_covariates, ...",
+                    "parameter": "the parameter",
+                    "estimate": "its estimate",
+                    "se": "its standard error",
+                },
+            ),
+            TableSpec(
+                "value_covariance",
+                "One row per pair of parameters of one value model: their covariance.",
+                {
+                    "model": "the model",
+                    "parameter": "first parameter",
+                    "other": "second parameter",
+                    "covariance": "covariance of the two estimates",
                 },
             ),
         ),

@@ -1,0 +1,117 @@
+"""The customer-value report's findings: plain sentences with their numbers, the headline and key figures."""
+
+from __future__ import annotations
+
+from cxlib.report import md_text, money_format, variable_label
+from cxlib.value._report import MODEL_NAMES, _shown_groups, holdout_totals
+from cxlib.value._study import ValueStudy
+
+
+def describe_findings(study: ValueStudy) -> str:
+    """Three to five sentences with their numbers and intervals, for the top of the summary and the index."""
+    fmt = money_format(study.settings["currency"])
+    lines = []
+    if study.value is not None:
+        total = study.by_group["all"].iloc[0]
+        lines.append(
+            f"- The {int(total['customers']):,} customers with a purchase are worth {fmt(total['total'])} in "
+            f"margin over {study.settings['horizon_months']} months (95% interval {fmt(total['total_low'])} to "
+            f"{fmt(total['total_high'])}), {fmt(total['mean'])} per customer."
+        )
+        best = _best_group(study)
+        if best is not None:
+            variable, row = best
+            lines.append(
+                f"- By {variable_label(variable).lower()}, **{md_text(row['group'])}** is worth most per customer: "
+                f"{fmt(row['mean'])} (95% interval {fmt(row['mean_low'])} to {fmt(row['mean_high'])})."
+            )
+        values = study.value.table["clv"].sort_values(ascending=False)
+        top = values.iloc[: max(1, int(round(0.2 * len(values))))].sum() / values.sum()
+        lines.append(f"- The most valuable 20% of customers hold {top:.0%} of the value.")
+        if study.holdout is not None:
+            totals = holdout_totals(study).set_index("model")
+            if study.chosen in totals.index:
+                t = totals.loc[study.chosen]
+                lines.append(
+                    f"- {MODEL_NAMES[study.chosen]} forecast the {study.settings['holdout_months']} held-out months "
+                    f"within {abs(t['error_pct']):.1f}% ({t['expected_total']:,.0f} purchases forecast, "
+                    f"{t['actual_total']:,.0f} made)."
+                )
+    if study.covariates is not None:
+        summary = study.covariates.summary_
+        rows = summary.loc[summary["term"].str.startswith("dropout:") & (summary["p_adjusted"] < 0.05)]
+        if len(rows):
+            row = rows.sort_values("p_adjusted").iloc[0]
+            lines.append(
+                f"- {md_text(row['label'])} goes with customers stopping {row['estimate']:.2f} times as fast "
+                f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; an association, not a proven cause)."
+            )
+    if study.subscription is not None:
+        sub = study.subscription
+        lines.append(
+            f"- Subscribers are worth {fmt(sub['clv'].sum())} in margin over {study.settings['horizon_months']} "
+            f"months from the survival model ({fmt(sub['clv'].mean())} each)."
+        )
+    if not lines:
+        return "- No customer could be valued: " + (
+            "the data have no transactions and churn is not contractual."
+            if "transactional" in study.unavailable
+            else "too few customers bought more than once."
+        )
+    return "\n".join(lines)
+
+
+def _best_group(study: ValueStudy):
+    for variable in ("segment_name", "plan", "acquisition_channel"):
+        if variable in study.by_group and len(study.by_group[variable]) > 1:
+            shown = _shown_groups(study, variable)
+            if len(shown) > 1:
+                return variable, shown.sort_values("mean", ascending=False).iloc[0]
+    return None
+
+
+def value_headline(study: ValueStudy) -> str:
+    """One plain sentence for the report index."""
+    fmt = money_format(study.settings["currency"])
+    if study.value is not None:
+        total = study.by_group["all"].iloc[0]
+        return (
+            f"Customers are worth {fmt(total['total'])} in margin over the next {study.settings['horizon_months']} "
+            f"months (95% interval {fmt(total['total_low'])} to {fmt(total['total_high'])})."
+        )
+    if study.subscription is not None:
+        return f"Subscribers are worth {fmt(study.subscription['clv'].sum())} in margin over the horizon."
+    return "No customer could be valued with these data."
+
+
+def summary_metrics(study: ValueStudy) -> dict:
+    """Headline figures with intervals for the report index and the executive summary."""
+    metrics: dict = {}
+    if study.value is not None:
+        total = study.by_group["all"].iloc[0]
+        for key in ("total", "total_low", "total_high", "mean", "mean_low", "mean_high"):
+            metrics[f"clv_{key}"] = float(total[key])
+        metrics["clv_customers"] = int(total["customers"])
+        metrics["clv_model"] = study.chosen
+    if study.holdout is not None and study.chosen is not None:
+        totals = holdout_totals(study).set_index("model")
+        if study.chosen in totals.index:
+            metrics["holdout_error_pct"] = float(totals.loc[study.chosen, "error_pct"])
+    if study.subscription is not None:
+        metrics["subscription_clv_total"] = float(study.subscription["clv"].sum())
+    metrics["horizon_months"] = int(study.settings["horizon_months"])
+    return metrics
+
+
+def describe_saved(tables: dict) -> str:
+    """What was handed on to later notebooks, in one sentence."""
+    if not tables:
+        return "No table was handed on: these data support no customer value."
+    names = {
+        "customer_value": "each customer's value with its interval",
+        "value_by_group": "value by group",
+        "value_parameters": "the models' parameters",
+        "value_covariance": "their covariance",
+    }
+    return "Handed on to later notebooks: " + ", ".join(names[n] for n in tables) + "."
+

@@ -1,0 +1,380 @@
+"""Reader-facing text, tables and charts of the customer-value report (notebook 04).
+
+Every function takes a :class:`~cxlib.value.ValueStudy` and returns what the notebook displays:
+Markdown, styled tables and closed matplotlib figures. A part the data cannot support says in one
+sentence what it would need. Names from the data are escaped (:func:`cxlib.report.md_text`, and
+:func:`cxlib.report.styled` for tables).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import Markdown
+
+from cxlib.report import (
+    format_summary,
+    md_text,
+    money_format,
+    plot_summary,
+    render_all,
+    styled,
+    variable_label,
+)
+from cxlib.stats import suppress_small
+from cxlib.value._study import REASONS, ValueStudy
+
+#: Reader's names of the repeat-buying models.
+MODEL_NAMES = {
+    "bgnbd": "BG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+}
+#: What each model assumes, and when that fails (shown in the model-check section).
+ASSUMPTIONS = {
+    "bgnbd": (
+        "**BG/NBD** (Fader, Hardie and Lee 2005): while active, a customer buys at a steady random rate "
+        "(Poisson); after any purchase they may stop for good with a fixed chance; rates and chances vary "
+        "between customers (gamma and beta distributions), independently. It fails when buying is "
+        "seasonal or scheduled (subscriptions, paydays), when customers come back after long pauses, or "
+        "when leaving is recorded (then use the subscription value)."
+    ),
+    "pareto_nbd": (
+        "**Pareto/NBD** (Schmittlein, Morrison and Colombo 1987): the same steady buying, but a customer "
+        "may stop at any moment, not only after a purchase (an exponential lifetime, rates varying by a "
+        "gamma distribution). With covariates (as in CLVTools), a customer's rate of leaving is "
+        "multiplied by a ratio per covariate. It fails in the same cases as BG/NBD."
+    ),
+    "gamma_gamma": (
+        "**Gamma-Gamma** (Fader and Hardie 2013): what a customer spends per purchase varies around their "
+        "own mean, and that mean does not depend on how often they buy. The check below tests that."
+    ),
+}
+
+
+def _close(ax):
+    import matplotlib.pyplot as plt
+
+    figure = ax.figure
+    plt.close(figure)
+    return figure
+
+
+def _money(study: ValueStudy, amount: float) -> str:
+    return money_format(study.settings["currency"])(amount)
+
+
+def _money_ci(study: ValueStudy, value: float, low: float, high: float) -> str:
+    fmt = money_format(study.settings["currency"])
+    return f"{fmt(value)} (95% interval {fmt(low)} to {fmt(high)})"
+
+
+def _unit(study: ValueStudy) -> str:
+    days = int(study.settings["time_unit_days"])
+    return {7: "week", 1: "day"}.get(days, f"{days}-day period")
+
+
+def _reason(reason: str) -> str:
+    return f"the data have no {REASONS[reason]}" if reason.startswith("no_") else f"it needs {REASONS[reason]}"
+
+
+QUESTIONS = {
+    "value": "What are customers worth, and which groups hold the value?",
+    "check": "Can the model be trusted? Its forecast against months it did not see",
+    "experience": "Does experience change how long customers keep buying?",
+    "subscription": "What are subscribers worth, given how long they stay?",
+}
+
+
+def report_intro(study: ValueStudy, data) -> str:
+    """What the report reads and which of its questions these data can answer (Markdown)."""
+    parts = [f"{len(data[t]):,} {noun}" for t, noun in (("customers", "customers"), ("transactions", "transaction rows"),
+                                                        ("interactions", "service interactions"),
+                                                        ("surveys", "survey answers")) if data.has(t)]
+    s = study.settings
+    lines = [
+        "## What these data can answer",
+        "",
+        f"This report on {md_text(s.get('company') or 'the company')} reads {', '.join(parts)}, as of "
+        f"{pd.Timestamp(data.as_of):%d %B %Y}. Value is **gross margin** ({s['margin_rate']:.0%} of revenue, "
+        f"`analysis.margin`) over the next {s['horizon_months']} months (`analysis.horizon_months`), discounted at "
+        f"{s['annual_discount_rate']:.0%} a year (`analysis.discount_rate`). Every value has a 95% interval from "
+        "the uncertainty of the estimated model parameters (not from chance in what one customer does).",
+        "",
+    ]
+    parts_state = {
+        "value": study.unavailable.get("transactional"),
+        "check": study.unavailable.get("holdout") if study.value is not None else study.unavailable.get("transactional"),
+        "experience": study.unavailable.get("covariates") if study.value is not None else study.unavailable.get("transactional"),
+        "subscription": study.unavailable.get("subscription"),
+    }
+    for number, (key, question) in enumerate(QUESTIONS.items(), start=1):
+        reason = parts_state[key]
+        suffix = f" *Not available: {_reason(reason)}.*" if reason else ""
+        lines.append(f"{number}. **{question.split('?')[0]}?**{suffix}")
+    return "\n".join(lines)
+
+
+# ---- value --------------------------------------------------------------------------------------
+
+
+def value_report(study: ValueStudy) -> list:
+    """Total and per-customer value, value by group (table and chart), and how concentrated it is."""
+    if study.value is None:
+        return []
+    from cxlib.value._plots import plot_value_by_group, plot_value_concentration
+
+    out = [Markdown(f"## {QUESTIONS['value']}\n\n{_value_method(study)}"), Markdown(describe_value(study))]
+    table = value_table(study)
+    if len(table):
+        out.append(styled(table, caption="Expected lifetime value by group (on margin, discounted; 95% intervals)"))
+    variable = _main_variable(study)
+    if variable is not None:
+        shown = _shown_groups(study, variable)
+        if len(shown) > 1:
+            out.append(_close(plot_value_by_group(shown, variable, study.settings["currency"])))
+    out.append(_close(plot_value_concentration(study.value.table["clv"])))
+    return out
+
+
+def _value_method(study: ValueStudy) -> str:
+    model = MODEL_NAMES[study.chosen]
+    return (
+        f"Each customer's expected purchases over the horizon come from their own history (how often, how "
+        f"recently, since when they buy) through the {model} model; the spend per purchase from the Gamma-Gamma "
+        "model, which pulls a customer's own average towards everyone's by how many purchases it rests on. "
+        "Value = expected purchases x expected spend x margin, each month discounted."
+    )
+
+
+def describe_value(study: ValueStudy) -> str:
+    """Total value, value per customer, and the customers it cannot value (Markdown bullets)."""
+    total = study.by_group["all"].iloc[0]
+    table = study.value.table
+    lines = [
+        f"- **The {int(total['customers']):,} customers with a purchase are worth "
+        f"{_money_ci(study, total['total'], total['total_low'], total['total_high'])}** in margin over the next "
+        f"{study.settings['horizon_months']} months: {_money(study, total['mean'])} per customer on average.",
+        f"- On average a customer is still buying with probability {table['probability_alive'].mean():.0%}, "
+        f"and is expected to buy {table['expected_purchases'].mean():.1f} times in the horizon.",
+    ]
+    if study.customers_without_purchase:
+        lines.append(
+            f"- {study.customers_without_purchase:,} customers have not bought yet: with no purchase history "
+            "there is nothing to value them on, and they are left out."
+        )
+    return "\n".join(lines)
+
+
+def _main_variable(study: ValueStudy) -> str | None:
+    for variable in ("segment_name", "plan", "acquisition_channel", "region"):
+        if variable in study.by_group and len(study.by_group[variable]) > 1:
+            return variable
+    return None
+
+
+def _shown_groups(study: ValueStudy, variable: str) -> pd.DataFrame:
+    """Groups with at least ``analysis.min_group_size`` customers (and complementary hiding)."""
+    table = study.by_group[variable]
+    blanked = suppress_small(table, "customers", study.settings["min_group_size"], columns=["total"])
+    return table.loc[blanked["total"].notna()]
+
+
+def value_table(study: ValueStudy) -> pd.DataFrame:
+    """Groups shown for every group variable: customers, total and mean value with intervals."""
+    rows = []
+    fmt = money_format(study.settings["currency"])
+    for variable, table in study.by_group.items():
+        if variable == "all" or len(table) < 2:
+            continue
+        shown = _shown_groups(study, variable)
+        for row in shown.itertuples():
+            rows.append(
+                {
+                    "Grouped by": variable_label(variable),
+                    "Group": str(row.group),
+                    "Customers": f"{row.customers:,}",
+                    "Total value": f"{fmt(row.total)} ({fmt(row.total_low)} to {fmt(row.total_high)})",
+                    "Per customer": f"{fmt(row.mean)} ({fmt(row.mean_low)} to {fmt(row.mean_high)})",
+                    "Still buying (mean P)": f"{row.probability_alive:.0%}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ---- model check --------------------------------------------------------------------------------
+
+
+def check_report(study: ValueStudy) -> list:
+    """Both models against the holdout, the cumulative forecast, P(alive), spend independence, assumptions."""
+    if study.value is None:
+        return []
+    from cxlib.value._plots import plot_alive_grid, plot_cumulative_forecast, plot_holdout_by_frequency
+
+    out = [Markdown(f"## {QUESTIONS['check']}")]
+    reason = study.unavailable.get("holdout")
+    if reason:
+        out.append(Markdown(f"**Holdout check: not available.** {_reason(reason)[:1].upper()}{_reason(reason)[1:]}."))
+    else:
+        out.append(Markdown(describe_holdout(study)))
+        out.append(styled(model_table(study), caption="The two repeat-buying models compared"))
+        shown_model = study.cumulative["model"].iloc[0]
+        out.append(_close(plot_holdout_by_frequency(study.holdout, shown_model)))
+        out.append(_close(plot_cumulative_forecast(study.cumulative, _unit(study))))
+    age = float(study.summary["T"].median())
+    out.append(_close(plot_alive_grid(study.alive, age, _unit(study) + "s")))
+    out.append(Markdown(describe_spend(study)))
+    out.append(Markdown("**What the models assume.**\n\n" + "\n".join(
+        f"- {ASSUMPTIONS[name]}" for name in (*study.fits, "gamma_gamma")
+    )))
+    caveats = render_all([*study.fits[study.chosen].caveats_, *study.spend.caveats_])
+    if caveats:
+        out.append(Markdown("\n".join(f"- {md_text(text)}" for text in caveats)))
+    return out
+
+
+def holdout_totals(study: ValueStudy) -> pd.DataFrame:
+    """Per model: holdout purchases actual vs forecast and the error in percent."""
+    table = study.holdout.groupby("model", sort=False)[["actual_total", "expected_total"]].sum()
+    table["error_pct"] = 100 * (table["expected_total"] - table["actual_total"]) / table["actual_total"]
+    return table.reset_index()
+
+
+def model_table(study: ValueStudy) -> pd.DataFrame:
+    """Log-likelihood on all the data and holdout error of each model, and which one is used."""
+    totals = holdout_totals(study).set_index("model") if study.holdout is not None else None
+    rows = []
+    for name, model in study.fits.items():
+        row = {"Model": MODEL_NAMES[name], "Log-likelihood (all data)": f"{model.log_likelihood_:,.1f}"}
+        if totals is not None and name in totals.index:
+            t = totals.loc[name]
+            row["Holdout purchases: forecast"] = f"{t['expected_total']:,.0f}"
+            row["Holdout purchases: actual"] = f"{t['actual_total']:,.0f}"
+            row["Forecast error"] = f"{t['error_pct']:+.1f}%"
+        row["Used for value"] = "yes" if name == study.chosen else "no"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def describe_holdout(study: ValueStudy) -> str:
+    """How the held-out months were forecast (Markdown)."""
+    calibration = study.calibration
+    cal_end = pd.Timestamp(calibration.attrs["calibration_end"])
+    totals = holdout_totals(study).set_index("model")
+    chosen = study.chosen if study.chosen in totals.index else totals.index[0]
+    t = totals.loc[chosen]
+    months = study.settings["holdout_months"]
+    return (
+        f"Both models were fitted on purchases up to {cal_end:%d %B %Y} and asked to forecast the "
+        f"{months} months after it (`value.holdout_months`), which they did not see. "
+        f"{MODEL_NAMES[chosen]} forecast {t['expected_total']:,.0f} repeat purchases by the "
+        f"{len(calibration):,} customers against {t['actual_total']:,.0f} made ({t['error_pct']:+.1f}%). "
+        f"The value itself uses the model fitted on all the data; the model with the higher likelihood is "
+        f"used (`value.model`)."
+    )
+
+
+def describe_spend(study: ValueStudy) -> str:
+    """The Gamma-Gamma fit and its independence check (Markdown)."""
+    spend = study.spend
+    p, q, g = (float(spend.params_[k]) for k in ("p", "q", "gamma"))
+    mean = p * g / (q - 1) if q > 1 else float("nan")
+    independence = spend.independence_.set_index("method") if "method" in spend.independence_ else None
+    text = (
+        f"**Spend per purchase.** Gamma-Gamma on the {spend.n_customers_:,} customers with a repeat purchase: "
+        f"the average customer's mean spend is {_money(study, mean)} per purchase."
+    )
+    if independence is not None and "spearman" in independence.index:
+        rho = float(independence.loc["spearman", "correlation"])
+        pv = float(independence.loc["spearman", "p_value"])
+        verdict = (
+            "small enough for the model's assumption"
+            if abs(rho) < 0.2
+            else "large: customers who buy more often spend differently per purchase, so the spend model "
+            "is biased for them"
+        )
+        text += (
+            f" The model assumes spend does not depend on how often a customer buys: the rank correlation "
+            f"between the two is {rho:+.2f} (p = {pv:.3f}), {verdict}."
+        )
+    return text
+
+
+# ---- experience as a covariate -------------------------------------------------------------------
+
+
+def experience_report(study: ValueStudy) -> list:
+    """Rate ratios of leaving for each covariate (table and forest plot)."""
+    if study.value is None:
+        return []
+    out = [Markdown(f"## {QUESTIONS['experience']}")]
+    reason = study.unavailable.get("covariates")
+    if reason:
+        out.append(Markdown(f"**Not available.** {_reason(reason)[:1].upper()}{_reason(reason)[1:]}."))
+        return out
+    model = study.covariates
+    out.append(
+        Markdown(
+            "Pareto/NBD with covariates (as R's CLVTools fits it) lets each customer's rate of leaving depend on "
+            "their experience and attributes. A ratio of 2 means customers with that trait stop buying twice as "
+            "fast as the reference group, all else equal. Traits are measured at the analysis date and a "
+            "customer who stayed longer had more time to meet friction, so these are **associations, not "
+            "causes**.\n\n" + describe_experience(study)
+        )
+    )
+    rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
+    if len(rows):
+        out.append(styled(format_summary(model, rows=rows), caption="Rate of leaving: ratio per covariate"))
+        out.append(_close(plot_summary(model, rows=rows, title="How much faster customers stop buying")))
+    absent = study.covariates_absent
+    if absent:
+        out.append(
+            Markdown(
+                "Not included: "
+                + "; ".join(f"{md_text(name)} (the data have no {md_text(need)})" for name, need in absent.items())
+                + "."
+            )
+        )
+    return out
+
+
+def describe_experience(study: ValueStudy) -> str:
+    """The covariates whose ratio is clearly not 1, with intervals (Markdown bullets)."""
+    summary = study.covariates.summary_
+    rows = summary.loc[summary["term"].str.startswith("dropout:")]
+    clear = rows.loc[rows["p_adjusted"] < 0.05]
+    if not len(clear):
+        return "- No covariate changes the rate of leaving clearly once the tests are corrected for their number (Holm)."
+    lines = []
+    for row in clear.sort_values("p_adjusted").itertuples():
+        direction = "faster" if row.estimate > 1 else "slower"
+        lines.append(
+            f"- {md_text(row.label)}: customers stop buying {row.estimate:.2f} times as fast "
+            f"(95% CI {row.ci_low:.2f} to {row.ci_high:.2f}), {direction} than the reference "
+            f"(p = {row.p_adjusted:.3f}, Holm)."
+        )
+    return "\n".join(lines)
+
+
+# ---- subscription ---------------------------------------------------------------------------------
+
+
+def subscription_report(study: ValueStudy) -> list:
+    """Survival-based value of subscribers (when churn is contractual)."""
+    reason = study.unavailable.get("subscription")
+    if reason == "not_contractual":
+        return []
+    out = [Markdown(f"## {QUESTIONS['subscription']}")]
+    if reason:
+        out.append(Markdown(f"**Not available.** {_reason(reason)[:1].upper()}{_reason(reason)[1:]}."))
+        return out
+    from cxlib.value._report_subscription import subscription_section
+
+    return out + subscription_section(study)
+
+
+def caveats(study: ValueStudy) -> list[str]:
+    """Every model's caveats as sentences."""
+    notes = []
+    for model in (*study.fits.values(), study.spend, study.covariates):
+        if model is not None:
+            notes += model.caveats_
+    return render_all(notes)

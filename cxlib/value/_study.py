@@ -1,0 +1,363 @@
+"""The customer-value analysis in one call: repeat buying, spend, value per customer and per group.
+
+:func:`value_study` runs every part the data allow with the config's ``value`` and ``analysis``
+settings, and records the parts it could not run with a reason code (:data:`REASONS`; the report
+module words them):
+
+transactional value (a ``transactions`` table)
+    The repeat-purchase summary (:func:`cxlib.features.repeat_purchase_summary`); BG/NBD and
+    Pareto/NBD fitted on a calibration period and checked against the held-out months
+    (``value.holdout_months``), then both refitted on all the data and the one with the higher
+    likelihood kept (``value.model``); Gamma-Gamma for spend; the lifetime value of every customer
+    with intervals (:func:`cxlib.value.transaction_clv`) and per group.
+experience as a covariate of value
+    Pareto/NBD with the covariates of :func:`cxlib.value.covariate_frame` on its dropout rate: how
+    much faster customers with, say, an unresolved complaint stop buying.
+subscription value (churn is contractual: dates or a label)
+    Value from the churn capability's survival model (:func:`cxlib.value.survival_clv`).
+
+Examples
+--------
+>>> study = value_study(data, config, segments)  # doctest: +SKIP
+>>> study.by_group["segment_name"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib.features import churn_rule_from_config, repeat_purchase_summary
+from cxlib.value._clv import CustomerValue, group_value, transaction_clv
+from cxlib.value._covariates import covariate_frame, encode_covariates
+from cxlib.value._diagnostics import alive_grid, cumulative_forecast, holdout_by_frequency
+
+#: Why a part could not run: reason code -> what it needs.
+REASONS = {
+    "no_transactions": "transactions",
+    "too_few_repeaters": "enough customers with a repeat purchase",
+    "short_history": "a history longer than the holdout period",
+    "no_holdout": "value.holdout_months above 0",
+    "no_covariates": "covariates that vary between customers",
+    "not_contractual": "contractual churn (churn dates or a churn label)",
+    "no_monthly_revenue": "value.monthly_revenue or transactions",
+    "fit_failed": "a model that converges on these data",
+}
+#: Fewest customers with a repeat purchase for the repeat-buying and spend models.
+MIN_REPEATERS = 30
+#: Repeat-buying models compared, in report order.
+MODELS = ("bgnbd", "pareto_nbd")
+#: Group variables value is broken down by, when the data have them.
+GROUP_VARIABLES = ("segment_name", "plan", "acquisition_channel", "region")
+
+
+@dataclass
+class ValueStudy:
+    """Every part of the customer-value analysis of one dataset.
+
+    Attributes
+    ----------
+    settings : dict
+        The config's ``value`` section and the ``analysis`` money settings as used.
+    summary, calibration : DataFrame or None
+        Repeat-purchase summaries at the analysis date and at the end of the calibration period.
+    holdout_fits, fits : dict
+        Model name -> the model fitted on the calibration period / on all the data.
+    holdout : DataFrame or None
+        Per model: holdout purchases actual vs forecast, total and by calibration frequency.
+    cumulative : DataFrame or None
+        Cumulative repeat purchases, actual vs the chosen model (calibration fit).
+    alive : DataFrame or None
+        P(alive) by frequency and recency at the median customer age (chosen model).
+    chosen : str or None
+        The repeat-buying model the value rests on.
+    spend : GammaGamma or None
+    covariates : ParetoNBD or None
+        The model with covariates on dropout (and its encoder in ``encoder``).
+    value : CustomerValue or None
+        Per-customer lifetime value with intervals.
+    by_group : dict
+        Group variable -> :func:`group_value` table (``all`` for the whole base).
+    subscription : DataFrame or None
+        Survival-based value per customer (contractual churn).
+    subscription_by_group : dict
+    unavailable : dict
+        Part -> reason code (:data:`REASONS`).
+    customers_without_purchase : int
+        Customers with no purchase yet: no repeat-buying history to value.
+    """
+
+    settings: dict
+    summary: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
+    holdout_fits: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)
+    holdout: pd.DataFrame | None = None
+    cumulative: pd.DataFrame | None = None
+    alive: pd.DataFrame | None = None
+    chosen: str | None = None
+    spend: object | None = None
+    covariates: object | None = None
+    encoder: object | None = None
+    covariates_absent: dict = field(default_factory=dict)
+    value: CustomerValue | None = None
+    by_group: dict = field(default_factory=dict)
+    subscription: pd.DataFrame | None = None
+    subscription_by_group: dict = field(default_factory=dict)
+    unavailable: dict = field(default_factory=dict)
+    customers_without_purchase: int = 0
+
+
+def value_settings(config, holdout_months: int | None = None) -> dict:
+    """The config's ``value`` section with the ``analysis`` money settings (and a notebook override)."""
+    analysis = config.values["analysis"]
+    settings = dict(config.section("value"))
+    if holdout_months is not None and holdout_months >= 0:
+        settings["holdout_months"] = int(holdout_months)
+    settings.update(
+        margin_rate=float(analysis["margin"]),
+        annual_discount_rate=float(analysis["discount_rate"]),
+        horizon_months=int(analysis["horizon_months"]),
+        currency=analysis["currency"],
+        min_group_size=int(analysis["min_group_size"]),
+        long_wait_minutes=config.values["churn_model"]["long_wait_minutes"],
+        company=config.company,
+        seed=config.seed,
+    )
+    return settings
+
+
+def value_study(data, config, segments: pd.DataFrame | None = None, *, holdout_months: int | None = None) -> ValueStudy:
+    """Run every part of the customer-value analysis the data allow.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The validated tables; not modified.
+    config : Config
+    segments : DataFrame, optional
+        The segmentation's per-customer table (``customer_id``, ``segment_name``).
+    holdout_months : int, optional
+        Override ``value.holdout_months`` (None or negative: the config's).
+
+    Returns
+    -------
+    ValueStudy
+    """
+    study = ValueStudy(settings=value_settings(config, holdout_months))
+    groups = _groups(data, segments)
+    if data.has("transactions"):
+        _transactional(study, data, config)
+    else:
+        study.unavailable["transactional"] = "no_transactions"
+    if study.value is not None:
+        study.by_group["all"] = group_value(study.value)
+        for variable in groups:
+            study.by_group[variable] = group_value(study.value, groups[variable])
+    _subscription(study, data, config, groups)
+    return study
+
+
+def _groups(data, segments) -> pd.DataFrame:
+    customers = data["customers"].drop_duplicates("customer_id").set_index("customer_id")
+    frame = pd.DataFrame(index=customers.index)
+    if segments is not None and "segment_name" in segments:
+        frame["segment_name"] = segments.set_index("customer_id")["segment_name"].reindex(frame.index)
+    for column in GROUP_VARIABLES[1:]:
+        if column in customers:
+            frame[column] = customers[column]
+    return frame
+
+
+def _transactional(study: ValueStudy, data, config) -> None:
+    from cxlib.value._gamma_gamma import GammaGamma
+
+    settings = study.settings
+    as_of = pd.Timestamp(data.as_of)
+    unit = float(settings["time_unit_days"])
+    summary = repeat_purchase_summary(data["transactions"], as_of, unit_days=unit)
+    study.customers_without_purchase = int(data["customers"]["customer_id"].nunique() - len(summary))
+    if int((summary["frequency"] > 0).sum()) < MIN_REPEATERS:
+        study.unavailable["transactional"] = "too_few_repeaters"
+        return
+    study.summary = summary
+    _holdout(study, data)
+    for name in MODELS:
+        try:
+            study.fits[name] = _model(name).fit(summary)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            study.unavailable[f"fit_{name}"] = "fit_failed"
+    if not study.fits:
+        study.unavailable["transactional"] = "fit_failed"
+        return
+    study.chosen = _choose(study)
+    study.spend = GammaGamma().fit(summary)
+    study.value = transaction_clv(
+        study.fits[study.chosen],
+        study.spend,
+        summary,
+        margin_rate=settings["margin_rate"],
+        annual_discount_rate=settings["annual_discount_rate"],
+        horizon_months=settings["horizon_months"],
+    )
+    study.alive = alive_grid(
+        study.fits[study.chosen],
+        float(summary["T"].median()),
+        max_frequency=int(max(summary["frequency"].quantile(0.95), 3)),
+    )
+    _covariates(study, data, summary)
+
+
+def _model(name: str):
+    if name == "bgnbd":
+        from cxlib.value._bgnbd import BetaGeo
+
+        return BetaGeo()
+    from cxlib.value._pareto_nbd import ParetoNBD
+
+    return ParetoNBD()
+
+
+def _choose(study: ValueStudy) -> str:
+    wanted = study.settings["model"]
+    if wanted in study.fits:
+        return wanted
+    return max(study.fits, key=lambda name: study.fits[name].log_likelihood_)
+
+
+def _holdout(study: ValueStudy, data) -> None:
+    months = int(study.settings["holdout_months"])
+    if months == 0:
+        study.unavailable["holdout"] = "no_holdout"
+        return
+    as_of = pd.Timestamp(data.as_of).normalize()
+    cal_end = as_of - pd.DateOffset(months=months)
+    first = study.summary["first_purchase"].min()
+    if cal_end - first < as_of - cal_end:  # calibration at least as long as the holdout
+        study.unavailable["holdout"] = "short_history"
+        return
+    calibration = repeat_purchase_summary(
+        data["transactions"], cal_end, as_of, unit_days=float(study.settings["time_unit_days"])
+    )
+    if int((calibration["frequency"] > 0).sum()) < MIN_REPEATERS:
+        study.unavailable["holdout"] = "too_few_repeaters"
+        return
+    study.calibration = calibration
+    rows = []
+    for name in MODELS:
+        try:
+            model = _model(name).fit(calibration)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            continue
+        study.holdout_fits[name] = model
+        by_frequency = holdout_by_frequency(model, calibration).assign(model=name)
+        rows.append(by_frequency)
+    if not rows:
+        study.unavailable["holdout"] = "fit_failed"
+        return
+    study.holdout = pd.concat(rows, ignore_index=True)
+    best = study.settings["model"] if study.settings["model"] in study.holdout_fits else None
+    best = best or max(study.holdout_fits, key=lambda n: study.holdout_fits[n].log_likelihood_)
+    study.cumulative = cumulative_forecast(study.holdout_fits[best], data["transactions"], calibration, as_of)
+    study.cumulative["model"] = best
+
+
+def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
+    from cxlib.value._pareto_nbd import ParetoNBD
+
+    if not data.has("customers"):
+        study.unavailable["covariates"] = "no_covariates"
+        return
+    raw, study.covariates_absent = covariate_frame(
+        data, pd.Timestamp(data.as_of) + pd.Timedelta(days=1), study.settings["covariates"],
+        study.settings["long_wait_minutes"],
+    )
+    raw = raw.reindex(summary.index)
+    raw = raw.loc[:, [c for c in raw if raw[c].notna().any()]]
+    if raw.empty or not len(raw.columns):
+        study.unavailable["covariates"] = "no_covariates"
+        return
+    for column in raw:
+        if not pd.api.types.is_numeric_dtype(raw[column]):
+            raw[column] = raw[column].astype("string").fillna("unknown").astype(object)
+    design, study.encoder = encode_covariates(raw, min_group_size=study.settings["min_group_size"])
+    if design.shape[1] == 0:
+        study.unavailable["covariates"] = "no_covariates"
+        return
+    frame = summary.join(design)
+    frame.attrs = dict(summary.attrs)
+    try:
+        study.covariates = ParetoNBD(dropout_covariates=tuple(design.columns)).fit(frame)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        study.unavailable["covariates"] = "fit_failed"
+
+
+def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None:
+    rule = churn_rule_from_config(data, config) if data.has("customers") else None
+    if rule is None or rule.definition not in ("contractual", "snapshot"):
+        study.unavailable["subscription"] = "not_contractual"
+        return
+    from cxlib.value._subscription import subscription_value
+
+    try:
+        table = subscription_value(data, config, study.settings)
+    except ValueError:
+        study.unavailable["subscription"] = "no_monthly_revenue"
+        return
+    study.subscription = table
+    study.subscription_by_group = {}
+
+
+CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
+
+
+def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
+    """The tables notebook 04 hands on through the run catalog (only those the data gave).
+
+    Returns
+    -------
+    dict
+        ``customer_value`` (per customer: value with its interval and what it rests on),
+        ``value_by_group`` (totals and means per group variable and group),
+        ``value_parameters`` (every model's parameters with their standard errors) and
+        ``value_covariance`` (their covariance, one row per pair within a model).
+    """
+    out: dict[str, pd.DataFrame] = {}
+    per_customer = []
+    if study.value is not None:
+        table = study.value.table.reset_index()
+        per_customer.append(table.assign(method=f"repeat buying ({study.chosen}) and spend (gamma-gamma)"))
+    if study.subscription is not None:
+        per_customer.append(study.subscription.assign(method="survival (contractual)"))
+    if per_customer:
+        out["customer_value"] = pd.concat(per_customer, ignore_index=True)
+    rows = [
+        table.assign(variable=variable) for variable, table in study.by_group.items()
+    ] + [table.assign(variable=variable) for variable, table in study.subscription_by_group.items()]
+    if rows:
+        out["value_by_group"] = pd.concat(rows, ignore_index=True)
+    params, covariance = [], []
+    models = {**study.fits, "gamma_gamma": study.spend, "pareto_nbd_covariates": study.covariates}
+    for name, model in models.items():
+        if model is None:
+            continue
+        cov = model.covariance_
+        for term in model.params_.index:
+            params.append(
+                {
+                    "model": name,
+                    "parameter": term,
+                    "estimate": float(model.params_[term]),
+                    "se": float(np.sqrt(max(cov.loc[term, term], 0.0))),
+                }
+            )
+            covariance += [
+                {"model": name, "parameter": term, "other": other, "covariance": float(cov.loc[term, other])}
+                for other in model.params_.index
+            ]
+    if params:
+        out["value_parameters"] = pd.DataFrame(params)
+        out["value_covariance"] = pd.DataFrame(covariance)
+    return out

@@ -1,0 +1,88 @@
+"""Known answers for the value arithmetic: discounting, the delta-method interval and group sums.
+
+A purchase model with a constant rate (lambda purchases per unit, no dropout) and a constant spend
+make every number closed-form: discounted purchases are lambda x (days per month / unit) x
+sum_m (1 + d_m)^-m, and the value's standard error is value x se(lambda) / lambda.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.features import DAYS_PER_MONTH
+from cxlib.value import discounted_purchases, group_value, monthly_rate, transaction_clv
+
+
+class ConstantRate:
+    """A purchase model: lambda purchases per time unit for ever (each customer's own lambda times a factor)."""
+
+    def __init__(self, rate: float, variance: float):
+        self.params_ = pd.Series({"rate": rate})
+        self.covariance_ = pd.DataFrame([[variance]], index=["rate"], columns=["rate"])
+
+    def expected_purchases(self, t, summary, params=None):
+        rate = float((self.params_ if params is None else params)["rate"])
+        return rate * summary["factor"].to_numpy() * np.asarray(t, float)
+
+    def probability_alive(self, summary, params=None):
+        return np.ones(len(summary))
+
+
+class ConstantSpend:
+    def __init__(self, spend: float, variance: float):
+        self.params_ = pd.Series({"spend": spend})
+        self.covariance_ = pd.DataFrame([[variance]], index=["spend"], columns=["spend"])
+
+    def conditional_expected_spend(self, summary, params=None):
+        return np.full(len(summary), float((self.params_ if params is None else params)["spend"]))
+
+
+def _summary(n=5):
+    table = pd.DataFrame({"factor": np.arange(1, n + 1, dtype=float)}, index=pd.Index([f"c{i}" for i in range(n)]))
+    table.attrs["unit_days"] = 7.0
+    return table
+
+
+def test_monthly_rate_compounds_to_the_annual_rate():
+    assert (1 + monthly_rate(0.08)) ** 12 == pytest.approx(1.08, rel=1e-12)
+
+
+def test_discounted_purchases_match_the_closed_form():
+    summary = _summary()
+    value = discounted_purchases(ConstantRate(0.5, 0.0), summary, horizon_months=24, annual_discount_rate=0.1)
+    months = np.arange(1, 25)
+    per_month = 0.5 * DAYS_PER_MONTH / 7.0
+    expected = summary["factor"].to_numpy() * per_month * np.sum((1 + monthly_rate(0.1)) ** -months)
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+def test_value_and_interval_are_the_closed_form_delta_method():
+    summary = _summary()
+    rate, rate_var, spend, spend_var = 0.5, 0.01, 40.0, 4.0
+    result = transaction_clv(
+        ConstantRate(rate, rate_var),
+        ConstantSpend(spend, spend_var),
+        summary,
+        margin_rate=0.3,
+        annual_discount_rate=0.08,
+        horizon_months=12,
+    )
+    purchases = discounted_purchases(ConstantRate(rate, 0.0), summary, 12, 0.08)
+    clv = 0.3 * spend * purchases
+    np.testing.assert_allclose(result.table["clv"], clv, rtol=1e-12)
+    # value is rate x spend x constants: relative variance adds up
+    se = clv * np.sqrt(rate_var / rate**2 + spend_var / spend**2)
+    z = 1.959963984540054
+    np.testing.assert_allclose(result.table["clv_low"], clv * np.exp(-z * se / clv), rtol=1e-6)
+    np.testing.assert_allclose(result.table["clv_high"], clv * np.exp(z * se / clv), rtol=1e-6)
+    # a group's total uses the gradient of the sum: its relative error is the same (perfect correlation)
+    groups = pd.Series(["a", "a", "b", "b", "b"], index=summary.index)
+    by = group_value(result, groups).set_index("group")
+    total_a = clv[:2].sum()
+    assert by.loc["a", "total"] == pytest.approx(total_a, rel=1e-12)
+    assert by.loc["a", "total_high"] == pytest.approx(total_a * np.exp(z * se[0] / clv[0]), rel=1e-6)
+    assert by.loc["a", "mean"] == pytest.approx(total_a / 2, rel=1e-12)
+    overall = group_value(result).iloc[0]
+    assert overall["customers"] == 5 and overall["total"] == pytest.approx(clv.sum(), rel=1e-12)
