@@ -10,6 +10,9 @@ import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "BetaGeo": "_bgnbd",
+    "GammaGamma": "_gamma_gamma",
+    "SPEND_FREQUENCY_RHO": "_gamma_gamma",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
