@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.features import repeat_purchase_summary
+from cxlib.features import compress_summary, repeat_purchase_summary
 from cxlib.report import render_all
 from cxlib.value import BetaGeo, GammaGamma
 
@@ -80,6 +80,18 @@ def reference(summary):
 def test_the_summary_is_the_published_one(summary):
     assert len(summary) == 2357 and summary["frequency"].sum() == 2457
     assert (summary["frequency"] > 0).sum() == 946 and summary["frequency_holdout"].sum() == HOLDOUT_ACTUAL
+
+
+def test_compressed_rows_are_numpys_distinct_rows(summary):
+    columns = [summary["frequency"], summary["recency"], summary["T"]]
+    unique, counts, inverse = compress_summary(*columns)
+    expected = np.unique(
+        np.column_stack(columns).astype(float), axis=0, return_inverse=True, return_counts=True
+    )
+    np.testing.assert_array_equal(unique, expected[0])
+    np.testing.assert_array_equal(inverse, expected[1].reshape(-1))
+    np.testing.assert_array_equal(counts, expected[2])
+    np.testing.assert_array_equal(unique[inverse], np.column_stack(columns))
 
 
 def test_bgnbd_reproduces_fader_hardie_lee_2005(bgnbd):
