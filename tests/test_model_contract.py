@@ -36,10 +36,16 @@ from cxlib.churn import (  # noqa: E402
 )
 from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
 from cxlib.experience import FrictionOnNPS, KeyDrivers, ReferralRates, friction_survey_frame  # noqa: E402
-from cxlib.features import churn_rule_from_config, features_from_config, lifetime_table  # noqa: E402
+from cxlib.features import (  # noqa: E402
+    churn_rule_from_config,
+    features_from_config,
+    lifetime_table,
+    repeat_purchase_summary,
+)
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
+from cxlib.value import BetaGeo, GammaGamma  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 
@@ -49,6 +55,13 @@ def _inputs():
     panel = churn_panel(data, config)
     lifetimes = lifetime_table(data, churn_cutoff(data, config).rule, attributes=["plan"])
     return config, data, panel, features_from_config(data, config), lifetimes
+
+
+@functools.cache
+def _repeat_summary():
+    """Frequency, recency and age at the demo's analysis date, for the value models."""
+    data = _inputs()[1]
+    return repeat_purchase_summary(data["transactions"], data.as_of)
 
 
 def _panel_args(panel):
@@ -66,6 +79,8 @@ CASES = {
     KeyDrivers: ({"n_boot": 20}, lambda c, d, p, f, lt: ((d["surveys"],), {})),
     FrictionOnNPS: ({}, lambda c, d, p, f, lt: ((friction_survey_frame(d),), {})),
     ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
+    BetaGeo: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
+    GammaGamma: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
 }
 
 

@@ -144,6 +144,22 @@ def compress_summary(frequency, recency, age) -> tuple[np.ndarray, np.ndarray, n
     counts : ndarray of int, shape (k,)
     inverse : ndarray of int, shape (n,)
     """
-    stacked = np.column_stack([np.asarray(v, float) for v in (frequency, recency, age)])
-    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    columns = [np.asarray(v, float).reshape(-1) for v in (frequency, recency, age)]
+    # one integer key per row from each column's rank among its distinct values: a 1-D sort is
+    # many times faster than np.unique(axis=0) on a million rows, and keeps the same order
+    levels, codes = zip(*(np.unique(c, return_inverse=True) for c in columns), strict=True)
+    sizes = [len(v) for v in levels]
+    if np.prod(np.array(sizes, dtype=float)) >= 2.0**62:  # keys would overflow: the slow, general way
+        stacked = np.column_stack(columns)
+        unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+        return unique, counts, inverse.reshape(-1)
+    key = (codes[0].astype(np.int64) * sizes[1] + codes[1]) * sizes[2] + codes[2]
+    unique_keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    unique = np.column_stack(
+        [
+            levels[0][unique_keys // (sizes[1] * sizes[2])],
+            levels[1][(unique_keys // sizes[2]) % sizes[1]],
+            levels[2][unique_keys % sizes[2]],
+        ]
+    )
     return unique, counts, inverse.reshape(-1)

@@ -250,6 +250,21 @@ MESSAGES: dict[str, str] = {
         "no referral from {nps_class} customers in {exposure_months:,.0f} customer-months: the interval is "
         "the exact Poisson one and no rate ratio is shown"
     ),
+    # customer value (cxlib.value.BetaGeo, GammaGamma)
+    "value.not_converged": "the {model} fit did not converge: treat its parameters and forecasts as rough",
+    "value.no_covariance": (
+        "the {model} likelihood is not curved at its estimate: its parameters have no standard errors, so "
+        "forecasts carry no interval for parameter uncertainty"
+    ),
+    "value.spend_depends_on_frequency": (
+        "spend per purchase is correlated with how often customers buy (Spearman rho {rho:.2f}, p = "
+        "{p_value:.2g}, {n:,} repeat customers; the check flags |rho| from {threshold:g}): the Gamma-Gamma "
+        "model assumes they are independent, so read its expected spend per customer with care"
+    ),
+    "value.spend_mean_infinite": (
+        "Gamma-Gamma q = {q:.2f} is not above 1: the population's mean spend per purchase is infinite, so "
+        "customers without repeat purchases get no expected spend"
+    ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }
