@@ -40,6 +40,7 @@ from cxlib.features import churn_rule_from_config, features_from_config, lifetim
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
+from cxlib.value import ShiftedBetaGeometric  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 
@@ -55,6 +56,10 @@ def _panel_args(panel):
     return (panel.frame, panel.numeric, panel.categorical), {}
 
 
+#: Fader and Hardie (2007), "How to project customer retention": of 1,000 "regular" customers, those
+#: still active at the start of years 0-7 (the shifted-beta-geometric model fits cohort counts).
+SBG_COUNTS = [1000, 631, 468, 382, 326, 289, 262, 241]
+
 #: Model class -> (overrides that keep the test fast, inputs -> (fit args, fit kwargs)).
 CASES = {
     Segmenter: ({"bootstrap_runs": 2, "k_range": (2, 4)}, lambda c, d, p, f, lt: ((f,), {})),
@@ -66,6 +71,7 @@ CASES = {
     KeyDrivers: ({"n_boot": 20}, lambda c, d, p, f, lt: ((d["surveys"],), {})),
     FrictionOnNPS: ({}, lambda c, d, p, f, lt: ((friction_survey_frame(d),), {})),
     ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
+    ShiftedBetaGeometric: ({}, lambda c, d, p, f, lt: ((SBG_COUNTS,), {})),
 }
 
 

@@ -10,6 +10,12 @@ import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "DEFAULT_DRAWS": "_subscription",
+    "ShiftedBetaGeometric": "_sbg",
+    "SubscriptionValue": "_subscription",
+    "discounted_survival_value": "_subscription",
+    "periodic_discount_rate": "_subscription",
+    "survival_clv": "_subscription",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
