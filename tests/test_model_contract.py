@@ -45,7 +45,11 @@ from cxlib.features import (  # noqa: E402
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
-from cxlib.value import BetaGeo, GammaGamma  # noqa: E402
+from cxlib.value import (  # noqa: E402
+    BetaGeo,
+    GammaGamma,
+    ShiftedBetaGeometric,  # noqa: E402
+)
 from tests.churn_data import demo  # noqa: E402
 
 
@@ -68,6 +72,10 @@ def _panel_args(panel):
     return (panel.frame, panel.numeric, panel.categorical), {}
 
 
+#: Fader and Hardie (2007), "How to project customer retention": of 1,000 "regular" customers, those
+#: still active at the start of years 0-7 (the shifted-beta-geometric model fits cohort counts).
+SBG_COUNTS = [1000, 631, 468, 382, 326, 289, 262, 241]
+
 #: Model class -> (overrides that keep the test fast, inputs -> (fit args, fit kwargs)).
 CASES = {
     Segmenter: ({"bootstrap_runs": 2, "k_range": (2, 4)}, lambda c, d, p, f, lt: ((f,), {})),
@@ -81,6 +89,7 @@ CASES = {
     ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
     BetaGeo: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
     GammaGamma: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
+    ShiftedBetaGeometric: ({}, lambda c, d, p, f, lt: ((SBG_COUNTS,), {})),
 }
 
 

@@ -33,9 +33,13 @@ from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import DesignEncoder, feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
+from cxlib.stats._parameter_draws import parameter_draws
 
 #: lifelines warns about approximations and convergence; each is reported as a caveat instead.
 _QUIET = ("ignore",)
+#: Values per block when computing survival curves (draws x customers x times), so the temporaries
+#: stay bounded on a million customers.
+_BLOCK_CELLS = 3_000_000
 
 
 class ChurnHazards(FittedModel):
@@ -197,6 +201,19 @@ class ChurnHazards(FittedModel):
         from cxlib.churn._plots import plot_hazard_ratios
 
         return plot_hazard_ratios(self, ax=ax, top=top, title=title)
+
+
+def _block_rows(draws: int, times: int) -> int:
+    """Customers per block so that draws x customers x times stays near :data:`_BLOCK_CELLS`."""
+    return max(1, _BLOCK_CELLS // max(1, draws * times))
+
+
+def _weibull_conditional_survival(
+    tenure: np.ndarray, log_scale: np.ndarray, shape: float, u: np.ndarray
+) -> np.ndarray:
+    """S(t0 + u) / S(t0) for a Weibull: exp((t0 / scale)^rho - ((t0 + u) / scale)^rho), customers x u."""
+    t0, scale = tenure[:, None], np.exp(log_scale)[:, None]
+    return np.exp((t0 / scale) ** shape - ((t0 + u[None, :]) / scale) ** shape)
 
 
 def _flag_unstable(table: pd.DataFrame) -> pd.DataFrame:
@@ -382,21 +399,96 @@ class RemainingLifetime(FittedModel):
         Integrates S(t0 + u) / S(t0) over u in [0, horizon] (trapezoid rule on a monthly-or-finer grid).
         """
         self.check_is_fitted()
-        coef = self.model_.params_.loc["lambda_"]
-        slopes = coef.drop("Intercept")
-        log_scale = (
-            coef["Intercept"] + self.encoder_.transform(frame)[slopes.index].to_numpy() @ slopes.to_numpy()
-        )
+        log_scale, shape = self._log_scale_and_shape(frame, self.model_.params_)
         tenure = frame[tenure_col].to_numpy(dtype=float)
         u = np.linspace(0, self.horizon_months, grid_points)
         out = np.empty(len(frame))
-        for start in range(0, len(frame), 20_000):  # bounded memory on a million customers
-            part = slice(start, start + 20_000)
-            t0, scale = tenure[part, None], np.exp(log_scale[part])[:, None]
-            # S(t0 + u) / S(t0) for a Weibull: exp(-((t0 + u) / scale)^rho + (t0 / scale)^rho)
-            log_ratio = (t0 / scale) ** self.shape_ - ((t0 + u[None, :]) / scale) ** self.shape_
-            out[part] = np.trapezoid(np.exp(log_ratio), u, axis=1)
+        rows = _block_rows(1, len(u))
+        for start in range(0, len(frame), rows):  # bounded memory on a million customers
+            part = slice(start, start + rows)
+            survival = _weibull_conditional_survival(tenure[part], log_scale[0, part], shape[0], u)
+            out[part] = np.trapezoid(survival, u, axis=1)
         return out
+
+    def sample_params(self, n: int, seed: int) -> pd.DataFrame:
+        """Return ``n`` draws of the Weibull parameters from their asymptotic normal distribution.
+
+        Centred on lifelines' estimates (``model_.params_``: the log-scale coefficients and the log
+        shape) with lifelines' covariance (``model_.variance_matrix_``, the inverse observed
+        information); reproducible across machines (:func:`cxlib.stats.parameter_draws`).
+
+        Parameters
+        ----------
+        n : int
+        seed : int
+
+        Returns
+        -------
+        DataFrame
+            One row per draw, columns ``model_.params_.index`` (pass a row, or the whole frame, as
+            ``params`` to :meth:`conditional_survival`).
+        """
+        self.check_is_fitted()
+        mean = self.model_.params_
+        covariance = self.model_.variance_matrix_.loc[mean.index, mean.index]
+        return pd.DataFrame(parameter_draws(mean, covariance, n, seed), columns=mean.index)
+
+    def conditional_survival(
+        self, frame: pd.DataFrame, months, tenure_col: str = "tenure_months", params=None
+    ) -> np.ndarray:
+        """Return each customer's chance of still being a customer ``u`` months ahead, given the tenure reached.
+
+        S(t0 + u) / S(t0) of the fitted Weibull, with t0 the tenure in ``tenure_col`` (the same
+        curve :meth:`predict` integrates).
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Customers with the model's features and ``tenure_col``.
+        months : int or array-like
+            An int H gives u = 0, 1, ..., H months (H + 1 columns, the first all ones); an array gives
+            its own offsets in months.
+        tenure_col : str
+        params : Series or DataFrame, optional
+            Parameters indexed like ``model_.params_`` (default: the estimates), or a frame of draws
+            from :meth:`sample_params`.
+
+        Returns
+        -------
+        ndarray
+            Customers x offsets; with a frame of draws, draws x customers x offsets.
+
+        Examples
+        --------
+        >>> model.conditional_survival(current, 36).shape  # doctest: +SKIP
+        (5174, 37)
+        """
+        self.check_is_fitted()
+        u = np.arange(int(months) + 1, dtype=float) if np.ndim(months) == 0 else np.asarray(months, float)
+        draws = params if isinstance(params, pd.DataFrame) else None
+        log_scale, shape = self._log_scale_and_shape(frame, self.model_.params_ if params is None else params)
+        tenure = frame[tenure_col].to_numpy(dtype=float)
+        out = np.empty((len(shape), len(frame), len(u)))
+        rows = _block_rows(len(shape), len(u))
+        for start in range(0, len(frame), rows):
+            part = slice(start, start + rows)
+            for draw in range(len(shape)):
+                out[draw, part] = _weibull_conditional_survival(
+                    tenure[part], log_scale[draw, part], shape[draw], u
+                )
+        return out if draws is not None else out[0]
+
+    def _log_scale_and_shape(self, frame: pd.DataFrame, params) -> tuple[np.ndarray, np.ndarray]:
+        """Log Weibull scale per draw and customer (draws x customers) and the shape per draw."""
+        table = params.to_frame().T if isinstance(params, pd.Series) else params
+        scale_terms = table["lambda_"]
+        slopes = scale_terms.drop(columns="Intercept")
+        x = self.encoder_.transform(frame)[slopes.columns].to_numpy(dtype=float)
+        log_scale = (
+            scale_terms["Intercept"].to_numpy(dtype=float)[:, None] + slopes.to_numpy(dtype=float) @ x.T
+        )
+        shape = np.exp(table[("rho_", "Intercept")].to_numpy(dtype=float))
+        return log_scale, shape
 
     def plot_forest(self, ax=None, top: int = 20, title: str | None = None):
         """Forest plot of time ratios with their intervals (log scale), most significant first.

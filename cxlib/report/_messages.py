@@ -265,6 +265,21 @@ MESSAGES: dict[str, str] = {
         "Gamma-Gamma q = {q:.2f} is not above 1: the population's mean spend per purchase is infinite, so "
         "customers without repeat purchases get no expected spend"
     ),
+    # subscription value (cxlib.value.ShiftedBetaGeometric, survival_clv)
+    "sbg.not_converged": "the shifted-beta-geometric fit did not converge; treat gamma and delta as rough",
+    "sbg.heavy_tail": (
+        "gamma is {gamma:.2f}, at most 1: the cohort's mean lifetime is unbounded, so lifetime value is finite "
+        "only with a discount rate or a horizon"
+    ),
+    "value.parameter_draws": (
+        "intervals are the middle {level:.0%} of {draws} draws of the survival model's parameters (seed "
+        "{seed}): they carry its estimation uncertainty, not uncertainty in margins or in the Weibull form"
+    ),
+    "value.beyond_observed": (
+        "for {customers:,} {customers:customer|customers} ({share:.0%}) the tenure reached plus the "
+        "{horizon_months}-month horizon goes beyond the longest tenure observed ({longest:.0f} months): that "
+        "part of their value comes from the fitted Weibull curve, not from customers seen that long"
+    ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }

@@ -38,6 +38,7 @@ _WHERE = {
     "missing_plan": "_design",
     "nps_interval": "_intervals",
     "nps_interval_counts": "_intervals",
+    "parameter_draws": "_parameter_draws",
     "pool_small_groups": "_suppression",
     "pooled_groups": "_suppression",
     "readable_number": "_design",
