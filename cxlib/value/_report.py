@@ -366,9 +366,66 @@ def subscription_report(study: ValueStudy) -> list:
     if reason:
         out.append(Markdown(f"**Not available.** {_reason(reason)[:1].upper()}{_reason(reason)[1:]}."))
         return out
-    from cxlib.value._report_subscription import subscription_section
+    from cxlib.value._plots import plot_value_by_group
 
-    return out + subscription_section(study)
+    value = study.subscription_value
+    source = value.settings["revenue_source"]
+    revenue = (
+        f"the customers column {md_text(source)} (`value.monthly_revenue`)"
+        if source != "transactions"
+        else "each customer's average monthly spend over their last 12 months of transactions"
+    )
+    out.append(
+        Markdown(
+            "Each active customer's chance of still being a customer month by month comes from the churn "
+            "report's survival model (a Weibull model of lifetime with the same drivers), **given the tenure "
+            f"they have already reached**; their margin per month is {revenue} x {study.settings['margin_rate']:.0%}. "
+            "Value = margin x chance of still being a customer, each month discounted. Intervals come from "
+            f"{value.settings['draws']} draws of the survival model's parameters."
+        )
+    )
+    total = study.subscription_by_group["all"].iloc[0]
+    lines = [
+        f"- **The {int(total['customers']):,} active subscribers are worth "
+        f"{_money_ci(study, total['total'], total['total_low'], total['total_high'])}** in margin over the next "
+        f"{study.settings['horizon_months']} months, {_money(study, total['mean'])} each on average."
+    ]
+    missing = value.settings.get("customers_without_revenue", 0)
+    if missing:
+        lines.append(f"- {missing:,} active customers have no monthly revenue recorded and are not valued.")
+    out.append(Markdown("\n".join(lines)))
+    by = value.settings["by"]
+    if by is not None:
+        table = study.subscription_by_group[by]
+        blanked = suppress_small(table, "customers", study.settings["min_group_size"], columns=["total"])
+        shown = table.loc[blanked["total"].notna()]
+        fmt = money_format(study.settings["currency"])
+        rows = pd.DataFrame(
+            {
+                variable_label(by): shown["group"].astype(str).to_numpy(),
+                "Customers": [f"{n:,}" for n in shown["customers"]],
+                "Total value": [f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})" for t, lo, hi in
+                                zip(shown["total"], shown["total_low"], shown["total_high"], strict=True)],
+                "Per customer": [f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})" for t, lo, hi in
+                                 zip(shown["mean"], shown["mean_low"], shown["mean_high"], strict=True)],
+            }
+        )
+        out.append(styled(rows, caption="Subscription value by group (on margin, discounted; 95% intervals)"))
+        if len(shown) > 1:
+            out.append(_close(plot_value_by_group(shown, by, study.settings["currency"])))
+    notes = render_all(value.caveats)
+    if notes:
+        out.append(Markdown("\n".join(f"- {md_text(text[:1].upper() + text[1:])}." for text in notes)))
+    if study.value is not None:
+        out.append(
+            Markdown(
+                "The repeat-buying value above and this one answer different questions: the first infers from "
+                "buying alone who is still a customer; this one knows who has cancelled and values the margin "
+                "of staying. Where cancellations are recorded, this one is the better guide to a customer's "
+                "worth as a subscriber."
+            )
+        )
+    return out
 
 
 def caveats(study: ValueStudy) -> list[str]:

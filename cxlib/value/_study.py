@@ -81,8 +81,11 @@ class ValueStudy:
     by_group : dict
         Group variable -> :func:`group_value` table (``all`` for the whole base).
     subscription : DataFrame or None
-        Survival-based value per customer (contractual churn).
+        Survival-based value per customer (contractual churn): ``customer_id``, ``clv``,
+        ``clv_low``, ``clv_median``, ``clv_high``.
     subscription_by_group : dict
+        ``all`` and the first group variable the data have -> totals and means with intervals.
+    subscription_value, subscription_model : SubscriptionValue, RemainingLifetime or None
     unavailable : dict
         Part -> reason code (:data:`REASONS`).
     customers_without_purchase : int
@@ -106,6 +109,8 @@ class ValueStudy:
     by_group: dict = field(default_factory=dict)
     subscription: pd.DataFrame | None = None
     subscription_by_group: dict = field(default_factory=dict)
+    subscription_value: object | None = None
+    subscription_model: object | None = None
     unavailable: dict = field(default_factory=dict)
     customers_without_purchase: int = 0
 
@@ -299,15 +304,44 @@ def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None
     if rule is None or rule.definition not in ("contractual", "snapshot"):
         study.unavailable["subscription"] = "not_contractual"
         return
-    from cxlib.value._subscription import subscription_value
+    from cxlib.value._subscription_value import subscription_value
 
     try:
-        table = subscription_value(data, config, study.settings)
+        value, study.subscription_model = subscription_value(data, config, study.settings, groups)
     except ValueError:
         study.unavailable["subscription"] = "no_monthly_revenue"
         return
-    study.subscription = table
-    study.subscription_by_group = {}
+    study.subscription_value = value
+    study.subscription = value.customers
+    table = value.groups
+    renamed = pd.DataFrame(
+        {
+            "group": table.index.astype(str),
+            "customers": table["customers"].to_numpy(),
+            "total": table["total_clv"].to_numpy(),
+            "total_low": table["total_low"].to_numpy(),
+            "total_high": table["total_high"].to_numpy(),
+            "mean": table["mean_clv"].to_numpy(),
+            "mean_low": table["mean_low"].to_numpy(),
+            "mean_high": table["mean_high"].to_numpy(),
+        }
+    )
+    overall = table.attrs["overall"]
+    study.subscription_by_group["all"] = pd.DataFrame(
+        {
+            "group": ["all customers"],
+            "customers": [overall["customers"]],
+            "total": [overall["total_clv"]],
+            "total_low": [overall["total_low"]],
+            "total_high": [overall["total_high"]],
+            "mean": [overall["total_clv"] / overall["customers"]],
+            "mean_low": [overall["total_low"] / overall["customers"]],
+            "mean_high": [overall["total_high"] / overall["customers"]],
+        }
+    )
+    by = value.settings["by"]
+    if by is not None:
+        study.subscription_by_group[by] = renamed.sort_values("total", ascending=False, kind="stable")
 
 
 CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
@@ -334,8 +368,11 @@ def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
     if per_customer:
         out["customer_value"] = pd.concat(per_customer, ignore_index=True)
     rows = [
-        table.assign(variable=variable) for variable, table in study.by_group.items()
-    ] + [table.assign(variable=variable) for variable, table in study.subscription_by_group.items()]
+        table.assign(variable=variable, method="repeat buying") for variable, table in study.by_group.items()
+    ] + [
+        table.assign(variable=variable, method="survival (contractual)")
+        for variable, table in study.subscription_by_group.items()
+    ]
     if rows:
         out["value_by_group"] = pd.concat(rows, ignore_index=True)
     params, covariance = [], []

@@ -354,6 +354,14 @@ def _group_table(point, codes, labels, sums, quantiles, by) -> pd.DataFrame | No
     table["mean_low"], table["mean_median"], table["mean_high"] = bounds / counts
     table["total_clv"] = totals
     table["total_low"], table["total_high"] = bounds[0], bounds[2]
+    overall = np.quantile(sums.sum(axis=1), quantiles) if sums is not None else np.full(3, np.nan)
+    # the whole base's total with its interval (percentiles of the summed draws, not a sum of percentiles)
+    table.attrs["overall"] = {
+        "customers": int(counts.sum()),
+        "total_clv": float(totals.sum()),
+        "total_low": float(overall[0]),
+        "total_high": float(overall[2]),
+    }
     return table
 
 
