@@ -36,10 +36,16 @@ from cxlib.churn import (  # noqa: E402
 )
 from cxlib.exceptions import MissingMessageError, NotFittedError  # noqa: E402
 from cxlib.experience import FrictionOnNPS, KeyDrivers, ReferralRates, friction_survey_frame  # noqa: E402
-from cxlib.features import churn_rule_from_config, features_from_config, lifetime_table  # noqa: E402
+from cxlib.features import (  # noqa: E402
+    churn_rule_from_config,
+    features_from_config,
+    lifetime_table,
+    repeat_purchase_summary,
+)
 from cxlib.report import MESSAGES, render, render_all  # noqa: E402
 from cxlib.segment import Segmenter  # noqa: E402
 from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
+from cxlib.value import ParetoNBD  # noqa: E402
 from tests.churn_data import demo  # noqa: E402
 
 
@@ -55,6 +61,13 @@ def _panel_args(panel):
     return (panel.frame, panel.numeric, panel.categorical), {}
 
 
+def _repeat_summary_with_social(data):
+    """The repeat-purchase summary at the as-of date with a 0/1 column for social acquisition."""
+    summary = repeat_purchase_summary(data["transactions"], data.as_of)
+    channel = data["customers"].set_index("customer_id")["acquisition_channel"].reindex(summary.index)
+    return summary.assign(social=(channel == "social").astype(float))
+
+
 #: Model class -> (overrides that keep the test fast, inputs -> (fit args, fit kwargs)).
 CASES = {
     Segmenter: ({"bootstrap_runs": 2, "k_range": (2, 4)}, lambda c, d, p, f, lt: ((f,), {})),
@@ -66,6 +79,10 @@ CASES = {
     KeyDrivers: ({"n_boot": 20}, lambda c, d, p, f, lt: ((d["surveys"],), {})),
     FrictionOnNPS: ({}, lambda c, d, p, f, lt: ((friction_survey_frame(d),), {})),
     ReferralRates: ({}, lambda c, d, p, f, lt: ((d, churn_rule_from_config(d, c)), {})),
+    ParetoNBD: (
+        {"dropout_covariates": ["social"]},
+        lambda c, d, p, f, lt: ((_repeat_summary_with_social(d),), {}),
+    ),
 }
 
 

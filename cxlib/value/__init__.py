@@ -10,6 +10,7 @@ import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "ParetoNBD": "_pareto_nbd",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
