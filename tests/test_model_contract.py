@@ -48,6 +48,7 @@ from cxlib.stats import SUMMARY_COLUMNS, FittedModel, Note  # noqa: E402
 from cxlib.value import (  # noqa: E402
     BetaGeo,
     GammaGamma,
+    ParetoNBD,  # noqa: E402
     ShiftedBetaGeometric,  # noqa: E402
 )
 from tests.churn_data import demo  # noqa: E402
@@ -75,6 +76,12 @@ def _panel_args(panel):
 #: Fader and Hardie (2007), "How to project customer retention": of 1,000 "regular" customers, those
 #: still active at the start of years 0-7 (the shifted-beta-geometric model fits cohort counts).
 SBG_COUNTS = [1000, 631, 468, 382, 326, 289, 262, 241]
+def _repeat_summary_with_social(data):
+    """The repeat-purchase summary at the as-of date with a 0/1 column for social acquisition."""
+    summary = repeat_purchase_summary(data["transactions"], data.as_of)
+    channel = data["customers"].set_index("customer_id")["acquisition_channel"].reindex(summary.index)
+    return summary.assign(social=(channel == "social").astype(float))
+
 
 #: Model class -> (overrides that keep the test fast, inputs -> (fit args, fit kwargs)).
 CASES = {
@@ -90,6 +97,10 @@ CASES = {
     BetaGeo: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
     GammaGamma: ({}, lambda c, d, p, f, lt: ((_repeat_summary(),), {})),
     ShiftedBetaGeometric: ({}, lambda c, d, p, f, lt: ((SBG_COUNTS,), {})),
+    ParetoNBD: (
+        {"dropout_covariates": ["social"]},
+        lambda c, d, p, f, lt: ((_repeat_summary_with_social(d),), {}),
+    ),
 }
 
 

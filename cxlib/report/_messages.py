@@ -280,6 +280,21 @@ MESSAGES: dict[str, str] = {
         "{horizon_months}-month horizon goes beyond the longest tenure observed ({longest:.0f} months): that "
         "part of their value comes from the fitted Weibull curve, not from customers seen that long"
     ),
+    # customer value (cxlib.value.ParetoNBD)
+    "pnbd.not_converged": (
+        "the Pareto/NBD fit stopped after {iterations} iterations without converging; treat its parameters "
+        "and rate ratios as rough"
+    ),
+    "pnbd.covariance_singular": (
+        "the Pareto/NBD likelihood is flat in some direction (its information matrix is singular), so its "
+        "intervals are not reliable"
+    ),
+    "pnbd.static_covariates": (
+        "{columns:labels} {columns:enters|enter} the Pareto/NBD as {columns:a fixed trait|fixed traits} of "
+        "each customer, and a rate ratio compares customers alike in everything else the model sees; a "
+        "covariate that builds up over time (complaints, long waits) and is measured at the end of the period "
+        "also reflects how long a customer stayed, so its ratio mixes cause and exposure"
+    ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }

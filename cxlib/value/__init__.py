@@ -25,6 +25,7 @@ _WHERE = {
     "MODELS": "_study",
     "MODEL_NAMES": "_report",
     "NO_ANSWER": "_covariates",
+    "ParetoNBD": "_pareto_nbd",
     "QUESTIONS": "_report",
     "REASONS": "_study",
     "SPEND_FREQUENCY_RHO": "_gamma_gamma",
