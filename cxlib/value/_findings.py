@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cxlib.report import md_text, money_format, variable_label
-from cxlib.value._report import MODEL_NAMES, _shown_groups, holdout_totals
+from cxlib.value._report import MODEL_NAMES, _shown_groups, covariate_label, holdout_totals
 from cxlib.value._study import ValueStudy
 
 
@@ -43,7 +43,7 @@ def describe_findings(study: ValueStudy) -> str:
         if len(rows):
             row = rows.sort_values("p_adjusted").iloc[0]
             lines.append(
-                f"- {md_text(row['label'])} goes with customers stopping {row['estimate']:.2f} times as fast "
+                f"- {md_text(covariate_label(row['term']))} goes with customers stopping {row['estimate']:.2f} times as fast "
                 f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; an association, not a proven cause)."
             )
     if study.subscription is not None:

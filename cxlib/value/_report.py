@@ -12,7 +12,6 @@ import pandas as pd
 from IPython.display import Markdown
 
 from cxlib.report import (
-    format_summary,
     md_text,
     money_format,
     plot_summary,
@@ -320,9 +319,10 @@ def experience_report(study: ValueStudy) -> list:
             "causes**.\n\n" + describe_experience(study)
         )
     )
-    rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
-    if len(rows):
-        out.append(styled(format_summary(model, rows=rows), caption="Rate of leaving: ratio per covariate"))
+    table = covariate_table(study)
+    if len(table):
+        out.append(styled(table, caption="Rate of leaving (stopping buying): ratio per covariate, 95% intervals"))
+        rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
         out.append(_close(plot_summary(model, rows=rows, title="How much faster customers stop buying")))
     absent = study.covariates_absent
     if absent:
@@ -336,6 +336,29 @@ def experience_report(study: ValueStudy) -> list:
     return out
 
 
+def covariate_table(study: ValueStudy) -> pd.DataFrame:
+    """Covariates of leaving: name, what it is compared with, the ratio with its interval, Holm p-value."""
+    from cxlib.stats import unit_text
+
+    summary = study.covariates.summary_
+    rows = summary.loc[summary["term"].str.startswith("dropout:")]
+    units = study.encoder.units_ if study.encoder is not None else {}
+    compared = [
+        unit_text(units[t.split(":", 1)[1]]) if t.split(":", 1)[1] in units else "" for t in rows["term"]
+    ]
+    return pd.DataFrame(
+        {
+            "Covariate": [covariate_label(t) for t in rows["term"]],
+            "Compared with": compared,
+            "Rate ratio of leaving (95% CI)": [
+                f"{e:.2f} ({lo:.2f} to {hi:.2f})"
+                for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"], strict=True)
+            ],
+            "p (Holm)": [f"{p:.3f}" if p >= 0.001 else "< 0.001" for p in rows["p_adjusted"]],
+        }
+    )
+
+
 def describe_experience(study: ValueStudy) -> str:
     """The covariates whose ratio is clearly not 1, with intervals (Markdown bullets)."""
     summary = study.covariates.summary_
@@ -345,13 +368,34 @@ def describe_experience(study: ValueStudy) -> str:
         return "- No covariate changes the rate of leaving clearly once the tests are corrected for their number (Holm)."
     lines = []
     for row in clear.sort_values("p_adjusted").itertuples():
-        direction = "faster" if row.estimate > 1 else "slower"
+        unit = _compared_with(study, row.term)
         lines.append(
-            f"- {md_text(row.label)}: customers stop buying {row.estimate:.2f} times as fast "
-            f"(95% CI {row.ci_low:.2f} to {row.ci_high:.2f}), {direction} than the reference "
-            f"(p = {row.p_adjusted:.3f}, Holm)."
+            f"- {md_text(covariate_label(row.term))}: customers stop buying at {row.estimate:.2f} times the rate "
+            f"{('of ' + md_text(unit)) if unit else 'of customers without it'} (95% CI {row.ci_low:.2f} to "
+            f"{row.ci_high:.2f}; p = {row.p_adjusted:.3f}, Holm)."
         )
     return "\n".join(lines)
+
+
+def _compared_with(study: ValueStudy, term: str) -> str:
+    """Who a covariate is compared with: "customers with plan basic" for a level, "" for a yes/no flag."""
+    from cxlib.stats import feature_label
+
+    name = term.split(":", 1)[1]
+    encoder = study.encoder
+    if encoder is None or name not in encoder.term_driver_:
+        return ""
+    variable = encoder.term_driver_[name]
+    if variable not in encoder.reference_:
+        return ""
+    return f"customers with {feature_label(variable).lower()} {encoder.reference_[variable]}"
+
+
+def covariate_label(term: str) -> str:
+    """The readable name of a covariate term of the Pareto/NBD (``dropout:plan: premium`` -> ``Plan: premium``)."""
+    from cxlib.stats import feature_label
+
+    return feature_label(term.split(":", 1)[1] if term.startswith(("dropout:", "purchase:")) else term)
 
 
 # ---- subscription ---------------------------------------------------------------------------------
