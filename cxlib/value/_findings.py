@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
-from cxlib.report import md_text, money_format, variable_label
+import numpy as np
+
+from cxlib.report import md_text, variable_label
 from cxlib.value._report import MODEL_NAMES, _shown_groups, covariate_label, holdout_totals
 from cxlib.value._study import ValueStudy
 
 
+def rounded_money(currency: str):
+    """Money to three significant figures ("2.03 million EUR", "645 EUR", "12,300 EUR").
+
+    Findings are compared word for word by nbval on every machine, and an estimate's sixth digit
+    depends on where the optimiser stopped; three figures are what a reader needs anyway.
+
+    Examples
+    --------
+    >>> [rounded_money("EUR")(v) for v in (2_029_360.4, 645.2, 12_345.0)]
+    ['2.03 million EUR', '645 EUR', '12,300 EUR']
+    """
+
+    def fmt(amount: float) -> str:
+        size = abs(amount)
+        if size >= 1e6:
+            return f"{amount / 1e6:,.3g} million {currency}"
+        if size >= 1e3:
+            digits = int(np.floor(np.log10(size))) - 2
+            return f"{round(amount, -digits):,.0f} {currency}"
+        return f"{amount:,.0f} {currency}"
+
+    return fmt
+
+
+def _rounded(count: float) -> str:
+    """A forecast count to three significant figures (12,345.6 -> 12,300)."""
+    if abs(count) < 1000:
+        return f"{count:,.0f}"
+    digits = int(np.floor(np.log10(abs(count)))) - 2
+    return f"{round(count, -digits):,.0f}"
+
+
 def describe_findings(study: ValueStudy) -> str:
     """Three to five sentences with their numbers and intervals, for the top of the summary and the index."""
-    fmt = money_format(study.settings["currency"])
+    fmt = rounded_money(study.settings["currency"])
     lines = []
     if study.value is not None:
         total = study.by_group["all"].iloc[0]
@@ -33,8 +67,9 @@ def describe_findings(study: ValueStudy) -> str:
             if study.chosen in totals.index:
                 t = totals.loc[study.chosen]
                 lines.append(
-                    f"- {MODEL_NAMES[study.chosen]} forecast the {study.settings['holdout_months']} held-out months "
-                    f"within {abs(t['error_pct']):.1f}% ({t['expected_total']:,.0f} purchases forecast, "
+                    f"- Checked on the {study.settings['holdout_months']} months it did not see, "
+                    f"{MODEL_NAMES[study.chosen]}'s forecast of repeat purchases was {abs(t['error_pct']):.0f}% "
+                    f"{'too low' if t['error_pct'] < 0 else 'too high'} ({_rounded(t['expected_total'])} forecast, "
                     f"{t['actual_total']:,.0f} made)."
                 )
     if study.covariates is not None:
@@ -72,7 +107,7 @@ def _best_group(study: ValueStudy):
 
 def value_headline(study: ValueStudy) -> str:
     """One plain sentence for the report index."""
-    fmt = money_format(study.settings["currency"])
+    fmt = rounded_money(study.settings["currency"])
     if study.value is not None:
         total = study.by_group["all"].iloc[0]
         return (
