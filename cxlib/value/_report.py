@@ -108,6 +108,8 @@ def report_intro(study: ValueStudy, data) -> str:
     for number, (key, question) in enumerate(QUESTIONS.items(), start=1):
         reason = parts_state[key]
         suffix = f" *Not available: {_reason(reason)}.*" if reason else ""
+        if key == "experience":
+            question = _experience_question(study)
         lines.append(f"{number}. **{question.split('?')[0]}?**{suffix}")
     return "\n".join(lines)
 
@@ -304,7 +306,7 @@ def experience_report(study: ValueStudy) -> list:
     """Rate ratios of leaving for each covariate (table and forest plot)."""
     if study.value is None:
         return []
-    out = [Markdown(f"## {QUESTIONS['experience']}")]
+    out = [Markdown(f"## {_experience_question(study)}")]
     reason = study.unavailable.get("covariates")
     if reason:
         out.append(Markdown(f"**Not available.** {_reason(reason)[:1].upper()}{_reason(reason)[1:]}."))
@@ -313,10 +315,16 @@ def experience_report(study: ValueStudy) -> list:
     out.append(
         Markdown(
             "Pareto/NBD with covariates (as R's CLVTools fits it) lets each customer's rate of leaving depend on "
-            "their experience and attributes. A ratio of 2 means customers with that trait stop buying twice as "
-            "fast as the reference group, all else equal. Traits are measured at the analysis date and a "
-            "customer who stayed longer had more time to meet friction, so these are **associations, not "
-            "causes**.\n\n" + describe_experience(study)
+            f"{'their experience and attributes' if _has_experience(study) else 'their attributes'}. A ratio of 2 "
+            "means customers with that trait stop buying twice as fast as the reference group, all else equal. "
+            + (
+                "Experience is counted up to the analysis date, and a customer who stayed longer had more time "
+                "to meet it, so these are **associations, not causes**."
+                if _has_experience(study)
+                else "These are **associations, not causes**."
+            )
+            + "\n\n"
+            + describe_experience(study)
         )
     )
     table = covariate_table(study)
@@ -324,16 +332,30 @@ def experience_report(study: ValueStudy) -> list:
         out.append(styled(table, caption="Rate of leaving (stopping buying): ratio per covariate, 95% intervals"))
         rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
         out.append(_close(plot_summary(model, rows=rows, title="How much faster customers stop buying")))
-    absent = study.covariates_absent
-    if absent:
+    absent = study.covariates_absent if study.settings["covariates"] is not None else {}
+    if absent:  # only those the config asked for by name; the defaults the data lack are not news
         out.append(
             Markdown(
-                "Not included: "
+                "Covariates not available: "
                 + "; ".join(f"{md_text(name)} (the data have no {md_text(need)})" for name, need in absent.items())
                 + "."
             )
         )
     return out
+
+
+def _has_experience(study: ValueStudy) -> bool:
+    """Whether an experience measure (friction or NPS class) is among the covariates fitted."""
+    from cxlib.value._covariates import EXPERIENCE_COVARIATES
+
+    drivers = set(study.encoder.term_driver_.values()) if study.encoder is not None else set()
+    return bool(drivers & set(EXPERIENCE_COVARIATES))
+
+
+def _experience_question(study: ValueStudy) -> str:
+    if study.value is not None and study.covariates is not None and not _has_experience(study):
+        return "Which customers stop buying sooner?"
+    return QUESTIONS["experience"]
 
 
 def covariate_table(study: ValueStudy) -> pd.DataFrame:

@@ -44,7 +44,10 @@ REASONS = {
     "not_contractual": "contractual churn (churn dates or a churn label)",
     "no_monthly_revenue": "value.monthly_revenue or transactions",
     "fit_failed": "a model that converges on these data",
+    "too_few_customers": "enough customers and cancellations for a survival model",
 }
+#: Fewest customers, and cancellations among them, for the subscription value's survival model.
+MIN_SUBSCRIBERS, MIN_CANCELLATIONS = 50, 10
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
 #: Repeat-buying models compared, in report order.
@@ -306,6 +309,10 @@ def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None
         return
     from cxlib.value._subscription_value import subscription_value
 
+    churned = rule.churned_by(data, data.as_of)
+    if len(churned) < MIN_SUBSCRIBERS or int(churned.sum()) < MIN_CANCELLATIONS:
+        study.unavailable["subscription"] = "too_few_customers"
+        return
     try:
         value, study.subscription_model = subscription_value(data, config, study.settings, groups)
     except ValueError:
