@@ -289,8 +289,10 @@ def describe_spend(study: ValueStudy) -> str:
         verdict = (
             "small enough for the model's assumption"
             if abs(rho) < 0.2
-            else "large: customers who buy more often spend differently per purchase, so the spend model "
-            "is biased for them"
+            else "not negligible: customers who buy more often spend "
+            + ("more" if rho > 0 else "less")
+            + " per purchase, which the model does not capture, so read the expected spend of the most and least "
+            "frequent buyers with care"
         )
         text += (
             f" The model assumes spend does not depend on how often a customer buys: the rank correlation "
