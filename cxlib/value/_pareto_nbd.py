@@ -16,7 +16,7 @@ value.
 
 The likelihood (:mod:`cxlib.value._pnbd_likelihood`) is maximised on the working scale (logs of
 the four positive parameters, the coefficients as they are) with an analytic gradient, each distinct
-customer row counted once with its weight. The covariance is the inverse of the observed information
+customer row counted once with its weight, by BFGS started from the inverse BHHH matrix. The covariance is the inverse of the observed information
 (central differences of the gradient), carried to the natural scale by the delta method.
 
 Examples
@@ -97,6 +97,14 @@ class ParetoNBD(FittedModel):
     converged_ : bool
     caveats_ : list of Note
 
+    Notes
+    -----
+    A dropout-rate ratio compares two customers of the same frailty, whose lifetimes the model takes
+    to be exponential. When hazards really fall with tenure (a Weibull shape below 1), the model
+    reads the fall as gamma frailty (a small ``s``), whose selection would wear a ratio down over
+    time, so it reports a larger ratio than the proportional hazard ratio that produced the data:
+    about 1.4-1.5 for a planted 1.3 at Weibull shape 0.75 (``benchmarks/RESULTS-value-covariates.md``).
+
     Examples
     --------
     >>> model = ParetoNBD(dropout_covariates=["social"]).fit(summary)  # doctest: +SKIP
@@ -131,7 +139,7 @@ class ParetoNBD(FittedModel):
         x, t_x, age = _history(summary)
         purchase_x, dropout_z = _covariates(summary, purchase, dropout)
         self.n_customers_ = len(summary)
-        # the four parameters first, on distinct rows; then the coefficients from there
+        # each distinct row (history and covariates) is evaluated once, weighted by its count
         full = _Likelihood(x, t_x, age, purchase_x, dropout_z)
         fit = _maximise(full, np.concatenate([_start(x, t_x, age), np.zeros(len(purchase) + len(dropout))]))
         theta = fit.x
@@ -335,10 +343,10 @@ class _Likelihood:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a line search may overshoot
             r, s, alpha_i, beta_i = self._scales(theta)
             log_lik, parts = _log_likelihood_gradient(r, s, alpha_i, beta_i, self.x, self.t_x, self.age)
-        columns = [r * parts[0], parts[2], s * parts[1], parts[3]]
-        gradient = np.column_stack(
-            [*columns, -self.purchase_x * parts[2][:, None], -self.dropout_z * parts[3][:, None]]
-        )
+            columns = [r * parts[0], parts[2], s * parts[1], parts[3]]
+            gradient = np.column_stack(
+                [*columns, -self.purchase_x * parts[2][:, None], -self.dropout_z * parts[3][:, None]]
+            )
         return log_lik, gradient
 
     def value_and_gradient(self, theta):
@@ -361,7 +369,8 @@ def _maximise(likelihood: _Likelihood, theta0: np.ndarray) -> optimize.OptimizeR
     BFGS starts from the inverse BHHH matrix, which knows the ridge between s and beta, so a few dozen
     gradients suffice; L-BFGS-B with bounds takes over if BFGS strays or stalls.
     """
-    start = np.linalg.pinv(likelihood.outer_product(theta0))
+    outer = likelihood.outer_product(theta0)
+    start = np.linalg.pinv(outer) if np.isfinite(outer).all() else np.eye(len(theta0))
     fit = optimize.minimize(
         likelihood.value_and_gradient,
         theta0,
