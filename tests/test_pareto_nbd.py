@@ -22,7 +22,7 @@ import pytest
 
 from cxlib.features import repeat_purchase_summary
 from cxlib.value import ParetoNBD
-from cxlib.value._pareto_nbd import _Likelihood
+from cxlib.value._pnbd_likelihood import _Likelihood
 from tests.churn_data import demo
 
 ROOT = Path(__file__).resolve().parents[1]

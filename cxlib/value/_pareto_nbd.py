@@ -16,7 +16,7 @@ value.
 
 The likelihood (:mod:`cxlib.value._pnbd_likelihood`) is maximised on the working scale (logs of
 the four positive parameters, the coefficients as they are) with an analytic gradient, each distinct
-customer row counted once with its weight. The covariance is the inverse of the observed information
+customer row counted once with its weight, by BFGS started from the inverse BHHH matrix. The covariance is the inverse of the observed information
 (central differences of the gradient), carried to the natural scale by the delta method.
 
 Examples
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cxlib.features._time import DAYS_PER_MONTH
@@ -42,9 +42,12 @@ from cxlib.stats._design import Unit, feature_label, unit_text
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
 from cxlib.value._pnbd_likelihood import (
+    _GRADIENT_TOLERANCE,
     _expected_purchases_ahead,
+    _inverse_information,
+    _Likelihood,
     _log_likelihood,
-    _log_likelihood_gradient,
+    _maximise,
 )
 
 #: The model's own parameters, in the order of ``params_``.
@@ -56,12 +59,6 @@ _BASE_LABELS = {
     "s": "Dropout rate shape (s)",
     "beta": "Dropout rate scale (beta)",
 }
-#: Bounds of the working parameters: logs of r, alpha, s, beta, then the coefficients.
-_LOG_BOUND, _COEF_BOUND = 20.0, 15.0
-#: Step of the central differences of the gradient that give the observed information.
-_HESSIAN_STEP = 1e-3
-#: Largest gradient (of the mean negative log-likelihood, working scale) accepted as converged.
-_GRADIENT_TOLERANCE = 1e-4
 
 
 class ParetoNBD(FittedModel):
@@ -97,6 +94,14 @@ class ParetoNBD(FittedModel):
     converged_ : bool
     caveats_ : list of Note
 
+    Notes
+    -----
+    A dropout-rate ratio compares two customers of the same frailty, whose lifetimes the model takes
+    to be exponential. When hazards really fall with tenure (a Weibull shape below 1), the model
+    reads the fall as gamma frailty (a small ``s``), whose selection would wear a ratio down over
+    time, so it reports a larger ratio than the proportional hazard ratio that produced the data:
+    about 1.4-1.5 for a planted 1.3 at Weibull shape 0.75 (``benchmarks/RESULTS-value-covariates.md``).
+
     Examples
     --------
     >>> model = ParetoNBD(dropout_covariates=["social"]).fit(summary)  # doctest: +SKIP
@@ -131,7 +136,7 @@ class ParetoNBD(FittedModel):
         x, t_x, age = _history(summary)
         purchase_x, dropout_z = _covariates(summary, purchase, dropout)
         self.n_customers_ = len(summary)
-        # the four parameters first, on distinct rows; then the coefficients from there
+        # each distinct row (history and covariates) is evaluated once, weighted by its count
         full = _Likelihood(x, t_x, age, purchase_x, dropout_z)
         fit = _maximise(full, np.concatenate([_start(x, t_x, age), np.zeros(len(purchase) + len(dropout))]))
         theta = fit.x
@@ -301,104 +306,6 @@ class ParetoNBD(FittedModel):
         # element-wise products and a sum in a fixed order: no BLAS kernel decides a draw
         theta = self._theta + (normals[:, None, :] * root[None, :, :]).sum(axis=2)
         return pd.DataFrame(np.apply_along_axis(_natural, 1, theta), columns=self.params_.index)
-
-
-class _Likelihood:
-    """Mean negative log-likelihood on the working scale, over distinct rows with their counts."""
-
-    def __init__(self, x, t_x, age, purchase_x=None, dropout_z=None):
-        k_p = 0 if purchase_x is None else purchase_x.shape[1]
-        k_d = 0 if dropout_z is None else dropout_z.shape[1]
-        columns = [x, t_x, age] + ([purchase_x] if k_p else []) + ([dropout_z] if k_d else [])
-        stacked = np.column_stack(columns)
-        unique, counts = np.unique(stacked, axis=0, return_counts=True)
-        self.x, self.t_x, self.age = unique[:, 0], unique[:, 1], unique[:, 2]
-        self.purchase_x = unique[:, 3 : 3 + k_p]
-        self.dropout_z = unique[:, 3 + k_p : 3 + k_p + k_d]
-        self.weights = counts.astype(float)
-        self.total = float(counts.sum())
-        self.k_p, self.k_d = k_p, k_d
-
-    def _scales(self, theta):
-        r, s = np.exp(theta[0]), np.exp(theta[2])
-        log_alpha_i = theta[1] - self.purchase_x @ theta[4 : 4 + self.k_p] if self.k_p else theta[1]
-        log_beta_i = theta[3] - self.dropout_z @ theta[4 + self.k_p :] if self.k_d else theta[3]
-        return r, s, np.exp(log_alpha_i), np.exp(log_beta_i)
-
-    def value(self, theta) -> float:
-        r, s, alpha_i, beta_i = self._scales(theta)
-        log_lik = _log_likelihood(r, s, alpha_i, beta_i, self.x, self.t_x, self.age)[0]
-        return -float(self.weights @ log_lik) / self.total
-
-    def _per_row(self, theta):
-        """Log-likelihood of each distinct row and its gradient on the working scale, shape (rows, k)."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a line search may overshoot
-            r, s, alpha_i, beta_i = self._scales(theta)
-            log_lik, parts = _log_likelihood_gradient(r, s, alpha_i, beta_i, self.x, self.t_x, self.age)
-        columns = [r * parts[0], parts[2], s * parts[1], parts[3]]
-        gradient = np.column_stack(
-            [*columns, -self.purchase_x * parts[2][:, None], -self.dropout_z * parts[3][:, None]]
-        )
-        return log_lik, gradient
-
-    def value_and_gradient(self, theta):
-        log_lik, gradient = self._per_row(theta)
-        value = -float(self.weights @ log_lik) / self.total
-        total_gradient = -(self.weights @ gradient) / self.total
-        if not np.isfinite(value) or not np.isfinite(total_gradient).all():
-            return np.inf, np.zeros_like(theta)
-        return value, total_gradient
-
-    def outer_product(self, theta) -> np.ndarray:
-        """Mean outer product of the rows' gradients (BHHH): an information estimate from one pass."""
-        gradient = self._per_row(theta)[1]
-        return (gradient * self.weights[:, None]).T @ gradient / self.total
-
-
-def _maximise(likelihood: _Likelihood, theta0: np.ndarray) -> optimize.OptimizeResult:
-    """Minimise the mean negative log-likelihood from ``theta0``.
-
-    BFGS starts from the inverse BHHH matrix, which knows the ridge between s and beta, so a few dozen
-    gradients suffice; L-BFGS-B with bounds takes over if BFGS strays or stalls.
-    """
-    start = np.linalg.pinv(likelihood.outer_product(theta0))
-    fit = optimize.minimize(
-        likelihood.value_and_gradient,
-        theta0,
-        jac=True,
-        method="BFGS",
-        options={"hess_inv0": (start + start.T) / 2, "gtol": 1e-7, "maxiter": 500},
-    )
-    if np.isfinite(fit.fun) and np.abs(fit.jac).max() < _GRADIENT_TOLERANCE:
-        return fit
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(-_COEF_BOUND, _COEF_BOUND)] * (len(theta0) - 4)
-    begin = fit.x if np.isfinite(fit.fun) and np.abs(fit.x).max() < _COEF_BOUND else theta0
-    return optimize.minimize(
-        likelihood.value_and_gradient,
-        begin,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-6},
-    )
-
-
-def _inverse_information(likelihood: _Likelihood, theta: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Inverse of the observed information on the working scale, and whether it was positive definite."""
-    k = len(theta)
-    hessian = np.empty((k, k))
-    for j in range(k):
-        step = np.zeros(k)
-        step[j] = _HESSIAN_STEP
-        plus = likelihood.value_and_gradient(theta + step)[1]
-        minus = likelihood.value_and_gradient(theta - step)[1]
-        hessian[:, j] = (plus - minus) / (2 * _HESSIAN_STEP)
-    information = (hessian + hessian.T) / 2 * likelihood.total
-    try:
-        np.linalg.cholesky(information)
-    except np.linalg.LinAlgError:
-        return np.linalg.pinv(information), False
-    return np.linalg.inv(information), True
 
 
 def _covariance_root(covariance: np.ndarray) -> np.ndarray:

@@ -24,18 +24,29 @@ vectorised expression. Every customer may have their own ``alpha_i`` and ``beta_
 
 The gradient is analytic in ``alpha_i`` and ``beta_i`` (so in every covariate coefficient), since
 ``dI/dalpha`` and ``dI/dbeta`` are integrals of the same family with an exponent raised by one;
-the derivatives of ``log I`` in the exponents (``r`` and ``s``) are central differences.
+the derivatives of ``log I`` in the exponents (``r`` and ``s``) are forward differences.
+
+:class:`_Likelihood` holds the distinct customer rows with their counts and evaluates the mean
+negative log-likelihood on the working scale (logs of r, alpha, s, beta, then the coefficients);
+:func:`_maximise` and :func:`_inverse_information` give the estimate and its covariance.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import optimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 #: Step of the forward differences of ``log I`` in its exponents (r + x and s + 1): the error is
 #: about step x the second derivative (below 1e-5 relative), far below the sampling error, and smooth
 #: in the parameters, so differences of the gradient (the observed information) stay accurate.
 _EXPONENT_STEP = 1e-6
+#: Bounds of the working parameters: logs of r, alpha, s, beta, then the coefficients.
+_LOG_BOUND, _COEF_BOUND = 20.0, 15.0
+#: Step of the central differences of the gradient that give the observed information.
+_HESSIAN_STEP = 1e-3
+#: Largest gradient (of the mean negative log-likelihood, working scale) accepted as converged.
+_GRADIENT_TOLERANCE = 1e-4
 #: Relative nudge of a 2F1 parameter where scipy returns NaN: that happens when c - a - b is an
 #: exact integer (e.g. s = 1 exactly) and z is close to 1; the function is continuous there.
 _NUDGE = 1e-9
@@ -165,3 +176,102 @@ def _expected_purchases_ahead(r, s, alpha, beta, t, age):
     else:
         horizon = -np.expm1(-s_minus_1 * u) / s_minus_1
     return r / (alpha + age) * (beta + age) * horizon
+
+
+class _Likelihood:
+    """Mean negative log-likelihood on the working scale, over distinct rows with their counts."""
+
+    def __init__(self, x, t_x, age, purchase_x=None, dropout_z=None):
+        k_p = 0 if purchase_x is None else purchase_x.shape[1]
+        k_d = 0 if dropout_z is None else dropout_z.shape[1]
+        columns = [x, t_x, age] + ([purchase_x] if k_p else []) + ([dropout_z] if k_d else [])
+        stacked = np.column_stack(columns)
+        unique, counts = np.unique(stacked, axis=0, return_counts=True)
+        self.x, self.t_x, self.age = unique[:, 0], unique[:, 1], unique[:, 2]
+        self.purchase_x = unique[:, 3 : 3 + k_p]
+        self.dropout_z = unique[:, 3 + k_p : 3 + k_p + k_d]
+        self.weights = counts.astype(float)
+        self.total = float(counts.sum())
+        self.k_p, self.k_d = k_p, k_d
+
+    def _scales(self, theta):
+        r, s = np.exp(theta[0]), np.exp(theta[2])
+        log_alpha_i = theta[1] - self.purchase_x @ theta[4 : 4 + self.k_p] if self.k_p else theta[1]
+        log_beta_i = theta[3] - self.dropout_z @ theta[4 + self.k_p :] if self.k_d else theta[3]
+        return r, s, np.exp(log_alpha_i), np.exp(log_beta_i)
+
+    def value(self, theta) -> float:
+        r, s, alpha_i, beta_i = self._scales(theta)
+        log_lik = _log_likelihood(r, s, alpha_i, beta_i, self.x, self.t_x, self.age)[0]
+        return -float(self.weights @ log_lik) / self.total
+
+    def _per_row(self, theta):
+        """Log-likelihood of each distinct row and its gradient on the working scale, shape (rows, k)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a line search may overshoot
+            r, s, alpha_i, beta_i = self._scales(theta)
+            log_lik, parts = _log_likelihood_gradient(r, s, alpha_i, beta_i, self.x, self.t_x, self.age)
+            columns = [r * parts[0], parts[2], s * parts[1], parts[3]]
+            gradient = np.column_stack(
+                [*columns, -self.purchase_x * parts[2][:, None], -self.dropout_z * parts[3][:, None]]
+            )
+        return log_lik, gradient
+
+    def value_and_gradient(self, theta):
+        log_lik, gradient = self._per_row(theta)
+        value = -float(self.weights @ log_lik) / self.total
+        total_gradient = -(self.weights @ gradient) / self.total
+        if not np.isfinite(value) or not np.isfinite(total_gradient).all():
+            return np.inf, np.zeros_like(theta)
+        return value, total_gradient
+
+    def outer_product(self, theta) -> np.ndarray:
+        """Mean outer product of the rows' gradients (BHHH): an information estimate from one pass."""
+        gradient = self._per_row(theta)[1]
+        return (gradient * self.weights[:, None]).T @ gradient / self.total
+
+
+def _maximise(likelihood: _Likelihood, theta0: np.ndarray) -> optimize.OptimizeResult:
+    """Minimise the mean negative log-likelihood from ``theta0``.
+
+    BFGS starts from the inverse BHHH matrix, which knows the ridge between s and beta, so a few dozen
+    gradients suffice; L-BFGS-B with bounds takes over if BFGS strays or stalls.
+    """
+    outer = likelihood.outer_product(theta0)
+    start = np.linalg.pinv(outer) if np.isfinite(outer).all() else np.eye(len(theta0))
+    fit = optimize.minimize(
+        likelihood.value_and_gradient,
+        theta0,
+        jac=True,
+        method="BFGS",
+        options={"hess_inv0": (start + start.T) / 2, "gtol": 1e-7, "maxiter": 500},
+    )
+    if np.isfinite(fit.fun) and np.abs(fit.jac).max() < _GRADIENT_TOLERANCE:
+        return fit
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(-_COEF_BOUND, _COEF_BOUND)] * (len(theta0) - 4)
+    begin = fit.x if np.isfinite(fit.fun) and np.abs(fit.x).max() < _COEF_BOUND else theta0
+    return optimize.minimize(
+        likelihood.value_and_gradient,
+        begin,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-6},
+    )
+
+
+def _inverse_information(likelihood: _Likelihood, theta: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Inverse of the observed information on the working scale, and whether it was positive definite."""
+    k = len(theta)
+    hessian = np.empty((k, k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = _HESSIAN_STEP
+        plus = likelihood.value_and_gradient(theta + step)[1]
+        minus = likelihood.value_and_gradient(theta - step)[1]
+        hessian[:, j] = (plus - minus) / (2 * _HESSIAN_STEP)
+    information = (hessian + hessian.T) / 2 * likelihood.total
+    try:
+        np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(information), False
+    return np.linalg.inv(information), True
