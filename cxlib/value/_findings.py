@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cxlib.report import md_text, variable_label
-from cxlib.value._report import MODEL_NAMES, _shown_groups, covariate_label, holdout_totals
+from cxlib.value._report import MODEL_NAMES, _compared_with, _shown_groups, holdout_totals, term_phrase
 from cxlib.value._study import ValueStudy
 
 
@@ -77,15 +77,18 @@ def describe_findings(study: ValueStudy) -> str:
         rows = summary.loc[summary["term"].str.startswith("dropout:") & (summary["p_adjusted"] < 0.05)]
         if len(rows):
             row = rows.sort_values("p_adjusted").iloc[0]
+            reference = _compared_with(study, row["term"]) or "customers without it"
             lines.append(
-                f"- {md_text(covariate_label(row['term']))} goes with customers stopping {row['estimate']:.2f} times as fast "
-                f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; an association, not a proven cause)."
+                f"- Customers with {md_text(term_phrase(study, row['term']))} stop buying at {row['estimate']:.2f} "
+                f"times the rate of {md_text(reference)} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; an "
+                "association, not a proven cause)."
             )
     if study.subscription is not None:
-        sub = study.subscription
+        total = study.subscription_by_group["all"].iloc[0]
         lines.append(
-            f"- Subscribers are worth {fmt(sub['clv'].sum())} in margin over {study.settings['horizon_months']} "
-            f"months from the survival model ({fmt(sub['clv'].mean())} each)."
+            f"- From the survival model, which knows who has cancelled, the {int(total['customers']):,} active "
+            f"subscribers are worth {fmt(total['total'])} in margin over {study.settings['horizon_months']} months "
+            f"(95% interval {fmt(total['total_low'])} to {fmt(total['total_high'])}), {fmt(total['mean'])} each."
         )
     if not lines:
         return "- No customer could be valued: " + (

@@ -172,7 +172,8 @@ class ParetoNBD(FittedModel):
     def _summary(self, names, theta, working_cov, summary, purchase_x, dropout_z) -> pd.DataFrame:
         z = stats.norm.ppf(1 - self.alpha / 2)
         se = np.sqrt(np.clip(np.diag(working_cov), 0, None))
-        low, high = np.exp(theta - z * se), np.exp(theta + z * se)
+        with np.errstate(over="ignore"):  # an unbounded interval is shown as infinite, not warned about
+            low, high = np.exp(theta - z * se), np.exp(theta + z * se)
         estimate = np.exp(theta)  # the four parameters, and the rate ratios exp(gamma)
         p_value = np.full(len(theta), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -334,6 +334,14 @@ def experience_report(study: ValueStudy) -> list:
         out.append(styled(table, caption="Rate of leaving (stopping buying): ratio per covariate, 95% intervals"))
         rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
         out.append(_close(plot_summary(model, rows=rows, title="How much faster customers stop buying")))
+    if study.covariates_unstable:
+        names = ", ".join(md_text(variable_label(v)) for v in study.covariates_unstable)
+        out.append(
+            Markdown(
+                f"Left out: {names}. In some of its groups almost no customer stopped buying, so the ratio "
+                "cannot be estimated on these data (it runs off towards zero)."
+            )
+        )
     absent = study.covariates_absent if study.settings["covariates"] is not None else {}
     if absent:  # only those the config asked for by name; the defaults the data lack are not news
         out.append(
@@ -413,6 +421,17 @@ def _compared_with(study: ValueStudy, term: str) -> str:
     if variable not in encoder.reference_:
         return ""
     return f"customers with {feature_label(variable).lower()} {encoder.reference_[variable]}"
+
+
+def term_phrase(study: ValueStudy, term: str) -> str:
+    """A covariate term for a sentence: "plan premium", "unresolved complaint"."""
+    from cxlib.stats import feature_label
+
+    name = term.split(":", 1)[1] if term.startswith(("dropout:", "purchase:")) else term
+    variable = study.encoder.term_driver_.get(name) if study.encoder is not None else None
+    if variable and name.startswith(f"{variable}: "):
+        return f"{feature_label(variable).lower()} {name[len(variable) + 2:]}"
+    return feature_label(name).lower()
 
 
 def covariate_label(term: str) -> str:

@@ -48,6 +48,9 @@ REASONS = {
 }
 #: Fewest customers, and cancellations among them, for the subscription value's survival model.
 MIN_SUBSCRIBERS, MIN_CANCELLATIONS = 50, 10
+#: A covariate whose rate ratio of leaving is beyond exp(+-5) (about 150 times) cannot be estimated
+#: on the data (a group with almost no one stopping): it is left out and the rest refitted.
+MAX_LOG_RATIO = 5.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
 #: Repeat-buying models compared, in report order.
@@ -79,6 +82,9 @@ class ValueStudy:
     spend : GammaGamma or None
     covariates : ParetoNBD or None
         The model with covariates on dropout (and its encoder in ``encoder``).
+    covariates_absent, covariates_unstable : dict, list
+        Covariates the data lack (-> what they need), and those left out because their ratio could
+        not be estimated (:data:`MAX_LOG_RATIO`).
     value : CustomerValue or None
         Per-customer lifetime value with intervals.
     by_group : dict
@@ -108,6 +114,7 @@ class ValueStudy:
     covariates: object | None = None
     encoder: object | None = None
     covariates_absent: dict = field(default_factory=dict)
+    covariates_unstable: list = field(default_factory=list)
     value: CustomerValue | None = None
     by_group: dict = field(default_factory=dict)
     subscription: pd.DataFrame | None = None
@@ -290,16 +297,29 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
     for column in raw:
         if not pd.api.types.is_numeric_dtype(raw[column]):
             raw[column] = raw[column].astype("string").fillna("unknown").astype(object)
-    design, study.encoder = encode_covariates(raw, min_group_size=study.settings["min_group_size"])
-    if design.shape[1] == 0:
-        study.unavailable["covariates"] = "no_covariates"
-        return
-    frame = summary.join(design)
-    frame.attrs = dict(summary.attrs)
-    try:
-        study.covariates = ParetoNBD(dropout_covariates=tuple(design.columns)).fit(frame)
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
-        study.unavailable["covariates"] = "fit_failed"
+    while True:
+        design, study.encoder = encode_covariates(raw, min_group_size=study.settings["min_group_size"])
+        if design.shape[1] == 0:
+            study.unavailable["covariates"] = "no_covariates"
+            study.covariates = None
+            return
+        frame = summary.join(design)
+        frame.attrs = dict(summary.attrs)
+        try:
+            model = ParetoNBD(dropout_covariates=tuple(design.columns)).fit(frame)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            study.unavailable["covariates"] = "fit_failed"
+            return
+        # a group in which (almost) nobody stops buying sends its ratio to zero and its interval to
+        # everything: that variable is left out, said in the report, and the rest refitted
+        coefficients = np.log(model.dropout_rate_ratio_)
+        unstable = coefficients.index[np.abs(coefficients.to_numpy()) > MAX_LOG_RATIO]
+        variables = sorted({study.encoder.term_driver_[t] for t in unstable})
+        if not variables:
+            study.covariates = model
+            return
+        study.covariates_unstable += variables
+        raw = raw.drop(columns=variables)
 
 
 def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None:
