@@ -44,6 +44,7 @@ FEATURE_LABELS: dict[str, str] = {
     "support_contacts": "Support contacts (last 12 months)",
     "complaints": "Complaints (ever)",
     "unresolved_complaint": "Unresolved complaint",
+    "nps_class": "NPS class (latest answer)",
     "long_wait": "Long support wait",
     "cart_abandonments": "Abandoned carts (last 12 months)",
     "satisfaction_z": "Survey satisfaction score",

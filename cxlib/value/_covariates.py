@@ -109,7 +109,12 @@ def encode_covariates(
     """
     numeric = [c for c in frame if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() > 1]
     categorical = [c for c in frame if c not in numeric and frame[c].nunique(dropna=False) > 1]
-    encoder = DesignEncoder(numeric, categorical, reference_levels, 10.0, min_group_size).fit(frame)
+    references = dict(reference_levels or {})
+    if "nps_class" in categorical and (frame["nps_class"] == "passive").any():
+        # compare answers with answers: "no answer" mixes customers who left before any survey with
+        # those never asked, so it is a poor reference for what a promoter or a detractor does
+        references.setdefault("nps_class", "passive")
+    encoder = DesignEncoder(numeric, categorical, references, 10.0, min_group_size).fit(frame)
     design = encoder.transform(frame) if encoder.terms_ else pd.DataFrame(index=frame.index)
     design.index = frame.index
     return design.astype(float), encoder

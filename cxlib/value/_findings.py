@@ -5,32 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from cxlib.report import md_text, variable_label
-from cxlib.value._report import MODEL_NAMES, _compared_with, _shown_groups, holdout_totals, term_phrase
+from cxlib.value._report import (
+    MODEL_NAMES,
+    _compared_with,
+    _shown_groups,
+    holdout_totals,
+    rounded_money,
+    term_phrase,
+)
 from cxlib.value._study import ValueStudy
-
-
-def rounded_money(currency: str):
-    """Money to three significant figures ("2.03 million EUR", "645 EUR", "12,300 EUR").
-
-    Findings are compared word for word by nbval on every machine, and an estimate's sixth digit
-    depends on where the optimiser stopped; three figures are what a reader needs anyway.
-
-    Examples
-    --------
-    >>> [rounded_money("EUR")(v) for v in (2_029_360.4, 645.2, 12_345.0)]
-    ['2.03 million EUR', '645 EUR', '12,300 EUR']
-    """
-
-    def fmt(amount: float) -> str:
-        size = abs(amount)
-        if size >= 1e6:
-            return f"{amount / 1e6:,.3g} million {currency}"
-        if size >= 1e3:
-            digits = int(np.floor(np.log10(size))) - 2
-            return f"{round(amount, -digits):,.0f} {currency}"
-        return f"{amount:,.0f} {currency}"
-
-    return fmt
 
 
 def _rounded(count: float) -> str:

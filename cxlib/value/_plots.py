@@ -46,7 +46,7 @@ def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR
         lw=1,
     )
     ax.set_yticks(y, axis_labels(table["group"]))
-    ax.xaxis.set_major_formatter(money_formatter(currency))
+    _money_axis(ax.xaxis, float(table["mean_high"].max()), currency)
     name = variable_label(variable)
     ax.set_ylabel(name)
     return finish(
@@ -54,6 +54,17 @@ def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR
         f"Expected value per customer by {name.lower()} (on margin, discounted)",
         xlabel=f"Mean lifetime value per customer, {currency} (95% interval)",
     )
+
+
+def _money_axis(axis, largest: float, currency: str) -> None:
+    """Money ticks that stay distinct: whole amounts below 10,000, else the house format (12k, 1.2M)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=5))
+    if largest < 10_000:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos=None: f"{v:,.0f}"))
+    else:
+        axis.set_major_formatter(money_formatter(currency))
 
 
 def plot_value_concentration(clv: pd.Series, ax=None):
@@ -110,7 +121,12 @@ def plot_cumulative_forecast(table: pd.DataFrame, unit: str = "week", ax=None):
         ax.axvline(calibration.max(), color=NEUTRAL, ls=":", lw=1)
         ax.annotate("end of calibration", (calibration.max(), 0), textcoords="offset points", xytext=(4, 8),
                     color=NEUTRAL)
+    import matplotlib.dates as mdates
+
     ax.yaxis.set_major_formatter(lambda v, _pos=None: f"{v:,.0f}")
+    locator = mdates.AutoDateLocator(maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(frameon=False, loc="upper left")
     return finish(
         ax,

@@ -8,6 +8,7 @@ sentence what it would need. Names from the data are escaped (:func:`cxlib.repor
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
@@ -44,7 +45,7 @@ ASSUMPTIONS = {
     ),
     "gamma_gamma": (
         "**Gamma-Gamma** (Fader and Hardie 2013): what a customer spends per purchase varies around their "
-        "own mean, and that mean does not depend on how often they buy. The check below tests that."
+        "own mean, and that mean does not depend on how often they buy (the spend check above tests it)."
     ),
 }
 
@@ -57,12 +58,38 @@ def _close(ax):
     return figure
 
 
+def rounded_money(currency: str):
+    """Money to three significant figures ("2.03 million EUR", "645 EUR", "12,300 EUR").
+
+    Sentences quote estimates, and a sixth digit is noise (findings are compared word for word by
+    nbval on every machine, and that digit depends on where the optimiser stopped); tables keep whole units.
+
+    Examples
+    --------
+    >>> [rounded_money("EUR")(v) for v in (2_029_360.4, 2_000_100.0, 645.2, 12_345.0, 123_456_789.0)]
+    ['2.03 million EUR', '2.00 million EUR', '645 EUR', '12,300 EUR', '123 million EUR']
+    """
+
+    def fmt(amount: float) -> str:
+        size = abs(amount)
+        if size >= 1e6:
+            millions = amount / 1e6
+            decimals = max(0, 2 - int(np.floor(np.log10(abs(millions)))))
+            return f"{millions:,.{decimals}f} million {currency}"
+        if size >= 1e3:
+            digits = int(np.floor(np.log10(size))) - 2
+            return f"{round(amount, -digits):,.0f} {currency}"
+        return f"{amount:,.0f} {currency}"
+
+    return fmt
+
+
 def _money(study: ValueStudy, amount: float) -> str:
-    return money_format(study.settings["currency"])(amount)
+    return rounded_money(study.settings["currency"])(amount)
 
 
 def _money_ci(study: ValueStudy, value: float, low: float, high: float) -> str:
-    fmt = money_format(study.settings["currency"])
+    fmt = rounded_money(study.settings["currency"])
     return f"{fmt(value)} (95% interval {fmt(low)} to {fmt(high)})"
 
 
@@ -228,7 +255,7 @@ def check_report(study: ValueStudy) -> list:
     )))
     caveats = render_all([*study.fits[study.chosen].caveats_, *study.spend.caveats_])
     if caveats:
-        out.append(Markdown("\n".join(f"- {md_text(text)}" for text in caveats)))
+        out.append(Markdown("\n".join(f"- {md_text(text[:1].upper() + text[1:])}." for text in caveats)))
     return out
 
 
@@ -333,7 +360,18 @@ def experience_report(study: ValueStudy) -> list:
     if len(table):
         out.append(styled(table, caption="Rate of leaving (stopping buying): ratio per covariate, 95% intervals"))
         rows = model.summary_.loc[model.summary_["term"].str.startswith("dropout:")]
-        out.append(_close(plot_summary(model, rows=rows, title="How much faster customers stop buying")))
+        rows = rows.assign(label=[covariate_label(t) for t in rows["term"]])
+        out.append(
+            _close(
+                plot_summary(
+                    rows,
+                    title="How much faster (> 1) or slower (< 1) customers stop buying",
+                    estimate_name="rate ratio of leaving",
+                    null_value=1.0,
+                    higher_is="worse",
+                )
+            )
+        )
     if study.covariates_unstable:
         names = ", ".join(md_text(variable_label(v)) for v in study.covariates_unstable)
         out.append(

@@ -51,6 +51,9 @@ MIN_SUBSCRIBERS, MIN_CANCELLATIONS = 50, 10
 #: A covariate whose rate ratio of leaving is beyond exp(+-5) (about 150 times) cannot be estimated
 #: on the data (a group with almost no one stopping): it is left out and the rest refitted.
 MAX_LOG_RATIO = 5.0
+#: ... and so is one whose log ratio has a standard error above this (a 95% interval wider than a
+#: factor of about 2,500 either way).
+MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
 #: Repeat-buying models compared, in report order.
@@ -313,7 +316,10 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         # a group in which (almost) nobody stops buying sends its ratio to zero and its interval to
         # everything: that variable is left out, said in the report, and the rest refitted
         coefficients = np.log(model.dropout_rate_ratio_)
-        unstable = coefficients.index[np.abs(coefficients.to_numpy()) > MAX_LOG_RATIO]
+        se = np.sqrt(np.diag(model.covariance_.loc[[f"dropout:{c}" for c in coefficients.index]] \
+                     [[f"dropout:{c}" for c in coefficients.index]].to_numpy()).clip(min=0))
+        wild = (np.abs(coefficients.to_numpy()) > MAX_LOG_RATIO) | ~(se <= MAX_LOG_SE)
+        unstable = coefficients.index[wild]
         variables = sorted({study.encoder.term_driver_[t] for t in unstable})
         if not variables:
             study.covariates = model
