@@ -97,6 +97,10 @@ def _saved_tables(source: str) -> set[str]:
         from cxlib.experience import CATALOG_TABLES
 
         saved |= set(CATALOG_TABLES)
+    if "value.catalog_tables(" in source:  # notebook 04 likewise
+        from cxlib.value import CATALOG_TABLES as VALUE_TABLES
+
+        saved |= set(VALUE_TABLES)
     return saved
 
 

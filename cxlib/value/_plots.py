@@ -124,7 +124,7 @@ def plot_cumulative_forecast(table: pd.DataFrame, unit: str = "week", ax=None):
     import matplotlib.dates as mdates
 
     ax.yaxis.set_major_formatter(lambda v, _pos=None: f"{v:,.0f}")
-    locator = mdates.AutoDateLocator(maxticks=7)
+    locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(frameon=False, loc="upper left")

@@ -56,6 +56,8 @@ MAX_LOG_RATIO = 5.0
 MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
+#: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
+CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
 #: Repeat-buying models compared, in report order.
 MODELS = ("bgnbd", "pareto_nbd")
 #: Group variables value is broken down by, when the data have them.
@@ -377,7 +379,6 @@ def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None
         study.subscription_by_group[by] = renamed.sort_values("total", ascending=False, kind="stable")
 
 
-CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
 
 
 def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
