@@ -133,6 +133,7 @@ def describe_saved(tables: dict) -> str:
         "value_by_group": "value by group",
         "value_parameters": "the models' parameters",
         "value_covariance": "their covariance",
+        "value_what_if": "the value at stake in friction",
     }
     return "Handed on to later notebooks: " + ", ".join(names[n] for n in tables) + "."
 

@@ -372,6 +372,30 @@ def experience_report(study: ValueStudy) -> list:
                 )
             )
         )
+    if study.what_if is not None:
+        fmt = money_format(study.settings["currency"])
+        table = pd.DataFrame(
+            {
+                "Customers who had": [covariate_label(f"dropout:{c}").lower() for c in study.what_if["covariate"]],
+                "Customers": [f"{n:,}" for n in study.what_if["customers"]],
+                "Value now": [fmt(v) for v in study.what_if["value_before"]],
+                "Value had they not": [fmt(v) for v in study.what_if["value_after"]],
+                "Change (95% CI)": [
+                    f"{fmt(c)} ({fmt(lo)} to {fmt(hi)})"
+                    for c, lo, hi in zip(
+                        study.what_if["change"], study.what_if["change_low"], study.what_if["change_high"], strict=True
+                    )
+                ],
+            }
+        )
+        out.append(
+            Markdown(
+                "**What-if.** The same model values the customers who had each kind of friction as they are, and "
+                "as if they had not had it (everything else unchanged). This reads an association as an effect: "
+                "a guide to what is at stake, labelled observational, not a measured result."
+            )
+        )
+        out.append(styled(table, caption="Value at stake in friction (on margin over the horizon, discounted)"))
     if study.covariates_unstable:
         names = ", ".join(md_text(variable_label(v)) for v in study.covariates_unstable)
         out.append(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.features import churn_rule_from_config, repeat_purchase_summary
-from cxlib.value._clv import CustomerValue, group_value, transaction_clv
+from cxlib.value._clv import CustomerValue, group_value, transaction_clv, value_change
 from cxlib.value._covariates import covariate_frame, encode_covariates
 from cxlib.value._diagnostics import alive_grid, cumulative_forecast, holdout_by_frequency
 
@@ -57,7 +57,7 @@ MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
 #: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
-CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
+CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance", "value_what_if")
 #: Repeat-buying models compared, in report order.
 MODELS = ("bgnbd", "pareto_nbd")
 #: Group variables value is broken down by, when the data have them.
@@ -90,6 +90,10 @@ class ValueStudy:
     covariates_absent, covariates_unstable : dict, list
         Covariates the data lack (-> what they need), and those left out because their ratio could
         not be estimated (:data:`MAX_LOG_RATIO`).
+    what_if : DataFrame or None
+        Per friction flag (:data:`WHAT_IF_FLAGS`): the value of the customers who had it, now and
+        with the flag set to 0 under the covariate model, and the change with its interval
+        (:func:`cxlib.value.value_change`): an association read as a what-if.
     value : CustomerValue or None
         Per-customer lifetime value with intervals.
     by_group : dict
@@ -120,6 +124,7 @@ class ValueStudy:
     encoder: object | None = None
     covariates_absent: dict = field(default_factory=dict)
     covariates_unstable: list = field(default_factory=list)
+    what_if: pd.DataFrame | None = None
     value: CustomerValue | None = None
     by_group: dict = field(default_factory=dict)
     subscription: pd.DataFrame | None = None
@@ -325,9 +330,38 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         variables = sorted({study.encoder.term_driver_[t] for t in unstable})
         if not variables:
             study.covariates = model
+            study.what_if = _what_if(study, model, frame)
             return
         study.covariates_unstable += variables
         raw = raw.drop(columns=variables)
+
+
+#: Experience flags whose removal the what-if values (customers who had one, as if they had not).
+WHAT_IF_FLAGS = ("unresolved_complaint", "long_wait")
+
+
+def _what_if(study: ValueStudy, model, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Value of customers with each friction flag now, and with the flag set to 0 (same parameters)."""
+    rows = []
+    for flag in WHAT_IF_FLAGS:
+        if flag not in model.dropout_covariates:
+            continue
+        before = frame.loc[frame[flag] == 1]
+        if len(before) < study.settings["min_group_size"]:
+            continue
+        after = before.assign(**{flag: 0.0})
+        after.attrs = before.attrs = dict(frame.attrs)
+        change = value_change(
+            model,
+            study.spend,
+            before,
+            after,
+            margin_rate=study.settings["margin_rate"],
+            annual_discount_rate=study.settings["annual_discount_rate"],
+            horizon_months=study.settings["horizon_months"],
+        )
+        rows.append({"covariate": flag, **change})
+    return pd.DataFrame(rows) if rows else None
 
 
 def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None:
@@ -431,4 +465,6 @@ def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
     if params:
         out["value_parameters"] = pd.DataFrame(params)
         out["value_covariance"] = pd.DataFrame(covariance)
+    if study.what_if is not None:
+        out["value_what_if"] = study.what_if.assign(evidence="observational association")
     return out
