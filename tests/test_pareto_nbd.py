@@ -23,31 +23,12 @@ import pytest
 from cxlib.features import repeat_purchase_summary
 from cxlib.value import ParetoNBD
 from cxlib.value._pnbd_likelihood import _Likelihood
+from tests.cdnow import cdnow_summary
 from tests.churn_data import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Fader, Hardie and Lee (2005), Pareto/NBD on the CDNOW 1/10 sample, 39-week calibration.
 PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
-
-
-@functools.cache
-def cdnow_summary() -> pd.DataFrame:
-    raw = pd.read_csv(
-        ROOT / "data" / "cdnow" / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master", "sample", "date", "cds", "dollars"],
-        dtype={"master": str, "sample": str, "date": str},
-    )
-    transactions = pd.DataFrame(
-        {
-            "customer_id": raw["master"],
-            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-            "amount": raw["dollars"],
-            "is_refund": False,
-        }
-    )
-    return repeat_purchase_summary(transactions, "1997-09-30", "1998-06-30")
 
 
 @functools.cache

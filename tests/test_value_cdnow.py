@@ -14,17 +14,15 @@ weeks):
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.features import compress_summary, repeat_purchase_summary
+from cxlib.features import compress_summary
 from cxlib.report import render_all
 from cxlib.value import BetaGeo, GammaGamma
+from tests.cdnow import cdnow_summary
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
 #: FHL (2005), section 5: the BG/NBD estimates on the CDNOW 1/10 sample, 39-week calibration.
 FHL_2005 = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 FHL_2005_LL = -9582.4
@@ -37,22 +35,7 @@ HOLDOUT_WEEKS = 39.0
 
 @pytest.fixture(scope="module")
 def summary() -> pd.DataFrame:
-    raw = pd.read_csv(
-        CDNOW,
-        sep=r"\s+",
-        header=None,
-        names=["master", "sample", "date", "cds", "dollars"],
-        dtype={"master": str, "sample": str, "date": str},
-    )
-    transactions = pd.DataFrame(
-        {
-            "customer_id": raw["master"],
-            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-            "amount": raw["dollars"],
-            "is_refund": False,
-        }
-    )
-    return repeat_purchase_summary(transactions, "1997-09-30", "1998-06-30")
+    return cdnow_summary()
 
 
 @pytest.fixture(scope="module")
