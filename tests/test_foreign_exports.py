@@ -33,12 +33,13 @@ from .absent_data import absent_data_sentences, html_text
 from .foreign_exports import EXPORTS, Export
 
 NAMES = list(EXPORTS)
-#: Notebooks each export runs; the snapshots have no transactions, so segmentation is skipped.
+#: Notebooks each export runs; the snapshots have no transactions, so segmentation is skipped (and
+#: customer value is subscription value, in discounted months: they give no revenue per month).
 RUNS_NOTEBOOKS = {
-    "bank": ["00_data_overview", "02_churn_drivers"],
-    "ecommerce": ["00_data_overview", "02_churn_drivers"],
-    "telecom": ["00_data_overview", "02_churn_drivers"],
-    "retail": ["00_data_overview", "01_segmentation", "02_churn_drivers"],
+    "bank": ["00_data_overview", "02_churn_drivers", "04_customer_value"],
+    "ecommerce": ["00_data_overview", "02_churn_drivers", "04_customer_value"],
+    "telecom": ["00_data_overview", "02_churn_drivers", "04_customer_value"],
+    "retail": ["00_data_overview", "01_segmentation", "02_churn_drivers", "04_customer_value"],
 }
 
 

@@ -103,10 +103,10 @@ def test_report_without_a_table_says_what_is_missing(slice_data, small_config, d
     study = value.value_study(data, small_config, holdout_months=0)
     text = report_text(study, data)
     assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []
-    if "transactions" in drop:  # no spend to value, and no revenue per month configured for subscriptions
-        assert study.value is None and study.subscription is None
-        assert study.unavailable["subscription"] == "no_monthly_revenue"
-        assert "Not available: the data have no transactions" in text
+    if "transactions" in drop:  # no spend to value and no revenue per month: subscriptions valued in months
+        assert study.value is None and study.subscription_value.settings["revenue_source"] is None
+        assert "Not available: the data have no transactions" in text and "discounted months" in text
+        assert (study.subscription["clv"] <= study.settings["horizon_months"]).all()
     else:
         assert set(study.covariates_absent) == (
             {"unresolved_complaint", "long_wait"} if "interactions" in drop else {"nps_class"}

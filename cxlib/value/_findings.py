@@ -66,7 +66,14 @@ def describe_findings(study: ValueStudy) -> str:
                 f"times the rate of {md_text(reference)} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}; an "
                 "association, not a proven cause)."
             )
-    if study.subscription is not None:
+    if study.subscription is not None and study.subscription_value.settings["revenue_source"] is None:
+        total = study.subscription_by_group["all"].iloc[0]
+        lines.append(
+            f"- From the survival model, an active subscriber is expected to stay {total['mean']:,.1f} discounted "
+            f"months of the next {study.settings['horizon_months']} (95% interval {total['mean_low']:,.1f} to "
+            f"{total['mean_high']:,.1f}); the data give no revenue per month to turn it into money."
+        )
+    elif study.subscription is not None:
         total = study.subscription_by_group["all"].iloc[0]
         lines.append(
             f"- From the survival model, which knows who has cancelled, the {int(total['customers']):,} active "
@@ -100,6 +107,9 @@ def value_headline(study: ValueStudy) -> str:
             f"Customers are worth {fmt(total['total'])} in margin over the next {study.settings['horizon_months']} "
             f"months (95% interval {fmt(total['total_low'])} to {fmt(total['total_high'])})."
         )
+    if study.subscription is not None and study.subscription_value.settings["revenue_source"] is None:
+        total = study.subscription_by_group["all"].iloc[0]
+        return f"An active subscriber is expected to stay {total['mean']:,.1f} discounted months of the horizon."
     if study.subscription is not None:
         return f"Subscribers are worth {fmt(study.subscription['clv'].sum())} in margin over the horizon."
     return "No customer could be valued with these data."
@@ -119,7 +129,11 @@ def summary_metrics(study: ValueStudy) -> dict:
         if study.chosen in totals.index:
             metrics["holdout_error_pct"] = float(totals.loc[study.chosen, "error_pct"])
     if study.subscription is not None:
-        metrics["subscription_clv_total"] = float(study.subscription["clv"].sum())
+        key = "subscription_months_mean" if study.subscription_value.settings["revenue_source"] is None else None
+        if key:
+            metrics[key] = float(study.subscription_by_group["all"].iloc[0]["mean"])
+        else:
+            metrics["subscription_clv_total"] = float(study.subscription["clv"].sum())
     metrics["horizon_months"] = int(study.settings["horizon_months"])
     return metrics
 

@@ -22,7 +22,7 @@ from cxlib.report import (
 )
 
 
-def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR", ax=None):
+def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR", ax=None, in_months: bool = False):
     """Mean lifetime value per customer of each group, with its interval (horizontal bars).
 
     Parameters
@@ -31,6 +31,8 @@ def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR
         :func:`cxlib.value.group_value` output (``group``, ``mean``, ``mean_low``, ``mean_high``).
     variable : str
         The group variable (its name titles the axis).
+    in_months : bool
+        Values are discounted months as a customer (no revenue given), not money.
     """
     table = table.sort_values("mean", kind="stable")
     ax = new_axes(ax, figsize=(7.5, max(2.4, 0.45 * len(table) + 1.4)))
@@ -46,9 +48,15 @@ def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR
         lw=1,
     )
     ax.set_yticks(y, axis_labels(table["group"]))
-    _money_axis(ax.xaxis, float(table["mean_high"].max()), currency)
     name = variable_label(variable)
     ax.set_ylabel(name)
+    if in_months:
+        return finish(
+            ax,
+            f"Expected months as a customer by {name.lower()} (discounted)",
+            xlabel="Discounted months as a customer, mean per customer (95% interval)",
+        )
+    _money_axis(ax.xaxis, float(table["mean_high"].max()), currency)
     return finish(
         ax,
         f"Expected value per customer by {name.lower()} (on margin, discounted)",
@@ -158,4 +166,28 @@ def plot_alive_grid(grid: pd.DataFrame, age: float, unit: str = "weeks", ax=None
         f"Who is still buying: customers first seen {age:.0f} {unit} ago",
         xlabel=f"Recency: {unit} from first to last purchase",
         ylabel="Repeat purchases",
+    )
+
+
+def plot_value_histogram(values: pd.Series, currency: str = "EUR", in_months: bool = False, ax=None):
+    """How the expected value (or discounted months as a customer) spreads over customers."""
+    ax = new_axes(ax)
+    data = np.asarray(values, float)
+    data = data[np.isfinite(data)]
+    ax.hist(data, bins=min(40, max(5, len(data) // 20)), color=ACCENT, alpha=0.85)
+    ax.axvline(float(np.mean(data)), color=PALETTE[3], ls="--", lw=1.5, label="mean")
+    ax.legend(frameon=False)
+    if in_months:
+        return finish(
+            ax,
+            "How long subscribers are expected to stay (discounted months)",
+            xlabel="Discounted months as a customer within the horizon",
+            ylabel="Customers",
+        )
+    _money_axis(ax.xaxis, float(data.max()) if len(data) else 0.0, currency)
+    return finish(
+        ax,
+        "How subscription value spreads over customers",
+        xlabel=f"Expected value per customer, {currency} (on margin, discounted)",
+        ylabel="Customers",
     )

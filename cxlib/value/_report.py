@@ -425,7 +425,7 @@ def _has_experience(study: ValueStudy) -> bool:
 
 
 def _experience_question(study: ValueStudy) -> str:
-    if study.value is not None and study.covariates is not None and not _has_experience(study):
+    if not study.has_experience_data or (study.covariates is not None and not _has_experience(study)):
         return "Which customers stop buying sooner?"
     return QUESTIONS["experience"]
 
@@ -519,26 +519,41 @@ def subscription_report(study: ValueStudy) -> list:
 
     value = study.subscription_value
     source = value.settings["revenue_source"]
-    revenue = (
-        f"the customers column {md_text(source)} (`value.monthly_revenue`)"
-        if source != "transactions"
-        else "each customer's average monthly spend over their last 12 months of transactions"
-    )
+    in_months = source is None
+    if in_months:
+        margin_text = (
+            "The data give no revenue per month (set `value.monthly_revenue` to a customers column), so value is "
+            "counted in **discounted months as a customer**: multiply by a monthly margin to read it as money"
+        )
+    else:
+        revenue = (
+            f"the customers column {md_text(source)} (`value.monthly_revenue`)"
+            if source != "transactions"
+            else "each customer's average monthly spend over their last 12 months of transactions"
+        )
+        margin_text = f"Their margin per month is {revenue} x {study.settings['margin_rate']:.0%}"
     out.append(
         Markdown(
             "Each active customer's chance of still being a customer month by month comes from the churn "
             "report's survival model (a Weibull model of lifetime with the same drivers), **given the tenure "
-            f"they have already reached**; their margin per month is {revenue} x {study.settings['margin_rate']:.0%}. "
-            "Value = margin x chance of still being a customer, each month discounted. Intervals come from "
-            f"{value.settings['draws']} draws of the survival model's parameters."
+            f"they have already reached**. {margin_text}. Value = margin x chance of still being a customer, each "
+            f"month discounted. Intervals come from {value.settings['draws']} draws of the survival model's "
+            "parameters."
         )
     )
     total = study.subscription_by_group["all"].iloc[0]
-    lines = [
-        f"- **The {int(total['customers']):,} active subscribers are worth "
-        f"{_money_ci(study, total['total'], total['total_low'], total['total_high'])}** in margin over the next "
-        f"{study.settings['horizon_months']} months, {_money(study, total['mean'])} each on average."
-    ]
+    if in_months:
+        lines = [
+            f"- **An active subscriber is expected to stay {total['mean']:,.1f} discounted months** of the next "
+            f"{study.settings['horizon_months']} (95% interval {total['mean_low']:,.1f} to {total['mean_high']:,.1f}), "
+            f"over {int(total['customers']):,} active subscribers."
+        ]
+    else:
+        lines = [
+            f"- **The {int(total['customers']):,} active subscribers are worth "
+            f"{_money_ci(study, total['total'], total['total_low'], total['total_high'])}** in margin over the next "
+            f"{study.settings['horizon_months']} months, {_money(study, total['mean'])} each on average."
+        ]
     missing = value.settings.get("customers_without_revenue", 0)
     if missing:
         lines.append(f"- {missing:,} active customers have no monthly revenue recorded and are not valued.")
@@ -548,20 +563,31 @@ def subscription_report(study: ValueStudy) -> list:
         table = study.subscription_by_group[by]
         blanked = suppress_small(table, "customers", study.settings["min_group_size"], columns=["total"])
         shown = table.loc[blanked["total"].notna()]
-        fmt = money_format(study.settings["currency"])
-        rows = pd.DataFrame(
-            {
-                variable_label(by): shown["group"].astype(str).to_numpy(),
-                "Customers": [f"{n:,}" for n in shown["customers"]],
-                "Total value": [f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})" for t, lo, hi in
-                                zip(shown["total"], shown["total_low"], shown["total_high"], strict=True)],
-                "Per customer": [f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})" for t, lo, hi in
-                                 zip(shown["mean"], shown["mean_low"], shown["mean_high"], strict=True)],
-            }
+        fmt = (lambda v: f"{v:,.1f}") if in_months else money_format(study.settings["currency"])
+        columns = {
+            variable_label(by): shown["group"].astype(str).to_numpy(),
+            "Customers": [f"{n:,}" for n in shown["customers"]],
+        }
+        if not in_months:
+            columns["Total value"] = [
+                f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})"
+                for t, lo, hi in zip(shown["total"], shown["total_low"], shown["total_high"], strict=True)
+            ]
+        columns["Discounted months per customer" if in_months else "Per customer"] = [
+            f"{fmt(t)} ({fmt(lo)} to {fmt(hi)})"
+            for t, lo, hi in zip(shown["mean"], shown["mean_low"], shown["mean_high"], strict=True)
+        ]
+        caption = "Expected discounted months as a customer by group (95% intervals)" if in_months else (
+            "Subscription value by group (on margin, discounted; 95% intervals)"
         )
-        out.append(styled(rows, caption="Subscription value by group (on margin, discounted; 95% intervals)"))
+        out.append(styled(pd.DataFrame(columns), caption=caption))
         if len(shown) > 1:
-            out.append(_close(plot_value_by_group(shown, by, study.settings["currency"])))
+            out.append(_close(plot_value_by_group(shown, by, study.settings["currency"], in_months=in_months)))
+    if by is None or len(study.subscription_by_group.get(by, [])) < 2:
+        from cxlib.value._plots import plot_value_histogram
+
+        histogram = plot_value_histogram(study.subscription["clv"], study.settings["currency"], in_months=in_months)
+        out.append(_close(histogram))
     notes = render_all(value.caveats)
     if notes:
         out.append(Markdown("\n".join(f"- {md_text(text[:1].upper() + text[1:])}." for text in notes)))

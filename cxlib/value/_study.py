@@ -106,6 +106,8 @@ class ValueStudy:
     subscription_value, subscription_model : SubscriptionValue, RemainingLifetime or None
     unavailable : dict
         Part -> reason code (:data:`REASONS`).
+    has_experience_data : bool
+        Whether the data have interactions or surveys (what "experience" can refer to).
     customers_without_purchase : int
         Customers with no purchase yet: no repeat-buying history to value.
     """
@@ -125,6 +127,7 @@ class ValueStudy:
     covariates_absent: dict = field(default_factory=dict)
     covariates_unstable: list = field(default_factory=list)
     what_if: pd.DataFrame | None = None
+    has_experience_data: bool = False
     value: CustomerValue | None = None
     by_group: dict = field(default_factory=dict)
     subscription: pd.DataFrame | None = None
@@ -172,6 +175,7 @@ def value_study(data, config, segments: pd.DataFrame | None = None, *, holdout_m
     ValueStudy
     """
     study = ValueStudy(settings=value_settings(config, holdout_months))
+    study.has_experience_data = data.has("interactions") or data.has("surveys")
     groups = _groups(data, segments)
     if data.has("transactions"):
         _transactional(study, data, config)

@@ -67,7 +67,9 @@ def subscription_value(
     -------
     value : SubscriptionValue
         Its ``settings`` also record ``by`` (the group variable, or None: then a constant group
-        ``all customers``), ``revenue_source`` and ``customers_without_revenue``.
+        ``all customers``), ``revenue_source`` (the customers column, ``transactions``, or None when
+        neither is there: the value is then in discounted months as a customer, a margin of 1 a
+        month) and ``customers_without_revenue``.
     model : RemainingLifetime
         The fitted survival model.
     """
@@ -79,10 +81,17 @@ def subscription_value(
     )
     current = scoring_features(data, config)
     ids = pd.Index(current["customer_id"])
-    revenue = monthly_revenue(data, settings.get("monthly_revenue"), ids)
+    column = settings.get("monthly_revenue")
+    if column is None and not data.has("transactions"):
+        # no money to weigh the months by: value in discounted months as a customer (margin 1 a month)
+        revenue, source = pd.Series(1.0, index=ids), None
+        margin_rate = 1.0
+    else:
+        revenue, source = monthly_revenue(data, column, ids), column or "transactions"
+        margin_rate = float(settings["margin_rate"])
     known = revenue.notna().to_numpy()
     current = current.loc[known].reset_index(drop=True)
-    margin = revenue.to_numpy()[known] * float(settings["margin_rate"])
+    margin = revenue.to_numpy()[known] * margin_rate
     by = None
     current["_group"] = "all customers"
     if groups is not None:
@@ -103,7 +112,7 @@ def subscription_value(
     )
     value.settings.update(
         by=by,
-        revenue_source=settings.get("monthly_revenue") or "transactions",
+        revenue_source=source,
         customers_without_revenue=int((~known).sum()),
     )
     return value, model
