@@ -13,7 +13,18 @@ import sys
 from pathlib import Path
 
 #: The capability subpackages whose ``__init__`` is generated.
-SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "experience", "value", "report", "run")
+SUBPACKAGES = (
+    "data",
+    "features",
+    "stats",
+    "overview",
+    "segment",
+    "churn",
+    "experience",
+    "value",
+    "report",
+    "run",
+)
 
 
 def lazy_module(package: str, where: dict[str, str]):

@@ -76,6 +76,8 @@ def _panel_args(panel):
 #: Fader and Hardie (2007), "How to project customer retention": of 1,000 "regular" customers, those
 #: still active at the start of years 0-7 (the shifted-beta-geometric model fits cohort counts).
 SBG_COUNTS = [1000, 631, 468, 382, 326, 289, 262, 241]
+
+
 def _repeat_summary_with_social(data):
     """The repeat-purchase summary at the as-of date with a 0/1 column for social acquisition."""
     summary = repeat_purchase_summary(data["transactions"], data.as_of)

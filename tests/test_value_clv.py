@@ -40,7 +40,9 @@ class ConstantSpend:
 
 
 def _summary(n=5):
-    table = pd.DataFrame({"factor": np.arange(1, n + 1, dtype=float)}, index=pd.Index([f"c{i}" for i in range(n)]))
+    table = pd.DataFrame(
+        {"factor": np.arange(1, n + 1, dtype=float)}, index=pd.Index([f"c{i}" for i in range(n)])
+    )
     table.attrs["unit_days"] = 7.0
     return table
 

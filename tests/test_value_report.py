@@ -54,14 +54,20 @@ def slice_data(small_data):
     return _restricted(small_data, small_data["customers"]["customer_id"].head(SLICE))
 
 
+#: Experience measures are opt-in covariates (biased as fixed traits); the full study asks for them
+#: so that every part of the report, the what-if included, is exercised.
+WITH_EXPERIENCE = ["unresolved_complaint", "long_wait", "nps_class", "plan", "acquisition_channel"]
+
+
 @pytest.fixture(scope="module")
 def study(slice_data, small_config):
-    return value.value_study(slice_data, small_config)
+    return value.value_study(slice_data, small_config, covariates=WITH_EXPERIENCE)
 
 
 def test_every_part_runs_on_the_demo_and_says_nothing_of_absent_data(study, slice_data):
     assert study.unavailable == {}, study.unavailable
     assert study.chosen in ("bgnbd", "pareto_nbd") and study.covariates is not None
+    assert study.what_if is not None and (study.what_if["change_low"] <= study.what_if["change_high"]).all()
     text = report_text(study, slice_data)
     assert absent_data_sentences(text, set(slice_data.tables), present_columns(slice_data)) == []
     for heading in ("What are customers worth", "Can the model be trusted", "What are subscribers worth"):
@@ -100,19 +106,22 @@ def test_catalog_tables_carry_their_declared_columns(study, tmp_path):
 )
 def test_report_without_a_table_says_what_is_missing(slice_data, small_config, drop):
     data = variant(slice_data, drop=drop)
-    study = value.value_study(data, small_config, holdout_months=0)
+    asked = WITH_EXPERIENCE if "surveys" in drop else None  # the defaults once, the opt-in list once
+    study = value.value_study(data, small_config, holdout_months=0, covariates=asked)
     text = report_text(study, data)
     assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []
     if "transactions" in drop:  # no spend to value and no revenue per month: subscriptions valued in months
         assert study.value is None and study.subscription_value.settings["revenue_source"] is None
         assert "Not available: the data have no transactions" in text and "discounted months" in text
         assert (study.subscription["clv"] <= study.settings["horizon_months"]).all()
-    else:
-        assert set(study.covariates_absent) == (
-            {"unresolved_complaint", "long_wait"} if "interactions" in drop else {"nps_class"}
-        )
-        assert all(not term.startswith("dropout:" + name) for name in study.covariates_absent
-                   for term in study.covariates.params_.index)
+    elif "surveys" in drop:
+        assert set(study.covariates_absent) == {"nps_class"}
+        assert "Covariates not available: nps\\_class (the data have no surveys)" in text
+    else:  # the default covariates are attributes fixed from the start
+        assert study.covariates_absent == {}
+        drivers = set(study.encoder.term_driver_.values())
+        assert drivers <= {"plan", "acquisition_channel"} and drivers
+        assert study.what_if is None and "Which customers stop buying sooner?" in text
 
 
 def test_group_names_from_the_data_are_escaped(slice_data, small_config):

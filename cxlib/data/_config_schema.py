@@ -316,7 +316,9 @@ SCHEMA = Section(
                     "likelihood on the data; both have four parameters)",
                     _choice("best", "bgnbd", "pareto_nbd"),
                 ),
-                "time_unit_days": Key(7, "days in one time unit of the repeat-buying models (7: weeks)", _integer(1, 31)),
+                "time_unit_days": Key(
+                    7, "days in one time unit of the repeat-buying models (7: weeks)", _integer(1, 31)
+                ),
                 "holdout_months": Key(
                     6,
                     "months before the analysis date held out to check the forecast (0: no check); the "
@@ -325,9 +327,9 @@ SCHEMA = Section(
                 ),
                 "covariates": Key(
                     None,
-                    "customer attributes and experience measures that may shift the dropout (leaving) rate, "
-                    "e.g. [unresolved_complaint, long_wait, nps_class, plan, acquisition_channel]; null = "
-                    "those the data have; [] = none",
+                    "customer attributes (and, opt-in, experience measures: unresolved_complaint, long_wait, "
+                    "nps_class) that may shift the rate of leaving in the value model; null = plan and "
+                    "acquisition_channel where the data have them; [] = none",
                     _list_of_text(optional=True),
                 ),
                 "monthly_revenue": Key(

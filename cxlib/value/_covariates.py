@@ -13,8 +13,14 @@ customer traits, measured once at the end of the calibration period:
 
 They are encoded once by :class:`cxlib.stats.DesignEncoder` (indicators against the most common
 level, small levels pooled, collinear terms pruned), so ratios read as in the churn model.
+
 Experience measured at a date is not a trait from birth: a customer who stayed longer had more time
-to meet friction. The ratios are associations, and the report says so.
+to meet friction, so a static covariate of it is biased towards "harmless". On the synthetic demo,
+whose unresolved complaints double the hazard of leaving from the month after, the static covariate
+comes out near 1 (``benchmarks/RESULTS-value-covariates.md``). The default covariates are therefore
+attributes fixed from the start (plan, acquisition channel); experience measures are used only when
+``value.covariates`` names them, and the report says what they can and cannot show. The effect of
+friction on leaving is the churn capability's (time-varying, before each cut-off).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ import pandas as pd
 from cxlib.features import friction_features, latest_answers
 from cxlib.stats import DesignEncoder
 
-#: Covariates tried when the config names none, in this order (those the data have).
-DEFAULT_COVARIATES = ("unresolved_complaint", "long_wait", "nps_class", "plan", "acquisition_channel")
+#: Covariates tried when the config names none, in this order (those the data have): customer
+#: attributes fixed from the start. Experience measures (:data:`EXPERIENCE_COVARIATES`) are opt-in
+#: (``value.covariates``): read as fixed traits they are biased (see the module docstring).
+DEFAULT_COVARIATES = ("plan", "acquisition_channel")
 #: Covariates built from experience tables (the others are customers columns).
 EXPERIENCE_COVARIATES = {
     "unresolved_complaint": "interactions",
@@ -53,7 +61,7 @@ def covariate_frame(data, at, covariates=None, long_wait_minutes: float = 20) ->
     ----------
     data : CustomerData
     at : Timestamp
-        The date they are measured at (the end of the calibration period).
+        The date they are measured at (the study uses the day after the analysis date).
     covariates : list of str, optional
         Names from :data:`DEFAULT_COVARIATES` or customers columns; None: the defaults the data have.
     long_wait_minutes : float

@@ -52,7 +52,9 @@ def holdout_by_frequency(model, summary: pd.DataFrame, max_frequency: int = 7) -
     ]
 
 
-def cumulative_forecast(model, transactions: pd.DataFrame, summary: pd.DataFrame, observation_end) -> pd.DataFrame:
+def cumulative_forecast(
+    model, transactions: pd.DataFrame, summary: pd.DataFrame, observation_end
+) -> pd.DataFrame:
     """Cumulative repeat purchases of the customers in ``summary``, actual and expected, unit by unit.
 
     Parameters

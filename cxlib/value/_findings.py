@@ -109,7 +109,9 @@ def value_headline(study: ValueStudy) -> str:
         )
     if study.subscription is not None and study.subscription_value.settings["revenue_source"] is None:
         total = study.subscription_by_group["all"].iloc[0]
-        return f"An active subscriber is expected to stay {total['mean']:,.1f} discounted months of the horizon."
+        return (
+            f"An active subscriber is expected to stay {total['mean']:,.1f} discounted months of the horizon."
+        )
     if study.subscription is not None:
         return f"Subscribers are worth {fmt(study.subscription['clv'].sum())} in margin over the horizon."
     return "No customer could be valued with these data."
@@ -129,7 +131,11 @@ def summary_metrics(study: ValueStudy) -> dict:
         if study.chosen in totals.index:
             metrics["holdout_error_pct"] = float(totals.loc[study.chosen, "error_pct"])
     if study.subscription is not None:
-        key = "subscription_months_mean" if study.subscription_value.settings["revenue_source"] is None else None
+        key = (
+            "subscription_months_mean"
+            if study.subscription_value.settings["revenue_source"] is None
+            else None
+        )
         if key:
             metrics[key] = float(study.subscription_by_group["all"].iloc[0]["mean"])
         else:
@@ -150,4 +156,3 @@ def describe_saved(tables: dict) -> str:
         "value_what_if": "the value at stake in friction",
     }
     return "Handed on to later notebooks: " + ", ".join(names[n] for n in tables) + "."
-

@@ -22,7 +22,9 @@ from cxlib.report import (
 )
 
 
-def plot_value_by_group(table: pd.DataFrame, variable: str, currency: str = "EUR", ax=None, in_months: bool = False):
+def plot_value_by_group(
+    table: pd.DataFrame, variable: str, currency: str = "EUR", ax=None, in_months: bool = False
+):
     """Mean lifetime value per customer of each group, with its interval (horizontal bars).
 
     Parameters
@@ -127,8 +129,13 @@ def plot_cumulative_forecast(table: pd.DataFrame, unit: str = "week", ax=None):
     calibration = table.loc[table["period"] == "calibration", "date"]
     if len(calibration) and (table["period"] == "holdout").any():
         ax.axvline(calibration.max(), color=NEUTRAL, ls=":", lw=1)
-        ax.annotate("end of calibration", (calibration.max(), 0), textcoords="offset points", xytext=(4, 8),
-                    color=NEUTRAL)
+        ax.annotate(
+            "end of calibration",
+            (calibration.max(), 0),
+            textcoords="offset points",
+            xytext=(4, 8),
+            color=NEUTRAL,
+        )
     import matplotlib.dates as mdates
 
     ax.yaxis.set_major_formatter(lambda v, _pos=None: f"{v:,.0f}")

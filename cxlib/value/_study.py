@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib.features import churn_rule_from_config, repeat_purchase_summary
+from cxlib.features import DAYS_PER_MONTH, churn_rule_from_config, repeat_purchase_summary
 from cxlib.value._clv import CustomerValue, group_value, transaction_clv, value_change
 from cxlib.value._covariates import covariate_frame, encode_covariates
 from cxlib.value._diagnostics import alive_grid, cumulative_forecast, holdout_by_frequency
@@ -106,6 +106,8 @@ class ValueStudy:
     subscription_value, subscription_model : SubscriptionValue, RemainingLifetime or None
     unavailable : dict
         Part -> reason code (:data:`REASONS`).
+    cancelled_valued_zero : int
+        Customers whose recorded cancellation set their repeat-buying value to zero.
     has_experience_data : bool
         Whether the data have interactions or surveys (what "experience" can refer to).
     customers_without_purchase : int
@@ -128,6 +130,7 @@ class ValueStudy:
     covariates_unstable: list = field(default_factory=list)
     what_if: pd.DataFrame | None = None
     has_experience_data: bool = False
+    cancelled_valued_zero: int = 0
     value: CustomerValue | None = None
     by_group: dict = field(default_factory=dict)
     subscription: pd.DataFrame | None = None
@@ -157,7 +160,14 @@ def value_settings(config, holdout_months: int | None = None) -> dict:
     return settings
 
 
-def value_study(data, config, segments: pd.DataFrame | None = None, *, holdout_months: int | None = None) -> ValueStudy:
+def value_study(
+    data,
+    config,
+    segments: pd.DataFrame | None = None,
+    *,
+    holdout_months: int | None = None,
+    covariates: list[str] | None = None,
+) -> ValueStudy:
     """Run every part of the customer-value analysis the data allow.
 
     Parameters
@@ -169,12 +179,16 @@ def value_study(data, config, segments: pd.DataFrame | None = None, *, holdout_m
         The segmentation's per-customer table (``customer_id``, ``segment_name``).
     holdout_months : int, optional
         Override ``value.holdout_months`` (None or negative: the config's).
+    covariates : list of str, optional
+        Override ``value.covariates``.
 
     Returns
     -------
     ValueStudy
     """
     study = ValueStudy(settings=value_settings(config, holdout_months))
+    if covariates is not None:
+        study.settings["covariates"] = list(covariates)
     study.has_experience_data = data.has("interactions") or data.has("surveys")
     groups = _groups(data, segments)
     if data.has("transactions"):
@@ -213,11 +227,21 @@ def _transactional(study: ValueStudy, data, config) -> None:
         return
     study.summary = summary
     _holdout(study, data)
+    horizon_units = settings["horizon_months"] * DAYS_PER_MONTH / unit
     for name in MODELS:
         try:
-            study.fits[name] = _model(name).fit(summary)
+            model = _model(name).fit(summary)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             study.unavailable[f"fit_{name}"] = "fit_failed"
+            continue
+        # a fit at the edge of its space (e.g. BG/NBD's a when almost nobody leaves) can give
+        # forecasts that are not numbers: such a model is not used
+        with np.errstate(all="ignore"):
+            forecast = model.expected_purchases(horizon_units, summary)
+        if not np.isfinite(np.asarray(forecast, float)).all():
+            study.unavailable[f"fit_{name}"] = "fit_failed"
+            continue
+        study.fits[name] = model
     if not study.fits:
         study.unavailable["transactional"] = "fit_failed"
         return
@@ -231,12 +255,33 @@ def _transactional(study: ValueStudy, data, config) -> None:
         annual_discount_rate=settings["annual_discount_rate"],
         horizon_months=settings["horizon_months"],
     )
+    _zero_cancelled(study, data, config)
     study.alive = alive_grid(
         study.fits[study.chosen],
         float(summary["T"].median()),
         max_frequency=int(max(summary["frequency"].quantile(0.95), 3)),
     )
     _covariates(study, data, summary)
+
+
+def _zero_cancelled(study: ValueStudy, data, config) -> None:
+    """Customers whose cancellation is recorded (contractual churn with dates) are worth nothing more.
+
+    The repeat-buying models infer from purchases alone who is still a customer; where leaving is
+    recorded, the record wins: their value, its interval and its gradient are set to zero.
+    """
+    rule = churn_rule_from_config(data, config)
+    if rule.definition != "contractual" or not rule.dated:
+        return
+    churned = rule.churned_by(data, data.as_of)
+    ids = pd.Index(data["customers"]["customer_id"].to_numpy()[churned.to_numpy()])
+    gone = study.value.table.index.isin(ids)
+    if not gone.any():
+        return
+    columns = ["probability_alive", "expected_purchases", "clv", "clv_low", "clv_high"]
+    study.value.table.loc[gone, columns] = 0.0
+    study.value.gradient[gone] = 0.0
+    study.cancelled_valued_zero = int(gone.sum())
 
 
 def _model(name: str):
@@ -300,7 +345,9 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         study.unavailable["covariates"] = "no_covariates"
         return
     raw, study.covariates_absent = covariate_frame(
-        data, pd.Timestamp(data.as_of) + pd.Timedelta(days=1), study.settings["covariates"],
+        data,
+        pd.Timestamp(data.as_of) + pd.Timedelta(days=1),
+        study.settings["covariates"],
         study.settings["long_wait_minutes"],
     )
     raw = raw.reindex(summary.index)
@@ -327,8 +374,13 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         # a group in which (almost) nobody stops buying sends its ratio to zero and its interval to
         # everything: that variable is left out, said in the report, and the rest refitted
         coefficients = np.log(model.dropout_rate_ratio_)
-        se = np.sqrt(np.diag(model.covariance_.loc[[f"dropout:{c}" for c in coefficients.index]] \
-                     [[f"dropout:{c}" for c in coefficients.index]].to_numpy()).clip(min=0))
+        se = np.sqrt(
+            np.diag(
+                model.covariance_.loc[[f"dropout:{c}" for c in coefficients.index]][
+                    [f"dropout:{c}" for c in coefficients.index]
+                ].to_numpy()
+            ).clip(min=0)
+        )
         wild = (np.abs(coefficients.to_numpy()) > MAX_LOG_RATIO) | ~(se <= MAX_LOG_SE)
         unstable = coefficients.index[wild]
         variables = sorted({study.encoder.term_driver_[t] for t in unstable})
@@ -415,8 +467,6 @@ def _subscription(study: ValueStudy, data, config, groups: pd.DataFrame) -> None
     by = value.settings["by"]
     if by is not None:
         study.subscription_by_group[by] = renamed.sort_values("total", ascending=False, kind="stable")
-
-
 
 
 def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
