@@ -81,7 +81,8 @@ def test_bgnbd_reproduces_fader_hardie_lee_2005(bgnbd):
     assert bgnbd.converged_ and bgnbd.n_customers_ == 2357
     for name, published in FHL_2005.items():
         assert bgnbd.params_[name] == pytest.approx(published, rel=0.01), name
-    assert bgnbd.log_likelihood_ == pytest.approx(FHL_2005_LL, rel=0.01)
+    assert bgnbd.log_likelihood_ == pytest.approx(FHL_2005_LL, rel=0.01)  # the issue's tolerance
+    assert bgnbd.log_likelihood_ == pytest.approx(FHL_2005_LL, abs=0.1)  # published to one decimal
     assert bgnbd.caveats_ == []
 
 
@@ -96,10 +97,17 @@ def test_gamma_gamma_reproduces_fader_hardie_2013(spend):
 def test_holdout_forecast_error_is_reported(bgnbd, summary, record_property):
     """Sum of the 39-week conditional expectations against the 1,882 repeat purchases observed.
 
-    The BG/NBD under-forecasts CDNOW's holdout (lifetimes, at the same estimates, gives the same
-    total: see the agreement tests); the error is recorded, and must stay modest.
+    The BG/NBD under-forecasts CDNOW's holdout by about 12% (recorded in benchmarks/RESULTS-value.md);
+    the total is lifetimes' at the same estimates (an independent computation), and the error must
+    stay modest.
     """
     forecast = float(bgnbd.expected_purchases(HOLDOUT_WEEKS, summary).sum())
+    bg_reference = pytest.importorskip("lifetimes").BetaGeoFitter()
+    bg_reference.params_ = bgnbd.params_.copy()
+    independent = bg_reference.conditional_expected_number_of_purchases_up_to_time(
+        HOLDOUT_WEEKS, summary["frequency"], summary["recency"], summary["T"]
+    ).sum()
+    assert forecast == pytest.approx(independent, rel=1e-6)
     error = forecast / HOLDOUT_ACTUAL - 1
     record_property("holdout_forecast", round(forecast, 1))
     record_property("holdout_error", round(error, 4))
