@@ -243,7 +243,7 @@ def _maximise(likelihood: _Likelihood, theta0: np.ndarray) -> optimize.OptimizeR
         theta0,
         jac=True,
         method="BFGS",
-        options={"hess_inv0": (start + start.T) / 2, "gtol": 1e-7, "maxiter": 500},
+        options={"hess_inv0": (start + start.T) / 2, "gtol": 1e-7, "maxiter": 300},
     )
     if np.isfinite(fit.fun) and np.abs(fit.jac).max() < _GRADIENT_TOLERANCE:
         return fit
@@ -255,7 +255,11 @@ def _maximise(likelihood: _Likelihood, theta0: np.ndarray) -> optimize.OptimizeR
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-6},
+        options={
+            "maxiter": 400,
+            "ftol": 1e-12,
+            "gtol": 1e-6,
+        },  # a flat ridge (no one leaving) stops here, with a caveat
     )
 
 
