@@ -22,7 +22,6 @@ table                     written by               read by
 ``value_by_group``        ``04_customer_value``    the revenue-impact notebook, the executive summary
 ``value_parameters``      ``04_customer_value``    the revenue-impact notebook
 ``value_covariance``      ``04_customer_value``    the revenue-impact notebook
-``value_what_if``         ``04_customer_value``    the revenue-impact notebook (friction what-if)
 ========================  =======================  ================================================
 
 Every table has a one-line description and the columns a reader may rely on (it may hold more,
@@ -306,21 +305,6 @@ CATALOG: tuple[NotebookIO, ...] = (
                     "parameter": "first parameter",
                     "other": "second parameter",
                     "covariance": "covariance of the two estimates",
-                },
-            ),
-            TableSpec(
-                "value_what_if",
-                "One row per friction flag: value of the customers who had it, now and as if they had not "
-                "(the covariate model), with the change's 95% interval; an observational association.",
-                {
-                    "covariate": "the friction flag (unresolved_complaint, long_wait)",
-                    "customers": "customers who had it",
-                    "value_before": "their value now",
-                    "value_after": "their value with the flag set to 0",
-                    "change": "value_after - value_before",
-                    "change_low": "lower end of its 95% interval",
-                    "change_high": "upper end",
-                    "evidence": "what the figure rests on",
                 },
             ),
         ),

@@ -57,7 +57,7 @@ MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
 #: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
-CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance", "value_what_if")
+CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
 #: Repeat-buying models compared, in report order.
 MODELS = ("bgnbd", "pareto_nbd")
 #: Group variables value is broken down by, when the data have them.
@@ -519,6 +519,4 @@ def catalog_tables(study: ValueStudy) -> dict[str, pd.DataFrame]:
     if params:
         out["value_parameters"] = pd.DataFrame(params)
         out["value_covariance"] = pd.DataFrame(covariance)
-    if study.what_if is not None:
-        out["value_what_if"] = study.what_if.assign(evidence="observational association")
     return out
