@@ -88,3 +88,23 @@ def test_value_and_interval_are_the_closed_form_delta_method():
     assert by.loc["a", "mean"] == pytest.approx(total_a / 2, rel=1e-12)
     overall = group_value(result).iloc[0]
     assert overall["customers"] == 5 and overall["total"] == pytest.approx(clv.sum(), rel=1e-12)
+
+
+def test_an_indefinite_covariance_gives_no_interval_rather_than_a_narrow_one():
+    # a negative "variance" (as a pseudo-inverse of a singular information can hold) would make the
+    # delta-method variance negative; clipped to 0 it would give a zero-width interval
+    summary = _summary()
+    result = transaction_clv(
+        ConstantRate(0.5, -0.01),
+        ConstantSpend(40.0, 4.0),
+        summary,
+        margin_rate=0.3,
+        annual_discount_rate=0.08,
+        horizon_months=12,
+    )
+    clv = 0.3 * 40.0 * discounted_purchases(ConstantRate(0.5, 0.0), summary, 12, 0.08)
+    np.testing.assert_allclose(result.table["clv"], clv, rtol=1e-12)
+    assert result.table[["clv_low", "clv_high"]].isna().all().all()
+    overall = group_value(result).iloc[0]
+    assert overall["total"] == pytest.approx(clv.sum(), rel=1e-12)
+    assert np.isnan(overall["total_low"]) and np.isnan(overall["total_high"])

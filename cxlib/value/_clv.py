@@ -13,7 +13,9 @@ lifetimes' ``customer_lifetime_value`` does.
 
 Intervals carry the uncertainty of the estimated parameters (not the customer's own chance of
 buying more or less): the delta method on the log of the value, with the gradient by central
-differences and the two models' covariances (fitted separately, so independent). Sums over a
+differences and the two models' covariances (fitted separately, so independent). When either
+covariance is unusable (not finite, or with a negative eigenvalue, as a pseudo-inverse of a
+singular information can be) the intervals are NaN rather than falsely narrow. Sums over a
 segment or the whole base use the gradient of the sum, so they are not the sums of the intervals.
 Computing the gradient takes 2 x (parameters) evaluations; a bootstrap or parameter draws would
 take hundreds, which a million customers cannot afford.
@@ -177,6 +179,10 @@ def transaction_clv(
     covariance = np.zeros((gradient.shape[1], gradient.shape[1]))
     covariance[:k_p, :k_p] = purchase_model.covariance_.loc[p_params.index, p_params.index].to_numpy()
     covariance[k_p:, k_p:] = spend_model.covariance_.loc[s_params.index, s_params.index].to_numpy()
+    if not _positive_semidefinite(covariance):
+        # e.g. a pseudo-inverse of a singular information (ParetoNBD's "pnbd.covariance_singular"):
+        # negative variances would give intervals far too narrow, so give none
+        covariance = np.full_like(covariance, np.nan)
     se = np.sqrt(np.einsum("ij,jk,ik->i", gradient, covariance, gradient).clip(min=0))
     low, high = _log_interval(clv, se, alpha)
     unit_days = float(summary.attrs.get("unit_days", 7.0))
@@ -207,6 +213,14 @@ def transaction_clv(
             "unit_days": unit_days,
         },
     )
+
+
+def _positive_semidefinite(covariance: np.ndarray) -> bool:
+    """Whether a covariance matrix is finite with no eigenvalue below zero (beyond rounding)."""
+    if not np.all(np.isfinite(covariance)):
+        return False
+    eigenvalues = np.linalg.eigvalsh((covariance + covariance.T) / 2)
+    return bool(eigenvalues.min() >= -1e-8 * max(np.abs(eigenvalues).max(), np.finfo(float).tiny))
 
 
 def _log_interval(value, se, alpha):
