@@ -8,6 +8,7 @@ from cxlib.report import md_text, variable_label
 from cxlib.value._report import (
     MODEL_NAMES,
     _compared_with,
+    _money_ci,
     _shown_groups,
     holdout_totals,
     rounded_money,
@@ -31,9 +32,9 @@ def describe_findings(study: ValueStudy) -> str:
     if study.value is not None:
         total = study.by_group["all"].iloc[0]
         lines.append(
-            f"- The {int(total['customers']):,} customers with a purchase are worth {fmt(total['total'])} in "
-            f"margin over {study.settings['horizon_months']} months (95% interval {fmt(total['total_low'])} to "
-            f"{fmt(total['total_high'])}), {fmt(total['mean'])} per customer."
+            f"- The {int(total['customers']):,} customers with a purchase are worth "
+            f"{_money_ci(study, total['total'], total['total_low'], total['total_high'])} in margin over "
+            f"{study.settings['horizon_months']} months, {fmt(total['mean'])} per customer."
         )
         best = _best_group(study)
         if best is not None:

@@ -90,7 +90,16 @@ def _money(study: ValueStudy, amount: float) -> str:
 
 def _money_ci(study: ValueStudy, value: float, low: float, high: float) -> str:
     fmt = rounded_money(study.settings["currency"])
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{fmt(value)} (no interval: the models' parameter uncertainty could not be estimated)"
     return f"{fmt(value)} (95% interval {fmt(low)} to {fmt(high)})"
+
+
+def _range(fmt, value: float, low: float, high: float) -> str:
+    """A table cell: value (low to high), or the value alone when there is no interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{fmt(value)} (no interval)"
+    return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
 
 
 def _unit(study: ValueStudy) -> str:
@@ -240,8 +249,8 @@ def value_table(study: ValueStudy) -> pd.DataFrame:
                     "Grouped by": variable_label(variable),
                     "Group": str(row.group),
                     "Customers": f"{row.customers:,}",
-                    "Total value": f"{fmt(row.total)} ({fmt(row.total_low)} to {fmt(row.total_high)})",
-                    "Per customer": f"{fmt(row.mean)} ({fmt(row.mean_low)} to {fmt(row.mean_high)})",
+                    "Total value": _range(fmt, row.total, row.total_low, row.total_high),
+                    "Per customer": _range(fmt, row.mean, row.mean_low, row.mean_high),
                     "Still buying (mean P)": f"{row.probability_alive:.0%}",
                 }
             )
