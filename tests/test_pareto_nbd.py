@@ -3,7 +3,7 @@
 Known answers only:
 
 - CDNOW 1/10 sample, 39-week calibration: r = 0.553, alpha = 10.578, s = 0.606, beta = 11.669
-  (Fader, Hardie and Lee 2005; ``/work/shared/data/README.md``), and lifetimes' ``ParetoNBDFitter``
+  (Fader, Hardie and Lee 2005; the shared data README), and lifetimes' ``ParetoNBDFitter``
   (the reference implementation) on the same summary;
 - a simulated Pareto/NBD world with planted purchase- and dropout-rate ratios;
 - the planted demo (``cxlib/data/_synth.py``): dropout hazard ratios of the acquisition channel and

@@ -5,7 +5,7 @@ Known answers, each with its source:
 - Fader, P. S. and Hardie, B. G. S. (2007), "How to project customer retention", Journal of
   Interactive Marketing 21(1), 76-90: the share of a cohort of 1,000 customers still a customer
   at the start of years 0-7, for the "regular" and "high end" segments (the data of their
-  worked example; also in ``/work/shared/data/README.md``), and the sBG estimates they report
+  worked example; also in the shared data README), and the sBG estimates they report
   from those eight years: regular gamma = 0.704, delta = 1.182; high end gamma = 0.668,
   delta = 3.806. Tolerance 1% (the paper gives three decimals).
 - Fader and Hardie (2010), "Customer-base valuation in a contractual setting", Marketing Science

@@ -2,7 +2,7 @@
 
 ``numpy.random.Generator.multivariate_normal`` factors the covariance by SVD, whose singular vectors
 may flip sign from one BLAS kernel to another, so one seed gave different draws on different CPUs
-(``/work/shared/TOOLCHAIN.md``, "Same numbers on every machine"). Standard normals combined through
+(the project's toolchain notes, "Same numbers on every machine"). Standard normals combined through
 the Cholesky factor, which is unique, differ at most in the last bit between machines.
 """
 
