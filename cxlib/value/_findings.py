@@ -27,7 +27,7 @@ def _rounded(count: float) -> str:
 
 def describe_findings(study: ValueStudy) -> str:
     """Three to five sentences with their numbers and intervals, for the top of the summary and the index."""
-    fmt = rounded_money(study.settings["currency"])
+    fmt = rounded_money(md_text(study.settings["currency"]))
     lines = []
     if study.value is not None:
         total = study.by_group["all"].iloc[0]
@@ -101,7 +101,7 @@ def _best_group(study: ValueStudy):
 
 def value_headline(study: ValueStudy) -> str:
     """One plain sentence for the report index."""
-    fmt = rounded_money(study.settings["currency"])
+    fmt = rounded_money(md_text(study.settings["currency"]))
     if study.value is not None:
         total = study.by_group["all"].iloc[0]
         return (

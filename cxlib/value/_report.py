@@ -61,6 +61,7 @@ def _close(ax):
 def rounded_money(currency: str):
     """Money to three significant figures ("2.03 million EUR", "645 EUR", "12,300 EUR").
 
+    The currency is written as given: in Markdown pass it through :func:`cxlib.report.md_text` first.
     Sentences quote estimates, and a sixth digit is noise (findings are compared word for word by
     nbval on every machine, and that digit depends on where the optimiser stopped); tables keep whole units.
 
@@ -85,11 +86,11 @@ def rounded_money(currency: str):
 
 
 def _money(study: ValueStudy, amount: float) -> str:
-    return rounded_money(study.settings["currency"])(amount)
+    return rounded_money(md_text(study.settings["currency"]))(amount)
 
 
 def _money_ci(study: ValueStudy, value: float, low: float, high: float) -> str:
-    fmt = rounded_money(study.settings["currency"])
+    fmt = rounded_money(md_text(study.settings["currency"]))
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{fmt(value)} (no interval: the models' parameter uncertainty could not be estimated)"
     return f"{fmt(value)} (95% interval {fmt(low)} to {fmt(high)})"
