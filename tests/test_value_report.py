@@ -124,17 +124,6 @@ def test_report_without_a_table_says_what_is_missing(slice_data, small_config, d
         assert study.what_if is None and "Which customers stop buying sooner?" in text
 
 
-def test_group_names_from_the_data_are_escaped(slice_data, small_config):
-    data = variant(slice_data)
-    customers = data["customers"].copy()
-    customers["plan"] = customers["plan"].replace({"basic": "<b>basic</b> *plan*"})
-    data.tables["customers"] = customers
-    study = value.value_study(data, small_config, holdout_months=0)
-    text = report_text(study, data)
-    assert "<b>basic</b>" not in text
-    assert "&lt;b&gt;basic&lt;/b&gt;" in text
-
-
 def test_a_tiny_company_gets_a_report_not_a_crash(small_data, small_config):
     data = _restricted(small_data, small_data["customers"]["customer_id"].head(12))
     study = value.value_study(data, small_config)
