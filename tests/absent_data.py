@@ -132,3 +132,27 @@ def html_text(markup: str) -> str:
     text = html.unescape(re.sub(r"<[^>]+>", "", markup))
     lines = (" ".join(line.replace("\u00b6", "").split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def parts_text(intro: str, sections, study, findings: str, headline: str) -> str:
+    """A capability's report as a reader sees it: every sentence and table cell, figures by their titles.
+
+    ``sections`` are the capability's ``*_report(study)`` functions, in report order.
+    """
+    from IPython.display import Markdown
+
+    parts = [Markdown(intro)]
+    for report in sections:
+        parts += report(study)
+    parts.append(Markdown(findings))
+    text = []
+    for part in parts:
+        if isinstance(part, Markdown):
+            text.append(part.data)
+        elif hasattr(part, "to_html"):
+            text.append(part.to_html())
+        else:  # a figure: its titles and axis labels
+            for ax in part.axes:
+                text += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    text.append(headline)
+    return "\n".join(text)

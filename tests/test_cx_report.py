@@ -14,7 +14,6 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from IPython.display import Markdown  # noqa: E402
 
 from cxlib import experience  # noqa: E402
 from cxlib.data._config import load_config  # noqa: E402
@@ -23,7 +22,7 @@ from cxlib.experience._friction_effects import fit_churn_driver_table  # noqa: E
 from cxlib.run import save_table  # noqa: E402
 from cxlib.run._catalog import catalog_entry  # noqa: E402
 
-from .absent_data import absent_data_sentences  # noqa: E402
+from .absent_data import absent_data_sentences, parts_text  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 from .test_report_adapts import present_columns, variant  # noqa: E402
 
@@ -38,22 +37,14 @@ N_BOOT = 50  # enough for the report's shape; the bootstrap itself is tested in 
 
 
 def report_text(study, data) -> str:
-    """Every sentence and table cell of the report, as a reader sees them (figures by their titles)."""
-    parts = [Markdown(experience.report_intro(study, data))]
-    for report in SECTION_REPORTS:
-        parts += report(study)
-    parts.append(Markdown(experience.describe_findings(study)))
-    text = []
-    for part in parts:
-        if isinstance(part, Markdown):
-            text.append(part.data)
-        elif hasattr(part, "to_html"):
-            text.append(part.to_html())
-        else:  # a figure: its titles and axis labels
-            for ax in part.axes:
-                text += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
-    text.append(experience.experience_headline(study))
-    return "\n".join(text)
+    """Every sentence and table cell of the report (figures by their titles and axis labels)."""
+    return parts_text(
+        experience.report_intro(study, data),
+        SECTION_REPORTS,
+        study,
+        experience.describe_findings(study),
+        experience.experience_headline(study),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from IPython.display import Markdown  # noqa: E402
 
 from cxlib import value  # noqa: E402
 from cxlib.data import load_config, load_data  # noqa: E402
 from cxlib.run import catalog_entry, save_table  # noqa: E402
 
-from .absent_data import absent_data_sentences  # noqa: E402
+from .absent_data import absent_data_sentences, parts_text  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 from .test_cx_report import _restricted  # noqa: E402
 from .test_report_adapts import present_columns, variant  # noqa: E402
@@ -32,21 +31,13 @@ SLICE = 900
 
 def report_text(study, data) -> str:
     """Every sentence and table cell of the report (figures by their titles and axis labels)."""
-    parts = [Markdown(value.report_intro(study, data))]
-    for report in SECTION_REPORTS:
-        parts += report(study)
-    parts.append(Markdown(value.describe_findings(study)))
-    text = []
-    for part in parts:
-        if isinstance(part, Markdown):
-            text.append(part.data)
-        elif hasattr(part, "to_html"):
-            text.append(part.to_html())
-        else:
-            for ax in part.axes:
-                text += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
-    text.append(value.value_headline(study))
-    return "\n".join(text)
+    return parts_text(
+        value.report_intro(study, data),
+        SECTION_REPORTS,
+        study,
+        value.describe_findings(study),
+        value.value_headline(study),
+    )
 
 
 @pytest.fixture(scope="module")
