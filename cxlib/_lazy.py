@@ -22,6 +22,7 @@ SUBPACKAGES = (
     "churn",
     "experience",
     "value",
+    "impact",
     "report",
     "run",
 )

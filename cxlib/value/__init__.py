@@ -67,6 +67,7 @@ _WHERE = {
     "plot_holdout_by_frequency": "_plots",
     "plot_value_by_group": "_plots",
     "plot_value_concentration": "_plots",
+    "plot_value_histogram": "_plots",
     "report_intro": "_report",
     "rounded_money": "_report",
     "subscription_report": "_report",
