@@ -202,6 +202,32 @@ def _list_of_numbers():
     return check
 
 
+def _assumption(low: float | None = None, high: float | None = None, optional: bool = True):
+    """A number, or a range [low, most likely, high] in increasing order (an assumption with its range)."""
+    bounds = f" between {low:g} and {high:g}" if low is not None and high is not None else ""
+    expected = f"a number or [low, most likely, high] in increasing order{bounds}" + (
+        " or null" if optional else ""
+    )
+
+    def inside(v) -> bool:
+        return (low is None or v >= low) and (high is None or v <= high)
+
+    def check(value):
+        if value is None:
+            return optional, expected
+        if _is_number(value):
+            return inside(value), expected
+        ok = (
+            isinstance(value, list)
+            and len(value) == 3
+            and all(_is_number(v) and inside(v) for v in value)
+            and value[0] <= value[1] <= value[2]
+        )
+        return ok, expected
+
+    return check
+
+
 def _choice(*allowed):
     def check(value):
         return value in allowed, f"one of {', '.join(allowed)}"

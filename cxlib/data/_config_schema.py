@@ -34,6 +34,7 @@ from cxlib.data._config_checks import (
     _check_exclusions,
     _check_feature_labels,
     _check_level_labels,
+    _assumption,
     _check_segment_names,
     _choice,
     _integer,
@@ -345,6 +346,76 @@ SCHEMA = Section(
                 ),
             },
             owner="cxlib.value (notebooks/04_customer_value.ipynb)",
+        ),
+        "impact": Section(
+            "Revenue impact of a CX programme: its costs, the assumptions the data cannot give (each a number "
+            "or [low, most likely, high]), the pilot's design and the Monte Carlo.",
+            {
+                "programme_design": Key(
+                    "observational",
+                    "how the programme table's treatment and control groups were formed: randomised (a "
+                    "randomised pilot) or observational (propensity weighting; stated as a quasi-experiment)",
+                    _choice("randomised", "observational"),
+                ),
+                "churn_reduction": Key(
+                    [0.05, 0.10, 0.20],
+                    "assumed relative fall of the churn hazard under the programme (0.10: 10% lower), used "
+                    "when no pilot measures it",
+                    _assumption(0, 0.9, optional=False),
+                ),
+                "spend_uplift": Key(
+                    [0.0, 0.02, 0.05],
+                    "assumed relative rise of spend per customer under the programme, used when no pilot "
+                    "measures it",
+                    _assumption(-0.5, 2, optional=False),
+                ),
+                "promoter_shift": Key(
+                    [0.02, 0.05, 0.10],
+                    "assumed share of enrolled non-promoters the programme turns into promoters (drives the "
+                    "loyalty-spend and word-of-mouth levers)",
+                    _assumption(0, 1, optional=False),
+                ),
+                "cac": Key(
+                    None,
+                    "acquisition cost of one new customer (currency), saved for each customer won by word of "
+                    "mouth; null = not counted",
+                    _assumption(0, None),
+                ),
+                "referred_value": Key(
+                    None,
+                    "value on margin of one referred customer (currency); null = estimated from the "
+                    "customer-value results",
+                    _assumption(0, None),
+                ),
+                "cost_fixed": Key(
+                    None,
+                    "one-off cost of the programme (currency); null = no costs given, so no ROI",
+                    _assumption(0, None),
+                ),
+                "cost_per_customer_year": Key(
+                    None,
+                    "running cost per enrolled customer and year (currency), paid while they stay",
+                    _assumption(0, None),
+                ),
+                "target_segments": Key(
+                    None,
+                    "segment names the programme enrols; null = every active customer",
+                    _list_of_text(optional=True),
+                ),
+                "budget": Key(
+                    None,
+                    "budget for enrolment (currency), marked on the targeting curve",
+                    _assumption(0, None),
+                ),
+                "what_if": Key(
+                    None,
+                    "friction what-ifs, e.g. [{driver: unresolved_complaint, change: -0.2}, {driver: "
+                    "wait_minutes, change: -2}] (a flag: relative change of the share flagged; a number: change "
+                    "in its unit); null = each friction flag in the data 20% less often",
+                ),
+                "n_draws": Key(10000, "Monte Carlo draws", _integer(100, 1_000_000)),
+            },
+            owner="cxlib.impact (notebooks/05_revenue_impact.ipynb)",
         ),
         "labels": Section(
             "Display labels of features and of feature levels in tables, charts and sentences.",
