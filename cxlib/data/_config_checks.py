@@ -228,6 +228,25 @@ def _assumption(low: float | None = None, high: float | None = None, optional: b
     return check
 
 
+def _what_ifs():
+    """Null, or a list of {driver: name, change: number} mappings (the friction what-ifs)."""
+    expected = "null or a list of {driver: <name>, change: <number>}"
+
+    def check(value):
+        if value is None:
+            return True, expected
+        ok = isinstance(value, list) and all(
+            isinstance(v, dict)
+            and set(v) == {"driver", "change"}
+            and isinstance(v["driver"], str)
+            and _is_number(v["change"])
+            for v in value
+        )
+        return ok, expected
+
+    return check
+
+
 def _choice(*allowed):
     def check(value):
         return value in allowed, f"one of {', '.join(allowed)}"

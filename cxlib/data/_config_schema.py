@@ -36,6 +36,7 @@ from cxlib.data._config_checks import (
     _check_level_labels,
     _assumption,
     _check_segment_names,
+    _what_ifs,
     _choice,
     _integer,
     _k_range,
@@ -412,6 +413,7 @@ SCHEMA = Section(
                     "friction what-ifs, e.g. [{driver: unresolved_complaint, change: -0.2}, {driver: "
                     "wait_minutes, change: -2}] (a flag: relative change of the share flagged; a number: change "
                     "in its unit); null = each friction flag in the data 20% less often",
+                    _what_ifs(),
                 ),
                 "n_draws": Key(10000, "Monte Carlo draws", _integer(100, 1_000_000)),
             },
