@@ -31,12 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cxlib.data._config_checks import (
+    _assumption,
     _check_exclusions,
     _check_feature_labels,
     _check_level_labels,
-    _assumption,
     _check_segment_names,
-    _what_ifs,
     _choice,
     _integer,
     _k_range,
@@ -46,6 +45,7 @@ from cxlib.data._config_checks import (
     _mapping,
     _number,
     _text,
+    _what_ifs,
     parse_date,
 )
 
