@@ -11,13 +11,32 @@ Public names are defined in private modules and imported on first use (PEP 562).
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "BLOCK": "_case",
     "DISTRIBUTIONS": "_inputs",
     "EVIDENCE": "_evidence",
     "EVIDENCE_LABELS": "_evidence",
+    "ExactBase": "_levers",
+    "FIGURES": "_case",
+    "INPUTS": "_levers",
     "Input": "_inputs",
+    "LEVERS": "_levers",
+    "LeverSettings": "_levers",
+    "RevenueCase": "_case",
     "Z95": "_inputs",
+    "central_values": "_montecarlo",
     "check_evidence": "_evidence",
+    "discount_factors": "_economics",
+    "draw_inputs": "_montecarlo",
+    "figures": "_case",
+    "fixed_cost": "_levers",
     "inputs_table": "_inputs",
+    "interval": "_montecarlo",
+    "lever_inputs": "_case",
+    "lever_streams": "_levers",
+    "programme_economics": "_economics",
+    "revenue_case": "_case",
+    "simulate": "_case",
+    "tornado": "_montecarlo",
     "weakest": "_evidence",
 }
 
