@@ -22,6 +22,8 @@ table                     written by               read by
 ``value_by_group``        ``04_customer_value``    the revenue-impact notebook, the executive summary
 ``value_parameters``      ``04_customer_value``    the revenue-impact notebook
 ``value_covariance``      ``04_customer_value``    the revenue-impact notebook
+``impact_summary``        ``05_revenue_impact``    the executive summary
+``impact_inputs``         ``05_revenue_impact``    analysts
 ========================  =======================  ================================================
 
 Every table has a one-line description and the columns a reader may rely on (it may hold more,
@@ -305,6 +307,52 @@ CATALOG: tuple[NotebookIO, ...] = (
                     "parameter": "first parameter",
                     "other": "second parameter",
                     "covariance": "covariance of the two estimates",
+                },
+            ),
+        ),
+    ),
+    NotebookIO(
+        "05_revenue_impact",
+        data=("customers",),
+        reads=(
+            Read("segments", required=False, instead="the revenue case is not broken down by segment"),
+            Read(
+                "customer_value",
+                required=False,
+                instead="a referred customer's value comes from the survival model here",
+            ),
+            Read(
+                "friction_effects",
+                required=False,
+                instead="the friction what-ifs use the churn model fitted here",
+            ),
+        ),
+        writes=(
+            TableSpec(
+                "impact_summary",
+                "One row per headline figure of the revenue case (levers, costs, NPV, ROI, payback, inputs, "
+                "KPIs): value, 95% interval and the strength of evidence it rests on.",
+                {
+                    "figure": "code of the figure (e.g. margin_retention, npv, input_hazard_ratio)",
+                    "lever": "loyalty, retention, word_of_mouth, total, input",
+                    "unit": "money, customers, ratio, share, months",
+                    "value": "central value",
+                    "low": "lower end of its 95% interval",
+                    "high": "upper end",
+                    "evidence": "randomised, quasi_experimental, observational or assumption",
+                },
+            ),
+            TableSpec(
+                "impact_inputs",
+                "One row per uncertain input of the revenue case: value, interval or range, distribution and "
+                "source.",
+                {
+                    "name": "the input",
+                    "value": "central value",
+                    "low": "lower end of its interval or range",
+                    "high": "upper end",
+                    "evidence": "what it rests on",
+                    "source": "the model, table or config key it comes from",
                 },
             ),
         ),

@@ -1,0 +1,556 @@
+"""The revenue case for CX in one call: the levers on the company's own data, the pilot, the economics.
+
+:func:`impact_study` gathers every input the levers need, from the strongest source the data allow,
+and records each choice:
+
+churn under the programme (lever 2)
+    the pilot's hazard ratio (:func:`cxlib.impact.evaluate_programme`: randomised, or propensity
+    weighted and labelled quasi-experimental) when the ``programme`` table has treatment and
+    control; otherwise ``impact.churn_reduction`` (an assumption with its range).
+spend under the programme (lever 1)
+    the pilot's spend ratio; otherwise the spend of promoters against passives (within customers,
+    :func:`cxlib.impact.loyalty_spend`) times the assumed share moved to promoter
+    (``impact.promoter_shift``); otherwise ``impact.spend_uplift``.
+word of mouth (lever 3)
+    extra referrals per customer-month of promoters against passives (the experience capability's
+    referral model), the value of a referred customer (``impact.referred_value``, or the mean
+    value of referral-acquired customers from the customer-value results) and the acquisition cost
+    each saves (``impact.cac``).
+who is enrolled, and for how long
+    every active customer (or ``impact.target_segments``), with their survival curves from the
+    churn capability's survival model and their revenue per month (:func:`cxlib.impact.retention_base`).
+
+Then the Monte Carlo (:func:`cxlib.impact.revenue_case`), the value by segment, the friction
+what-ifs, targeting under the budget and the seed KPIs. Parts the data do not allow are recorded
+with a reason code (:data:`REASONS`) for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib.impact._case import RevenueCase, figures, revenue_case
+from cxlib.impact._inputs import Input, inputs_table
+from cxlib.impact._levers import LeverSettings
+from cxlib.impact._montecarlo import central_values, draw_inputs, interval
+
+#: Why a part could not run (or fell back to an assumption): reason code -> what it needs.
+REASONS = {
+    "no_programme": "a programme table with treatment and control groups",
+    "programme_failed": "a pilot with enough customers and cancellations in both groups",
+    "no_surveys": "survey answers (NPS) to compare promoters with passives",
+    "no_referrals": "a referrals table and survey answers (NPS)",
+    "no_costs": "programme costs (impact.cost_fixed, impact.cost_per_customer_year)",
+    "no_base": "customers active at the analysis date and a survival model of churn",
+    "no_friction": "friction drivers in the churn model (interactions)",
+    "no_segments": "segments (notebook 01) or a plan column",
+}
+#: Tables :func:`catalog_tables` hands on.
+CATALOG_TABLES = ("impact_summary", "impact_inputs")
+
+
+@dataclass
+class ImpactStudy:
+    """Every part of the revenue case of one dataset (see :func:`impact_study`).
+
+    Attributes
+    ----------
+    settings : dict
+        The config's ``impact`` section with the ``analysis`` money settings, as used.
+    inputs : dict of str to Input
+    sources : dict
+        Input name -> code of where it came from (``pilot``, ``promoters``, ``referrals``,
+        ``config``, ``customer_value``).
+    case : RevenueCase or None
+    programme : object or None
+        :class:`cxlib.impact.ProgrammeEvaluation`.
+    loyalty : object or None
+        :class:`cxlib.impact.LoyaltySpend`.
+    base : object or None
+        :class:`cxlib.impact.RetentionBase` of the enrolled customers.
+    by_group : DataFrame or None
+        Per group of the enrolled (segment or plan): customers and the levers' margin with intervals.
+    what_if : DataFrame or None
+    targeting, targeting_groups : DataFrame or None
+    kpis : DataFrame
+        The seed KPIs: ``kpi``, ``value``, ``unit``, ``lever``, ``evidence`` (NaN value: not available).
+    unavailable : dict
+        Part -> reason code (:data:`REASONS`).
+    """
+
+    settings: dict
+    inputs: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    case: RevenueCase | None = None
+    programme: object | None = None
+    loyalty: object | None = None
+    referral_rates: object | None = None
+    base: object | None = None
+    by_group: pd.DataFrame | None = None
+    group_variable: str | None = None
+    what_if: pd.DataFrame | None = None
+    targeting: pd.DataFrame | None = None
+    targeting_groups: pd.DataFrame | None = None
+    kpis: pd.DataFrame | None = None
+    enrolled: int = 0
+    unavailable: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def impact_settings(
+    config, programme_cost: float | None = None, churn_reduction: float | None = None
+) -> dict:
+    """The config's ``impact`` section with the ``analysis`` money settings (and notebook overrides)."""
+    analysis = config.values["analysis"]
+    settings = dict(config.section("impact"))
+    if programme_cost is not None and programme_cost >= 0:
+        settings["cost_fixed"] = float(programme_cost)
+    if churn_reduction is not None and churn_reduction >= 0:
+        settings["churn_reduction"] = float(churn_reduction)
+    settings.update(
+        margin_rate=float(analysis["margin"]),
+        annual_discount_rate=float(analysis["discount_rate"]),
+        horizon_months=int(analysis["horizon_months"]),
+        currency=analysis["currency"],
+        min_group_size=int(analysis["min_group_size"]),
+        company=config.company,
+        seed=config.seed,
+    )
+    return settings
+
+
+def _assumed(name: str, spec, unit: str = "", transform=None, source: str = "") -> Input:
+    """An assumption from a config value: a number, or [low, most likely, high]."""
+    values = list(spec) if isinstance(spec, list | tuple) else [spec, spec, spec]
+    if transform is not None:
+        values = sorted(transform(v) for v in values)
+    low, mode, high = (float(v) for v in values)
+    return Input.assumption(name, mode, low, high, source=source or f"impact.{name}", unit=unit)
+
+
+def impact_study(
+    data,
+    config,
+    segments: pd.DataFrame | None = None,
+    *,
+    customer_value: pd.DataFrame | None = None,
+    friction_effects: pd.DataFrame | None = None,
+    programme_cost: float | None = None,
+    churn_reduction: float | None = None,
+    n_draws: int | None = None,
+) -> ImpactStudy:
+    """Build the revenue case the data allow.
+
+    Parameters
+    ----------
+    data : CustomerData
+        The validated tables; not modified.
+    config : Config
+    segments : DataFrame, optional
+        The segmentation's per-customer table (``customer_id``, ``segment_name``).
+    customer_value : DataFrame, optional
+        Notebook 04's ``customer_value`` table (the value of referred customers).
+    friction_effects : DataFrame, optional
+        Notebook 03's ``friction_effects`` table (computed here when absent and the data allow).
+    programme_cost : float, optional
+        Override ``impact.cost_fixed`` (a notebook parameter; negative or None: the config's).
+    churn_reduction : float, optional
+        Override ``impact.churn_reduction`` (used when no pilot measures it).
+    n_draws : int, optional
+        Override ``impact.n_draws``.
+
+    Returns
+    -------
+    ImpactStudy
+    """
+    from cxlib.features import churn_rule_from_config
+    from cxlib.impact._retention import retention_base
+
+    study = ImpactStudy(settings=impact_settings(config, programme_cost, churn_reduction))
+    settings = study.settings
+    if n_draws is not None and n_draws > 0:
+        settings["n_draws"] = int(n_draws)
+    rule = churn_rule_from_config(data, config)
+    try:
+        base = retention_base(data, config, segments)
+    except ValueError as error:
+        study.unavailable["case"] = "no_base"
+        study.notes.append(str(error))
+        return study
+    study.base = base
+    mask = _enrolled(study, base)
+    study.enrolled = int(mask.sum()) if mask is not None else base.customers
+    _churn_input(study, data, config, rule)
+    _spend_inputs(study, data, rule)
+    _word_of_mouth(study, data, rule, customer_value)
+    _cost_inputs(study)
+    lever_settings = LeverSettings(
+        margin=settings["margin_rate"],
+        annual_discount_rate=settings["annual_discount_rate"],
+        spend_from="promoters" if study.sources.get("spend") == "promoters" else "spend_ratio",
+        nonpromoter_share=settings.get("nonpromoter_share", 1.0),
+        word_of_mouth="referral_rate_gain" in study.inputs,
+    )
+    enrolled = base.restricted(mask) if mask is not None else base
+    study.case = revenue_case(enrolled, study.inputs, lever_settings, settings["n_draws"], settings["seed"])
+    _by_group(study, base, mask, lever_settings)
+    _what_if(study, data, config, base, friction_effects)
+    _targeting(study, base)
+    study.kpis = _kpis(study, data)
+    return study
+
+
+def _enrolled(study: ImpactStudy, base) -> np.ndarray | None:
+    """Mask of the customers the programme enrols (target segments), or None for all."""
+    targets = study.settings.get("target_segments")
+    if not targets:
+        return None
+    groups = base.groups.get("segment_name") if hasattr(base, "groups") else None
+    if groups is None:
+        study.unavailable["target_segments"] = "no_segments"
+        return None
+    return np.isin(np.asarray(groups, dtype=object), list(targets))
+
+
+def _churn_input(study: ImpactStudy, data, config, rule) -> None:
+    from cxlib.impact._programme import evaluate_programme
+
+    if data.has("programme"):
+        design = study.settings["programme_design"]
+        study.programme = evaluate_programme(data, config, rule=rule, design=design)
+        pilot = study.programme.inputs() if study.programme.available else {}
+        if "programme_churn_hr" in pilot:
+            item = pilot["programme_churn_hr"]
+            study.inputs["hazard_ratio"] = _renamed(item, "hazard_ratio")
+            study.sources["hazard_ratio"] = "pilot"
+        if "programme_spend_ratio" in pilot:
+            study.inputs["spend_ratio"] = _renamed(pilot["programme_spend_ratio"], "spend_ratio")
+            study.sources["spend"] = "pilot"
+        if not pilot:
+            study.unavailable["programme"] = "programme_failed"
+    else:
+        study.unavailable["programme"] = "no_programme"
+    if "hazard_ratio" not in study.inputs:
+        study.inputs["hazard_ratio"] = _assumed(
+            "hazard_ratio",
+            study.settings["churn_reduction"],
+            "ratio",
+            lambda r: 1.0 - r,
+            "impact.churn_reduction",
+        )
+        study.sources["hazard_ratio"] = "config"
+
+
+def _renamed(item: Input, name: str) -> Input:
+    from dataclasses import replace
+
+    return replace(item, name=name)
+
+
+def _spend_inputs(study: ImpactStudy, data, rule) -> None:
+    if study.sources.get("spend") == "pilot":
+        return
+    from cxlib.impact._loyalty import loyalty_spend
+
+    loyalty = loyalty_spend(data, rule) if data.has("surveys") and data.has("transactions") else None
+    study.loyalty = loyalty
+    ratio = loyalty.inputs().get("promoter_spend_ratio") if loyalty is not None else None
+    if ratio is not None:
+        study.inputs["promoter_spend_ratio"] = ratio
+        study.inputs["promoter_shift"] = _assumed("promoter_shift", study.settings["promoter_shift"], "share")
+        study.settings["nonpromoter_share"] = _nonpromoter_share(data)
+        study.sources["spend"] = "promoters"
+        return
+    study.unavailable["loyalty"] = "no_surveys"
+    study.inputs["spend_ratio"] = _assumed(
+        "spend_ratio", study.settings["spend_uplift"], "ratio", lambda u: 1.0 + u, "impact.spend_uplift"
+    )
+    study.sources["spend"] = "config"
+
+
+def _nonpromoter_share(data) -> float:
+    """Share of the customers' latest NPS answers that are not promoters (9-10); 1 without answers."""
+    surveys = data["surveys"]
+    if "nps" not in surveys:
+        return 1.0
+    answered = surveys.dropna(subset=["nps"]).sort_values("date", kind="stable")
+    latest = answered.groupby("customer_id")["nps"].last()
+    return float((latest < 9).mean()) if len(latest) else 1.0
+
+
+def _word_of_mouth(study: ImpactStudy, data, rule, customer_value) -> None:
+    if not (data.has("referrals") and data.has("surveys")):
+        study.unavailable["word_of_mouth"] = "no_referrals"
+        return
+    from cxlib.experience import ReferralRates
+    from cxlib.impact._loyalty import referral_inputs
+
+    try:
+        rates = ReferralRates().fit(data, rule)
+    except ValueError as error:
+        study.unavailable["word_of_mouth"] = "no_referrals"
+        study.notes.append(str(error))
+        return
+    study.referral_rates = rates
+    gain = referral_inputs(rates).get("referral_rate_gain")
+    if gain is None:
+        study.unavailable["word_of_mouth"] = "no_referrals"
+        return
+    study.inputs["referral_rate_gain"] = gain
+    if "promoter_shift" not in study.inputs:
+        study.inputs["promoter_shift"] = _assumed("promoter_shift", study.settings["promoter_shift"], "share")
+        study.settings.setdefault("nonpromoter_share", _nonpromoter_share(data))
+    study.inputs["referred_value"] = _referred_value(study, data, customer_value)
+    if study.settings.get("cac") is not None:
+        study.inputs["cac"] = _assumed("cac", study.settings["cac"], "money")
+    else:
+        study.inputs["cac"] = Input.assumption(
+            "cac", 0.0, source="impact.cac (not given: no saving counted)", unit="money"
+        )
+
+
+def _referred_value(study: ImpactStudy, data, customer_value) -> Input:
+    """Value on margin of a referred customer: the config's, or the mean value of referred customers."""
+    if study.settings.get("referred_value") is not None:
+        study.sources["referred_value"] = "config"
+        return _assumed("referred_value", study.settings["referred_value"], "money")
+    values = _referred_values(data, customer_value, study.base)
+    if values is not None and len(values) >= 10:
+        mean = float(values.mean())
+        se = float(values.std(ddof=1) / np.sqrt(len(values)))
+        study.sources["referred_value"] = "customer_value"
+        return Input.ratio(
+            "referred_value",
+            mean,
+            se / mean if mean > 0 else 0.0,
+            "observational",
+            source="mean value of referred customers",
+            unit="money",
+        )
+    study.sources["referred_value"] = "config"
+    return Input.assumption("referred_value", 0.0, source="impact.referred_value (not given)", unit="money")
+
+
+def _referred_values(data, customer_value, base) -> pd.Series | None:
+    referred = pd.Index(data["referrals"]["referred_id"].dropna().unique())
+    if customer_value is not None and "clv" in customer_value:
+        table = customer_value.drop_duplicates("customer_id").set_index("customer_id")["clv"]
+        return table.reindex(referred).dropna()
+    if base is not None and hasattr(base, "value_per_customer"):
+        value = base.value_per_customer(margin=1.0)
+        return value.reindex(referred).dropna()
+    return None
+
+
+def _cost_inputs(study: ImpactStudy) -> None:
+    given = False
+    for name in ("cost_fixed", "cost_per_customer_year"):
+        if study.settings.get(name) is not None:
+            study.inputs[name] = _assumed(name, study.settings[name], "money")
+            study.sources[name] = "config"
+            given = True
+    if not given:
+        study.unavailable["economics"] = "no_costs"
+
+
+def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
+    """The levers' margin per group of the enrolled (segment, else plan), with Monte Carlo intervals."""
+    groups = getattr(base, "groups", {})
+    variable = next((v for v in ("segment_name", "plan") if v in groups), None)
+    if variable is None:
+        study.unavailable["by_group"] = "no_segments"
+        return
+    study.group_variable = variable
+    labels = np.asarray(groups[variable], dtype=object)
+    inputs = {k: v for k, v in study.inputs.items() if not k.startswith("cost")}
+    n = min(int(study.settings["n_draws"]), 2000)
+    x = draw_inputs(inputs, n, study.settings["seed"])
+    centre = central_values(inputs)
+    rows = []
+    for group in pd.unique(labels):
+        member = labels == group
+        if mask is not None:
+            member &= mask
+        if member.sum() < study.settings["min_group_size"]:
+            continue
+        part = base.restricted(member)
+        point = figures(part, centre, lever_settings)
+        draws = figures(part, x, lever_settings)
+        row = {"variable": variable, "group": group, "customers": int(member.sum())}
+        for name in ("margin_loyalty", "margin_retention", "margin_word_of_mouth", "margin_total"):
+            low, high = interval(draws[name])
+            row.update({name: float(point[name][0]), f"{name}_low": low, f"{name}_high": high})
+        row["per_customer"] = row["margin_total"] / row["customers"]
+        rows.append(row)
+    study.by_group = pd.DataFrame(rows).sort_values("margin_total", ascending=False, ignore_index=True)
+
+
+def _what_if(study: ImpactStudy, data, config, base, effects) -> None:
+    from cxlib.impact._retention import friction_what_if
+
+    if effects is None and data.has("interactions"):
+        from cxlib.experience import friction_effects
+
+        effects = friction_effects(None, None, data, config)
+    if effects is None or not len(effects):
+        study.unavailable["what_if"] = "no_friction"
+        return
+    study.what_if = friction_what_if(
+        base,
+        effects,
+        study.settings.get("what_if"),
+        study.settings["margin_rate"],
+        study.settings["annual_discount_rate"],
+    )
+
+
+def _targeting(study: ImpactStudy, base) -> None:
+    from cxlib.impact._retention import targeting
+
+    groups = getattr(base, "groups", {})
+    by = next((v for v in ("segment_name", "plan") if v in groups), None)
+    per_year = study.inputs.get("cost_per_customer_year")
+    hazard = study.inputs["hazard_ratio"].value
+    spend = study.inputs["spend_ratio"].value if "spend_ratio" in study.inputs else 1.0
+    study.targeting, study.targeting_groups = targeting(
+        base,
+        hazard,
+        spend,
+        per_year.value if per_year is not None else 0.0,
+        study.settings["margin_rate"],
+        study.settings["annual_discount_rate"],
+        budget=_budget(study),
+        by=by,
+    )
+
+
+def _budget(study: ImpactStudy) -> float | None:
+    budget = study.settings.get("budget")
+    if budget is None:
+        return None
+    return float(budget[1] if isinstance(budget, list) else budget)
+
+
+def _kpis(study: ImpactStudy, data) -> pd.DataFrame:
+    """The seed KPIs next to the lever each feeds (NaN: the data do not allow it)."""
+    rows = []
+    cac = study.inputs.get("cac")
+    given = cac is not None and study.settings.get("cac") is not None
+    rows.append(("acquisition_cost", cac.value if given else np.nan, "money", "word_of_mouth", "assumption"))
+    case = study.case
+    if case is not None and case.has_costs:
+        rows.append(
+            (
+                "retention_cost_per_retained",
+                case.central["cost_per_retained"],
+                "money",
+                "retention",
+                case.evidence["economics"],
+            )
+        )
+    else:
+        rows.append(("retention_cost_per_retained", np.nan, "money", "retention", "assumption"))
+    rows.append(("checkout_abandonment", _abandonment(data), "share", "loyalty", "observational"))
+    rows.append(
+        ("conversion", np.nan, "share", "loyalty", "observational")
+    )  # needs visits: no table holds them
+    return pd.DataFrame(rows, columns=["kpi", "value", "unit", "lever", "evidence"])
+
+
+def _abandonment(data) -> float:
+    """Abandoned checkouts / (abandoned checkouts + orders) over the last 12 months; NaN without both."""
+    if not (data.has("interactions") and data.has("transactions")):
+        return float("nan")
+    from cxlib.features import YEAR_DAYS, end_of_day, purchases, transactions_before
+
+    end = end_of_day(data.as_of)
+    start = end - pd.Timedelta(days=YEAR_DAYS)
+    interactions = data["interactions"]
+    if "kind" not in interactions:
+        return float("nan")
+    kind = interactions["kind"].astype(str).str.lower()
+    when = interactions["timestamp"]
+    carts = int((kind.str.contains("cart") & (when >= start) & (when <= end)).sum())
+    if carts == 0:
+        return float("nan")
+    bought = purchases(transactions_before(data["transactions"], end))
+    orders = int((bought["order_date"] >= start).sum())
+    return carts / (carts + orders)
+
+
+def summary_table(study: ImpactStudy) -> pd.DataFrame:
+    """The machine-readable summary: every headline figure with its interval, unit and evidence label.
+
+    One row per figure of the revenue case, then the pilot's effects, the what-ifs and the seed
+    KPIs: ``figure``, ``lever``, ``unit``, ``description``, ``value``, ``low``, ``high``,
+    ``evidence``. The executive summary reads this table.
+    """
+    rows = []
+    if study.case is not None:
+        rows.append(study.case.summary)
+        p = study.case.p_roi_positive
+        if np.isfinite(p):
+            rows.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "figure": "p_roi_positive",
+                            "lever": "total",
+                            "unit": "share",
+                            "description": "probability that the programme returns more than it costs",
+                            "value": p,
+                            "low": np.nan,
+                            "high": np.nan,
+                            "evidence": study.case.evidence["economics"],
+                        }
+                    ]
+                )
+            )
+    for name, item in study.inputs.items():
+        rows.append(
+            pd.DataFrame(
+                [
+                    {
+                        "figure": f"input_{name}",
+                        "lever": "input",
+                        "unit": item.unit,
+                        "description": item.source,
+                        "value": item.value,
+                        "low": item.low,
+                        "high": item.high,
+                        "evidence": item.evidence,
+                    }
+                ]
+            )
+        )
+    if study.kpis is not None:
+        kpis = study.kpis.dropna(subset=["value"])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "figure": "kpi_" + kpis["kpi"],
+                    "lever": kpis["lever"],
+                    "unit": kpis["unit"],
+                    "description": kpis["kpi"],
+                    "value": kpis["value"],
+                    "low": np.nan,
+                    "high": np.nan,
+                    "evidence": kpis["evidence"],
+                }
+            )
+        )
+    if not rows:
+        return pd.DataFrame(
+            columns=["figure", "lever", "unit", "description", "value", "low", "high", "evidence"]
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def catalog_tables(study: ImpactStudy) -> dict[str, pd.DataFrame]:
+    """The tables the run catalog hands on: the summary and the inputs (when the case ran)."""
+    if study.case is None:
+        return {}
+    return {"impact_summary": summary_table(study), "impact_inputs": inputs_table(study.inputs)}
