@@ -323,7 +323,7 @@ def _customer_gain_and_cost(base, ratios, spend_ratio, annual_discount_rate):
     for start in range(0, base.customers, block):
         part = slice(start, start + block)
         now = base.survival[part].astype(float)
-        then = np.exp(ratios[part, None] * np.log(np.maximum(now, 1e-30)))
+        then = np.power(now, ratios[part, None])  # exact at h = 1: no change, no gain
         gain[part] = ((spend_ratio * then - now) * weights).sum(axis=1) * base.revenue_per_month[part]
         stay[part] = (then[:, :-1] * start_weights).sum(axis=1)
     return gain, stay
