@@ -40,8 +40,9 @@ DEFAULT_HAZARD_RANGE = (0.25, 2.0)
 DEFAULT_GRID_POINTS = 40
 #: Survival is floored here before its log is taken, so S^0 = 1 and the log stays finite.
 _SURVIVAL_FLOOR = 1e-30
-#: Customers x months cells per block when summing over customers (bounded temporaries).
-_BLOCK_CELLS = 2_000_000
+#: Customers x months cells per block when summing over customers: bounded temporaries, and small
+#: enough (1 MB of float32) to stay in cache across the ratios (200k-2M cells: 1.9-2.3 s on 300k customers).
+_BLOCK_CELLS = 250_000
 #: Customers per block when reading curves from the survival model.
 _MODEL_BLOCK = 100_000
 #: Friction columns of the churn features carried as group labels (flags and counts).
@@ -261,8 +262,9 @@ def _power_sums(survival, revenue, ratios, rows) -> tuple[np.ndarray, ...]:
 
     With x = h log S, d/d(log h) S^h = x S^h. Blocks of customers are taken in turn, so the
     temporaries stay near :data:`_BLOCK_CELLS` values whatever the base's size; powers are taken in
-    float32 (the curves' precision) and summed in float64, with numpy's own reductions (no BLAS),
-    so the result does not depend on the machine's linear-algebra library.
+    float32 (the curves' precision), summed per block along contiguous memory (numpy's pairwise
+    summation, relative error near 1e-7) and the blocks accumulated in float64; numpy's own
+    reductions, no BLAS, so the result does not depend on the machine's linear-algebra library.
     """
     months = survival.shape[1]
     out = np.zeros((4, len(ratios), months))
@@ -274,16 +276,17 @@ def _power_sums(survival, revenue, ratios, rows) -> tuple[np.ndarray, ...]:
         # months x customers, so each month's sum runs along contiguous memory (pairwise summation)
         log_s = np.log(np.maximum(survival[part], np.float32(_SURVIVAL_FLOOR))).T.copy()
         money = revenue[part].astype(np.float32)
-        for k, factor in enumerate(factors):
-            x = log_s * factor
-            powered = np.exp(x)
-            slope = powered * x
-            out[0, k] += powered.sum(axis=1, dtype=np.float64)
-            out[1, k] += slope.sum(axis=1, dtype=np.float64)
+        x, powered = np.empty_like(log_s), np.empty_like(log_s)
+        for k, factor in enumerate(factors):  # in place: no allocation per ratio
+            np.multiply(log_s, factor, out=x)
+            np.exp(x, out=powered)
+            np.multiply(x, powered, out=x)  # the slope x S^h
+            out[0, k] += powered.sum(axis=1)
+            out[1, k] += x.sum(axis=1)
             powered *= money
-            slope *= money
-            out[2, k] += powered.sum(axis=1, dtype=np.float64)
-            out[3, k] += slope.sum(axis=1, dtype=np.float64)
+            x *= money
+            out[2, k] += powered.sum(axis=1)
+            out[3, k] += x.sum(axis=1)
     return tuple(out)
 
 
