@@ -295,6 +295,17 @@ MESSAGES: dict[str, str] = {
         "covariate that builds up over time (complaints, long waits) and is measured at the end of the period "
         "also reflects how long a customer stayed, so its ratio mixes cause and exposure"
     ),
+    # the retention lever (cxlib.impact.retention_base, friction_what_if)
+    "impact.revenue_unknown": (
+        "no revenue per month is known (no value.monthly_revenue column, no transactions): the retention "
+        "figures for the {customers:,} active customers count months as a customer, not money"
+    ),
+    "impact.revenue_missing": (
+        "{customers:,} active {customers:customer has|customers have} no revenue per month and {customers:is|are} "
+        "left out of the retention figures"
+    ),
+    "impact.driver_absent": "{driver:label}: not in these data, so no what-if for it",
+    "impact.driver_unrated": "{driver:label}: the churn model gives no hazard ratio for it, so no what-if",
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }
