@@ -194,7 +194,7 @@ def impact_study(
         nonpromoter_share=settings.get("nonpromoter_share", 1.0),
         word_of_mouth="referral_rate_gain" in study.inputs,
     )
-    enrolled = base.restricted(mask) if mask is not None else base
+    enrolled = Enrolled(base, mask)
     study.case = revenue_case(enrolled, study.inputs, lever_settings, settings["n_draws"], settings["seed"])
     _by_group(study, base, mask, lever_settings)
     _what_if(study, data, config, base, friction_effects)
@@ -221,7 +221,7 @@ def _churn_input(study: ImpactStudy, data, config, rule) -> None:
     if data.has("programme"):
         design = study.settings["programme_design"]
         study.programme = evaluate_programme(data, config, rule=rule, design=design)
-        pilot = study.programme.inputs() if study.programme.available else {}
+        pilot = study.programme.inputs()
         if "programme_churn_hr" in pilot:
             item = pilot["programme_churn_hr"]
             study.inputs["hazard_ratio"] = _renamed(item, "hazard_ratio")
@@ -317,7 +317,13 @@ def _referred_value(study: ImpactStudy, data, customer_value) -> Input:
     if study.settings.get("referred_value") is not None:
         study.sources["referred_value"] = "config"
         return _assumed("referred_value", study.settings["referred_value"], "money")
-    values = _referred_values(data, customer_value, study.base)
+    values = _referred_values(
+        data,
+        customer_value,
+        study.base,
+        study.settings["margin_rate"],
+        study.settings["annual_discount_rate"],
+    )
     if values is not None and len(values) >= 10:
         mean = float(values.mean())
         se = float(values.std(ddof=1) / np.sqrt(len(values)))
@@ -334,15 +340,39 @@ def _referred_value(study: ImpactStudy, data, customer_value) -> Input:
     return Input.assumption("referred_value", 0.0, source="impact.referred_value (not given)", unit="money")
 
 
-def _referred_values(data, customer_value, base) -> pd.Series | None:
+def _referred_values(data, customer_value, base, margin: float, rate: float) -> pd.Series | None:
+    """Values on margin of the referred customers: notebook 04's, else survival x revenue x margin, discounted."""
     referred = pd.Index(data["referrals"]["referred_id"].dropna().unique())
     if customer_value is not None and "clv" in customer_value:
         table = customer_value.drop_duplicates("customer_id").set_index("customer_id")["clv"]
         return table.reindex(referred).dropna()
-    if base is not None and hasattr(base, "value_per_customer"):
-        value = base.value_per_customer(margin=1.0)
-        return value.reindex(referred).dropna()
+    if base is not None and "customer_id" in base.groups:
+        weights = base.discount_weights(rate)
+        months = (base.survival.astype(float) * weights).sum(1)
+        value = pd.Series(months * base.revenue_per_month, index=base.groups["customer_id"].to_numpy())
+        return value.reindex(referred).dropna() * margin
     return None
+
+
+class Enrolled:
+    """The customers a programme enrols: a mask over a :class:`RetentionBase` (None: all of them)."""
+
+    def __init__(self, base, mask: np.ndarray | None = None):
+        self.base = base
+        self.mask = mask
+
+    @property
+    def customers(self) -> int:
+        """Customers enrolled."""
+        return self.base.customers if self.mask is None else int(np.count_nonzero(self.mask))
+
+    def alive(self, h) -> np.ndarray:
+        """Expected enrolled customers still there in months 0..H, one row per hazard ratio."""
+        return self.base.alive(np.atleast_1d(h), mask=self.mask)
+
+    def revenue(self, h) -> np.ndarray:
+        """Expected revenue per month of the enrolled, months 0..H, one row per hazard ratio."""
+        return self.base.revenue(np.atleast_1d(h), mask=self.mask)
 
 
 def _cost_inputs(study: ImpactStudy) -> None:
@@ -376,7 +406,7 @@ def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
             member &= mask
         if member.sum() < study.settings["min_group_size"]:
             continue
-        part = base.restricted(member)
+        part = Enrolled(base, member)
         point = figures(part, centre, lever_settings)
         draws = figures(part, x, lever_settings)
         row = {"variable": variable, "group": group, "customers": int(member.sum())}
