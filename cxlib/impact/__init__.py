@@ -11,13 +11,19 @@ Public names are defined in private modules and imported on first use (PEP 562).
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "COMPARED_CLASSES": "_loyalty",
     "DISTRIBUTIONS": "_inputs",
     "EVIDENCE": "_evidence",
     "EVIDENCE_LABELS": "_evidence",
     "Input": "_inputs",
+    "LoyaltySpend": "_loyalty",
+    "MEASURES": "_loyalty",
+    "REFERENCE_CLASS": "_loyalty",
     "Z95": "_inputs",
     "check_evidence": "_evidence",
     "inputs_table": "_inputs",
+    "loyalty_spend": "_loyalty",
+    "referral_inputs": "_loyalty",
     "weakest": "_evidence",
 }
 

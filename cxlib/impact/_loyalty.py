@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from threadpoolctl import threadpool_limits
 
 from cxlib.experience._referrals import REFERRAL_RATE_UNIT, nps_class_spells
 from cxlib.features._churn_rule import ChurnRule
@@ -89,7 +90,7 @@ class LoyaltySpend:
         ``loyalty.no_surveys``, ``loyalty.no_transactions``, ``loyalty.too_few_customers`` (a class
         left out), ``loyalty.no_reference``, ``loyalty.outside_exposure`` (sales outside the
         customer's exposure), ``loyalty.non_positive`` (sales of zero or less, left out of the
-        per-order model), ``loyalty.not_converged``.
+        per-order model), ``loyalty.not_converged``, ``loyalty.model_failed``.
     customers : int
         Customers in the models (with a sale and exposure in an estimated class).
     orders : int
@@ -163,6 +164,13 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20) -> Loya
         notes.append(Note("loyalty.no_transactions"))
     if notes:
         return LoyaltySpend(_empty_table(), notes)
+    # one BLAS thread: on a shared 2-core machine BLAS threads wait for each other (as in churn)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _loyalty_spend(data, rule, min_customers, notes)
+
+
+def _loyalty_spend(data, rule, min_customers: int, notes: list) -> LoyaltySpend:
+    """:func:`loyalty_spend` once the tables are known to be there."""
     spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
     sales, outside = _sales_in_spells(data["transactions"], spells)
@@ -173,11 +181,15 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20) -> Loya
         return LoyaltySpend(_empty_table(), notes)
     cells = cells.loc[cells["nps_class"].isin(classes)]
     sales = sales.loc[sales["nps_class"].isin(classes)]
-    per_order = _per_order_model(sales, classes[1:], notes)
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
     cells = cells.join(per_cell, on=["customer_id", "month"]).fillna({"orders": 0, "spend": 0.0})
-    order_rate = _poisson_model(cells, "orders", classes[1:], notes)
-    spend = _poisson_model(cells, "spend", classes[1:], notes)
+    try:
+        per_order = _per_order_model(sales, classes[1:], notes)
+        order_rate = _poisson_model(cells, "orders", classes[1:], notes)
+        spend = _poisson_model(cells, "spend", classes[1:], notes)
+    except np.linalg.LinAlgError as error:  # a degenerate design (tiny data): say so, do not crash
+        notes.append(Note("loyalty.model_failed", {"error": str(error)}))
+        return LoyaltySpend(_empty_table(), notes)
     rows = []
     for name in classes[1:]:
         row = {"nps_class": name}
@@ -199,23 +211,28 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=[*columns, "customers", "orders", "exposure_months"])
 
 
+def _month_number(dates: pd.Series) -> np.ndarray:
+    """Calendar month as one integer (12 x year + month - 1)."""
+    return (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()
+
+
 def _customer_months(spells: pd.DataFrame) -> pd.DataFrame:
     """One row per customer, calendar month and class: the exposure in months (spells split at month starts)."""
-    first = spells["start"].dt.to_period("M")
-    last = (spells["end"] - pd.Timedelta(1, "ns")).dt.to_period("M")
-    span = (last - first).map(lambda offset: offset.n).to_numpy() + 1
-    rows = spells.loc[spells.index.repeat(span)]
-    step = np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
-    month = first.loc[rows.index].to_numpy() + step
-    month_start = pd.PeriodIndex(month, freq="M").to_timestamp()
-    month_end = (pd.PeriodIndex(month, freq="M") + 1).to_timestamp()
-    start = np.maximum(rows["start"].to_numpy(), month_start.to_numpy())
-    end = np.minimum(rows["end"].to_numpy(), month_end.to_numpy())
+    first = _month_number(spells["start"])
+    last = _month_number(spells["end"] - pd.Timedelta(1, "ns"))
+    span = last - first + 1
+    rows = np.repeat(np.arange(len(spells)), span)
+    month = first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
+    month_start = pd.to_datetime({"year": month // 12, "month": month % 12 + 1, "day": 1}).to_numpy()
+    next_month = month + 1
+    month_end = pd.to_datetime({"year": next_month // 12, "month": next_month % 12 + 1, "day": 1}).to_numpy()
+    start = np.maximum(spells["start"].to_numpy()[rows], month_start)
+    end = np.minimum(spells["end"].to_numpy()[rows], month_end)
     cells = pd.DataFrame(
         {
-            "customer_id": rows["customer_id"].to_numpy(),
-            "month": pd.PeriodIndex(month, freq="M"),
-            "nps_class": rows["nps_class"].to_numpy(),
+            "customer_id": spells["customer_id"].to_numpy()[rows],
+            "month": month,
+            "nps_class": spells["nps_class"].to_numpy()[rows],
             "exposure_months": (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH,
         }
     )
@@ -233,14 +250,15 @@ def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[
     placed = pd.merge_asof(sales, ordered, left_on="order_date", right_on="start", by="customer_id")
     inside = placed["nps_class"].notna() & (placed["order_date"] < placed["end"])
     placed = placed.loc[inside, ["customer_id", "order_date", "amount", "nps_class"]]
-    placed["month"] = placed["order_date"].dt.to_period("M")
+    placed["month"] = _month_number(placed["order_date"])
     return placed.reset_index(drop=True), int((~inside).sum())
 
 
 def _switchers(sales: pd.DataFrame, name: str) -> int:
     """Customers with sales both in class ``name`` and in another class."""
-    classes = sales.groupby("customer_id")["nps_class"].agg(lambda c: (c == name).any() and (c != name).any())
-    return int(classes.sum())
+    in_class = sales["nps_class"].eq(name)
+    both = in_class.groupby(sales["customer_id"]).agg(["any", "all"])
+    return int((both["any"] & ~both["all"]).sum())
 
 
 def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> list[str] | None:
@@ -250,7 +268,11 @@ def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> 
         notes.append(
             Note(
                 "loyalty.no_reference",
-                {"nps_class": REFERENCE_CLASS, "customers": counts[REFERENCE_CLASS], "min_customers": min_customers},
+                {
+                    "nps_class": REFERENCE_CLASS,
+                    "customers": counts[REFERENCE_CLASS],
+                    "min_customers": min_customers,
+                },
             )
         )
         return None
@@ -267,18 +289,17 @@ def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> 
 def _design(frame: pd.DataFrame, compared: list[str]) -> pd.DataFrame:
     """Class dummies (reference left out) and calendar-month dummies (first month left out)."""
     dummies = {name: (frame["nps_class"] == name).to_numpy(float) for name in compared}
-    months = sorted(frame["month"].unique())[1:]
     month = frame["month"].to_numpy()
-    dummies.update({f"month_{m}": (month == m).astype(float) for m in months})
+    dummies.update({f"month_{m}": (month == m).astype(float) for m in np.unique(month)[1:]})
     return pd.DataFrame(dummies, index=frame.index)
 
 
-def _group_mean(values: pd.DataFrame, groups: np.ndarray, weights: np.ndarray | None = None) -> pd.DataFrame:
-    """Each row's (weighted) mean over its group."""
-    if weights is None:
-        return values.groupby(groups).transform("mean")
-    weighted = values.mul(weights, axis=0).groupby(groups).transform("sum")
-    return weighted.div(pd.Series(weights, index=values.index).groupby(groups).transform("sum"), axis=0)
+def _group_mean(values: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each row's (weighted) mean over its group; ``values`` has one column per variable."""
+    weights = np.ones(len(groups)) if weights is None else weights
+    total = np.bincount(groups, weights=weights)
+    sums = np.column_stack([np.bincount(groups, weights=weights * column) for column in values.T])
+    return (sums / total[:, None])[groups]
 
 
 def _per_order_model(sales: pd.DataFrame, compared: list[str], notes: list) -> dict:
@@ -290,9 +311,9 @@ def _per_order_model(sales: pd.DataFrame, compared: list[str], notes: list) -> d
     sales = sales.loc[sales.groupby("customer_id")["amount"].transform("size") > 1]  # singletons
     groups = pd.factorize(sales["customer_id"])[0]
     design = _design(sales, compared)
-    log_amount = pd.DataFrame({"y": np.log(sales["amount"].to_numpy())}, index=sales.index)
-    y = log_amount["y"] - _group_mean(log_amount, groups)["y"]
-    x = design - _group_mean(design, groups)
+    log_amount = np.log(sales["amount"].to_numpy())[:, None]
+    y = (log_amount - _group_mean(log_amount, groups))[:, 0]
+    x = design - _group_mean(design.to_numpy(), groups)
     x = x.loc[:, (x.abs() > 1e-12).any()]
     result = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
     return {"params": result.params, "cov": result.cov_params(), "pvalues": result.pvalues}
@@ -310,28 +331,27 @@ def _poisson_model(cells: pd.DataFrame, outcome: str, compared: list[str], notes
     y = cells[outcome].to_numpy(float)
     offset = np.log(cells["exposure_months"].to_numpy())
     design = _design(cells, compared)
-    by_customer = pd.DataFrame({"y": y, "e": np.exp(offset)}).groupby(groups).transform("sum")
-    mu = np.exp(offset) * (by_customer["y"] / by_customer["e"]).to_numpy()  # customer rate, no slopes
-    beta = np.zeros(design.shape[1])
+    x_all = design.to_numpy()
+    rate = np.bincount(groups, weights=y) / np.bincount(groups, weights=np.exp(offset))
+    mu = np.exp(offset) * rate[groups]  # each customer's own rate, no slopes: the start
+    beta = np.zeros(x_all.shape[1])
     converged = False
     for _ in range(100):
-        working = np.log(mu) - offset + (y - mu) / mu
-        frame = design.assign(_working=working)
-        within = frame - _group_mean(frame, groups, mu)
-        root = np.sqrt(mu)
-        x = within.drop(columns="_working").to_numpy()
-        new_beta = np.linalg.lstsq(x * root[:, None], within["_working"].to_numpy() * root, rcond=None)[0]
-        effects = frame["_working"] - design.to_numpy() @ new_beta
-        alpha = _group_mean(effects.to_frame(), groups, mu).iloc[:, 0].to_numpy()
-        mu = np.exp(offset + design.to_numpy() @ new_beta + alpha)
+        working = (np.log(mu) - offset + (y - mu) / mu)[:, None]
+        x = x_all - _group_mean(x_all, groups, mu)
+        z = (working - _group_mean(working, groups, mu))[:, 0]
+        weighted = x * mu[:, None]
+        new_beta = np.linalg.solve(weighted.T @ x, weighted.T @ z)
+        alpha = _group_mean(working - (x_all @ new_beta)[:, None], groups, mu)[:, 0]
+        mu = np.exp(offset + x_all @ new_beta + alpha)
         change = np.max(np.abs(new_beta - beta))
         beta = new_beta
-        if change < 1e-9:
+        if change < 1e-10:
             converged = True
             break
     if not converged:
         notes.append(Note("loyalty.not_converged", {"outcome": outcome}))
-    x = design - _group_mean(design, groups, mu)
+    x = design - _group_mean(x_all, groups, mu)
     keep = (x.abs() > 1e-12).any().to_numpy()
     x, beta = x.loc[:, keep], beta[keep]
     model = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(mu) - x.to_numpy() @ beta)
@@ -381,7 +401,9 @@ def referral_inputs(rates) -> dict[str, Input]:
         if name in log_rate.index:
             key = f"referral_rate_{name}"
             se = float(np.sqrt(cov.loc[name, name]))
-            inputs[key] = Input.ratio(key, np.exp(log_rate[name]), se, "observational", source, REFERRAL_RATE_UNIT)
+            inputs[key] = Input.ratio(
+                key, np.exp(log_rate[name]), se, "observational", source, REFERRAL_RATE_UNIT
+            )
     if {"promoter", "passive"} <= set(log_rate.index):
         promoter, passive = np.exp(log_rate["promoter"]), np.exp(log_rate["passive"])
         variance = (
