@@ -43,6 +43,7 @@ _WHERE = {
     "PROGRAMME_SHARE": "_synth",
     "PROGRAMME_SPEND_UPLIFT": "_synth",
     "PROGRAMME_START": "_synth",
+    "PROMOTER_SPEND_UPLIFT": "_synth",
     "PURCHASE_FEATURES": "_readiness",
     "Problem": "_contract",
     "RATING_CENTRES": "_synth",

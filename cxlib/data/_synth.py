@@ -101,6 +101,10 @@ REFERRAL_RATE_BY_LATEST_NPS_CLASS = {
     "no_answer": 0.010,
 }
 NPS_CLASSES = ("no_answer", "detractor", "passive", "promoter")
+#: Loyal customers spend more per order: an order placed in a month when the customer's latest NPS
+#: class (as at the start of the month, as for referrals) is promoter has its amount multiplied by
+#: this; order counts do not change.
+PROMOTER_SPEND_UPLIFT = 1.15
 #: An unresolved complaint dated before the first day of the answer's month lowers the answer's latent
 #: score by this many NPS points (before rounding and clipping to 0-10); CSAT by half as many points
 #: of its 1-5 scale (the same shift of the latent mood, 0.9 / 1.8 of it).
@@ -321,7 +325,7 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, program
         season = SEASONALITY[month_start.month - 1]
         n_orders = rng.poisson(_stable(rate[idx] * season * exposure[idx]))
         rows, dates = _events(rng, idx, n_orders, month_start, days, lo, hi)
-        out["orders"].append((rows, dates, treated[rows].copy()))
+        out["orders"].append((rows, dates, treated[rows].copy(), latest_class[rows].copy()))
         # service contacts, complaints, cart abandonment: friction rises as satisfaction falls
         n_contacts = rng.poisson(_stable(0.10 * np.exp(-0.35 * s[idx]) * exposure[idx]))
         rows, dates = _events(rng, idx, n_contacts, month_start, days, lo, hi)
@@ -459,10 +463,13 @@ def _transactions_table(rng, ids, cust, orders) -> pd.DataFrame:
     rows = np.concatenate([o[0] for o in orders])
     dates = pd.DatetimeIndex(np.concatenate([o[1].to_numpy() for o in orders]))
     treated = np.concatenate([o[2] for o in orders]).astype(bool)
+    promoter = np.concatenate([o[3] for o in orders]) == NPS_CLASSES.index("promoter")
     seg = cust["segment"].to_numpy()[rows]
     season = np.where(dates.month == 12, 1.10, 1.0)
     amount = cust["basket"].to_numpy()[rows] * rng.lognormal(-0.18, 0.6, rows.size) * season
-    amount = np.round(amount * np.where(treated, PROGRAMME_SPEND_UPLIFT, 1.0), 2) + 0.0
+    # x * 1.0 is exact, so orders outside the pilot and outside promoter months keep their amounts
+    loyalty = np.where(promoter, PROMOTER_SPEND_UPLIFT, 1.0)
+    amount = np.round(amount * np.where(treated, PROGRAMME_SPEND_UPLIFT, 1.0) * loyalty, 2) + 0.0
     probs = SEGMENTS[["p_web", "p_app", "p_store"]].to_numpy()[seg]
     channel = np.array(["web", "app", "store"], dtype=object)[
         (rng.random(rows.size)[:, None] > probs.cumsum(1)).sum(1)
@@ -595,6 +602,18 @@ def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
             "rule": "referrals per active month at the class of the latest answer given before the month "
             "(promoter 9-10, passive 7-8, detractor 0-6; no_answer before any answer); each referral is "
             "a friend who signs up on the referral date, acquisition channel 'referral'",
+        },
+        "loyalty": {
+            "spend_multiplier_by_latest_nps_class": {
+                c: PROMOTER_SPEND_UPLIFT if c == "promoter" else 1.0
+                for c in REFERRAL_RATE_BY_LATEST_NPS_CLASS
+            },
+            "order_rate_multiplier_by_latest_nps_class": dict.fromkeys(
+                REFERRAL_RATE_BY_LATEST_NPS_CLASS, 1.0
+            ),
+            "rule": "each order's amount is multiplied by the multiplier of the customer's NPS class as at "
+            "the start of the order's month (the class of the latest answer given before the month, as for "
+            "referrals); order counts do not depend on the class",
         },
         "programme": {
             "name": "Priority care pilot",

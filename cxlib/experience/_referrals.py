@@ -189,6 +189,10 @@ class ReferralRates(FittedModel):
         The exposure spells (:func:`nps_class_spells`).
     referral_counts_ : dict
         Referral rows counted, and left out by reason (:func:`nps_class_spells`).
+    log_rates_ : Series
+        Log referral rate of each class with at least one referral (the model's coefficients).
+    log_rate_covariance_ : DataFrame
+        Their cluster-robust covariance (for contrasts such as promoter minus passive).
     caveats_ : list of Note
         ``referrals.no_events`` (a class without any referral: its interval is the exact Poisson
         one, and it has no rate ratio), ``referrals.no_churn_dates`` (exposure runs to the analysis
@@ -247,15 +251,16 @@ class ReferralRates(FittedModel):
         left_out = counts["outside_exposure"] + counts["undated"] + counts["unknown_referrer"]
         if left_out:
             caveats.append(Note("referrals.outside_exposure", {"referrals": left_out, **counts}))
-        rates, ratios = self._estimate(spells, per_class, caveats)
+        with_events = [c for c in per_class.index if per_class.loc[c, "referrals"] > 0]
+        self.log_rates_, self.log_rate_covariance_ = _poisson_log_rates(spells, with_events)
+        rates, ratios = self._estimate(per_class, caveats)
         self.summary_ = rates
         self.rate_ratios_ = ratios
         self.caveats_ = caveats
         return self
 
-    def _estimate(self, spells: pd.DataFrame, per_class: pd.DataFrame, caveats: list):
-        with_events = [c for c in per_class.index if per_class.loc[c, "referrals"] > 0]
-        log_rate, cov = _poisson_log_rates(spells, with_events)
+    def _estimate(self, per_class: pd.DataFrame, caveats: list):
+        log_rate, cov = self.log_rates_, self.log_rate_covariance_
         rows = []
         for name, row in per_class.iterrows():
             exposure = float(row["exposure_months"])

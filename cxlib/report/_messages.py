@@ -250,6 +250,24 @@ MESSAGES: dict[str, str] = {
         "no referral from {nps_class} customers in {exposure_months:,.0f} customer-months: the interval is "
         "the exact Poisson one and no rate ratio is shown"
     ),
+    # loyalty spend by NPS class (cxlib.impact.loyalty_spend)
+    "loyalty.no_surveys": "the data have no NPS answers: spend cannot be compared by NPS class",
+    "loyalty.no_transactions": "the data have no transactions: spend cannot be compared by NPS class",
+    "loyalty.no_reference": (
+        "only {customers:,} {customers:customer|customers} bought both as {nps_class} and in another NPS class "
+        "(at least {min_customers:,} needed): no class can be compared with {nps_class} customers"
+    ),
+    "loyalty.too_few_customers": (
+        "only {customers:,} {customers:customer|customers} bought both as {nps_class} and in another NPS class "
+        "(at least {min_customers:,} needed): {nps_class} spend is not estimated"
+    ),
+    "loyalty.outside_exposure": (
+        "{orders:,} {orders:order|orders} dated outside the customer's time as a customer (before sign-up "
+        "or after churn) left out"
+    ),
+    "loyalty.non_positive": "{orders:,} {orders:sale|sales} of zero or less left out of spend per order",
+    "loyalty.not_converged": "the model of {outcome} per month did not converge: treat its ratios as rough",
+    "loyalty.model_failed": "spend by NPS class could not be estimated ({error}): too little data to compare",
     # customer value (cxlib.value.BetaGeo, GammaGamma)
     "value.not_converged": "the {model} fit did not converge: treat its parameters and forecasts as rough",
     "value.no_covariance": (

@@ -1,0 +1,110 @@
+"""Loyalty spend and word-of-mouth inputs recover what the generator planted in the small demo.
+
+Planted (``cxlib/data/_synth.py``, recorded in ``ground_truth.json``): an order placed in a month whose
+latest NPS class is promoter costs ``PROMOTER_SPEND_UPLIFT`` = 1.15 times as much, order counts do not
+depend on the class, and referrals per customer-month are 0.030 (promoter) and 0.012 (passive).
+Tolerances are stated per test; the repeated-seed coverage is in benchmarks/bench_loyalty.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from cxlib.data import _synth as synth
+from cxlib.experience import ReferralRates
+from cxlib.features import churn_rule_from_config
+from cxlib.impact import Input, loyalty_spend, referral_inputs
+
+
+@pytest.fixture(scope="module")
+def rule(small_data, small_config):
+    return churn_rule_from_config(small_data, small_config)
+
+
+@pytest.fixture(scope="module")
+def spend(small_data, rule):
+    return loyalty_spend(small_data, rule)
+
+
+@pytest.fixture(scope="module")
+def promoter(spend):
+    return spend.table.set_index("nps_class").loc["promoter"]
+
+
+@pytest.fixture(scope="module")
+def planted(small_demo_dir):
+    truth = json.loads((small_demo_dir / "ground_truth.json").read_text())
+    return truth["loyalty"], truth["referrals"]["monthly_rate_by_latest_nps_class"]
+
+
+def test_ground_truth_records_the_planted_promoter_spend(planted):
+    loyalty, _ = planted
+    assert loyalty["spend_multiplier_by_latest_nps_class"]["promoter"] == synth.PROMOTER_SPEND_UPLIFT == 1.15
+    assert set(loyalty["order_rate_multiplier_by_latest_nps_class"].values()) == {1.0}
+
+
+def test_promoter_spend_per_order_recovers_the_planted_uplift(promoter, planted):
+    """95% interval holds 1.15; point estimate within 0.08 of it on the log scale (about 2.5 SE)."""
+    uplift = planted[0]["spend_multiplier_by_latest_nps_class"]["promoter"]
+    assert promoter["per_order_ci_low"] <= uplift <= promoter["per_order_ci_high"]
+    assert abs(np.log(promoter["per_order_ratio"]) - np.log(uplift)) < 0.08
+
+
+def test_promoters_order_as_often_as_passives(promoter):
+    """Planted order-rate ratio 1: inside the 95% interval, estimate within 0.1 of it on the log scale."""
+    assert promoter["order_rate_ci_low"] <= 1.0 <= promoter["order_rate_ci_high"]
+    assert abs(np.log(promoter["order_rate_ratio"])) < 0.1
+
+
+def test_promoter_spend_per_month_holds_the_planted_uplift(promoter, planted):
+    """Spend per month = per-order uplift x order rate 1 = 1.15: inside the 95% interval."""
+    uplift = planted[0]["spend_multiplier_by_latest_nps_class"]["promoter"]
+    assert promoter["spend_ci_low"] <= uplift <= promoter["spend_ci_high"]
+    assert promoter["customers"] >= 20 and promoter["orders"] > 0
+
+
+def test_spend_inputs_are_observational_lognormal_ratios(spend, promoter):
+    inputs = spend.inputs()
+    ratio = inputs["promoter_spend_ratio"]
+    assert (
+        isinstance(ratio, Input) and ratio.evidence == "observational" and ratio.distribution == "lognormal"
+    )
+    assert ratio.value == pytest.approx(promoter["spend_ratio"])
+    assert (ratio.low, ratio.high) == pytest.approx((promoter["spend_ci_low"], promoter["spend_ci_high"]))
+    assert spend.promoter_spend_ratio == ratio
+    assert {"promoter_order_value_ratio", "promoter_order_rate_ratio"} <= set(inputs)
+
+
+def test_referral_inputs_hold_the_planted_rates(small_data, rule, planted):
+    """The gain's 95% interval holds 0.030 - 0.012; the promoter rate's holds 0.030."""
+    rates = planted[1]
+    inputs = referral_inputs(ReferralRates().fit(small_data, rule))
+    gain, promoter = inputs["referral_rate_gain"], inputs["referral_rate_promoter"]
+    assert gain.low <= rates["promoter"] - rates["passive"] <= gain.high
+    assert gain.distribution == "normal" and gain.evidence == "observational" and gain.se > 0
+    assert promoter.low <= rates["promoter"] <= promoter.high
+    assert promoter.distribution == "lognormal"
+
+
+@pytest.mark.parametrize("table", ["surveys", "transactions"])
+def test_missing_table_gives_no_estimate_and_a_reason(small_data, rule, table):
+    tables = {name: frame for name, frame in small_data.tables.items() if name != table}
+    result = loyalty_spend(dataclasses.replace(small_data, tables=tables), rule)
+    assert result.promoter_spend_ratio is None and result.inputs() == {} and result.table.empty
+    assert [note.code for note in result.notes] == [f"loyalty.no_{table}"]
+
+
+def test_too_few_customers_to_compare_gives_no_estimate_and_a_reason(small_data, rule):
+    result = loyalty_spend(small_data, rule, min_customers=1_000_000)
+    assert result.promoter_spend_ratio is None and result.table.empty
+    assert "loyalty.no_reference" in [note.code for note in result.notes]
+
+
+def test_referral_inputs_without_surveys_are_empty(small_data, rule):
+    tables = {name: frame for name, frame in small_data.tables.items() if name != "surveys"}
+    rates = ReferralRates().fit(dataclasses.replace(small_data, tables=tables), rule)
+    assert referral_inputs(rates) == {}
