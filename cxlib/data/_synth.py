@@ -99,7 +99,7 @@ PILOT_DESIGNS = ("randomised", "targeted")
 #: being the customer's orders in the 3 calendar months before the start. Both are visible in the
 #: data and both go with lower churn and higher spend (premium plans churn less, frequent buyers are
 #: mostly the high-value segment), so a naive treated-vs-control comparison flatters the programme.
-TARGETED_PILOT_LOGIT = {"intercept": -2.4, "premium": 1.0, "log_orders": 0.8}
+TARGETED_PILOT_LOGIT = {"intercept": -2.8, "premium": 1.5, "log_orders": 1.0}
 TARGETED_PILOT_MONTHS_BEFORE = 3
 #: Referrals per active month by the NPS class of the customer's latest survey answer (from the first
 #: day of the month after the answer); customers who have not answered yet refer at the "no_answer"

@@ -11,13 +11,28 @@ Public names are defined in private modules and imported on first use (PEP 562).
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "DAYS_PER_MONTH": "_programme",
+    "DESIGN_CODES": "_programme",
     "DISTRIBUTIONS": "_inputs",
     "EVIDENCE": "_evidence",
     "EVIDENCE_LABELS": "_evidence",
     "Input": "_inputs",
+    "MIN_EVENTS": "_programme",
+    "MIN_GROUP_CUSTOMERS": "_programme",
+    "MIN_LEVEL_CUSTOMERS": "_programme",
+    "PROPENSITY_BOUNDS": "_balance",
+    "ProgrammeEvaluation": "_programme",
+    "PropensityWeights": "_balance",
+    "RECENT_MONTHS": "_programme",
+    "SMD_THRESHOLD": "_balance",
+    "SPEND_RATE_MONTHS": "_programme",
     "Z95": "_inputs",
+    "balance_table": "_balance",
     "check_evidence": "_evidence",
+    "effective_sample_size": "_balance",
+    "evaluate_programme": "_programme",
     "inputs_table": "_inputs",
+    "propensity_weights": "_balance",
     "weakest": "_evidence",
 }
 
