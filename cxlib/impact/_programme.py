@@ -252,7 +252,7 @@ def _customer_frame(data, members: pd.DataFrame, rule, notes: list[Note]) -> pd.
     if churn is None:
         notes.append(Note("programme.churn_undated"))
         churn = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    active = churn.isna() | (churn > start)
+    active = churn.isna() | (churn >= start)
     if not active.all():
         notes.append(Note("programme.not_active_at_start", {"customers": int((~active).sum())}))
     frame, start, churn = frame[active], start[active], churn[active]
