@@ -36,7 +36,7 @@ def _parse_params(pairs: list[str]) -> dict:
 def _synth(args) -> None:
     from cxlib.data._demo_folder import write_demo
 
-    out = write_demo(args.out, n_customers=args.customers, seed=args.seed)
+    out = write_demo(args.out, n_customers=args.customers, seed=args.seed, pilot=args.pilot)
     referred = json.loads((out / "ground_truth.json").read_text())["n_customers_referred"]
     print(
         f"wrote a synthetic company of {args.customers + referred:,} customers ({args.customers:,} "
@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--seed", type=int, default=42)
     synth.add_argument("--out", default="data/demo")
+    synth.add_argument(
+        "--pilot",
+        choices=["randomised", "targeted"],
+        default="randomised",
+        help="how the pilot programme's groups are formed: randomised 50/50 (default), or targeted at premium "
+        "and frequent customers (a non-randomised pilot; the rule is written to ground_truth.json)",
+    )
     synth.set_defaults(func=_synth)
     validate = sub.add_parser("validate", help="load and check the data a config points at")
     validate.add_argument("--config", required=True)

@@ -189,3 +189,17 @@ def test_synth_replaces_its_own_demo_and_leftovers_of_a_killed_run(tmp_path):
     write_demo(folder, n_customers=60, seed=3)
     assert json.loads((folder / "ground_truth.json").read_text())["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_targeted_pilot_enrols_premium_and_frequent_customers():
+    """``pilot="targeted"``: enrolment follows the recorded rule, so treatment and control differ."""
+    demo = synth.generate(1500, seed=3, pilot="targeted")
+    assert demo.truth["programme"]["assignment_logit"] == synth.TARGETED_PILOT_LOGIT
+    assert demo.truth["programme"]["design"] == "targeted"
+    programme = demo.tables["programme"].merge(demo.tables["customers"], on="CustomerID")
+    enrolled = programme["Group"].eq("treatment")
+    by_plan = enrolled.groupby(programme["Plan"] == "premium").mean()
+    assert by_plan[True] > 1.5 * by_plan[False]
+    assert 0.15 < enrolled.mean() < 0.45
+    with pytest.raises(ValueError, match="pilot must be one of"):
+        synth.generate(100, seed=1, pilot="stratified")

@@ -19,7 +19,9 @@ from cxlib.exceptions import DemoFolderError
 GENERATOR_NAMES = ("cxlib.data.generate", "cxlib.synth.generate")
 
 
-def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -> Path:
+def write_demo(
+    out_dir: str | Path, n_customers: int = 50_000, seed: int = 42, pilot: str = "randomised"
+) -> Path:
     """Generate the demo and write its tables, ``ground_truth.json`` and per-customer truth.
 
     Files are written to a temporary folder first and renamed into place, so an interrupted
@@ -32,6 +34,8 @@ def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -
         demo's files (else :class:`~cxlib.exceptions.DemoFolderError`, before anything is written).
     n_customers, seed : int
         See :func:`generate`.
+    pilot : {"randomised", "targeted"}
+        See :func:`generate`.
 
     Returns
     -------
@@ -42,7 +46,7 @@ def write_demo(out_dir: str | Path, n_customers: int = 50_000, seed: int = 42) -
     tmp, old = (out_dir.with_name(out_dir.name + suffix) for suffix in (".tmp", ".old"))
     for folder in (out_dir, tmp, old):
         _check_ours(folder)
-    demo = generate(n_customers=n_customers, seed=seed)
+    demo = generate(n_customers=n_customers, seed=seed, pilot=pilot)
     _rmtree(tmp)  # left by a killed run: checked above to hold only the generator's files
     _rmtree(old)
     tmp.mkdir(parents=True)

@@ -91,6 +91,16 @@ LONG_WAIT_MINUTES = 20
 PROGRAMME_START = pd.Timestamp("2025-04-01")
 PROGRAMME_SPEND_UPLIFT = 1.08
 PROGRAMME_SHARE = 0.15  # of customers active at the start, split 50/50
+#: Pilot designs :func:`generate` can plant: a randomised pilot (the default), or a targeted one.
+PILOT_DESIGNS = ("randomised", "targeted")
+#: Targeted pilot: every customer active 3+ months at the start is listed, and is enrolled
+#: (treatment; the others are the control group) with probability
+#: ``expit(intercept + premium * [plan is premium] + log_orders * log(1 + orders))``, ``orders``
+#: being the customer's orders in the 3 calendar months before the start. Both are visible in the
+#: data and both go with lower churn and higher spend (premium plans churn less, frequent buyers are
+#: mostly the high-value segment), so a naive treated-vs-control comparison flatters the programme.
+TARGETED_PILOT_LOGIT = {"intercept": -2.8, "premium": 1.5, "log_orders": 1.0}
+TARGETED_PILOT_MONTHS_BEFORE = 3
 #: Referrals per active month by the NPS class of the customer's latest survey answer (from the first
 #: day of the month after the answer); customers who have not answered yet refer at the "no_answer"
 #: rate. Each referral is a friend who signs up on the referral date (acquisition channel "referral").
@@ -248,7 +258,13 @@ def _events(rng, idx, counts, month_start, days, lo_frac, hi_frac):
     return rows, dates
 
 
-def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, programme_members: dict) -> dict:  # noqa: C901
+def _simulate(  # noqa: C901
+    rng: np.random.Generator,
+    cust: pd.DataFrame,
+    n_base: int,
+    programme_members: dict,
+    pilot: str = "randomised",
+) -> dict:
     """Month by month: cancellations, orders, friction, survey answers and referrals.
 
     ``cust`` holds ``n_base`` customers acquired through the other channels, then a reserve of
@@ -279,7 +295,15 @@ def _simulate(rng: np.random.Generator, cust: pd.DataFrame, n_base: int, program
         days = month_start.days_in_month
         alive = (signup_month <= m) & np.isnat(churn_date)
         if m == prog_month:
-            programme_members.update(_assign_programme(rng, signup_month, alive, m))
+            if pilot == "targeted":
+                recent = out["orders"][-TARGETED_PILOT_MONTHS_BEFORE:]
+                orders_before = np.bincount(np.concatenate([o[0] for o in recent]), minlength=n)
+                assigned = _assign_targeted(
+                    rng, signup_month, alive, m, cust["plan"].to_numpy(), orders_before
+                )
+            else:
+                assigned = _assign_programme(rng, signup_month, alive, m)
+            programme_members.update(assigned)
             treated[programme_members["treatment"]] = True
         eta = (
             static_eta
@@ -372,11 +396,25 @@ def _assign_programme(rng, signup_month, alive, month) -> dict:
     return {"treatment": chosen[treat], "control": chosen[~treat]}
 
 
+def _assign_targeted(rng, signup_month, alive, month, plan, orders_before) -> dict:
+    """Targeted pilot (:data:`TARGETED_PILOT_LOGIT`): everyone eligible is listed, enrolment by propensity."""
+    eligible = np.flatnonzero(alive & (signup_month <= month - 3))
+    coef = TARGETED_PILOT_LOGIT
+    logit = (
+        coef["intercept"]
+        + coef["premium"] * (plan[eligible] == "premium")
+        + coef["log_orders"] * _stable(np.log1p(orders_before[eligible]))
+    )
+    propensity = _stable(1 / (1 + np.exp(-logit)))
+    treat = rng.random(eligible.size) < propensity
+    return {"treatment": eligible[treat], "control": eligible[~treat]}
+
+
 def _rating(rng, latent, noise=0.6, centre=3.7, scale=0.9):
     return np.clip(np.round(centre + scale * (latent + rng.normal(0, noise, latent.size))), 1, 5)
 
 
-def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
+def generate(n_customers: int = 50_000, seed: int = 42, pilot: str = "randomised") -> SyntheticCompany:
     """Simulate a membership retailer with planted effects.
 
     Parameters
@@ -385,18 +423,24 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
         Customers who sign up over the three years to 2025-12-31 (50,000 gives about 1M transactions).
     seed : int
         Same seed, same tables.
+    pilot : {"randomised", "targeted"}
+        How the pilot programme's groups are formed: randomised (:data:`PROGRAMME_SHARE` of customers
+        active 3+ months at the start, 50/50), or targeted at premium and frequent customers
+        (:data:`TARGETED_PILOT_LOGIT`; a non-randomised pilot whose naive comparison is biased).
 
     Returns
     -------
     SyntheticCompany
     """
+    if pilot not in PILOT_DESIGNS:
+        raise ValueError(f"pilot must be one of {', '.join(PILOT_DESIGNS)}, got {pilot!r}")
     rng = np.random.default_rng(seed)
     # the customers acquired through other channels, then a reserve of friends for referrals to bring
     cust = _latent_customers(rng, 2 * n_customers)
     cust.loc[n_customers:, "acquisition_channel"] = "referral"
     cust.loc[n_customers:, "signup_month"] = N_MONTHS  # not signed up until a referral brings them
     members: dict = {}
-    sim = _simulate(rng, cust, n_customers, members)
+    sim = _simulate(rng, cust, n_customers, members, pilot)
     out = sim["out"]
     cust = cust.iloc[: sim["n_used"]].copy()
     cust["signup_month"] = sim["signup_month"][: sim["n_used"]]
@@ -437,7 +481,7 @@ def generate(n_customers: int = 50_000, seed: int = 42) -> SyntheticCompany:
     )
     return SyntheticCompany(
         tables=tables,
-        truth=_truth(n_customers, seed, tables, referred=len(cust) - n_customers),
+        truth=_truth(n_customers, seed, tables, referred=len(cust) - n_customers, pilot=pilot),
         customer_truth=customer_truth,
     )
 
@@ -553,8 +597,8 @@ def _referrals_table(ids, parts) -> pd.DataFrame:
     ).sort_values("ReferralDate", kind="stable", ignore_index=True)
 
 
-def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
-    return {
+def _truth(n_customers: int, seed: int, tables: dict, referred: int, pilot: str = "randomised") -> dict:
+    truth = {
         "generator": "cxlib.data.generate",
         "n_customers": n_customers,
         "n_customers_referred": referred,
@@ -630,3 +674,16 @@ def _truth(n_customers: int, seed: int, tables: dict, referred: int) -> dict:
         },
         "row_counts": {name: int(len(t)) for name, t in tables.items()},
     }
+    if pilot == "targeted":  # only then, so the default ground_truth.json stays byte for byte the same
+        truth["programme"].update(
+            design="targeted",
+            assignment=(
+                "every customer active 3+ months at the start is listed; enrolled (treatment) with "
+                "probability expit(intercept + premium * [plan is premium] + log_orders * log(1 + orders in "
+                f"the {TARGETED_PILOT_MONTHS_BEFORE} calendar months before the start)), the others are the "
+                "control group"
+            ),
+            assignment_logit=TARGETED_PILOT_LOGIT,
+            assignment_months_before=TARGETED_PILOT_MONTHS_BEFORE,
+        )
+    return truth

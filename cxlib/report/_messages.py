@@ -324,6 +324,43 @@ MESSAGES: dict[str, str] = {
     ),
     "impact.driver_absent": "{driver:label}: not in these data, so no what-if for it",
     "impact.driver_unrated": "{driver:label}: the churn model gives no hazard ratio for it, so no what-if",
+    # pilot programme evaluation (cxlib.impact.evaluate_programme)
+    "programme.no_table": "the data have no programme table: no pilot measures the programme's effects",
+    "programme.several": (
+        "the programme table lists several programmes: '{programme}' is evaluated, not {others:quoted}"
+    ),
+    "programme.no_control": "the programme has no control group, so its effects cannot be estimated",
+    "programme.no_treatment": "the programme has no treatment group, so its effects cannot be estimated",
+    "programme.unknown_customers": (
+        "{customers:,} programme {customers:member is|members are} not in the customers table and left out"
+    ),
+    "programme.too_few_customers": (
+        "the {group} group has {customers:,} {customers:customer|customers}, fewer than the {min_customers} an "
+        "estimate needs"
+    ),
+    "programme.too_few_events": (
+        "only {events:,} {events:customer|customers} churned after the start, fewer than the {min_events} a "
+        "hazard ratio needs"
+    ),
+    "programme.churn_undated": "churn has no dates here, so the programme's effect on churn cannot be timed",
+    "programme.no_transactions": "the data have no transactions, so the programme's effect on spend is not estimated",
+    "programme.not_active_at_start": (
+        "{customers:,} programme {customers:member|members} had churned before the start and {customers:is|are} "
+        "left out"
+    ),
+    "programme.assumption_randomised": "'{programme}' assigned customers to treatment and control at random",
+    "programme.assumption_no_unmeasured_confounding": (
+        "the groups were not formed at random: the estimates hold if enrolment depended on nothing that also "
+        "drives churn or spend beyond {covariates:labels}"
+    ),
+    "programme.propensity_clipped": (
+        "{customers:,} {customers:customer has|customers have} an extreme enrolment probability, clipped "
+        "before weighting"
+    ),
+    "programme.imbalance": (
+        "after weighting, {covariates:labels} still {covariates:differs|differ} between the groups "
+        "(standardised difference of {threshold:g} or more)"
+    ),
     # lists of names: what follows the first MAX_NAMED
     "list.more": " and {count:,} more",
 }
