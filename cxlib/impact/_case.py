@@ -65,8 +65,9 @@ def figures(base, x: dict[str, np.ndarray], settings: LeverSettings) -> dict[str
     out["customers_retained"] = streams["alive"][:, -1] - alive_1
     out["referrals"] = streams["referrals"].sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # no extra customer retained: no finite cost buys one
         out["cost_per_retained"] = np.where(
-            out["customers_retained"] > 0, out["cost"] / out["customers_retained"], np.nan
+            out["customers_retained"] > 0, out["cost"] / out["customers_retained"], np.inf
         )
     return out
 

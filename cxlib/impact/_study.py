@@ -419,7 +419,7 @@ def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
 
 
 def _what_if(study: ImpactStudy, data, config, base, effects) -> None:
-    from cxlib.impact._retention import friction_what_if
+    from cxlib.impact._retention_levers import friction_what_if
 
     if effects is None and data.has("interactions"):
         from cxlib.experience import friction_effects
@@ -438,7 +438,7 @@ def _what_if(study: ImpactStudy, data, config, base, effects) -> None:
 
 
 def _targeting(study: ImpactStudy, base) -> None:
-    from cxlib.impact._retention import targeting
+    from cxlib.impact._retention_levers import targeting
 
     groups = getattr(base, "groups", {})
     by = next((v for v in ("segment_name", "plan") if v in groups), None)
