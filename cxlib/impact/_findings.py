@@ -14,6 +14,12 @@ from cxlib.report import md_text
 from cxlib.value._report import rounded_money
 
 
+def _noun(study: ImpactStudy) -> str:
+    from cxlib.impact._report import noun
+
+    return noun(study)
+
+
 def _fmt(study: ImpactStudy):
     return rounded_money(md_text(study.settings["currency"]))
 
@@ -32,7 +38,7 @@ def describe_findings(study: ImpactStudy) -> str:
     lines = []
     total = _figure(study, "margin_total")
     lines.append(
-        f"- The programme is expected to add **{fmt(total['value'])}** of margin over "
+        f"- The {_noun(study)} is expected to add **{fmt(total['value'])}** of margin over "
         f"{study.settings['horizon_months']} months ({fmt(total['low'])} to {fmt(total['high'])}; "
         f"{EVIDENCE_LABELS[total['evidence']]})."
     )
@@ -51,7 +57,7 @@ def describe_findings(study: ImpactStudy) -> str:
     if case.has_costs:
         npv, roi = _figure(study, "npv"), _figure(study, "roi")
         lines.append(
-            f"- Net of costs the programme is worth **{fmt(npv['value'])}** ({fmt(npv['low'])} to {fmt(npv['high'])}), "
+            f"- Net of costs the {_noun(study)} is worth **{fmt(npv['value'])}** ({fmt(npv['low'])} to {fmt(npv['high'])}), "
             f"a return of {roi['value']:.0%} on its cost; it returns more than it costs in {case.p_roi_positive:.0%} of "
             "the simulations."
         )
@@ -66,7 +72,7 @@ def describe_findings(study: ImpactStudy) -> str:
 
         groups = study.targeting_groups
         lines.append(
-            f"- Per unit of cost the programme returns most in {variable_label(groups.index.name).lower()} "
+            f"- Per unit of cost the {_noun(study)} returns most in {variable_label(groups.index.name).lower()} "
             f"**{md_text(groups.index[0])}**."
         )
     return "\n".join(lines[:5])
@@ -80,11 +86,11 @@ def impact_headline(study: ImpactStudy) -> str:
     if study.case.has_costs:
         npv = _figure(study, "npv")
         return (
-            f"CX programme: net value {fmt(npv['value'])} on margin (95% interval {fmt(npv['low'])} to "
+            f"CX {_noun(study)}: net value {fmt(npv['value'])} on margin (95% interval {fmt(npv['low'])} to "
             f"{fmt(npv['high'])}); returns more than it costs in {study.case.p_roi_positive:.0%} of simulations."
         )
     total = _figure(study, "margin_total")
-    return f"CX programme: {fmt(total['value'])} of extra margin (95% interval {fmt(total['low'])} to {fmt(total['high'])})."
+    return f"CX {_noun(study)}: {fmt(total['value'])} of extra margin (95% interval {fmt(total['low'])} to {fmt(total['high'])})."
 
 
 def summary_metrics(study: ImpactStudy) -> dict:

@@ -15,14 +15,14 @@ STEP_LABELS = {
     "loyalty": "More spend per\nloyal customer",
     "retention": "Lower churn,\nlonger lifetimes",
     "word_of_mouth": "New customers by\nword of mouth",
-    "cost": "Programme cost",
+    "cost": "Cost",
     "npv": "Net present value",
     "margin_total": "Total margin",
 }
 #: Reader's names of the inputs (tornado rows).
 INPUT_LABELS = {
-    "hazard_ratio": "Churn hazard ratio under the programme",
-    "spend_ratio": "Spend ratio under the programme",
+    "hazard_ratio": "Churn hazard ratio",
+    "spend_ratio": "Spend ratio",
     "promoter_shift": "Share moved to promoter",
     "promoter_spend_ratio": "Promoters' spend vs passives'",
     "referral_rate_gain": "Extra referrals per promoter-month",
@@ -124,7 +124,7 @@ def plot_targeting(curve: pd.DataFrame, currency: str = "EUR", budget: float | N
     return finish(
         ax,
         "Expected return as enrolment grows, best prospects first",
-        xlabel=f"Programme running cost spent ({currency}, present value)",
+        xlabel=f"Running cost spent ({currency}, present value)",
         ylabel=f"Net margin ({currency})",
     )
 

@@ -46,15 +46,34 @@ def _fmt(study: ImpactStudy):
 
 def money_range(study: ImpactStudy, value: float, low: float, high: float) -> str:
     """``1.23 million EUR (95% interval 0.80 million EUR to 1.70 million EUR)`` (Markdown-safe)."""
-    fmt = _fmt(study)
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return fmt(value)
-    return f"{fmt(value)} (95% interval {fmt(low)} to {fmt(high)})"
+    return f"{_money(study, value)} (95% interval {money_interval(study, low, high)})"
+
+
+def _money(study: ImpactStudy, value: float) -> str:
+    return _fmt(study)(value) if np.isfinite(value) else "no finite amount"
+
+
+def money_interval(study: ImpactStudy, low: float, high: float) -> str:
+    """``0.80 million EUR to 1.70 million EUR``; an infinite end says there is no bound."""
+    if np.isnan(low) or np.isnan(high):
+        return "not estimated"
+    if not np.isfinite(high):
+        return f"{_money(study, low)} or more, with no upper bound"
+    return f"{_money(study, low)} to {_money(study, high)}"
 
 
 def evidence_label(code: str) -> str:
     """The reader's name of an evidence code, e.g. *randomised pilot*."""
     return EVIDENCE_LABELS[code]
+
+
+def noun(study: ImpactStudy) -> str:
+    """What the report calls the investment: the *programme* when the data hold its pilot, else the *initiative*.
+
+    Without a programme table the report must not speak of a programme the data do not record; what
+    it values is then a planned CX initiative.
+    """
+    return "programme" if study.settings.get("has_programme") else "initiative"
 
 
 def _reason(reason: str) -> str:
@@ -82,7 +101,7 @@ def recommendation(study: ImpactStudy) -> str:
         npv, roi = _row(study, "npv"), _row(study, "roi")
         p = case.p_roi_positive
         if p >= 0.9:
-            verdict = "**Fund the programme.**"
+            verdict = f"**Fund the {noun(study)}.**"
         elif p >= 0.5:
             verdict = "**Fund it in the segments that pay first, and measure as it runs.**"
         else:
@@ -97,15 +116,15 @@ def recommendation(study: ImpactStudy) -> str:
             f"{verdict} Over {s['horizon_months']} months, enrolling {enrolled} is expected to return "
             f"{money_range(study, npv['value'], npv['low'], npv['high'])} net on margin, after costs of "
             f"{_fmt(study)(_row(study, 'cost')['value'])}: a return on investment of {roi['value']:.0%} "
-            f"({roi['low']:.0%} to {roi['high']:.0%}). The programme returns more than it costs in {p:.0%} of "
+            f"({roi['low']:.0%} to {roi['high']:.0%}). The {noun(study)} returns more than it costs in {p:.0%} of "
             f"{len(case.draws['npv']):,} simulations. {pays}",
         ]
     else:
         lines += [
             f"Enrolling {enrolled} is expected to add {money_range(study, total['value'], total['low'], total['high'])} "
-            f"of margin over {s['horizon_months']} months. **No programme costs were given** "
+            f"of margin over {s['horizon_months']} months. **No costs were given** "
             "(`impact.cost_fixed`, `impact.cost_per_customer_year`), so the return on investment cannot be judged: "
-            "the programme pays if it costs less than this.",
+            f"the {noun(study)} pays if it costs less than this.",
         ]
     lines += ["", _evidence_sentence(study)]
     return "\n".join(lines)
@@ -150,7 +169,7 @@ def report_intro(study: ImpactStudy, data) -> str:
         "the figure decides).",
     ]
     missing = [
-        f"- {label}: {_reason(study.unavailable[key])}."
+        f"- {label}: not available, as {_reason(study.unavailable[key])}."
         for key, label in (
             ("programme", "Pilot evaluation (so churn and spend effects are assumptions)"),
             ("loyalty", "Promoters' spend (so the spend effect is an assumption)"),
@@ -196,7 +215,7 @@ def lever_report(study: ImpactStudy) -> list:
 
     s = study.settings
     out = [
-        Markdown("## What is the programme worth, lever by lever?\n\n" + describe_levers(study)),
+        Markdown(f"## What is the {noun(study)} worth, lever by lever?\n\n" + describe_levers(study)),
         styled(
             lever_table(study),
             caption="The three levers of CX revenue (95% intervals; present value on margin)",
@@ -217,7 +236,7 @@ def describe_levers(study: ImpactStudy) -> str:
     if study.sources.get("spend") == "pilot":
         r = i["spend_ratio"]
         lines.append(
-            f"- **Loyalty:** the pilot measured spend {r.value - 1:+.1%} per customer under the programme "
+            f"- **Loyalty:** the pilot measured spend {r.value - 1:+.1%} per customer under the {noun(study)} "
             f"({r.low - 1:+.1%} to {r.high - 1:+.1%}, {evidence_label(r.evidence)}), applied to the enrolled customers' "
             "current revenue."
         )
@@ -225,7 +244,7 @@ def describe_levers(study: ImpactStudy) -> str:
         q, shift = i["promoter_spend_ratio"], i["promoter_shift"]
         lines.append(
             f"- **Loyalty:** a customer spends {q.value - 1:+.0%} a month while a promoter (NPS 9-10) against their own "
-            f"months as a passive ({q.low - 1:+.0%} to {q.high - 1:+.0%}, {evidence_label(q.evidence)}); the programme is "
+            f"months as a passive ({q.low - 1:+.0%} to {q.high - 1:+.0%}, {evidence_label(q.evidence)}); the {noun(study)} is "
             f"assumed to turn {shift.value:.0%} ({shift.low:.0%} to {shift.high:.0%}) of non-promoters into promoters "
             "(`impact.promoter_shift`)."
         )
@@ -241,7 +260,7 @@ def describe_levers(study: ImpactStudy) -> str:
         else "an assumption (`impact.churn_reduction`)"
     )
     lines.append(
-        f"- **Retention:** the churn hazard under the programme is {h.value:.2f} times today's ({h.low:.2f} to "
+        f"- **Retention:** the churn hazard under the {noun(study)} is {h.value:.2f} times today's ({h.low:.2f} to "
         f"{h.high:.2f}), from {source}; each customer's survival curve from the churn model becomes S(t)^{h.value:.2f}, "
         "and the months gained are valued at their current spend."
     )
@@ -258,9 +277,10 @@ def describe_levers(study: ImpactStudy) -> str:
             f"({g.low * 12:.2f} to {g.high * 12:.2f}, {evidence_label(g.evidence)}); each is worth {fmt(v.value)} on margin"
             f"{saved}."
         )
+    extra = "the extra spend and referrals" if "referral_rate_gain" in i else "the extra spend"
     lines.append(
-        "\nThe levers are added without their interaction (the extra spend and referrals of customers who stay "
-        "longer because of the programme), so the total is slightly conservative."
+        f"\nThe levers are added without their interaction ({extra} of customers who stay longer because of the "
+        f"{noun(study)}), so the total is slightly conservative."
     )
     return "\n".join(lines)
 
@@ -288,7 +308,9 @@ def group_table(study: ImpactStudy) -> pd.DataFrame:
 def _group_caption(study: ImpactStudy) -> str:
     from cxlib.report import variable_label
 
-    return f"Programme margin by {variable_label(study.group_variable).lower()} (95% intervals)"
+    return (
+        f"{noun(study).capitalize()} margin by {variable_label(study.group_variable).lower()} (95% intervals)"
+    )
 
 
 def describe_groups(study: ImpactStudy) -> str:
@@ -299,7 +321,7 @@ def describe_groups(study: ImpactStudy) -> str:
     top = table.iloc[0]
     name = variable_label(study.group_variable).lower()
     return (
-        f"Per enrolled customer the programme is worth most in {name} **{md_text(top['group'])}** "
+        f"Per enrolled customer the {noun(study)} is worth most in {name} **{md_text(top['group'])}** "
         f"({_fmt(study)(top['per_customer'])} each), least in {name} **{md_text(table.iloc[-1]['group'])}** "
         f"({_fmt(study)(table.iloc[-1]['per_customer'])})."
     )
@@ -311,7 +333,7 @@ def describe_groups(study: ImpactStudy) -> str:
 def pilot_report(study: ImpactStudy) -> list:
     """How the pilot was evaluated: effects with intervals, the naive comparison, balance, the assumption."""
     programme = study.programme
-    if programme is None or not getattr(programme, "available", False):
+    if programme is None or not len(programme.effects):
         return []
     from cxlib.impact._report_pilot import pilot_parts
 
@@ -332,7 +354,7 @@ def economics_report(study: ImpactStudy) -> list:
     rows = []
     for figure, label in (
         ("margin_total", "Incremental margin (present value)"),
-        ("cost", "Programme cost (present value)"),
+        ("cost", "Cost (present value)"),
         ("npv", "Net present value"),
         ("roi", "Return on investment"),
         ("payback_month", "Payback (months)"),
@@ -346,13 +368,13 @@ def economics_report(study: ImpactStudy) -> list:
         elif figure == "payback_month":
             text = _payback_text(row, study.settings["horizon_months"])
         else:
-            text = f"{fmt(row['value'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+            text = f"{_money(study, row['value'])} ({money_interval(study, row['low'], row['high'])})"
         rows.append(
             {"Figure": label, "Value (95% interval)": text, "Rests on": evidence_label(row["evidence"])}
         )
     top = case.tornado.iloc[0] if len(case.tornado) else None
     words = (
-        f"The input that moves the result most is **{_input_name(top['input'])}**: across its range the NPV runs from "
+        f"The input that moves the result most is **{_input_name(top['input'], study)}**: across its range the NPV runs from "
         f"{fmt(min(top['result_low'], top['result_high']))} to {fmt(max(top['result_low'], top['result_high']))}."
         if top is not None
         else ""
@@ -362,7 +384,7 @@ def economics_report(study: ImpactStudy) -> list:
             "## Does it pay?\n\nCosts are the config's (`impact.cost_fixed` once, `impact.cost_per_customer_year` for each "
             "enrolled customer while they stay), set against the incremental **margin**. " + words
         ),
-        styled(pd.DataFrame(rows), caption="Programme economics on margin (95% intervals)"),
+        styled(pd.DataFrame(rows), caption=f"Economics of the {noun(study)} on margin (95% intervals)"),
         _close(plot_npv_spread(case.draws["npv"], study.settings["currency"])),
         _close(plot_tornado(case.tornado, study.settings["currency"])),
     ]
@@ -375,10 +397,10 @@ def _payback_text(row, horizon: int) -> str:
     return f"{month(row['value'])} ({month(row['low'])} to {month(row['high'])})"
 
 
-def _input_name(name: str) -> str:
+def _input_name(name: str, study: ImpactStudy) -> str:
     from cxlib.impact._plots import INPUT_LABELS
 
-    return INPUT_LABELS.get(name, name).lower()
+    return INPUT_LABELS.get(name, name).lower().replace("programme", noun(study))
 
 
 # ---- targeting, what-ifs, assumptions, KPIs -----------------------------------------------------

@@ -7,6 +7,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from cxlib.impact._evidence import EVIDENCE_LABELS
+from cxlib.impact._report import noun
 from cxlib.report import md_text, render, styled, variable_label
 from cxlib.value._report import rounded_money
 
@@ -60,8 +61,11 @@ def targeting_parts(study) -> list:
             f" In {len(losing)} of {len(groups)} groups the expected margin does not cover the running cost per customer; "
             "leave them out unless the effect there is larger than the pilot's average."
         )
+    effect = (
+        "the pilot's average effect" if study.sources.get("hazard_ratio") == "pilot" else "the assumed effect"
+    )
     words += (
-        " The ranking assumes the programme works equally well in every group (the pilot's average effect); an "
+        f" The ranking assumes the {noun(study)} works equally well in every group ({effect}); an "
         "uplift model per customer needs a larger pilot."
     )
     if budget is not None:
@@ -110,14 +114,14 @@ def what_if_parts(study) -> list:
 
 
 INPUT_NAMES = {
-    "hazard_ratio": "Churn hazard ratio under the programme",
-    "spend_ratio": "Spend ratio under the programme",
+    "hazard_ratio": "Churn hazard ratio under the {p}",
+    "spend_ratio": "Spend ratio under the {p}",
     "promoter_shift": "Share of non-promoters turned into promoters",
     "promoter_spend_ratio": "Promoters' spend per month vs passives'",
     "referral_rate_gain": "Extra referrals per customer-month, promoter vs passive",
     "referred_value": "Value of a referred customer (margin)",
     "cac": "Acquisition cost saved per referred customer",
-    "cost_fixed": "One-off programme cost",
+    "cost_fixed": "One-off cost of the {p}",
     "cost_per_customer_year": "Running cost per enrolled customer and year",
 }
 
@@ -139,7 +143,7 @@ def assumption_parts(study) -> list:
     """Every input: value with its interval or range, what it rests on, where it comes from."""
     rows = [
         {
-            "Input": INPUT_NAMES.get(name, name),
+            "Input": INPUT_NAMES.get(name, name).format(p=noun(study)),
             "Value (interval or range)": _number(item),
             "Rests on": EVIDENCE_LABELS[item.evidence],
             "Source": md_text(item.source),
@@ -159,33 +163,32 @@ def assumption_parts(study) -> list:
 
 KPI_NAMES = {
     "acquisition_cost": ("Acquisition cost per new customer", "word of mouth"),
-    "retention_cost_per_retained": ("Programme cost per extra customer retained", "retention"),
+    "retention_cost_per_retained": ("Cost per extra customer retained", "retention"),
     "checkout_abandonment": (
         "Checkout abandonment (abandoned carts / (carts + orders), last 12 months)",
         "loyalty",
     ),
-    "conversion": ("Conversion", "loyalty"),
+    "conversion": ("Conversion (needs visits, which no input table holds)", "loyalty"),
 }
 
 
 def kpi_parts(study) -> list:
-    """The seed KPIs beside the lever each feeds; those the data cannot give say so."""
+    """The seed KPIs beside the lever each feeds; those the data cannot give are named as not available."""
     if study.kpis is None:
         return []
     fmt = _fmt(study)
-    rows = []
+    rows, missing = [], []
     for row in study.kpis.itertuples():
         name, lever = KPI_NAMES.get(row.kpi, (row.kpi, row.lever))
         if not np.isfinite(row.value):
-            value = "not available from these data"
-        elif row.unit == "money":
-            value = fmt(row.value)
-        else:
-            value = f"{row.value:.1%}"
+            missing.append(name.split(" (")[0].lower())
+            continue
+        value = fmt(row.value) if row.unit == "money" else f"{row.value:.1%}"
         rows.append({"KPI": name, "Value": value, "Feeds the lever": lever})
-    return [
-        Markdown("## The KPIs behind the levers"),
-        styled(
-            pd.DataFrame(rows), caption="Seed KPIs (conversion needs visit data, which no input table holds)"
-        ),
-    ]
+    words = "## The KPIs behind the levers"
+    if missing:
+        words += "\n\nNot available from these data: " + ", ".join(missing) + "."
+    out = [Markdown(words)]
+    if rows:
+        out.append(styled(pd.DataFrame(rows), caption="Seed KPIs"))
+    return out

@@ -171,6 +171,7 @@ def impact_study(
 
     study = ImpactStudy(settings=impact_settings(config, programme_cost, churn_reduction))
     settings = study.settings
+    settings["has_programme"] = data.has("programme")
     if n_draws is not None and n_draws > 0:
         settings["n_draws"] = int(n_draws)
     rule = churn_rule_from_config(data, config)
