@@ -222,6 +222,9 @@ def lever_report(study: ImpactStudy) -> list:
         ),
         _close(plot_waterfall(study.case.waterfall, s["currency"])),
     ]
+    out.append(styled(evidence_table(study), caption="The margin split by what it rests on (95% intervals)"))
+    if study.shift_value is not None and len(study.shift_value):
+        out += [Markdown(describe_shift(study)), styled(shift_table(study), caption=_shift_caption(study))]
     if study.by_group is not None and len(study.by_group):
         out += [Markdown(describe_groups(study)), styled(group_table(study), caption=_group_caption(study))]
     return out
@@ -283,6 +286,66 @@ def describe_levers(study: ImpactStudy) -> str:
         f"{noun(study)}), so the total is slightly conservative."
     )
     return "\n".join(lines)
+
+
+def evidence_table(study: ImpactStudy) -> pd.DataFrame:
+    """The levers' margin summed by strength of evidence, strongest first."""
+    fmt = _fmt(study)
+    table = study.case.by_evidence
+    return pd.DataFrame(
+        {
+            "Rests on": table["evidence"].map(evidence_label),
+            "Levers": [
+                ", ".join(LEVER_NAMES[lever].lower() for lever in levers.split(", "))
+                for levers in table["levers"]
+            ],
+            "Margin (present value)": [
+                f"{fmt(v)} ({fmt(lo)} to {fmt(hi)})"
+                for v, lo, hi in zip(table["value"], table["low"], table["high"], strict=True)
+            ],
+        }
+    )
+
+
+def _shift_caption(study: ImpactStudy) -> str:
+    from cxlib.impact._study import SHIFTED
+
+    return (
+        f"What moving {SHIFTED} customers from passive to promoter is worth over the horizon (95% intervals)"
+    )
+
+
+def shift_table(study: ImpactStudy) -> pd.DataFrame:
+    """Margin of moving customers from passive to promoter, by lever."""
+    fmt = _fmt(study)
+    table = study.shift_value
+    return pd.DataFrame(
+        {
+            "Lever": table["lever"].map(LEVER_NAMES),
+            "Margin (present value)": [
+                f"{fmt(v)} ({fmt(lo)} to {fmt(hi)})"
+                for v, lo, hi in zip(table["value"], table["low"], table["high"], strict=True)
+            ],
+            "Rests on": table["evidence"].map(evidence_label),
+        }
+    )
+
+
+def describe_shift(study: ImpactStudy) -> str:
+    """What one promoter more is worth (Markdown)."""
+    from cxlib.impact._study import SHIFTED
+
+    total = float(study.shift_value["value"].sum())
+    return (
+        f"**What a promoter is worth.** Turning {SHIFTED} passives into promoters, with nothing else changed, adds "
+        f"about {_fmt(study)(total)} of margin over {study.settings['horizon_months']} months "
+        f"({_fmt(study)(total / SHIFTED)} a customer): promoters spend more each month than they did as passives and bring "
+        "more referred customers. This is the yardstick for any plan that raises NPS."
+        if "word_of_mouth" in set(study.shift_value["lever"])
+        else f"**What a promoter is worth.** Turning {SHIFTED} passives into promoters, with nothing else changed, adds "
+        f"about {_fmt(study)(total)} of margin over {study.settings['horizon_months']} months "
+        f"({_fmt(study)(total / SHIFTED)} a customer), as promoters spend more each month than they did as passives."
+    )
 
 
 def group_table(study: ImpactStudy) -> pd.DataFrame:

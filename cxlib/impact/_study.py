@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.impact._case import RevenueCase, figures, revenue_case
+from cxlib.impact._evidence import weakest
 from cxlib.impact._inputs import Input, inputs_table
 from cxlib.impact._levers import LeverSettings
 from cxlib.impact._montecarlo import central_values, draw_inputs, interval
@@ -48,6 +49,8 @@ REASONS = {
     "no_friction": "friction drivers in the churn model (interactions)",
     "no_segments": "segments (notebook 01) or a plan column",
 }
+#: Customers moved from passive to promoter in :attr:`ImpactStudy.shift_value`.
+SHIFTED = 100
 #: Tables :func:`catalog_tables` hands on.
 CATALOG_TABLES = ("impact_summary", "impact_inputs")
 
@@ -74,6 +77,9 @@ class ImpactStudy:
     by_group : DataFrame or None
         Per group of the enrolled (segment or plan): customers and the levers' margin with intervals.
     what_if : DataFrame or None
+    shift_value : DataFrame or None
+        What moving :data:`SHIFTED` enrolled customers from passive to promoter is worth, per lever
+        (spend, word of mouth): ``lever``, ``value``, ``low``, ``high``, ``evidence``.
     targeting, targeting_groups : DataFrame or None
     kpis : DataFrame
         The seed KPIs: ``kpi``, ``value``, ``unit``, ``lever``, ``evidence`` (NaN value: not available).
@@ -92,6 +98,7 @@ class ImpactStudy:
     by_group: pd.DataFrame | None = None
     group_variable: str | None = None
     what_if: pd.DataFrame | None = None
+    shift_value: pd.DataFrame | None = None
     targeting: pd.DataFrame | None = None
     targeting_groups: pd.DataFrame | None = None
     kpis: pd.DataFrame | None = None
@@ -198,6 +205,7 @@ def impact_study(
     enrolled = Enrolled(base, mask)
     study.case = revenue_case(enrolled, study.inputs, lever_settings, settings["n_draws"], settings["seed"])
     _by_group(study, base, mask, lever_settings)
+    _shift_value(study, enrolled, data, rule)
     _what_if(study, data, config, base, friction_effects)
     _targeting(study, base)
     study.kpis = _kpis(study, data)
@@ -417,6 +425,54 @@ def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
         row["per_customer"] = row["margin_total"] / row["customers"]
         rows.append(row)
     study.by_group = pd.DataFrame(rows).sort_values("margin_total", ascending=False, ignore_index=True)
+
+
+def _shift_value(study: ImpactStudy, enrolled, data, rule) -> None:
+    """Margin of moving :data:`SHIFTED` enrolled customers from passive to promoter (no other change)."""
+    if study.loyalty is None and data.has("surveys") and data.has("transactions"):
+        from cxlib.impact._loyalty import loyalty_spend
+
+        study.loyalty = loyalty_spend(data, rule)
+    ratio = study.loyalty.inputs().get("promoter_spend_ratio") if study.loyalty is not None else None
+    if ratio is None or enrolled.customers == 0:
+        return
+    shift = SHIFTED / enrolled.customers
+    inputs = {
+        "hazard_ratio": Input.assumption("hazard_ratio", 1.0),
+        "promoter_shift": Input.assumption("promoter_shift", shift),
+        "promoter_spend_ratio": ratio,
+    }
+    word = "referral_rate_gain" in study.inputs
+    if word:
+        inputs.update({k: study.inputs[k] for k in ("referral_rate_gain", "referred_value", "cac")})
+    settings = LeverSettings(
+        study.settings["margin_rate"],
+        study.settings["annual_discount_rate"],
+        spend_from="promoters",
+        nonpromoter_share=1.0,
+        word_of_mouth=word,
+    )
+    n = min(int(study.settings["n_draws"]), 2000)
+    point = figures(enrolled, central_values(inputs), settings)
+    draws = figures(enrolled, draw_inputs(inputs, n, study.settings["seed"]), settings)
+    rows = []
+    for lever, names in (
+        ("loyalty", ["promoter_spend_ratio"]),
+        ("word_of_mouth", ["referral_rate_gain", "referred_value", "cac"]),
+    ):
+        if lever == "word_of_mouth" and not word:
+            continue
+        low, high = interval(draws[f"margin_{lever}"])
+        rows.append(
+            {
+                "lever": lever,
+                "value": float(point[f"margin_{lever}"][0]),
+                "low": low,
+                "high": high,
+                "evidence": weakest(inputs[k].evidence for k in names),
+            }
+        )
+    study.shift_value = pd.DataFrame(rows)
 
 
 def _what_if(study: ImpactStudy, data, config, base, effects) -> None:
