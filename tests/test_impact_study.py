@@ -148,3 +148,21 @@ def test_without_a_table_the_case_falls_back_to_labelled_assumptions(slice_data,
         assert study.sources["spend"] == "config"
         assert set(summary["evidence"]) == {"assumption"} | ({"observational"} & set(summary["evidence"]))
         assert summary.loc["margin_total", "evidence"] == "assumption"
+
+
+def test_the_notebook_takes_the_programme_cost_as_a_papermill_parameter(tmp_path):
+    """Notebook 05 alone under the runner (papermill): a cost of a billion makes every simulation lose money."""
+    import pandas as pd
+
+    from cxlib.run._runner import NOTEBOOKS, run_suite
+
+    from .conftest import SMALL_CONFIG
+
+    out = tmp_path / "reports"
+    run_suite(SMALL_CONFIG, out, notebooks=[NOTEBOOKS / "05_revenue_impact.ipynb"], params={"programme_cost": 1e9})
+    data = out.with_name("reports-data")
+    summary = pd.read_parquet(data / "impact_summary.parquet").set_index("figure")
+    assert summary.loc["cost", "value"] >= 1e9 and summary.loc["p_roi_positive", "value"] == 0
+    saved = json.loads((data / "summaries" / "05_revenue_impact.json").read_text())
+    assert saved["metrics"]["p_roi_positive"] == 0 and saved["metrics"]["npv"] < -0.9e9
+    assert (out / "05_revenue_impact.html").is_file()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from cxlib.report import ACCENT, NEUTRAL, WARNING, axis_labels, finish, money_formatter, new_axes
 
@@ -68,6 +69,10 @@ def plot_waterfall(waterfall: pd.DataFrame, currency: str = "EUR", title: str | 
             fontsize=9,
         )
     ax.axhline(0, color=NEUTRAL, lw=0.8)
+    tops = np.array(start) + np.maximum(values, 0)
+    bottoms = np.array(start) + np.minimum(values, 0)
+    span = max(tops.max(), 0) - min(bottoms.min(), 0) or 1.0
+    ax.set_ylim(min(bottoms.min(), 0) - 0.05 * span, max(tops.max(), 0) + 0.15 * span)  # room for the labels
     ax.set_xticks(x, [STEP_LABELS.get(s, s) for s in steps])
     ax.yaxis.set_major_formatter(money_formatter(currency))
     return finish(
@@ -96,6 +101,7 @@ def plot_tornado(table: pd.DataFrame, currency: str = "EUR", result: str = "NPV"
     if result == "NPV":
         ax.axvline(0, color=WARNING, lw=1, ls="--")
     ax.set_yticks(y, axis_labels([INPUT_LABELS.get(name, name) for name in table["input"]]))
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(money_formatter(currency))
     return finish(
         ax,
@@ -135,6 +141,7 @@ def plot_npv_spread(draws: np.ndarray, currency: str = "EUR", ax=None):
     draws = np.asarray(draws, float)
     ax.hist(draws[np.isfinite(draws)], bins=50, color=ACCENT, alpha=0.85)
     ax.axvline(0, color=WARNING, lw=1, ls="--")
+    ax.xaxis.set_major_locator(MaxNLocator(6))
     ax.xaxis.set_major_formatter(money_formatter(currency))
     share = float(np.mean(draws > 0))
     return finish(

@@ -90,7 +90,7 @@ def what_if_parts(study) -> list:
         )
         rows.append(
             {
-                "Friction": md_text(row.label),
+                "Friction": row.label,
                 "Change": change,
                 "Customers affected": f"{int(row.customers_affected):,}",
                 "Hazard ratio applied": f"{row.hazard_ratio:.2f} ({row.hr_ci_low:.2f} to {row.hr_ci_high:.2f})",
@@ -146,7 +146,7 @@ def assumption_parts(study) -> list:
             "Input": INPUT_NAMES.get(name, name).format(p=noun(study)),
             "Value (interval or range)": _number(item),
             "Rests on": EVIDENCE_LABELS[item.evidence],
-            "Source": md_text(item.source),
+            "Source": item.source,
         }
         for name, item in study.inputs.items()
     ]

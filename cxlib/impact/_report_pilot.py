@@ -42,18 +42,38 @@ def effect_table(programme) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Reader's names of the pilot's pre-start covariates (dummies are named "<variable>: <level>").
+COVARIATE_NAMES = {
+    "log_tenure_months": "Tenure at the start (log months)",
+    "log1p_orders_recent": "Orders in the 3 months before (log 1 + n)",
+    "log1p_spend_rate_before": "Spend per month before (log 1 + amount)",
+}
+
+
+def covariate_name(column: str) -> str:
+    """``plan[premium]`` -> ``Plan: premium``; the model's transformed columns by :data:`COVARIATE_NAMES`."""
+    if column in COVARIATE_NAMES:
+        return COVARIATE_NAMES[column]
+    if column.endswith("]") and "[" in column:
+        variable, level = column[:-1].split("[", 1)
+        return f"{variable_label(variable)}: {level}"
+    return variable_label(column)
+
+
 def balance_display(programme) -> pd.DataFrame:
-    """The covariate-balance table with readable names: SMD before and after weighting."""
+    """The covariate-balance table with readable names: SMD before (and, when weighted, after) weighting."""
     table = programme.balance
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "Covariate (before the start)": [variable_label(c) for c in table["covariate"]],
+            "Covariate (before the start)": [covariate_name(c) for c in table["covariate"]],
             "Treatment mean": table["mean_treatment"].map("{:,.2f}".format),
             "Control mean": table["mean_control"].map("{:,.2f}".format),
-            "SMD before": table["smd_unweighted"].map("{:+.2f}".format),
-            "SMD after weighting": table["smd_weighted"].map("{:+.2f}".format),
+            "Standardised difference": table["smd_unweighted"].map("{:+.2f}".format),
         }
     )
+    if programme.design != "randomised":
+        out["After weighting"] = table["smd_weighted"].map("{:+.2f}".format)
+    return out
 
 
 def pilot_parts(study) -> list:
@@ -65,7 +85,7 @@ def pilot_parts(study) -> list:
         f"## What did the pilot show?\n\nThe pilot **{md_text(programme.programme)}** is read as a **{design}**."
     ]
     if programme.assumption is not None:
-        lines.append(f"Identifying assumption: {render(programme.assumption)}")
+        lines.append(f"Identifying assumption: {render(programme.assumption)}.")
     if churn is not None:
         direction = "lower" if churn["estimate"] < 1 else "higher"
         lines.append(
@@ -93,9 +113,7 @@ def pilot_parts(study) -> list:
     ]
     if len(programme.balance):
         ess = programme.effective_sample_size
-        caption = (
-            "Covariate balance before the start: standardised mean differences (|SMD| < 0.1 is balanced)"
-        )
+        caption = "Covariate balance before the start: standardised mean differences (below 0.1 either way is balanced)"
         if programme.design != "randomised" and ess:
             caption += (
                 f"; effective sample after weighting {ess.get('treatment', 0):,.0f} treated, "
