@@ -20,6 +20,11 @@ def _noun(study: ImpactStudy) -> str:
     return noun(study)
 
 
+def _article(label: str) -> str:
+    """'a randomised pilot', 'an observed association', 'an assumption'."""
+    return ("an " if label[0] in "aeiou" else "a ") + label
+
+
 def _fmt(study: ImpactStudy):
     return rounded_money(md_text(study.settings["currency"]))
 
@@ -39,8 +44,8 @@ def describe_findings(study: ImpactStudy) -> str:
     total = _figure(study, "margin_total")
     lines.append(
         f"- The {_noun(study)} is expected to add **{fmt(total['value'])}** of margin over "
-        f"{study.settings['horizon_months']} months ({fmt(total['low'])} to {fmt(total['high'])}; "
-        f"{EVIDENCE_LABELS[total['evidence']]})."
+        f"{study.settings['horizon_months']} months (95% interval {fmt(total['low'])} to {fmt(total['high'])}; rests on "
+        f"{_article(EVIDENCE_LABELS[total['evidence']])})."
     )
     levers = [
         (lever, _figure(study, f"margin_{lever}"))
@@ -52,7 +57,7 @@ def describe_findings(study: ImpactStudy) -> str:
 
     lines.append(
         f"- The largest lever is **{LEVER_NAMES[biggest].lower()}**: {fmt(row['value'])} "
-        f"({fmt(row['low'])} to {fmt(row['high'])}; {EVIDENCE_LABELS[row['evidence']]})."
+        f"({fmt(row['low'])} to {fmt(row['high'])}; rests on {_article(EVIDENCE_LABELS[row['evidence']])})."
     )
     if case.has_costs:
         npv, roi = _figure(study, "npv"), _figure(study, "roi")
@@ -64,7 +69,8 @@ def describe_findings(study: ImpactStudy) -> str:
     if study.programme is not None and study.sources.get("hazard_ratio") == "pilot":
         h = study.inputs["hazard_ratio"]
         lines.append(
-            f"- In the pilot ({EVIDENCE_LABELS[h.evidence]}), enrolled customers' churn hazard was {h.value:.2f} times the "
+            f"- In the {'randomised pilot' if h.evidence == 'randomised' else 'pilot (a quasi-experiment)'}, enrolled "
+            f"customers' churn hazard was {h.value:.2f} times the "
             f"control group's ({h.low:.2f} to {h.high:.2f})."
         )
     if study.targeting_groups is not None and len(study.targeting_groups) > 1:
