@@ -104,7 +104,9 @@ def test_every_figure_of_the_summary_carries_the_evidence_it_rests_on(study):
     assert by_lever["npv"] == "assumption"  # the costs are the company's plan
     finite = summary.dropna(subset=["low", "high"])
     finite = finite[np.isfinite(finite["high"])]
-    assert (finite["low"] <= finite["value"] + 1e-9).all() and (finite["value"] <= finite["high"] + 1e-9).all()
+    assert (finite["low"] <= finite["value"] + 1e-9).all() and (
+        finite["value"] <= finite["high"] + 1e-9
+    ).all()
 
 
 def test_the_catalog_accepts_the_handed_on_tables(study, tmp_path):
@@ -139,7 +141,10 @@ def test_without_a_table_the_case_falls_back_to_labelled_assumptions(slice_data,
     assert absent_data_sentences(text, set(data.tables), present_columns(data)) == []
     summary = impact.summary_table(study).set_index("figure")
     if "programme" in drop:
-        assert study.sources["hazard_ratio"] == "config" and study.inputs["hazard_ratio"].evidence == "assumption"
+        assert (
+            study.sources["hazard_ratio"] == "config"
+            and study.inputs["hazard_ratio"].evidence == "assumption"
+        )
         assert summary.loc["margin_retention", "evidence"] == "assumption"
         assert "Not available" in text
     if "surveys" in drop:
@@ -159,7 +164,9 @@ def test_the_notebook_takes_the_programme_cost_as_a_papermill_parameter(tmp_path
     from .conftest import SMALL_CONFIG
 
     out = tmp_path / "reports"
-    run_suite(SMALL_CONFIG, out, notebooks=[NOTEBOOKS / "05_revenue_impact.ipynb"], params={"programme_cost": 1e9})
+    run_suite(
+        SMALL_CONFIG, out, notebooks=[NOTEBOOKS / "05_revenue_impact.ipynb"], params={"programme_cost": 1e9}
+    )
     data = out.with_name("reports-data")
     summary = pd.read_parquet(data / "impact_summary.parquet").set_index("figure")
     assert summary.loc["cost", "value"] >= 1e9 and summary.loc["p_roi_positive", "value"] == 0

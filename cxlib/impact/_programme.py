@@ -47,7 +47,7 @@ from lifelines import CoxPHFitter
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from cxlib.features import churn_rule_from_config
+from cxlib.features import DAYS_PER_MONTH, churn_rule_from_config
 from cxlib.impact._balance import SMD_THRESHOLD, balance_table, effective_sample_size, propensity_weights
 from cxlib.impact._inputs import Input
 from cxlib.stats import Note
@@ -62,7 +62,6 @@ RECENT_MONTHS = 3
 SPEND_RATE_MONTHS = 12
 #: A level of a categorical covariate with fewer customers joins the most common level.
 MIN_LEVEL_CUSTOMERS = 10
-DAYS_PER_MONTH = 365.25 / 12
 _CATEGORICAL = ("plan", "acquisition_channel")
 _EFFECT_COLUMNS = [
     "outcome",
