@@ -101,6 +101,10 @@ def _saved_tables(source: str) -> set[str]:
         from cxlib.value import CATALOG_TABLES as VALUE_TABLES
 
         saved |= set(VALUE_TABLES)
+    if "impact.catalog_tables(" in source:  # notebook 05 likewise
+        from cxlib.impact import CATALOG_TABLES as IMPACT_TABLES
+
+        saved |= set(IMPACT_TABLES)
     return saved
 
 
