@@ -102,7 +102,7 @@ def test_grid_interpolation_is_within_a_tenth_of_a_percent_of_the_exact_sums(wei
             assert np.max(np.abs(fast / exact - 1)) < GRID_RTOL
     # at the grid's own points (1 among them) and off the grid (summed exactly) nothing is interpolated
     assert 1.0 in weibull_base.hazard_grid
-    for ratios in (weibull_base.hazard_grid, np.array([0.0, 0.1, 3.0])):
+    for ratios in (weibull_base.hazard_grid, np.array([0.0, 0.05, 20.0])):
         np.testing.assert_allclose(
             weibull_base.alive(ratios), weibull_base.alive(ratios, exact=True), rtol=1e-12
         )
@@ -198,15 +198,31 @@ def test_targeting_curve_is_monotone_and_groups_fit_the_budget(weibull_base):
     assert (
         fits == ((groups["cumulative_cost"] <= 5_000.0) & (groups["return_per_cost"] >= 1)).cummin()
     ).all()
-    # one customer by hand: margin x sum d(u) M (S^h - S), cost x sum_{u<H} d(u) S^h
+    # one customer by hand: margin x sum d(u) M (S^h - S), cost x sum_{u>=1} d(u) S^h (end of month)
     i = 0
     s = weibull_base.survival[i].astype(float)
     d = (1 + periodic_discount_rate(ANNUAL)) ** -np.arange(len(s))
     gain = MARGIN * weibull_base.revenue_per_month[i] * (d[1:] * (s[1:] ** 0.8 - s[1:])).sum()
-    cost = cost_year / 12 * (d[:-1] * s[:-1] ** 0.8).sum()
+    cost = cost_year / 12 * (d[1:] * s[1:] ** 0.8).sum()
     row = curve.loc[curve["incremental_margin"].sub(gain).abs().idxmin()]
     assert row["incremental_margin"] == pytest.approx(gain, rel=1e-9)
     assert row["cost"] == pytest.approx(cost, rel=1e-9)
+
+
+def test_targeting_counts_as_the_revenue_case_does(weibull_base):
+    """Summed over customers, targeting's margin and cost equal the case's levers and running cost."""
+    from cxlib.impact import ExactBase, Input, LeverSettings, revenue_case
+
+    inputs = {
+        "hazard_ratio": Input.assumption("hazard_ratio", 0.8),
+        "spend_ratio": Input.assumption("spend_ratio", 1.05),
+        "cost_per_customer_year": Input.assumption("cost_per_customer_year", 6.0),
+    }
+    exact = ExactBase(weibull_base.survival.astype(float), weibull_base.revenue_per_month)
+    case = revenue_case(exact, inputs, LeverSettings(MARGIN, ANNUAL), n_draws=10, seed=1).central
+    curve, _ = targeting(weibull_base, 0.8, 1.05, 6.0, MARGIN, ANNUAL)
+    assert curve["cumulative_margin"].iloc[-1] == pytest.approx(case["margin_total"], rel=1e-6)
+    assert curve["cumulative_cost"].iloc[-1] == pytest.approx(case["cost"], rel=1e-6)
 
 
 def test_targeting_takes_a_ratio_per_group(weibull_base):

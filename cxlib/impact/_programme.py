@@ -251,7 +251,13 @@ def _customer_frame(data, members: pd.DataFrame, rule, notes: list[Note]) -> pd.
     if churn is None:
         notes.append(Note("programme.churn_undated"))
         churn = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    active = churn.isna() | (churn >= start)
+    # active at the start, from the records up to the day before it (under the inactivity rule a
+    # purchase after the start must not bring a lapsed customer back into the pilot)
+    active = pd.Series(True, index=frame.index)
+    for day in start.dropna().unique():
+        members_then = start == day
+        gone = rule.churned_by(data, pd.Timestamp(day) - pd.Timedelta(days=1)).reindex(frame.index)
+        active &= ~(members_then & gone.fillna(False).astype(bool))
     if not active.all():
         notes.append(Note("programme.not_active_at_start", {"customers": int((~active).sum())}))
     frame, start, churn = frame[active], start[active], churn[active]

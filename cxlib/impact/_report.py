@@ -16,7 +16,7 @@ from IPython.display import Markdown
 
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._study import REASONS, ImpactStudy
-from cxlib.report import md_text, styled
+from cxlib.report import md_text, render, styled
 from cxlib.value._report import rounded_money
 
 LEVER_NAMES = {
@@ -130,6 +130,17 @@ def recommendation(study: ImpactStudy) -> str:
     return "\n".join(lines)
 
 
+def pilot_scope(study: ImpactStudy) -> str:
+    """The assumption that carries a pilot's effects to every enrolled customer over the horizon (Markdown)."""
+    months = study.settings.get("pilot_months", float("nan"))
+    span = f"over about {months:.0f} months" if np.isfinite(months) else "over its own run"
+    return (
+        f"the pilot measured its effects {span} on its own members; the case assumes they last the whole "
+        f"{study.settings['horizon_months']} months and hold for every enrolled customer. The label *randomised pilot* "
+        "speaks for the effect, not for that extrapolation, which is an assumption."
+    )
+
+
 def _evidence_sentence(study: ImpactStudy) -> str:
     table = study.case.by_evidence
     total = float(table["value"].sum())
@@ -182,6 +193,9 @@ def report_intro(study: ImpactStudy, data) -> str:
     ]
     if missing:
         lines += ["", "Not available from these data:", "", *missing]
+    notes = [render(n) if hasattr(n, "code") else md_text(str(n)) for n in study.notes]
+    if notes:
+        lines += ["", "Notes on the data:", "", *(f"- {text}" for text in notes)]
     return "\n".join(lines)
 
 
@@ -257,6 +271,8 @@ def describe_levers(study: ImpactStudy) -> str:
             f"- **Loyalty:** spend per customer assumed {r.value - 1:+.1%} ({r.low - 1:+.1%} to {r.high - 1:+.1%}, "
             "`impact.spend_uplift`)."
         )
+    if "pilot" in (study.sources.get("hazard_ratio"), study.sources.get("spend")):
+        lines.append(f"- **Beyond the pilot:** {pilot_scope(study)}")
     source = (
         f"the pilot ({evidence_label(h.evidence)})"
         if study.sources.get("hazard_ratio") == "pilot"

@@ -150,6 +150,18 @@ def assumption_parts(study) -> list:
         }
         for name, item in study.inputs.items()
     ]
+    if "pilot" in (study.sources.get("hazard_ratio"), study.sources.get("spend")):
+        months = study.settings.get("pilot_months", float("nan"))
+        rows.append(
+            {
+                "Input": "The pilot's effects last the horizon and hold for every enrolled customer",
+                "Value (interval or range)": f"{study.settings['horizon_months']} months",
+                "Rests on": EVIDENCE_LABELS["assumption"],
+                "Source": f"not testable in a pilot of about {months:.0f} months"
+                if np.isfinite(months)
+                else "",
+            }
+        )
     currency = md_text(study.settings["currency"])
     return [
         Markdown(
@@ -180,10 +192,13 @@ def kpi_parts(study) -> list:
     rows, missing = [], []
     for row in study.kpis.itertuples():
         name, lever = KPI_NAMES.get(row.kpi, (row.kpi, row.lever))
-        if not np.isfinite(row.value):
+        if np.isnan(row.value):
             missing.append(name.split(" (")[0].lower())
             continue
-        value = fmt(row.value) if row.unit == "money" else f"{row.value:.1%}"
+        if np.isinf(row.value):
+            value = "no extra customer retained at the central inputs"
+        else:
+            value = fmt(row.value) if row.unit == "money" else f"{row.value:.1%}"
         rows.append({"KPI": name, "Value": value, "Feeds the lever": lever})
     words = "## The KPIs behind the levers"
     if missing:

@@ -36,8 +36,8 @@ import pandas as pd
 from cxlib.stats._notes import Note
 
 #: Hazard ratios the grid covers by default, and its number of points.
-DEFAULT_HAZARD_RANGE = (0.25, 2.0)
-DEFAULT_GRID_POINTS = 40
+DEFAULT_HAZARD_RANGE = (0.1, 10.0)
+DEFAULT_GRID_POINTS = 60
 #: Survival is floored here before its log is taken, so S^0 = 1 and the log stays finite.
 _SURVIVAL_FLOOR = 1e-30
 #: Customers x months cells per block when summing over customers: bounded temporaries, and small

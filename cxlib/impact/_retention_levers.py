@@ -226,14 +226,19 @@ def targeting(
     annual_discount_rate: float = 0.0,
     budget: float | None = None,
     by: str = "segment_name",
+    margin_per_month: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Whom to enrol: customers and groups ranked by what a programme would earn on them.
 
-    Customer i's expected incremental margin over the horizon is
-    ``margin`` x sum_{u=1..H} d(u) M_i [s S0_i(u)^h - S0_i(u)] (revenue at the end of each month,
-    as :func:`cxlib.value.discounted_survival_value`); their expected cost is the cost per month
-    (``cost_per_customer_year`` / 12) paid at the start of each month u = 0..H-1 they are still
-    enrolled, sum d(u) S0_i(u)^h, discounted the same way (the first month is always paid).
+    Customer i's expected incremental margin over the horizon is, as the revenue case's levers
+    count it (:func:`cxlib.impact.lever_streams`; amounts at the end of each month, as
+    :func:`cxlib.value.discounted_survival_value`),
+    ``margin`` x sum_{u=1..H} d(u) M_i [(S0_i(u)^h - S0_i(u)) + (s - 1) S0_i(u)]
+    + ``margin_per_month`` x sum_{u=1..H} d(u) S0_i(u),
+    the retention lever at today's spend, the spend lever on today's survival (their interaction
+    left out) and a margin per month as a customer (word of mouth); their expected cost is the cost
+    per month (``cost_per_customer_year`` / 12) for each month u = 1..H they stay under the
+    programme, sum d(u) S0_i(u)^h.
 
     Parameters
     ----------
@@ -252,6 +257,9 @@ def targeting(
     by : str
         Column of ``base.groups`` to rank groups by; when absent, the first of ``segment_name``,
         ``plan`` present, else all customers as one group.
+    margin_per_month : float
+        Margin per month a customer stays, beside spend (e.g. the word-of-mouth lever's referrals
+        x their value), counted on today's survival.
 
     Returns
     -------
@@ -278,8 +286,8 @@ def targeting(
         else pd.Series("all", index=base.groups.index)
     )
     ratios = _customer_ratios(hazard_ratio, labels)
-    gain, cost = _customer_gain_and_cost(base, ratios, float(spend_ratio), annual_discount_rate)
-    gain *= margin
+    gain, months, cost = _customer_gain_and_cost(base, ratios, float(spend_ratio), annual_discount_rate)
+    gain = gain * margin + months * float(margin_per_month)
     cost *= cost_per_customer_year / 12.0
     order = np.argsort(-gain, kind="stable")
     curve = pd.DataFrame({"customers": np.arange(1, base.customers + 1)})
@@ -314,19 +322,26 @@ def _customer_ratios(hazard_ratio, labels: pd.Series) -> np.ndarray:
 
 
 def _customer_gain_and_cost(base, ratios, spend_ratio, annual_discount_rate):
-    """Per customer: sum d(u) M (s S^h - S) over u = 1..H, and sum d(u) S^h over u = 0..H-1."""
-    weights = base.discount_weights(annual_discount_rate)
-    start_weights = np.append(1.0, weights[1:-1])  # d(u) for u = 0..H-1: cost at each month's start
+    """Per customer over u = 1..H, discounted: revenue gained M [(S^h - S) + (s - 1) S], months S and S^h.
+
+    The same arithmetic as the revenue case's levers (:func:`cxlib.impact.lever_streams`): the
+    spend lever on today's survival, the retention lever at today's spend (their interaction left
+    out), running costs for the months the customer stays under the programme.
+    """
+    weights = base.discount_weights(annual_discount_rate)  # 0 at u = 0: end-of-month amounts
     gain = np.empty(base.customers)
+    months = np.empty(base.customers)
     stay = np.empty(base.customers)
     block = max(1, _BLOCK_CELLS // base.survival.shape[1])
     for start in range(0, base.customers, block):
         part = slice(start, start + block)
         now = base.survival[part].astype(float)
         then = np.power(now, ratios[part, None])  # exact at h = 1: no change, no gain
-        gain[part] = ((spend_ratio * then - now) * weights).sum(axis=1) * base.revenue_per_month[part]
-        stay[part] = (then[:, :-1] * start_weights).sum(axis=1)
-    return gain, stay
+        changed = (then - now) + (spend_ratio - 1.0) * now
+        gain[part] = (changed * weights).sum(axis=1) * base.revenue_per_month[part]
+        months[part] = (now * weights).sum(axis=1)
+        stay[part] = (then * weights).sum(axis=1)
+    return gain, months, stay
 
 
 def _group_table(labels, gain, cost, budget, name) -> pd.DataFrame:

@@ -13,8 +13,8 @@ spend under the programme (lever 1)
     (``impact.promoter_shift``); otherwise ``impact.spend_uplift``.
 word of mouth (lever 3)
     extra referrals per customer-month of promoters against passives (the experience capability's
-    referral model), the value of a referred customer (``impact.referred_value``, or the mean
-    value of referral-acquired customers from the customer-value results) and the acquisition cost
+    referral model), the value of a newly referred customer (``impact.referred_value``, or the
+    survival model's value from sign-up for the profiles of referred customers) and the acquisition cost
     each saves (``impact.cac``).
 who is enrolled, and for how long
     every active customer (or ``impact.target_segments``), with their survival curves from the
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxlib.features import DAYS_PER_MONTH
 from cxlib.impact._case import RevenueCase, figures, revenue_case
 from cxlib.impact._evidence import weakest
 from cxlib.impact._inputs import Input, inputs_table
@@ -43,11 +44,14 @@ REASONS = {
     "no_programme": "a programme table with treatment and control groups",
     "programme_failed": "a pilot with enough customers and cancellations in both groups",
     "no_surveys": "survey answers (NPS) to compare promoters with passives",
+    "no_promoters": "enough customers answering as promoters and as passives at different times",
     "no_referrals": "a referrals table and survey answers (NPS)",
     "no_costs": "programme costs (impact.cost_fixed, impact.cost_per_customer_year)",
     "no_base": "customers active at the analysis date and a survival model of churn",
     "no_friction": "friction drivers in the churn model (interactions)",
     "no_segments": "segments (notebook 01) or a plan column",
+    "no_revenue": "revenue per customer (transactions, or a monthly revenue column named by value.monthly_revenue)",
+    "no_transactions": "transactions to compare promoters' spend with passives'",
 }
 #: Customers moved from passive to promoter in :attr:`ImpactStudy.shift_value`.
 SHIFTED = 100
@@ -66,7 +70,7 @@ class ImpactStudy:
     inputs : dict of str to Input
     sources : dict
         Input name -> code of where it came from (``pilot``, ``promoters``, ``referrals``,
-        ``config``, ``customer_value``).
+        ``config``, ``survival_model``).
     case : RevenueCase or None
     programme : object or None
         :class:`cxlib.impact.ProgrammeEvaluation`.
@@ -103,6 +107,7 @@ class ImpactStudy:
     targeting_groups: pd.DataFrame | None = None
     kpis: pd.DataFrame | None = None
     enrolled: int = 0
+    enrolled_ids: set | None = None
     unavailable: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
@@ -143,7 +148,6 @@ def impact_study(
     config,
     segments: pd.DataFrame | None = None,
     *,
-    customer_value: pd.DataFrame | None = None,
     friction_effects: pd.DataFrame | None = None,
     programme_cost: float | None = None,
     churn_reduction: float | None = None,
@@ -158,8 +162,6 @@ def impact_study(
     config : Config
     segments : DataFrame, optional
         The segmentation's per-customer table (``customer_id``, ``segment_name``).
-    customer_value : DataFrame, optional
-        Notebook 04's ``customer_value`` table (the value of referred customers).
     friction_effects : DataFrame, optional
         Notebook 03's ``friction_effects`` table (computed here when absent and the data allow).
     programme_cost : float, optional
@@ -189,11 +191,17 @@ def impact_study(
         study.notes.append(str(error))
         return study
     study.base = base
+    study.notes += list(base.notes)
+    if any(getattr(note, "code", "") == "impact.revenue_unknown" for note in base.notes):
+        study.unavailable["case"] = "no_revenue"  # months as a customer are not money
+        return study
     mask = _enrolled(study, base)
     study.enrolled = int(mask.sum()) if mask is not None else base.customers
+    ids = base.groups["customer_id"] if "customer_id" in base.groups else None
+    study.enrolled_ids = None if ids is None else set(ids[mask] if mask is not None else ids)
     _churn_input(study, data, config, rule)
     _spend_inputs(study, data, rule)
-    _word_of_mouth(study, data, rule, customer_value)
+    _word_of_mouth(study, data, config, rule)
     _cost_inputs(study)
     lever_settings = LeverSettings(
         margin=settings["margin_rate"],
@@ -228,6 +236,8 @@ def _churn_input(study: ImpactStudy, data, config, rule) -> None:
     from cxlib.impact._programme import evaluate_programme
 
     if data.has("programme"):
+        start = pd.to_datetime(data["programme"]["start_date"]).min()
+        study.settings["pilot_months"] = float((pd.Timestamp(data.as_of) - start).days / DAYS_PER_MONTH)
         design = study.settings["programme_design"]
         study.programme = evaluate_programme(data, config, rule=rule, design=design)
         pilot = study.programme.inputs()
@@ -270,19 +280,25 @@ def _spend_inputs(study: ImpactStudy, data, rule) -> None:
     if ratio is not None:
         study.inputs["promoter_spend_ratio"] = ratio
         study.inputs["promoter_shift"] = _assumed("promoter_shift", study.settings["promoter_shift"], "share")
-        study.settings["nonpromoter_share"] = _nonpromoter_share(data)
+        study.settings["nonpromoter_share"] = _nonpromoter_share(data, study.enrolled_ids)
         study.sources["spend"] = "promoters"
         return
-    study.unavailable["loyalty"] = "no_surveys"
+    study.unavailable["loyalty"] = (
+        "no_surveys"
+        if not data.has("surveys")
+        else ("no_transactions" if not data.has("transactions") else "no_promoters")
+    )
     study.inputs["spend_ratio"] = _assumed(
         "spend_ratio", study.settings["spend_uplift"], "ratio", lambda u: 1.0 + u, "impact.spend_uplift"
     )
     study.sources["spend"] = "config"
 
 
-def _nonpromoter_share(data) -> float:
-    """Share of the customers' latest NPS answers that are not promoters (9-10); 1 without answers."""
+def _nonpromoter_share(data, ids=None) -> float:
+    """Share of the enrolled customers' latest NPS answers that are not promoters (9-10); 1 without answers."""
     surveys = data["surveys"]
+    if ids is not None:
+        surveys = surveys.loc[surveys["customer_id"].isin(ids)]
     if "nps" not in surveys:
         return 1.0
     answered = surveys.dropna(subset=["nps"]).sort_values("date", kind="stable")
@@ -290,7 +306,7 @@ def _nonpromoter_share(data) -> float:
     return float((latest < 9).mean()) if len(latest) else 1.0
 
 
-def _word_of_mouth(study: ImpactStudy, data, rule, customer_value) -> None:
+def _word_of_mouth(study: ImpactStudy, data, config, rule) -> None:
     if not (data.has("referrals") and data.has("surveys")):
         study.unavailable["word_of_mouth"] = "no_referrals"
         return
@@ -311,8 +327,8 @@ def _word_of_mouth(study: ImpactStudy, data, rule, customer_value) -> None:
     study.inputs["referral_rate_gain"] = gain
     if "promoter_shift" not in study.inputs:
         study.inputs["promoter_shift"] = _assumed("promoter_shift", study.settings["promoter_shift"], "share")
-        study.settings.setdefault("nonpromoter_share", _nonpromoter_share(data))
-    study.inputs["referred_value"] = _referred_value(study, data, customer_value)
+        study.settings.setdefault("nonpromoter_share", _nonpromoter_share(data, study.enrolled_ids))
+    study.inputs["referred_value"] = _referred_value(study, data, config)
     if study.settings.get("cac") is not None:
         study.inputs["cac"] = _assumed("cac", study.settings["cac"], "money")
     else:
@@ -321,46 +337,56 @@ def _word_of_mouth(study: ImpactStudy, data, rule, customer_value) -> None:
         )
 
 
-def _referred_value(study: ImpactStudy, data, customer_value) -> Input:
-    """Value on margin of a referred customer: the config's, or the mean value of referred customers."""
+def _referred_value(study: ImpactStudy, data, config) -> Input:
+    """Value on margin of one newly referred customer: the config's, or from the survival model.
+
+    Each referred customer still active gives a profile (their features and revenue per month);
+    the survival model's curve from tenure 0 for that profile, times the revenue and the margin,
+    discounted over the horizon, is what such a customer is worth when they join. The mean over
+    the profiles, with its standard error, is the input (an observed association: referred customers
+    who stayed are the profiles there are).
+    """
     if study.settings.get("referred_value") is not None:
         study.sources["referred_value"] = "config"
         return _assumed("referred_value", study.settings["referred_value"], "money")
-    values = _referred_values(
-        data,
-        customer_value,
-        study.base,
-        study.settings["margin_rate"],
-        study.settings["annual_discount_rate"],
-    )
-    if values is not None and len(values) >= 10:
+    values = _new_customer_values(study, data, config)
+    if values is not None and len(values) >= MIN_REFERRED and values.mean() > 0:
         mean = float(values.mean())
         se = float(values.std(ddof=1) / np.sqrt(len(values)))
-        study.sources["referred_value"] = "customer_value"
+        study.sources["referred_value"] = "survival_model"
         return Input.ratio(
             "referred_value",
             mean,
-            se / mean if mean > 0 else 0.0,
+            se / mean,
             "observational",
-            source="mean value of referred customers",
+            source="survival model: a referred customer's value from sign-up",
             unit="money",
         )
     study.sources["referred_value"] = "config"
     return Input.assumption("referred_value", 0.0, source="impact.referred_value (not given)", unit="money")
 
 
-def _referred_values(data, customer_value, base, margin: float, rate: float) -> pd.Series | None:
-    """Values on margin of the referred customers: notebook 04's, else survival x revenue x margin, discounted."""
-    referred = pd.Index(data["referrals"]["referred_id"].dropna().unique())
-    if customer_value is not None and "clv" in customer_value:
-        table = customer_value.drop_duplicates("customer_id").set_index("customer_id")["clv"]
-        return table.reindex(referred).dropna()
-    if base is not None and "customer_id" in base.groups:
-        weights = base.discount_weights(rate)
-        months = (base.survival.astype(float) * weights).sum(1)
-        value = pd.Series(months * base.revenue_per_month, index=base.groups["customer_id"].to_numpy())
-        return value.reindex(referred).dropna() * margin
-    return None
+#: Fewest active referred customers whose profiles value a new referred customer.
+MIN_REFERRED = 10
+
+
+def _new_customer_values(study: ImpactStudy, data, config) -> pd.Series | None:
+    """Per active referred customer: margin over the horizon from tenure 0, discounted (their profile)."""
+    from cxlib.churn import scoring_features
+
+    base = study.base
+    if base is None or base.model is None or "customer_id" not in base.groups:
+        return None
+    referred = set(data["referrals"]["referred_id"].dropna())
+    revenue = pd.Series(base.revenue_per_month, index=base.groups["customer_id"].to_numpy())
+    revenue = revenue.loc[revenue.index.isin(referred)]
+    if len(revenue) < MIN_REFERRED:
+        return None
+    profiles = scoring_features(data, config).set_index("customer_id").reindex(revenue.index).reset_index()
+    profiles["tenure_months"] = 0.0
+    curves = base.model.conditional_survival(profiles, base.horizon_months)
+    months = (curves * base.discount_weights(study.settings["annual_discount_rate"])).sum(1)
+    return pd.Series(months * revenue.to_numpy() * study.settings["margin_rate"], index=revenue.index)
 
 
 class Enrolled:
@@ -499,18 +525,31 @@ def _targeting(study: ImpactStudy, base) -> None:
 
     groups = getattr(base, "groups", {})
     by = next((v for v in ("segment_name", "plan") if v in groups), None)
-    per_year = study.inputs.get("cost_per_customer_year")
-    hazard = study.inputs["hazard_ratio"].value
-    spend = study.inputs["spend_ratio"].value if "spend_ratio" in study.inputs else 1.0
+    value = {name: item.value for name, item in study.inputs.items()}
+    per_year = value.get("cost_per_customer_year", 0.0)
+    p = study.settings.get("nonpromoter_share", 1.0)
+    if "spend_ratio" in value:
+        spend = value["spend_ratio"]
+    else:  # the promoters' lever: the share moved x their spend ratio
+        spend = 1.0 + value["promoter_shift"] * p * (value["promoter_spend_ratio"] - 1.0)
+    word_of_mouth = 0.0
+    if "referral_rate_gain" in value:
+        word_of_mouth = (
+            value["promoter_shift"]
+            * p
+            * value["referral_rate_gain"]
+            * (value["referred_value"] + value.get("cac", 0.0))
+        )
     study.targeting, study.targeting_groups = targeting(
         base,
-        hazard,
+        value["hazard_ratio"],
         spend,
-        per_year.value if per_year is not None else 0.0,
+        per_year,
         study.settings["margin_rate"],
         study.settings["annual_discount_rate"],
         budget=_budget(study),
         by=by,
+        margin_per_month=word_of_mouth,
     )
 
 

@@ -18,7 +18,7 @@ table                     written by               read by
 ``referral_rates``        ``03_cx_drivers``        analysts, the revenue-impact notebook
 ``referred_value``        ``03_cx_drivers``        analysts, the revenue-impact notebook
 ``scores_by_group``       ``03_cx_drivers``        analysts, the executive summary
-``customer_value``        ``04_customer_value``    the revenue-impact notebook (per customer: run data only)
+``customer_value``        ``04_customer_value``    analysts (per customer: run data only)
 ``value_by_group``        ``04_customer_value``    the revenue-impact notebook, the executive summary
 ``value_parameters``      ``04_customer_value``    the revenue-impact notebook
 ``value_covariance``      ``04_customer_value``    the revenue-impact notebook
@@ -316,11 +316,6 @@ CATALOG: tuple[NotebookIO, ...] = (
         data=("customers",),
         reads=(
             Read("segments", required=False, instead="the revenue case is not broken down by segment"),
-            Read(
-                "customer_value",
-                required=False,
-                instead="a referred customer's value comes from the survival model here",
-            ),
             Read(
                 "friction_effects",
                 required=False,
