@@ -94,6 +94,8 @@ def _expected_evidence(study, row) -> str:
     every = sorted({n for names in levers.values() for n in names})
     if row.figure.startswith("input_"):
         return study.inputs[row.figure.removeprefix("input_")].evidence
+    if row.figure.startswith("what_if_"):
+        return "observational"  # the churn model's friction ratios, read as what-ifs
     if row.figure == "kpi_acquisition_cost":
         return "assumption"  # the config's CAC
     if row.figure == "kpi_checkout_abandonment":
