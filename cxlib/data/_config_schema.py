@@ -411,7 +411,7 @@ SCHEMA = Section(
                 "what_if": Key(
                     None,
                     "friction what-ifs, e.g. [{driver: unresolved_complaint, change: -0.2}, {driver: "
-                    "wait_minutes, change: -2}] (a flag: relative change of the share flagged; a number: change "
+                    "complaints, change: -0.5}] (a flag: relative change of the share flagged; a number: change "
                     "in its unit); null = each friction flag in the data 20% less often",
                     _what_ifs(),
                 ),

@@ -13,15 +13,15 @@ table                     written by               read by
 ``churn_scores``          ``02_churn_drivers``     analysts
 ``churn_drivers``         ``02_churn_drivers``     ``03_cx_drivers`` (optional: without it the churn
                                                    model is fitted there the same way)
-``driver_importance``     ``03_cx_drivers``        analysts, the revenue-impact notebook
+``driver_importance``     ``03_cx_drivers``        analysts
 ``friction_effects``      ``03_cx_drivers``        analysts, the revenue-impact notebook
-``referral_rates``        ``03_cx_drivers``        analysts, the revenue-impact notebook
-``referred_value``        ``03_cx_drivers``        analysts, the revenue-impact notebook
+``referral_rates``        ``03_cx_drivers``        analysts
+``referred_value``        ``03_cx_drivers``        analysts
 ``scores_by_group``       ``03_cx_drivers``        analysts, the executive summary
 ``customer_value``        ``04_customer_value``    analysts (per customer: run data only)
-``value_by_group``        ``04_customer_value``    the revenue-impact notebook, the executive summary
-``value_parameters``      ``04_customer_value``    the revenue-impact notebook
-``value_covariance``      ``04_customer_value``    the revenue-impact notebook
+``value_by_group``        ``04_customer_value``    the executive summary
+``value_parameters``      ``04_customer_value``    analysts
+``value_covariance``      ``04_customer_value``    analysts
 ``impact_summary``        ``05_revenue_impact``    the executive summary
 ``impact_inputs``         ``05_revenue_impact``    analysts
 ========================  =======================  ================================================
