@@ -151,3 +151,23 @@ def test_every_figure_carries_the_weakest_evidence_it_rests_on(base, codes):
         if "assumption" in used:
             assert row.evidence == "assumption", row.figure
     assert case.by_evidence["value"].sum() == pytest.approx(case.central["margin_total"], rel=1e-12)
+
+
+def test_inputs_from_one_model_are_drawn_with_their_correlation():
+    """Two ratios estimated together keep the covariance given on the log scale; the others stay independent."""
+    from cxlib.impact import draw_inputs
+
+    inputs = {
+        "a": Input.ratio("a", 0.8, 0.1, "randomised"),
+        "b": Input.ratio("b", 1.1, 0.2, "randomised"),
+        "c": Input.assumption("c", 0.5, 0.2, 0.9),
+    }
+    covariance = np.array([[0.01, -0.012], [-0.012, 0.04]])  # correlation -0.6
+    x = draw_inputs(inputs, 40_000, seed=3, correlated={("a", "b"): covariance})
+    logs = np.log(np.column_stack([x["a"], x["b"]]))
+    assert np.corrcoef(logs.T)[0, 1] == pytest.approx(-0.6, abs=0.02)
+    assert logs.std(axis=0) == pytest.approx([0.1, 0.2], rel=0.03)
+    assert abs(np.corrcoef(x["a"], x["c"])[0, 1]) < 0.02
+    assert x["c"].min() >= 0.2 and x["c"].max() <= 0.9
+    again = draw_inputs(inputs, 40_000, seed=3, correlated={("a", "b"): covariance})
+    assert all(np.array_equal(x[k], again[k]) for k in x)  # same seed, same draws
