@@ -11,7 +11,6 @@ import numpy as np
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._study import ImpactStudy
 from cxlib.report import md_text
-from cxlib.value._report import rounded_money
 
 
 def _noun(study: ImpactStudy) -> str:
@@ -26,7 +25,9 @@ def _article(label: str) -> str:
 
 
 def _fmt(study: ImpactStudy):
-    return rounded_money(md_text(study.settings["currency"]))
+    from cxlib.impact._report import safe_money
+
+    return safe_money(md_text(study.settings["currency"]))
 
 
 def _figure(study: ImpactStudy, name: str):
@@ -88,7 +89,9 @@ def impact_headline(study: ImpactStudy) -> str:
     """One line for the report index."""
     if study.case is None:
         return "The revenue case could not be built from these data."
-    fmt = rounded_money(study.settings["currency"])
+    from cxlib.impact._report import safe_money
+
+    fmt = safe_money(study.settings["currency"])
     if study.case.has_costs:
         npv = _figure(study, "npv")
         return (

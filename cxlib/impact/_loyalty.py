@@ -66,6 +66,9 @@ from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.impact._inputs import Z95, Input
 from cxlib.stats._notes import Note
 
+#: A ratio whose log has a standard error above this (a 95% interval wider than a factor of about
+#: 7 either way) is not estimated: the fit did not settle on these data.
+MAX_SE_LOG = 1.0
 #: The class every ratio compares against.
 REFERENCE_CLASS = "passive"
 #: Classes compared with the reference, in the order tables show them.
@@ -129,6 +132,7 @@ class LoyaltySpend:
         return {
             name: Input.ratio(name, row[f"{m}_ratio"], row[f"{m}_se_log"], "observational", source)
             for m, name in names.items()
+            if np.isfinite(row[f"{m}_ratio"]) and np.isfinite(row[f"{m}_se_log"])
         }
 
 
@@ -201,6 +205,10 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list) -> LoyaltySpend:
         row["exposure_months"] = float(cells.loc[cells["nps_class"] == name, "exposure_months"].sum())
         rows.append(row)
     table = pd.DataFrame(rows, columns=_empty_table().columns)
+    for measure in MEASURES:
+        unsettled = table.loc[table[f"{measure}_ratio"].isna(), "nps_class"].tolist()
+        if unsettled:
+            notes.append(Note("loyalty.unstable", {"measure": MEASURES[measure], "classes": unsettled}))
     return LoyaltySpend(table, notes, int(cells["customer_id"].nunique()), len(sales))
 
 
@@ -327,6 +335,10 @@ def _poisson_model(cells: pd.DataFrame, outcome: str, compared: list[str], notes
     statsmodels GLM on the demeaned design at the solution for the cluster-robust covariance.
     """
     cells = cells.loc[cells.groupby("customer_id")[outcome].transform("sum") > 0]  # no information
+    # a calendar month without any sale (a gap in the data) would send its effect to minus infinity
+    # and stop the fit settling; its rows carry no information on the classes either (ppmlhdfe drops
+    # such separated observations the same way: Correia, Guimaraes and Zylkin 2020)
+    cells = cells.loc[cells.groupby("month")[outcome].transform("sum") > 0]
     groups = pd.factorize(cells["customer_id"])[0]
     y = cells[outcome].to_numpy(float)
     offset = np.log(cells["exposure_months"].to_numpy())
@@ -362,6 +374,9 @@ def _poisson_model(cells: pd.DataFrame, outcome: str, compared: list[str], notes
 def _ratio_columns(measure: str, fit: dict, name: str) -> dict:
     coefficient = float(fit["params"][name])
     se = float(np.sqrt(fit["cov"].loc[name, name]))
+    if not (np.isfinite(coefficient) and np.isfinite(se) and se <= MAX_SE_LOG):
+        # a fit that did not settle (e.g. on extreme amounts): no estimate rather than a wild one
+        return {f"{measure}_{k}": np.nan for k in ("ratio", "ci_low", "ci_high", "se_log", "p_value")}
     return {
         f"{measure}_ratio": np.exp(coefficient),
         f"{measure}_ci_low": np.exp(coefficient - Z95 * se),

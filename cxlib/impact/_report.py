@@ -40,8 +40,29 @@ def _close(ax):
     return ax.figure
 
 
+def safe_money(currency: str):
+    """:func:`cxlib.value.rounded_money`, with words for what is not a finite amount.
+
+    Examples
+    --------
+    >>> fmt = safe_money("EUR")
+    >>> fmt(1234.0), fmt(float("inf")), fmt(float("nan"))
+    ('1,230 EUR', 'no upper bound', 'not estimated')
+    """
+    fmt = rounded_money(currency)
+
+    def money(amount: float) -> str:
+        if np.isfinite(amount):
+            return fmt(amount)
+        if np.isnan(amount):
+            return "not estimated"
+        return "no upper bound" if amount > 0 else "no lower bound"
+
+    return money
+
+
 def _fmt(study: ImpactStudy):
-    return rounded_money(md_text(study.settings["currency"]))
+    return safe_money(md_text(study.settings["currency"]))
 
 
 def money_range(study: ImpactStudy, value: float, low: float, high: float) -> str:

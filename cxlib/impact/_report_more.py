@@ -9,7 +9,6 @@ from IPython.display import Markdown
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._report import noun
 from cxlib.report import md_text, render, styled, variable_label
-from cxlib.value._report import rounded_money
 
 
 def _close(ax):
@@ -20,7 +19,9 @@ def _close(ax):
 
 
 def _fmt(study):
-    return rounded_money(md_text(study.settings["currency"]))
+    from cxlib.impact._report import safe_money
+
+    return safe_money(md_text(study.settings["currency"]))
 
 
 def targeting_parts(study) -> list:

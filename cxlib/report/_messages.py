@@ -251,6 +251,10 @@ MESSAGES: dict[str, str] = {
         "the exact Poisson one and no rate ratio is shown"
     ),
     # loyalty spend by NPS class (cxlib.impact.loyalty_spend)
+    "loyalty.unstable": (
+        "the {measure} of {classes:labels} against passives could not be estimated on these data (the fit "
+        "did not settle, e.g. on an extreme amount), so it is left out"
+    ),
     "loyalty.no_surveys": "the data have no NPS answers: spend cannot be compared by NPS class",
     "loyalty.no_transactions": "the data have no transactions: spend cannot be compared by NPS class",
     "loyalty.no_reference": (
