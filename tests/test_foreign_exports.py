@@ -36,9 +36,9 @@ NAMES = list(EXPORTS)
 #: Notebooks each export runs; the snapshots have no transactions, so segmentation is skipped (and
 #: customer value is subscription value, in discounted months: they give no revenue per month).
 RUNS_NOTEBOOKS = {
-    "bank": ["00_data_overview", "02_churn_drivers", "04_customer_value", "05_revenue_impact"],
-    "ecommerce": ["00_data_overview", "02_churn_drivers", "04_customer_value", "05_revenue_impact"],
-    "telecom": ["00_data_overview", "02_churn_drivers", "04_customer_value", "05_revenue_impact"],
+    "bank": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
+    "ecommerce": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
+    "telecom": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
     "retail": [
         "00_data_overview",
         "01_segmentation",

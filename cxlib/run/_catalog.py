@@ -110,6 +110,9 @@ class NotebookIO:
         Input tables of the data contract it cannot run without (the runner skips it otherwise).
     data_any : tuple of str
         Input tables of which it needs at least one (the runner skips it when none is supplied).
+    revenue : bool
+        It needs revenue per customer: a transactions table, or a customers column of revenue per
+        month named by ``value.monthly_revenue`` (the runner skips it otherwise).
     """
 
     notebook: str
@@ -117,6 +120,7 @@ class NotebookIO:
     reads: tuple[Read, ...] = ()
     data: tuple[str, ...] = field(default=())
     data_any: tuple[str, ...] = field(default=())
+    revenue: bool = False
 
 
 #: The declared hand-over between the suite's notebooks, in run order.
@@ -314,6 +318,7 @@ CATALOG: tuple[NotebookIO, ...] = (
     NotebookIO(
         "05_revenue_impact",
         data=("customers",),
+        revenue=True,
         reads=(
             Read("segments", required=False, instead="the revenue case is not broken down by segment"),
             Read(

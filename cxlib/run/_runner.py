@@ -99,13 +99,14 @@ def check_parameters(notebooks: list[Path], params: dict) -> dict[Path, dict]:
     return {nb: {k: v for k, v in params.items() if k in names} for nb, names in declared.items()}
 
 
-def missing_tables(notebook: Path, tables) -> list[str]:
+def missing_tables(notebook: Path, tables, config=None) -> list[str]:
     """Data tables a notebook needs that the data lacks.
 
     A notebook declares them in the run catalog (:attr:`NotebookIO.data
     <cxlib.run._catalog.NotebookIO>`, and ``data_any``: at least one of those, listed as one entry
-    "a or b" when none is supplied) or in its metadata (``cx.requires``, for notebooks the
-    catalog does not list).
+    "a or b" when none is supplied; ``revenue``: transactions, or a customers column of revenue per
+    month named by ``value.monthly_revenue`` in ``config``) or in its metadata (``cx.requires``, for
+    notebooks the catalog does not list).
     """
     required = nbformat.read(notebook, as_version=4).metadata.get("cx", {}).get("requires", [])
     entry = catalog_entry(notebook.stem)
@@ -114,10 +115,13 @@ def missing_tables(notebook: Path, tables) -> list[str]:
     any_of = entry.data_any if entry else ()
     if any_of and not any(name in tables for name in any_of):
         missing.append(" or ".join(any_of))
+    revenue_column = config.values.get("value", {}).get("monthly_revenue") if config is not None else None
+    if entry is not None and entry.revenue and "transactions" not in tables and not revenue_column:
+        missing.append("transactions (or a revenue column named by value.monthly_revenue)")
     return missing
 
 
-def check_hand_over(notebooks: list[Path], tables) -> list[str]:
+def check_hand_over(notebooks: list[Path], tables, config=None) -> list[str]:
     """Before a run: fail if a selected notebook cannot get a required input from the run catalog.
 
     Parameters
@@ -138,7 +142,7 @@ def check_hand_over(notebooks: list[Path], tables) -> list[str]:
     MissingInputError
         Naming each notebook, the table it needs, the notebook producing it and the command to run.
     """
-    skipped = [nb.stem for nb in notebooks if missing_tables(nb, tables)]
+    skipped = [nb.stem for nb in notebooks if missing_tables(nb, tables, config)]
     problems, notes = check_inputs([nb.stem for nb in notebooks], skipped)
     if problems:
         raise MissingInputError(
@@ -293,7 +297,7 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
     config = load_config(config_path)
     publish.check_destination(dest)
     configured = [name for name in TABLES if config.table_spec(name) is not None]
-    hand_over_notes = check_hand_over(notebooks, configured)
+    hand_over_notes = check_hand_over(notebooks, configured, config)
     for note in hand_over_notes:
         log(f"note: {note}")
     log(f"validating data for {config.company} ...")
@@ -370,7 +374,7 @@ def _run_notebooks(
     reports = []
     for number, source in enumerate(notebooks, start=1):
         publish._checkpoint(f"notebook-{number}")
-        missing = missing_tables(source, data.tables)
+        missing = missing_tables(source, data.tables, config)
         title = notebook_title(nbformat.read(source, as_version=4), source.stem)
         if missing:
             reason = f"skipped: needs the {' and '.join(missing)} table(s), which the config does not supply"
