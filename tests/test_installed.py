@@ -113,7 +113,9 @@ def test_cx_run_works_from_an_installed_wheel_outside_the_clone(tmp_path, small_
     config["data"]["dir"] = str(small_demo_dir)
     (elsewhere / "my_company.yaml").write_text(yaml.safe_dump(config))
     run = _run(
-        [venv / "bin" / "cx", "run", "--config", "my_company.yaml", "--out", "my_reports"],
+        # two notebooks (the first and the last) prove the installed package runs them; every notebook
+        # runs from the clone in the end-to-end tests, and all of them are shipped (checked above)
+        [venv / "bin" / "cx", "run", "--config", "my_company.yaml", "--out", "my_reports", "--only", "00,05"],
         cwd=elsewhere,
         env=env,
     )
@@ -123,7 +125,7 @@ def test_cx_run_works_from_an_installed_wheel_outside_the_clone(tmp_path, small_
     assert (reports / "index.html").is_file()
     record = json.loads((reports / "run.json").read_text())
     written = [r["html"] for r in record["reports"]]
-    assert written == [f"{p.stem}.html" for p in shipped]
+    assert written == [f"{p.stem}.html" for p in shipped if p.stem.startswith(("00_", "05_"))]
     assert all((reports / name).stat().st_size > 10_000 for name in written)
     assert (elsewhere / "my_reports-data" / "notebooks").is_dir()
     assert not (ROOT / "cxlib" / "notebooks").exists()  # the build wrote nothing into the clone

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,10 +12,8 @@ import cxlib.data._load
 from cxlib.data._config import load_config
 from cxlib.data._load import CustomerData, load_data
 from cxlib.run._artifacts import VALIDATED, load_run_data, load_validated, save_validated
-from cxlib.run._runner import discover_notebooks, run_suite
 
 from .conftest import ROOT, SMALL_CONFIG
-from .test_runner import write_notebook
 
 
 def assert_same_data(expected: CustomerData, actual: CustomerData) -> None:
@@ -115,36 +111,5 @@ def test_another_config_or_no_saved_data_validates_afresh(tmp_path, small_config
     assert count_reads
 
 
-def test_a_run_validates_once_and_its_notebooks_read_no_input_file(tmp_path, monkeypatch, count_reads):
-    """Kernels count their reads through an IPython startup file; a control notebook proves it counts."""
-    startup = tmp_path / "ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    kernel_reads = tmp_path / "kernel_reads.txt"
-    (startup / "00_count_reads.py").write_text(
-        "import cxlib.data._load\n"
-        "_read_table = cxlib.data._load.read_table\n"
-        "def _counting(path, *args, **kwargs):\n"
-        f"    with open({str(kernel_reads)!r}, 'a') as log:\n"
-        "        log.write(f'{path}\\n')\n"
-        "    return _read_table(path, *args, **kwargs)\n"
-        "cxlib.data._load.read_table = _counting\n"
-    )
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    control = write_notebook(
-        tmp_path / "nb",
-        "99_control",
-        "from cxlib.data._config import load_config\nfrom cxlib.data._load import load_data\n"
-        "load_data(load_config(config_path))",
-    )
-    notebook = nbformat.read(control, as_version=4)
-    notebook.metadata["cx"] = {"expects_figures": False}
-    nbformat.write(notebook, control)
-
-    out = tmp_path / "reports"
-    run_suite(SMALL_CONFIG, out, notebooks=[*discover_notebooks(), control])
-
-    files = len(load_config(SMALL_CONFIG).values["data"]["tables"])
-    assert len(count_reads) == files  # the runner validated once
-    assert len(kernel_reads.read_text().splitlines()) == files  # all of them the control notebook's
-    saved = json.loads((tmp_path / "reports-data" / VALIDATED / "data.json").read_text())
-    assert saved["config_path"] == str(SMALL_CONFIG.resolve())
+# "A run validates once and its notebooks read no input file" is checked on the end-to-end test's
+# second run (tests/test_suite_end_to_end.py), which counts the reads: one full run fewer.

@@ -2,21 +2,82 @@
 
 import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
+import cxlib.data._load
+from cxlib.data._config import load_config
+from cxlib.run import CATALOG, load_table
+from cxlib.run._artifacts import VALIDATED
 from cxlib.run._runner import discover_notebooks, run_suite
 
 from .conftest import SMALL_CONFIG
 from .id_scan import decoded_forms, ids_in
+from .test_runner import write_notebook
+
+
+@dataclass
+class CountedRun:
+    """The second run: input files read by the runner and by the notebooks' kernels."""
+
+    runner_reads: list
+    kernel_reads: list
+    folder: Path
+
+
+def _counted_run(folder: Path):
+    """A full run plus a control notebook that loads the data itself, counting every input file read.
+
+    Kernels count through an IPython startup file (the control notebook proves the counting works);
+    the runner's own reads are counted in this process.
+    """
+    startup = folder / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    kernel_log = folder / "kernel_reads.txt"
+    (startup / "00_count_reads.py").write_text(
+        "import cxlib.data._load\n"
+        "_read_table = cxlib.data._load.read_table\n"
+        "def _counting(path, *args, **kwargs):\n"
+        f"    with open({str(kernel_log)!r}, 'a') as log:\n"
+        "        log.write(f'{path}\\n')\n"
+        "    return _read_table(path, *args, **kwargs)\n"
+        "cxlib.data._load.read_table = _counting\n"
+    )
+    control = write_notebook(
+        folder / "nb",
+        "99_control",
+        "from cxlib.data._config import load_config\nfrom cxlib.data._load import load_data\n"
+        "load_data(load_config(config_path))",
+    )
+    notebook = nbformat.read(control, as_version=4)
+    notebook.metadata["cx"] = {"expects_figures": False}
+    nbformat.write(notebook, control)
+    reads = []
+    original = cxlib.data._load.read_table
+
+    def counting(path, *args, **kwargs):
+        reads.append(path)
+        return original(path, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IPYTHONDIR", str(folder / "ipython"))
+        patch.setattr(cxlib.data._load, "read_table", counting)
+        manifest = run_suite(SMALL_CONFIG, folder / "reports", notebooks=[*discover_notebooks(), control])
+    kernel = kernel_log.read_text().splitlines() if kernel_log.exists() else []
+    return manifest, CountedRun(reads, kernel, folder)
 
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
+    """Two full runs of the small demo: the second also counts input reads (one run serves several checks)."""
     first = tmp_path_factory.mktemp("first") / "reports"
-    second = tmp_path_factory.mktemp("second") / "reports"
-    return run_suite(SMALL_CONFIG, first), run_suite(SMALL_CONFIG, second), first, second
+    folder = tmp_path_factory.mktemp("second")
+    manifest, counted = _counted_run(folder)
+    return run_suite(SMALL_CONFIG, first), manifest, first, folder / "reports", counted
 
 
 def run_data(out):
@@ -24,7 +85,7 @@ def run_data(out):
 
 
 def test_every_notebook_is_reported_in_the_index(two_runs):
-    manifest, _, out, _ = two_runs
+    manifest, _, out, _, _ = two_runs
     assert [r["notebook"] for r in manifest["reports"]] == [p.stem for p in discover_notebooks()]
     index = (out / "index.html").read_text()
     for report in manifest["reports"]:
@@ -34,7 +95,7 @@ def test_every_notebook_is_reported_in_the_index(two_runs):
 
 
 def test_same_data_config_and_seed_give_the_same_numbers(two_runs):
-    _, _, first, second = two_runs
+    _, _, first, second, _ = two_runs
     for summary in sorted((run_data(first) / "summaries").glob("*.json")):
         again = run_data(second) / "summaries" / summary.name
         assert json.loads(summary.read_text()) == json.loads(again.read_text()), summary.name
@@ -45,7 +106,7 @@ def test_same_data_config_and_seed_give_the_same_numbers(two_runs):
 
 
 def test_reports_show_no_customer_identifiers(two_runs, small_data):
-    _, _, out, _ = two_runs
+    _, _, out, _, _ = two_runs
     ids = set(small_data["customers"]["customer_id"])
     for html in sorted(out.glob("*.html")):
         text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html.read_text())
@@ -55,7 +116,7 @@ def test_reports_show_no_customer_identifiers(two_runs, small_data):
 def test_the_report_folder_holds_no_customer_identifier_in_any_file(two_runs, small_data):
     """Every file an executive receives (all extensions, binary too) is free of the run's customer
     ids; the per-customer tables are in the run-data folder instead."""
-    _, _, out, _ = two_runs
+    _, _, out, _, _ = two_runs
     ids = {str(i).encode() for i in small_data["customers"]["customer_id"]}
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert {p.name for p in files} >= {"index.html", "run.json"} and len(files) >= 5
@@ -85,3 +146,23 @@ def test_every_notebook_runs_on_a_sparse_export_of_optional_columns(demo_copy, t
     overview = (tmp_path / "reports" / "00_data_overview.html").read_text()
     assert "Satisfied (CSAT 4-5)" in overview
     assert "no surveys with NPS or CSAT" not in overview  # the CSAT chart stands in for the NPS one
+
+
+def test_a_run_validates_once_and_its_notebooks_read_no_input_file(two_runs):
+    """The runner reads each input file once; no notebook reads one (only the control notebook does)."""
+    *_, counted = two_runs
+    files = len(load_config(SMALL_CONFIG).values["data"]["tables"])
+    assert len(counted.runner_reads) == files  # the runner validated once
+    assert len(counted.kernel_reads) == files  # all of them the control notebook's
+    saved = json.loads((counted.folder / "reports-data" / VALIDATED / "data.json").read_text())
+    assert saved["config_path"] == str(SMALL_CONFIG.resolve())
+
+
+def test_a_full_demo_run_produces_every_catalog_table_with_its_columns(two_runs):
+    _, _, out, _, _ = two_runs
+    run_dir = run_data(out)
+    produced = json.loads((run_dir / "produced.json").read_text())["tables"]
+    for entry in CATALOG:
+        for spec in entry.writes:
+            assert produced[spec.name]["notebook"] == entry.notebook
+            assert set(spec.columns) <= set(load_table(run_dir, spec.name).columns)
