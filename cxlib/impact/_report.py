@@ -508,8 +508,8 @@ def _input_name(name: str, study: ImpactStudy) -> str:
 
 def targeting_report(study: ImpactStudy) -> list:
     """Which groups to enrol first, and the expected-return curve."""
-    if study.targeting is None or study.targeting_groups is None or not len(study.targeting_groups):
-        return []
+    if study.targeting is None or study.targeting_groups is None or len(study.targeting_groups) < 2:
+        return []  # one group: nothing to rank
     from cxlib.impact._report_more import targeting_parts
 
     return targeting_parts(study)
