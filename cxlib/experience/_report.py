@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from cxlib.experience._study import REASONS, ExperienceStudy
-from cxlib.report import md_text, render, styled, variable_label
+from cxlib.report import md_text, render, styled, tables_read, variable_label
 
 #: Reader's names of the friction KPIs and how their values read.
 KPI_NAMES = {
@@ -187,16 +187,7 @@ def report_intro(study: ExperienceStudy, data) -> str:
         Markdown: the tables read with their sizes, then each question with "not available" and
         the missing table where the data cannot answer it.
     """
-    parts = []
-    for table, noun in (
-        ("customers", "customers"),
-        ("surveys", "survey answers"),
-        ("interactions", "service interactions"),
-        ("transactions", "transaction rows"),
-        ("referrals", "referrals"),
-    ):
-        if data.has(table):
-            parts.append(f"{len(data[table]):,} {noun}")
+    parts = [tables_read(data, ("customers", "surveys", "interactions", "transactions", "referrals"))]
     lines = [
         "## What these data can answer",
         "",

@@ -16,7 +16,7 @@ from IPython.display import Markdown
 
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._study import REASONS, ImpactStudy
-from cxlib.report import md_text, render, styled
+from cxlib.report import md_text, render, styled, tables_read
 from cxlib.value._report import rounded_money
 
 LEVER_NAMES = {
@@ -177,18 +177,7 @@ def _evidence_sentence(study: ImpactStudy) -> str:
 def report_intro(study: ImpactStudy, data) -> str:
     """What the report reads, the money settings, and the parts these data cannot support (Markdown)."""
     s = study.settings
-    parts = [
-        f"{len(data[t]):,} {noun}"
-        for t, noun in (
-            ("customers", "customers"),
-            ("transactions", "transaction rows"),
-            ("interactions", "service interactions"),
-            ("surveys", "survey answers"),
-            ("programme", "programme members"),
-            ("referrals", "referrals"),
-        )
-        if data.has(t)
-    ]
+    parts = [tables_read(data)]
     lines = [
         "## What this report rests on",
         "",

@@ -114,21 +114,14 @@ def impact_settings(
     config, programme_cost: float | None = None, churn_reduction: float | None = None
 ) -> dict:
     """The config's ``impact`` section with the ``analysis`` money settings (and notebook overrides)."""
-    analysis = config.values["analysis"]
     settings = dict(config.section("impact"))
     if programme_cost is not None and programme_cost >= 0:
         settings["cost_fixed"] = float(programme_cost)
     if churn_reduction is not None and churn_reduction >= 0:
         settings["churn_reduction"] = float(churn_reduction)
-    settings.update(
-        margin_rate=float(analysis["margin"]),
-        annual_discount_rate=float(analysis["discount_rate"]),
-        horizon_months=int(analysis["horizon_months"]),
-        currency=analysis["currency"],
-        min_group_size=int(analysis["min_group_size"]),
-        company=config.company,
-        seed=config.seed,
-    )
+    from cxlib.value import money_settings
+
+    settings.update(money_settings(config))
     return settings
 
 

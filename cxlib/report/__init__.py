@@ -21,6 +21,7 @@ _WHERE = {
     "NEUTRAL": "_charts",
     "PALETTE": "_charts",
     "RECORDED_PACKAGES": "_html",
+    "TABLE_NOUNS": "_sentences",
     "TEMPLATES": "_html",
     "WARNING": "_charts",
     "all_equal": "_sentences",
@@ -56,6 +57,7 @@ _WHERE = {
     "render_html": "_html",
     "set_theme": "_charts",
     "styled": "_html",
+    "tables_read": "_sentences",
     "variable_label": "_messages",
     "write_index": "_html",
 }

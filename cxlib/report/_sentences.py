@@ -100,3 +100,26 @@ def describe_hidden_groups(shown: int, total: int, variable: str) -> str:
         f"*{total - shown:,} of {total:,} {md_text(variable)} groups are not shown: the table keeps the "
         f"{largest} largest and the {shown - largest} most different.*"
     )
+
+
+#: How :func:`tables_read` names the rows of each input table, in the order it lists them.
+TABLE_NOUNS = {
+    "customers": "customers",
+    "transactions": "transaction rows",
+    "interactions": "service interactions",
+    "surveys": "survey answers",
+    "programme": "programme members",
+    "referrals": "referrals",
+}
+
+
+def tables_read(data, tables=tuple(TABLE_NOUNS)) -> str:
+    """The input tables a report reads, with their sizes: "3,421 customers, 61,752 transaction rows".
+
+    Parameters
+    ----------
+    data : CustomerData
+    tables : sequence of str
+        The tables to name, in order (absent ones are left out).
+    """
+    return ", ".join(f"{len(data[t]):,} {TABLE_NOUNS[t]}" for t in tables if data.has(t))

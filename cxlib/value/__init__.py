@@ -58,6 +58,7 @@ _WHERE = {
     "holdout_by_frequency": "_diagnostics",
     "holdout_totals": "_report",
     "model_table": "_report",
+    "money_settings": "_study",
     "monthly_rate": "_clv",
     "monthly_revenue": "_subscription_value",
     "nps_classes": "_covariates",

@@ -18,6 +18,7 @@ from cxlib.report import (
     plot_summary,
     render_all,
     styled,
+    tables_read,
     variable_label,
 )
 from cxlib.stats import suppress_small
@@ -124,16 +125,7 @@ QUESTIONS = {
 
 def report_intro(study: ValueStudy, data) -> str:
     """What the report reads and which of its questions these data can answer (Markdown)."""
-    parts = [
-        f"{len(data[t]):,} {noun}"
-        for t, noun in (
-            ("customers", "customers"),
-            ("transactions", "transaction rows"),
-            ("interactions", "service interactions"),
-            ("surveys", "survey answers"),
-        )
-        if data.has(t)
-    ]
+    parts = [tables_read(data, ("customers", "transactions", "interactions", "surveys"))]
     s = study.settings
     lines = [
         "## What these data can answer",

@@ -143,21 +143,34 @@ class ValueStudy:
 
 def value_settings(config, holdout_months: int | None = None) -> dict:
     """The config's ``value`` section with the ``analysis`` money settings (and a notebook override)."""
-    analysis = config.values["analysis"]
     settings = dict(config.section("value"))
     if holdout_months is not None and holdout_months >= 0:
         settings["holdout_months"] = int(holdout_months)
     settings.update(
-        margin_rate=float(analysis["margin"]),
-        annual_discount_rate=float(analysis["discount_rate"]),
-        horizon_months=int(analysis["horizon_months"]),
-        currency=analysis["currency"],
-        min_group_size=int(analysis["min_group_size"]),
-        long_wait_minutes=config.values["churn_model"]["long_wait_minutes"],
-        company=config.company,
-        seed=config.seed,
+        money_settings(config), long_wait_minutes=config.values["churn_model"]["long_wait_minutes"]
     )
     return settings
+
+
+def money_settings(config) -> dict:
+    """The ``analysis`` settings every money figure uses: margin, discount rate, horizon, currency, ...
+
+    Returns
+    -------
+    dict
+        ``margin_rate``, ``annual_discount_rate``, ``horizon_months``, ``currency``,
+        ``min_group_size``, ``company`` and ``seed``.
+    """
+    analysis = config.values["analysis"]
+    return {
+        "margin_rate": float(analysis["margin"]),
+        "annual_discount_rate": float(analysis["discount_rate"]),
+        "horizon_months": int(analysis["horizon_months"]),
+        "currency": analysis["currency"],
+        "min_group_size": int(analysis["min_group_size"]),
+        "company": config.company,
+        "seed": config.seed,
+    }
 
 
 def value_study(
