@@ -184,7 +184,11 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list) -> LoyaltySpend:
     if classes is None:
         return LoyaltySpend(_empty_table(), notes)
     cells = cells.loc[cells["nps_class"].isin(classes)]
-    sales = sales.loc[sales["nps_class"].isin(classes)]
+    # only customers seen in two classes or more compare classes within themselves; the rest would
+    # inform the calendar-month effects alone (most never answer), at a large cost on big data
+    switched = cells.groupby("customer_id")["nps_class"].nunique()
+    cells = cells.loc[cells["customer_id"].isin(switched.index[switched > 1])]
+    sales = sales.loc[sales["nps_class"].isin(classes) & sales["customer_id"].isin(cells["customer_id"])]
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
     cells = cells.join(per_cell, on=["customer_id", "month"]).fillna({"orders": 0, "spend": 0.0})
     try:
