@@ -203,7 +203,7 @@ def report_intro(study: ImpactStudy, data) -> str:
     ]
     if missing:
         lines += ["", "Not available from these data:", "", *missing]
-    notes = [render(n) if hasattr(n, "code") else md_text(str(n)) for n in study.notes]
+    notes = [md_text(render(n) if hasattr(n, "code") else str(n)) for n in study.notes]
     if notes:
         lines += ["", "Notes on the data:", "", *(f"- {text}" for text in notes)]
     return "\n".join(lines)

@@ -108,7 +108,7 @@ def what_if_parts(study) -> list:
         f"({fmt(best['margin_low'])} to {fmt(best['margin_high'])}). These are **observed associations** read as "
         "what-ifs: customers who meet friction may differ in ways the churn model does not see."
     )
-    notes = [render(note) for note in table.attrs.get("notes", [])]
+    notes = [md_text(render(note)) for note in table.attrs.get("notes", [])]
     if notes:
         words += "\n\n" + "\n".join(f"- {text}" for text in notes)
     return [Markdown(words), styled(pd.DataFrame(rows), caption="Friction what-ifs (95% intervals)")]

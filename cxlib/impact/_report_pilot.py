@@ -85,7 +85,7 @@ def pilot_parts(study) -> list:
         f"## What did the pilot show?\n\nThe pilot **{md_text(programme.programme)}** is read as a **{design}**."
     ]
     if programme.assumption is not None:
-        lines.append(f"Identifying assumption: {render(programme.assumption)}.")
+        lines.append(f"Identifying assumption: {md_text(render(programme.assumption))}.")
     if churn is not None:
         direction = "lower" if churn["estimate"] < 1 else "higher"
         lines.append(
@@ -104,7 +104,7 @@ def pilot_parts(study) -> list:
             "start, and the weighting removes what the covariates below measure."
         )
     lines.append("These estimates replace the config's assumptions in the levers below.")
-    notes = [render(note) for note in programme.notes]
+    notes = [md_text(render(note)) for note in programme.notes]
     if notes:
         lines.append("\n" + "\n".join(f"- {text}" for text in notes))
     out = [
