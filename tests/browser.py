@@ -10,15 +10,12 @@ call a dialog, ``javascript:`` links, and the ``<img src=x>`` a payload would in
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-#: Debian's package name comes first; the others are what other systems call it.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 #: Flags that work headless as root with no network, profile or GPU.
 CHROMIUM_FLAGS = (
     "--headless",
@@ -47,15 +44,6 @@ RECORDER = (
     "})();</script>"
 )
 DIALOGS = re.compile(r"\b(alert|confirm|prompt)\s*\(")
-
-
-def chromium_path() -> str | None:
-    """The Chromium executable on PATH, or None."""
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def with_recorder(page: str) -> str:

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from cxlib.report._browser import chromium_path
 from cxlib.run._runner import run_suite
 
-from .browser import chromium_path, read_page, rendered_dom
+from .browser import read_page, rendered_dom
 from .conftest import SMALL_CONFIG
 
 PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>')

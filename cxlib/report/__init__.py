@@ -8,6 +8,7 @@ from cxlib._lazy import lazy_module
 
 _WHERE = {
     "A4_INCHES": "_browser",
+    "A4_POINTS": "_browser",
     "ACCENT": "_charts",
     "ACRONYMS": "_html",
     "CHROMIUM_FLAGS": "_browser",
@@ -56,6 +57,7 @@ _WHERE = {
     "notebook_title": "_html",
     "nps_colours": "_charts",
     "package_versions": "_html",
+    "pdf_pages": "_browser",
     "percent_formatter": "_charts",
     "plot_monthly_revenue": "_charts",
     "plot_rate_with_interval": "_charts",
