@@ -21,14 +21,15 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ## create .venv and install cx-suite with its tested dependency ranges
 
-# The report-safety test opens every report in headless Chromium (Debian package `chromium`).
-browser: ## install headless Chromium for the report-safety test (as root; otherwise says how)
+# Headless Chromium (Debian package `chromium`) prints the executive summary to PDF in a run, and
+# the browser tests open every report in it.
+browser: ## install headless Chromium for the summary's PDF and the browser tests (as root; otherwise says how)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	if [ "$$(id -u)" = 0 ]; then \
-		echo "installing chromium (headless browser for the report-safety test) ..."; \
+		echo "installing chromium (headless browser: the summary's PDF and the browser tests) ..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
-		echo "note: chromium is not installed, so the browser check of the reports will be skipped;"; \
+		echo "note: chromium is not installed, so the runs make no PDF and the browser tests are skipped;"; \
 		echo "      install it with: sudo apt-get install chromium"; \
 	fi
 
@@ -40,7 +41,7 @@ data/demo_small/customers.csv: cxlib/data/_synth.py cxlib/data/_demo_folder.py |
 
 demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synthetic demo data
 
-report: $(STAMP) data/demo/customers.csv ## install, generate demo data, run all notebooks, publish HTML to reports/
+report: $(STAMP) data/demo/customers.csv browser ## install, generate demo data, run all notebooks, publish HTML (and the summary as PDF) to reports/
 	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
 
 test: $(STAMP) data/demo_small/customers.csv browser ## install and run every test: ruff lint, pytest, nbval over the notebooks

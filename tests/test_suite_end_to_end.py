@@ -11,9 +11,10 @@ import pytest
 
 import cxlib.data._load
 from cxlib.data._config import load_config
-from cxlib.run import CATALOG, load_table
+from cxlib.report._browser import A4_POINTS, chromium_path, inspect_page, pdf_pages
+from cxlib.run import CATALOG, MANIFEST, load_table
 from cxlib.run._artifacts import VALIDATED
-from cxlib.run._runner import discover_notebooks, run_suite
+from cxlib.run._runner import PRINTED_PAGES, PRINTED_REPORTS, discover_notebooks, run_suite
 
 from .conftest import SMALL_CONFIG
 from .id_scan import decoded_forms, ids_in
@@ -166,3 +167,46 @@ def test_a_full_demo_run_produces_every_catalog_table_with_its_columns(two_runs)
         for spec in entry.writes:
             assert produced[spec.name]["notebook"] == entry.notebook
             assert set(spec.columns) <= set(load_table(run_dir, spec.name).columns)
+
+
+# In a real browser (issue 14): headless Chromium opens what the shared run published. Skipped
+# without Chromium (`make browser` installs it).
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None, reason="Chromium not installed (make browser installs it)"
+)
+
+
+@needs_chromium
+def test_every_html_report_opens_cleanly_in_a_browser(two_runs):
+    """No console error or uncaught exception, every image loaded, nothing requested from the network."""
+    _, _, out, _, _ = two_runs
+    pages = sorted(out.glob("*.html"))
+    assert "index.html" in {page.name for page in pages} and len(pages) >= 2
+    for page in pages:
+        check = inspect_page(page, print_check=False)
+        assert check.console_errors == [], page.name
+        assert check.failed_images == [], page.name
+        assert check.network_requests == [], page.name
+
+
+@pytest.mark.parametrize("name", PRINTED_REPORTS)
+def test_a_printed_report_is_a_whole_a4_pdf_with_a_screenshot(two_runs, name):
+    """The run printed the report: A4 on every page (2 pt), the pages it is designed for, nothing
+    cut off in print, published with the run (in the manifest) and linked from the index."""
+    record, _, out, _, _ = two_runs
+    if not (out / f"{name}.html").is_file():
+        pytest.skip(f"this run rendered no {name}.html")
+    if record["printed"]["chromium"] is None:
+        pytest.skip("Chromium not installed (make browser installs it), so the run made no PDF")
+    entry = record["printed"]["reports"][name]
+    pages = pdf_pages(out / f"{name}.pdf")
+    assert entry["pages"] == pages
+    assert len(pages) == PRINTED_PAGES[name]
+    for width, height in pages:
+        assert width == pytest.approx(A4_POINTS[0], abs=2) and height == pytest.approx(A4_POINTS[1], abs=2)
+    assert entry["cut_off"] == []
+    assert (entry["console_errors"], entry["failed_images"], entry["network_requests"]) == ([], [], [])
+    assert (run_data(out) / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    published = json.loads((out.resolve().parent / MANIFEST).read_text())["files"]
+    assert {f"report/{name}.pdf", f"run-data/{name}.png"} <= set(published)
+    assert f'href="{name}.pdf"' in (out / "index.html").read_text()

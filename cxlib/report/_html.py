@@ -107,6 +107,7 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
  .report { border: 1px solid #ddd; border-radius: 6px; padding: 0.8rem 1rem; margin: 0.8rem 0; }
  .report a { font-size: 1.1rem; font-weight: bold; color: #0b5394; text-decoration: none; }
  .report p { margin: 0.35rem 0 0; }
+ .report a.pdf { font-size: 0.85rem; font-weight: normal; margin-left: 0.8rem; }
  table { border-collapse: collapse; font-size: 0.85rem; } td, th { border-bottom: 1px solid #eee;
  padding: 0.25rem 0.8rem 0.25rem 0; text-align: left; vertical-align: top; }
  code, pre { font-size: 0.8rem; background: #f6f6f6; } pre { padding: 0.6rem; overflow-x: auto; }
@@ -117,7 +118,9 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
 <p class="sub">Customer-experience reports, data as of {{ as_of }}; generated {{ generated }}.</p>
 <h2>Reports</h2>
 {% for r in reports %}<div class="report">{% if r.html %}<a href="{{ r.html }}">{{ r.title }}</a>
-<p>{{ r.headline }}</p><p class="muted">ran in {{ "%.1f"|format(r.seconds) }} s</p>
+{% if r.pdf %}<a class="pdf" href="{{ r.pdf }}">PDF (A4, for printing)</a>{% endif %}
+<p>{{ r.headline }}</p>{% if r.pdf_note %}<p class="muted">{{ r.pdf_note }}</p>{% endif %}
+<p class="muted">ran in {{ "%.1f"|format(r.seconds) }} s</p>
 {% else %}<span class="skipped">{{ r.title }}</span><p class="muted">{{ r.headline }}</p>{% endif %}</div>
 {% endfor %}
 <h2>Data</h2>
@@ -144,6 +147,9 @@ def write_index(destination: Path, manifest: dict) -> Path:
 
     Every value is escaped by the template; the notebooks' headlines are Markdown sentences
     (text from the data escaped with :func:`cxlib.report._safe_text.md_text`) and are shown as plain text.
+    A report entry with ``pdf`` (a file name beside the index) gets a link to its printable PDF;
+    one with ``pdf_note`` says why its PDF is not available (see
+    :func:`cxlib.run._runner.print_reports`).
     """
     reports = [
         {**report, "headline": md_plain(report.get("headline") or "")} for report in manifest["reports"]

@@ -7,6 +7,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "BROWSER_HINT": "_runner",
     "CATALOG": "_catalog",
     "CURRENT": "_destination",
     "Destination": "_destination",
@@ -16,6 +17,8 @@ _WHERE = {
     "MARKER": "_publish",
     "NOTEBOOKS": "_runner",
     "NotebookIO": "_catalog",
+    "PRINTED_PAGES": "_runner",
+    "PRINTED_REPORTS": "_runner",
     "PRODUCED": "_catalog",
     "QuietKernelManager": "_kernels",
     "RUNNER_PARAMETERS": "_runner",
@@ -47,6 +50,7 @@ _WHERE = {
     "missing_input_message": "_catalog",
     "missing_tables": "_runner",
     "notebook_parameters": "_runner",
+    "print_reports": "_runner",
     "produced": "_catalog",
     "record_produced": "_catalog",
     "run_interruptibly": "_kernels",

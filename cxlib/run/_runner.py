@@ -8,6 +8,9 @@ notebook succeeded. Kernels write nothing to the terminal and are stopped on SIG
 :mod:`cxlib.run._kernels`). Before anything runs, the selected notebooks are checked against the
 run catalog (:mod:`cxlib.run._catalog`): a notebook whose required input no earlier selected
 notebook produces stops the run with one message; a missing optional input is stated in the index.
+The reports named in :data:`PRINTED_REPORTS` are also printed to an A4 PDF by headless Chromium
+(:func:`print_reports`) in the same staging folder, so the PDF is published with its HTML or not
+at all; without Chromium the run goes on and the index says the PDF is not available.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from papermill.exceptions import PapermillExecutionError
 from cxlib.data._config import TABLES, load_config
 from cxlib.data._load import load_data
 from cxlib.exceptions import MissingInputError, NotebookRunError, ParameterError, RunInterrupted
+from cxlib.report._browser import chromium_path, inspect_page, pdf_pages
 from cxlib.report._html import notebook_title, package_versions, render_html, write_index
 from cxlib.run import _publish as publish
 from cxlib.run._artifacts import load_summaries, save_validated
@@ -39,6 +43,15 @@ from cxlib.run._publish import Destination, Store
 
 #: Parameters the runner itself passes to every notebook.
 RUNNER_PARAMETERS = ("config_path", "run_dir")
+#: Reports printed to ``<name>.pdf`` (A4) in the report folder, with a full-page screenshot
+#: ``<name>.png`` in the run-data folder, when Chromium is installed.
+PRINTED_REPORTS = ("06_executive_summary",)
+#: Pages each printed report is designed to fill on A4: the executive summary is one page of
+#: story (conclusion, money, KPIs, findings, segments, drivers) and one page of methods, caveats
+#: and assumptions (its methods section starts a new page).
+PRINTED_PAGES = {"06_executive_summary": 2}
+#: How to get the PDFs when Chromium is missing (said in the log and in run.json).
+BROWSER_HINT = "install Chromium with `make browser` (or `apt-get install chromium`) and run again"
 
 
 def default_notebooks_folder() -> Path:
@@ -328,6 +341,11 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             for note in hand_over_notes:  # stated in the index whatever the notebook says
                 if note.startswith(f"{report['notebook']} ") and not report.get("skipped"):
                     report["headline"] = f"{report['headline']} Note: {note}".strip()
+        try:
+            printed = print_reports(reports, staging / publish.REPORT, run_dir, log)
+        except KeyboardInterrupt:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         record = {
             "company": config.company,
             "as_of": str(data.as_of.date()) if data.as_of is not None else "",
@@ -342,6 +360,7 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             "hand_over_notes": hand_over_notes,
             "parameters": params or {},
             "run_data": str(dest.run_data),
+            "printed": printed,
             "total_seconds": round(time.perf_counter() - started, 2),
         }
         report_dir = staging / publish.REPORT
@@ -355,6 +374,90 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             raise RunInterrupted(getattr(err, "signum", 2), published=store.published) from None
     log(f"reports written to {dest.out / 'index.html'} (per-customer run data in {dest.run_data})")
     return record
+
+
+def print_reports(
+    reports: list[dict],
+    report_dir: Path,
+    run_dir: Path,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict:
+    """Print each rendered report of :data:`PRINTED_REPORTS` to an A4 PDF, with a screenshot.
+
+    For a report ``NAME`` rendered to ``report_dir/NAME.html``, headless Chromium
+    (:func:`cxlib.report._browser.inspect_page`) writes ``report_dir/NAME.pdf`` (A4, backgrounds
+    printed, the template's ``@page`` margins) and ``run_dir/NAME.png`` (the whole page at 1280
+    CSS pixels), each under a temporary name renamed when complete. The run never fails here:
+    without Chromium, or when it fails, one log line says the PDF was not made and why, the entry
+    says so for the index, and no partial file is left.
+
+    Parameters
+    ----------
+    reports : list of dict
+        The run's report entries (``notebook``, ``html``); each printed one gains ``pdf`` (the
+        file name, or None) and, when there is no PDF, ``pdf_note`` (a sentence for the index).
+    report_dir, run_dir : Path
+        The staging folder's report and run-data parts.
+    log : callable
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        For ``run.json``: ``chromium`` (its path, or None), ``seconds`` (time spent printing),
+        ``note`` (why PDFs are missing, or None) and ``reports``: per printed report the
+        ``pdf``, ``screenshot`` (relative to the run-data folder), ``pages`` (width and height
+        in points), and what the browser saw (``console_errors``, ``failed_images``,
+        ``network_requests``, ``cut_off``), or ``error``.
+    """
+    started = time.perf_counter()
+    due = [r for r in reports if r["notebook"] in PRINTED_REPORTS and r.get("html")]
+    chromium = chromium_path() if due else None
+    printed = {"chromium": chromium, "seconds": 0.0, "note": None, "reports": {}}
+    if due and chromium is None:
+        names = ", ".join(f"{r['notebook']}.pdf" for r in due)
+        printed["note"] = f"no Chromium found, so {names} was not made; {BROWSER_HINT}"
+        log(f"note: {printed['note']}")
+    for report in due:
+        name = report["notebook"]
+        report["pdf"] = None
+        if chromium is None:
+            report["pdf_note"] = (
+                "The PDF of this report is not available: no Chromium browser was installed on the "
+                "machine that ran the suite (make browser installs it)."
+            )
+            continue
+        pdf, screenshot = report_dir / f"{name}.pdf", run_dir / f"{name}.png"
+        entry = printed["reports"][name] = {"pdf": None, "screenshot": None}
+        try:
+            check = inspect_page(
+                report_dir / report["html"], chromium=chromium, pdf=pdf, screenshot=screenshot
+            )
+        except Exception as err:  # a browser that fails must not fail the run
+            entry["error"] = f"{type(err).__name__}: {err}"
+            log(f"note: {name}.pdf was not made: Chromium failed ({entry['error']})")
+            report["pdf_note"] = "The PDF of this report is not available: the browser that prints it failed."
+            check = None
+        if pdf.is_file():  # written whole or not at all
+            report["pdf"] = entry["pdf"] = pdf.name
+            try:
+                entry["pages"] = pdf_pages(pdf)
+            except ValueError as err:  # still a PDF, just not one this reader can count
+                entry["pages"] = f"not read: {err}"
+            report.pop("pdf_note", None)
+        if screenshot.is_file():
+            entry["screenshot"] = screenshot.name
+        if check is not None:
+            seen = ("console_errors", "failed_images", "network_requests", "cut_off")
+            entry.update({key: getattr(check, key) for key in seen})
+            problems = [f"{len(entry[key])} {key.replace('_', ' ')}" for key in seen if entry[key]]
+            if problems:
+                log(f"note: {name} in the browser: {', '.join(problems)} (see run.json)")
+    printed["seconds"] = round(time.perf_counter() - started, 2)
+    made = [name for name, entry in printed["reports"].items() if entry["pdf"]]
+    if made:
+        log(f"printed {', '.join(made)} in {printed['seconds']:.1f} s")
+    return printed
 
 
 def _run_notebooks(
