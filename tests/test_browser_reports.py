@@ -17,7 +17,7 @@ import base64
 import pytest
 
 import cxlib.run._runner as runner
-from cxlib.report._browser import A4_POINTS, chromium_path, inspect_page, pdf_pages
+from cxlib.report._browser import A4_POINTS, chromium_path, inspect_page, inspect_pages, pdf_pages
 from cxlib.report._html import write_index
 
 needs_chromium = pytest.mark.skipif(
@@ -65,9 +65,12 @@ def assert_a4(pages):
 
 @needs_chromium
 def test_the_checks_catch_a_planted_fault(tmp_path):
-    page = tmp_path / "planted.html"
+    """Each fault is seen, and only in its own tab: a clean page opened next in the same browser passes."""
+    page, clean = tmp_path / "planted.html", tmp_path / "clean.html"
     page.write_text(PLANTED_FAULTS, encoding="utf-8")
-    check = inspect_page(page, print_check=False)
+    clean.write_text(CLEAN_PAGE, encoding="utf-8")
+    check, clean_check = inspect_pages([page, clean], print_check=False)
+    assert clean_check.ok and clean_check.console_errors == []
     assert "planted console error" in check.console_errors
     assert any("planted uncaught exception" in message for message in check.console_errors)
     assert sorted(check.failed_images) == ["https://example.com/x.png", "missing.png"]

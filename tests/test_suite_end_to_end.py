@@ -11,7 +11,7 @@ import pytest
 
 import cxlib.data._load
 from cxlib.data._config import load_config
-from cxlib.report._browser import A4_POINTS, chromium_path, inspect_page, pdf_pages
+from cxlib.report._browser import A4_POINTS, chromium_path, inspect_pages, pdf_pages
 from cxlib.run import CATALOG, MANIFEST, load_table
 from cxlib.run._artifacts import VALIDATED
 from cxlib.run._runner import PRINTED_PAGES, PRINTED_REPORTS, discover_notebooks, run_suite
@@ -182,8 +182,7 @@ def test_every_html_report_opens_cleanly_in_a_browser(two_runs):
     _, _, out, _, _ = two_runs
     pages = sorted(out.glob("*.html"))
     assert "index.html" in {page.name for page in pages} and len(pages) >= 2
-    for page in pages:
-        check = inspect_page(page, print_check=False)
+    for page, check in zip(pages, inspect_pages(pages, print_check=False), strict=True):
         assert check.console_errors == [], page.name
         assert check.failed_images == [], page.name
         assert check.network_requests == [], page.name

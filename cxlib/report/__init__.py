@@ -49,6 +49,7 @@ _WHERE = {
     "groups_to_show": "_sentences",
     "header_text": "_html",
     "inspect_page": "_browser",
+    "inspect_pages": "_browser",
     "md_plain": "_safe_text",
     "md_text": "_safe_text",
     "money_format": "_html",

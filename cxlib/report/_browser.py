@@ -266,8 +266,9 @@ class _DevTools:
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict] = []
-        #: URLs refused: every request is paused, and any but a local one is failed unsent.
-        self.refused: list[str] = []
+        #: (session, URL) of each request refused: every request is paused, and any but a local
+        #: one is failed unsent.
+        self.refused: list[tuple[str | None, str]] = []
 
     def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
         """Send one command and return its result; events arriving meanwhile are kept."""
@@ -280,9 +281,12 @@ class _DevTools:
                     raise RuntimeError(f"chromium refused {method}: {reply['error']}")
                 return reply.get("result", {})
 
-    def wait_for(self, method: str, deadline: float, since: int = 0) -> None:
-        """Collect events until ``method`` arrives (kept with the others) among ``events[since:]``."""
-        while not any(event.get("method") == method for event in self.events[since:]):
+    def wait_for(self, method: str, session: str, deadline: float, since: int = 0) -> None:
+        """Collect events until ``method`` arrives for ``session`` among ``events[since:]`` (all are kept)."""
+        while not any(
+            event.get("method") == method and event.get("sessionId") == session
+            for event in self.events[since:]
+        ):
             self._next(deadline)
 
     def drain(self, seconds: float) -> None:
@@ -315,7 +319,7 @@ class _DevTools:
             if url.startswith(LOCAL_SCHEMES):
                 self._post("Fetch.continueRequest", {"requestId": request["requestId"]}, session)
             else:
-                self.refused.append(url)
+                self.refused.append((session, url))
                 answer = {"requestId": request["requestId"], "errorReason": "BlockedByClient"}
                 self._post("Fetch.failRequest", answer, session)
         elif "method" in message:
@@ -438,48 +442,110 @@ def inspect_page(
     >>> check.ok, check.cut_off  # doctest: +SKIP
     (True, [])
     """
+    page = _existing(html_path)
+    with _Chromium(chromium) as browser:
+        return _inspect(browser, page, screenshot, pdf, print_check)
+
+
+def inspect_pages(
+    html_paths: list[str | Path], chromium: str | None = None, print_check: bool = True
+) -> list[PageCheck]:
+    """Check several pages as :func:`inspect_page` does, in one browser (each in a new tab).
+
+    Starting and closing Chromium takes most of a second each; a report folder's pages share one.
+
+    Parameters
+    ----------
+    html_paths : list of str or Path
+        The HTML files.
+    chromium : str, optional
+        Chromium executable; default :func:`chromium_path`.
+    print_check : bool
+        Whether to look for what printing cuts off (:attr:`PageCheck.cut_off`).
+
+    Returns
+    -------
+    list of PageCheck
+        One per page, in the order given.
+
+    Examples
+    --------
+    >>> checks = inspect_pages(sorted(Path("reports").glob("*.html")))  # doctest: +SKIP
+    >>> all(check.ok for check in checks)  # doctest: +SKIP
+    True
+    """
+    pages = [_existing(path) for path in html_paths]
+    with _Chromium(chromium) as browser:
+        return [_inspect(browser, page, None, None, print_check) for page in pages]
+
+
+def _existing(html_path: str | Path) -> Path:
     page = Path(html_path).resolve()
     if not page.is_file():
         raise FileNotFoundError(f"{page}: no such page to open")
-    chromium = chromium or chromium_path()
-    if not chromium:
-        raise FileNotFoundError(
-            f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH); install it with `make browser`"
-        )
-    check = PageCheck(path=page)
-    with tempfile.TemporaryDirectory(prefix="cx-chromium-") as profile:
-        browser = _DevTools(chromium, profile)
+    return page
+
+
+class _Chromium:
+    """A headless Chromium with a fresh profile for the block, closed after it."""
+
+    def __init__(self, chromium: str | None) -> None:
+        self.chromium = chromium or chromium_path()
+        if not self.chromium:
+            raise FileNotFoundError(
+                f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH); install it with `make browser`"
+            )
+
+    def __enter__(self) -> _DevTools:
+        self._profile = tempfile.TemporaryDirectory(prefix="cx-chromium-")
         try:
-            target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-                "sessionId"
-            ]
-            for domain in ("Runtime", "Log", "Page"):
-                browser.send(f"{domain}.enable", session=session)
-            browser.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=session)
-            _set_width(browser, session, WINDOW[0])
-            navigated = browser.send("Page.navigate", {"url": page.as_uri()}, session=session)
-            if navigated.get("errorText"):
-                raise RuntimeError(f"chromium could not open {page.name}: {navigated['errorText']}")
-            # only a load event after the navigation began counts (not about:blank's, late)
-            since = len(browser.events)
-            try:
-                browser.wait_for("Page.loadEventFired", time.monotonic() + LOAD_TIMEOUT, since)
-            except TimeoutError:
-                raise TimeoutError(f"{page.name} did not load within {LOAD_TIMEOUT:.0f} s") from None
-            browser.drain(SETTLE_SECONDS)
-            check.failed_images = _evaluate(browser, session, _BROKEN_IMAGES)
-            if screenshot:
-                check.screenshot = _write_screenshot(browser, session, Path(screenshot))
-            if pdf:
-                check.pdf = _write_pdf(browser, session, Path(pdf))
-            if print_check:
-                check.cut_off = _cut_off_in_print(browser, session)
-            browser.drain(0)
-            check.network_requests = list(browser.refused)
-            check.console_errors = [text for text in map(_console_text, browser.events) if text is not None]
+            self._devtools = _DevTools(self.chromium, self._profile.name)
+        except BaseException:
+            self._profile.cleanup()
+            raise
+        return self._devtools
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._devtools.close()
         finally:
-            browser.close()
+            self._profile.cleanup()
+
+
+def _inspect(
+    browser: _DevTools, page: Path, screenshot: str | Path | None, pdf: str | Path | None, print_check: bool
+) -> PageCheck:
+    """Open ``page`` in a new tab of ``browser``, check it and write the files asked for; close the tab."""
+    check = PageCheck(path=page)
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    first_event = len(browser.events)
+    for domain in ("Runtime", "Log", "Page"):
+        browser.send(f"{domain}.enable", session=session)
+    browser.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=session)
+    _set_width(browser, session, WINDOW[0])
+    navigated = browser.send("Page.navigate", {"url": page.as_uri()}, session=session)
+    if navigated.get("errorText"):
+        raise RuntimeError(f"chromium could not open {page.name}: {navigated['errorText']}")
+    # only a load event after the navigation began counts (not about:blank's, late)
+    since = len(browser.events)
+    try:
+        browser.wait_for("Page.loadEventFired", session, time.monotonic() + LOAD_TIMEOUT, since)
+    except TimeoutError:
+        raise TimeoutError(f"{page.name} did not load within {LOAD_TIMEOUT:.0f} s") from None
+    browser.drain(SETTLE_SECONDS)
+    check.failed_images = _evaluate(browser, session, _BROKEN_IMAGES)
+    if screenshot:
+        check.screenshot = _write_screenshot(browser, session, Path(screenshot))
+    if pdf:
+        check.pdf = _write_pdf(browser, session, Path(pdf))
+    if print_check:
+        check.cut_off = _cut_off_in_print(browser, session)
+    browser.drain(0)
+    check.network_requests = [url for refused_in, url in browser.refused if refused_in == session]
+    events = [event for event in browser.events[first_event:] if event.get("sessionId") == session]
+    check.console_errors = [text for text in map(_console_text, events) if text is not None]
+    browser.send("Target.closeTarget", {"targetId": target})
     return check
 
 

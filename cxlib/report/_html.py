@@ -111,6 +111,8 @@ _INDEX = jinja2.Environment(autoescape=True, loader=jinja2.BaseLoader()).from_st
  table { border-collapse: collapse; font-size: 0.85rem; } td, th { border-bottom: 1px solid #eee;
  padding: 0.25rem 0.8rem 0.25rem 0; text-align: left; vertical-align: top; }
  code, pre { font-size: 0.8rem; background: #f6f6f6; } pre { padding: 0.6rem; overflow-x: auto; }
+ td code { overflow-wrap: anywhere; }
+ @media print { pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; } }
  .muted { color: #777; font-size: 0.85rem; }
  .skipped { font-size: 1.1rem; font-weight: bold; color: #888; }
 </style></head><body>
