@@ -571,7 +571,10 @@ def _cut_off_in_print(browser: _DevTools, session: str) -> list[str]:
     """Lay the page out as printed on A4 and list what the paper would cut off.
 
     The width is A4's 210 mm at 96 CSS pixels per inch less the left and right margins of the
-    page's ``@page`` rule (else :data:`PRINT_MARGIN_MM` each), as Chromium prints at scale 1.
+    page's ``@page`` rule (else :data:`PRINT_MARGIN_MM` each), as Chromium prints at scale 1; a
+    page whose ``@page`` asks for another paper size or landscape is still checked on A4 portrait.
+    Content a little too wide that Chromium would shrink to fit when printing is reported too:
+    shrunken text is what the check is there to prevent.
     """
     browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
     default = PRINT_MARGIN_MM / 25.4 * 96
