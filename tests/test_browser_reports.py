@@ -17,8 +17,9 @@ import base64
 import pytest
 
 import cxlib.run._runner as runner
-from cxlib.report._browser import A4_POINTS, chromium_path, inspect_page, inspect_pages, pdf_pages
+from cxlib.report._browser import chromium_path, inspect_page, inspect_pages
 from cxlib.report._html import write_index
+from cxlib.report._pdf import A4_POINTS, pdf_pages
 
 needs_chromium = pytest.mark.skipif(
     chromium_path() is None, reason="Chromium not installed (make browser installs it)"

@@ -11,7 +11,8 @@ import pytest
 
 import cxlib.data._load
 from cxlib.data._config import load_config
-from cxlib.report._browser import A4_POINTS, chromium_path, inspect_pages, pdf_pages
+from cxlib.report._browser import chromium_path, inspect_pages
+from cxlib.report._pdf import A4_POINTS, pdf_pages
 from cxlib.run import CATALOG, MANIFEST, load_table
 from cxlib.run._artifacts import VALIDATED
 from cxlib.run._runner import PRINTED_PAGES, PRINTED_REPORTS, discover_notebooks, run_suite

@@ -1,65 +1,34 @@
 """Open a local HTML report in headless Chromium and check it as a reader's browser sees it.
 
-Chromium is driven through its DevTools protocol over ``--remote-debugging-pipe`` (JSON messages
-separated by NUL bytes on file descriptors 3 and 4), with nothing but the standard library: no
-websocket client, no Playwright or Selenium (which download their own browsers and cannot be
-installed offline), only the Chromium of the system's packages (``make browser``). The protocol
-is what Puppeteer and Playwright speak themselves, so the checks see exactly what a browser
-reports: console errors, uncaught exceptions, every request the page makes (paused with the
-``Fetch`` domain, so a request for the network is recorded and refused, never sent) and each
-image's ``naturalWidth`` after the page has loaded. A second look in print emulation at the A4
-content width finds what a printed page would cut off, and :func:`pdf_pages` reads the page sizes
-of the PDF Chromium writes.
+Chromium is driven over its DevTools pipe (:mod:`cxlib.report._devtools`, standard library only),
+so the checks see exactly what a browser reports: console errors, uncaught exceptions, every
+request the page makes (paused with the ``Fetch`` domain, so a request for the network is
+recorded and refused, never sent) and each image's ``naturalWidth`` after the page has loaded. A
+second look in print emulation at the A4 content width finds what a printed page would cut off.
+The same loaded page gives the screenshot and the PDF (:func:`cxlib.report._pdf.pdf_pages` reads
+its page sizes).
 """
 
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
-import re
-import select
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Debian's package name comes first; the others are what other systems call it.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: Flags that work headless as root with no network, profile or GPU. The host resolver rule is a
-#: second lock behind request interception: a name that slipped through could not be resolved.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--hide-scrollbars",
-    "--remote-debugging-pipe",
-)
-#: URL schemes a report may load: itself, files beside it and inline data.
-LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
+from cxlib.report._devtools import LOAD_TIMEOUT, _Chromium, _DevTools, chromium_path
+
+__all__ = ["PageCheck", "chromium_path", "inspect_page", "inspect_pages"]
+
 #: A4 in inches (210 x 297 mm), as ``Page.printToPDF`` takes it.
 A4_INCHES = (210 / 25.4, 297 / 25.4)
-#: A4 in PostScript points (595.3 x 841.9), as a PDF's ``/MediaBox`` gives it.
-A4_POINTS = (A4_INCHES[0] * 72, A4_INCHES[1] * 72)
 #: Print margin on every side, in millimetres, unless the page's CSS sets its own (``@page``).
 PRINT_MARGIN_MM = 15
 #: Browser window for the screenshot (CSS pixels); the height grows to the page's.
 WINDOW = (1280, 900)
-#: Seconds the page may take to load, and to settle after its load event (late script, images).
-LOAD_TIMEOUT = 60.0
+#: Seconds a page may take to settle after its load event (late script, images).
 SETTLE_SECONDS = 0.3
 
 # Images that did not load: not complete, or complete with no pixels (a broken or blocked source).
@@ -152,26 +121,6 @@ _CUT_OFF = """JSON.stringify((() => {
 })())"""
 
 
-def chromium_path() -> str | None:
-    """Find the Chromium executable.
-
-    Returns
-    -------
-    str or None
-        The first of :data:`CHROMIUM_NAMES` found on ``PATH``, or None when none is installed
-        (``make browser`` installs Debian's ``chromium``).
-
-    Examples
-    --------
-    >>> path = chromium_path()  # '/usr/bin/chromium' on the project's images
-    """
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @dataclass
 class PageCheck:
     """What headless Chromium saw when it opened one page.
@@ -215,158 +164,6 @@ class PageCheck:
         :attr:`cut_off`.
         """
         return not (self.console_errors or self.failed_images or self.network_requests)
-
-
-_TRAMPOLINE = (
-    "import os, sys; read, write = int(sys.argv[1]), int(sys.argv[2]); "
-    "os.dup2(read, 3); os.dup2(write, 4); os.close(read); os.close(write); "
-    "os.execv(sys.argv[3], sys.argv[3:])"
-)
-
-
-def _above_nine(fd: int) -> int:
-    """A copy of ``fd`` numbered 10 or more (the original is closed)."""
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return moved
-
-
-class _DevTools:
-    """One Chromium process and its DevTools pipe: commands out, results and events back."""
-
-    def __init__(self, chromium: str, profile: str) -> None:
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
-        # the child's ends move above 9 first, so that none of them is already 3 or 4
-        to_browser_read, from_browser_write = (
-            _above_nine(fd) for fd in (to_browser_read, from_browser_write)
-        )
-        # Chromium reads commands on fd 3 and writes on fd 4. subprocess cannot place a descriptor
-        # at a given number (save in preexec_fn, unsafe with threads) and sh refuses numbers above
-        # 9, so a one-line Python trampoline moves the pipe ends there and becomes Chromium.
-        command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"]
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _TRAMPOLINE, str(to_browser_read), str(from_browser_write), *command],
-                pass_fds=(to_browser_read, from_browser_write),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                # its own process group: a Ctrl-C in the terminal reaches the run, which closes the
-                # browser, and a browser that will not close is killed with its helpers
-                start_new_session=True,
-            )
-        except BaseException:
-            for fd in (self._to_browser, self._from_browser):
-                os.close(fd)
-            raise
-        finally:
-            os.close(to_browser_read)
-            os.close(from_browser_write)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-        #: (session, URL) of each request refused: every request is paused, and any but a local
-        #: one is failed unsent.
-        self.refused: list[tuple[str | None, str]] = []
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
-        """Send one command and return its result; events arriving meanwhile are kept."""
-        waiting = self._post(method, params, session)
-        deadline = time.monotonic() + LOAD_TIMEOUT
-        while True:
-            reply = self._next(deadline)
-            if reply.get("id") == waiting:
-                if "error" in reply:
-                    raise RuntimeError(f"chromium refused {method}: {reply['error']}")
-                return reply.get("result", {})
-
-    def wait_for(self, method: str, session: str, deadline: float, since: int = 0) -> None:
-        """Collect events until ``method`` arrives for ``session`` among ``events[since:]`` (all are kept)."""
-        while not any(
-            event.get("method") == method and event.get("sessionId") == session
-            for event in self.events[since:]
-        ):
-            self._next(deadline)
-
-    def drain(self, seconds: float) -> None:
-        """Collect the events that arrive within ``seconds``."""
-        deadline = time.monotonic() + seconds
-        try:
-            while True:
-                self._next(deadline)
-        except TimeoutError:
-            pass
-
-    def _post(self, method: str, params: dict | None, session: str | None) -> int:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        return self._next_id
-
-    def _next(self, deadline: float) -> dict:
-        """The next message; a paused request is answered here, other events are kept.
-
-        A page waits on each paused request, so it is answered at once (in :attr:`events` only
-        the other events go); the answers' own replies are not waited for.
-        """
-        message = self._receive(deadline)
-        if message.get("method") == "Fetch.requestPaused":
-            request, session = message["params"], message.get("sessionId")
-            url = request["request"]["url"]
-            if url.startswith(LOCAL_SCHEMES):
-                self._post("Fetch.continueRequest", {"requestId": request["requestId"]}, session)
-            else:
-                self.refused.append((session, url))
-                answer = {"requestId": request["requestId"], "errorReason": "BlockedByClient"}
-                self._post("Fetch.failRequest", answer, session)
-        elif "method" in message:
-            self.events.append(message)
-        return message
-
-    def _receive(self, deadline: float) -> dict:
-        # a screenshot or PDF arrives as one message of many megabytes: chunks are gathered in a
-        # list and only the new chunk is searched for the separator (not the whole buffer again)
-        end = self._buffer.find(b"\0")
-        if end < 0:
-            chunks = [self._buffer]
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([self._from_browser], [], [], remaining)[0]:
-                    self._buffer = b"".join(chunks)
-                    raise TimeoutError("chromium did not answer in time")
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    self._buffer = b"".join(chunks)
-                    try:
-                        code = self.process.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        code = None
-                    raise RuntimeError(f"chromium exited (code {code})")
-                chunks.append(chunk)
-                if b"\0" in chunk:
-                    break
-            self._buffer = b"".join(chunks)
-            end = self._buffer.find(b"\0")
-        message, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
-        return json.loads(message)
-
-    def close(self) -> None:
-        """Ask the browser to close; kill its whole process group if it does not within 10 s."""
-        try:
-            os.write(self._to_browser, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
-            self.process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
-        finally:
-            os.close(self._to_browser)
-            os.close(self._from_browser)
 
 
 def _console_text(event: dict) -> str | None:
@@ -484,32 +281,6 @@ def _existing(html_path: str | Path) -> Path:
     if not page.is_file():
         raise FileNotFoundError(f"{page}: no such page to open")
     return page
-
-
-class _Chromium:
-    """A headless Chromium with a fresh profile for the block, closed after it."""
-
-    def __init__(self, chromium: str | None) -> None:
-        self.chromium = chromium or chromium_path()
-        if not self.chromium:
-            raise FileNotFoundError(
-                f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH); install it with `make browser`"
-            )
-
-    def __enter__(self) -> _DevTools:
-        self._profile = tempfile.TemporaryDirectory(prefix="cx-chromium-")
-        try:
-            self._devtools = _DevTools(self.chromium, self._profile.name)
-        except BaseException:
-            self._profile.cleanup()
-            raise
-        return self._devtools
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self._devtools.close()
-        finally:
-            self._profile.cleanup()
 
 
 def _inspect(
@@ -631,96 +402,3 @@ def _write_pdf(browser: _DevTools, session: str, path: Path) -> Path:
         session=session,
     )
     return _write_atomically(path, base64.b64decode(printed["data"]))
-
-
-_OBJECT = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
-_NUMBER = rb"\s*(-?[\d.]+)"
-_MEDIA_BOX = re.compile(rb"/MediaBox\s*\[" + _NUMBER * 4 + rb"\s*\]")
-_REFERENCE = rb"\s+(\d+)\s+\d+\s+R"
-
-
-def _pdf_objects(document: bytes) -> dict[int, bytes]:
-    """Object number -> the object's text before any stream (streams are skipped by their length)."""
-    objects, position = {}, 0
-    while match := _OBJECT.search(document, position):
-        start = match.end()
-        end = document.find(b"endobj", start)
-        if end < 0:
-            break
-        stream = re.search(rb">>\s*stream\r?\n", document[start:end])
-        if stream:
-            body = document[start : start + stream.start() + 2]
-            length = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", body)
-            after = start + stream.end() + int(length.group(1)) if length else start + stream.end()
-            end = document.find(b"endobj", document.find(b"endstream", after))
-        else:
-            body = document[start:end]
-        objects[int(match.group(1))] = body
-        position = end + len(b"endobj")
-    return objects
-
-
-def pdf_pages(path: str | Path) -> list[tuple[float, float]]:
-    """Width and height in points of every page of a PDF, in page order.
-
-    Reads the page tree (``/Type /Pages`` and its ``/Kids``) and each page's ``/MediaBox``,
-    inherited from its parents where the page has none, with the standard library only. It reads
-    PDFs whose page objects are plain (not packed in compressed object streams), as Chromium's
-    (Skia's) are; the streams themselves may be compressed.
-
-    Parameters
-    ----------
-    path : str or Path
-        The PDF file.
-
-    Returns
-    -------
-    list of (float, float)
-        One ``(width, height)`` per page; A4 is about ``(595.3, 841.9)`` (:data:`A4_POINTS`).
-
-    Raises
-    ------
-    ValueError
-        When the file is not a PDF or its page tree cannot be read this way.
-
-    Examples
-    --------
-    >>> pdf_pages("06_executive_summary.pdf")  # doctest: +SKIP
-    [(595.92, 841.92), (595.92, 841.92)]
-    """
-    document = Path(path).read_bytes()
-    if not document.startswith(b"%PDF-"):
-        raise ValueError(f"{Path(path).name} is not a PDF")
-    objects = _pdf_objects(document)
-    kind = {number: re.search(rb"/Type\s*/(Pages|Page)\b", body) for number, body in objects.items()}
-    roots = [
-        number
-        for number, found in kind.items()
-        if found and found.group(1) == b"Pages" and not re.search(rb"/Parent" + _REFERENCE, objects[number])
-    ]
-    if len(roots) != 1:
-        raise ValueError(
-            f"{Path(path).name}: found {len(roots)} page trees, not one (compressed object streams?)"
-        )
-    pages: list[tuple[float, float]] = []
-
-    def visit(number: int, inherited: tuple[float, float] | None, depth: int = 0) -> None:
-        body = objects.get(number)
-        if body is None or depth > 64:
-            raise ValueError(f"{Path(path).name}: page tree refers to a missing object {number}")
-        box = _MEDIA_BOX.search(body)
-        size = inherited
-        if box:
-            left, bottom, right, top = (float(value) for value in box.groups())
-            size = (abs(right - left), abs(top - bottom))
-        if kind.get(number) and kind[number].group(1) == b"Page":
-            if size is None:
-                raise ValueError(f"{Path(path).name}: page object {number} has no /MediaBox")
-            pages.append(size)
-            return
-        kids = re.search(rb"/Kids\s*\[([^\]]*)\]", body)
-        for kid in re.findall(rb"(\d+)\s+\d+\s+R", kids.group(1) if kids else b""):
-            visit(int(kid), size, depth + 1)
-
-    visit(roots[0], None)
-    return pages

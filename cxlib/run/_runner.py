@@ -33,8 +33,9 @@ from papermill.exceptions import PapermillExecutionError
 from cxlib.data._config import TABLES, load_config
 from cxlib.data._load import load_data
 from cxlib.exceptions import MissingInputError, NotebookRunError, ParameterError, RunInterrupted
-from cxlib.report._browser import chromium_path, inspect_page, pdf_pages
+from cxlib.report._browser import chromium_path, inspect_page
 from cxlib.report._html import notebook_title, package_versions, render_html, write_index
+from cxlib.report._pdf import pdf_pages
 from cxlib.run import _publish as publish
 from cxlib.run._artifacts import load_summaries, save_validated
 from cxlib.run._catalog import catalog_entry, check_inputs, start_run
