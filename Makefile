@@ -44,9 +44,10 @@ demo: data/demo/customers.csv data/demo_small/customers.csv ## generate the synt
 report: $(STAMP) data/demo/customers.csv browser ## install, generate demo data, run all notebooks, publish HTML (and the summary as PDF) to reports/
 	$(BIN)/cx run --config $(CONFIG) --out $(OUT)
 
-test: $(STAMP) data/demo_small/customers.csv browser ## install and run every test: ruff lint, pytest, nbval over the notebooks
+test: $(STAMP) data/demo_small/customers.csv browser ## install and run every test: ruff lint, pytest (one worker per core, up to 4), nbval over the notebooks
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
-	$(BIN)/pytest --nbval-lax tests notebooks
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile tests
+	$(BIN)/pytest --nbval-lax notebooks
 
 nbval-outputs: $(STAMP) data/demo_small/customers.csv ## store the findings cells' outputs that nbval compares (after a deliberate change of results)
 	$(BIN)/python -m cxlib.run.nbcheck
