@@ -388,7 +388,7 @@ def test_retention_without_segments_uses_the_strongest_attribute_and_says_so():
     assert by_group.group_col == strongest and by_group.segments_missing
     text = describe_retention(by_group)
     assert text.startswith(
-        "Segments were not produced in this run (notebook 01 did not run), so retention is shown by "
+        "Segments were not produced in this run (the segmentation report did not run), so retention is shown by "
         f"{feature_label(strongest)}, the strongest customer attribute among the drivers."
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from cxlib.overview import (
     channel_report,
     customer_mix_report,
     data_overview,
+    describe_findings,
     describe_kpis,
     format_kpis,
     headline_kpis,
@@ -215,3 +218,17 @@ def test_the_churn_chart_names_a_group_only_when_its_interval_stands_apart(
     plt.close("all")
     assert ("'gold' loses the most customers" in title) == names_gold, title
     assert ("no group stands out" in title) != names_gold, title
+
+
+def test_findings_list_the_kpi_sentences_then_count_the_validation_warnings(overview):
+    items = describe_findings(overview).splitlines()
+    assert all(item.startswith("- ") for item in items)
+    assert " ".join(item[2:] for item in items) == describe_kpis(overview.kpis, overview.currency)
+    flagged = describe_findings(dataclasses.replace(overview, warnings=("a", "b"))).splitlines()
+    assert flagged[:-1] == items
+    assert flagged[-1].startswith("- Validation flagged 2 things in the data worth a look")
+
+
+def test_touchpoint_kinds_read_as_in_the_chart(overview):
+    shown = text(touchpoint_report(overview))
+    assert "cart abandoned" in shown and "cart_abandoned" not in shown

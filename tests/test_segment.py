@@ -23,9 +23,11 @@ from cxlib.segment import (  # noqa: E402
     customer_segments,
     describe_caveats,
     describe_data,
+    describe_findings,
     describe_k_choice,
     describe_segments,
     describe_stability,
+    headline,
     plot_rfm_heatmap,
     report_table,
     rfm_report_table,
@@ -414,3 +416,18 @@ def test_stability_chart_says_when_stability_was_not_measured(features):
     ax = Segmenter(n_segments=4, bootstrap_runs=0).fit(features).plot_stability()
     assert ax.get_title().startswith("Stability not measured")
     plt.close(ax.figure)
+
+
+def test_findings_open_with_the_headline_and_name_where_churn_is_highest(fitted):
+    items = describe_findings(fitted, "EUR").splitlines()
+    assert items[0] == f"- {headline(fitted)}"
+    profiles = fitted.profiles_.dropna(subset=["customers"])
+    worst = profiles.loc[profiles["churn_rate"].idxmax(), "name"]
+    assert items[1].startswith(f"- Churn is highest among **{worst}**")
+
+
+def test_report_tables_show_money_with_the_currency(fitted, features):
+    _, formats = report_table(fitted, "EUR")
+    assert formats["avg_order_value"](1234.5) == "1,234 EUR"
+    _, rfm_formats = rfm_report_table(rfm_segment_summary(features, 10), "EUR")
+    assert rfm_formats["mean_monetary"](98.0) == "98 EUR"

@@ -3,6 +3,7 @@
 import json
 import re
 from dataclasses import dataclass
+from html import escape, unescape
 from pathlib import Path
 
 import nbformat
@@ -210,3 +211,54 @@ def test_a_printed_report_is_a_whole_a4_pdf_with_a_screenshot(two_runs, name):
     published = json.loads((out.resolve().parent / MANIFEST).read_text())["files"]
     assert {f"report/{name}.pdf", f"run-data/{name}.png"} <= set(published)
     assert f'href="{name}.pdf"' in (out / "index.html").read_text()
+#: Wording of the plumbing (saving tables and summaries for later notebooks) that no report shows.
+PLUMBING = (
+    "Outputs for later notebooks",
+    "Summary for the index",
+    "Saved this run",
+    "Saved the per-customer",
+    "Saved `churn_scores`",
+    "Saved for the executive summary",
+    "Handed on to later notebooks",
+    "later notebooks",
+    "run folder",
+)
+
+
+def _reports(two_runs) -> dict[str, str]:
+    """Report name -> HTML (charts cut out) of every report the first run rendered."""
+    manifest, _, out, _, _ = two_runs
+    return {
+        r["notebook"]: re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", (out / r["html"]).read_text())
+        for r in manifest["reports"]
+        if r["html"]
+    }
+
+
+def test_every_report_opens_with_the_header_band(two_runs):
+    company = escape(load_config(SMALL_CONFIG).company)
+    for name, page in _reports(two_runs).items():
+        start = page.index('<header class="cx-header">')
+        band = page[start : page.index("</header>", start)]
+        assert company in band and SMALL_CONFIG.name in band, name
+        assert "Data period" in band and "Run date" in band, name
+        assert start < page.index("<h1"), name
+
+
+def test_every_report_puts_its_findings_first(two_runs):
+    with_findings = set()
+    for name, page in _reports(two_runs).items():
+        headings = [
+            re.sub(r"<[^>]+>|¶", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.S)
+        ]
+        if "Findings" in headings:
+            with_findings.add(name)
+            assert headings[0] == "Findings", f"{name}: {headings[:3]}"
+    assert {p.stem for p in discover_notebooks()} <= with_findings
+
+
+def test_no_report_shows_plumbing(two_runs):
+    for name, page in _reports(two_runs).items():
+        text = unescape(re.sub(r"<[^>]+>", " ", page[page.index("<body") :]))
+        found = [phrase for phrase in PLUMBING if phrase in text]
+        assert not found, f"{name} shows plumbing: {found}"

@@ -366,7 +366,7 @@ def describe_retention(retention: Retention) -> str:
             if retention.group_col is not None
             else "for all customers together (no customer attribute is among the drivers)"
         )
-        text = f"Segments were not produced in this run (notebook 01 did not run), so retention is shown {shown}.\n\n"
+        text = f"Segments were not produced in this run (the segmentation report did not run), so retention is shown {shown}.\n\n"
     return text + "".join(f"- {md_text(render(caveat))}\n" for caveat in retention.curves.caveats_)
 
 

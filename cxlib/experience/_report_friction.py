@@ -131,9 +131,9 @@ def describe_effects(study: ExperienceStudy) -> str:
     """How friction goes with the survey answer and with churn, and where the churn numbers come from."""
     effects = study.effects
     source = (
-        " from the churn notebook of this run."
+        " from this run's churn report."
         if (effects["churn_source"] == "saved").any()
-        else " (the churn model fitted here, as the churn notebook fits it)."
+        else " (the churn model fitted here, as the churn report fits it)."
     )
     if study.friction_on_target is not None:
         intro = (

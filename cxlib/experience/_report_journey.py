@@ -185,7 +185,7 @@ def value_table(study: ExperienceStudy) -> pd.DataFrame:
     """Spend per active month and 12-month retention of referred vs other customers."""
     v = study.referred_value
     names = {
-        "spend_per_month": "Net spend per active month",
+        "spend_per_month": f"Net spend per active month ({study.settings['currency']})",
         "retained_12m": "Still a customer after 12 months",
     }
     rows = []

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from cxlib.report import ACCENT, NEUTRAL, WARNING, axis_labels, finish, money_formatter, new_axes
+from cxlib.report import ACCENT, NEUTRAL, PALETTE, WARNING, axis_labels, finish, money_formatter, new_axes
 
 #: Reader's names of the levers and steps.
 STEP_LABELS = {
@@ -32,7 +32,8 @@ INPUT_LABELS = {
     "cost_fixed": "One-off cost",
     "cost_per_customer_year": "Running cost per customer-year",
 }
-GOOD, BAD = "#2f7d4f", "#b23b3b"
+#: Gains and losses in the waterfall: the house palette's green and its warning colour.
+GOOD, BAD = PALETTE[2], WARNING
 
 
 def plot_waterfall(waterfall: pd.DataFrame, currency: str = "EUR", title: str | None = None, ax=None):

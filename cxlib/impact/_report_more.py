@@ -127,13 +127,17 @@ INPUT_NAMES = {
 }
 
 
-def _number(item) -> str:
+def _number(item, currency: str = "") -> str:
+    """An input's value with its interval or range: money with the currency, ratios to two decimals."""
+
     def one(v):
         if item.unit == "money":
-            return f"{v:,.0f}"
+            return f"{v:,.0f} {currency}".rstrip()
         if item.unit == "share":
             return f"{v:.1%}"
-        return f"{v:.4g}"
+        if item.unit == "ratio":
+            return f"{v:.2f}"
+        return f"{v:.3g}"
 
     if item.low == item.high:
         return one(item.value)
@@ -145,7 +149,7 @@ def assumption_parts(study) -> list:
     rows = [
         {
             "Input": INPUT_NAMES.get(name, name).format(p=noun(study)),
-            "Value (interval or range)": _number(item),
+            "Value (interval or range)": _number(item, study.settings["currency"]),
             "Rests on": EVIDENCE_LABELS[item.evidence],
             "Source": item.source,
         }

@@ -24,6 +24,7 @@ _WHERE = {
     "data_overview": "_data_overview",
     "describe_data": "_report",
     "describe_derived": "_report",
+    "describe_findings": "_report",
     "describe_kpis": "_report",
     "describe_loading": "_report",
     "describe_saved": "_report",

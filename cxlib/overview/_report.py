@@ -202,6 +202,32 @@ def headline_sentence(kpis: pd.DataFrame, currency: str = "EUR") -> str:
     return findings[0] if findings else "No headline figures: the data has no transactions and no churn data."
 
 
+def describe_findings(overview: DataOverview) -> str:
+    """The report's findings, shown at its top: the headline KPIs, then what validation flagged (Markdown list).
+
+    Parameters
+    ----------
+    overview : DataOverview
+        From :func:`cxlib.overview.data_overview`.
+
+    Returns
+    -------
+    str
+        One list item per finding of :func:`describe_kpis`, key figures in bold, and one saying
+        how many validation warnings the data-health section lists, if any.
+    """
+    items = _findings(overview.kpis, overview.currency) or [
+        headline_sentence(overview.kpis, overview.currency)
+    ]
+    warnings = len(overview.warnings)
+    if warnings:
+        items.append(
+            f"Validation flagged {warnings} {'thing' if warnings == 1 else 'things'} in the data worth a look "
+            "before relying on these figures; see *Is the data fit to analyse?*"
+        )
+    return "\n".join(f"- {item}" for item in items)
+
+
 def describe_saved(headline: str) -> str:
     """A sentence saying the headline figures were saved for the report index (Markdown)."""
     return f"Saved this run's headline figures for the report index: *{headline}*"
@@ -400,7 +426,9 @@ def touchpoint_report(overview: DataOverview) -> list:
     """
     if overview.touchpoints is None:
         return _not_supplied("interactions")
-    parts = _table_and_pooling(overview.touchpoints, _TOUCHPOINT_FORMATS)
+    # kinds read as in the chart: "cart abandoned", not "cart_abandoned"
+    table = overview.touchpoints.assign(kind=overview.touchpoints["kind"].astype(str).str.replace("_", " "))
+    parts = _table_and_pooling(table, _TOUCHPOINT_FORMATS)
     if overview.touchpoint_base == "active":
         return parts
     base = (

@@ -2,12 +2,20 @@
 
 Reports hide code, embed every chart as PNG, and reference nothing on the network (the
 ``cx_offline`` template drops nbconvert's CDN scripts), so an executive can open them offline.
+Every report opens with a header band (:class:`ReportHeader`: company, run date, data period,
+config) and reads conclusion first: cells tagged :data:`FINDINGS_TAG` move to the top and cells
+tagged :data:`METHODS_TAG` to the end (:func:`arrange_cells`); cells tagged :data:`REMOVE_TAG`
+(plumbing: saving tables and summaries for later notebooks) are left out. The executed notebook
+itself keeps every cell in the order it ran. The template's print styles lay a report out on A4.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -16,6 +24,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 from nbconvert import HTMLExporter
+from traitlets.config import Config as ExporterConfig
 
 from cxlib.report._safe_text import escape_text, md_plain
 
@@ -50,8 +59,162 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def render_html(executed: Path, destination: Path) -> Path:
+#: Cell tag: the report's findings, shown right after the title and introduction (the first markdown cell).
+FINDINGS_TAG = "findings"
+#: Cell tag: methods, assumptions and notes, shown at the end of the report.
+METHODS_TAG = "methods"
+#: Cell tag: plumbing (saving tables and summaries for later notebooks), left out of the report.
+REMOVE_TAG = "remove-cell"
+
+#: The date column of each dated event table: the data period runs from the first to the last of them.
+EVENT_DATES = {
+    "transactions": "order_date",
+    "interactions": "timestamp",
+    "surveys": "date",
+    "referrals": "date",
+    "programme": "start_date",
+}
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """What the header band of every report shows (plain text; the template escapes it).
+
+    Attributes
+    ----------
+    company : str
+        From the config.
+    run_date : str
+        When the reports were made, e.g. ``"27 Nov 2025"``.
+    data_period : str
+        ``"8 Jan 2023 to 31 Dec 2025"``, or ``"customer snapshot as of 31 Dec 2025"`` when no
+        table records dated events (see :func:`report_header`).
+    config_name : str
+        The config's file name, e.g. ``"demo_small.yaml"``.
+    """
+
+    company: str
+    run_date: str
+    data_period: str
+    config_name: str
+
+
+def _day(date) -> str:
+    """``1 Jan 2023``: day without a leading zero, month abbreviated."""
+    date = pd.Timestamp(date)
+    return f"{date.day} {date:%b %Y}"
+
+
+def data_period(data) -> str:
+    """First to last date of the dated event tables present, as a reader sees it.
+
+    Only recorded dates count: a date column that loading derived (e.g. from a tenure,
+    :attr:`cxlib.data.CustomerData.derived_columns`) says nothing about when the data was
+    recorded, and customers' signup dates are not events of the period.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Validated tables.
+
+    Returns
+    -------
+    str
+        ``"1 Jan 2023 to 31 Dec 2025"``; ``"customer snapshot as of 31 Dec 2025"`` when no event
+        table with recorded dates is present.
+
+    Examples
+    --------
+    >>> data_period(small_data)  # doctest: +SKIP
+    '1 Jan 2023 to 31 Dec 2025'
+    """
+    firsts, lasts = [], []
+    for table, column in EVENT_DATES.items():
+        if table not in data.tables or column not in data.tables[table] or data.derived(f"{table}.{column}"):
+            continue
+        dates = pd.to_datetime(data.tables[table][column]).dropna()
+        if len(dates):
+            firsts.append(dates.min())
+            lasts.append(dates.max())
+    if firsts:
+        return f"{_day(min(firsts))} to {_day(max(lasts))}"
+    return f"customer snapshot as of {_day(data.as_of)}"
+
+
+def report_header(config, data, run_date: dt.date | dt.datetime | str | None = None) -> ReportHeader:
+    """The header every report of a run shows: company, run date, data period, config name.
+
+    Parameters
+    ----------
+    config : Config
+        The run's config (:func:`cxlib.data.load_config`).
+    data : CustomerData
+        The validated data (:func:`cxlib.data.load_data`); its period is :func:`data_period`.
+    run_date : date, datetime or str, optional
+        When the run was made; default today.
+
+    Returns
+    -------
+    ReportHeader
+
+    Examples
+    --------
+    >>> report_header(config, data, dt.date(2026, 1, 5))  # doctest: +SKIP
+    ReportHeader(company='Demo Retail Co (synthetic)', run_date='5 Jan 2026',
+                 data_period='1 Jan 2023 to 31 Dec 2025', config_name='demo_small.yaml')
+    """
+    path = getattr(config, "path", None)
+    return ReportHeader(
+        company=str(config.company),
+        run_date=_day(run_date if run_date is not None else dt.date.today()),
+        data_period=data_period(data),
+        config_name=Path(path).name if path else "config given in code",
+    )
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def arrange_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` in report order: findings first, methods last.
+
+    Cells tagged :data:`FINDINGS_TAG` move right after the first markdown cell (the title and
+    introduction), cells tagged :data:`METHODS_TAG` move to the end, each group in its own order.
+    Cells tagged :data:`REMOVE_TAG` stay where they are (:func:`render_html` leaves them out with
+    nbconvert's ``TagRemovePreprocessor``) and do not count as the first markdown cell.
+    ``notebook`` is not changed.
+
+    Parameters
+    ----------
+    notebook : NotebookNode
+
+    Returns
+    -------
+    NotebookNode
+    """
+    arranged = copy.deepcopy(notebook)
+    cells = list(arranged.cells)
+    findings = [i for i, cell in enumerate(cells) if FINDINGS_TAG in _tags(cell)]
+    methods = [i for i, cell in enumerate(cells) if METHODS_TAG in _tags(cell) and i not in findings]
+    body = [i for i in range(len(cells)) if i not in findings and i not in methods]
+    shown_markdown = (
+        n
+        for n, i in enumerate(body)
+        if cells[i].cell_type == "markdown" and REMOVE_TAG not in _tags(cells[i])
+    )
+    at = next(shown_markdown, -1) + 1
+    order = body[:at] + findings + body[at:] + methods
+    arranged.cells = [cells[i] for i in order]
+    return arranged
+
+
+def render_html(executed: Path, destination: Path, header: ReportHeader | None = None) -> Path:
     """Render an executed notebook to offline HTML with code, prompts and parameters hidden.
+
+    The report is arranged by :func:`arrange_cells` (findings first, methods last), cells tagged
+    :data:`REMOVE_TAG` are left out, and it opens with ``header``. The executed notebook on disk
+    is not changed.
 
     Parameters
     ----------
@@ -59,14 +222,21 @@ def render_html(executed: Path, destination: Path) -> Path:
         Notebook that papermill executed.
     destination : Path
         HTML file to write.
+    header : ReportHeader, optional
+        The header band (:func:`report_header`); none when omitted.
 
     Returns
     -------
     Path
         ``destination``.
     """
-    notebook = nbformat.read(executed, as_version=4)
+    notebook = arrange_cells(nbformat.read(executed, as_version=4))
+    settings = ExporterConfig()
+    # plumbing cells are left out by nbconvert's own tool
+    settings.TagRemovePreprocessor.enabled = True
+    settings.TagRemovePreprocessor.remove_cell_tags = {REMOVE_TAG}
     exporter = HTMLExporter(
+        config=settings,
         template_name="cx_offline",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
@@ -74,7 +244,8 @@ def render_html(executed: Path, destination: Path) -> Path:
         exclude_output_prompt=True,
     )
     body, _ = exporter.from_notebook_node(
-        notebook, resources={"metadata": {"name": notebook_title(notebook, executed.stem)}}
+        notebook,
+        resources={"metadata": {"name": notebook_title(notebook, executed.stem)}, "cx_header": header},
     )
     external = EXTERNAL_REFERENCE.findall(body)
     if external:

@@ -34,7 +34,7 @@ from cxlib.data._config import TABLES, load_config
 from cxlib.data._load import load_data
 from cxlib.exceptions import MissingInputError, NotebookRunError, ParameterError, RunInterrupted
 from cxlib.report._browser import chromium_path, inspect_page
-from cxlib.report._html import notebook_title, package_versions, render_html, write_index
+from cxlib.report._html import notebook_title, package_versions, render_html, report_header, write_index
 from cxlib.report._pdf import pdf_pages
 from cxlib.run import _publish as publish
 from cxlib.run._artifacts import load_summaries, save_validated
@@ -468,7 +468,10 @@ def _run_notebooks(
 
     The validated data is saved once into the run folder first; each notebook's
     :func:`cxlib.run._artifacts.load_run_data` reads it instead of reading and validating the files again.
+    Every report gets the same header (:func:`cxlib.report.report_header`: company, run date,
+    data period, config name).
     """
+    header = report_header(config, data, dt.date.today())
     run_dir = staging / publish.RUN_DATA
     save_validated(data, run_dir, config)
     start_run(run_dir)
@@ -494,7 +497,7 @@ def _run_notebooks(
         seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log)
         if kernel_log.is_file() and kernel_log.stat().st_size == 0:
             kernel_log.unlink()
-        html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html")
+        html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html", header)
         reports.append(
             {
                 "notebook": source.stem,

@@ -23,6 +23,7 @@ _WHERE = {
     "customer_segments": "_tables",
     "describe_caveats": "_report",
     "describe_data": "_report",
+    "describe_findings": "_report",
     "describe_k_choice": "_report",
     "describe_rfm": "_report",
     "describe_saved": "_report",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxlib.report._html import money_format
 from cxlib.report._messages import render
 from cxlib.report._safe_text import md_text
 from cxlib.report._sentences import describe_pooling
@@ -46,24 +47,71 @@ REPORT_COLUMNS = {
 }
 
 
-def report_table(segmenter: Segmenter) -> tuple[pd.DataFrame, dict[str, str]]:
+def report_table(segmenter: Segmenter, currency: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Segment summary columns for a report, and their formats (aggregates only).
 
     Parameters
     ----------
     segmenter : Segmenter
         Fitted.
+    currency : str, optional
+        Shown after the average order value (:func:`cxlib.report.money_format`).
 
     Returns
     -------
     (DataFrame, dict)
-        The table (segment number as a column) and column -> format string.
+        The table (segment number as a column) and column -> format string (or callable).
     """
     summary = segmenter.summary_
     columns = [c for c in REPORT_COLUMNS if c in summary]
     table = summary[["segment", *columns]].copy()
     table["distinguishing"] = table["distinguishing"].str.replace("_", " ")
-    return table, {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
+    formats = {c: f for c, f in REPORT_COLUMNS.items() if c in columns and f}
+    if currency is not None and "avg_order_value" in formats:
+        formats["avg_order_value"] = money_format(currency)
+    return table, formats
+
+
+def _segment_sentences(segmenter: Segmenter, currency: str) -> dict[str, str]:
+    """The findings on the segments by topic (revenue, churn, nps, no_purchase), each one sentence."""
+    prof = segmenter.profiles_.dropna(subset=["customers"])
+    currency = md_text(currency)
+    found = {}
+    if "share_of_revenue" in prof and len(prof):
+        top = prof["share_of_revenue"].idxmax()
+        row = prof.loc[top]
+        found["revenue"] = (
+            f"**{md_text(row['name'])}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
+            f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
+            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_active_month']:.1f} orders a month."
+        )
+    if "churn_rate" in prof and prof["churn_rate"].notna().any():
+        worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
+        found["churn"] = (
+            f"Churn is highest among **{md_text(prof.loc[worst, 'name'])}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
+            f"lowest among **{md_text(prof.loc[best, 'name'])}** ({prof.loc[best, 'churn_rate']:.0%})."
+        )
+    if "nps" in prof and prof["nps"].notna().sum() > 1:
+        high, low = prof.loc[prof["nps"].idxmax()], prof.loc[prof["nps"].idxmin()]
+        overlap = high["nps_ci_low"] <= low["nps_ci_high"]
+        found["nps"] = (
+            f"NPS (% promoters minus % detractors, on each respondent's latest answer) is highest among "
+            f"**{md_text(high['name'])}** ({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to "
+            f"{high['nps_ci_high']:+.0f}) and lowest among **{md_text(low['name'])}** ({low['nps']:+.0f}, "
+            f"{low['nps_ci_low']:+.0f} to {low['nps_ci_high']:+.0f})"
+            + (
+                "; the intervals overlap, so satisfaction may not be what separates the segments."
+                if overlap
+                else "."
+            )
+        )
+    no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
+    if no_purchase:
+        found["no_purchase"] = (
+            f"{no_purchase:,} customers have no purchase in the data (no orders, or only refunds, cancellations "
+            "or excluded lines) and are reported as 'No purchase'."
+        )
+    return found
 
 
 def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
@@ -81,44 +129,28 @@ def describe_segments(segmenter: Segmenter, currency: str = "EUR") -> str:
         Markdown; segment names (generated or from ``segmentation.names``) and the currency are
         escaped with :func:`cxlib.report._safe_text.md_text`.
     """
-    prof = segmenter.profiles_.dropna(subset=["customers"])
-    currency = md_text(currency)
-    lines = []
-    if "share_of_revenue" in prof and len(prof):
-        top = prof["share_of_revenue"].idxmax()
-        row = prof.loc[top]
-        lines.append(
-            f"**{md_text(row['name'])}** (segment {top}) are {row['share_of_customers']:.0%} of customers but bring "
-            f"{row['share_of_revenue']:.0%} of net revenue, with an average order of "
-            f"{row['avg_order_value']:,.0f} {currency} and {row['orders_per_active_month']:.1f} orders a month."
-        )
-    if "churn_rate" in prof and prof["churn_rate"].notna().any():
-        worst, best = prof["churn_rate"].idxmax(), prof["churn_rate"].idxmin()
-        lines.append(
-            f"Churn is highest among **{md_text(prof.loc[worst, 'name'])}** ({prof.loc[worst, 'churn_rate']:.0%}) and "
-            f"lowest among **{md_text(prof.loc[best, 'name'])}** ({prof.loc[best, 'churn_rate']:.0%})."
-        )
-    if "nps" in prof and prof["nps"].notna().sum() > 1:
-        high, low = prof.loc[prof["nps"].idxmax()], prof.loc[prof["nps"].idxmin()]
-        overlap = high["nps_ci_low"] <= low["nps_ci_high"]
-        lines.append(
-            f"NPS (% promoters minus % detractors, on each respondent's latest answer) is highest among "
-            f"**{md_text(high['name'])}** ({high['nps']:+.0f}, 95% CI {high['nps_ci_low']:+.0f} to "
-            f"{high['nps_ci_high']:+.0f}) and lowest among **{md_text(low['name'])}** ({low['nps']:+.0f}, "
-            f"{low['nps_ci_low']:+.0f} to {low['nps_ci_high']:+.0f})"
-            + (
-                "; the intervals overlap, so satisfaction may not be what separates the segments."
-                if overlap
-                else "."
-            )
-        )
-    no_purchase = int((segmenter.labels_ == NO_PURCHASE_LABEL).sum())
-    if no_purchase:
-        lines.append(
-            f"{no_purchase:,} customers have no purchase in the data (no orders, or only refunds, cancellations "
-            "or excluded lines) and are reported as 'No purchase'."
-        )
-    return " ".join(lines)
+    return " ".join(_segment_sentences(segmenter, currency).values())
+
+
+def describe_findings(segmenter: Segmenter, currency: str = "EUR") -> str:
+    """The report's findings, shown at its top: segments and who carries the revenue, churn, NPS (Markdown list).
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+        Fitted.
+    currency : str
+
+    Returns
+    -------
+    str
+        One list item per finding: :func:`headline` (how many segments, how stable, who brings
+        the revenue), then which segments churn most and least and where NPS is highest and
+        lowest, when the data have churn and survey answers.
+    """
+    sentences = _segment_sentences(segmenter, currency)
+    items = [headline(segmenter), *(sentences[k] for k in ("churn", "nps") if k in sentences)]
+    return "\n".join(f"- {item}" for item in items)
 
 
 def describe_stability(segmenter: Segmenter) -> str:
@@ -189,20 +221,25 @@ def describe_data(config, data, features: pd.DataFrame) -> str:
     )
 
 
-def rfm_report_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+def rfm_report_table(summary: pd.DataFrame, currency: str | None = None) -> tuple[pd.DataFrame, dict]:
     """The RFM segment summary for a report (segment as a column), and its column formats.
 
     Parameters
     ----------
     summary : DataFrame
         Output of :func:`cxlib.segment.rfm_segment_summary`.
+    currency : str, optional
+        Shown after the mean net spend (:func:`cxlib.report.money_format`).
 
     Returns
     -------
     (DataFrame, dict)
     """
     table = summary.reset_index().rename(columns={"rfm_segment": "RFM segment"})
-    return table, dict(RFM_REPORT_COLUMNS)
+    formats = dict(RFM_REPORT_COLUMNS)
+    if currency is not None:
+        formats["mean_monetary"] = money_format(currency)
+    return table, formats
 
 
 def describe_rfm(summary: pd.DataFrame) -> str:
