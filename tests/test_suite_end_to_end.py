@@ -211,6 +211,8 @@ def test_a_printed_report_is_a_whole_a4_pdf_with_a_screenshot(two_runs, name):
     published = json.loads((out.resolve().parent / MANIFEST).read_text())["files"]
     assert {f"report/{name}.pdf", f"run-data/{name}.png"} <= set(published)
     assert f'href="{name}.pdf"' in (out / "index.html").read_text()
+
+
 #: Wording of the plumbing (saving tables and summaries for later notebooks) that no report shows.
 PLUMBING = (
     "Outputs for later notebooks",
