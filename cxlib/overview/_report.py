@@ -280,11 +280,8 @@ def describe_derived(overview: DataOverview) -> str:
 
 
 def kpi_report(overview: DataOverview) -> list:
-    """The headline KPIs as a table (:func:`kpi_table`) and the findings on them (:func:`describe_kpis`)."""
-    return [
-        kpi_table(overview.kpis, overview.currency),
-        Markdown(describe_kpis(overview.kpis, overview.currency)),
-    ]
+    """The headline KPIs as a table (:func:`kpi_table`); the sentences on them open the report (:func:`describe_findings`)."""
+    return [kpi_table(overview.kpis, overview.currency)]
 
 
 def describe_loading(data) -> str:
