@@ -441,6 +441,8 @@ DRIVER_TABLE_COLUMNS = [
     "hr_ci_high",
     "hr_p_value",
     "ph_p_value",
+    "unstable",
+    "agrees_with_raw",
 ]
 
 
