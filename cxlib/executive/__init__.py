@@ -1,0 +1,73 @@
+"""The executive summary: one page that tells the story of a run, conclusion first.
+
+Built only from what the earlier notebooks of the run wrote (their summaries and catalog tables),
+never recomputing a model: the recommendation and the money (the same verdict as the revenue-impact
+report, :func:`cxlib.impact.decision`), KPI tiles, key findings, segments, top drivers, assumptions,
+links to the detailed reports, and an appendix of methods and caveats. Public names are defined in
+private modules and imported on first use (PEP 562).
+"""
+
+from cxlib._lazy import lazy_module
+
+_WHERE = {
+    "ABSENT": "_report",
+    "CLEAR_P": "_inputs",
+    "ExecutiveInputs": "_inputs",
+    "FIGURE_COLUMNS": "_inputs",
+    "KPI_FIGURES": "_inputs",
+    "MONEY_FIGURES": "_inputs",
+    "MONEY_NAMES": "_report",
+    "NOTEBOOK": "_inputs",
+    "NOTEBOOK_NAMES": "_report",
+    "OPTIONAL_TABLES": "_inputs",
+    "PAGE_BREAK": "_report_methods",
+    "READS": "_inputs",
+    "REPORTS": "_report_tables",
+    "assumption_rows": "_inputs",
+    "assumption_section": "_report_tables",
+    "assumption_table": "_report_tables",
+    "caveat_lines": "_report_methods",
+    "churn_driver_table": "_report_tables",
+    "churn_finding": "_findings",
+    "clear_churn_drivers": "_inputs",
+    "describe_findings": "_findings",
+    "driver_section": "_report_tables",
+    "executive_headline": "_findings",
+    "executive_inputs": "_inputs",
+    "figure_row": "_report",
+    "figure_text": "_report",
+    "headline_figures": "_inputs",
+    "investment": "_report",
+    "kpi_rows": "_inputs",
+    "kpi_tiles": "_report",
+    "links_section": "_report_tables",
+    "method_lines": "_report_methods",
+    "methods_section": "_report_methods",
+    "missing_inputs": "_inputs",
+    "money": "_report",
+    "money_finding": "_findings",
+    "money_rows": "_inputs",
+    "money_section": "_report",
+    "money_table": "_report",
+    "plot_money_waterfall": "_plots",
+    "recommendation": "_report",
+    "report_titles": "_report_tables",
+    "satisfaction_driver_table": "_report_tables",
+    "satisfaction_finding": "_findings",
+    "segment_finding": "_findings",
+    "segment_rows": "_inputs",
+    "segment_section": "_report_tables",
+    "segment_table": "_report_tables",
+    "strongest_churn_driver": "_inputs",
+    "summary_metrics": "_findings",
+    "target_name": "_findings",
+    "top_satisfaction_drivers": "_inputs",
+    "value_finding": "_findings",
+    "value_method": "_inputs",
+    "value_rows": "_inputs",
+    "waterfall_table": "_inputs",
+    "waterfall_title": "_report",
+    "why_no_case": "_report",
+}
+
+__getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
