@@ -10,6 +10,10 @@ import pandas as pd
 
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._plots import plot_waterfall
+from cxlib.report import new_axes
+
+#: Shorter than the revenue report's: the chart shares its page with the tiles and findings.
+FIGSIZE = (8.0, 3.4)
 
 
 def plot_money_waterfall(waterfall: pd.DataFrame, currency: str, title: str, ax=None):
@@ -27,4 +31,7 @@ def plot_money_waterfall(waterfall: pd.DataFrame, currency: str, title: str, ax=
     -------
     Axes
     """
-    return plot_waterfall(waterfall, currency, title=title, ax=ax, evidence_labels=EVIDENCE_LABELS)
+    ax = new_axes(ax, figsize=FIGSIZE)
+    ax = plot_waterfall(waterfall, currency, title=title, ax=ax, evidence_labels=EVIDENCE_LABELS)
+    ax.grid(axis="x", visible=False)  # vertical lines through the bars read as part of them
+    return ax

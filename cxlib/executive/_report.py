@@ -39,7 +39,7 @@ NOTEBOOK_NAMES = {
     "00_data_overview": "data overview",
     "01_segmentation": "segmentation",
     "02_churn_drivers": "churn analysis",
-    "03_cx_drivers": "satisfaction and service analysis",
+    "03_cx_drivers": "customer-experience analysis",
     "04_customer_value": "customer-value analysis",
     "05_revenue_impact": "revenue-impact analysis",
 }
@@ -207,8 +207,9 @@ def waterfall_title(inputs: ExecutiveInputs) -> str:
     fmt = safe_money(currency)
     biggest = STEP_LABELS[levers.loc[levers["value"].idxmax(), "step"]].replace("\n", " ").lower()
     end = steps.iloc[-1]
-    what = "net of costs" if end["step"] == "npv" else "of margin"
-    return f"{fmt(end['value'])} {what}; the largest lever is {biggest}"
+    if end["step"] == "npv":
+        return f"Net value {fmt(end['value'])} after costs; {biggest} is the largest lever"
+    return f"{fmt(end['value'])} of margin before costs; {biggest} is the largest lever"
 
 
 def money_section(inputs: ExecutiveInputs) -> list:
@@ -295,6 +296,8 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         tiles.append(_tile("NPS", value, [spread, "latest answer per customer", period("nps")]))
     elif "surveys" not in inputs.present:
         notes.append("No survey data was supplied: NPS is not available.")
+    elif "00_data_overview" in inputs.ran:
+        notes.append("The surveys hold no NPS answers in the last 12 months, so NPS is not shown.")
     if "clv_total" in figures.index:
         value, spread = text("clv_total")
         mean = money(inputs, markdown=False)(figures.loc["clv_mean", "value"])

@@ -6,7 +6,7 @@ a programme table. The appendix starts on a new printed page.
 
 from __future__ import annotations
 
-from cxlib.executive._inputs import ExecutiveInputs, value_method
+from cxlib.executive._inputs import ExecutiveInputs, headline_figures, value_method
 from cxlib.report import md_text
 
 #: Starts the appendix on a new printed page (ignored on screen).
@@ -18,20 +18,34 @@ def _as_of(inputs: ExecutiveInputs) -> str:
     return f" to {as_of:%d %B %Y}" if as_of is not None else ""
 
 
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def method_lines(inputs: ExecutiveInputs) -> list[str]:
     """One line per figure family shown: how it was estimated, naming the notebook (Markdown)."""
     lines = []
     surveys = "surveys" in inputs.present
     if "00_data_overview" in inputs.ran:
-        shown = "Customers, revenue, churn and NPS" if surveys else "Customers, revenue and churn"
+        shown = [
+            name
+            for name, figure in (
+                ("customers", "customers"),
+                ("revenue", "net_revenue_12m"),
+                ("churn", "churn_rate_12m"),
+                ("NPS", "nps"),
+            )
+            if figure in set(headline_figures(inputs)["figure"])
+        ]
         nps = (
             "; NPS counts each customer's latest answer and its interval comes from the spread of the answers"
-            if surveys
+            if "NPS" in shown
             else ""
         )
+        churn = "; the churn rate has a Wilson 95% interval" if "churn" in shown else ""
         lines.append(
-            f"**{shown}** (data overview, notebook 00): counts and totals over the 12 months{_as_of(inputs)} are "
-            f"observed, not estimated; the churn rate has a Wilson 95% interval{nps}."
+            f"**{_listed(shown)[:1].upper() + _listed(shown)[1:]}** (data overview, notebook 00): counts and totals over the 12 months"
+            f"{_as_of(inputs)} are observed, not estimated{churn}{nps}."
         )
     if "01_segmentation" in inputs.ran:
         lines.append(
@@ -73,7 +87,7 @@ def caveat_lines(inputs: ExecutiveInputs) -> list[str]:
             "Associations in observational data are not causes: customers who differ on a driver differ in other "
             "ways too. Only a randomised pilot measures what a change causes."
         )
-    if "surveys" in inputs.present:
+    if "nps" in set(headline_figures(inputs)["figure"]):
         lines.append(
             "The link between NPS and company growth is disputed (Keiningham et al. 2007, *Journal of Marketing* "
             "71(3)): treat NPS as one signal among others, not as a target."

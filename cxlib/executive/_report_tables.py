@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import HTML, Markdown
 
 from cxlib.executive._inputs import (
     ExecutiveInputs,
@@ -19,8 +19,10 @@ from cxlib.executive._inputs import (
     value_method,
 )
 from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, investment, money
-from cxlib.report import md_plain, md_text, styled
+from cxlib.report import escape_text, md_plain, md_text, styled
 
+#: Small print under a table.
+NOTE_STYLE = "font-size:0.8rem;color:#57606a;margin-top:0.3rem"
 #: Catalog notebooks listed among the detailed reports, in run order.
 REPORTS = tuple(NOTEBOOK_NAMES)
 
@@ -33,20 +35,22 @@ def _interval(value: float, low: float, high: float, fmt) -> str:
     )
 
 
+def why_not_run(inputs: ExecutiveInputs, notebook: str) -> str:
+    """Why a notebook did not run, as a clause: "not run: its input table (transactions) was not supplied"."""
+    missing = inputs.missing.get(notebook, ())
+    if not missing:
+        return f"not part of this run (notebook {notebook[:2]})"
+    needs = ", ".join(
+        "transactions or a revenue column" if m == "revenue" else m.replace(" or ", ", ", m.count(" or ") - 1)
+        for m in missing
+    )
+    plural = len(missing) > 1 or " or " in needs or "," in needs
+    return f"not run: its input {'tables' if plural else 'table'} ({needs}) {'were' if plural else 'was'} not supplied"
+
+
 def _not_run(inputs: ExecutiveInputs, notebook: str) -> str:
     """Why a notebook's part is missing, in one sentence (plain text)."""
-    missing = inputs.missing.get(notebook, ())
-    name = NOTEBOOK_NAMES[notebook]
-    if missing:
-        needs = ", ".join(
-            "transactions or a revenue column"
-            if m == "revenue"
-            else m.replace(" or ", ", ", m.count(" or ") - 1)
-            for m in missing
-        )
-        plural = len(missing) > 1 or " or " in needs or "," in needs
-        return f"The {name} did not run: its input {'tables' if plural else 'table'} ({needs}) {'were' if plural else 'was'} not supplied."
-    return f"The {name} (notebook {notebook[:2]}) was not part of this run."
+    return f"The {NOTEBOOK_NAMES[notebook]} was {why_not_run(inputs, notebook)}."
 
 
 # ---- 4. segments ----------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ def segment_table(inputs: ExecutiveInputs) -> pd.DataFrame:
             "Churn rate": rows["churn_rate"].map(lambda v: f"{v:.1%}" if np.isfinite(v) else "–"),
         }
     )
-    if "surveys" in inputs.present and inputs.table("scores_by_group") is not None:
+    if rows["nps"].notna().any():
         table["NPS (95% interval)"] = [
             _interval(v, lo, hi, lambda x: f"{x:.0f}")
             for v, lo, hi in zip(rows["nps"], rows["nps_low"], rows["nps_high"], strict=True)
@@ -99,12 +103,12 @@ def segment_section(inputs: ExecutiveInputs) -> list:
         horizon = inputs.settings.get("horizon_months")
         notes.append(
             f"Value per customer: expected margin over the next {horizon} months"
-            + (f" ({md_text(method)})." if method else ".")
+            + (f" ({method})." if method else ".")
         )
-    return [
-        Markdown(heading + ("\n\n" + " ".join(notes) if notes else "")),
-        styled(table, caption="Segments by share of net revenue (last 12 months)"),
-    ]
+    out = [Markdown(heading), styled(table, caption="Segments by share of net revenue (last 12 months)")]
+    if notes:
+        out.append(HTML(f'<p style="{NOTE_STYLE}">{escape_text(" ".join(notes))}</p>'))
+    return out
 
 
 # ---- 5. drivers -----------------------------------------------------------------------------------
@@ -143,50 +147,50 @@ def satisfaction_driver_table(inputs: ExecutiveInputs) -> pd.DataFrame:
     return table
 
 
+def side_by_side(tables: list) -> HTML:
+    """Styled tables next to each other (wrapping under each other when the page is narrow)."""
+    cells = "".join(f'<div style="flex:1 1 20rem;min-width:0">{table.to_html()}</div>' for table in tables)
+    return HTML(f'<div style="display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start">{cells}</div>')
+
+
 def driver_section(inputs: ExecutiveInputs) -> list:
-    """Section 5: the top churn and satisfaction drivers, or why they are missing."""
+    """Section 5: the top churn and satisfaction drivers side by side, or why they are missing."""
     from cxlib.executive._findings import target_name
 
+    tables, notes = [], []
+    if "02_churn_drivers" not in inputs.ran or inputs.table("churn_drivers") is None:
+        notes.append(md_text(_not_run(inputs, "02_churn_drivers")))
+    elif len(churn := churn_driver_table(inputs)):
+        tables.append(styled(churn, caption="Churn: the clearest drivers (Holm-adjusted p < 0.05)"))
+    else:
+        notes.append("No churn driver is clearly linked to churn (Holm-adjusted p < 0.05).")
+    if "interactions" not in inputs.present:
+        notes.append(ABSENT["interactions"])
+    importance = inputs.table("driver_importance")
+    if "surveys" not in inputs.present:
+        notes.append(ABSENT["surveys"])
+    elif importance is not None and len(importance):
+        target = importance["target"].iloc[0] if "target" in importance else None
+        tables.append(
+            styled(
+                satisfaction_driver_table(inputs),
+                caption=f"Satisfaction: what matters most to {target_name(target)}",
+            )
+        )
+    elif "03_cx_drivers" not in inputs.ran:
+        notes.append(md_text(_not_run(inputs, "03_cx_drivers")))
+    else:
+        notes.append("The survey holds no touchpoint ratings, so no satisfaction drivers were estimated.")
     out = [
         Markdown(
             "## Top drivers\n\nAssociations in the data, adjusted for the other drivers: where to look first, not "
             "proof that changing a driver changes the outcome."
         )
     ]
-    if "02_churn_drivers" not in inputs.ran or inputs.table("churn_drivers") is None:
-        out.append(Markdown(md_text(_not_run(inputs, "02_churn_drivers"))))
-    else:
-        table = churn_driver_table(inputs)
-        if len(table):
-            out.append(
-                styled(
-                    table,
-                    caption="Churn: the clearest drivers (Holm-adjusted p < 0.05), strongest evidence first",
-                )
-            )
-        else:
-            out.append(Markdown("No churn driver is clearly linked to churn (Holm-adjusted p < 0.05)."))
-    if "interactions" not in inputs.present:
-        out.append(Markdown(ABSENT["interactions"]))
-    if "surveys" not in inputs.present:
-        out.append(Markdown(ABSENT["surveys"]))
-        return out
-    importance = inputs.table("driver_importance")
-    if importance is None or not len(importance):
-        why = (
-            _not_run(inputs, "03_cx_drivers")
-            if "03_cx_drivers" not in inputs.ran
-            else "The survey holds no touchpoint ratings, so no satisfaction drivers were estimated."
-        )
-        out.append(Markdown(md_text(why)))
-        return out
-    target = importance["target"].iloc[0] if "target" in importance else None
-    out.append(
-        styled(
-            satisfaction_driver_table(inputs),
-            caption=f"Satisfaction: what matters most to {target_name(target)}",
-        )
-    )
+    if tables:
+        out.append(side_by_side(tables))
+    if notes:
+        out.append(Markdown(" ".join(notes)))
     return out
 
 
@@ -258,15 +262,18 @@ def report_titles() -> dict[str, str]:
     }
 
 
-def links_section(inputs: ExecutiveInputs, titles: dict[str, str] | None = None) -> str:
-    """Section 7: a relative link to each detailed report with its headline; those not run say why (Markdown)."""
+def links_section(inputs: ExecutiveInputs, titles: dict[str, str] | None = None) -> HTML:
+    """Section 7: a relative link to each detailed report with its headline; those not run say why."""
     titles = report_titles() if titles is None else titles
-    lines = ["## The detailed reports", ""]
+    items = []
     for notebook in REPORTS:
-        title = md_text(titles.get(notebook, notebook))
+        title = escape_text(titles.get(notebook, NOTEBOOK_NAMES[notebook].capitalize()))
         if notebook in inputs.summaries:
-            headline = md_text(md_plain(inputs.summaries[notebook].get("headline", "")))
-            lines.append(f"- [{title}]({notebook}.html): {headline}")
+            headline = escape_text(md_plain(inputs.summaries[notebook].get("headline", "")))
+            items.append(f'<li><a href="{notebook}.html">{title}</a>: {headline}</li>')
         else:
-            lines.append(f"- {title}: {md_text(_not_run(inputs, notebook))}")
-    return "\n".join(lines)
+            items.append(f"<li>{title}: {escape_text(why_not_run(inputs, notebook))}.</li>")
+    return HTML(
+        '<h2 id="the-detailed-reports">The detailed reports</h2>'
+        f'<ul style="font-size:0.88rem;line-height:1.4">{"".join(items)}</ul>'
+    )
