@@ -66,10 +66,15 @@ def investment(inputs: ExecutiveInputs) -> str:
     return "programme" if "programme" in inputs.present else "initiative"
 
 
-def money(inputs: ExecutiveInputs, markdown: bool = True):
-    """Money to three significant figures with the config's currency (escaped for Markdown or HTML)."""
-    currency = inputs.settings.get("currency", "")
-    return safe_money(md_text(currency) if markdown else escape_text(currency))
+def money(inputs: ExecutiveInputs, markdown: bool = True, currency: bool = True):
+    """Money to three significant figures with the config's currency (for Markdown, or plain text).
+
+    Plain text is escaped where it is placed (:func:`cxlib.report.styled`, :func:`cxlib.report.escape_text`);
+    without ``currency`` the amount stands alone (the tile's label names the currency).
+    """
+    code = inputs.settings.get("currency", "") if currency else ""
+    fmt = safe_money(md_text(code) if markdown else code)
+    return (lambda amount: fmt(amount).strip()) if not currency else fmt
 
 
 def figure_row(inputs: ExecutiveInputs, figure: str) -> pd.Series | None:
@@ -82,12 +87,14 @@ def _payback(value: float, horizon) -> str:
     return f"month {value:.0f}" if np.isfinite(value) else f"after month {horizon}"
 
 
-def figure_text(inputs: ExecutiveInputs, row: pd.Series, markdown: bool = True) -> tuple[str, str]:
+def figure_text(
+    inputs: ExecutiveInputs, row: pd.Series, markdown: bool = True, currency: bool = True
+) -> tuple[str, str]:
     """A figure's value and its 95% interval as text (``("1.23 million EUR", "0.80 ... to 1.70 ...")``)."""
     unit, value, low, high = row["unit"], row["value"], row["low"], row["high"]
     horizon = inputs.settings.get("horizon_months")
     if unit == "money":
-        fmt = money(inputs, markdown)
+        fmt = money(inputs, markdown, currency)
         return fmt(value), (f"{fmt(low)} to {fmt(high)}" if np.isfinite(low) or np.isfinite(high) else "")
     if unit in ("ratio", "share"):
         shown = f"{value:.0%}" if unit == "ratio" or abs(value) >= 0.1 else f"{value:.1%}"
@@ -157,8 +164,11 @@ def recommendation(inputs: ExecutiveInputs) -> str:
             if payback is not None and np.isfinite(payback["value"])
             else f" It does not pay back within {horizon} months at the central inputs."
         )
+        where = (
+            " The revenue-impact report ranks the groups by return." if code == "fund_where_it_pays" else ""
+        )
         lines.append(
-            f"{verdict_text(code, noun)} Over the next {horizon} months the {noun} is expected to return "
+            f"{verdict_text(code, noun)}{where} Over the next {horizon} months the {noun} is expected to return "
             f"**{fmt(npv['value'])}** net on margin after its costs (95% interval {fmt(npv['low'])} to "
             f"{fmt(npv['high'])}; rests on {_article(EVIDENCE_LABELS[npv['evidence']])}): a return on investment of "
             f"{roi['value']:.0%} ({roi['low']:.0%} to {roi['high']:.0%}). It returns more than it costs in "
@@ -240,20 +250,24 @@ def money_section(inputs: ExecutiveInputs) -> list:
 
 #: Tile grid: five in a row on a page (about 180 mm printed), wrapping on narrower screens.
 _GRID = (
-    "display:grid;grid-template-columns:repeat(auto-fit,minmax(8.5rem,1fr));gap:0.5rem;"
+    "display:grid;grid-template-columns:repeat(auto-fit,minmax(7rem,1fr));gap:0.5rem;"
     "margin:0.6rem 0 1rem 0;break-inside:avoid"
 )
 _TILE = (
     "border:1px solid #d0d7de;border-radius:6px;padding:0.5rem 0.6rem;background:#f8fafc;break-inside:avoid"
 )
 _LABEL = "font-size:0.72rem;text-transform:uppercase;letter-spacing:0.04em;color:#57606a"
-_VALUE = "font-size:1.3rem;font-weight:bold;color:#1f2328;margin:0.15rem 0;line-height:1.2"
+_VALUE = "font-size:1.25rem;font-weight:bold;color:#1f2328;margin:0.15rem 0;line-height:1.2"
 _SMALL = "font-size:0.74rem;color:#57606a;line-height:1.3"
 
 
 def _tile(label: str, value: str, lines: list[str]) -> str:
-    """One tile (every argument already HTML-escaped)."""
-    small = "".join(f'<div style="{_SMALL}">{line}</div>' for line in lines if line)
+    """One tile (every argument already HTML-escaped); its first line, the period, is darker."""
+    small = "".join(
+        f'<div style="{_SMALL}{";color:#1f2328" if number == 0 else ""}">{line}</div>'
+        for number, line in enumerate(lines)
+        if line
+    )
     return (
         f'<div style="{_TILE}"><div style="{_LABEL}">{label}</div>'
         f'<div style="{_VALUE}">{value}</div>{small}</div>'
@@ -267,10 +281,11 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
     says what is missing (:data:`ABSENT`).
     """
     figures = headline_figures(inputs).set_index("figure")
+    currency = escape_text(inputs.settings.get("currency", ""))
     tiles, notes = [], []
 
     def text(figure: str) -> tuple[str, str]:
-        value, spread = figure_text(inputs, figures.loc[figure], markdown=False)
+        value, spread = figure_text(inputs, figures.loc[figure], markdown=False, currency=False)
         return escape_text(value), escape_text(f"95% interval {spread}" if spread else "observed total")
 
     def period(figure: str) -> str:
@@ -278,22 +293,23 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
 
     if "customers" in figures.index:
         value, spread = text("customers")
-        lines = [spread, period("customers")]
+        lines = [period("customers"), spread]
         if "active_customers" in figures.index:
             active = figures.loc["active_customers"]
-            lines.insert(0, escape_text(f"{active['value']:,.0f} active (bought in the {active['period']})"))
+            lines.append(escape_text(f"{active['value']:,.0f} active in the {active['period']}"))
         tiles.append(_tile("Customers", value, lines))
     if "net_revenue_12m" in figures.index:
         value, spread = text("net_revenue_12m")
-        tiles.append(_tile("Revenue", value, ["net of refunds", spread, period("net_revenue_12m")]))
+        lines = [f"{period('net_revenue_12m')}, net of refunds", spread]
+        tiles.append(_tile(f"Revenue ({currency})", value, lines))
     elif "transactions" not in inputs.present:
         notes.append("No transaction data was supplied: revenue is not available.")
     if "churn_rate_12m" in figures.index:
         value, spread = text("churn_rate_12m")
-        tiles.append(_tile("Churn", value, ["of customers", spread, period("churn_rate_12m")]))
+        tiles.append(_tile("Churn", value, [f"of customers, {period('churn_rate_12m')}", spread]))
     if "nps" in figures.index:
         value, spread = text("nps")
-        tiles.append(_tile("NPS", value, [spread, "latest answer per customer", period("nps")]))
+        tiles.append(_tile("NPS", value, [f"{period('nps')}, latest answers", spread]))
     elif "surveys" not in inputs.present:
         notes.append("No survey data was supplied: NPS is not available.")
     elif "00_data_overview" in inputs.ran:
@@ -301,13 +317,8 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
     if "clv_total" in figures.index:
         value, spread = text("clv_total")
         mean = money(inputs, markdown=False)(figures.loc["clv_mean", "value"])
-        tiles.append(
-            _tile(
-                "Customer value",
-                value,
-                [escape_text(f"{mean} per customer, on margin"), spread, period("clv_total")],
-            )
-        )
+        lines = [f"{period('clv_total')}, on margin", spread, escape_text(f"{mean} per customer")]
+        tiles.append(_tile(f"Customer value ({currency})", value, lines))
     if "00_data_overview" not in inputs.ran:
         notes.append(
             "The data overview (notebook 00) was not part of this run, so its figures are not shown."

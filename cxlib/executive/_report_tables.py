@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import HTML
 
 from cxlib.executive._inputs import (
     ExecutiveInputs,
@@ -19,12 +19,29 @@ from cxlib.executive._inputs import (
     value_method,
 )
 from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, investment, money
-from cxlib.report import escape_text, md_plain, md_text, styled
+from cxlib.report import escape_text, md_plain, styled
 
 #: Small print under a table.
 NOTE_STYLE = "font-size:0.8rem;color:#57606a;margin-top:0.3rem"
 #: Catalog notebooks listed among the detailed reports, in run order.
 REPORTS = tuple(NOTEBOOK_NAMES)
+
+
+def _compact(styler):
+    """A report table in small print, so a section fits beside the others on a page."""
+    return styler.set_table_attributes('style="font-size:0.8rem"')
+
+
+def section(title: str, *parts: str) -> HTML:
+    """One section as a block that printing keeps on one page: heading, then parts (HTML, already escaped)."""
+    return HTML(
+        f'<section style="break-inside:avoid"><h2>{escape_text(title)}</h2>{"".join(parts)}</section>'
+    )
+
+
+def paragraph(text: str, small: bool = False) -> str:
+    """Plain text as an HTML paragraph (escaped); ``small`` for notes under a table."""
+    return f'<p style="{NOTE_STYLE}">{escape_text(text)}</p>' if small else f"<p>{escape_text(text)}</p>"
 
 
 def _interval(value: float, low: float, high: float, fmt) -> str:
@@ -86,14 +103,13 @@ def segment_table(inputs: ExecutiveInputs) -> pd.DataFrame:
 
 def segment_section(inputs: ExecutiveInputs) -> list:
     """Section 4: the segments table, or why there is none."""
-    heading = "## Segments"
     if "01_segmentation" not in inputs.ran or inputs.table("segment_summary") is None:
         reason = (
             ABSENT["transactions"]
             if "transactions" not in inputs.present
             else _not_run(inputs, "01_segmentation")
         )
-        return [Markdown(f"{heading}\n\n{md_text(reason)}")]
+        return [section("Segments", paragraph(reason))]
     table = segment_table(inputs)
     notes = []
     if "NPS (95% interval)" in table and (table["NPS (95% interval)"] == "–").any():
@@ -105,10 +121,10 @@ def segment_section(inputs: ExecutiveInputs) -> list:
             f"Value per customer: expected margin over the next {horizon} months"
             + (f" ({method})." if method else ".")
         )
-    out = [Markdown(heading), styled(table, caption="Segments by share of net revenue (last 12 months)")]
-    if notes:
-        out.append(HTML(f'<p style="{NOTE_STYLE}">{escape_text(" ".join(notes))}</p>'))
-    return out
+    styled_table = _compact(
+        styled(table, caption="Segments by share of net revenue (last 12 months)")
+    ).to_html()
+    return [section("Segments", styled_table, paragraph(" ".join(notes), small=True) if notes else "")]
 
 
 # ---- 5. drivers -----------------------------------------------------------------------------------
@@ -147,10 +163,10 @@ def satisfaction_driver_table(inputs: ExecutiveInputs) -> pd.DataFrame:
     return table
 
 
-def side_by_side(tables: list) -> HTML:
-    """Styled tables next to each other (wrapping under each other when the page is narrow)."""
-    cells = "".join(f'<div style="flex:1 1 20rem;min-width:0">{table.to_html()}</div>' for table in tables)
-    return HTML(f'<div style="display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start">{cells}</div>')
+def side_by_side(tables: list) -> str:
+    """Styled tables next to each other, wrapping under each other when the page is narrow (HTML)."""
+    cells = "".join(f'<div style="flex:0 1 auto;min-width:0">{table.to_html()}</div>' for table in tables)
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0 2rem;align-items:flex-start">{cells}</div>'
 
 
 def driver_section(inputs: ExecutiveInputs) -> list:
@@ -159,9 +175,9 @@ def driver_section(inputs: ExecutiveInputs) -> list:
 
     tables, notes = [], []
     if "02_churn_drivers" not in inputs.ran or inputs.table("churn_drivers") is None:
-        notes.append(md_text(_not_run(inputs, "02_churn_drivers")))
+        notes.append(_not_run(inputs, "02_churn_drivers"))
     elif len(churn := churn_driver_table(inputs)):
-        tables.append(styled(churn, caption="Churn: the clearest drivers (Holm-adjusted p < 0.05)"))
+        tables.append(_compact(styled(churn, caption="Churn: the clearest drivers (Holm-adjusted p < 0.05)")))
     else:
         notes.append("No churn driver is clearly linked to churn (Holm-adjusted p < 0.05).")
     if "interactions" not in inputs.present:
@@ -171,27 +187,20 @@ def driver_section(inputs: ExecutiveInputs) -> list:
         notes.append(ABSENT["surveys"])
     elif importance is not None and len(importance):
         target = importance["target"].iloc[0] if "target" in importance else None
-        tables.append(
-            styled(
-                satisfaction_driver_table(inputs),
-                caption=f"Satisfaction: what matters most to {target_name(target)}",
-            )
-        )
+        caption = f"Satisfaction: what matters most to {target_name(target)}"
+        tables.append(_compact(styled(satisfaction_driver_table(inputs), caption=caption)))
     elif "03_cx_drivers" not in inputs.ran:
-        notes.append(md_text(_not_run(inputs, "03_cx_drivers")))
+        notes.append(_not_run(inputs, "03_cx_drivers"))
     else:
         notes.append("The survey holds no touchpoint ratings, so no satisfaction drivers were estimated.")
-    out = [
-        Markdown(
-            "## Top drivers\n\nAssociations in the data, adjusted for the other drivers: where to look first, not "
-            "proof that changing a driver changes the outcome."
-        )
-    ]
-    if tables:
-        out.append(side_by_side(tables))
-    if notes:
-        out.append(Markdown(" ".join(notes)))
-    return out
+    intro = (
+        "Associations in the data, adjusted for the other drivers: where to look first, not proof that changing a "
+        "driver changes the outcome."
+    )
+    parts = [paragraph(intro)] if tables else []
+    parts += [side_by_side(tables)] if tables else []
+    parts += [paragraph(" ".join(notes))] if notes else []
+    return [section("Top drivers", *parts)]
 
 
 # ---- 6. assumptions -------------------------------------------------------------------------------
@@ -227,22 +236,23 @@ def assumption_table(inputs: ExecutiveInputs) -> pd.DataFrame:
 
 def assumption_section(inputs: ExecutiveInputs) -> list:
     """Section 6: the assumptions the money rests on, with their ranges and sources."""
-    heading = "## Assumptions"
     if not inputs.has_case:
-        return [Markdown(f"{heading}\n\nNone: the revenue case was not built, so it makes no assumptions.")]
-    table = assumption_table(inputs)
-    if not len(table):
         return [
-            Markdown(
-                f"{heading}\n\nNo input of the revenue case is an assumption: each is estimated from the data."
+            section(
+                "Assumptions", paragraph("None: the revenue case was not built, so it makes no assumptions.")
             )
         ]
+    table = assumption_table(inputs)
+    if not len(table):
+        text = "No input of the revenue case is an assumption: each is estimated from the data."
+        return [section("Assumptions", paragraph(text))]
+    intro = "The inputs of the revenue case that are set, not measured; the simulations draw each across its range."
     return [
-        Markdown(
-            f"{heading}\n\nThe inputs of the revenue case that are set, not measured; each is drawn across its range "
-            "in the simulations."
-        ),
-        styled(table, caption="Assumptions of the revenue case"),
+        section(
+            "Assumptions",
+            paragraph(intro),
+            _compact(styled(table, caption="Assumptions of the revenue case")).to_html(),
+        )
     ]
 
 
@@ -273,7 +283,6 @@ def links_section(inputs: ExecutiveInputs, titles: dict[str, str] | None = None)
             items.append(f'<li><a href="{notebook}.html">{title}</a>: {headline}</li>')
         else:
             items.append(f"<li>{title}: {escape_text(why_not_run(inputs, notebook))}.</li>")
-    return HTML(
-        '<h2 id="the-detailed-reports">The detailed reports</h2>'
-        f'<ul style="font-size:0.88rem;line-height:1.4">{"".join(items)}</ul>'
+    return section(
+        "The detailed reports", f'<ul style="font-size:0.8rem;line-height:1.35">{"".join(items)}</ul>'
     )
