@@ -325,6 +325,8 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         )
     if "04_customer_value" not in inputs.ran:
         notes.append("The customer-value analysis (notebook 04) was not part of this run.")
-    html = f'<div style="{_GRID}">{"".join(tiles)}</div>' if tiles else ""
+    company = escape_text(inputs.settings.get("company") or "The company")
+    html = f'<p style="margin:0.8rem 0 0 0"><strong>{company}</strong>: key figures</p>'
+    html += f'<div style="{_GRID}">{"".join(tiles)}</div>' if tiles else ""
     html += "".join(f'<p style="{_SMALL}">{escape_text(note)}</p>' for note in notes)
     return HTML(html)
