@@ -35,7 +35,7 @@ def _figures(inputs: ExecutiveInputs):
 
 def money_finding(inputs: ExecutiveInputs) -> str | None:
     """The money in one sentence (Markdown), or None without the revenue case."""
-    from cxlib.executive._report import investment
+    from cxlib.executive._report import investment, net_words, share_of_simulations
 
     figures = _figures(inputs)
     fmt = _money(inputs)
@@ -43,9 +43,10 @@ def money_finding(inputs: ExecutiveInputs) -> str | None:
     if "npv" in figures.index:
         npv, p = figures.loc["npv"], figures.loc["p_roi_positive"]
         return (
-            f"Net of its costs the {investment(inputs)} is worth **{fmt(npv['value'])}** on margin over the next "
-            f"{horizon} months (95% interval {fmt(npv['low'])} to {fmt(npv['high'])}; rests on "
-            f"{_article(EVIDENCE_LABELS[npv['evidence']])}); it returns more than it costs in {p['value']:.0%} of the simulations."
+            f"Net of its costs the {investment(inputs)} is expected to {net_words(npv['value'], fmt)} on margin over "
+            f"the next {horizon} months (95% interval {fmt(npv['low'])} to {fmt(npv['high'])}; rests on "
+            f"{_article(EVIDENCE_LABELS[npv['evidence']])}); it returns more than it costs "
+            f"{share_of_simulations(p['value'])}."
         )
     if "margin_total" in figures.index:
         total = figures.loc["margin_total"]

@@ -105,7 +105,10 @@ def figure_text(
         )
         return shown, (spread if np.isfinite(low) else "")
     if unit == "months":
-        return _payback(value, horizon), f"{_payback(low, horizon)} to {_payback(high, horizon)}"
+        same = low == high or not (np.isfinite(low) or np.isfinite(high))
+        return _payback(value, horizon), (
+            "" if same else f"{_payback(low, horizon)} to {_payback(high, horizon)}"
+        )
     if unit == "points":
         return f"{value:.0f}", (f"{low:.0f} to {high:.0f}" if np.isfinite(low) else "")
     return f"{value:,.0f}", (f"{low:,.0f} to {high:,.0f}" if np.isfinite(low) else "")
@@ -168,11 +171,11 @@ def recommendation(inputs: ExecutiveInputs) -> str:
             " The revenue-impact report ranks the groups by return." if code == "fund_where_it_pays" else ""
         )
         lines.append(
-            f"{verdict_text(code, noun)}{where} Over the next {horizon} months the {noun} is expected to return "
-            f"**{fmt(npv['value'])}** net on margin after its costs (95% interval {fmt(npv['low'])} to "
+            f"{verdict_text(code, noun)}{where} Over the next {horizon} months the {noun} is expected to "
+            f"{net_words(npv['value'], fmt)} net on margin after its costs (95% interval {fmt(npv['low'])} to "
             f"{fmt(npv['high'])}; rests on {_article(EVIDENCE_LABELS[npv['evidence']])}): a return on investment of "
-            f"{roi['value']:.0%} ({roi['low']:.0%} to {roi['high']:.0%}). It returns more than it costs in "
-            f"{p['value']:.0%} of the simulations.{pays}"
+            f"{roi['value']:.0%} ({roi['low']:.0%} to {roi['high']:.0%}). It returns more than it costs "
+            f"{share_of_simulations(p['value'])}.{pays}"
         )
     notes = [ABSENT[name] for name in ("programme", "referrals") if name not in inputs.present]
     if "surveys" not in inputs.present and "referrals" in inputs.present:
@@ -180,6 +183,20 @@ def recommendation(inputs: ExecutiveInputs) -> str:
     if notes:
         lines += ["", " ".join(notes)]
     return "\n".join(lines)
+
+
+def net_words(value: float, fmt) -> str:
+    """The net amount as a verb: *return* 59,300 EUR, or *lose* 134,000 EUR for a loss (Markdown)."""
+    return f"return **{fmt(value)}**" if value >= 0 else f"lose **{fmt(-value)}**"
+
+
+def share_of_simulations(p: float) -> str:
+    """How often it pays: *in 60% of the simulations*, *in none of the simulations*, *in every simulation*."""
+    if p <= 0:
+        return "in none of the simulations"
+    if p >= 1:
+        return "in every simulation"
+    return f"in {p:.0%} of the simulations" if 0.005 <= p <= 0.995 else f"in {p:.1%} of the simulations"
 
 
 def _article(label: str) -> str:
@@ -195,7 +212,7 @@ def money_table(inputs: ExecutiveInputs) -> pd.DataFrame:
             continue
         value, spread = figure_text(inputs, row, markdown=False)
         if figure == "p_roi_positive":
-            spread = "share of the simulations"
+            value, spread = f"{row['value']:.0%}", "share of the simulations"
         rows.append(
             {
                 "Figure": name,
@@ -325,6 +342,12 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         )
     if "04_customer_value" not in inputs.ran:
         notes.append("The customer-value analysis (notebook 04) was not part of this run.")
+    elif "clv_total" not in figures.index:
+        notes.append(
+            "No transaction data was supplied: customer value in money is not available."
+            if "transactions" not in inputs.present
+            else "Customer value in money is not available: the data hold no revenue per customer."
+        )
     company = escape_text(inputs.settings.get("company") or "The company")
     html = f'<p style="margin:0.8rem 0 0 0"><strong>{company}</strong>: key figures</p>'
     html += f'<div style="{_GRID}">{"".join(tiles)}</div>' if tiles else ""

@@ -62,7 +62,7 @@ def method_lines(inputs: ExecutiveInputs) -> list[str]:
             "**Satisfaction drivers** (notebook 03): each rating's share of the explained variation of the answer "
             "(relative weights), with bootstrap 95% intervals."
         )
-    if "04_customer_value" in inputs.ran:
+    if "clv_total" in set(headline_figures(inputs)["figure"]):
         settings = inputs.settings
         method = value_method(inputs)
         lines.append(

@@ -282,7 +282,7 @@ def links_section(inputs: ExecutiveInputs, titles: dict[str, str] | None = None)
             headline = escape_text(md_plain(inputs.summaries[notebook].get("headline", "")))
             items.append(f'<li><a href="{notebook}.html">{title}</a>: {headline}</li>')
         else:
-            items.append(f"<li>{title}: {escape_text(why_not_run(inputs, notebook))}.</li>")
+            items.append(f"<li>{title} ({escape_text(why_not_run(inputs, notebook))}).</li>")
     return section(
         "The detailed reports", f'<ul style="font-size:0.8rem;line-height:1.35">{"".join(items)}</ul>'
     )
