@@ -32,6 +32,7 @@ _WHERE = {
     "churn_driver_table": "_report_tables",
     "churn_finding": "_findings",
     "clear_churn_drivers": "_inputs",
+    "compact": "_report",
     "describe_findings": "_findings",
     "driver_section": "_report_tables",
     "executive_headline": "_findings",

@@ -61,6 +61,11 @@ def _close(ax):
     return ax.figure
 
 
+def compact(styler):
+    """A report table in small print, so the page holds more of the story."""
+    return styler.set_table_attributes('style="font-size:0.8rem"')
+
+
 def investment(inputs: ExecutiveInputs) -> str:
     """What the page calls the investment: the *programme* when the data hold its pilot, else the *initiative*."""
     return "programme" if "programme" in inputs.present else "initiative"
@@ -246,13 +251,11 @@ def money_section(inputs: ExecutiveInputs) -> list:
         return out
     from cxlib.executive._plots import plot_money_waterfall
 
-    out.append(
-        styled(
-            money_table(inputs),
-            caption=f"The {investment(inputs)} over the next {inputs.settings.get('horizon_months')} months, "
-            "present value on margin (95% intervals)",
-        )
+    caption = (
+        f"The {investment(inputs)} over the next {inputs.settings.get('horizon_months')} months, present value on "
+        "margin (95% intervals)"
     )
+    out.append(compact(styled(money_table(inputs), caption=caption)))
     out.append(
         _close(
             plot_money_waterfall(

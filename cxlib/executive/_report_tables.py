@@ -18,18 +18,13 @@ from cxlib.executive._inputs import (
     top_satisfaction_drivers,
     value_method,
 )
-from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, investment, money
+from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, compact, investment, money
 from cxlib.report import escape_text, md_plain, styled
 
 #: Small print under a table.
 NOTE_STYLE = "font-size:0.8rem;color:#57606a;margin-top:0.3rem"
 #: Catalog notebooks listed among the detailed reports, in run order.
 REPORTS = tuple(NOTEBOOK_NAMES)
-
-
-def _compact(styler):
-    """A report table in small print, so a section fits beside the others on a page."""
-    return styler.set_table_attributes('style="font-size:0.8rem"')
 
 
 def section(title: str, *parts: str) -> HTML:
@@ -76,7 +71,8 @@ def _not_run(inputs: ExecutiveInputs, notebook: str) -> str:
 def segment_table(inputs: ExecutiveInputs) -> pd.DataFrame:
     """One row per segment, formatted: shares, churn, NPS and value per customer with intervals."""
     rows = segment_rows(inputs)
-    fmt = money(inputs, markdown=False)
+    fmt = money(inputs, markdown=False, currency=False)
+    currency = inputs.settings.get("currency", "")
     table = pd.DataFrame(
         {
             "Segment": rows["segment"],
@@ -89,12 +85,12 @@ def segment_table(inputs: ExecutiveInputs) -> pd.DataFrame:
         }
     )
     if rows["nps"].notna().any():
-        table["NPS (95% interval)"] = [
+        table["NPS"] = [
             _interval(v, lo, hi, lambda x: f"{x:.0f}")
             for v, lo, hi in zip(rows["nps"], rows["nps_low"], rows["nps_high"], strict=True)
         ]
     if rows["clv_mean"].notna().any():
-        table["Value per customer (95% interval)"] = [
+        table[f"Value per customer ({currency})"] = [
             _interval(v, lo, hi, fmt)
             for v, lo, hi in zip(rows["clv_mean"], rows["clv_mean_low"], rows["clv_mean_high"], strict=True)
         ]
@@ -112,17 +108,17 @@ def segment_section(inputs: ExecutiveInputs) -> list:
         return [section("Segments", paragraph(reason))]
     table = segment_table(inputs)
     notes = []
-    if "NPS (95% interval)" in table and (table["NPS (95% interval)"] == "–").any():
+    if "NPS" in table and (table["NPS"] == "–").any():
         notes.append("A dash: too few survey answers in the segment to show its NPS.")
-    if "Value per customer (95% interval)" in table:
+    if table.columns[-1].startswith("Value per customer"):
         method = value_method(inputs)
         horizon = inputs.settings.get("horizon_months")
         notes.append(
             f"Value per customer: expected margin over the next {horizon} months"
             + (f" ({method})." if method else ".")
         )
-    styled_table = _compact(
-        styled(table, caption="Segments by share of net revenue (last 12 months)")
+    styled_table = compact(
+        styled(table, caption="Segments by share of net revenue, last 12 months (95% intervals)")
     ).to_html()
     return [section("Segments", styled_table, paragraph(" ".join(notes), small=True) if notes else "")]
 
@@ -177,7 +173,7 @@ def driver_section(inputs: ExecutiveInputs) -> list:
     if "02_churn_drivers" not in inputs.ran or inputs.table("churn_drivers") is None:
         notes.append(_not_run(inputs, "02_churn_drivers"))
     elif len(churn := churn_driver_table(inputs)):
-        tables.append(_compact(styled(churn, caption="Churn: the clearest drivers (Holm-adjusted p < 0.05)")))
+        tables.append(compact(styled(churn, caption="Churn: the clearest drivers (Holm-adjusted p < 0.05)")))
     else:
         notes.append("No churn driver is clearly linked to churn (Holm-adjusted p < 0.05).")
     if "interactions" not in inputs.present:
@@ -188,7 +184,7 @@ def driver_section(inputs: ExecutiveInputs) -> list:
     elif importance is not None and len(importance):
         target = importance["target"].iloc[0] if "target" in importance else None
         caption = f"Satisfaction: what matters most to {target_name(target)}"
-        tables.append(_compact(styled(satisfaction_driver_table(inputs), caption=caption)))
+        tables.append(compact(styled(satisfaction_driver_table(inputs), caption=caption)))
     elif "03_cx_drivers" not in inputs.ran:
         notes.append(_not_run(inputs, "03_cx_drivers"))
     else:
@@ -251,7 +247,7 @@ def assumption_section(inputs: ExecutiveInputs) -> list:
         section(
             "Assumptions",
             paragraph(intro),
-            _compact(styled(table, caption="Assumptions of the revenue case")).to_html(),
+            compact(styled(table, caption="Assumptions of the revenue case")).to_html(),
         )
     ]
 

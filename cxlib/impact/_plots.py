@@ -96,7 +96,7 @@ def plot_waterfall(
         text = money_formatter(currency)(v, None)
         if evidence_labels is not None and "evidence" in waterfall:
             text += "\n" + evidence_labels.get(waterfall["evidence"].iloc[i], "")
-        ax.text(i, tops[i] + 0.01 * span, text, ha="center", va="bottom", fontsize=9, linespacing=1.2)
+        ax.text(i, tops[i] + 0.025 * span, text, ha="center", va="bottom", fontsize=9, linespacing=1.2)
     ax.axhline(0, color=NEUTRAL, lw=0.8)
     room = 0.25 if evidence_labels is not None else 0.15  # room for the labels
     ax.set_ylim(min(bottoms.min(), 0) - 0.05 * span, max(tops.max(), 0) + room * span)
