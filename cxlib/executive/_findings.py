@@ -7,13 +7,8 @@ shares to whole percent and ratios to two decimals. Every group is named with it
 
 from __future__ import annotations
 
-from cxlib.executive._inputs import (
-    ExecutiveInputs,
-    headline_figures,
-    segment_rows,
-    strongest_churn_driver,
-    top_satisfaction_drivers,
-)
+from cxlib.executive._inputs import ExecutiveInputs, headline_figures
+from cxlib.executive._selection import segment_rows, strongest_churn_driver, top_satisfaction_drivers
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.report import md_plain, md_text

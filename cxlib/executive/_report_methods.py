@@ -6,7 +6,8 @@ a programme table. The appendix starts on a new printed page.
 
 from __future__ import annotations
 
-from cxlib.executive._inputs import ExecutiveInputs, headline_figures, value_method
+from cxlib.executive._inputs import ExecutiveInputs, headline_figures
+from cxlib.executive._selection import value_method
 from cxlib.report import md_text
 
 #: Starts the appendix on a new printed page (ignored on screen).

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from cxlib.executive._inputs import (
-    ExecutiveInputs,
+from cxlib.executive._inputs import ExecutiveInputs
+from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, compact, investment, money
+from cxlib.executive._selection import (
     assumption_rows,
     clear_churn_drivers,
     segment_rows,
     top_satisfaction_drivers,
     value_method,
 )
-from cxlib.executive._report import ABSENT, NOTEBOOK_NAMES, compact, investment, money
 from cxlib.report import escape_text, md_plain, styled
 
 #: Small print under a table.
