@@ -191,7 +191,12 @@ def make_run(
     if case and "transactions" in present:
         noun = "programme" if "programme" in present else "initiative"
         save_summary(run_dir, "05_revenue_impact", f"CX {noun}: net value 120,000 EUR.", {"npv": NPV[0]})
-        save_table(run_dir, "impact_summary", _impact_summary(present, p_roi_positive))
+        summary = _impact_summary(present, p_roi_positive)
+        if p_roi_positive is None:  # no costs given: no economics
+            summary = summary[
+                ~summary["figure"].isin(["cost", "npv", "roi", "payback_month", "p_roi_positive"])
+            ]
+        save_table(run_dir, "impact_summary", summary)
         save_table(
             run_dir,
             "impact_inputs",
@@ -307,6 +312,20 @@ def test_the_verdict_is_the_revenue_reports(tmp_path, small_config, p):
     assert code == {0.95: "fund", 0.6: "fund_where_it_pays", 0.2: "do_not_fund"}[p]
     assert executive.summary_metrics(inputs)["decision"] == code
     assert impact.verdict_text(code, "programme") in executive.recommendation(inputs)
+
+
+def test_without_costs_the_margin_is_shown_and_the_return_not_judged(tmp_path, small_config):
+    inputs = inputs_for(tmp_path, small_config, p_roi_positive=None)
+    assert executive.summary_metrics(inputs)["decision"] == "no_costs"
+    assert list(executive.waterfall_table(inputs)["step"]) == [
+        "loyalty",
+        "retention",
+        "word_of_mouth",
+        "margin_total",
+    ]
+    text = page_text(inputs)
+    assert "260,000 EUR" in text and "No costs were given" in text
+    assert "Net present value" not in text
 
 
 def test_the_segment_a_source_suppressed_shows_no_nps(full):

@@ -240,8 +240,8 @@ def waterfall_title(inputs: ExecutiveInputs) -> str:
     biggest = STEP_LABELS[levers.loc[levers["value"].idxmax(), "step"]].replace("\n", " ").lower()
     end = steps.iloc[-1]
     if end["step"] == "npv":
-        return f"Net value {fmt(end['value'])} after costs; {biggest} is the largest lever"
-    return f"{fmt(end['value'])} of margin before costs; {biggest} is the largest lever"
+        return f"Net value {fmt(end['value'])} after costs; largest lever: {biggest}"
+    return f"{fmt(end['value'])} of margin before costs; largest lever: {biggest}"
 
 
 def money_section(inputs: ExecutiveInputs) -> list:
