@@ -23,6 +23,7 @@ SUBPACKAGES = (
     "experience",
     "value",
     "impact",
+    "executive",
     "report",
     "run",
 )

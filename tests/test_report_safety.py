@@ -125,6 +125,7 @@ SHOWN = {
         "segment3",
     ],
     "02_churn_drivers.html": ["company", "plan", "smallplan", "region", "column", "level"],
+    "06_executive_summary.html": ["company", "currency", "segment0", "segment1", "segment2", "segment3"],
 }
 
 

@@ -18,6 +18,7 @@ from cxlib.run import CATALOG, MANIFEST, load_table
 from cxlib.run._artifacts import VALIDATED
 from cxlib.run._runner import PRINTED_PAGES, PRINTED_REPORTS, discover_notebooks, run_suite
 
+from .absent_data import report_text
 from .conftest import SMALL_CONFIG
 from .id_scan import decoded_forms, ids_in
 from .test_runner import write_notebook
@@ -272,3 +273,55 @@ def test_no_report_shows_plumbing(two_runs):
         text = unescape(re.sub(r"<[^>]+>", " ", page[page.index("<body") :]))
         found = [phrase for phrase in PLUMBING if phrase in text]
         assert not found, f"{name} shows plumbing: {found}"
+
+
+def test_the_executive_summary_shows_the_detailed_reports_figures(two_runs):
+    """Notebook 06's headline figures equal the detailed notebooks' machine-readable outputs, read here
+    independently from the run-data folder (00's KPIs, 04's summary, 05's impact_summary rows), its
+    verdict is 05's rule applied to 05's P(ROI > 0), and their formatted values are on its page."""
+    from cxlib.impact import decision
+    from cxlib.value import rounded_money
+
+    _, _, out, _, _ = two_runs
+    run_dir = run_data(out)
+    summaries = {p.stem: json.loads(p.read_text()) for p in (run_dir / "summaries").glob("*.json")}
+    metrics = summaries["06_executive_summary"]["metrics"]
+    figures = {f["figure"]: f for f in metrics["figures"]}
+    kpis = {k["kpi"]: k for k in summaries["00_data_overview"]["metrics"]["kpis"]}
+    for name in ("customers", "net_revenue_12m", "churn_rate_12m", "nps"):
+        assert [figures[name][k] for k in ("value", "low", "high")] == [
+            kpis[name][k] for k in ("value", "low", "high")
+        ]
+    value = summaries["04_customer_value"]["metrics"]
+    assert [figures["clv_total"][k] for k in ("value", "low", "high")] == [
+        value["clv_total"],
+        value["clv_total_low"],
+        value["clv_total_high"],
+    ]
+    case = pd.read_parquet(run_dir / "impact_summary.parquet").set_index("figure")
+    for name in ("npv", "roi", "payback_month", "margin_total", "cost", "margin_loyalty", "margin_retention"):
+        assert figures[name]["value"] == case.loc[name, "value"], name
+        assert figures[name]["evidence"] == case.loc[name, "evidence"], name
+    assert [figures["npv"]["low"], figures["npv"]["high"]] == [
+        case.loc["npv", "low"],
+        case.loc["npv", "high"],
+    ]
+    impact = summaries["05_revenue_impact"]["metrics"]
+    assert round(figures["npv"]["value"]) == impact["npv"]  # 05's own (rounded) summary agrees
+    assert metrics["decision"] == decision(impact["p_roi_positive"], True)
+    page = report_text(out / "06_executive_summary.html")
+    money = rounded_money(load_config(SMALL_CONFIG).values["analysis"]["currency"])
+    tile = rounded_money("")  # the tiles name the currency in their label
+    shown = [
+        f"{kpis['customers']['value']:,.0f}",
+        tile(kpis["net_revenue_12m"]["value"]).strip(),
+        f"{kpis['churn_rate_12m']['value']:.0%}",
+        f"{kpis['nps']['value']:.0f}",
+        money(value["clv_total"]),
+        money(case.loc["npv", "value"]),
+        f"{money(case.loc['npv', 'low'])} to {money(case.loc['npv', 'high'])}",
+        f"{case.loc['roi', 'value']:.0%}",
+        f"{case.loc['p_roi_positive', 'value']:.0%}",
+    ]
+    for text in shown:
+        assert text in page, text

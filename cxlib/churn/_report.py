@@ -441,6 +441,8 @@ DRIVER_TABLE_COLUMNS = [
     "hr_ci_high",
     "hr_p_value",
     "ph_p_value",
+    "unstable",
+    "agrees_with_raw",
 ]
 
 
@@ -453,6 +455,8 @@ def driver_table(drivers: ChurnDrivers, hazards: ChurnHazards) -> pd.DataFrame:
         One row per logistic term, ranked by driver, with :data:`DRIVER_TABLE_COLUMNS` only (so the
         saved table keeps its columns whatever else the models' summaries carry). A spline
         driver's row (``unit_kind`` "curve") has no hazard ratio: the Cox model's is per SD.
+        ``unstable`` and ``agrees_with_raw`` say whether a reader may quote the ratio (the
+        executive summary, like this report, quotes only stable ones that agree with the raw rates).
     """
     odds = drivers.driver_table()
     cox = hazards.summary_.set_index("term")[["estimate", "ci_low", "ci_high", "p_value", "ph_p_value"]]

@@ -26,6 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
+#: P(ROI > 0) from which the investment is funded outright.
+FUND_FROM = 0.9
+#: P(ROI > 0) from which it is funded where it pays first, and measured as it runs (below: not funded).
+FUND_WHERE_IT_PAYS_FROM = 0.5
+#: The verdicts :func:`decision` returns, strongest first.
+DECISIONS = ("fund", "fund_where_it_pays", "do_not_fund", "no_costs")
+
 
 def discount_factors(horizon_months: int, annual_rate: float) -> np.ndarray:
     """v(u) = (1 + annual_rate)^(-u / 12) for u = 1..H (end-of-month payments).
@@ -75,3 +82,37 @@ def programme_economics(margin, running_cost, fixed_cost, annual_rate: float) ->
     first = np.argmax(reached, axis=-1) + 1.0
     payback = np.where(reached.any(-1), first, np.nan)
     return {"pv_margin": pv_margin, "pv_cost": pv_cost, "npv": npv, "roi": roi, "payback_month": payback}
+
+
+def decision(p_roi_positive: float, has_costs: bool) -> str:
+    """The verdict on an investment from the probability that it returns more than it costs.
+
+    The one rule every report uses (the revenue-impact report and the executive summary), so they
+    cannot disagree: ``"fund"`` from :data:`FUND_FROM`, ``"fund_where_it_pays"`` (fund where it pays
+    first and measure as it runs) from :data:`FUND_WHERE_IT_PAYS_FROM`, ``"do_not_fund"`` below, and
+    ``"no_costs"`` when no costs were given (or the probability is unknown), so no return can be judged.
+
+    Parameters
+    ----------
+    p_roi_positive : float
+        Share of Monte Carlo draws with ROI > 0 (NPV > 0).
+    has_costs : bool
+        Whether the case has costs.
+
+    Returns
+    -------
+    str
+        One of :data:`DECISIONS`.
+
+    Examples
+    --------
+    >>> decision(0.95, True), decision(0.6, True), decision(0.2, True), decision(0.95, False)
+    ('fund', 'fund_where_it_pays', 'do_not_fund', 'no_costs')
+    """
+    if not has_costs or p_roi_positive is None or not np.isfinite(p_roi_positive):
+        return "no_costs"
+    if p_roi_positive >= FUND_FROM:
+        return "fund"
+    if p_roi_positive >= FUND_WHERE_IT_PAYS_FROM:
+        return "fund_where_it_pays"
+    return "do_not_fund"

@@ -36,13 +36,26 @@ INPUT_LABELS = {
 GOOD, BAD = PALETTE[2], WARNING
 
 
-def plot_waterfall(waterfall: pd.DataFrame, currency: str = "EUR", title: str | None = None, ax=None):
+def plot_waterfall(
+    waterfall: pd.DataFrame,
+    currency: str = "EUR",
+    title: str | None = None,
+    ax=None,
+    evidence_labels: dict[str, str] | None = None,
+):
     """Each lever's margin stacked up, minus the cost, to the NPV (or the total margin without costs).
 
     Parameters
     ----------
     waterfall : DataFrame
-        :attr:`cxlib.impact.RevenueCase.waterfall` (``step``, ``value``, ``evidence``).
+        :attr:`cxlib.impact.RevenueCase.waterfall` (``step``, ``value``, ``evidence``); with ``low``
+        and ``high`` (the step's 95% interval, signed like ``value``) each bar gets an error bar.
+    currency : str
+        For the axis and the value labels.
+    title : str, optional
+        The finding; a neutral title by default.
+    evidence_labels : dict, optional
+        Evidence code -> reader's name: when given, each bar is labelled with what it rests on.
     """
     ax = new_axes(ax, figsize=(8.5, 4.2))
     steps = list(waterfall["step"])
@@ -54,26 +67,40 @@ def plot_waterfall(waterfall: pd.DataFrame, currency: str = "EUR", title: str | 
         else:
             start.append(running)
             running += value
+    start = np.array(start)
     colours = [
         ACCENT if s in ("npv", "margin_total") else (GOOD if v >= 0 else BAD)
         for s, v in zip(steps, values, strict=True)
     ]
     x = np.arange(len(steps))
     ax.bar(x, values, bottom=start, color=colours, width=0.6)
-    for i, (s, v) in enumerate(zip(start, values, strict=True)):
-        ax.text(
-            i,
-            s + v if v >= 0 else s,
-            money_formatter(currency)(v, None),
-            ha="center",
-            va="bottom",
-            fontsize=9,
+    tops = start + np.maximum(values, 0)
+    bottoms = start + np.minimum(values, 0)
+    if {"low", "high"} <= set(waterfall.columns):
+        low = start + waterfall["low"].to_numpy(float)
+        high = start + waterfall["high"].to_numpy(float)
+        ends = start + values
+        shown = np.isfinite(low) & np.isfinite(high)
+        ax.errorbar(
+            x[shown],
+            ends[shown],
+            yerr=[ends[shown] - low[shown], high[shown] - ends[shown]],
+            fmt="none",
+            ecolor="black",
+            elinewidth=1,
+            capsize=4,
         )
-    ax.axhline(0, color=NEUTRAL, lw=0.8)
-    tops = np.array(start) + np.maximum(values, 0)
-    bottoms = np.array(start) + np.minimum(values, 0)
+        tops = np.fmax(tops, np.where(shown, high, tops))
+        bottoms = np.fmin(bottoms, np.where(shown, low, bottoms))
     span = max(tops.max(), 0) - min(bottoms.min(), 0) or 1.0
-    ax.set_ylim(min(bottoms.min(), 0) - 0.05 * span, max(tops.max(), 0) + 0.15 * span)  # room for the labels
+    for i, v in enumerate(values):
+        text = money_formatter(currency)(v, None)
+        if evidence_labels is not None and "evidence" in waterfall:
+            text += "\n" + evidence_labels.get(waterfall["evidence"].iloc[i], "")
+        ax.text(i, tops[i] + 0.025 * span, text, ha="center", va="bottom", fontsize=9, linespacing=1.2)
+    ax.axhline(0, color=NEUTRAL, lw=0.8)
+    room = 0.25 if evidence_labels is not None else 0.15  # room for the labels
+    ax.set_ylim(min(bottoms.min(), 0) - 0.05 * span, max(tops.max(), 0) + room * span)
     ax.set_xticks(x, [STEP_LABELS.get(s, s) for s in steps])
     ax.yaxis.set_major_formatter(money_formatter(currency))
     return finish(

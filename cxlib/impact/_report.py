@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
+from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._study import REASONS, ImpactStudy
 from cxlib.report import md_text, render, styled, tables_read
@@ -108,6 +109,22 @@ def _row(study: ImpactStudy, figure: str) -> pd.Series | None:
     return table.loc[figure] if table is not None and figure in table.index else None
 
 
+def verdict_text(code: str, investment: str = "programme") -> str:
+    """The verdict of :func:`cxlib.impact.decision` in words, bold (Markdown).
+
+    Examples
+    --------
+    >>> verdict_text("fund", "initiative")
+    '**Fund the initiative.**'
+    """
+    return {
+        "fund": f"**Fund the {investment}.**",
+        "fund_where_it_pays": "**Fund it in the segments that pay first, and measure as it runs.**",
+        "do_not_fund": "**Do not fund it as planned:** at this cost it more likely loses money than makes it.",
+        "no_costs": "**No costs were given**, so the return on investment cannot be judged.",
+    }[code]
+
+
 def recommendation(study: ImpactStudy) -> str:
     """The conclusion, first: fund or not, the money with its interval, and what it rests on (Markdown)."""
     if study.case is None:
@@ -121,12 +138,7 @@ def recommendation(study: ImpactStudy) -> str:
     if case.has_costs:
         npv, roi = _row(study, "npv"), _row(study, "roi")
         p = case.p_roi_positive
-        if p >= 0.9:
-            verdict = f"**Fund the {noun(study)}.**"
-        elif p >= 0.5:
-            verdict = "**Fund it in the segments that pay first, and measure as it runs.**"
-        else:
-            verdict = "**Do not fund it as planned:** at this cost it more likely loses money than makes it."
+        verdict = verdict_text(decision(p, case.has_costs), noun(study))
         payback = _row(study, "payback_month")
         pays = (
             f"It pays back in month {payback['value']:.0f}."

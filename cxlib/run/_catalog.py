@@ -9,11 +9,12 @@ table                     written by               read by
 ========================  =======================  ================================================
 ``segments``              ``01_segmentation``      ``02_churn_drivers`` (optional: without it the
                                                    retention curves group customers by a driver)
-``segment_summary``       ``01_segmentation``      analysts
+``segment_summary``       ``01_segmentation``      analysts, the executive summary
 ``churn_scores``          ``02_churn_drivers``     analysts
 ``churn_drivers``         ``02_churn_drivers``     ``03_cx_drivers`` (optional: without it the churn
-                                                   model is fitted there the same way)
-``driver_importance``     ``03_cx_drivers``        analysts
+                                                   model is fitted there the same way), the
+                                                   executive summary
+``driver_importance``     ``03_cx_drivers``        analysts, the executive summary
 ``friction_effects``      ``03_cx_drivers``        analysts, the revenue-impact notebook
 ``referral_rates``        ``03_cx_drivers``        analysts
 ``referred_value``        ``03_cx_drivers``        analysts
@@ -23,7 +24,7 @@ table                     written by               read by
 ``value_parameters``      ``04_customer_value``    analysts
 ``value_covariance``      ``04_customer_value``    analysts
 ``impact_summary``        ``05_revenue_impact``    the executive summary
-``impact_inputs``         ``05_revenue_impact``    analysts
+``impact_inputs``         ``05_revenue_impact``    analysts, the executive summary
 ========================  =======================  ================================================
 
 Every table has a one-line description and the columns a reader may rely on (it may hold more,
@@ -355,6 +356,21 @@ CATALOG: tuple[NotebookIO, ...] = (
                     "source": "the model, table or config key it comes from",
                 },
             ),
+        ),
+    ),
+    NotebookIO(
+        "06_executive_summary",
+        data=("customers",),
+        reads=(
+            Read(
+                "impact_summary", required=False, instead="the summary says why the revenue case is missing"
+            ),
+            Read("impact_inputs", required=False, instead="no assumptions are listed"),
+            Read("segment_summary", required=False, instead="the summary says why there are no segments"),
+            Read("churn_drivers", required=False, instead="no churn drivers are shown"),
+            Read("driver_importance", required=False, instead="no satisfaction drivers are shown"),
+            Read("value_by_group", required=False, instead="segments are shown without their value"),
+            Read("scores_by_group", required=False, instead="segments are shown without their NPS"),
         ),
     ),
 )
