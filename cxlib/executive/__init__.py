@@ -47,6 +47,7 @@ _WHERE = {
     "methods_section": "_report_methods",
     "missing_inputs": "_inputs",
     "money": "_report",
+    "money_details": "_report",
     "money_finding": "_findings",
     "money_rows": "_inputs",
     "money_section": "_report",

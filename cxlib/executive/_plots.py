@@ -13,7 +13,7 @@ from cxlib.impact._plots import plot_waterfall
 from cxlib.report import new_axes
 
 #: Shorter than the revenue report's: the chart shares its page with the tiles and findings.
-FIGSIZE = (8.0, 3.1)
+FIGSIZE = (8.0, 2.0)
 
 
 def plot_money_waterfall(waterfall: pd.DataFrame, currency: str, title: str, ax=None):

@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from cxlib.executive._inputs import ExecutiveInputs, headline_figures, waterfall_table
+from cxlib.executive._report_methods import PAGE_BREAK
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._report import safe_money, verdict_text
@@ -245,17 +246,12 @@ def waterfall_title(inputs: ExecutiveInputs) -> str:
 
 
 def money_section(inputs: ExecutiveInputs) -> list:
-    """Section 1: the verdict and the money, the figures table and the waterfall by lever."""
+    """Section 1, on the first printed page: the verdict and the money, with the waterfall by lever."""
     out = [Markdown(recommendation(inputs))]
     if not inputs.has_case:
         return out
     from cxlib.executive._plots import plot_money_waterfall
 
-    caption = (
-        f"The {investment(inputs)} over the next {inputs.settings.get('horizon_months')} months, present value on "
-        "margin (95% intervals)"
-    )
-    out.append(compact(styled(money_table(inputs), caption=caption)))
     out.append(
         _close(
             plot_money_waterfall(
@@ -263,6 +259,23 @@ def money_section(inputs: ExecutiveInputs) -> list:
             )
         )
     )
+    return out
+
+
+def money_details(inputs: ExecutiveInputs) -> list:
+    """The supporting detail starts a new printed page: every money figure with its interval and evidence.
+
+    The first page holds the story (verdict, waterfall, key figures, findings); this table, the
+    segments, drivers, assumptions and links follow it.
+    """
+    if not inputs.has_case:  # the first page said why there is no case
+        return [HTML(PAGE_BREAK)]
+    out = [HTML(PAGE_BREAK), Markdown("## The money in detail")]
+    caption = (
+        f"The {investment(inputs)} over the next {inputs.settings.get('horizon_months')} months, present value on "
+        "margin (95% intervals)"
+    )
+    out.append(compact(styled(money_table(inputs), caption=caption)))
     return out
 
 
@@ -277,7 +290,7 @@ _TILE = (
     "border:1px solid #d0d7de;border-radius:6px;padding:0.5rem 0.6rem;background:#f8fafc;break-inside:avoid"
 )
 _LABEL = "font-size:0.72rem;text-transform:uppercase;letter-spacing:0.04em;color:#57606a"
-_VALUE = "font-size:1.25rem;font-weight:bold;color:#1f2328;margin:0.15rem 0;line-height:1.2"
+_VALUE = "font-size:1.15rem;font-weight:bold;color:#1f2328;margin:0.15rem 0;line-height:1.2"
 _SMALL = "font-size:0.74rem;color:#57606a;line-height:1.3"
 
 
@@ -306,7 +319,7 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
 
     def text(figure: str) -> tuple[str, str]:
         value, spread = figure_text(inputs, figures.loc[figure], markdown=False, currency=False)
-        return escape_text(value), escape_text(f"95% interval {spread}" if spread else "observed total")
+        return escape_text(value), escape_text(f"95% CI {spread}" if spread else "observed total")
 
     def period(figure: str) -> str:
         return escape_text(figures.loc[figure, "period"])
@@ -336,8 +349,7 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         notes.append("The surveys hold no NPS answers in the last 12 months, so NPS is not shown.")
     if "clv_total" in figures.index:
         value, spread = text("clv_total")
-        mean = money(inputs, markdown=False)(figures.loc["clv_mean", "value"])
-        lines = [f"{period('clv_total')}, on margin", spread, escape_text(f"{mean} per customer")]
+        lines = [f"{period('clv_total')}, on margin", spread]
         tiles.append(_tile(f"Customer value ({currency})", value, lines))
     if "00_data_overview" not in inputs.ran:
         notes.append(
@@ -351,8 +363,6 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
             if "transactions" not in inputs.present
             else "Customer value in money is not available: the data hold no revenue per customer."
         )
-    company = escape_text(inputs.settings.get("company") or "The company")
-    html = f'<p style="margin:0.8rem 0 0 0"><strong>{company}</strong>: key figures</p>'
-    html += f'<div style="{_GRID}">{"".join(tiles)}</div>' if tiles else ""
+    html = f'<div style="{_GRID}">{"".join(tiles)}</div>' if tiles else ""
     html += "".join(f'<p style="{_SMALL}">{escape_text(note)}</p>' for note in notes)
     return HTML(html)

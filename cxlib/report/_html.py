@@ -231,6 +231,8 @@ def render_html(executed: Path, destination: Path, header: ReportHeader | None =
         ``destination``.
     """
     notebook = arrange_cells(nbformat.read(executed, as_version=4))
+    # a code cell that showed nothing (imports, parameters) would still leave an empty padded box
+    notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.get("outputs")]
     settings = ExporterConfig()
     # plumbing cells are left out by nbconvert's own tool
     settings.TagRemovePreprocessor.enabled = True
