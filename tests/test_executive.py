@@ -102,6 +102,12 @@ def make_run(
                     "share_of_customers": [0.2, 0.8],
                     "share_of_revenue": [0.6, 0.4],
                     "churn_rate": [0.1, 0.25],
+                    # notebook 01's NPS per segment; the first too small for its small-group rule
+                    **(
+                        {"nps": [np.nan, 15.0], "nps_ci_low": [np.nan, 3.0], "nps_ci_high": [np.nan, 27.0]}
+                        if "surveys" in present
+                        else {}
+                    ),
                 }
             ),
         )

@@ -61,7 +61,7 @@ def segment_finding(inputs: ExecutiveInputs) -> str | None:
     top = segments.loc[segments["share_of_revenue"].idxmax()]
     return (
         f"**Segment: {md_text(top['segment'])}** holds {top['share_of_customers']:.0%} of customers and brings "
-        f"{top['share_of_revenue']:.0%} of net revenue (last 12 months)."
+        f"{top['share_of_revenue']:.0%} of net revenue (all purchases to date)."
     )
 
 
@@ -71,7 +71,7 @@ def churn_finding(inputs: ExecutiveInputs) -> str | None:
     if row is None:
         return None
     return (
-        f"The strongest clear churn driver: **{md_text(row['label'])}** ({md_text(row['unit'])}) goes with "
+        f"The largest clear effect on churn: **{md_text(row['label'])}** ({md_text(row['unit'])}) goes with "
         f"{row['odds_ratio']:.2f} times the odds of churning (95% CI {row['or_ci_low']:.2f} to "
         f"{row['or_ci_high']:.2f}); an observed association, not a measured cause."
     )
@@ -106,7 +106,7 @@ def value_finding(inputs: ExecutiveInputs) -> str | None:
     total, mean = figures.loc["clv_total"], figures.loc["clv_mean"]
     return (
         f"Today's customers are worth **{fmt(total['value'])}** in margin over the {total['period']} (95% interval "
-        f"{fmt(total['low'])} to {fmt(total['high'])}), {fmt(mean['value'])} per customer on average."
+        f"{fmt(total['low'])} to {fmt(total['high'])}; a model estimate), {fmt(mean['value'])} per customer on average."
     )
 
 

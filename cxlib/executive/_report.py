@@ -230,6 +230,43 @@ def money_table(inputs: ExecutiveInputs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Figure", "Value", "95% interval", "Rests on"])
 
 
+#: The levers of the revenue case, in the order 05 reports them.
+LEVER_NAMES = {
+    "loyalty": "More revenue per loyal customer",
+    "retention": "Revenue protected by lower churn and longer lifetimes",
+    "word_of_mouth": "New customers won by word of mouth",
+    "total": "Total",
+}
+
+
+def lever_table(inputs: ExecutiveInputs) -> pd.DataFrame:
+    """Revenue and margin added by each lever, each with its 95% interval and evidence (05's ``impact_summary``)."""
+    summary = inputs.table("impact_summary")
+    columns = ["Lever", "Revenue added", "Margin added", "Rests on"]
+    if summary is None:
+        return pd.DataFrame(columns=columns)
+    rows = summary.set_index("figure")
+    fmt = money(inputs, markdown=False)
+
+    def cell(figure: str) -> str:
+        row = rows.loc[figure]
+        return f"{fmt(row['value'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+
+    out = []
+    for lever, name in LEVER_NAMES.items():
+        if f"margin_{lever}" not in rows.index or f"revenue_{lever}" not in rows.index:
+            continue
+        out.append(
+            {
+                "Lever": name,
+                "Revenue added": cell(f"revenue_{lever}"),
+                "Margin added": cell(f"margin_{lever}"),
+                "Rests on": EVIDENCE_LABELS.get(rows.loc[f"margin_{lever}", "evidence"], ""),
+            }
+        )
+    return pd.DataFrame(out, columns=columns)
+
+
 def waterfall_title(inputs: ExecutiveInputs) -> str:
     """The waterfall's title, stating the finding (plain text: charts are images)."""
     from cxlib.impact._plots import STEP_LABELS
@@ -276,6 +313,13 @@ def money_details(inputs: ExecutiveInputs) -> list:
         "margin (95% intervals)"
     )
     out.append(compact(styled(money_table(inputs), caption=caption)))
+    levers = lever_table(inputs)
+    if len(levers):
+        out.append(
+            compact(
+                styled(levers, caption="Revenue and margin added by lever, present value (95% intervals)")
+            )
+        )
     return out
 
 
@@ -349,7 +393,9 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         notes.append("The surveys hold no NPS answers in the last 12 months, so NPS is not shown.")
     if "clv_total" in figures.index:
         value, spread = text("clv_total")
-        lines = [f"{period('clv_total')}, on margin", spread]
+        lines = [f"{period('clv_total')}, on margin", spread, "model estimate"]
+        if "clv_customers" in figures.index:
+            lines[-1] += escape_text(f", {figures.loc['clv_customers', 'value']:,.0f} customers who bought")
         tiles.append(_tile(f"Customer value ({currency})", value, lines))
     if "00_data_overview" not in inputs.ran:
         notes.append(

@@ -109,7 +109,9 @@ def segment_section(inputs: ExecutiveInputs) -> list:
     table = segment_table(inputs)
     notes = []
     if "NPS" in table and (table["NPS"] == "–").any():
-        notes.append("A dash: too few survey answers in the segment to show its NPS.")
+        notes.append(
+            "A dash: too few survey answers in the segment to show its NPS (the segmentation report's rule)."
+        )
     if table.columns[-1].startswith("Value per customer"):
         method = value_method(inputs)
         horizon = inputs.settings.get("horizon_months")
@@ -117,8 +119,14 @@ def segment_section(inputs: ExecutiveInputs) -> list:
             f"Value per customer: expected margin over the next {horizon} months"
             + (f" ({method})." if method else ".")
         )
+    caption = "Segments: share of net revenue from all purchases to date, share churned to date" + (
+        ", NPS (95% interval)" if "NPS" in table else ""
+    )
     styled_table = compact(
-        styled(table, caption="Segments by share of net revenue, last 12 months (95% intervals)")
+        styled(
+            table,
+            caption=caption,
+        )
     ).to_html()
     return [section("Segments", styled_table, paragraph(" ".join(notes), small=True) if notes else "")]
 

@@ -80,9 +80,8 @@ def value_method(inputs: ExecutiveInputs) -> str | None:
 def segment_rows(inputs: ExecutiveInputs) -> pd.DataFrame:
     """One row per segment: share of customers and of revenue, churn, NPS and value per customer.
 
-    From ``segment_summary`` (notebook 01); NPS with its interval from ``scores_by_group``
-    (notebook 03, only the segments it showed: a segment it suppressed as too small stays
-    blank); value per customer from ``value_by_group`` (notebook 04, the headline valuation).
+    From ``segment_summary`` (notebook 01), NPS with its interval included (a segment with too few
+    answers for 01's small-group rule stays blank); value per customer from ``value_by_group`` (notebook 04, the headline valuation).
 
     Returns
     -------
@@ -110,14 +109,9 @@ def segment_rows(inputs: ExecutiveInputs) -> pd.DataFrame:
     out = pd.DataFrame({"segment": summary["name"].astype(str), "customers": summary["customers"]})
     for column in ("share_of_customers", "share_of_revenue", "churn_rate"):
         out[column] = summary[column].to_numpy(float) if column in summary else np.nan
-    scores = inputs.table("scores_by_group")
-    nps = (
-        scores[(scores["variable"] == "segment_name") & scores["nps"].notna()].set_index("group")
-        if scores is not None
-        else None
-    )
-    for column in ("nps", "nps_low", "nps_high"):
-        out[column] = out["segment"].map(nps[column]) if nps is not None else np.nan
+    # NPS from the segmentation report itself (its own small-group rule), like the rest of the row
+    for column, source in (("nps", "nps"), ("nps_low", "nps_ci_low"), ("nps_high", "nps_ci_high")):
+        out[column] = summary[source].to_numpy(float) if source in summary else np.nan
     value = inputs.table("value_by_group")
     method = value_method(inputs)
     if value is not None:
