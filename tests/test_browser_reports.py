@@ -54,6 +54,10 @@ CLEAN_PAGE = f"""<!doctype html><html><head><title>clean</title>
 <pre>{LONG_LINE}</pre>
 <table style="width: 100%"><tr><td>a cell</td><td>another cell</td></tr></table>
 <img src="data:image/svg+xml;base64,{WIDE_IMAGE}" alt="a wide chart, scaled">
+<p id="links">See <a href="01_segmentation.html">RELATIVE segmentation</a>,
+<a href="file:///tmp/staging/report/02_churn.html">ABSOLUTE churn</a>,
+<a href="https://example.com/cx">the web</a>, <a href="mailto:cx@example.com">mail</a>,
+<a href="#links">this paragraph</a>.</p>
 <section class="methods"><h2>Methods</h2><p>The appendix starts a new page.</p></section>
 </body></html>"""
 
@@ -93,6 +97,7 @@ def test_the_print_check_catches_a_long_line_and_a_clipped_table(tmp_path):
 
 @needs_chromium
 def test_a_clean_page_prints_whole_on_two_a4_pages(tmp_path):
+    """It prints whole, and its local links (relative, file://) print as text, not as file:// URIs."""
     page = tmp_path / "clean.html"
     page.write_text(CLEAN_PAGE, encoding="utf-8")
     check = inspect_page(page, pdf=tmp_path / "out" / "clean.pdf", screenshot=tmp_path / "out" / "clean.png")
@@ -100,6 +105,10 @@ def test_a_clean_page_prints_whole_on_two_a4_pages(tmp_path):
     pages = pdf_pages(check.pdf)
     assert len(pages) == 2  # the methods section starts the second
     assert_a4(pages)
+    printed = check.pdf.read_bytes()
+    assert b"/URI (https://example.com/cx)" in printed and b"/URI (mailto:cx@example.com)" in printed
+    assert b"file:" not in printed and b"01_segmentation" not in printed and b"02_churn" not in printed
+    assert page.read_text(encoding="utf-8") == CLEAN_PAGE  # only the printed copy loses its links
     assert check.screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert sorted(p.name for p in check.pdf.parent.iterdir()) == ["clean.pdf", "clean.png"]  # no partial file
 

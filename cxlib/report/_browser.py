@@ -119,6 +119,22 @@ _CUT_OFF = """JSON.stringify((() => {
   }
   return Array.from(reported.values());
 })())"""
+# Before printing: drop the href of every link that does not go to the web (http, https), to mail or
+# within the page (#...); Chromium would print a relative link as a file:// URI, dead once the
+# report is published and naming a local folder. The link text stays. Returns how many were dropped.
+_DROP_LOCAL_LINKS = """JSON.stringify((() => {
+  let dropped = 0;
+  for (const link of document.querySelectorAll('a[href], area[href]')) {
+    const href = link.getAttribute('href').trim();
+    if (href.startsWith('#')) continue;
+    let protocol = null;
+    try { protocol = new URL(href, document.baseURI).protocol; } catch (error) { /* unparsable */ }
+    if (['http:', 'https:', 'mailto:'].includes(protocol)) continue;
+    link.removeAttribute('href');
+    dropped += 1;
+  }
+  return dropped;
+})())"""
 
 
 @dataclass
@@ -211,7 +227,8 @@ def inspect_page(
     pdf : str or Path, optional
         Where to write an A4 PDF of the page as printed (print media, backgrounds printed, the
         margins of the page's ``@page`` rule, else :data:`PRINT_MARGIN_MM`), the way a reader's
-        "Print to PDF" makes it.
+        "Print to PDF" makes it. Links other than ``http(s):``, ``mailto:`` and ``#...`` are
+        printed as plain text (no dead ``file://`` targets); the HTML file is not changed.
     print_check : bool
         Whether to look for what printing cuts off (:attr:`PageCheck.cut_off`).
 
@@ -384,8 +401,11 @@ def _write_pdf(browser: _DevTools, session: str, path: Path) -> Path:
     """Write the page as printed on A4 with backgrounds.
 
     Paper and margins are the page's own ``@page`` rule where it has one (``preferCSSPageSize``),
-    else A4 with :data:`PRINT_MARGIN_MM` margins.
+    else A4 with :data:`PRINT_MARGIN_MM` margins. Links other than ``http(s):``, ``mailto:`` and
+    ``#...`` lose their target first (their text stays): printed, a relative link would become a
+    ``file://`` URI into the local folder. Only the loaded page changes, not the HTML file.
     """
+    _evaluate(browser, session, _DROP_LOCAL_LINKS)
     margin = PRINT_MARGIN_MM / 25.4
     printed = browser.send(
         "Page.printToPDF",
