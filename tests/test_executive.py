@@ -376,3 +376,11 @@ def test_text_from_the_data_is_escaped(tmp_path, small_config):
     markup = "\n".join(page_markup(inputs))
     assert attack in page_text(inputs)  # shown, as text
     assert "<img src=x" not in markup
+
+
+def test_a_case_resting_on_the_pilot_lists_its_extrapolation_as_an_assumption(tmp_path, small_config):
+    with_pilot = page_text(inputs_for(tmp_path / "pilot", small_config))
+    assert "last the whole horizon and hold for every enrolled customer" in with_pilot
+    present = [t for t in ALL_TABLES if t != "programme"]
+    without = page_text(inputs_for(tmp_path / "none", small_config, present=present))
+    assert "last the whole horizon" not in without

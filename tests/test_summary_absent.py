@@ -30,7 +30,12 @@ RUNS = {
     "referrals": ("00_data_overview", "03_cx_drivers", "05_revenue_impact", SUMMARY),
 }
 #: How a statement of absence may name each table beyond the checker's topics ("no referral data").
-SAID = {"surveys": r"\bsurvey", "interactions": r"\binteraction", "programme": r"\bprogramme", "referrals": r"\breferral"}
+SAID = {
+    "surveys": r"\bsurvey",
+    "interactions": r"\binteraction",
+    "programme": r"\bprogramme",
+    "referrals": r"\breferral",
+}
 #: Every table the demo config supplies.
 ALL_TABLES = {"customers", "transactions", "interactions", "surveys", "programme", "referrals"}
 

@@ -247,17 +247,35 @@ def assumption_section(inputs: ExecutiveInputs) -> list:
             )
         ]
     table = assumption_table(inputs)
+    extrapolated = paragraph(_PILOT_EXTRAPOLATION) if _rests_on_pilot(inputs) else ""
     if not len(table):
-        text = "No input of the revenue case is an assumption: each is estimated from the data."
-        return [section("Assumptions", paragraph(text))]
+        text = "No input of the revenue case is set by assumption: each is estimated from the data."
+        return [section("Assumptions", paragraph(text), extrapolated)]
     intro = "The inputs of the revenue case that are set, not measured; the simulations draw each across its range."
     return [
         section(
             "Assumptions",
             paragraph(intro),
             compact(styled(table, caption="Assumptions of the revenue case")).to_html(),
+            extrapolated,
         )
     ]
+
+
+#: The assumption behind every figure a pilot measured (notebook 05 lists it too).
+_PILOT_EXTRAPOLATION = (
+    "Also assumed: the pilot measured its effects over its own months on its own members; the case assumes they "
+    "last the whole horizon and hold for every enrolled customer. The simulations do not vary this."
+)
+
+
+def _rests_on_pilot(inputs: ExecutiveInputs) -> bool:
+    """True when a lever of the revenue case rests on the pilot (randomised or quasi-experimental)."""
+    summary = inputs.table("impact_summary")
+    if summary is None:
+        return False
+    levers = summary[summary["figure"].isin(["margin_loyalty", "margin_retention"])]
+    return bool(levers["evidence"].isin(["randomised", "quasi_experimental"]).any())
 
 
 # ---- 7. links -------------------------------------------------------------------------------------
