@@ -393,10 +393,8 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         notes.append("The surveys hold no NPS answers in the last 12 months, so NPS is not shown.")
     if "clv_total" in figures.index:
         value, spread = text("clv_total")
-        lines = [f"{period('clv_total')}, on margin", spread, "model estimate"]
-        if "clv_customers" in figures.index:
-            lines[-1] += escape_text(f", {figures.loc['clv_customers', 'value']:,.0f} customers who bought")
-        tiles.append(_tile(f"Customer value ({currency})", value, lines))
+        lines = [f"{period('clv_total')}, margin; a model estimate", spread]
+        tiles.append(_tile(f"CLV ({currency})", value, lines))
     if "00_data_overview" not in inputs.ran:
         notes.append(
             "The data overview (notebook 00) was not part of this run, so its figures are not shown."

@@ -27,11 +27,10 @@ NOTE_STYLE = "font-size:0.8rem;color:#57606a;margin-top:0.3rem"
 REPORTS = tuple(NOTEBOOK_NAMES)
 
 
-def section(title: str, *parts: str) -> HTML:
-    """One section as a block that printing keeps on one page: heading, then parts (HTML, already escaped)."""
-    return HTML(
-        f'<section style="break-inside:avoid"><h2>{escape_text(title)}</h2>{"".join(parts)}</section>'
-    )
+def section(title: str, *parts: str, whole: bool = True) -> HTML:
+    """One section: heading, then parts (HTML, already escaped); printing keeps it on one page if ``whole``."""
+    style = ' style="break-inside:avoid"' if whole else ""
+    return HTML(f"<section{style}><h2>{escape_text(title)}</h2>{''.join(parts)}</section>")
 
 
 def paragraph(text: str, small: bool = False) -> str:
@@ -306,5 +305,7 @@ def links_section(inputs: ExecutiveInputs, titles: dict[str, str] | None = None)
         else:
             items.append(f"<li>{title} ({escape_text(why_not_run(inputs, notebook))}).</li>")
     return section(
-        "The detailed reports", f'<ul style="font-size:0.8rem;line-height:1.35">{"".join(items)}</ul>'
+        "The detailed reports",
+        f'<ul style="font-size:0.8rem;line-height:1.35">{"".join(items)}</ul>',
+        whole=False,  # a list may run on to the next page rather than leave one nearly empty
     )

@@ -47,11 +47,11 @@ RUNNER_PARAMETERS = ("config_path", "run_dir")
 #: Reports printed to ``<name>.pdf`` (A4) in the report folder, with a full-page screenshot
 #: ``<name>.png`` in the run-data folder, when Chromium is installed.
 PRINTED_REPORTS = ("06_executive_summary",)
-#: Pages each printed report is designed to fill on A4 (on the demo data). The executive summary:
-#: page 1 is the story (verdict, money by lever, key figures, key findings); the supporting
-#: detail starts page 2 (money figures, segments, drivers), then assumptions and links, and the
-#: methods appendix starts a new page.
-PRINTED_PAGES = {"06_executive_summary": 4}
+#: Most pages each printed report may fill on A4 (on the demo data). The executive summary: page 1
+#: is the story (verdict, money by lever, key figures, key findings); the supporting detail starts
+#: page 2 (money and lever figures, segments, drivers, assumptions, links to the reports), and the
+#: methods appendix starts a page of its own.
+PRINTED_PAGES = {"06_executive_summary": 5}
 #: How to get the PDFs when Chromium is missing (said in the log and in run.json).
 BROWSER_HINT = "install Chromium with `make browser` (or `apt-get install chromium`) and run again"
 
