@@ -16,16 +16,12 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-#: Flags that work headless as root with no network, profile or GPU.
+from cxlib.report import _devtools as devtools
+
+#: cx-suite's own headless flags (no network, profile or GPU), without the DevTools pipe that
+#: ``--dump-dom`` does not use, and with time for the page's scripts and events to run.
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *(flag for flag in devtools.CHROMIUM_FLAGS if flag != "--remote-debugging-pipe"),
     "--virtual-time-budget=5000",
 )
 RECORDER_ID = "cx-dialog-recorder"

@@ -301,7 +301,7 @@ def headline_figures(inputs: ExecutiveInputs) -> pd.DataFrame:
                 "high": np.nan,
                 "unit": "share",
                 "evidence": None,
-                "period": "last 12 months",
+                "period": "all purchases to date",
                 "source": f"01_segmentation/segment_summary:{top['segment']}",
             }
         )

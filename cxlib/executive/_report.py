@@ -20,7 +20,7 @@ from cxlib.executive._report_methods import PAGE_BREAK
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._report import safe_money, verdict_text
-from cxlib.report import escape_text, md_text, styled
+from cxlib.report import closed_figure, escape_text, md_text, styled
 
 #: What the page says when an optional input table is absent (one plain sentence each).
 ABSENT = {
@@ -53,13 +53,6 @@ MONEY_NAMES = {
     "margin_total": "Margin added, before costs",
     "cost": "Cost",
 }
-
-
-def _close(ax):
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
-    return ax.figure
 
 
 def compact(styler):
@@ -290,7 +283,7 @@ def money_section(inputs: ExecutiveInputs) -> list:
     from cxlib.executive._plots import plot_money_waterfall
 
     out.append(
-        _close(
+        closed_figure(
             plot_money_waterfall(
                 waterfall_table(inputs), inputs.settings.get("currency", ""), waterfall_title(inputs)
             )

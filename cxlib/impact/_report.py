@@ -17,7 +17,7 @@ from IPython.display import Markdown
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._study import REASONS, ImpactStudy
-from cxlib.report import md_text, render, styled, tables_read
+from cxlib.report import closed_figure, md_text, render, styled, tables_read
 from cxlib.value._report import rounded_money
 
 LEVER_NAMES = {
@@ -32,13 +32,6 @@ SOURCE_NAMES = {
     "config": "the config (an assumption)",
     "customer_value": "the customer-value results",
 }
-
-
-def _close(ax):
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
-    return ax.figure
 
 
 def safe_money(currency: str):
@@ -256,7 +249,7 @@ def lever_report(study: ImpactStudy) -> list:
             lever_table(study),
             caption="The three levers of CX revenue (95% intervals; present value on margin)",
         ),
-        _close(plot_waterfall(study.case.waterfall, s["currency"])),
+        closed_figure(plot_waterfall(study.case.waterfall, s["currency"])),
     ]
     out.append(styled(evidence_table(study), caption="The margin split by what it rests on (95% intervals)"))
     if study.shift_value is not None and len(study.shift_value):
@@ -486,8 +479,8 @@ def economics_report(study: ImpactStudy) -> list:
             "enrolled customer while they stay), set against the incremental **margin**. " + words
         ),
         styled(pd.DataFrame(rows), caption=f"Economics of the {noun(study)} on margin (95% intervals)"),
-        _close(plot_npv_spread(case.draws["npv"], study.settings["currency"])),
-        _close(plot_tornado(case.tornado, study.settings["currency"])),
+        closed_figure(plot_npv_spread(case.draws["npv"], study.settings["currency"])),
+        closed_figure(plot_tornado(case.tornado, study.settings["currency"])),
     ]
 
 

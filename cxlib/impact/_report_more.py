@@ -8,14 +8,7 @@ from IPython.display import Markdown
 
 from cxlib.impact._evidence import EVIDENCE_LABELS
 from cxlib.impact._report import noun
-from cxlib.report import md_text, render, styled, variable_label
-
-
-def _close(ax):
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
-    return ax.figure
+from cxlib.report import closed_figure, md_text, render, styled, variable_label
 
 
 def _fmt(study):
@@ -74,7 +67,7 @@ def targeting_parts(study) -> list:
     return [
         Markdown("## Where to start?\n\n" + words),
         styled(table, caption=f"Whom to enrol first: {label}s ranked by return per unit of cost"),
-        _close(plot_targeting(study.targeting, study.settings["currency"], budget)),
+        closed_figure(plot_targeting(study.targeting, study.settings["currency"], budget)),
     ]
 
 

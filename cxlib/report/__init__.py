@@ -43,6 +43,7 @@ _WHERE = {
     "arrange_cells": "_html",
     "axis_labels": "_charts",
     "chromium_path": "_devtools",
+    "closed_figure": "_charts",
     "data_period": "_html",
     "describe_dropped_rows": "_dropped",
     "describe_hidden_groups": "_sentences",

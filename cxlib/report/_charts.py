@@ -404,3 +404,14 @@ def _clipped(values, floor: float, ceiling: float, fill: float) -> np.ndarray:
 def _partial_bars(ax, months, values, label: str) -> None:
     """Monthly bars of partial months (the first month of data, an unfinished month): grey, hatched."""
     ax.bar(months, values, width=20, color=NEUTRAL, alpha=0.5, hatch="//", label=label)
+
+
+def closed_figure(ax):
+    """The figure of ``ax``, closed so that a notebook shows it once: where it is displayed, not again at the cell's end.
+
+    Report functions that return a list of parts to ``display(*parts)`` put a chart among them this way.
+    """
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+    return ax.figure
