@@ -27,7 +27,9 @@ from cxlib.cli import main
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data
 from cxlib.overview._kpis import headline_kpis
+from cxlib.report._browser import chromium_path
 from cxlib.run import load_summaries, load_table, load_validated
+from cxlib.run._runner import PRINTED_REPORTS
 
 from .absent_data import absent_data_sentences, html_text
 from .foreign_exports import EXPORTS, Export
@@ -36,15 +38,17 @@ NAMES = list(EXPORTS)
 #: Notebooks each export runs; the snapshots have no transactions, so segmentation is skipped (and
 #: customer value is subscription value, in discounted months: they give no revenue per month).
 RUNS_NOTEBOOKS = {
-    "bank": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
-    "ecommerce": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
-    "telecom": ["00_data_overview", "02_churn_drivers", "04_customer_value"],  # no revenue: 05 skipped
+    # no revenue: 05 skipped (the executive summary says why)
+    "bank": ["00_data_overview", "02_churn_drivers", "04_customer_value", "06_executive_summary"],
+    "ecommerce": ["00_data_overview", "02_churn_drivers", "04_customer_value", "06_executive_summary"],
+    "telecom": ["00_data_overview", "02_churn_drivers", "04_customer_value", "06_executive_summary"],
     "retail": [
         "00_data_overview",
         "01_segmentation",
         "02_churn_drivers",
         "04_customer_value",
         "05_revenue_impact",
+        "06_executive_summary",
     ],
 }
 
@@ -248,8 +252,9 @@ def test_cx_run_succeeds_by_config_alone(runs, name):
     reports = sorted(p.stem for p in run.out.glob("[0-9]*.html"))
     assert reports == RUNS_NOTEBOOKS[name]
     # run-data (per-customer tables, summaries) lives beside the report folder, never in it
+    printed = [f"{r}.pdf" for r in reports if r in PRINTED_REPORTS and chromium_path() is not None]
     assert sorted(p.name for p in run.out.iterdir()) == sorted(
-        [f"{r}.html" for r in reports] + ["index.html", "run.json"]
+        [f"{r}.html" for r in reports] + printed + ["index.html", "run.json"]
     )
     assert set(load_summaries(run.run_data)) == set(RUNS_NOTEBOOKS[name])
     for notebook, text in run.reports().items():
