@@ -7,6 +7,8 @@ known without running a model.
 
 from __future__ import annotations
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -384,3 +386,35 @@ def test_a_case_resting_on_the_pilot_lists_its_extrapolation_as_an_assumption(tm
     present = [t for t in ALL_TABLES if t != "programme"]
     without = page_text(inputs_for(tmp_path / "none", small_config, present=present))
     assert "last the whole horizon" not in without
+
+
+@pytest.mark.parametrize(
+    ("kpi", "wording"),
+    [
+        ("churn_rate_snapshot", "of customers churned, as of"),
+        ("lapse_rate", "of earlier buyers lapsed: no purchase in the last 180 days"),
+    ],
+)
+def test_the_churn_tile_shows_the_churn_rate_of_any_definition(tmp_path, small_config, kpi, wording):
+    run_dir = make_run(tmp_path / "run")
+    path = run_dir / "summaries" / "00_data_overview.json"
+    summary = json.loads(path.read_text())
+    for row in summary["metrics"]["kpis"]:
+        if row["kpi"] == "churn_rate_12m":
+            row.update(kpi=kpi, window_days=180.0 if kpi == "lapse_rate" else None)
+    path.write_text(json.dumps(summary))
+    inputs = executive.executive_inputs(run_dir, small_config, {name: None for name in ALL_TABLES}, AS_OF)
+    tiles = html_text(executive.kpi_tiles(inputs).data)
+    assert "20%" in tiles and wording in tiles and "95% CI 17.0% to 23.0%" in tiles
+
+
+def test_sparse_data_still_get_three_findings(tmp_path, small_config):
+    # customers only: no segments, satisfaction, money or revenue, so the churn rate and the
+    # customer-value report's own headline fill the findings
+    run_dir = make_run(tmp_path / "run", present=["customers"], case=False)
+    save_summary(run_dir, "04_customer_value", "An active subscriber stays 30.9 discounted months.", {})
+    inputs = executive.executive_inputs(run_dir, small_config, {"customers": None}, AS_OF)
+    text = executive.describe_findings(inputs)
+    assert "Churn: **20.0%** of customers left in the last 12 months (95% CI 17.0% to 23.0%)." in text
+    assert "An active subscriber stays 30.9 discounted months." in text
+    assert text.count("\n- ") >= 3

@@ -11,6 +11,7 @@ from cxlib._lazy import lazy_module
 
 _WHERE = {
     "ABSENT": "_report",
+    "CHURN_FIGURES": "_inputs",
     "CLEAR_P": "_selection",
     "ExecutiveInputs": "_inputs",
     "FIGSIZE": "_plots",
@@ -31,6 +32,7 @@ _WHERE = {
     "caveat_lines": "_report_methods",
     "churn_driver_table": "_report_tables",
     "churn_finding": "_findings",
+    "churn_rate_finding": "_findings",
     "clear_churn_drivers": "_selection",
     "compact": "_report",
     "describe_findings": "_findings",
@@ -69,6 +71,7 @@ _WHERE = {
     "share_of_simulations": "_report",
     "side_by_side": "_report_tables",
     "strongest_churn_driver": "_selection",
+    "subscription_value_finding": "_findings",
     "summary_metrics": "_findings",
     "target_name": "_findings",
     "top_satisfaction_drivers": "_selection",

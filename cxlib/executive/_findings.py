@@ -7,7 +7,7 @@ shares to whole percent and ratios to two decimals. Every group is named with it
 
 from __future__ import annotations
 
-from cxlib.executive._inputs import ExecutiveInputs, headline_figures
+from cxlib.executive._inputs import CHURN_FIGURES, ExecutiveInputs, headline_figures
 from cxlib.executive._selection import segment_rows, strongest_churn_driver, top_satisfaction_drivers
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
@@ -110,12 +110,42 @@ def value_finding(inputs: ExecutiveInputs) -> str | None:
     )
 
 
+def churn_rate_finding(inputs: ExecutiveInputs) -> str | None:
+    """The churn rate of notebook 00, under the data's churn definition, with its interval (Markdown), or None."""
+    figures = _figures(inputs)
+    churn = next((f for f in CHURN_FIGURES if f in figures.index), None)
+    if churn is None:
+        return None
+    row = figures.loc[churn]
+    who = {
+        "churn_rate_12m": f"of customers left in the {row['period']}",
+        "churn_rate_snapshot": f"of customers had churned {row['period']}",
+        "lapse_rate": f"of earlier buyers made no purchase in the {row['period']}",
+    }[churn]
+    return f"Churn: **{row['value']:.1%}** {who} (95% CI {row['low']:.1%} to {row['high']:.1%})."
+
+
+def subscription_value_finding(inputs: ExecutiveInputs) -> str | None:
+    """The customer-value report's own headline when it values customers in months, not money (Markdown)."""
+    if "clv_total" in _figures(inputs).index:
+        return None
+    headline = inputs.summaries.get("04_customer_value", {}).get("headline")
+    return headline or None
+
+
 def describe_findings(inputs: ExecutiveInputs) -> str:
-    """Section 3: three to five plain sentences with their numbers and intervals (Markdown)."""
+    """Section 3: three to five plain sentences with their numbers and intervals (Markdown).
+
+    The money, the segment that brings most revenue, the largest clear churn driver, the top
+    satisfaction driver and customer value; where the data give fewer than three of those, the
+    churn rate and the customer-value report's headline (e.g. months of a subscription) follow.
+    """
     findings = [
         finding(inputs)
         for finding in (money_finding, segment_finding, churn_finding, satisfaction_finding, value_finding)
     ]
+    if sum(bool(text) for text in findings) < 3:
+        findings += [churn_rate_finding(inputs), subscription_value_finding(inputs)]
     lines = [f"- {text}" for text in findings if text]
     if not lines:
         return "## Key findings\n\nThe analyses of this run produced no findings to summarise."

@@ -45,7 +45,17 @@ MONEY_FIGURES = (
     "margin_word_of_mouth",
 )
 #: The headline KPIs of notebook 00 the tiles show.
-KPI_FIGURES = ("customers", "active_customers", "net_revenue_12m", "churn_rate_12m", "nps")
+KPI_FIGURES = (
+    "customers",
+    "active_customers",
+    "net_revenue_12m",
+    "churn_rate_12m",
+    "churn_rate_snapshot",
+    "lapse_rate",
+    "nps",
+)
+#: The churn KPI notebook 00 reports, by churn definition (contractual, snapshot, inactivity).
+CHURN_FIGURES = ("churn_rate_12m", "churn_rate_snapshot", "lapse_rate")
 #: Columns of :func:`headline_figures`.
 FIGURE_COLUMNS = ["figure", "value", "low", "high", "unit", "evidence", "period", "source"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from cxlib.executive._inputs import ExecutiveInputs, headline_figures, waterfall_table
+from cxlib.executive._inputs import CHURN_FIGURES, ExecutiveInputs, headline_figures, waterfall_table
 from cxlib.executive._report_methods import PAGE_BREAK
 from cxlib.impact._economics import decision
 from cxlib.impact._evidence import EVIDENCE_LABELS
@@ -374,9 +374,15 @@ def kpi_tiles(inputs: ExecutiveInputs) -> HTML:
         tiles.append(_tile(f"Revenue ({currency})", value, lines))
     elif "transactions" not in inputs.present:
         notes.append("No transaction data was supplied: revenue is not available.")
-    if "churn_rate_12m" in figures.index:
-        value, spread = text("churn_rate_12m")
-        tiles.append(_tile("Churn", value, [f"of customers, {period('churn_rate_12m')}", spread]))
+    churn = next((f for f in CHURN_FIGURES if f in figures.index), None)
+    if churn is not None:
+        value, spread = text(churn)
+        what = {
+            "churn_rate_12m": f"of customers, {period(churn)}",
+            "churn_rate_snapshot": f"of customers churned, {period(churn)}",
+            "lapse_rate": f"of earlier buyers lapsed: no purchase in the {period(churn)}",
+        }[churn]
+        tiles.append(_tile("Churn", value, [what, spread]))
     if "nps" in figures.index:
         value, spread = text("nps")
         tiles.append(_tile("NPS", value, [f"{period('nps')}, latest answers", spread]))

@@ -34,6 +34,8 @@ def method_lines(inputs: ExecutiveInputs) -> list[str]:
                 ("customers", "customers"),
                 ("revenue", "net_revenue_12m"),
                 ("churn", "churn_rate_12m"),
+                ("churn", "churn_rate_snapshot"),
+                ("churn", "lapse_rate"),
                 ("NPS", "nps"),
             )
             if figure in set(headline_figures(inputs)["figure"])
