@@ -160,6 +160,11 @@ SCHEMA = Section(
                     ".", "folder the table paths are relative to (relative to the config file)", _text()
                 ),
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
+                "engine": Key(
+                    "pandas",
+                    "engine that builds per-customer tables: pandas (today's path), duckdb or spark",
+                    _choice("pandas", "duckdb", "spark"),
+                ),
             },
             owner="cxlib.data",
         ),
