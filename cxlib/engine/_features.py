@@ -86,8 +86,11 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
     return t.select(**columns)
 
 
-def purchases_expr(window):
-    """Purchases: an order's sale rows worth more than zero, as :func:`cxlib.features.purchases`.
+def orders_expr(window):
+    """Orders: the rows of one order key of one customer, sales and refunds apart.
+
+    The ibis form of :func:`cxlib.features.purchases` (sale rows) and
+    :func:`cxlib.features.refunds` (refund rows) before either filter.
 
     Parameters
     ----------
@@ -97,50 +100,50 @@ def purchases_expr(window):
     Returns
     -------
     ibis.Table
-        One row per purchase: customer_id, order_key, order_date (the order's first), amount,
+        One row per customer, order key and is_refund: order_date (the order's first), amount,
         lines and channel (the alphabetically first known channel of its rows, when present).
     """
-    sales = window.filter(~window["is_refund"])
     metrics = {
-        "order_date": sales["order_date"].min(),
-        "amount": sales["amount"].sum(),
-        "lines": sales.count(),
+        "order_date": window["order_date"].min(),
+        "amount": window["amount"].sum(),
+        "lines": window.count(),
     }
-    if "channel" in sales.columns:
-        metrics["channel"] = sales["channel"].min()
-    orders = sales.group_by(["customer_id", "order_key"]).aggregate(**metrics)
-    return orders.filter(orders["amount"] > 0)
+    if "channel" in window.columns:
+        metrics["channel"] = window["channel"].min()
+    return window.group_by(["customer_id", "order_key", "is_refund"]).aggregate(**metrics)
 
 
-def customer_aggregates_expr(window, bought):
-    """Per customer with a row in the window: purchase and refund aggregates (the costly query).
+def customer_channel_expr(orders):
+    """Per customer and order channel: purchase, refund and net aggregates (the one costly query).
+
+    A **purchase** is a sale order worth more than zero. Grouping by channel as well lets one scan
+    give both the per-customer totals (summed over channels) and the channel mix.
+
+    Parameters
+    ----------
+    orders : ibis.Table
+        From :func:`orders_expr`.
 
     Returns
     -------
     ibis.Table
-        customer_id, net (signed sum of amounts), refunded (refunded amount, positive), and, for
-        customers with a purchase, frequency, first_purchase, last_purchase, gross and lines.
+        customer_id, channel (when present; missing for orders without one), net (signed sum of
+        amounts), refunded (refunded amount, positive; missing without refunds), and over
+        purchases: frequency, first_purchase, last_purchase, gross, lines, min_lines, max_lines.
     """
-    per_window = window.group_by("customer_id").aggregate(
-        net=window["amount"].sum(),
-        refunded=-window["amount"].sum(where=window["is_refund"]),
+    purchase = ~orders["is_refund"] & (orders["amount"] > 0)
+    keys = ["customer_id"] + (["channel"] if "channel" in orders.columns else [])
+    return orders.group_by(keys).aggregate(
+        net=orders["amount"].sum(),
+        refunded=-orders["amount"].sum(where=orders["is_refund"]),
+        frequency=orders.count(where=purchase),
+        first_purchase=orders["order_date"].min(where=purchase),
+        last_purchase=orders["order_date"].max(where=purchase),
+        gross=orders["amount"].sum(where=purchase),
+        lines=orders["lines"].sum(where=purchase),
+        min_lines=orders["lines"].min(where=purchase),
+        max_lines=orders["lines"].max(where=purchase),
     )
-    per_bought = bought.group_by("customer_id").aggregate(
-        frequency=bought.count(),
-        first_purchase=bought["order_date"].min(),
-        last_purchase=bought["order_date"].max(),
-        gross=bought["amount"].sum(),
-        lines=bought["lines"].sum(),
-        min_lines=bought["lines"].min(),
-        max_lines=bought["lines"].max(),
-    )
-    return per_window.left_join(per_bought, "customer_id").drop("customer_id_right")
-
-
-def channel_counts_expr(bought):
-    """Purchases per customer and known order channel (long form: customer_id, channel, orders)."""
-    known = bought.filter(bought["channel"].notnull())
-    return known.group_by(["customer_id", "channel"]).aggregate(orders=known.count())
 
 
 def transaction_features(
@@ -148,7 +151,8 @@ def transaction_features(
 ) -> pd.DataFrame:
     """The transaction columns of :func:`cxlib.features.customer_features`, computed by DuckDB.
 
-    The input files are read by the engine (streaming); only per-customer rows come back.
+    The input files are read by the engine (streaming, one pass over the transactions); only
+    per-customer-and-channel rows come back to pandas.
 
     Parameters
     ----------
@@ -182,9 +186,20 @@ def transaction_features(
     as_of = pd.Timestamp(as_of if as_of is not None else config.analysis["as_of"]).normalize()
     ids = customers if customers is not None else customer_ids(config, con)
     tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
-    window = window_expr(tx, end_of_day(as_of), exclude)
-    bought = purchases_expr(window)
-    per = _frame(to_pandas(customer_aggregates_expr(window, bought))).set_index("customer_id").reindex(ids)
+    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
+    long = _frame(to_pandas(customer_channel_expr(orders)))
+    per = long.groupby("customer_id", sort=False).agg(
+        net=("net", "sum"),
+        refunded=("refunded", "sum"),
+        frequency=("frequency", "sum"),
+        first_purchase=("first_purchase", "min"),
+        last_purchase=("last_purchase", "max"),
+        lines=("lines", "sum"),
+        min_lines=("min_lines", "min"),
+        max_lines=("max_lines", "max"),
+    )
+    per["gross"] = long.groupby("customer_id", sort=False)["gross"].sum(min_count=1)
+    per = per.reindex(ids)
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
     table["recency_days"] = days_since(per["last_purchase"], as_of)
     table["frequency"] = per["frequency"].fillna(0).astype(int)
@@ -201,8 +216,8 @@ def transaction_features(
         out["lines_per_order"] = per["lines"].astype(float) / frequency
     refunded = per["refunded"].astype(float).fillna(0)
     out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
-    if "channel" in tx.columns:
-        out = out.join(_channel_shares(to_pandas(channel_counts_expr(bought))))
+    if "channel" in long:
+        out = out.join(_channel_shares(long.loc[long["channel"].notna() & (long["frequency"] > 0)]))
     return out
 
 
@@ -214,7 +229,7 @@ def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(index=pd.Index(counts["customer_id"].unique()))
     counts = counts.assign(channel=counts["channel"].map(_slug))
     wide = counts.pivot_table(
-        index="customer_id", columns="channel", values="orders", aggfunc="sum", fill_value=0
+        index="customer_id", columns="channel", values="frequency", aggfunc="sum", fill_value=0
     )
     mix = wide.div(wide.sum(axis=1), axis=0)
     mix.columns = [f"share_{c}" for c in mix.columns]
