@@ -17,7 +17,14 @@ import yaml
 
 from cxlib.data._config import config_from_dict
 from cxlib.data._load import CustomerData
-from cxlib.engine import ENGINES, connect, engine_from_config, friction_table, transaction_features
+from cxlib.engine import (
+    ENGINES,
+    connect,
+    customer_ids,
+    engine_from_config,
+    friction_table,
+    transaction_features,
+)
 from cxlib.exceptions import ConfigError
 from cxlib.features import DAYS_PER_MONTH, customer_features, end_of_day, friction_features
 from tests.conftest import SMALL_CONFIG
@@ -273,3 +280,18 @@ def test_engine_is_a_config_choice_with_pandas_by_default(small_config, tiny):
     raw["data"]["engine"] = "polars"
     with pytest.raises(ConfigError, match="data.engine.*one of pandas, duckdb, spark"):
         config_from_dict(raw)
+
+
+def test_customers_come_back_in_file_order_from_a_large_file(tmp_path, con):
+    """DuckDB reads a CSV over 8 MB in parallel and a projection with an IN list (made a join) then
+    returns its rows out of order: the ids must still come back in file order, as loading keeps them."""
+    ids = [f"C{i:06d}" for i in np.random.default_rng(1).permutation(60_000)]
+    frame = pd.DataFrame({"CustomerID": ids, "SignupDate": "2024-01-01", "Note": "x" * 120})
+    frame.to_csv(tmp_path / "customers.csv", index=False)  # 8.4 MB
+    given = {
+        "data": {"dir": str(tmp_path), "tables": {"customers": {"path": "customers.csv"}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    config = config_from_dict(given, base_dir=tmp_path)
+    assert customer_ids(config, con).tolist() == ids
+    assert friction_table(config, CUTOFF, con=con)["customer_id"].tolist() == ids

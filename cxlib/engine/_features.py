@@ -237,10 +237,10 @@ def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def customer_ids(config, con=None) -> pd.Index:
-    """The customers file's ids in file order, each once."""
+    """The customers file's ids in file order, each once (as loading keeps them)."""
     con = con or connect()
     customers = canonical_table(con, config, "customers", dedupe=False)
-    ids = to_pandas(customers.select("customer_id"))["customer_id"]
+    ids = to_pandas(customers.select("customer_id", "file_row").order_by("file_row"))["customer_id"]
     return pd.Index(ids.dropna().drop_duplicates().to_numpy(dtype=object), name="customer_id")
 
 
@@ -268,7 +268,8 @@ def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.Da
     """
     con = con or connect()
     at = pd.Timestamp(at)
-    customers = canonical_table(con, config, "customers", dedupe=False).select("customer_id", "signup_date")
+    customers = canonical_table(con, config, "customers", dedupe=False)
+    customers = customers.select("customer_id", "signup_date", "file_row").order_by("file_row")
     people = _frame(to_pandas(customers)).dropna(subset=["customer_id"]).drop_duplicates("customer_id")
     people = people.loc[people["signup_date"] < at]
     ids = pd.Index(people["customer_id"].to_numpy(dtype=object))

@@ -107,9 +107,11 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
         File columns kept under their own names (text), e.g. a column named in
         ``segmentation.exclude_transactions``.
     dedupe : bool
-        Drop exact duplicate rows (as loading does). False keeps the file's row order when the
-        result is read back (DuckDB keeps insertion order for a plain scan), e.g. to list customer
-        ids in file order; the caller then drops repeated ids itself.
+        Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
+        (column ``file_row``, counted on the plain scan, the one step where DuckDB keeps the
+        file's order) and sorts by it, e.g. to list customer ids in file order; the caller then
+        drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of many values
+        becomes a join, which does not keep order on a large file.)
 
     Returns
     -------
@@ -140,6 +142,8 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
             raise KeyError(f"exclude: transactions have no column '{name}'")
     if dedupe:
         raw = raw.distinct()  # exact duplicate rows go first, as when loading
+    else:
+        raw = raw.mutate(file_row=ibis.row_number())
     true_values = {k: {str(v).lower() for v in vals} for k, vals in (spec.get("true_values") or {}).items()}
     columns = {}
     for name, source in mapping.items():
@@ -148,12 +152,14 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     for name in extra:
         if name not in columns:
             columns[name] = _as_read(raw[name]) if raw[name].type().is_string() else raw[name].cast("string")
+    if not dedupe:
+        columns["file_row"] = raw["file_row"]
     out = raw.select(**columns)
     if table == "transactions":
         refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
         refund = refund.fill_null(False)
         out = out.mutate(is_refund=refund, amount=ibis.ifelse(refund, -out["amount"].abs(), out["amount"]))
-    return out
+    return out if dedupe else out.order_by("file_row")
 
 
 def _mapping(file_columns, columns: dict, table: str) -> dict[str, str]:
