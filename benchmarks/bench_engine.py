@@ -116,7 +116,10 @@ def prepare(n: int) -> Path:
         subprocess.run(cmd, env=env, check=True, capture_output=True)
     for name in TABLES:
         if not (folder / f"{name}.parquet").is_file():
-            pq.write_table(pacsv.read_csv(folder / f"{name}.csv"), folder / f"{name}.parquet")
+            table = pacsv.read_csv(
+                folder / f"{name}.csv", convert_options=pacsv.ConvertOptions(strings_can_be_null=True)
+            )
+            pq.write_table(table, folder / f"{name}.parquet")
     return folder
 
 

@@ -30,6 +30,8 @@ from cxlib.features import DAYS_PER_MONTH, customer_features, end_of_day, fricti
 from tests.conftest import SMALL_CONFIG
 
 CUTOFF = pd.Timestamp("2025-07-01")
+#: Empty CSV fields become missing values in the Parquet copies (pyarrow keeps them as "" by default).
+NULLS = pacsv.ConvertOptions(strings_can_be_null=True)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def parquet_config(small_demo_dir, tmp_path_factory):
     """Parquet copies of the demo files, with the types pyarrow infers (dates, numbers, text)."""
     folder = tmp_path_factory.mktemp("parquet")
     for name in ("customers", "transactions", "interactions"):
-        pq.write_table(pacsv.read_csv(small_demo_dir / f"{name}.csv"), folder / f"{name}.parquet")
+        table = pacsv.read_csv(small_demo_dir / f"{name}.csv", convert_options=NULLS)
+        pq.write_table(table, folder / f"{name}.parquet")
     return _config_for(folder, "parquet")
 
 

@@ -44,10 +44,10 @@ def _ibis():
 
 
 def window_expr(transactions, end, exclude: dict[str, list] | None = None):
-    """Transactions dated strictly before ``end`` and not excluded, each with its order key.
+    """Transactions dated strictly before ``end`` and not excluded.
 
-    The ibis form of :func:`cxlib.features.transactions_before`: a row without an ``order_id`` is
-    its own order (key ``row-<n>``).
+    The ibis form of :func:`cxlib.features.transactions_before` (a row without an ``order_id`` is
+    its own order: :func:`orders_expr` keeps it whole).
 
     Parameters
     ----------
@@ -61,7 +61,9 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
     Returns
     -------
     ibis.Table
-        customer_id, order_key, order_date, amount, is_refund and channel (when present).
+        customer_id, order_id (missing when the data have none), row_key (tells apart rows
+        without an order id: :func:`cxlib.engine.canonical_table`), order_date, amount,
+        is_refund and channel (when present).
     """
     ibis = _ibis()
     t = transactions
@@ -72,11 +74,10 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
         text = t[column].cast("string")
         keep &= text.isnull() | ~text.isin([str(v) for v in values])
     t = t.filter(keep)
-    row_key = ibis.literal("row-") + ibis.row_number().cast("string")
-    order_key = ibis.coalesce(t["order_id"], row_key) if "order_id" in t.columns else row_key
     columns = {
         "customer_id": t["customer_id"],
-        "order_key": order_key,
+        "order_id": t["order_id"] if "order_id" in t.columns else ibis.null("string"),
+        "row_key": t["row_key"],
         "order_date": t["order_date"],
         "amount": t["amount"],
         "is_refund": t["is_refund"],
@@ -100,7 +101,8 @@ def orders_expr(window):
     Returns
     -------
     ibis.Table
-        One row per customer, order key and is_refund: order_date (the order's first), amount,
+        One row per customer, order and is_refund (a row without an order id is an order):
+        customer_id, order_id, row_key, is_refund, order_date (the order's first), amount,
         lines and channel (the alphabetically first known channel of its rows, when present).
     """
     metrics = {
@@ -110,7 +112,8 @@ def orders_expr(window):
     }
     if "channel" in window.columns:
         metrics["channel"] = window["channel"].min()
-    return window.group_by(["customer_id", "order_key", "is_refund"]).aggregate(**metrics)
+    keys = ["customer_id", "order_id", "row_key", "is_refund"]
+    return window.group_by(keys).aggregate(**metrics)
 
 
 def customer_channel_expr(orders):

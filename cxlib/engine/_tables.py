@@ -86,7 +86,8 @@ def read_file(con, path: Path | str):
     suffix = path.suffix.lower()
     with quiet():
         if suffix in (".csv", ".txt"):
-            return con.read_csv(str(path), all_varchar=True, header=True)
+            # the words pandas reads as missing are missing here too, at the reader (cheapest)
+            return con.read_csv(str(path), all_varchar=True, header=True, nullstr=list(NA_TEXT))
         if suffix in (".parquet", ".pq"):
             return con.read_parquet(str(path))
     raise EngineUnsupported(f"{path.name}: the engine reads CSV and Parquet files only")
@@ -106,6 +107,8 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     extra : tuple of str
         File columns kept under their own names (text), e.g. a column named in
         ``segmentation.exclude_transactions``.
+        Transactions also get ``row_key``: for a row without an order id, a hash of the whole
+        (deduplicated, hence unique) row; missing otherwise.
     dedupe : bool
         Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
         (column ``file_row``, counted on the plain scan, the one step where DuckDB keeps the
@@ -136,6 +139,7 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     if used:
         raise EngineUnsupported(f"{table}: the engine does not express {', '.join(sorted(used))} yet")
     raw = read_file(con, path)
+    csv = path.suffix.lower() in (".csv", ".txt")
     mapping = _mapping(raw.columns, spec["columns"], table)
     for name in extra:
         if name not in raw.columns:
@@ -148,12 +152,18 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     columns = {}
     for name, source in mapping.items():
         kind = CONTRACT[table][name][0]
-        columns[name] = _typed(raw[source], kind, name, spec.get("date_format"), true_values.get(name))
+        columns[name] = _typed(raw[source], kind, name, spec.get("date_format"), true_values.get(name), csv)
     for name in extra:
         if name not in columns:
-            columns[name] = _as_read(raw[name]) if raw[name].type().is_string() else raw[name].cast("string")
+            columns[name] = _as_read(raw[name]) if csv else raw[name].cast("string")
     if not dedupe:
         columns["file_row"] = raw["file_row"]
+    if table == "transactions" and dedupe:
+        # a row without an order id is its own order: after dropping exact duplicates the hash of
+        # the whole row tells such rows apart (no window function, which would stop streaming)
+        whole = ibis.struct({c: raw[c] for c in raw.columns}).hash()
+        has_order = raw[mapping["order_id"]].notnull() if "order_id" in mapping else ibis.literal(False)
+        columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), whole)
     out = raw.select(**columns)
     if table == "transactions":
         refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
@@ -191,18 +201,33 @@ NA_TEXT = (
 
 
 def _as_read(column):
-    """A text field as the pandas reader gives it: leading spaces skipped, NA words missing."""
+    """A text field as the pandas reader gives it: leading spaces skipped.
+
+    The words pandas reads as missing are already missing (:func:`read_file`); a Parquet file's
+    text is taken as it is, as pandas does.
+    """
+    return column.lstrip()
+
+
+def _yes_no(low, trues: set, falses: set | None):
+    """True for a word of ``trues``, False for one of ``falses`` (None: any other value), else missing.
+
+    Written as a chain of comparisons: DuckDB turns an ``IN`` list (or a list membership test) into
+    a join, which is slower here and loses the file's row order.
+    """
     import ibis
 
-    text = column.lstrip()
-    return ibis.ifelse(text.isin(list(NA_TEXT)), ibis.null("string"), text)
+    cases = [(low == word, True) for word in sorted(trues)]
+    if falses is None:
+        cases.append((low.notnull(), False))
+    else:
+        cases += [(low == word, False) for word in sorted(falses)]
+    return ibis.cases(*cases, else_=ibis.null("boolean"))
 
 
-def _typed(column, kind: str, name: str, date_format: str | None, true_values: set | None):
+def _typed(column, kind: str, name: str, date_format: str | None, true_values: set | None, csv: bool):
     """A raw column in its canonical type (values that do not parse become missing)."""
-    import ibis
-
-    text = _as_read(column) if column.type().is_string() else column
+    text = _as_read(column) if csv and column.type().is_string() else column
     if kind == "date":
         if column.type().is_timestamp() or column.type().is_date():
             return column.cast("timestamp")
@@ -212,14 +237,8 @@ def _typed(column, kind: str, name: str, date_format: str | None, true_values: s
     if kind == "bool":
         if column.type().is_boolean():
             return column
-        low = text.cast("string").lower()
+        low = column.cast("string").strip().lower()
         trues = _TRUE | (true_values or set())
         falses = _FALSE | (_SALE_WORDS if name == "is_refund" else set())
-        if true_values:  # the entry lists what is True: everything else is False
-            return ibis.cases(
-                (low.isin(list(trues)), True), (low.notnull(), False), else_=ibis.null("boolean")
-            )
-        return ibis.cases(
-            (low.isin(list(trues)), True), (low.isin(list(falses)), False), else_=ibis.null("boolean")
-        )
+        return _yes_no(low, trues, None if true_values else falses)  # listed trues: all else is False
     return text.cast("string")
