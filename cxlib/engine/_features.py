@@ -230,7 +230,8 @@ def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
 
     if counts["channel"].nunique() < 2:
         return pd.DataFrame(index=pd.Index(counts["customer_id"].unique()))
-    counts = counts.assign(channel=counts["channel"].map(_slug))
+    slugs = {c: _slug(c) for c in counts["channel"].unique()}  # each channel once, not each row
+    counts = counts.assign(channel=counts["channel"].map(slugs))
     wide = counts.pivot_table(
         index="customer_id", columns="channel", values="frequency", aggfunc="sum", fill_value=0
     )
