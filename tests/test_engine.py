@@ -19,6 +19,7 @@ from cxlib.data._config import config_from_dict
 from cxlib.data._load import CustomerData
 from cxlib.engine import (
     ENGINES,
+    EngineUnsupported,
     connect,
     customer_ids,
     engine_from_config,
@@ -298,3 +299,15 @@ def test_customers_come_back_in_file_order_from_a_large_file(tmp_path, con):
     config = config_from_dict(given, base_dir=tmp_path)
     assert customer_ids(config, con).tolist() == ids
     assert friction_table(config, CUTOFF, con=con)["customer_id"].tolist() == ids
+
+
+def test_dates_the_engine_cannot_read_are_refused_not_dropped(tmp_path, con):
+    (tmp_path / "customers.csv").write_text("CustomerID,SignupDate\na,31/01/2024\nb,15/02/2024\n")
+    given = {
+        "data": {"dir": str(tmp_path), "tables": {"customers": {"path": "customers.csv"}}},
+        "analysis": {"as_of": "2025-12-31", "churn": {"definition": "contractual"}},
+    }
+    with pytest.raises(EngineUnsupported, match="customers.signup_date: dates the engine does not read"):
+        customer_ids(config_from_dict(given, base_dir=tmp_path), con)
+    given["data"]["tables"]["customers"]["date_format"] = "%d/%m/%Y"
+    assert customer_ids(config_from_dict(given, base_dir=tmp_path), con).tolist() == ["a", "b"]

@@ -162,7 +162,8 @@ SCHEMA = Section(
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
                 "engine": Key(
                     "pandas",
-                    "engine that builds per-customer tables: pandas (today's path), duckdb or spark",
+                    "engine for per-customer tables: pandas (used by the notebooks); duckdb and spark are "
+                    "groundwork for large data (cxlib.engine, issue 15), not yet read by the notebooks",
                     _choice("pandas", "duckdb", "spark"),
                 ),
             },

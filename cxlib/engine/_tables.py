@@ -141,6 +141,7 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     raw = read_file(con, path)
     csv = path.suffix.lower() in (".csv", ".txt")
     mapping = _mapping(raw.columns, spec["columns"], table)
+    _check_dates(raw, mapping, table, spec.get("date_format"), csv)
     for name in extra:
         if name not in raw.columns:
             raise KeyError(f"exclude: transactions have no column '{name}'")
@@ -170,6 +171,35 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
         refund = refund.fill_null(False)
         out = out.mutate(is_refund=refund, amount=ibis.ifelse(refund, -out["amount"].abs(), out["amount"]))
     return out if dedupe else out.order_by("file_row")
+
+
+#: Rows of a file whose dates are checked to parse before the engine trusts them.
+DATE_SAMPLE_ROWS = 1_000
+
+
+def _check_dates(raw, mapping: dict, table: str, date_format: str | None, csv: bool) -> None:
+    """Refuse dates the engine would read as missing (the pandas loader infers more formats).
+
+    Only the first :data:`DATE_SAMPLE_ROWS` rows are checked (one cheap query); a date that does
+    not parse would otherwise drop its row silently.
+    """
+    dates = [name for name in mapping if CONTRACT[table][name][0] == "date"]
+    if not dates:
+        return
+    sample = raw.limit(DATE_SAMPLE_ROWS)
+    checks = {}
+    for name in dates:
+        source = sample[mapping[name]]
+        parsed = _typed(source, "date", name, date_format, None, csv)
+        checks[name] = (source.notnull() & parsed.isnull()).sum()
+    with quiet():
+        counts = sample.aggregate(**checks).to_pandas().iloc[0]
+    bad = [f"{table}.{name}" for name in dates if counts[name] > 0]
+    if bad:
+        raise EngineUnsupported(
+            f"{', '.join(bad)}: dates the engine does not read (it reads ISO dates, or the entry's "
+            "date_format); the pandas path infers the format"
+        )
 
 
 def _mapping(file_columns, columns: dict, table: str) -> dict[str, str]:
@@ -231,7 +261,7 @@ def _typed(column, kind: str, name: str, date_format: str | None, true_values: s
     if kind == "date":
         if column.type().is_timestamp() or column.type().is_date():
             return column.cast("timestamp")
-        return text.to_timestamp(date_format) if date_format else text.try_cast("timestamp")
+        return text.as_timestamp(date_format) if date_format else text.try_cast("timestamp")
     if kind in ("number", "money", "rating", "count"):
         return text.try_cast("float64")
     if kind == "bool":
