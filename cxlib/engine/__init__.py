@@ -13,6 +13,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "DATE_SAMPLE_ROWS": "_tables",
     "ENGINES": "_features",
     "EngineUnsupported": "_tables",
     "NA_TEXT": "_tables",
