@@ -311,3 +311,13 @@ def test_dates_the_engine_cannot_read_are_refused_not_dropped(tmp_path, con):
         customer_ids(config_from_dict(given, base_dir=tmp_path), con)
     given["data"]["tables"]["customers"]["date_format"] = "%d/%m/%Y"
     assert customer_ids(config_from_dict(given, base_dir=tmp_path), con).tolist() == ["a", "b"]
+
+
+def test_without_an_as_of_the_latest_transaction_day_is_the_analysis_date(tiny, small_config, con):
+    from cxlib.engine import analysis_date
+
+    assert analysis_date(small_config) == pd.Timestamp("2025-12-31")
+    values = {**tiny.values, "analysis": {**tiny.values["analysis"], "as_of": None}}
+    assert analysis_date(config_from_dict(values, base_dir=tiny.base_dir), con=con) == pd.Timestamp(
+        "2026-01-01"
+    )

@@ -18,6 +18,7 @@ _WHERE = {
     "EngineUnsupported": "_tables",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
+    "analysis_date": "_features",
     "canonical_table": "_tables",
     "connect": "_tables",
     "customer_channel_expr": "_features",

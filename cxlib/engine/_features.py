@@ -161,7 +161,7 @@ def transaction_features(
     ----------
     config : Config
         Where the files are and how their columns map (``data.tables``); ``analysis.as_of`` is
-        the analysis date unless ``as_of`` is given.
+        the analysis date unless ``as_of`` is given (without either: :func:`analysis_date`).
     exclude : dict, optional
         Transaction column -> values left out (``segmentation.exclude_transactions``).
     as_of : Timestamp, optional
@@ -186,9 +186,9 @@ def transaction_features(
     >>> transaction_features(load_config("configs/demo_small.yaml"))[["frequency", "monetary"]].head()  # doctest: +SKIP
     """
     con = con or connect()
-    as_of = pd.Timestamp(as_of if as_of is not None else config.analysis["as_of"]).normalize()
     ids = customers if customers is not None else customer_ids(config, con)
     tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
     long = _frame(to_pandas(customer_channel_expr(orders)))
     per = long.groupby("customer_id", sort=False).agg(
@@ -222,6 +222,29 @@ def transaction_features(
     if "channel" in long:
         out = out.join(_channel_shares(long.loc[long["channel"].notna() & (long["frequency"] > 0)]))
     return out
+
+
+def analysis_date(config, transactions=None, con=None) -> pd.Timestamp:
+    """``analysis.as_of``, else the day of the latest transaction (as loading decides it).
+
+    Parameters
+    ----------
+    config : Config
+    transactions : ibis.Table, optional
+        Canonical transactions (read from the config when not given).
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    Timestamp
+    """
+    if config.analysis["as_of"] is not None:
+        return pd.Timestamp(config.analysis["as_of"])
+    if transactions is None:
+        transactions = canonical_table(con or connect(), config, "transactions")
+    with quiet():
+        latest = transactions["order_date"].max().to_pandas()
+    return pd.Timestamp(latest).normalize()
 
 
 def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
