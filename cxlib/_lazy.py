@@ -16,6 +16,7 @@ from pathlib import Path
 SUBPACKAGES = (
     "data",
     "features",
+    "engine",
     "stats",
     "overview",
     "segment",

@@ -98,7 +98,7 @@ def test_lock_file_satisfies_the_ranges_in_pyproject():
         )
 
 
-SUBPACKAGES = ("data", "features", "stats", "overview", "segment", "churn", "report", "run")
+SUBPACKAGES = ("data", "features", "engine", "stats", "overview", "segment", "churn", "report", "run")
 
 
 @pytest.mark.parametrize("package", SUBPACKAGES)

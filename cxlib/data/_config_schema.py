@@ -160,6 +160,12 @@ SCHEMA = Section(
                     ".", "folder the table paths are relative to (relative to the config file)", _text()
                 ),
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
+                "engine": Key(
+                    "pandas",
+                    "engine for per-customer tables: pandas (used by the notebooks); duckdb and spark are "
+                    "groundwork for large data (cxlib.engine, issue 15), not yet read by the notebooks",
+                    _choice("pandas", "duckdb", "spark"),
+                ),
             },
             owner="cxlib.data",
         ),

@@ -1,0 +1,378 @@
+"""Per-customer features defined once as ibis expressions, run by an embedded engine (DuckDB).
+
+The row-level work, which is what costs time and memory on millions of rows, is written once in
+ibis over the canonical tables (:mod:`cxlib.engine._tables`): the window, orders, purchases and
+refunds, and the per-customer aggregates. Any ibis backend can run these expressions (DuckDB here;
+Spark is the next one); each returns one small row per customer (or per customer and channel) as
+pandas. The per-customer finishing (days since, quantile scores, shares) is done in pandas by the
+same functions the pandas path uses (:mod:`cxlib.features`), so it cannot drift.
+
+The definitions are those of :mod:`cxlib.features`, and the results equal its tables column by
+column (``tests/test_engine.py``):
+
+:func:`transaction_features`
+    The transaction columns of :func:`cxlib.features.customer_features` at the analysis date:
+    RFM (``recency_days``, ``frequency``, ``monetary``, ``first_purchase``, ``last_purchase``,
+    scores and ``rfm_segment``), ``avg_order_value``, ``purchase_interval_days``,
+    ``lines_per_order`` (line-level data only), ``refunded_amount_share`` and ``share_<channel>``.
+:func:`friction_table`
+    :func:`cxlib.features.friction_features` before a cut-off: support contacts and abandoned
+    carts per month of the last 12, complaints, unresolved complaints and long waits.
+
+One difference is known and documented: an order whose rows carry *different* channels gets the
+alphabetically first of them here, where pandas takes its first row's (SQL engines keep no row
+order); the tests check that the demo data has no such order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib.engine._tables import canonical_table, connect, quiet
+from cxlib.features._purchases import rfm_scores
+from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
+
+#: Engines the ``data.engine`` config key may name; ``pandas`` is today's path and the default.
+ENGINES = ("pandas", "duckdb", "spark")
+
+
+def _ibis():
+    import ibis
+
+    return ibis
+
+
+def window_expr(transactions, end, exclude: dict[str, list] | None = None):
+    """Transactions dated strictly before ``end`` and not excluded.
+
+    The ibis form of :func:`cxlib.features.transactions_before` (a row without an ``order_id`` is
+    its own order: :func:`orders_expr` keeps it whole).
+
+    Parameters
+    ----------
+    transactions : ibis.Table
+        Canonical transactions (:func:`cxlib.engine.canonical_table`).
+    end : Timestamp
+        Exclusive end.
+    exclude : dict, optional
+        Column -> values whose rows are left out (compared as text; a missing value is kept).
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, order_id (missing when the data have none), row_key (tells apart rows
+        without an order id: :func:`cxlib.engine.canonical_table`), order_date, amount,
+        is_refund and channel (when present).
+    """
+    ibis = _ibis()
+    t = transactions
+    keep = (t["order_date"] < pd.Timestamp(end).to_pydatetime()) & t["customer_id"].notnull()
+    for column, values in (exclude or {}).items():
+        if column not in t.columns:
+            raise KeyError(f"exclude: transactions have no column '{column}'")
+        text = t[column].cast("string")
+        keep &= text.isnull() | ~text.isin([str(v) for v in values])
+    t = t.filter(keep)
+    columns = {
+        "customer_id": t["customer_id"],
+        "order_id": t["order_id"] if "order_id" in t.columns else ibis.null("string"),
+        "row_key": t["row_key"],
+        "order_date": t["order_date"],
+        "amount": t["amount"],
+        "is_refund": t["is_refund"],
+    }
+    if "channel" in t.columns:
+        columns["channel"] = t["channel"]
+    return t.select(**columns)
+
+
+def orders_expr(window):
+    """Orders: the rows of one order key of one customer, sales and refunds apart.
+
+    The ibis form of :func:`cxlib.features.purchases` (sale rows) and
+    :func:`cxlib.features.refunds` (refund rows) before either filter.
+
+    Parameters
+    ----------
+    window : ibis.Table
+        From :func:`window_expr`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer, order and is_refund (a row without an order id is an order):
+        customer_id, order_id, row_key, is_refund, order_date (the order's first), amount,
+        lines and channel (the alphabetically first known channel of its rows, when present).
+    """
+    metrics = {
+        "order_date": window["order_date"].min(),
+        "amount": window["amount"].sum(),
+        "lines": window.count(),
+    }
+    if "channel" in window.columns:
+        metrics["channel"] = window["channel"].min()
+    keys = ["customer_id", "order_id", "row_key", "is_refund"]
+    return window.group_by(keys).aggregate(**metrics)
+
+
+def customer_channel_expr(orders):
+    """Per customer and order channel: purchase, refund and net aggregates (the one costly query).
+
+    A **purchase** is a sale order worth more than zero. Grouping by channel as well lets one scan
+    give both the per-customer totals (summed over channels) and the channel mix.
+
+    Parameters
+    ----------
+    orders : ibis.Table
+        From :func:`orders_expr`.
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, channel (when present; missing for orders without one), net (signed sum of
+        amounts), refunded (refunded amount, positive; missing without refunds), and over
+        purchases: frequency, first_purchase, last_purchase, gross, lines, min_lines, max_lines.
+    """
+    purchase = ~orders["is_refund"] & (orders["amount"] > 0)
+    keys = ["customer_id"] + (["channel"] if "channel" in orders.columns else [])
+    return orders.group_by(keys).aggregate(
+        net=orders["amount"].sum(),
+        refunded=-orders["amount"].sum(where=orders["is_refund"]),
+        frequency=orders.count(where=purchase),
+        first_purchase=orders["order_date"].min(where=purchase),
+        last_purchase=orders["order_date"].max(where=purchase),
+        gross=orders["amount"].sum(where=purchase),
+        lines=orders["lines"].sum(where=purchase),
+        min_lines=orders["lines"].min(where=purchase),
+        max_lines=orders["lines"].max(where=purchase),
+    )
+
+
+def transaction_features(
+    config, exclude: dict[str, list] | None = None, as_of=None, con=None, customers: pd.Index | None = None
+) -> pd.DataFrame:
+    """The transaction columns of :func:`cxlib.features.customer_features`, computed by DuckDB.
+
+    The input files are read by the engine (streaming, one pass over the transactions); only
+    per-customer-and-channel rows come back to pandas.
+
+    Parameters
+    ----------
+    config : Config
+        Where the files are and how their columns map (``data.tables``); ``analysis.as_of`` is
+        the analysis date unless ``as_of`` is given (without either: :func:`analysis_date`).
+    exclude : dict, optional
+        Transaction column -> values left out (``segmentation.exclude_transactions``).
+    as_of : Timestamp, optional
+        Analysis date (the whole day counts). Default: the config's.
+    con : ibis.BaseBackend, optional
+        A connection to reuse (:func:`cxlib.engine.connect`).
+    customers : Index, optional
+        The customers to report, in order. Default: the customers file's ids in file order.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``, columns and dtypes as in :func:`cxlib.features.customer_features`:
+        ``recency_days``, ``frequency``, ``monetary``, ``first_purchase``, ``last_purchase``,
+        ``r_score``, ``f_score``, ``m_score``, ``fm_score``, ``rfm_segment``, ``avg_order_value``,
+        ``purchase_interval_days``, ``lines_per_order`` (only when orders differ in their number
+        of lines), ``refunded_amount_share`` and ``share_<channel>`` (with two channels or more).
+
+    Examples
+    --------
+    >>> from cxlib.data._config import load_config  # doctest: +SKIP
+    >>> transaction_features(load_config("configs/demo_small.yaml"))[["frequency", "monetary"]].head()  # doctest: +SKIP
+    """
+    con = con or connect()
+    ids = customers if customers is not None else customer_ids(config, con)
+    tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
+    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
+    long = _frame(to_pandas(customer_channel_expr(orders)))
+    per = long.groupby("customer_id", sort=False).agg(
+        net=("net", "sum"),
+        refunded=("refunded", "sum"),
+        frequency=("frequency", "sum"),
+        first_purchase=("first_purchase", "min"),
+        last_purchase=("last_purchase", "max"),
+        lines=("lines", "sum"),
+        min_lines=("min_lines", "min"),
+        max_lines=("max_lines", "max"),
+    )
+    per["gross"] = long.groupby("customer_id", sort=False)["gross"].sum(min_count=1)
+    per = per.reindex(ids)
+    table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
+    table["recency_days"] = days_since(per["last_purchase"], as_of)
+    table["frequency"] = per["frequency"].fillna(0).astype(int)
+    table["monetary"] = per["net"].fillna(0.0).astype(float)
+    table["first_purchase"] = per["first_purchase"]
+    table["last_purchase"] = per["last_purchase"]
+    out = table.join(rfm_scores(table))
+    frequency = out["frequency"].where(out["frequency"] > 0)
+    gross = per["gross"].astype(float)
+    out["avg_order_value"] = gross / frequency
+    span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
+    out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
+    if per["min_lines"].min() != per["max_lines"].max():  # line-level data: orders differ in lines
+        out["lines_per_order"] = per["lines"].astype(float) / frequency
+    refunded = per["refunded"].astype(float).fillna(0)
+    out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
+    if "channel" in long:
+        out = out.join(_channel_shares(long.loc[long["channel"].notna() & (long["frequency"] > 0)]))
+    return out
+
+
+def analysis_date(config, transactions=None, con=None) -> pd.Timestamp:
+    """``analysis.as_of``, else the day of the latest transaction (as loading decides it).
+
+    Parameters
+    ----------
+    config : Config
+    transactions : ibis.Table, optional
+        Canonical transactions (read from the config when not given).
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    Timestamp
+    """
+    if config.analysis["as_of"] is not None:
+        return pd.Timestamp(config.analysis["as_of"])
+    if transactions is None:
+        transactions = canonical_table(con or connect(), config, "transactions")
+    with quiet():
+        latest = transactions["order_date"].max().to_pandas()
+    return pd.Timestamp(latest).normalize()
+
+
+def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Share of each customer's purchases per channel (as ``cxlib.features._customer._channel_mix``)."""
+    from cxlib.features._customer import _slug
+
+    if counts["channel"].nunique() < 2:
+        return pd.DataFrame(index=pd.Index(counts["customer_id"].unique()))
+    slugs = {c: _slug(c) for c in counts["channel"].unique()}  # each channel once, not each row
+    counts = counts.assign(channel=counts["channel"].map(slugs))
+    wide = counts.pivot_table(
+        index="customer_id", columns="channel", values="frequency", aggfunc="sum", fill_value=0
+    )
+    mix = wide.div(wide.sum(axis=1), axis=0)
+    mix.columns = [f"share_{c}" for c in mix.columns]
+    return mix.rename_axis(columns=None)
+
+
+def customer_ids(config, con=None) -> pd.Index:
+    """The customers file's ids in file order, each once (as loading keeps them)."""
+    con = con or connect()
+    customers = canonical_table(con, config, "customers", dedupe=False)
+    ids = to_pandas(customers.select("customer_id", "file_row").order_by("file_row"))["customer_id"]
+    return pd.Index(ids.dropna().drop_duplicates().to_numpy(dtype=object), name="customer_id")
+
+
+def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.DataFrame:
+    """:func:`cxlib.features.friction_features` before the cut-off ``at``, computed by DuckDB.
+
+    Parameters
+    ----------
+    config : Config
+        Where the customers and interactions files are.
+    at : Timestamp
+        The cut-off: only interactions dated strictly before it are read.
+    long_wait_minutes : float
+        A wait longer than this counts as a long wait.
+    con : ibis.BaseBackend, optional
+        A connection to reuse.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer signed up before ``at`` (customers file order): ``customer_id`` and,
+        with an interactions table, ``support_contacts``, ``complaints``, ``unresolved_complaint``
+        (with a ``resolved`` column), ``long_wait`` (with a ``wait_minutes`` column) and
+        ``cart_abandonments``, as :func:`cxlib.features.friction_features` gives them.
+    """
+    con = con or connect()
+    at = pd.Timestamp(at)
+    customers = canonical_table(con, config, "customers", dedupe=False)
+    customers = customers.select("customer_id", "signup_date", "file_row").order_by("file_row")
+    people = _frame(to_pandas(customers)).dropna(subset=["customer_id"]).drop_duplicates("customer_id")
+    people = people.loc[people["signup_date"] < at]
+    ids = pd.Index(people["customer_id"].to_numpy(dtype=object))
+    out = pd.DataFrame({"customer_id": ids.to_numpy()})
+    events = canonical_table(con, config, "interactions")
+    if events is None:
+        return out
+    months_seen = np.minimum(tenure_months(people["signup_date"], at).to_numpy(), 12.0).clip(min=0.5)
+    counts = _frame(to_pandas(friction_counts_expr(events, at, long_wait_minutes)))
+    counts = counts.set_index("customer_id").reindex(ids).fillna(0)
+    features = {
+        "support_contacts": counts["support_contacts"].to_numpy(float) / months_seen,
+        "complaints": counts["complaints"].to_numpy(float),
+    }
+    if "unresolved" in counts:
+        features["unresolved_complaint"] = (counts["unresolved"].to_numpy() > 0).astype(float)
+    if "long_waits" in counts:
+        features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
+    features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
+    return out.join(pd.DataFrame(features, index=range(len(ids))))
+
+
+def friction_counts_expr(events, at, long_wait_minutes: float = 20):
+    """Per customer: interactions before ``at`` that count as friction (the row-level query).
+
+    Parameters
+    ----------
+    events : ibis.Table
+        Canonical interactions.
+    at : Timestamp
+        Exclusive cut-off; "recent" is the :data:`cxlib.features.YEAR_DAYS` days before it.
+    long_wait_minutes : float
+        A wait longer than this is a long wait.
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, support_contacts (recent), complaints, cart_abandonments (recent) and, with
+        their columns, unresolved (complaints marked not resolved) and long_waits.
+    """
+    at = pd.Timestamp(at)
+    e = events.filter((events["timestamp"] < at.to_pydatetime()) & events["customer_id"].notnull())
+    recent = e["timestamp"] >= (at - pd.Timedelta(days=YEAR_DAYS)).to_pydatetime()
+    kind = e["kind"].lower()
+    complaint = kind == "complaint"
+    metrics = {
+        "support_contacts": e.count(where=(kind == "support_contact") & recent),
+        "complaints": e.count(where=complaint),
+        "cart_abandonments": e.count(where=(kind == "cart_abandoned") & recent),
+    }
+    if "resolved" in e.columns:
+        metrics["unresolved"] = e.count(where=complaint & (e["resolved"] == False))  # noqa: E712
+    if "wait_minutes" in e.columns:
+        metrics["long_waits"] = e.count(where=e["wait_minutes"].fill_null(0) > long_wait_minutes)
+    return e.group_by("customer_id").aggregate(**metrics)
+
+
+def to_pandas(expr) -> pd.DataFrame:
+    """Run an ibis expression and return its rows as pandas.
+
+    The libraries' own deprecation notice is silenced (:func:`cxlib.engine.quiet`).
+    """
+    with quiet():
+        return expr.to_pandas()
+
+
+def _frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Engine results in the pandas path's dtypes: nanosecond timestamps, ids as Python objects."""
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("datetime64[ns]")
+        elif column == "customer_id":
+            frame[column] = frame[column].astype(object)
+    return frame
+
+
+def engine_from_config(config) -> str:
+    """The engine the config selects (``data.engine``): pandas (default), duckdb or spark."""
+    return config.values["data"].get("engine") or "pandas"

@@ -1,0 +1,274 @@
+"""Canonical tables as lazy ibis expressions over the input files: nothing is read until a query runs.
+
+The config's table entries (:meth:`cxlib.data._config.Config.table_spec`) say where each file is
+and which of its columns is which canonical column. :func:`canonical_table` turns one entry into
+an ibis table over the file (CSV or Parquet, read by the engine itself, streaming) with canonical
+names and types, as :func:`cxlib.data._load.load_data` would give them for well-formed data:
+
+- columns are read as text and renamed onto the contract (only plain column names; derivations
+  such as ``{multiply: [Quantity, UnitPrice]}`` are not expressed yet);
+- dates are parsed (ISO, or the entry's ``date_format``), numbers cast, yes/no columns mapped
+  with the loader's vocabulary and the entry's ``true_values``;
+- exact duplicate rows are dropped, and refund amounts are signed negative (as
+  :func:`cxlib.data.sign_refunds`).
+
+An entry this module cannot express raises :class:`EngineUnsupported`, naming what: the caller
+then uses the pandas path, which stays the reference (validation and the problem report are still
+made there).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+from cxlib.data._contract import CONTRACT
+from cxlib.data._parsing import _FALSE, _TRUE
+
+#: Entry keys the engine reads; any other key set in an entry makes it unsupported.
+SUPPORTED_KEYS = frozenset({"path", "columns", "true_values", "date_format"})
+
+#: Words that also mean "not a refund" in ``is_refund`` (as the loader reads them).
+_SALE_WORDS = frozenset({"sale", "purchase", "order"})
+
+
+class EngineUnsupported(NotImplementedError):
+    """The engine cannot express this input yet; use the pandas path (the message says why)."""
+
+
+@contextmanager
+def quiet():
+    """Silence the one notice ibis 12 triggers in DuckDB 2 (``fetch_arrow_table() is deprecated``).
+
+    It is about the two libraries, not the data, and a notebook must print no warning (the runner
+    fails one that writes to stderr), so it is silenced around engine calls and nowhere else.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning
+        )
+        yield
+
+
+def connect():
+    """A fresh in-process DuckDB connection through ibis.
+
+    Returns
+    -------
+    ibis.BaseBackend
+    """
+    import ibis
+
+    return ibis.duckdb.connect()
+
+
+def read_file(con, path: Path | str):
+    """An ibis table over a CSV (every column as text) or Parquet file; nothing is read yet.
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+        From :func:`connect`.
+    path : Path or str
+        ``.csv``/``.txt`` or ``.parquet``/``.pq``.
+
+    Returns
+    -------
+    ibis.Table
+
+    Raises
+    ------
+    EngineUnsupported
+        For any other kind of file (Excel is read by the pandas path).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with quiet():
+        if suffix in (".csv", ".txt"):
+            # the words pandas reads as missing are missing here too, at the reader (cheapest)
+            return con.read_csv(str(path), all_varchar=True, header=True, nullstr=list(NA_TEXT))
+        if suffix in (".parquet", ".pq"):
+            return con.read_parquet(str(path))
+    raise EngineUnsupported(f"{path.name}: the engine reads CSV and Parquet files only")
+
+
+def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe: bool = True):
+    """The configured ``table`` as an ibis table with canonical column names and types.
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+        From :func:`connect`.
+    config : Config
+        The run's config.
+    table : str
+        Canonical table name (``customers``, ``transactions``, ``interactions``, ...).
+    extra : tuple of str
+        File columns kept under their own names (text), e.g. a column named in
+        ``segmentation.exclude_transactions``.
+        Transactions also get ``row_key``: for a row without an order id, a hash of the whole
+        (deduplicated, hence unique) row; missing otherwise.
+    dedupe : bool
+        Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
+        (column ``file_row``, counted on the plain scan, the one step where DuckDB keeps the
+        file's order) and sorts by it, e.g. to list customer ids in file order; the caller then
+        drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of many values
+        becomes a join, which does not keep order on a large file.)
+
+    Returns
+    -------
+    ibis.Table or None
+        None when the config has no such table.
+
+    Raises
+    ------
+    EngineUnsupported
+        When the entry uses what the engine does not express (derivations, Excel, options such as
+        ``drop_missing``), or a mapped column is missing from the file.
+    """
+    import ibis
+
+    spec = config.table_spec(table)
+    if spec is None:
+        return None
+    path = config.table_path(table)
+    if path is None:
+        raise EngineUnsupported(f"{table}: a table without a file (derived) is made by the pandas path")
+    used = [k for k, v in spec.items() if k not in SUPPORTED_KEYS and v not in (None, {}, [], False)]
+    if used:
+        raise EngineUnsupported(f"{table}: the engine does not express {', '.join(sorted(used))} yet")
+    raw = read_file(con, path)
+    csv = path.suffix.lower() in (".csv", ".txt")
+    mapping = _mapping(raw.columns, spec["columns"], table)
+    _check_dates(raw, mapping, table, spec.get("date_format"), csv)
+    for name in extra:
+        if name not in raw.columns:
+            raise KeyError(f"exclude: transactions have no column '{name}'")
+    if dedupe:
+        raw = raw.distinct()  # exact duplicate rows go first, as when loading
+    else:
+        raw = raw.mutate(file_row=ibis.row_number())
+    true_values = {k: {str(v).lower() for v in vals} for k, vals in (spec.get("true_values") or {}).items()}
+    columns = {}
+    for name, source in mapping.items():
+        kind = CONTRACT[table][name][0]
+        columns[name] = _typed(raw[source], kind, name, spec.get("date_format"), true_values.get(name), csv)
+    for name in extra:
+        if name not in columns:
+            columns[name] = _as_read(raw[name]) if csv else raw[name].cast("string")
+    if not dedupe:
+        columns["file_row"] = raw["file_row"]
+    if table == "transactions" and dedupe:
+        # a row without an order id is its own order: after dropping exact duplicates the hash of
+        # the whole row tells such rows apart (no window function, which would stop streaming)
+        whole = ibis.struct({c: raw[c] for c in raw.columns}).hash()
+        has_order = raw[mapping["order_id"]].notnull() if "order_id" in mapping else ibis.literal(False)
+        columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), whole)
+    out = raw.select(**columns)
+    if table == "transactions":
+        refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
+        refund = refund.fill_null(False)
+        out = out.mutate(is_refund=refund, amount=ibis.ifelse(refund, -out["amount"].abs(), out["amount"]))
+    return out if dedupe else out.order_by("file_row")
+
+
+#: Rows of a file whose dates are checked to parse before the engine trusts them.
+DATE_SAMPLE_ROWS = 1_000
+
+
+def _check_dates(raw, mapping: dict, table: str, date_format: str | None, csv: bool) -> None:
+    """Refuse dates the engine would read as missing (the pandas loader infers more formats).
+
+    Only the first :data:`DATE_SAMPLE_ROWS` rows are checked (one cheap query); a date that does
+    not parse would otherwise drop its row silently.
+    """
+    dates = [name for name in mapping if CONTRACT[table][name][0] == "date"]
+    if not dates:
+        return
+    sample = raw.limit(DATE_SAMPLE_ROWS)
+    checks = {}
+    for name in dates:
+        source = sample[mapping[name]]
+        parsed = _typed(source, "date", name, date_format, None, csv)
+        checks[name] = (source.notnull() & parsed.isnull()).sum()
+    with quiet():
+        counts = sample.aggregate(**checks).to_pandas().iloc[0]
+    bad = [f"{table}.{name}" for name in dates if counts[name] > 0]
+    if bad:
+        raise EngineUnsupported(
+            f"{', '.join(bad)}: dates the engine does not read (it reads ISO dates, or the entry's "
+            "date_format); the pandas path infers the format"
+        )
+
+
+def _mapping(file_columns, columns: dict, table: str) -> dict[str, str]:
+    """Canonical name -> file column: the entry's mapping, then names that already match."""
+    import re
+
+    def norm(name):
+        return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+    mapping = {}
+    for name, source in (columns or {}).items():
+        if not isinstance(source, str):
+            raise EngineUnsupported(f"{table}.{name}: derived columns are made by the pandas path")
+        if source not in file_columns:
+            raise EngineUnsupported(f"{table}.{name}: the file has no column '{source}'")
+        mapping[name] = source
+    by_norm = {norm(c): c for c in file_columns}
+    for name in CONTRACT[table]:
+        if name not in mapping and norm(name) in by_norm and by_norm[norm(name)] not in mapping.values():
+            mapping[name] = by_norm[norm(name)]
+    return mapping
+
+
+#: Fields pandas reads as missing (``pandas.read_csv`` defaults), so the engine reads them so too.
+NA_TEXT = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+
+
+def _as_read(column):
+    """A text field as the pandas reader gives it: leading spaces skipped.
+
+    The words pandas reads as missing are already missing (:func:`read_file`); a Parquet file's
+    text is taken as it is, as pandas does.
+    """
+    return column.lstrip()
+
+
+def _yes_no(low, trues: set, falses: set | None):
+    """True for a word of ``trues``, False for one of ``falses`` (None: any other value), else missing.
+
+    Written as a chain of comparisons: DuckDB turns an ``IN`` list (or a list membership test) into
+    a join, which is slower here and loses the file's row order.
+    """
+    import ibis
+
+    cases = [(low == word, True) for word in sorted(trues)]
+    if falses is None:
+        cases.append((low.notnull(), False))
+    else:
+        cases += [(low == word, False) for word in sorted(falses)]
+    return ibis.cases(*cases, else_=ibis.null("boolean"))
+
+
+def _typed(column, kind: str, name: str, date_format: str | None, true_values: set | None, csv: bool):
+    """A raw column in its canonical type (values that do not parse become missing)."""
+    text = _as_read(column) if csv and column.type().is_string() else column
+    if kind == "date":
+        if column.type().is_timestamp() or column.type().is_date():
+            return column.cast("timestamp")
+        return text.as_timestamp(date_format) if date_format else text.try_cast("timestamp")
+    if kind in ("number", "money", "rating", "count"):
+        return text.try_cast("float64")
+    if kind == "bool":
+        if column.type().is_boolean():
+            return column
+        low = column.cast("string").strip().lower()
+        trues = _TRUE | (true_values or set())
+        falses = _FALSE | (_SALE_WORDS if name == "is_refund" else set())
+        return _yes_no(low, trues, None if true_values else falses)  # listed trues: all else is False
+    return text.cast("string")
