@@ -1,0 +1,440 @@
+"""Loading and validating large inputs in DuckDB, giving exactly what the pandas loader gives.
+
+:func:`load_data_engine` is :func:`cxlib.data.load_data` for ``data.engine: duckdb``. DuckDB reads
+each CSV or Parquet file (streaming, on every core), types every column as the pandas loader
+(:func:`cxlib.data._load.load_data_pandas`) does, and checks the data contract in the same pass;
+only data that passes every rule is converted to pandas (through Arrow), in the pandas loader's
+dtypes, row order and index, and finished by the pandas loader's own steps (``_tidy``, the
+readiness checks, the dropped-rows records), so the result is equal field by field.
+
+Rules run as queries (:mod:`cxlib.engine._rules`, one pass per file, plus a few queries across
+rows and tables):
+
+- values present but not parsed (``coerce_date``, ``coerce_number``, ``coerce_bool``);
+- required values missing (``not_nullable``), required columns missing (``column_in_dataframe``),
+  mapped columns the file does not have, contractual churn without a churn column;
+- ``nps_range``, ``csat_range``, ``rating_range``, ``non_negative`` (waits), ``amount_limit``,
+  ``group_values``, ``negative_not_refund``, ``churn_after_signup``;
+- ``not_after_as_of`` (and dates outside what pandas can hold), ``empty_table``;
+- exact duplicate rows (a hash of the typed row, confirmed in pandas on the few candidates),
+  then ``field_uniqueness`` of customer ids and ``known_customer`` (ids in every other table
+  that are not customers);
+- ``engine_format``: values that DuckDB could read differently from pandas (see
+  :mod:`cxlib.engine._rules`).
+
+Whenever a query finds a problem, the data are loaded again by the pandas loader, so the problem
+report is the pandas loader's by construction and nothing is accepted that it would reject. So are
+inputs the engine does not express (:class:`cxlib.engine.EngineUnsupported`): Excel files, text
+encodings other than UTF-8, derived columns (``{multiply: ...}``, ``{value: ...}``, ...),
+``recode``, ``tenure``, ``drop_missing``, ``id: row_number``, customers ``from_transactions``, a
+``date_format`` with directives other than ``%Y %m %d %H %M %S``, Parquet columns of other types
+(time zones, decimals, nested), and files DuckDB cannot read as pandas does (short or long rows, a
+title row). Dates written day-first or month-first without a ``date_format`` are not ISO dates,
+hence ``engine_format``. Each fallback writes one line to the ``cxlib.engine._load`` logger (level
+INFO), naming the table, column and rule.
+
+The readiness checks (:func:`cxlib.data.check_readiness`) run on the pandas tables as for the
+pandas loader (their errors raise :class:`cxlib.exceptions.DataValidationError` directly: same
+function, same tables), except that the count of buyers is a query.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxlib.data._config import TABLES, Config
+from cxlib.data._contract import RULES
+from cxlib.data._dropped import DroppedRows, without_churn_outcome
+from cxlib.data._load import (
+    CustomerData,
+    _as_of,
+    _churn_columns_problem,
+    _drop_exact_duplicates,
+    _fingerprint_key,
+    _tidy,
+    derived_dates,
+    map_columns,
+    missing_sources,
+)
+from cxlib.data._readers import sha256
+from cxlib.data._readiness import check_readiness
+from cxlib.engine._rules import (
+    FLOAT,
+    FORMAT,
+    FRAME_RULE,
+    MISSING,
+    RULE,
+    UNPARSED,
+    ColumnPlan,
+    TablePlan,
+    csv_source,
+    kind_of,
+    literal,
+    quote,
+    table_plan,
+)
+from cxlib.engine._tables import EngineUnsupported
+from cxlib.exceptions import DataValidationError
+
+log = logging.getLogger(__name__)
+
+#: Entry keys the engine loader reads; any other key set in an entry makes the entry unsupported.
+LOAD_KEYS = frozenset({"path", "columns", "true_values", "date_format", "separator", "encoding", "sheet"})
+
+#: Dates pandas can hold (nanoseconds since 1970 in 64 bits), with a margin.
+_DATE_RANGE = (np.datetime64("1678-01-01"), np.datetime64("2262-01-01"))
+
+_CSV = (".csv", ".txt")
+_PARQUET = (".parquet", ".pq")
+
+
+class Fallback(Exception):
+    """A query found a problem (or an input the engine cannot read as pandas does): pandas loads it."""
+
+
+def load_data_engine(config: Config) -> CustomerData:
+    """Load and validate every configured table in DuckDB; exactly :func:`cxlib.data.load_data`'s result.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`cxlib.data.load_config`.
+
+    Returns
+    -------
+    CustomerData
+        Equal, field by field, to what the pandas loader gives for the same config.
+
+    Raises
+    ------
+    DataValidationError
+        With exactly the pandas loader's errors and warnings: any data that break a rule are
+        loaded (and reported) by the pandas loader, whose report this is.
+
+    Examples
+    --------
+    >>> data = load_data_engine(load_config("configs/demo_small.yaml"))  # doctest: +SKIP
+    """
+    import duckdb
+
+    from cxlib.data._load import load_data_pandas
+
+    try:
+        return _EngineLoad(config).load()
+    except (EngineUnsupported, Fallback, duckdb.Error) as why:
+        reason = str(why).splitlines()[0] if str(why) else type(why).__name__
+        log.info("data.engine duckdb hands this data to the pandas loader: %s", reason)
+    return load_data_pandas(config)
+
+
+def _entry_problem(table: str, spec: dict, path: Path | None) -> str | None:
+    """Why the engine does not express a table entry, or None."""
+    if spec["from_transactions"]:
+        return f"{table}: from_transactions is made by the pandas loader"
+    used = [k for k, v in spec.items() if k not in LOAD_KEYS and v not in (None, {}, [], False)]
+    if used:
+        return f"{table}: the engine does not express {', '.join(sorted(used))}"
+    if any(not isinstance(source, str) for source in (spec["columns"] or {}).values()):
+        return f"{table}: derived columns are made by the pandas loader"
+    if (spec.get("encoding") or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return f"{table}: the engine reads UTF-8 text only"
+    if len(spec.get("separator") or ",") != 1:
+        return f"{table}: the engine reads one-character separators only"
+    name = path.name.lower() if path else ""
+    if not (name.endswith(_CSV) or name.endswith(_PARQUET) or name.endswith(tuple(s + ".gz" for s in _CSV))):
+        return f"{table}: the engine reads CSV and Parquet files only ({path.name if path else 'no file'})"
+    return None
+
+
+class _EngineLoad:
+    """One load: the DuckDB connection, each table's query, its Arrow result and its pandas frame."""
+
+    def __init__(self, config: Config):
+        import duckdb
+
+        self.config = config
+        self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")  # a notebook must write nothing to stderr
+        self.plans: dict[str, TablePlan] = {}
+        self.arrow: dict = {}
+        self.flags: dict[str, dict[str, int]] = {}
+
+    def load(self) -> CustomerData:
+        config = self.config
+        entries = {}
+        for table in TABLES:
+            spec = config.table_spec(table)
+            if spec is None:
+                continue
+            path = config.table_path(table)
+            problem = _entry_problem(table, spec, path)
+            if problem:
+                raise EngineUnsupported(problem)
+            if not path.is_file() or path.stat().st_size == 0:
+                raise Fallback(f"{table}: {path.name} is missing, a folder or empty")
+            entries[table] = (spec, path)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it overlaps the queries
+            digests = {table: pool.submit(sha256, path) for table, (_, path) in entries.items()}
+            for table, (spec, path) in entries.items():
+                self._read(table, spec, path)
+            as_of = self._as_of()
+            self._check_dates(as_of)
+            frames, notes, dropped = self._frames()
+            self._check_ids(frames)
+            fingerprints = {
+                _fingerprint_key(table, path): digests[table].result() for table, (_, path) in entries.items()
+            }
+        derived = {}
+        for table, (spec, _) in entries.items():
+            derived.update(derived_dates(table, spec))
+        tables, tidy_notes = _tidy(frames) if "customers" in frames else (frames, [])
+        errors, warnings = check_readiness(config, frames, tables, as_of, set(), buyers=self._buyers())
+        if errors:
+            raise DataValidationError(errors, warnings)
+        if config.analysis["churn"]["definition"] == "inactivity":
+            dropped = without_churn_outcome(dropped)
+        return CustomerData(
+            tables=tables,
+            as_of=as_of,
+            notes=notes + tidy_notes,
+            fingerprints=fingerprints,
+            warnings=warnings,
+            dropped=dropped,
+            derived_columns=derived,
+        )
+
+    # ---- reading and the per-row rules ---------------------------------------------------------------
+
+    def _read(self, table: str, spec: dict, path: Path) -> None:
+        csv = not path.name.lower().endswith(_PARQUET)
+        if csv:
+            names = _csv_header(path, spec, table)
+            source = csv_source(path, names, spec.get("separator") or ",")
+            types = dict.fromkeys(names, "VARCHAR")
+        else:
+            source = f"read_parquet({literal(str(path))})"
+            types = _parquet_types(self.con, source, path, table)
+            names = list(types)
+        columns = self._columns(table, spec, path, names, types)
+        plan = table_plan(table, source, columns, csv, spec)
+        result = self.con.sql(plan.sql).to_arrow_table()
+        if result.num_rows == 0:
+            raise Fallback(f"{table}: table has no rows (empty_table)")
+        flags = {
+            column.name: int(np.bitwise_or.reduce(result.column(f"__flag{i}").to_numpy()))
+            for i, column in enumerate(columns)
+        }
+        problems = [_flag_problem(table, column, flags[column.name]) for column in columns]
+        problems = [p for p in problems if p]
+        if problems:
+            raise Fallback("; ".join(problems))
+        self.plans[table], self.arrow[table], self.flags[table] = plan, result, flags
+
+    def _columns(self, table, spec, path, names, types) -> list[ColumnPlan]:
+        """The pandas loader's output columns (names, order, sources), found by its own mapping code."""
+        missing = missing_sources(names, table, spec, path.name)
+        if missing:
+            raise Fallback(" ".join(missing.values()))
+        header = pd.DataFrame([names], columns=names)  # each cell holds its column's name
+        mapped = map_columns(header, table, spec, self.config.analysis["as_of"])
+        columns = []
+        for name in mapped.columns:
+            source = str(mapped[name].iloc[0])
+            kind, required = kind_of(table, str(name))
+            columns.append(ColumnPlan(str(name), source, kind, required, source_type=types[source]))
+        present = {c.name for c in columns}
+        absent = [
+            name for name, (_, required) in _contract(table).items() if required and name not in present
+        ]
+        if absent:
+            raise Fallback(f"{table}.{absent[0]}: required column is missing (column_in_dataframe)")
+        if table == "customers" and _churn_columns_problem(self.config, present, {}):
+            raise Fallback("customers: contractual churn without churn_date or churned")
+        return columns
+
+    # ---- rules across rows and tables --------------------------------------------------------------
+
+    def _as_of(self) -> pd.Timestamp | None:
+        if self.config.analysis["as_of"] is not None or "transactions" not in self.arrow:
+            return _as_of(self.config, {})
+        latest = self.arrow["transactions"].column("order_date")
+        import pyarrow.compute as pc
+
+        return pd.Timestamp(pc.max(latest).as_py()).normalize()
+
+    def _check_dates(self, as_of) -> None:
+        import pyarrow.compute as pc
+
+        end = (
+            None
+            if as_of is None
+            else (pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)).to_datetime64()
+        )
+        found = []
+        for table, plan in self.plans.items():
+            for column in plan.columns:
+                if column.kind != "date":
+                    continue
+                bounds = pc.min_max(self.arrow[table].column(column.name))
+                low, high = bounds["min"].as_py(), bounds["max"].as_py()
+                if low is None:
+                    continue
+                low, high = np.datetime64(low), np.datetime64(high)
+                if low < _DATE_RANGE[0] or high >= _DATE_RANGE[1]:
+                    found.append(f"{table}.{column.name}: dates pandas cannot hold (engine_format)")
+                elif end is not None and high >= end:
+                    found.append(f"{table}.{column.name}: dates after the as-of date (not_after_as_of)")
+        if found:
+            raise Fallback("; ".join(found))
+
+    def _frames(self) -> tuple[dict[str, pd.DataFrame], list[str], list[DroppedRows]]:
+        """Each table in pandas, exact duplicates dropped as the pandas loader drops them."""
+        frames, notes, dropped = {}, [], []
+        for table, plan in self.plans.items():
+            frame = _to_pandas(plan, self.arrow[table], self.flags[table])
+            frames[table] = _drop_exact_duplicates(
+                frame, table, notes, dropped, _duplicates(frame, self.arrow[table].column("__row_hash"))
+            )
+        return frames, notes, dropped
+
+    def _check_ids(self, frames: dict[str, pd.DataFrame]) -> None:
+        if "customers" not in frames:
+            return
+        customers = frames["customers"]
+        if not customers["customer_id"].is_unique:
+            raise Fallback("customers.customer_id: ids are duplicated (field_uniqueness)")
+        self.con.register("__customers", self.arrow["customers"])
+        found = []
+        for table, plan in self.plans.items():
+            if table == "customers":
+                continue
+            self.con.register(f"__{table}", self.arrow[table])
+            for column in plan.columns:
+                if column.name not in ("customer_id", "referrer_id", "referred_id"):
+                    continue
+                unknown = self.con.sql(
+                    f"SELECT count(*) FROM __{table} AS t ANTI JOIN __customers AS c "
+                    f"ON t.{quote(column.name)} = c.customer_id WHERE t.{quote(column.name)} IS NOT NULL"
+                ).fetchall()[0][0]
+                if unknown:
+                    found.append(f"{table}.{column.name}: {unknown:,} ids are not customers (known_customer)")
+        if found:
+            raise Fallback("; ".join(found))
+
+    def _buyers(self) -> int | None:
+        """Customers with at least ``segmentation.min_orders`` purchases (as the readiness check counts)."""
+        if "transactions" not in self.plans:
+            return None
+        names = {c.name for c in self.plans["transactions"].columns}
+        refund = "coalesce(is_refund, false)" if "is_refund" in names else "amount < 0"
+        order = "order_id" if "order_id" in names else "CAST(order_date AS DATE)"
+        self.con.register("__sales", self.arrow["transactions"])
+        # DISTINCT keeps a missing order as one order, as pandas' drop_duplicates does
+        return self.con.sql(
+            f"SELECT count(*) FROM (SELECT customer_id, count(*) AS orders FROM (SELECT DISTINCT "
+            f"customer_id, {order} FROM __sales WHERE NOT {refund} AND amount > 0) GROUP BY customer_id) "
+            f"WHERE orders >= {int(self.config.values['segmentation']['min_orders'])}"
+        ).fetchall()[0][0]
+
+
+def _contract(table: str) -> dict:
+    from cxlib.data._contract import CONTRACT
+
+    return CONTRACT[table]
+
+
+def _csv_header(path: Path, spec: dict, table: str) -> list[str]:
+    """The column names pandas reads from the header (read alone; pandas names repeats ``a.1``)."""
+    from cxlib.data._readers import _check_header
+    from cxlib.exceptions import InputFileError
+
+    try:
+        header = pd.read_csv(
+            path,
+            dtype=str,
+            sep=spec.get("separator") or ",",
+            encoding="utf-8-sig",
+            compression="infer",
+            skipinitialspace=True,
+            nrows=0,
+        )
+        _check_header(header, f"{table}: {path.name}")
+    except (ValueError, UnicodeDecodeError, InputFileError, pd.errors.ParserError) as err:
+        raise Fallback(
+            f"{table}: pandas reads {path.name}'s header as a problem ({type(err).__name__})"
+        ) from err
+    names = [str(c) for c in header.columns]
+    if len(names) < 2:
+        raise Fallback(f"{table}: {path.name} reads as one column (another separator?)")
+    return names
+
+
+def _parquet_types(con, source: str, path: Path, table: str) -> dict[str, str]:
+    """Column -> DuckDB type of a Parquet file (time stamps of any unit as ``TIMESTAMP``)."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    index = (schema.pandas_metadata or {}).get("index_columns", [])
+    if any(not isinstance(i, dict) for i in index):  # pandas restores a stored index: row numbers change
+        raise EngineUnsupported(f"{table}: {path.name} stores a pandas index")
+    described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    types = {}
+    for name, kind, *_ in described:
+        kind = str(kind)
+        types[name] = "TIMESTAMP" if kind.startswith("TIMESTAMP") and "TIME ZONE" not in kind else kind
+    return types
+
+
+def _flag_problem(table: str, column: ColumnPlan, flags: int) -> str | None:
+    """The rules a column's flags say it breaks, as one readable fragment (None when none)."""
+    rules = []
+    if flags & UNPARSED:
+        rules.append({"date": "coerce_date", "number": "coerce_number", "bool": "coerce_bool"}[column.kind])
+    if flags & MISSING:
+        rules.append("not_nullable")
+    if flags & RULE:
+        rules.append(column.rules[0])
+    if flags & FRAME_RULE:
+        rules.append(column.rules[-1])
+    if flags & FORMAT:
+        rules.append("engine_format")
+    if not rules:
+        return None
+    what = "; ".join(RULES[r][0] if r in RULES else "values the engine may read unlike pandas" for r in rules)
+    return f"{table}.{column.name}: {what} ({', '.join(rules)})"
+
+
+def _to_pandas(plan: TablePlan, result, flags: dict[str, int]) -> pd.DataFrame:
+    """The query's rows as the pandas loader's typed frame (row ``i`` is the file's data row ``i``)."""
+    import pyarrow as pa
+
+    names = [c.name for c in plan.columns]
+    frame = result.select(names).to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    for column in plan.columns:
+        values = frame[column.name]
+        if column.kind == "number" and plan.csv:
+            whole = not flags[column.name] & FLOAT and not values.isna().any()
+            frame[column.name] = values.astype("int64") if whole else values.astype("float64")
+        elif column.kind == "date" and column.source_type != "TIMESTAMP":
+            frame[column.name] = values.astype("datetime64[ns]")
+        elif column.kind == "extra" and plan.csv and values.isna().any():
+            frame[column.name] = values.where(values.notna(), np.nan)  # pandas' reader gives NaN
+    return frame
+
+
+def _duplicates(frame: pd.DataFrame, hashes) -> pd.Series:
+    """``frame.duplicated()``, computed on the few rows whose typed-row hash repeats."""
+    values = hashes.to_numpy()
+    ordered = np.sort(values)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    duplicates = np.zeros(len(frame), dtype=bool)
+    if len(repeated):
+        position = np.minimum(np.searchsorted(repeated, values), len(repeated) - 1)
+        candidates = np.flatnonzero(repeated[position] == values)
+        duplicates[candidates] = frame.iloc[candidates].duplicated().to_numpy()
+    return pd.Series(duplicates, index=frame.index)
