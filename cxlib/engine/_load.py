@@ -215,12 +215,14 @@ class _EngineLoad:
         if csv:
             names = _csv_header(path, spec, table)
             source = csv_source(path, names, spec.get("separator") or ",")
-            types = dict.fromkeys(names, "VARCHAR")
+            types, units = dict.fromkeys(names, "VARCHAR"), {}
         else:
             source = f"read_parquet({literal(str(path))})"
-            types = _parquet_types(self.con, source, path, table)
+            types, units = _parquet_types(self.con, source, path, table)
             names = list(types)
         columns = self._columns(table, spec, path, names, types)
+        for column in columns:
+            column.unit = units.get(column.source, "ns")
         plan = table_plan(table, source, columns, csv, spec)
         result = self.con.sql(plan.sql).to_arrow_table()
         if result.num_rows == 0:
@@ -239,7 +241,7 @@ class _EngineLoad:
         """The pandas loader's output columns (names, order, sources), found by its own mapping code."""
         missing = missing_sources(names, table, spec, path.name)
         if missing:
-            raise Fallback(" ".join(missing.values()))
+            raise Fallback(" ".join(missing.values()) + " (mapped_column_missing)")
         header = pd.DataFrame([names], columns=names)  # each cell holds its column's name
         mapped = map_columns(header, table, spec, self.config.analysis["as_of"])
         columns = []
@@ -374,11 +376,16 @@ def _csv_header(path: Path, spec: dict, table: str) -> list[str]:
     return names
 
 
-def _parquet_types(con, source: str, path: Path, table: str) -> dict[str, str]:
-    """Column -> DuckDB type of a Parquet file (time stamps of any unit as ``TIMESTAMP``)."""
+def _parquet_types(con, source: str, path: Path, table: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Column -> DuckDB type of a Parquet file, and each time stamp column's unit (pandas keeps it).
+
+    Time stamps of any unit are typed ``TIMESTAMP``.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
+    units = {f.name: f.type.unit for f in schema if pa.types.is_timestamp(f.type)}
     index = (schema.pandas_metadata or {}).get("index_columns", [])
     if any(not isinstance(i, dict) for i in index):  # pandas restores a stored index: row numbers change
         raise EngineUnsupported(f"{table}: {path.name} stores a pandas index")
@@ -387,7 +394,7 @@ def _parquet_types(con, source: str, path: Path, table: str) -> dict[str, str]:
     for name, kind, *_ in described:
         kind = str(kind)
         types[name] = "TIMESTAMP" if kind.startswith("TIMESTAMP") and "TIME ZONE" not in kind else kind
-    return types
+    return types, units
 
 
 def _flag_problem(table: str, column: ColumnPlan, flags: int) -> str | None:
@@ -420,8 +427,9 @@ def _to_pandas(plan: TablePlan, result, flags: dict[str, int]) -> pd.DataFrame:
         if column.kind == "number" and plan.csv:
             whole = not flags[column.name] & FLOAT and not values.isna().any()
             frame[column.name] = values.astype("int64") if whole else values.astype("float64")
-        elif column.kind == "date" and column.source_type != "TIMESTAMP":
-            frame[column.name] = values.astype("datetime64[ns]")
+        elif column.kind == "date" or column.source_type == "TIMESTAMP":
+            unit = column.unit if column.source_type == "TIMESTAMP" else "ns"  # parsed dates are ns
+            frame[column.name] = values.astype(f"datetime64[{unit}]")
         elif column.kind == "extra" and plan.csv and values.isna().any():
             frame[column.name] = values.where(values.notna(), np.nan)  # pandas' reader gives NaN
     return frame

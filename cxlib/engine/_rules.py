@@ -76,6 +76,7 @@ class ColumnPlan:
     required: bool = False
     rules: list[str] = field(default_factory=list)  # rule names of the RULE and FRAME_RULE bits
     source_type: str = "VARCHAR"
+    unit: str = "ns"  # the resolution pandas gives a Parquet time stamp column (its own)
 
 
 @dataclass
