@@ -77,6 +77,7 @@ _WHERE = {
     "TOUCHPOINT_CORRELATION": "_synth",
     "WEIBULL_SHAPE": "_synth",
     "age_hazard_ratio": "_synth",
+    "buyers_needed": "_readiness",
     "check_readiness": "_readiness",
     "check_sections": "_config_schema",
     "check_table_entry": "_config_checks",

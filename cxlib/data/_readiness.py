@@ -198,6 +198,11 @@ def _numeric_values(customers: pd.DataFrame, name: str, errors: list[str]) -> No
     values = customers[name]
     if pd.api.types.is_numeric_dtype(values):
         return
+    try:  # every value reads as a number as it is (spaces around numbers are read too): none is bad
+        pd.to_numeric(values)
+        return
+    except (ValueError, TypeError):
+        pass
     text = values.astype("string").str.strip()
     bad = text.notna() & (text != "") & pd.to_numeric(text, errors="coerce").isna()
     if bad.any():
@@ -333,9 +338,8 @@ def _segmentation_buyers(
 ) -> None:
     settings = config.values["segmentation"]
     most = settings["n_segments"] or max(settings["k_range"])
-    # a segment smaller than analysis.min_group_size is suppressed: each must be able to reach it
     per_segment = max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"])
-    needed = per_segment * most
+    needed = buyers_needed(config)
     if buyers is None:
         buyers = count_buyers(transactions, settings["min_orders"])
     if buyers < needed:
@@ -348,6 +352,16 @@ def _segmentation_buyers(
             + (" or analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
             + ", or supply more transaction history."
         )
+
+
+def buyers_needed(config: Config) -> int:
+    """Buyers (customers with ``segmentation.min_orders`` purchases) the segmentation needs.
+
+    A segment smaller than ``analysis.min_group_size`` is suppressed: each must be able to reach it.
+    """
+    settings = config.values["segmentation"]
+    most = settings["n_segments"] or max(settings["k_range"])
+    return max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"]) * most
 
 
 def count_buyers(transactions: pd.DataFrame, min_orders: int) -> int:

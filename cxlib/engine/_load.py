@@ -62,7 +62,7 @@ from cxlib.data._load import (
     missing_sources,
 )
 from cxlib.data._readers import sha256
-from cxlib.data._readiness import check_readiness
+from cxlib.data._readiness import buyers_needed, check_readiness
 from cxlib.engine._rules import (
     FLOAT,
     FORMAT,
@@ -88,6 +88,12 @@ LOAD_KEYS = frozenset({"path", "columns", "true_values", "date_format", "separat
 
 #: Dates pandas can hold (nanoseconds since 1970 in 64 bits), with a margin.
 _DATE_RANGE = (np.datetime64("1678-01-01"), np.datetime64("2262-01-01"))
+
+#: Columns whose ids must be customers' ids (``known_customer``).
+_FOREIGN_IDS = ("customer_id", "referrer_id", "referred_id")
+
+#: Transactions in which buyers are counted first (:meth:`_EngineLoad._buyers`).
+_BUYERS_FIRST_ROWS = 200_000
 
 _CSV = (".csv", ".txt")
 _PARQUET = (".parquet", ".pq")
@@ -223,7 +229,8 @@ class _EngineLoad:
         columns = self._columns(table, spec, path, names, types)
         for column in columns:
             column.unit = units.get(column.source, "ns")
-        plan = table_plan(table, source, columns, csv, spec)
+        known = frozenset(_FOREIGN_IDS) if table != "customers" and "customers" in self.plans else frozenset()
+        plan = table_plan(table, source, columns, csv, spec, known)
         result = self.con.sql(plan.sql).to_arrow_table()
         if result.num_rows == 0:
             raise Fallback(f"{table}: table has no rows (empty_table)")
@@ -317,7 +324,7 @@ class _EngineLoad:
                 continue
             self.con.register(f"__{table}", self.arrow[table])
             for column in plan.columns:
-                if column.name not in ("customer_id", "referrer_id", "referred_id"):
+                if column.name not in _FOREIGN_IDS:
                     continue
                 unknown = self.con.sql(
                     f"SELECT count(*) FROM __{table} AS t ANTI JOIN __customers AS c "
@@ -329,19 +336,29 @@ class _EngineLoad:
             raise Fallback("; ".join(found))
 
     def _buyers(self) -> int | None:
-        """Customers with at least ``segmentation.min_orders`` purchases (as the readiness check counts)."""
+        """Customers with at least ``segmentation.min_orders`` purchases, as the readiness check counts.
+
+        Counted first in the file's first rows: more rows only add purchases, so when they already
+        hold the buyers the segmentation needs, the data pass that check (and the exact count, only
+        shown when they do not, is not needed).
+        """
         if "transactions" not in self.plans:
             return None
         names = {c.name for c in self.plans["transactions"].columns}
         refund = "coalesce(is_refund, false)" if "is_refund" in names else "amount < 0"
         order = "order_id" if "order_id" in names else "CAST(order_date AS DATE)"
-        self.con.register("__sales", self.arrow["transactions"])
-        # DISTINCT keeps a missing order as one order, as pandas' drop_duplicates does
-        return self.con.sql(
-            f"SELECT count(*) FROM (SELECT customer_id, count(*) AS orders FROM (SELECT DISTINCT "
-            f"customer_id, {order} FROM __sales WHERE NOT {refund} AND amount > 0) GROUP BY customer_id) "
-            f"WHERE orders >= {int(self.config.values['segmentation']['min_orders'])}"
-        ).fetchall()[0][0]
+        transactions = self.arrow["transactions"]
+        for rows in (_BUYERS_FIRST_ROWS, transactions.num_rows):
+            self.con.register("__sales", transactions.slice(0, rows))
+            # DISTINCT keeps a missing order as one order, as pandas' drop_duplicates does
+            buyers = self.con.sql(
+                f"SELECT count(*) FROM (SELECT customer_id, count(*) AS orders FROM (SELECT DISTINCT "
+                f"customer_id, {order} FROM __sales WHERE NOT {refund} AND amount > 0) GROUP BY customer_id) "
+                f"WHERE orders >= {int(self.config.values['segmentation']['min_orders'])}"
+            ).fetchall()[0][0]
+            if buyers >= buyers_needed(self.config) or rows >= transactions.num_rows:
+                return buyers
+        return buyers
 
 
 def _contract(table: str) -> dict:
@@ -420,8 +437,14 @@ def _to_pandas(plan: TablePlan, result, flags: dict[str, int]) -> pd.DataFrame:
     """The query's rows as the pandas loader's typed frame (row ``i`` is the file's data row ``i``)."""
     import pyarrow as pa
 
-    names = [c.name for c in plan.columns]
-    frame = result.select(names).to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    data = {}
+    for column in plan.columns:
+        values = result.column(column.name)
+        if pa.types.is_boolean(values.type):
+            data[column.name] = values.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+        else:  # interning repeated words (channels, plans) saves memory; ids are mostly distinct
+            data[column.name] = values.to_pandas(deduplicate_objects=column.kind != "id")
+    frame = pd.DataFrame(data)
     for column in plan.columns:
         values = frame[column.name]
         if column.kind == "number" and plan.csv:

@@ -245,7 +245,9 @@ def kind_of(table: str, name: str) -> tuple[str, bool]:
     return "extra", False
 
 
-def table_plan(table: str, source: str, columns: list[ColumnPlan], csv: bool, spec: dict) -> TablePlan:
+def table_plan(
+    table: str, source: str, columns: list[ColumnPlan], csv: bool, spec: dict, known: frozenset = frozenset()
+) -> TablePlan:
     """The one query that types and checks ``table`` (see the module docstring).
 
     Parameters
@@ -260,6 +262,9 @@ def table_plan(table: str, source: str, columns: list[ColumnPlan], csv: bool, sp
         Whether the file is text (every raw value VARCHAR, pandas' reader rules apply).
     spec : dict
         The table's config entry (``true_values``, ``date_format``).
+    known : frozenset of str
+        Id columns whose every value is later matched exactly against the customers' ids (whose
+        own spaces are checked): a spaced id cannot match, so its spaces need no check here.
 
     Returns
     -------
@@ -274,7 +279,7 @@ def table_plan(table: str, source: str, columns: list[ColumnPlan], csv: bool, sp
         raw = quote(plan.source)
         if raw not in raws:
             raws.append(raw)
-        typing = _typed(plan, raw, i, csv, spec)
+        typing = _Typing(raw) if plan.name in known and plan.kind == "id" else _typed(plan, raw, i, csv, spec)
         helpers.update(typing.helpers)
         name = quote(plan.name)
         typed.append(f"{typing.typed} AS {name}")
