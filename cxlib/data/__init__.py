@@ -93,6 +93,7 @@ _WHERE = {
     "describe_schema": "_config_schema",
     "dropped_outcomes": "_dropped",
     "dropped_record": "_dropped",
+    "duplicates_note": "_load",
     "generate": "_synth",
     "input_fingerprints": "_load",
     "load_config": "_config",

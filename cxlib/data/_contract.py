@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:  # pandera is imported where pandas validates: loading in DuckDB needs none of it
+    import pandera.pandas as pa
 
 #: Canonical columns: name -> (kind, required). Kinds: id, date, number, bool, text.
 CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
@@ -160,6 +163,8 @@ def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
     Types are parsed in :func:`cxlib.data._parsing.parse_types` (vectorised): pandera's coercion reports
     failure cases by re-parsing every value one at a time, which takes minutes on a million rows.
     """
+    import pandera.pandas as pa
+
     spec = _columns_of(table, columns)
     return pa.DataFrameSchema(
         {name: pa.Column(nullable=True, required=True) for name, (_, req) in spec.items() if req}, name=table
@@ -185,6 +190,8 @@ def type_problems(table: str, column: str, kind: str, raw: pd.Series, parsed: pd
 
 def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
     """Stage 2 schema: value rules on typed data (ranges, uniqueness, references, dates)."""
+    import pandera.pandas as pa
+
     spec = _columns_of(table, columns)
     # a timestamp on the as-of day itself is not "after" it
     end_of_as_of = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1) if as_of is not None else None
@@ -296,6 +303,8 @@ def _rule_name(check: str) -> str | None:
 
 def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, as_of=None):
     """Validate ``frame`` lazily; return (validated frame or None, problems)."""
+    import pandera.pandas as pa
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pandera's own concat of failure cases
         try:

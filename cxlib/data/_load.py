@@ -437,10 +437,21 @@ def _drop_exact_duplicates(
     duplicates = frame.duplicated() if duplicates is None else duplicates
     if not duplicates.any():
         return frame
-    notes.append(f"{table}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+    notes.append(duplicates_note(table, int(duplicates.sum())))
     if records is not None:
         records.append(dropped_record(table, "duplicate", (), frame.loc[duplicates]))
     return frame.loc[~duplicates]
+
+
+def duplicates_note(table: str, rows: int) -> str:
+    """The data-health note on exact duplicate rows dropped from ``table``.
+
+    Examples
+    --------
+    >>> duplicates_note("transactions", 1200)
+    'transactions: dropped 1,200 exact duplicate rows'
+    """
+    return f"{table}: dropped {rows:,} exact duplicate rows"
 
 
 def _churn_columns_problem(config: Config, columns, unmapped: dict[str, str]) -> list[str]:

@@ -49,15 +49,15 @@ import pandas as pd
 
 from cxlib.data._config import TABLES, Config
 from cxlib.data._contract import RULES
-from cxlib.data._dropped import DroppedRows, without_churn_outcome
+from cxlib.data._dropped import DroppedRows, dropped_record, without_churn_outcome
 from cxlib.data._load import (
     CustomerData,
     _as_of,
     _churn_columns_problem,
-    _drop_exact_duplicates,
     _fingerprint_key,
     _tidy,
     derived_dates,
+    duplicates_note,
     map_columns,
     missing_sources,
 )
@@ -302,13 +302,29 @@ class _EngineLoad:
             raise Fallback("; ".join(found))
 
     def _frames(self) -> tuple[dict[str, pd.DataFrame], list[str], list[DroppedRows]]:
-        """Each table in pandas, exact duplicates dropped as the pandas loader drops them."""
+        """Each table in pandas, exact duplicates dropped as the pandas loader drops them.
+
+        The duplicates are found on the few rows whose typed-row hash repeats (converted alone and
+        compared by pandas itself) and left out before the rest is converted, so the table is
+        converted once and never copied; its index keeps each row's place in the file.
+        """
         frames, notes, dropped = {}, [], []
         for table, plan in self.plans.items():
-            frame = _to_pandas(plan, self.arrow[table], self.flags[table])
-            frames[table] = _drop_exact_duplicates(
-                frame, table, notes, dropped, _duplicates(frame, self.arrow[table].column("__row_hash"))
-            )
+            result = self.arrow[table]
+            dtypes = _dtypes(plan, result, self.flags[table])
+            candidates = _repeated_hashes(result.column("__row_hash"))
+            frame = None
+            if len(candidates):
+                rows = _to_pandas(plan, result.take(candidates), dtypes)
+                repeats = rows.duplicated().to_numpy()
+                if repeats.any():
+                    keep = np.ones(result.num_rows, dtype=bool)
+                    keep[candidates[repeats]] = False
+                    notes.append(duplicates_note(table, int(repeats.sum())))
+                    dropped.append(dropped_record(table, "duplicate", (), rows.loc[repeats]))
+                    frame = _to_pandas(plan, result.filter(keep), dtypes)
+                    frame.index = pd.Index(np.flatnonzero(keep))
+            frames[table] = _to_pandas(plan, result, dtypes) if frame is None else frame
         return frames, notes, dropped
 
     def _check_ids(self, frames: dict[str, pd.DataFrame]) -> None:
@@ -433,39 +449,54 @@ def _flag_problem(table: str, column: ColumnPlan, flags: int) -> str | None:
     return f"{table}.{column.name}: {what} ({', '.join(rules)})"
 
 
-def _to_pandas(plan: TablePlan, result, flags: dict[str, int]) -> pd.DataFrame:
-    """The query's rows as the pandas loader's typed frame (row ``i`` is the file's data row ``i``)."""
+def _dtypes(plan: TablePlan, result, flags: dict[str, int]) -> dict[str, str | None]:
+    """The pandas dtype of each column that Arrow's conversion does not give by itself.
+
+    Numbers read from text are int64 when every value is a whole number and none is missing (as
+    ``pandas.to_numeric`` gives them), float64 otherwise; parsed dates are nanoseconds, Parquet time
+    stamps keep their unit; extra text columns read from CSV hold NaN for missing values.
+    """
+    dtypes = {}
+    for column in plan.columns:
+        values = result.column(column.name)
+        if column.kind == "number" and plan.csv:
+            whole = not flags[column.name] & FLOAT and values.null_count == 0
+            dtypes[column.name] = "int64" if whole else "float64"
+        elif column.kind == "date" or column.source_type == "TIMESTAMP":
+            unit = column.unit if column.source_type == "TIMESTAMP" else "ns"
+            dtypes[column.name] = f"datetime64[{unit}]"
+        elif column.kind == "extra" and plan.csv and values.null_count:
+            dtypes[column.name] = "nan"
+        else:
+            dtypes[column.name] = None
+    return dtypes
+
+
+def _to_pandas(plan: TablePlan, result, dtypes: dict[str, str | None]) -> pd.DataFrame:
+    """The query's rows as the pandas loader's typed frame, each column converted once, not copied."""
     import pyarrow as pa
 
-    data = {}
+    series = []
     for column in plan.columns:
         values = result.column(column.name)
         if pa.types.is_boolean(values.type):
-            data[column.name] = values.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+            converted = values.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
         else:  # interning repeated words (channels, plans) saves memory; ids are mostly distinct
-            data[column.name] = values.to_pandas(deduplicate_objects=column.kind != "id")
-    frame = pd.DataFrame(data)
-    for column in plan.columns:
-        values = frame[column.name]
-        if column.kind == "number" and plan.csv:
-            whole = not flags[column.name] & FLOAT and not values.isna().any()
-            frame[column.name] = values.astype("int64") if whole else values.astype("float64")
-        elif column.kind == "date" or column.source_type == "TIMESTAMP":
-            unit = column.unit if column.source_type == "TIMESTAMP" else "ns"  # parsed dates are ns
-            frame[column.name] = values.astype(f"datetime64[{unit}]")
-        elif column.kind == "extra" and plan.csv and values.isna().any():
-            frame[column.name] = values.where(values.notna(), np.nan)  # pandas' reader gives NaN
-    return frame
+            converted = values.to_pandas(deduplicate_objects=column.kind != "id")
+        dtype = dtypes[column.name]
+        if dtype == "nan":
+            converted = converted.where(converted.notna(), np.nan)  # pandas' reader gives NaN
+        elif dtype is not None:
+            converted = converted.astype(dtype, copy=False)
+        series.append(converted.rename(column.name))
+    return pd.concat(series, axis=1, copy=False)  # no consolidation: the columns stay as converted
 
 
-def _duplicates(frame: pd.DataFrame, hashes) -> pd.Series:
-    """``frame.duplicated()``, computed on the few rows whose typed-row hash repeats."""
+def _repeated_hashes(hashes) -> np.ndarray:
+    """Positions of the rows whose hash another row shares (exact duplicates are among them)."""
     values = hashes.to_numpy()
     ordered = np.sort(values)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    duplicates = np.zeros(len(frame), dtype=bool)
-    if len(repeated):
-        position = np.minimum(np.searchsorted(repeated, values), len(repeated) - 1)
-        candidates = np.flatnonzero(repeated[position] == values)
-        duplicates[candidates] = frame.iloc[candidates].duplicated().to_numpy()
-    return pd.Series(duplicates, index=frame.index)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(pd.Series(values).isin(np.unique(repeated)).to_numpy())
