@@ -250,3 +250,24 @@ def test_each_query_rule_finds_its_problem_itself(rule, demo_copy, caplog):
         assert error is None and data["interactions"]["timestamp"].iloc[3] == pd.Timestamp("2025-03-04 09:00")
     else:
         assert error is not None
+
+
+# ---- values DuckDB's own casts read but pandas reads otherwise or not at all ------------------------------
+
+LAX = {
+    "hour 24": ("interactions", "Timestamp", "2025-03-04 24:00:00"),  # DuckDB: the next midnight
+    "time zone": ("interactions", "Timestamp", "2025-03-04 10:00:00+01"),  # DuckDB drops the offset
+    "underscore": ("transactions", "Amount", "1_000"),  # DuckDB: 1000
+    "16 digits": ("transactions", "Amount", "1234567.123456789"),  # pandas rounds the last bit otherwise
+    "infinity": ("surveys", "Rating_Value", "inf"),
+    "spaced id": ("customers", "CustomerID", "C001442 "),  # pandas strips it, with a warning
+}
+
+
+@pytest.mark.parametrize("case", list(LAX))
+def test_values_duckdb_reads_unlike_pandas_get_the_pandas_result(case, demo_copy, caplog):
+    table, column, value = LAX[case]
+    _set(table, column, [3], value)(demo_copy)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert_same_load(load_config(demo_copy.config))
+    assert not _engine_read_itself(caplog)

@@ -162,8 +162,10 @@ SCHEMA = Section(
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
                 "engine": Key(
                     "pandas",
-                    "engine for per-customer tables: pandas (used by the notebooks); duckdb and spark are "
-                    "groundwork for large data (cxlib.engine, issue 15), not yet read by the notebooks",
+                    "engine for large data: pandas (default) loads and validates in pandas; duckdb loads and "
+                    "validates CSV/Parquet files in DuckDB with the same result and report (data with a problem "
+                    "are loaded by pandas; cxlib.engine), and its per-customer tables are groundwork "
+                    "(issue 15); spark loads as duckdb",
                     _choice("pandas", "duckdb", "spark"),
                 ),
             },

@@ -424,9 +424,15 @@ def _data_gaps(config: Config, transactions: pd.DataFrame, as_of, warnings: list
             f"(analysis.active_days = {active_days}): check that the export is complete, or set "
             "analysis.as_of to the end of the data."
         )
-    months = dates.dt.to_period("M")
-    every = pd.period_range(months.min(), months.max(), freq="M")
-    empty = every.difference(pd.PeriodIndex(months.unique()))
+    # months as counts since 1970-01, counted with bincount: no period object per transaction
+    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)
+    first = int(months.min())
+    present = np.flatnonzero(np.bincount(months - first)) + first
+    every = pd.period_range(
+        pd.Period(np.datetime64(first, "M"), freq="M"),
+        pd.Period(np.datetime64(int(months.max()), "M"), freq="M"),
+    )
+    empty = every.difference(pd.PeriodIndex.from_ordinals(present, freq="M"))
     if len(empty):
         shown = ", ".join(str(m) for m in empty[:6]) + (", ..." if len(empty) > 6 else "")
         warnings.append(

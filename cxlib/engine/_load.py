@@ -482,12 +482,15 @@ def _to_pandas(plan: TablePlan, result, dtypes: dict[str, str | None]) -> pd.Dat
         if pa.types.is_boolean(values.type):
             converted = values.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
         else:  # interning repeated words (channels, plans) saves memory; ids are mostly distinct
-            converted = values.to_pandas(deduplicate_objects=column.kind != "id")
+            converted = values.to_pandas(
+                deduplicate_objects=column.kind != "id",
+                coerce_temporal_nanoseconds=dtypes[column.name] == "datetime64[ns]",
+            )
         dtype = dtypes[column.name]
         if dtype == "nan":
             converted = converted.where(converted.notna(), np.nan)  # pandas' reader gives NaN
-        elif dtype is not None:
-            converted = converted.astype(dtype, copy=False)
+        elif dtype is not None and converted.dtype != dtype:
+            converted = converted.astype(dtype)
         series.append(converted.rename(column.name))
     return pd.concat(series, axis=1, copy=False)  # no consolidation: the columns stay as converted
 

@@ -51,7 +51,8 @@ _UNICODE_SPACES = (133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239, 8287, 1
 #: Plain decimals pandas and DuckDB read to the same double (checked on millions of values: they
 #: differ in the last bit from 16 significant digits on, and on exponents).
 _NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
-_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+#: Hours up to 23 only: DuckDB reads ``24:00:00`` as the next midnight, pandas refuses it.
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
 #: ``date_format`` directives the engine reads (as DuckDB's ``strptime``), with their digits.
 _DIRECTIVES = {
     "%Y": "[0-9]{4}",
@@ -204,13 +205,15 @@ def _typed(plan: ColumnPlan, raw: str, i: int, csv: bool, spec: dict) -> _Typing
         plain = f"(length({raw}) > 15 OR NOT regexp_full_match({raw}, {literal(_NUMBER)}))"
         return _Typing(f"TRY_CAST({raw} AS DOUBLE)", [(plain, FORMAT), (f"contains({raw}, '.')", FLOAT)])
     if kind == "date":
+        if not text and spec.get("date_format"):
+            raise EngineUnsupported(f"{plan.name}: a date_format on dates stored as {plan.source_type}")
         if plan.source_type == "DATE":
             return _Typing(f"CAST({raw} AS TIMESTAMP)")
         if plan.source_type == "TIMESTAMP":
             return _Typing(raw)
         if not text:
             raise EngineUnsupported(f"{plan.name}: dates stored as {plan.source_type}")
-        if spec.get("date_format"):
+        if spec.get("date_format"):  # pandas applies it to text only: other types are unsupported above
             pattern = date_format_pattern(spec["date_format"])
             typed = f"try_strptime({raw}, {literal(spec['date_format'])})"
         else:
