@@ -321,21 +321,10 @@ def load_data_pandas(config: Config) -> CustomerData:
         problems.extend(_churn_columns_problem(config, mapped["customers"].columns, {}))
 
     as_of = _as_of(config, mapped)
-    for table, frame in mapped.items():
-        _, found = run_schema(
-            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
-        )
-        problems.extend(_not_reported_twice(found, unreadable))
-    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
-    errors = [
-        p.message() if isinstance(p, Problem) else p
-        for p in problems
-        if not (isinstance(p, Problem) and p.severity == "warning")
-    ]
+    problems.extend(_not_reported_twice(rule_problems(mapped, customer_ids, as_of), unreadable))
+    errors, warnings = split_problems(problems)
     tables, notes = _tidy(mapped) if "customers" in mapped else (mapped, [])
-    # tables with a contract problem are not judged again against the analyses (no echoes)
-    failed = {p.split(":")[0].split(".")[0] for p in errors}
-    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed)
+    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed_tables(errors))
     errors, warnings = errors + ready_errors, warnings + ready_warnings
     if errors:
         raise DataValidationError(errors, warnings)
@@ -350,6 +339,46 @@ def load_data_pandas(config: Config) -> CustomerData:
         dropped=dropped_rows,
         derived_columns=derived_columns,
     )
+
+
+def rule_problems(mapped: dict[str, pd.DataFrame], customer_ids: pd.Index | None, as_of) -> list[Problem]:
+    """The contract's rules on typed tables (stage 2: ranges, uniqueness, references, dates).
+
+    Parameters
+    ----------
+    mapped : dict of str to DataFrame
+        Typed tables, exact duplicates dropped, indexed by their row in the file.
+    customer_ids : Index or None
+        Ids of the customers table (None: references are not checked).
+    as_of : Timestamp or None
+
+    Returns
+    -------
+    list of Problem
+    """
+    problems = []
+    for table, frame in mapped.items():
+        _, found = run_schema(
+            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
+        )
+        problems.extend(found)
+    return problems
+
+
+def split_problems(problems: list) -> tuple[list[str], list[str]]:
+    """Problems (and plain-text file problems) as the (errors, warnings) lines of the report."""
+    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
+    errors = [
+        p.message() if isinstance(p, Problem) else p
+        for p in problems
+        if not (isinstance(p, Problem) and p.severity == "warning")
+    ]
+    return errors, warnings
+
+
+def failed_tables(errors: list[str]) -> set[str]:
+    """Tables with a contract problem: they are not judged again against the analyses (no echoes)."""
+    return {p.split(":")[0].split(".")[0] for p in errors}
 
 
 #: Where a signup date built by ``from_transactions: true`` comes from (:attr:`CustomerData.derived_columns`).

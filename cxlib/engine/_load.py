@@ -3,8 +3,8 @@
 :func:`load_data_engine` is :func:`cxlib.data.load_data` for ``data.engine: duckdb``. DuckDB reads
 each CSV or Parquet file (streaming, on every core), types every column as the pandas loader
 (:func:`cxlib.data._load.load_data_pandas`) does, and checks the data contract in the same pass;
-only data that passes every rule is converted to pandas (through Arrow), in the pandas loader's
-dtypes, row order and index, and finished by the pandas loader's own steps (``_tidy``, the
+the typed rows are converted to pandas (through Arrow) in the pandas loader's dtypes, row order and
+index, and finished by the pandas loader's own steps (``_tidy``, the
 readiness checks, the dropped-rows records), so the result is equal field by field.
 
 Rules run as queries (:mod:`cxlib.engine._rules`, one pass per file, plus a few queries across
@@ -22,16 +22,24 @@ rows and tables):
 - ``engine_format``: values that DuckDB could read differently from pandas (see
   :mod:`cxlib.engine._rules`).
 
-Whenever a query finds a problem, the data are loaded again by the pandas loader, so the problem
-report is the pandas loader's by construction and nothing is accepted that it would reject. So are
-inputs the engine does not express (:class:`cxlib.engine.EngineUnsupported`): Excel files, text
-encodings other than UTF-8, derived columns (``{multiply: ...}``, ``{value: ...}``, ...),
+When the queries find a problem, the report is the pandas loader's by construction, and nothing is
+accepted that it would reject, in one of two ways:
+
+- problems of values that parse (``not_nullable``, the value and cross-column rules,
+  ``not_after_as_of``, ``field_uniqueness``, ``known_customer``): the engine's typed tables are
+  then exactly the pandas loader's, so its own rule stage (:func:`cxlib.data._load.rule_problems`,
+  pandera) and readiness checks run on them and make the report, without reading the files again;
+- values that do not parse, ``engine_format``, empty tables, missing or misnamed columns: the pandas
+  loader loads the data again and reports them.
+
+Inputs the engine does not express (:class:`cxlib.engine.EngineUnsupported`) are loaded by the
+pandas loader too: Excel files, text encodings other than UTF-8, derived columns (``{multiply: ...}``, ``{value: ...}``, ...),
 ``recode``, ``tenure``, ``drop_missing``, ``id: row_number``, customers ``from_transactions``, a
 ``date_format`` with directives other than ``%Y %m %d %H %M %S``, Parquet columns of other types
 (time zones, decimals, nested), and files DuckDB cannot read as pandas does (short or long rows, a
 title row). Dates written day-first or month-first without a ``date_format`` are not ISO dates,
 hence ``engine_format``. Each fallback writes one line to the ``cxlib.engine._load`` logger (level
-INFO), naming the table, column and rule.
+INFO), naming the table, column and rule; so does each report made from the engine's tables.
 
 The readiness checks (:func:`cxlib.data.check_readiness`) run on the pandas tables as for the
 pandas loader (their errors raise :class:`cxlib.exceptions.DataValidationError` directly: same
@@ -58,8 +66,11 @@ from cxlib.data._load import (
     _tidy,
     derived_dates,
     duplicates_note,
+    failed_tables,
     map_columns,
     missing_sources,
+    rule_problems,
+    split_problems,
 )
 from cxlib.data._readers import sha256
 from cxlib.data._readiness import buyers_needed, check_readiness
@@ -169,6 +180,9 @@ class _EngineLoad:
         self.plans: dict[str, TablePlan] = {}
         self.arrow: dict = {}
         self.flags: dict[str, dict[str, int]] = {}
+        #: Problems the queries found that the pandas loader's rules report on typed tables (the
+        #: tables the engine makes are then the pandas loader's); others hand the data to it.
+        self.found: list[str] = []
 
     def load(self) -> CustomerData:
         config = self.config
@@ -198,8 +212,22 @@ class _EngineLoad:
         derived = {}
         for table, (spec, _) in entries.items():
             derived.update(derived_dates(table, spec))
+        errors, warnings = [], []
+        if self.found:  # the tables are the pandas loader's: its own rules make the report
+            log.info(
+                "data.engine duckdb found problems, reported by the pandas loader's rules on the tables "
+                "the engine read: %s",
+                "; ".join(self.found),
+            )
+            customer_ids = (
+                pd.Index(frames["customers"]["customer_id"].dropna()) if "customers" in frames else None
+            )
+            errors, warnings = split_problems(rule_problems(frames, customer_ids, as_of))
         tables, tidy_notes = _tidy(frames) if "customers" in frames else (frames, [])
-        errors, warnings = check_readiness(config, frames, tables, as_of, set(), buyers=self._buyers())
+        ready_errors, ready_warnings = check_readiness(
+            config, frames, tables, as_of, failed_tables(errors), buyers=self._buyers()
+        )
+        errors, warnings = errors + ready_errors, warnings + ready_warnings
         if errors:
             raise DataValidationError(errors, warnings)
         if config.analysis["churn"]["definition"] == "inactivity":
@@ -238,10 +266,11 @@ class _EngineLoad:
             column.name: int(np.bitwise_or.reduce(result.column(f"__flag{i}").to_numpy()))
             for i, column in enumerate(columns)
         }
-        problems = [_flag_problem(table, column, flags[column.name]) for column in columns]
-        problems = [p for p in problems if p]
-        if problems:
-            raise Fallback("; ".join(problems))
+        hard = [_flag_problem(table, c, flags[c.name] & (UNPARSED | FORMAT)) for c in columns]
+        if any(hard):  # the pandas loader's typed tables would differ: it reads them itself
+            raise Fallback("; ".join(p for p in hard if p))
+        soft = [_flag_problem(table, c, flags[c.name] & (MISSING | RULE | FRAME_RULE)) for c in columns]
+        self.found += [p for p in soft if p]
         self.plans[table], self.arrow[table], self.flags[table] = plan, result, flags
 
     def _columns(self, table, spec, path, names, types) -> list[ColumnPlan]:
@@ -271,10 +300,10 @@ class _EngineLoad:
     def _as_of(self) -> pd.Timestamp | None:
         if self.config.analysis["as_of"] is not None or "transactions" not in self.arrow:
             return _as_of(self.config, {})
-        latest = self.arrow["transactions"].column("order_date")
         import pyarrow.compute as pc
 
-        return pd.Timestamp(pc.max(latest).as_py()).normalize()
+        latest = pc.max(self.arrow["transactions"].column("order_date")).as_py()
+        return None if latest is None else pd.Timestamp(latest).normalize()
 
     def _check_dates(self, as_of) -> None:
         import pyarrow.compute as pc
@@ -297,7 +326,7 @@ class _EngineLoad:
                 if low < _DATE_RANGE[0] or high >= _DATE_RANGE[1]:
                     found.append(f"{table}.{column.name}: dates pandas cannot hold (engine_format)")
                 elif end is not None and high >= end:
-                    found.append(f"{table}.{column.name}: dates after the as-of date (not_after_as_of)")
+                    self.found.append(f"{table}.{column.name}: dates after the as-of date (not_after_as_of)")
         if found:
             raise Fallback("; ".join(found))
 
@@ -332,9 +361,8 @@ class _EngineLoad:
             return
         customers = frames["customers"]
         if not customers["customer_id"].is_unique:
-            raise Fallback("customers.customer_id: ids are duplicated (field_uniqueness)")
+            self.found.append("customers.customer_id: ids are duplicated (field_uniqueness)")
         self.con.register("__customers", self.arrow["customers"])
-        found = []
         for table, plan in self.plans.items():
             if table == "customers":
                 continue
@@ -347,9 +375,9 @@ class _EngineLoad:
                     f"ON t.{quote(column.name)} = c.customer_id WHERE t.{quote(column.name)} IS NOT NULL"
                 ).fetchall()[0][0]
                 if unknown:
-                    found.append(f"{table}.{column.name}: {unknown:,} ids are not customers (known_customer)")
-        if found:
-            raise Fallback("; ".join(found))
+                    self.found.append(
+                        f"{table}.{column.name}: {unknown:,} ids are not customers (known_customer)"
+                    )
 
     def _buyers(self) -> int | None:
         """Customers with at least ``segmentation.min_orders`` purchases, as the readiness check counts.
