@@ -334,26 +334,24 @@ class _EngineLoad:
         """Each table in pandas, exact duplicates dropped as the pandas loader drops them.
 
         The duplicates are found on the few rows whose typed-row hash repeats (converted alone and
-        compared by pandas itself) and left out before the rest is converted, so the table is
-        converted once and never copied; its index keeps each row's place in the file.
+        compared by pandas itself); the table is converted once and the other rows kept column by
+        column, its index keeping each row's place in the file.
         """
         frames, notes, dropped = {}, [], []
         for table, plan in self.plans.items():
             result = self.arrow[table]
             dtypes = _dtypes(plan, result, self.flags[table])
+            frame = _to_pandas(plan, result, dtypes)
             candidates = _repeated_hashes(result.column("__row_hash"))
-            frame = None
             if len(candidates):
-                rows = _to_pandas(plan, result.take(candidates), dtypes)
-                repeats = rows.duplicated().to_numpy()
+                repeats = frame.iloc[candidates].duplicated().to_numpy()
                 if repeats.any():
+                    notes.append(duplicates_note(table, int(repeats.sum())))
+                    dropped.append(dropped_record(table, "duplicate", (), frame.iloc[candidates[repeats]]))
                     keep = np.ones(result.num_rows, dtype=bool)
                     keep[candidates[repeats]] = False
-                    notes.append(duplicates_note(table, int(repeats.sum())))
-                    dropped.append(dropped_record(table, "duplicate", (), rows.loc[repeats]))
-                    frame = _to_pandas(plan, result.filter(keep), dtypes)
-                    frame.index = pd.Index(np.flatnonzero(keep))
-            frames[table] = _to_pandas(plan, result, dtypes) if frame is None else frame
+                    frame = _kept_rows(frame, keep)
+            frames[table] = frame
         return frames, notes, dropped
 
     def _check_ids(self, frames: dict[str, pd.DataFrame]) -> None:
@@ -519,8 +517,20 @@ def _to_pandas(plan: TablePlan, result, dtypes: dict[str, str | None]) -> pd.Dat
             converted = converted.where(converted.notna(), np.nan)  # pandas' reader gives NaN
         elif dtype is not None and converted.dtype != dtype:
             converted = converted.astype(dtype)
-        series.append(converted.rename(column.name))
+        converted.name = column.name  # set in place: rename() would copy the column
+        series.append(converted)
     return pd.concat(series, axis=1, copy=False)  # no consolidation: the columns stay as converted
+
+
+def _kept_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame.loc[keep]``, column by column (no consolidation of the columns into blocks)."""
+    index = pd.Index(np.flatnonzero(keep))
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        kept = values.to_numpy()[keep] if isinstance(values.dtype, np.dtype) else values.array[keep]
+        columns.append(pd.Series(kept, index=index, name=name, copy=False))
+    return pd.concat(columns, axis=1, copy=False)
 
 
 def _repeated_hashes(hashes) -> np.ndarray:
