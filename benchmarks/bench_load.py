@@ -10,7 +10,8 @@ The data: the seeded demo at N customers (default 200,000; generated once into
 ``benchmarks/results/demo_<N>`` by ``bench_engine.prepare``), all six tables from CSV, with the
 demo's config; or any config file given instead of N.
 
-Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [n_customers | config.yaml]``
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [n_customers | config.yaml] [--parquet]``
+(``--parquet``: the demo's customers, transactions and interactions from their Parquet copies).
 """
 
 from __future__ import annotations
@@ -98,16 +99,22 @@ def run_step(kind: str, config_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def demo_config(n: int) -> Path:
-    """The demo config (all six tables, CSV) pointing at the seeded demo at ``n`` customers."""
+def demo_config(n: int, parquet: bool = False) -> Path:
+    """The demo config (all six tables) pointing at the seeded demo at ``n`` customers.
+
+    With ``parquet``, customers, transactions and interactions are read from their Parquet copies.
+    """
     import yaml
 
-    from benchmarks.bench_engine import prepare
+    from benchmarks.bench_engine import TABLES, prepare
 
     folder = prepare(n)
     raw = yaml.safe_load((ROOT / "configs" / "demo_small.yaml").read_text())
     raw["data"]["dir"] = str(folder)
-    path = ROOT / "benchmarks" / "results" / f"load-config-{n}.yaml"
+    if parquet:
+        for name in TABLES:
+            raw["data"]["tables"][name]["path"] = f"{name}.parquet"
+    path = ROOT / "benchmarks" / "results" / f"load-config-{n}{'-parquet' if parquet else ''}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -117,7 +124,8 @@ def main() -> None:
     import pandas as pd
 
     given = sys.argv[1] if len(sys.argv) > 1 else "200000"
-    config_path = Path(given) if given.endswith((".yaml", ".yml")) else demo_config(int(given))
+    parquet = "--parquet" in sys.argv
+    config_path = Path(given) if given.endswith((".yaml", ".yml")) else demo_config(int(given), parquet)
     print(f"# Load benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, "
