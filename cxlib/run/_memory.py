@@ -143,11 +143,14 @@ def check_memory(config, available: int | None = None) -> MemoryEstimate:
     return estimate
 
 
-def tree_rss(process: psutil.Process) -> int:
-    """Resident memory of a process and all its descendants, in bytes (vanished ones skipped)."""
+def tree_rss(process: psutil.Process, include_self: bool = True) -> int:
+    """Resident memory of a process (unless ``include_self`` is false) and all its descendants, in bytes.
+
+    Processes that end while they are read are skipped.
+    """
     total = 0
     try:
-        family = [process, *process.children(recursive=True)]
+        family = [process] * include_self + process.children(recursive=True)
     except psutil.Error:
         return 0
     for member in family:
@@ -168,6 +171,9 @@ class MemoryWatch:
     interval : float
         Seconds between samples (a spike shorter than this can be missed; the figure is a
         lower bound of the true peak).
+    include_self : bool
+        Count this process too (the runner: yes); false counts only the processes it started
+        (a benchmark timing commands).
 
     Examples
     --------
@@ -178,8 +184,9 @@ class MemoryWatch:
     True
     """
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, include_self: bool = True):
         self.interval = interval
+        self.include_self = include_self
         self.peak = 0
         self._process = psutil.Process()
         self._steps: list[_Step] = []
@@ -187,7 +194,7 @@ class MemoryWatch:
         self._thread = threading.Thread(target=self._sample_loop, daemon=True)
 
     def _sample(self) -> int:
-        rss = tree_rss(self._process)
+        rss = tree_rss(self._process, self.include_self)
         self.peak = max(self.peak, rss)
         for step in self._steps:
             step.peak = max(step.peak, rss)
