@@ -18,12 +18,14 @@ _WHERE = {
     "EngineUnsupported": "_tables",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
+    "TRANSACTION_COLUMNS": "_validated",
     "analysis_date": "_features",
     "canonical_table": "_tables",
     "connect": "_tables",
     "customer_channel_expr": "_features",
     "customer_ids": "_features",
     "engine_from_config": "_features",
+    "features_from_validated": "_validated",
     "friction_counts_expr": "_features",
     "friction_table": "_features",
     "orders_expr": "_features",
@@ -31,6 +33,7 @@ _WHERE = {
     "read_file": "_tables",
     "to_pandas": "_features",
     "transaction_features": "_features",
+    "validated_transactions": "_validated",
     "window_expr": "_features",
 }
 

@@ -150,7 +150,12 @@ def customer_channel_expr(orders):
 
 
 def transaction_features(
-    config, exclude: dict[str, list] | None = None, as_of=None, con=None, customers: pd.Index | None = None
+    config,
+    exclude: dict[str, list] | None = None,
+    as_of=None,
+    con=None,
+    customers: pd.Index | None = None,
+    transactions=None,
 ) -> pd.DataFrame:
     """The transaction columns of :func:`cxlib.features.customer_features`, computed by DuckDB.
 
@@ -170,6 +175,10 @@ def transaction_features(
         A connection to reuse (:func:`cxlib.engine.connect`).
     customers : Index, optional
         The customers to report, in order. Default: the customers file's ids in file order.
+    transactions : ibis.Table, optional
+        Canonical transactions already made (e.g. the run's validated data:
+        :func:`cxlib.engine.validated_transactions`); then ``config`` is not read and ``as_of``
+        and ``customers`` must be given.
 
     Returns
     -------
@@ -187,7 +196,9 @@ def transaction_features(
     """
     con = con or connect()
     ids = customers if customers is not None else customer_ids(config, con)
-    tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    tx = transactions
+    if tx is None:
+        tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
     long = _frame(to_pandas(customer_channel_expr(orders)))

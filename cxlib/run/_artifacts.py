@@ -293,6 +293,7 @@ def load_validated(run_dir: str | Path) -> CustomerData | None:
         warnings=record["warnings"],
         dropped=[DroppedRows.from_dict(values) for values in record.get("dropped", [])],
         derived_columns=record.get("derived_columns", {}),
+        source=folder if set(record["tables"].values()) == {"parquet"} else None,
     )
 
 

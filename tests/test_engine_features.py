@@ -1,0 +1,50 @@
+"""``data.engine: duckdb``: a notebook's per-customer table is built by the engine from the run's
+validated Parquet files, and equals the pandas table column by column.
+
+References: :func:`cxlib.features.customer_features` on the same data (itself checked against an
+independent plain-pandas computation in ``tests/test_engine.py`` and, for Online Retail, in
+``tests/test_rfm.py``). Data without a Parquet source, or a config on the pandas engine, use pandas.
+"""
+
+import pandas as pd
+import pytest
+
+from cxlib.data import load_config
+from cxlib.engine import EngineUnsupported, features_from_validated
+from cxlib.features import features_from_config
+from cxlib.run._artifacts import load_validated, save_validated
+
+from .conftest import SMALL_CONFIG
+
+
+@pytest.fixture(scope="module")
+def run_data(small_data, small_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    save_validated(small_data, folder, small_config)
+    return load_validated(folder)
+
+
+def test_engine_table_equals_pandas_on_the_small_demo(small_data, small_config, run_data):
+    expected = features_from_config(small_data, small_config)  # pandas: the config's default engine
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    got = features_from_config(run_data, config)
+    assert len(got) == len(small_data["customers"]) and got["frequency"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_exclusions_and_cutoffs_reach_the_engine(run_data, small_data):
+    exclude = {"channel": ["web"]}
+    got = features_from_validated(run_data, exclude)
+    from cxlib.features import customer_features
+
+    expected = customer_features(small_data, exclude=exclude)
+    assert "share_web" not in got
+    pd.testing.assert_frame_equal(got, expected[got.columns], check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_without_a_parquet_source_pandas_computes(small_data):
+    assert small_data.source is None
+    with pytest.raises(EngineUnsupported, match="validated Parquet"):
+        features_from_validated(small_data)
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    assert features_from_config(small_data, config)["frequency"].sum() > 0
