@@ -48,3 +48,24 @@ def test_without_a_parquet_source_pandas_computes(small_data):
         features_from_validated(small_data)
     config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
     assert features_from_config(small_data, config)["frequency"].sum() > 0
+
+
+@pytest.mark.parametrize("at", ["2025-07-01", "2026-01-01"])
+def test_churn_driver_features_equal_pandas_at_a_cutoff(small_data, run_data, at):
+    from cxlib.features import driver_features
+
+    expected = driver_features(small_data, pd.Timestamp(at), ["Age", "Products"])
+    got = driver_features(run_data, pd.Timestamp(at), ["Age", "Products"], engine="duckdb")
+    assert {"orders_per_month_12m", "refunded_order_share", "complaints", "long_wait"} <= set(got)
+    assert got["orders_per_month_12m"].gt(0).mean() > 0.3 and got["complaints"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_churn_panel_through_the_config_switch(small_data, run_data):
+    from cxlib.churn import churn_panel
+
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    expected = churn_panel(small_data, load_config(SMALL_CONFIG))
+    got = churn_panel(run_data, config)
+    pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=False, rtol=0, atol=1e-9)
+    assert got.numeric == expected.numeric and got.categorical == expected.categorical

@@ -100,3 +100,96 @@ def features_from_validated(data, exclude: dict[str, list] | None = None, con=No
     return transaction_features(
         None, exclude=exclude, as_of=data.as_of, con=con, customers=customers, transactions=tx
     )
+
+
+def driver_orders_from_validated(data, at, ids: pd.Index, con=None) -> pd.DataFrame:
+    """Per-customer order counts before a cut-off, for the churn drivers, from the validated data.
+
+    The engine's form of the transaction block of :func:`cxlib.features.driver_features`: orders
+    are :func:`cxlib.features.purchases` (sale orders worth more than zero) and
+    :func:`cxlib.features.refunds` (orders with a refund row), before ``at`` (exclusive).
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    at : Timestamp
+        The cut-off.
+    ids : Index
+        The customers to report, in order.
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``ids``: ``orders`` (purchases), ``recent_orders`` (purchases dated in the
+        :data:`cxlib.features.YEAR_DAYS` days before ``at``), ``gross`` (their amount; missing
+        without purchases), ``last_order`` (the latest purchase's date) and ``refunded_orders``.
+    """
+    from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
+    from cxlib.features._time import YEAR_DAYS
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or connect()
+    at = pd.Timestamp(at)
+    orders = orders_expr(window_expr(validated_transactions(con, data.source), at))
+    purchase = ~orders["is_refund"] & (orders["amount"] > 0)
+    recent = orders["order_date"] >= (at - pd.Timedelta(days=YEAR_DAYS)).to_pydatetime()
+    expr = orders.group_by("customer_id").aggregate(
+        orders=orders.count(where=purchase),
+        recent_orders=orders.count(where=purchase & recent),
+        gross=orders["amount"].sum(where=purchase),
+        last_order=orders["order_date"].max(where=purchase),
+        refunded_orders=orders.count(where=orders["is_refund"]),
+    )
+    table = _frame(to_pandas(expr)).set_index("customer_id").reindex(ids)
+    for column in ("orders", "recent_orders", "refunded_orders"):
+        table[column] = table[column].fillna(0).astype(int)
+    return table
+
+
+def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minutes: float = 20, con=None):
+    """:func:`cxlib.features.friction_features` computed by the engine from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source` holding ``interactions.parquet``.
+    at : Timestamp
+        The cut-off (exclusive).
+    ids : Index
+        The customers to report, in order (signed up before ``at``).
+    months_seen : array
+        Months of the last 12 each customer was signed up (at least half a month), in ``ids`` order.
+    long_wait_minutes : float
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame
+        ``support_contacts``, ``complaints``, ``unresolved_complaint`` and ``long_wait`` (with
+        their columns) and ``cart_abandonments``, one row per id (positional index), as the
+        pandas path gives them.
+    """
+    from cxlib.engine._features import _frame, friction_counts_expr, to_pandas
+
+    path = None if getattr(data, "source", None) is None else Path(data.source) / "interactions.parquet"
+    if path is None or not path.is_file():
+        raise EngineUnsupported("no Parquet copy of the validated interactions")
+    con = con or connect()
+    with quiet():
+        events = con.read_parquet(str(path))
+    events = events.mutate(customer_id=events["customer_id"].cast("string"))
+    counts = _frame(to_pandas(friction_counts_expr(events, pd.Timestamp(at), long_wait_minutes)))
+    counts = counts.set_index("customer_id").reindex(ids).fillna(0)
+    features = {
+        "support_contacts": counts["support_contacts"].to_numpy(float) / months_seen,
+        "complaints": counts["complaints"].to_numpy(float),
+    }
+    if "unresolved" in counts:
+        features["unresolved_complaint"] = (counts["unresolved"].to_numpy() > 0).astype(float)
+    if "long_waits" in counts:
+        features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
+    features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
+    return pd.DataFrame(features, index=range(len(ids)))
