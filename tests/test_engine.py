@@ -310,7 +310,10 @@ def test_dates_the_engine_cannot_read_are_refused_not_dropped(tmp_path, con):
     with pytest.raises(EngineUnsupported, match="customers.signup_date: dates the engine does not read"):
         customer_ids(config_from_dict(given, base_dir=tmp_path), con)
     given["data"]["tables"]["customers"]["date_format"] = "%d/%m/%Y"
-    assert customer_ids(config_from_dict(given, base_dir=tmp_path), con).tolist() == ["a", "b"]
+    config = config_from_dict(given, base_dir=tmp_path)
+    assert customer_ids(config, con).tolist() == ["a", "b"]
+    # read day first, as dates without a zone like every canonical date: only a signed up before
+    assert friction_table(config, pd.Timestamp("2024-02-01"), con=con)["customer_id"].tolist() == ["a"]
 
 
 def test_without_an_as_of_the_latest_transaction_day_is_the_analysis_date(tiny, small_config, con):

@@ -261,7 +261,9 @@ def _typed(column, kind: str, name: str, date_format: str | None, true_values: s
     if kind == "date":
         if column.type().is_timestamp() or column.type().is_date():
             return column.cast("timestamp")
-        return text.as_timestamp(date_format) if date_format else text.try_cast("timestamp")
+        if date_format:  # ibis types a parsed date as UTC; canonical dates carry no zone
+            return text.as_timestamp(date_format).cast("timestamp")
+        return text.try_cast("timestamp")
     if kind in ("number", "money", "rating", "count"):
         return text.try_cast("float64")
     if kind == "bool":
