@@ -3,7 +3,7 @@
 References: DuckDB's tables (``tests/test_engine.py`` checks those against pandas and against
 hand-computed answers), the pandas feature functions on the small demo (CSV, and Parquet copies
 of the same files), and tiny hand-made files whose answers are known. One Spark session serves
-the module (the JVM starts once); its queries are small. The module takes about 80 s on two cores
+the module (the JVM starts once); its queries are small. The module takes 80-90 s on two cores
 shared with other jobs (load 3-5): about 20 s for the session and its first queries, 20 s for the
 stderr check's own JVM in a fresh process, and 1-8 s for each other test.
 
@@ -128,6 +128,20 @@ def test_csv_fields_are_read_as_duckdb_reads_them(tmp_path, spark, duck):
     pd.testing.assert_frame_equal(got, read(duck))
     assert got["Text"].tolist() == [None, 'a, "b"', None, " NULL ", None, None]
     assert got["Other"].tolist() == ["  x", None, None, None, None, "-"]
+
+
+def test_nanosecond_parquet_timestamps_are_refused_with_the_fix(tmp_path, spark):
+    """pandas writes nanoseconds by default; Spark 3.5 cannot read them (it fails in a task)."""
+    frame = pd.DataFrame({"CustomerID": ["a"], "SignupDate": pd.to_datetime(["2024-01-01 10:00"])})
+    frame.to_parquet(tmp_path / "ns.parquet")
+    with pytest.raises(
+        EngineUnsupported, match=r"ns.parquet: Spark does not read nanosecond.*\(SignupDate\)"
+    ):
+        read_file(spark, tmp_path / "ns.parquet")
+    frame.to_parquet(tmp_path / "us.parquet", coerce_timestamps="us", allow_truncated_timestamps=True)
+    assert to_pandas(read_file(spark, tmp_path / "us.parquet"))["SignupDate"].tolist() == [
+        pd.Timestamp("2024-01-01 10:00")
+    ]
 
 
 def test_rows_without_order_id_stay_apart_when_only_their_missing_fields_differ(tmp_path, spark, duck):

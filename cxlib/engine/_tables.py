@@ -121,11 +121,13 @@ def read_file(con, path: Path | str):
             # the words pandas reads as missing are missing here too, at the reader (cheapest)
             return con.read_csv(str(path), all_varchar=True, header=True, nullstr=list(NA_TEXT))
         if suffix in (".parquet", ".pq"):
+            if _on_spark(con):
+                _check_spark_parquet(path)
             return con.read_parquet(str(path))
     raise EngineUnsupported(f"{path.name}: the engine reads CSV and Parquet files only")
 
 
-# ---- what differs between engines: the CSV reader, file order and a row hash (nothing else) -----
+# ---- what differs between engines: reading files, file order and a row hash (nothing else) ------
 
 
 def _on_spark(con) -> bool:
@@ -148,6 +150,24 @@ def _spark_csv(con, path: Path):
     return raw.mutate(
         **{name: ibis.ifelse(raw[name].isin(words), ibis.null("string"), raw[name]) for name in raw.columns}
     )
+
+
+def _check_spark_parquet(path: Path) -> None:
+    """Refuse nanosecond timestamps, which Spark 3.5 does not read (pandas writes them by default).
+
+    Only the file's footer is read. Spark would fail inside a task, with a long Java error.
+    """
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).schema
+    columns = [schema.column(i) for i in range(len(schema))]
+    nanos = [c.path for c in columns if "timeUnit=nanoseconds" in str(c.logical_type)]
+    if nanos:
+        raise EngineUnsupported(
+            f"{path.name}: Spark does not read nanosecond timestamps ({', '.join(nanos)}); write the "
+            "file with microseconds (pandas: to_parquet(..., coerce_timestamps='us', "
+            "allow_truncated_timestamps=True)) or use data.engine: duckdb"
+        )
 
 
 def _file_order(con):
