@@ -229,9 +229,9 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     dedupe : bool
         Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
         (column ``file_row``, counted on the plain scan, the one step where the file's order is
-        known: :func:`_file_order`) and sorts by it, e.g. to list customer ids in file order; the caller then
-        drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of many values
-        becomes a join, which does not keep order on a large file.)
+        known: :func:`_file_order`) and sorts by it, e.g. to list customer ids in file order; the
+        caller then drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of
+        many values becomes a join, which does not keep order on a large file.)
 
     Returns
     -------
