@@ -166,6 +166,12 @@ SCHEMA = Section(
                     "groundwork for large data (cxlib.engine, issue 15), not yet read by the notebooks",
                     _choice("pandas", "duckdb", "spark"),
                 ),
+                "spark_master": Key(
+                    None,
+                    "Spark master URL for data.engine: spark, e.g. spark://host:7077; null = local[2] "
+                    "(Spark inside this process)",
+                    _text(optional=True),
+                ),
             },
             owner="cxlib.data",
         ),

@@ -1,10 +1,11 @@
-"""Embedded engines for the per-customer tables: feature definitions written once in ibis, run by DuckDB.
+"""Engines for the per-customer tables: feature definitions written once in ibis, run by DuckDB or Spark.
 
 The canonical tables are lazy ibis expressions over the input files (:func:`canonical_table`);
 the per-customer features over them (:func:`transaction_features`, :func:`friction_table`) run in
-an embedded engine that streams the files and returns one row per customer as pandas, equal to
-:mod:`cxlib.features`. The config key ``data.engine`` names the engine (pandas, the default, is
-today's path).
+an engine that reads the files itself and returns one row per customer as pandas, equal to
+:mod:`cxlib.features`: DuckDB (embedded) or Apache Spark (local or a cluster, through ibis's
+pyspark backend: :func:`spark_session`), the same expressions on both. The config key
+``data.engine`` names the engine (pandas, the default, is today's path; :func:`connection_for`).
 
 Public names are defined in private modules and imported on first use (PEP 562), so importing
 this package is cheap and packages never import each other at import time.
@@ -16,12 +17,14 @@ _WHERE = {
     "DATE_SAMPLE_ROWS": "_tables",
     "ENGINES": "_features",
     "EngineUnsupported": "_tables",
+    "LOCAL_MASTER": "_spark",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
     "TRANSACTION_COLUMNS": "_validated",
     "analysis_date": "_features",
     "canonical_table": "_tables",
     "connect": "_tables",
+    "connection_for": "_features",
     "customer_channel_expr": "_features",
     "customer_ids": "_features",
     "driver_orders_from_validated": "_validated",
@@ -30,9 +33,12 @@ _WHERE = {
     "friction_counts_expr": "_features",
     "friction_from_validated": "_validated",
     "friction_table": "_features",
+    "java_available": "_spark",
+    "java_home": "_spark",
     "orders_expr": "_features",
     "quiet": "_tables",
     "read_file": "_tables",
+    "spark_session": "_spark",
     "to_pandas": "_features",
     "transaction_features": "_features",
     "validated_transactions": "_validated",
