@@ -297,6 +297,9 @@ class SavedTables(Mapping):
                 self._read[name] = _restore_text_nulls(frame, self._record["text_nulls"][name])
         return self._read[name]
 
+    def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
+        return name in self._record["tables"]
+
     def __iter__(self):
         return iter(self._record["tables"])
 
