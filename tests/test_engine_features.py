@@ -69,3 +69,28 @@ def test_churn_panel_through_the_config_switch(small_data, run_data):
     got = churn_panel(run_data, config)
     pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=False, rtol=0, atol=1e-9)
     assert got.numeric == expected.numeric and got.categorical == expected.categorical
+
+
+def test_overview_tables_equal_pandas(small_data, small_config, run_data):
+    from cxlib.overview import data_overview
+
+    expected = data_overview(small_data, small_config)
+    fresh = load_validated(run_data.source.parent)
+    got = data_overview(fresh, load_config(SMALL_CONFIG, {"data.engine": "duckdb"}))
+    assert "transactions" not in fresh.tables._read  # every transaction figure came from the engine
+    for name in ("kpis", "monthly", "channels", "health", "dropped"):
+        pd.testing.assert_frame_equal(
+            getattr(got, name), getattr(expected, name), check_exact=False, rtol=1e-12, obj=name
+        )
+    assert len(got.monthly) >= 24 and set(got.channels["channel"]) >= {"web", "app", "store"}
+
+
+def test_overview_pools_small_channels_through_pandas(small_data, run_data):
+    """A channel below the minimum group size needs pooling: the engine hands the table to pandas."""
+    from cxlib.engine import channel_aggregates
+    from cxlib.overview import channel_mix
+
+    assert channel_aggregates(run_data, min_group_size=10**6) is None
+    assert channel_aggregates(run_data, min_group_size=10) is not None
+    pooled = channel_mix(small_data["transactions"], small_data.as_of, 10**6)
+    assert pooled["channel"].str.startswith("Other").any() or pooled.empty

@@ -121,6 +121,8 @@ def test_saved_tables_are_read_only_when_asked_for(tmp_path, small_config, small
     assert data.source == tmp_path / VALIDATED
     assert data.has("transactions") and set(data.tables) == set(small_data.tables)
     assert data.tables._read == {}  # nothing read yet: presence is known from the record
+    assert data.tables.rows("transactions") == len(small_data["transactions"])
+    assert data.tables._read == {}  # counted from the Parquet footer
     pd.testing.assert_frame_equal(data["customers"], small_data["customers"])
     assert set(data.tables._read) == {"customers"}
     with pytest.raises(KeyError):

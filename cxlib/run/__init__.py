@@ -29,6 +29,7 @@ _WHERE = {
     "QuietKernelManager": "_kernels",
     "RUNNER_PARAMETERS": "_runner",
     "Read": "_catalog",
+    "SavedTables": "_artifacts",
     "Store": "_publish",
     "TableSpec": "_catalog",
     "VALIDATED": "_artifacts",

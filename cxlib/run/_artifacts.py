@@ -297,6 +297,27 @@ class SavedTables(Mapping):
                 self._read[name] = _restore_text_nulls(frame, self._record["text_nulls"][name])
         return self._read[name]
 
+    def rows(self, name: str) -> int:
+        """Rows of a saved table, read from the Parquet footer when the table was not read yet."""
+        if name in self._read or self._record["tables"][name] != "parquet":
+            return len(self[name])
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(self._folder / f"{name}.parquet").metadata.num_rows
+
+    def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame | None:
+        """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent."""
+        if name not in self:
+            return None
+        if name in self._read or self._record["tables"][name] != "parquet":
+            frame = self[name]
+            return frame[[c for c in columns if c in frame]]
+        import pyarrow.parquet as pq
+
+        path = self._folder / f"{name}.parquet"
+        present = [c for c in columns if c in pq.ParquetFile(path).schema_arrow.names]
+        return pd.read_parquet(path, columns=present)
+
     def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
         return name in self._record["tables"]
 
