@@ -282,12 +282,12 @@ def test_tiny_friction_known_answers_and_equal_pandas(tiny, con):
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-12)
 
 
-def test_engine_is_a_config_choice_with_pandas_by_default(small_config, tiny):
+def test_engine_is_a_config_choice_with_the_embedded_engine_by_default(small_config, tiny):
     assert ENGINES == ("pandas", "duckdb", "spark")
-    assert engine_from_config(small_config) == "pandas"
+    assert engine_from_config(small_config) == "duckdb"
     raw = yaml.safe_load(SMALL_CONFIG.read_text())
-    raw["data"]["engine"] = "duckdb"
-    assert engine_from_config(config_from_dict(raw)) == "duckdb"
+    raw["data"]["engine"] = "pandas"
+    assert engine_from_config(config_from_dict(raw)) == "pandas"
     raw["data"]["engine"] = "polars"
     with pytest.raises(ConfigError, match="data.engine.*one of pandas, duckdb, spark"):
         config_from_dict(raw)

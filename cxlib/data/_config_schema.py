@@ -161,9 +161,11 @@ SCHEMA = Section(
                 ),
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
                 "engine": Key(
-                    "pandas",
-                    "engine for per-customer tables: pandas (used by the notebooks); duckdb and spark are "
-                    "groundwork for large data (cxlib.engine, issue 15), not yet read by the notebooks",
+                    "duckdb",
+                    "engine for the transaction and interaction rows: duckdb (embedded, the default: the "
+                    "notebooks' per-customer tables, the churn drivers at each cut-off and the overview's "
+                    "figures are queries over the run's validated Parquet files), pandas (everything in "
+                    "pandas), or spark (the feature definitions of cxlib.engine on Apache Spark)",
                     _choice("pandas", "duckdb", "spark"),
                 ),
                 "spark_master": Key(

@@ -5,7 +5,16 @@ the per-customer features over them (:func:`transaction_features`, :func:`fricti
 an engine that reads the files itself and returns one row per customer as pandas, equal to
 :mod:`cxlib.features`: DuckDB (embedded) or Apache Spark (local or a cluster, through ibis's
 pyspark backend: :func:`spark_session`), the same expressions on both. The config key
-``data.engine`` names the engine (pandas, the default, is today's path; :func:`connection_for`).
+``data.engine`` names the engine (:func:`connection_for`): ``duckdb`` by default.
+
+In a run, the notebooks' tables come from the run's validated Parquet files
+(:attr:`cxlib.data.CustomerData.source`): the per-customer features
+(:func:`features_from_validated`), the churn drivers' order counts and friction at each cut-off
+(:func:`driver_orders_from_validated`, :func:`friction_from_validated`) and the overview's
+transaction figures (:func:`kpi_aggregates`, :func:`monthly_aggregates`,
+:func:`channel_aggregates`, :func:`table_health`) are queries there, so no notebook groups the
+transaction rows in pandas; ``data.engine: pandas`` does everything in pandas (the reference the
+tests compare with).
 
 Public names are defined in private modules and imported on first use (PEP 562), so importing
 this package is cheap and packages never import each other at import time.

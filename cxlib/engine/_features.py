@@ -33,7 +33,7 @@ from cxlib.engine._tables import canonical_table, connect, quiet
 from cxlib.features._purchases import rfm_scores
 from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
 
-#: Engines the ``data.engine`` config key may name; ``pandas`` is today's path and the default.
+#: Engines the ``data.engine`` config key may name; ``duckdb`` is the default, ``pandas`` the reference.
 ENGINES = ("pandas", "duckdb", "spark")
 
 
@@ -387,8 +387,8 @@ def _frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def engine_from_config(config) -> str:
-    """The engine the config selects (``data.engine``): pandas (default), duckdb or spark."""
-    return config.values["data"].get("engine") or "pandas"
+    """The engine the config selects (``data.engine``): duckdb (default), pandas or spark."""
+    return config.values["data"].get("engine") or "duckdb"
 
 
 def connection_for(config):
