@@ -43,6 +43,7 @@ _WHERE = {
     "friction_counts_expr": "_features",
     "friction_from_validated": "_validated",
     "friction_table": "_features",
+    "interaction_kinds_from_validated": "_validated",
     "java_available": "_spark",
     "java_home": "_spark",
     "kpi_aggregates": "_overview",

@@ -193,3 +193,39 @@ def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minu
         features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
     features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
     return pd.DataFrame(features, index=range(len(ids)))
+
+
+def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
+    """Interactions dated before ``at`` per customer and kind, from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    at : Timestamp
+        Exclusive end (the analysis date's end of day).
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame or None
+        Customers (rows, those with an interaction) by kind (columns, as recorded), counts;
+        None without an interactions table.
+    """
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    path = Path(data.source) / "interactions.parquet"
+    if not data.has("interactions"):
+        return None
+    if not path.is_file():
+        raise EngineUnsupported("no Parquet copy of the validated interactions")
+    from cxlib.engine._features import to_pandas
+
+    con = con or connect()
+    with quiet():
+        events = con.read_parquet(str(path))
+    events = events.filter(events["timestamp"] < pd.Timestamp(at).to_pydatetime())
+    counts = to_pandas(events.group_by(["customer_id", "kind"]).aggregate(n=events.count()))
+    wide = counts.pivot_table(index="customer_id", columns="kind", values="n", aggfunc="sum", fill_value=0)
+    wide.index = wide.index.astype(object)
+    return wide.rename_axis(index="customer_id", columns="kind")

@@ -28,6 +28,7 @@ def customer_features(
     churn_definition: str = "auto",
     inactivity_days: int = 180,
     transaction_table: pd.DataFrame | None = None,
+    interaction_counts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer: RFM, scores, lifecycle, behaviour, service and survey features.
 
@@ -48,6 +49,9 @@ def customer_features(
         (:func:`cxlib.engine.transaction_features` for these customers, at this analysis date,
         with these exclusions: equal to what this function computes, ``tests/test_engine.py``);
         then the transaction rows are not grouped here.
+    interaction_counts : DataFrame, optional
+        Interactions before the end of the analysis date per customer (rows) and kind (columns),
+        already counted by an engine (:func:`cxlib.engine.interaction_kinds_from_validated`).
 
     Returns
     -------
@@ -117,10 +121,10 @@ def customer_features(
         if "channel" in bought:
             out = out.join(_channel_mix(bought))
     if data.has("interactions"):
-        inter = dated_before(data["interactions"], "timestamp", end_of_day(as_of))
-        counts = (
-            inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0).reindex(out.index).fillna(0)
-        )
+        if interaction_counts is None:
+            inter = dated_before(data["interactions"], "timestamp", end_of_day(as_of))
+            interaction_counts = inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0)
+        counts = interaction_counts.reindex(out.index).fillna(0)
         for kind in sorted(counts.columns):
             out[f"{_slug(kind)}_per_month"] = counts[kind] / out["active_months"]
     if data.has("surveys"):
@@ -172,18 +176,20 @@ def features_from_config(data, config) -> pd.DataFrame:
     """
     churn = config.analysis["churn"]
     exclude = config.values["segmentation"]["exclude_transactions"] or None
-    table = None
+    table = kinds = None
     if (config.values["data"].get("engine") or "pandas") != "pandas" and data.source is not None:
-        from cxlib.engine import EngineUnsupported, features_from_validated
+        from cxlib.engine import EngineUnsupported, features_from_validated, interaction_kinds_from_validated
 
         try:
             table = features_from_validated(data, exclude)
+            kinds = interaction_kinds_from_validated(data, end_of_day(data.as_of))
         except EngineUnsupported:
-            table = None
+            table = kinds = None
     return customer_features(
         data,
         exclude=exclude,
         churn_definition=churn["definition"],
         inactivity_days=churn["inactivity_days"],
         transaction_table=table,
+        interaction_counts=kinds,
     )
