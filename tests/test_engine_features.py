@@ -94,3 +94,10 @@ def test_overview_pools_small_channels_through_pandas(small_data, run_data):
     assert channel_aggregates(run_data, min_group_size=10) is not None
     pooled = channel_mix(small_data["transactions"], small_data.as_of, 10**6)
     assert pooled["channel"].str.startswith("Other").any() or pooled.empty
+
+
+def test_same_data_give_bit_identical_tables(run_data):
+    """Sums in parallel threads differ in their last bits from run to run; a run's queries use one."""
+    first = features_from_validated(run_data)
+    for _ in range(3):
+        pd.testing.assert_frame_equal(features_from_validated(run_data), first, check_exact=True)

@@ -51,6 +51,7 @@ _WHERE = {
     "orders_expr": "_features",
     "quiet": "_tables",
     "read_file": "_tables",
+    "run_connection": "_validated",
     "spark_session": "_spark",
     "table_health": "_overview",
     "to_pandas": "_features",

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from cxlib.engine._features import _frame, orders_expr, to_pandas
-from cxlib.engine._tables import EngineUnsupported, connect, quiet
-from cxlib.engine._validated import validated_transactions
+from cxlib.engine._tables import EngineUnsupported, quiet
+from cxlib.engine._validated import run_connection, validated_transactions
 from cxlib.features._time import YEAR_DAYS, end_of_day
 
 
@@ -52,7 +53,7 @@ def kpi_aggregates(data, active_days: int, con=None) -> dict:
         only those above zero, by customer id) and ``orders`` (each buyer's orders of the last
         year: sale rows only, orders worth more than zero, by customer id).
     """
-    con = con or connect()
+    con = con or run_connection()
     tx = _transactions(data, con)
     end = end_of_day(data.as_of)
     last_year = tx.filter(
@@ -92,7 +93,7 @@ def monthly_aggregates(data, con=None) -> dict:
         ``net``, ``orders`` and ``buyers`` Series indexed by ``month`` (first day of the month),
         and ``latest`` (the latest transaction time).
     """
-    con = con or connect()
+    con = con or run_connection()
     tx = _transactions(data, con)
     month = tx["order_date"].truncate("M")
     rows = tx.mutate(month=month)
@@ -122,14 +123,14 @@ def channel_aggregates(data, min_group_size: int, con=None) -> dict | None:
         indexed by ``channel`` (a missing channel reads ``unknown``); None when a channel has
         fewer than ``min_group_size`` customers, whose pooling the pandas path does.
     """
-    con = con or connect()
+    con = con or run_connection()
     tx = _transactions(data, con)
     end = end_of_day(data.as_of)
     window = tx.filter(
         (tx["order_date"] < end.to_pydatetime())
         & (tx["order_date"] >= (end - pd.Timedelta(days=YEAR_DAYS)).to_pydatetime())
     )
-    channel = window["channel"].fill_null("unknown") if "channel" in window.columns else "all"
+    channel = window["channel"].fill_null("unknown") if "channel" in window.columns else ibis.literal("all")
     window = window.mutate(channel=channel)
     sizes = _frame(to_pandas(window.group_by("channel").aggregate(n=window["customer_id"].nunique())))
     if (sizes["n"] < min_group_size).any():
@@ -164,7 +165,7 @@ def table_health(data, name: str, date_column: str, con=None) -> dict:
     path = Path(data.source) / f"{name}.parquet"
     if not path.is_file():
         raise EngineUnsupported(f"no Parquet copy of the validated {name}")
-    con = con or connect()
+    con = con or run_connection()
     with quiet():
         table = con.read_parquet(str(path))
     columns = [c for c in table.columns if not c.startswith("__index_level")]

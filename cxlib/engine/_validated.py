@@ -14,7 +14,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxlib.engine._tables import EngineUnsupported, connect, quiet
+from cxlib.engine._tables import EngineUnsupported, quiet
+
+
+def run_connection():
+    """A DuckDB connection for a run's tables: one thread, so the same data give the same numbers.
+
+    DuckDB aggregates in parallel, and a floating-point sum then depends on which thread added
+    which rows: results would differ in their last bits from one run to the next, and anything
+    chosen from them (a quantile score, a segment) could change. On one thread the rows are added
+    in file order, every time. (Reading the input files in :func:`cxlib.engine.transaction_features`
+    keeps both threads: it is a benchmark path, not a report's.)
+
+    Returns
+    -------
+    ibis.BaseBackend
+    """
+    import ibis
+
+    return ibis.duckdb.connect(threads=1)
+
 
 #: Canonical transaction columns the feature definitions read (others are kept only when named).
 TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_refund", "channel")
@@ -94,7 +113,7 @@ def features_from_validated(data, exclude: dict[str, list] | None = None, con=No
 
     if getattr(data, "source", None) is None:
         raise EngineUnsupported("the data were not read from a run's validated Parquet files")
-    con = con or connect()
+    con = con or run_connection()
     tx = validated_transactions(con, data.source, tuple(exclude or ()))
     customers = pd.Index(data["customers"]["customer_id"], name="customer_id")
     return transaction_features(
@@ -131,7 +150,7 @@ def driver_orders_from_validated(data, at, ids: pd.Index, con=None) -> pd.DataFr
 
     if getattr(data, "source", None) is None:
         raise EngineUnsupported("the data were not read from a run's validated Parquet files")
-    con = con or connect()
+    con = con or run_connection()
     at = pd.Timestamp(at)
     orders = orders_expr(window_expr(validated_transactions(con, data.source), at))
     purchase = ~orders["is_refund"] & (orders["amount"] > 0)
@@ -177,7 +196,7 @@ def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minu
     path = None if getattr(data, "source", None) is None else Path(data.source) / "interactions.parquet"
     if path is None or not path.is_file():
         raise EngineUnsupported("no Parquet copy of the validated interactions")
-    con = con or connect()
+    con = con or run_connection()
     with quiet():
         events = con.read_parquet(str(path))
     events = events.mutate(customer_id=events["customer_id"].cast("string"))
@@ -221,7 +240,7 @@ def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
         raise EngineUnsupported("no Parquet copy of the validated interactions")
     from cxlib.engine._features import to_pandas
 
-    con = con or connect()
+    con = con or run_connection()
     with quiet():
         events = con.read_parquet(str(path))
     events = events.filter(events["timestamp"] < pd.Timestamp(at).to_pydatetime())
