@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
 import json
 import os
 import shutil
@@ -38,7 +39,7 @@ from cxlib.report._browser import chromium_path, inspect_page
 from cxlib.report._html import notebook_title, package_versions, render_html, report_header, write_index
 from cxlib.report._pdf import pdf_pages
 from cxlib.run import _publish as publish
-from cxlib.run._artifacts import load_summaries, save_validated
+from cxlib.run._artifacts import load_summaries, load_validated, save_validated
 from cxlib.run._catalog import catalog_entry, check_inputs, start_run
 from cxlib.run._kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
 from cxlib.run._memory import GIB, MemoryWatch, check_memory, estimate_memory, megabytes
@@ -528,6 +529,10 @@ def _run_notebooks(
     header = report_header(config, data, dt.date.today())
     run_dir = staging / publish.RUN_DATA
     save_validated(data, run_dir, config)
+    # the runner needs no rows while notebooks run: the saved copy, read only if asked, replaces
+    # the tables in memory (on millions of rows they would double the run's peak memory)
+    data.tables = load_validated(run_dir).tables
+    gc.collect()
     start_run(run_dir)
     config_path = config.path
     executed_dir = run_dir / "notebooks"
