@@ -73,6 +73,8 @@ def _run(args) -> None:
         params=_parse_params(args.param),
         log=lambda line: print(line, flush=True),
         run_data=args.run_data,
+        memory_check=not args.no_memory_check,
+        progress=sys.stderr.isatty(),
     )
 
 
@@ -127,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="notebook parameter (YAML-typed value); must exist in a notebook",
+    )
+    run.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="run even when the input is estimated to need more memory than is available",
     )
     run.set_defaults(func=_run)
     clean = sub.add_parser("clean", help="remove the reports and run data a run published (nothing else)")

@@ -63,6 +63,10 @@ class InputFileError(CxError):
     """An input file cannot be read (empty, wrong format, encoding or separator, missing sheet)."""
 
 
+class InsufficientMemoryError(CxError, MemoryError):
+    """The input is estimated to need more memory than the machine has available (checked before reading)."""
+
+
 class MissingMessageError(CxError, LookupError):
     """A note's code has no template in the message catalogue, or its template needs a value the note lacks."""
 

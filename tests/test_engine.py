@@ -59,14 +59,17 @@ def _config_for(folder, suffix: str, tables=("customers", "transactions", "inter
     return config_from_dict(raw, base_dir=folder)
 
 
-@pytest.fixture(scope="module")
-def parquet_config(small_demo_dir, tmp_path_factory):
+def parquet_copy(demo_dir, folder):
     """Parquet copies of the demo files, with the types pyarrow infers (dates, numbers, text)."""
-    folder = tmp_path_factory.mktemp("parquet")
     for name in ("customers", "transactions", "interactions"):
-        table = pacsv.read_csv(small_demo_dir / f"{name}.csv", convert_options=NULLS)
+        table = pacsv.read_csv(demo_dir / f"{name}.csv", convert_options=NULLS)
         pq.write_table(table, folder / f"{name}.parquet")
     return _config_for(folder, "parquet")
+
+
+@pytest.fixture(scope="module")
+def parquet_config(small_demo_dir, tmp_path_factory):
+    return parquet_copy(small_demo_dir, tmp_path_factory.mktemp("parquet"))
 
 
 def test_transaction_features_equal_the_pandas_profile_column_by_column(engine_csv, profile):
@@ -220,7 +223,11 @@ def _tiny_data() -> CustomerData:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
+    return tiny_config(tmp_path_factory.mktemp("tiny"))
+
+
+def tiny_config(folder):
+    """The tiny files written to ``folder``, and their config."""
     (folder / "customers.csv").write_text(TINY_CUSTOMERS)
     (folder / "transactions.csv").write_text(TINY_TRANSACTIONS)
     (folder / "interactions.csv").write_text(TINY_INTERACTIONS)
@@ -275,12 +282,12 @@ def test_tiny_friction_known_answers_and_equal_pandas(tiny, con):
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-12)
 
 
-def test_engine_is_a_config_choice_with_pandas_by_default(small_config, tiny):
+def test_engine_is_a_config_choice_with_the_embedded_engine_by_default(small_config, tiny):
     assert ENGINES == ("pandas", "duckdb", "spark")
-    assert engine_from_config(small_config) == "pandas"
+    assert engine_from_config(small_config) == "duckdb"
     raw = yaml.safe_load(SMALL_CONFIG.read_text())
-    raw["data"]["engine"] = "duckdb"
-    assert engine_from_config(config_from_dict(raw)) == "duckdb"
+    raw["data"]["engine"] = "pandas"
+    assert engine_from_config(config_from_dict(raw)) == "pandas"
     raw["data"]["engine"] = "polars"
     with pytest.raises(ConfigError, match="data.engine.*one of pandas, duckdb, spark"):
         config_from_dict(raw)
@@ -310,7 +317,10 @@ def test_dates_the_engine_cannot_read_are_refused_not_dropped(tmp_path, con):
     with pytest.raises(EngineUnsupported, match="customers.signup_date: dates the engine does not read"):
         customer_ids(config_from_dict(given, base_dir=tmp_path), con)
     given["data"]["tables"]["customers"]["date_format"] = "%d/%m/%Y"
-    assert customer_ids(config_from_dict(given, base_dir=tmp_path), con).tolist() == ["a", "b"]
+    config = config_from_dict(given, base_dir=tmp_path)
+    assert customer_ids(config, con).tolist() == ["a", "b"]
+    # read day first, as dates without a zone like every canonical date: only a signed up before
+    assert friction_table(config, pd.Timestamp("2024-02-01"), con=con)["customer_id"].tolist() == ["a"]
 
 
 def test_without_an_as_of_the_latest_transaction_day_is_the_analysis_date(tiny, small_config, con):

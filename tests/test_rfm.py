@@ -11,6 +11,7 @@ import pytest
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data, sign_refunds
 from cxlib.features import NO_PURCHASE, RFM_GRID, features_from_config, quantile_score
+from cxlib.run._artifacts import load_validated, save_validated
 from cxlib.segment import Segmenter, customer_segments, plot_rfm_heatmap, rfm_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,3 +207,16 @@ def test_channel_shares_match_a_direct_count_of_purchase_orders(small_data, smal
     expected = counts.div(counts.sum(axis=1), axis=0).add_prefix("share_")
     got = features.loc[expected.index, list(expected.columns)]
     pd.testing.assert_frame_equal(got, expected, check_names=False, check_freq=False)
+
+
+def test_online_retail_engine_features_equal_pandas_and_the_independent_rule(retail, tmp_path):
+    """data.engine: duckdb over the run's validated Parquet gives the same table (exclusions, line-level
+    orders, cancellations, inactivity churn), hence the independent RFM above too."""
+    config, data, features = retail
+    save_validated(data, tmp_path, config)
+    engine_config = load_config(RETAIL_CONFIG, {"data.engine": "duckdb"})
+    run_data = load_validated(tmp_path)
+    assert run_data.source is not None
+    got = features_from_config(run_data, engine_config)
+    assert "lines_per_order" in got  # invoice lines: orders differ in their number of lines
+    pd.testing.assert_frame_equal(got, features, check_exact=False, rtol=0, atol=1e-9)

@@ -113,3 +113,17 @@ def test_another_config_or_no_saved_data_validates_afresh(tmp_path, small_config
 
 # "A run validates once and its notebooks read no input file" is checked on the end-to-end test's
 # second run (tests/test_suite_end_to_end.py), which counts the reads: one full run fewer.
+
+
+def test_saved_tables_are_read_only_when_asked_for(tmp_path, small_config, small_data):
+    save_validated(small_data, tmp_path, small_config)
+    data = load_validated(tmp_path)
+    assert data.source == tmp_path / VALIDATED
+    assert data.has("transactions") and set(data.tables) == set(small_data.tables)
+    assert data.tables._read == {}  # nothing read yet: presence is known from the record
+    assert data.tables.rows("transactions") == len(small_data["transactions"])
+    assert data.tables._read == {}  # counted from the Parquet footer
+    pd.testing.assert_frame_equal(data["customers"], small_data["customers"])
+    assert set(data.tables._read) == {"customers"}
+    with pytest.raises(KeyError):
+        data["no_such_table"]

@@ -300,6 +300,7 @@ def _features_at(data: CustomerData, config: Config, when: pd.Timestamp, inclusi
         settings["numeric_features"],
         settings["categorical_features"],
         settings["long_wait_minutes"],
+        engine=config.values["data"].get("engine") or "pandas",
     )
     if inclusive:  # tenure at ``when`` itself, not a day later
         features["tenure_months"] = features["tenure_months"] - 1 / DAYS_PER_MONTH

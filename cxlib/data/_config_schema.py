@@ -161,12 +161,20 @@ SCHEMA = Section(
                 ),
                 "tables": Key({}, "table name -> its file entry (see TABLE_ENTRY)"),
                 "engine": Key(
-                    "pandas",
-                    "engine for large data: pandas (default) loads and validates in pandas; duckdb loads and "
-                    "validates CSV/Parquet files in DuckDB with the same result and report (data with a problem "
-                    "are loaded by pandas; cxlib.engine), and its per-customer tables are groundwork "
-                    "(issue 15); spark loads as duckdb",
+                    "duckdb",
+                    "engine for the transaction and interaction rows: duckdb (embedded, the default: the "
+                    "input files are read and validated in DuckDB, with the pandas loader's result and "
+                    "problem report, and the notebooks' per-customer tables, the churn drivers at each "
+                    "cut-off and the overview's figures are queries over the run's validated Parquet files), "
+                    "pandas (everything in pandas), or spark (the feature definitions of cxlib.engine on "
+                    "Apache Spark; files are loaded as with duckdb)",
                     _choice("pandas", "duckdb", "spark"),
+                ),
+                "spark_master": Key(
+                    None,
+                    "Spark master URL for data.engine: spark, e.g. spark://host:7077; null = local[2] "
+                    "(Spark inside this process)",
+                    _text(optional=True),
                 ),
             },
             owner="cxlib.data",

@@ -8,14 +8,44 @@ Row numbers count the header as row 1, as a spreadsheet shows them.
 
 from __future__ import annotations
 
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pandera is imported where pandas validates: loading in DuckDB needs none of it
+
+@contextmanager
+def _without_spark():
+    """Hide an installed but unused pyspark while pandera is imported.
+
+    pandera imports the pandas API on Spark (``pyspark.pandas``) whenever pyspark is installed,
+    for a Spark support cxlib does not use: half a second and 40 MB in every process that loads
+    data. pyspark is a dependency of the Spark engine only (:mod:`cxlib.engine`), which imports it
+    when Spark is asked for; until then nothing of Spark is imported. A session already running
+    Spark is left as it is.
+    """
+    hidden = "pyspark" not in sys.modules
+    if hidden:
+        sys.modules["pyspark"] = None  # makes `import pyspark...` raise ImportError, which pandera expects
+    try:
+        yield
+    finally:
+        if hidden and sys.modules.get("pyspark", ...) is None:
+            del sys.modules["pyspark"]
+
+
+def _pandera():
+    """The pandas API of pandera, imported on first use (loading in DuckDB needs none of it), without Spark."""
+    with _without_spark():
+        import pandera.pandas as pa
+    return pa
+
+
+if TYPE_CHECKING:
     import pandera.pandas as pa
 
 #: Canonical columns: name -> (kind, required). Kinds: id, date, number, bool, text.
@@ -163,7 +193,7 @@ def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
     Types are parsed in :func:`cxlib.data._parsing.parse_types` (vectorised): pandera's coercion reports
     failure cases by re-parsing every value one at a time, which takes minutes on a million rows.
     """
-    import pandera.pandas as pa
+    pa = _pandera()
 
     spec = _columns_of(table, columns)
     return pa.DataFrameSchema(
@@ -190,7 +220,7 @@ def type_problems(table: str, column: str, kind: str, raw: pd.Series, parsed: pd
 
 def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
     """Stage 2 schema: value rules on typed data (ranges, uniqueness, references, dates)."""
-    import pandera.pandas as pa
+    pa = _pandera()
 
     spec = _columns_of(table, columns)
     # a timestamp on the as-of day itself is not "after" it
@@ -303,7 +333,7 @@ def _rule_name(check: str) -> str | None:
 
 def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, as_of=None):
     """Validate ``frame`` lazily; return (validated frame or None, problems)."""
-    import pandera.pandas as pa
+    pa = _pandera()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pandera's own concat of failure cases

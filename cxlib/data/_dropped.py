@@ -169,8 +169,14 @@ OUTCOME_COLUMNS = [
 def _outcome(record: DroppedRows, data) -> dict:
     from cxlib.stats._intervals import wilson_interval  # scipy: a slow import loading does not need
 
-    kept = data.tables.get(record.table)
-    kept_rows = 0 if kept is None else len(kept)
+    tables = data.tables
+    compare = record.reason != "duplicate" and record.churn_known is not None
+    if hasattr(tables, "rows"):  # saved run data: the count is read without reading the table
+        kept_rows = tables.rows(record.table) if record.table in tables else 0
+        kept = tables.get(record.table) if compare else None
+    else:
+        kept = tables.get(record.table)
+        kept_rows = 0 if kept is None else len(kept)
     row = dict.fromkeys(OUTCOME_COLUMNS, np.nan)
     row.update(
         table=record.table,
@@ -181,7 +187,6 @@ def _outcome(record: DroppedRows, data) -> dict:
         kept_rows=kept_rows,
         share=record.rows / max(record.rows + kept_rows, 1),
     )
-    compare = record.reason != "duplicate" and record.churn_known is not None
     if compare and kept is not None and "churned" in kept:
         flag = kept["churned"]
         known = flag.notna()
@@ -210,6 +215,8 @@ def _outcome(record: DroppedRows, data) -> dict:
             kept_ci_high=kept_high,
             p_value=p_value,
         )
+    if record.amount is not None and kept is None and hasattr(tables, "columns_of"):
+        kept = tables.columns_of(record.table, ["amount", "is_refund"])  # not the whole table
     if record.amount is not None and kept is not None and "amount" in kept:
         sales = kept["amount"][~kept["is_refund"]] if "is_refund" in kept else kept["amount"]
         total = record.amount + float(sales.clip(lower=0).sum())

@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -70,6 +71,9 @@ class CustomerData:
         customers' churn outcome and the dropped transactions' sales
         (:class:`cxlib.data._dropped.DroppedRows`; compared with the kept rows by
         :func:`cxlib.data.dropped_outcomes`).
+    source : Path or None
+        Where the tables can be read again as Parquet by an engine (the run's validated data);
+        None when they were loaded from the input files.
     derived_columns : dict of str to str
         Canonical columns the data did not record but loading derived, as ``"table.column"`` -> where
         from (e.g. ``{"customers.signup_date": "Tenure (years)"}``, or ``"the first order in
@@ -83,6 +87,9 @@ class CustomerData:
     warnings: list[str] = field(default_factory=list)
     dropped: list[DroppedRows] = field(default_factory=list)
     derived_columns: dict[str, str] = field(default_factory=dict)
+    #: The folder of Parquet files these tables were read from (the run's validated data,
+    #: :func:`cxlib.run.save_validated`), which an engine can read without pandas; None otherwise.
+    source: Path | None = field(default=None, compare=False)
 
     def derived(self, column: str) -> str | None:
         """Where a derived ``"table.column"`` comes from, or None when the data recorded it."""

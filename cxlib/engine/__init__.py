@@ -1,10 +1,20 @@
-"""Embedded engines for the per-customer tables: feature definitions written once in ibis, run by DuckDB.
+"""Engines for the per-customer tables: feature definitions written once in ibis, run by DuckDB or Spark.
 
 The canonical tables are lazy ibis expressions over the input files (:func:`canonical_table`);
 the per-customer features over them (:func:`transaction_features`, :func:`friction_table`) run in
-an embedded engine that streams the files and returns one row per customer as pandas, equal to
-:mod:`cxlib.features`. The config key ``data.engine`` names the engine (pandas, the default, is
-today's path).
+an engine that reads the files itself and returns one row per customer as pandas, equal to
+:mod:`cxlib.features`: DuckDB (embedded) or Apache Spark (local or a cluster, through ibis's
+pyspark backend: :func:`spark_session`), the same expressions on both. The config key
+``data.engine`` names the engine (:func:`connection_for`): ``duckdb`` by default.
+
+In a run, the notebooks' tables come from the run's validated Parquet files
+(:attr:`cxlib.data.CustomerData.source`): the per-customer features
+(:func:`features_from_validated`), the churn drivers' order counts and friction at each cut-off
+(:func:`driver_orders_from_validated`, :func:`friction_from_validated`) and the overview's
+transaction figures (:func:`kpi_aggregates`, :func:`monthly_aggregates`,
+:func:`channel_aggregates`, :func:`table_health`) are queries there, so no notebook groups the
+transaction rows in pandas; ``data.engine: pandas`` does everything in pandas (the reference the
+tests compare with).
 
 Public names are defined in private modules and imported on first use (PEP 562), so importing
 this package is cheap and packages never import each other at import time.
@@ -19,30 +29,45 @@ _WHERE = {
     "EngineUnsupported": "_tables",
     "Fallback": "_load",
     "LOAD_KEYS": "_load",
+    "LOCAL_MASTER": "_spark",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
+    "TRANSACTION_COLUMNS": "_validated",
     "TablePlan": "_rules",
     "analysis_date": "_features",
     "canonical_table": "_tables",
+    "channel_aggregates": "_overview",
     "connect": "_tables",
+    "connection_for": "_features",
     "csv_source": "_rules",
     "customer_channel_expr": "_features",
     "customer_ids": "_features",
     "date_format_pattern": "_rules",
+    "driver_orders_from_validated": "_validated",
     "engine_from_config": "_features",
+    "features_from_validated": "_validated",
     "friction_counts_expr": "_features",
+    "friction_from_validated": "_validated",
     "friction_table": "_features",
+    "interaction_kinds_from_validated": "_validated",
+    "java_available": "_spark",
+    "java_home": "_spark",
     "kind_of": "_rules",
+    "kpi_aggregates": "_overview",
     "literal": "_rules",
     "load_data_engine": "_load",
-    "log": "_load",
+    "monthly_aggregates": "_overview",
     "orders_expr": "_features",
     "quiet": "_tables",
     "quote": "_rules",
     "read_file": "_tables",
+    "run_connection": "_validated",
+    "spark_session": "_spark",
+    "table_health": "_overview",
     "table_plan": "_rules",
     "to_pandas": "_features",
     "transaction_features": "_features",
+    "validated_transactions": "_validated",
     "window_expr": "_features",
 }
 

@@ -1,10 +1,10 @@
-"""Per-customer features defined once as ibis expressions, run by an embedded engine (DuckDB).
+"""Per-customer features defined once as ibis expressions, run by an engine (DuckDB or Spark).
 
 The row-level work, which is what costs time and memory on millions of rows, is written once in
 ibis over the canonical tables (:mod:`cxlib.engine._tables`): the window, orders, purchases and
-refunds, and the per-customer aggregates. Any ibis backend can run these expressions (DuckDB here;
-Spark is the next one); each returns one small row per customer (or per customer and channel) as
-pandas. The per-customer finishing (days since, quantile scores, shares) is done in pandas by the
+refunds, and the per-customer aggregates. Any ibis backend can run these expressions (DuckDB and
+Spark are tested: ``tests/test_engine_spark.py``); each returns one small row per customer (or per
+customer and channel) as pandas. The per-customer finishing (days since, quantile scores, shares) is done in pandas by the
 same functions the pandas path uses (:mod:`cxlib.features`), so it cannot drift.
 
 The definitions are those of :mod:`cxlib.features`, and the results equal its tables column by
@@ -33,7 +33,7 @@ from cxlib.engine._tables import canonical_table, connect, quiet
 from cxlib.features._purchases import rfm_scores
 from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
 
-#: Engines the ``data.engine`` config key may name; ``pandas`` is today's path and the default.
+#: Engines the ``data.engine`` config key may name; ``duckdb`` is the default, ``pandas`` the reference.
 ENGINES = ("pandas", "duckdb", "spark")
 
 
@@ -150,12 +150,18 @@ def customer_channel_expr(orders):
 
 
 def transaction_features(
-    config, exclude: dict[str, list] | None = None, as_of=None, con=None, customers: pd.Index | None = None
+    config,
+    exclude: dict[str, list] | None = None,
+    as_of=None,
+    con=None,
+    customers: pd.Index | None = None,
+    transactions=None,
 ) -> pd.DataFrame:
-    """The transaction columns of :func:`cxlib.features.customer_features`, computed by DuckDB.
+    """The transaction columns of :func:`cxlib.features.customer_features`, computed by an engine.
 
-    The input files are read by the engine (streaming, one pass over the transactions); only
-    per-customer-and-channel rows come back to pandas.
+    The input files are read by the engine (DuckDB streams them in one pass over the
+    transactions; Spark reads them in parallel splits); only per-customer-and-channel rows come
+    back to pandas.
 
     Parameters
     ----------
@@ -167,9 +173,14 @@ def transaction_features(
     as_of : Timestamp, optional
         Analysis date (the whole day counts). Default: the config's.
     con : ibis.BaseBackend, optional
-        A connection to reuse (:func:`cxlib.engine.connect`).
+        A connection to reuse (:func:`cxlib.engine.connect`); default: the config's engine
+        (:func:`connection_for`).
     customers : Index, optional
         The customers to report, in order. Default: the customers file's ids in file order.
+    transactions : ibis.Table, optional
+        Canonical transactions already made (e.g. the run's validated data:
+        :func:`cxlib.engine.validated_transactions`); then ``config`` is not read and ``as_of``
+        and ``customers`` must be given.
 
     Returns
     -------
@@ -185,9 +196,11 @@ def transaction_features(
     >>> from cxlib.data._config import load_config  # doctest: +SKIP
     >>> transaction_features(load_config("configs/demo_small.yaml"))[["frequency", "monetary"]].head()  # doctest: +SKIP
     """
-    con = con or connect()
+    con = con or connection_for(config)
     ids = customers if customers is not None else customer_ids(config, con)
-    tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    tx = transactions
+    if tx is None:
+        tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
     long = _frame(to_pandas(customer_channel_expr(orders)))
@@ -241,7 +254,7 @@ def analysis_date(config, transactions=None, con=None) -> pd.Timestamp:
     if config.analysis["as_of"] is not None:
         return pd.Timestamp(config.analysis["as_of"])
     if transactions is None:
-        transactions = canonical_table(con or connect(), config, "transactions")
+        transactions = canonical_table(con or connection_for(config), config, "transactions")
     with quiet():
         latest = transactions["order_date"].max().to_pandas()
     return pd.Timestamp(latest).normalize()
@@ -265,14 +278,14 @@ def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
 
 def customer_ids(config, con=None) -> pd.Index:
     """The customers file's ids in file order, each once (as loading keeps them)."""
-    con = con or connect()
+    con = con or connection_for(config)
     customers = canonical_table(con, config, "customers", dedupe=False)
     ids = to_pandas(customers.select("customer_id", "file_row").order_by("file_row"))["customer_id"]
     return pd.Index(ids.dropna().drop_duplicates().to_numpy(dtype=object), name="customer_id")
 
 
 def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.DataFrame:
-    """:func:`cxlib.features.friction_features` before the cut-off ``at``, computed by DuckDB.
+    """:func:`cxlib.features.friction_features` before the cut-off ``at``, computed by an engine.
 
     Parameters
     ----------
@@ -283,7 +296,7 @@ def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.Da
     long_wait_minutes : float
         A wait longer than this counts as a long wait.
     con : ibis.BaseBackend, optional
-        A connection to reuse.
+        A connection to reuse; default: the config's engine (:func:`connection_for`).
 
     Returns
     -------
@@ -293,7 +306,7 @@ def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.Da
         (with a ``resolved`` column), ``long_wait`` (with a ``wait_minutes`` column) and
         ``cart_abandonments``, as :func:`cxlib.features.friction_features` gives them.
     """
-    con = con or connect()
+    con = con or connection_for(config)
     at = pd.Timestamp(at)
     customers = canonical_table(con, config, "customers", dedupe=False)
     customers = customers.select("customer_id", "signup_date", "file_row").order_by("file_row")
@@ -374,5 +387,29 @@ def _frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def engine_from_config(config) -> str:
-    """The engine the config selects (``data.engine``): pandas (default), duckdb or spark."""
-    return config.values["data"].get("engine") or "pandas"
+    """The engine the config selects (``data.engine``): duckdb (default), pandas or spark."""
+    return config.values["data"].get("engine") or "duckdb"
+
+
+def connection_for(config):
+    """A connection for the config's engine: Spark for ``data.engine: spark``, else DuckDB.
+
+    Spark runs on the process's one session, started on first use with ``data.spark_master``
+    (default ``local[2]``, in this process; see :func:`cxlib.engine.spark_session`). The pandas
+    engine has no connection: this module's functions then use DuckDB.
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    ibis.BaseBackend
+
+    Examples
+    --------
+    >>> con = connection_for(load_config("configs/demo_small.yaml"))  # doctest: +SKIP
+    """
+    if engine_from_config(config) == "spark":
+        return connect("spark", master=config.values["data"].get("spark_master"))
+    return connect("duckdb")

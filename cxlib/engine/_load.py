@@ -92,7 +92,7 @@ from cxlib.engine._rules import (
 from cxlib.engine._tables import EngineUnsupported
 from cxlib.exceptions import DataValidationError
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 #: Entry keys the engine loader reads; any other key set in an entry makes the entry unsupported.
 LOAD_KEYS = frozenset({"path", "columns", "true_values", "date_format", "separator", "encoding", "sheet"})
@@ -145,7 +145,7 @@ def load_data_engine(config: Config) -> CustomerData:
         return _EngineLoad(config).load()
     except (EngineUnsupported, Fallback, duckdb.Error) as why:
         reason = str(why).splitlines()[0] if str(why) else type(why).__name__
-        log.info("data.engine duckdb hands this data to the pandas loader: %s", reason)
+        _log.info("data.engine duckdb hands this data to the pandas loader: %s", reason)
     return load_data_pandas(config)
 
 
@@ -214,7 +214,7 @@ class _EngineLoad:
             derived.update(derived_dates(table, spec))
         errors, warnings = [], []
         if self.found:  # the tables are the pandas loader's: its own rules make the report
-            log.info(
+            _log.info(
                 "data.engine duckdb found problems, reported by the pandas loader's rules on the tables "
                 "the engine read: %s",
                 "; ".join(self.found),

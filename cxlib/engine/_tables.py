@@ -39,28 +39,58 @@ class EngineUnsupported(NotImplementedError):
 
 @contextmanager
 def quiet():
-    """Silence the one notice ibis 12 triggers in DuckDB 2 (``fetch_arrow_table() is deprecated``).
+    """Silence the libraries' notices about each other around engine calls, and nowhere else.
 
-    It is about the two libraries, not the data, and a notebook must print no warning (the runner
-    fails one that writes to stderr), so it is silenced around engine calls and nowhere else.
+    ibis 12 triggers DuckDB 2's ``fetch_arrow_table() is deprecated``; pyspark 3.5 uses
+    ``distutils`` version classes and pandas' ``is_datetime64tz_dtype``, both deprecated. They are
+    about the libraries, not the data, and a notebook must print no warning (the runner fails one
+    that writes to stderr).
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning
         )
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pyspark\.")
         yield
 
 
-def connect():
-    """A fresh in-process DuckDB connection through ibis.
+def connect(engine: str = "duckdb", *, session=None, master: str | None = None):
+    """A connection (ibis backend) to run the feature expressions on.
+
+    Parameters
+    ----------
+    engine : {"duckdb", "spark"}
+        ``duckdb``: a fresh in-process DuckDB connection. ``spark``: Apache Spark through ibis's
+        pyspark backend, on ``session`` if given, else on the process's one session (started on
+        first use, local by default: :func:`cxlib.engine.spark_session`).
+    session : pyspark.sql.SparkSession, optional
+        Spark only: a session of your own (e.g. on a cluster).
+    master : str, optional
+        Spark only: master URL for the process's session (e.g. ``spark://host:7077``); default
+        ``local[2]``.
 
     Returns
     -------
     ibis.BaseBackend
-    """
-    import ibis
 
-    return ibis.duckdb.connect()
+    Raises
+    ------
+    ValueError
+        For another engine name.
+
+    Examples
+    --------
+    >>> con = connect("spark")  # doctest: +SKIP
+    """
+    if engine == "duckdb":
+        import ibis
+
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        from cxlib.engine._spark import _backend
+
+        return _backend(session=session, master=master)
+    raise ValueError(f"engine {engine!r}: expected duckdb or spark (pandas is the cxlib.features path)")
 
 
 def read_file(con, path: Path | str):
@@ -86,11 +116,98 @@ def read_file(con, path: Path | str):
     suffix = path.suffix.lower()
     with quiet():
         if suffix in (".csv", ".txt"):
+            if _on_spark(con):
+                return _spark_csv(con, path)
             # the words pandas reads as missing are missing here too, at the reader (cheapest)
             return con.read_csv(str(path), all_varchar=True, header=True, nullstr=list(NA_TEXT))
         if suffix in (".parquet", ".pq"):
+            if _on_spark(con):
+                _check_spark_parquet(path)
             return con.read_parquet(str(path))
     raise EngineUnsupported(f"{path.name}: the engine reads CSV and Parquet files only")
+
+
+# ---- what differs between engines: reading files, file order and a row hash (nothing else) ------
+
+
+def _on_spark(con) -> bool:
+    """Whether ``con`` is ibis's pyspark backend (else DuckDB)."""
+    return con.name == "pyspark"
+
+
+def _spark_csv(con, path: Path):
+    """Spark's CSV reader set up as DuckDB's above: every column text, quotes doubled inside quotes.
+
+    Spark's reader takes one word for missing (it reads an empty field as missing), so the other
+    words of :data:`NA_TEXT` are made missing here, by one cheap membership test per column (Spark
+    keeps a list of constants as a hash set, no join). A field split over lines inside quotes is
+    not read (Spark's ``multiLine`` would read each file in one task).
+    """
+    import ibis
+
+    raw = con.read_csv(str(path), header=True, inferSchema=False, escape='"')
+    words = list(NA_TEXT)
+    return raw.mutate(
+        **{name: ibis.ifelse(raw[name].isin(words), ibis.null("string"), raw[name]) for name in raw.columns}
+    )
+
+
+def _check_spark_parquet(path: Path) -> None:
+    """Refuse nanosecond timestamps, which Spark 3.5 does not read (pandas writes them by default).
+
+    Only the file's footer is read. Spark would fail inside a task, with a long Java error.
+    """
+    import pyarrow.parquet as pq
+
+    schema = pq.ParquetFile(path).schema
+    columns = [schema.column(i) for i in range(len(schema))]
+    nanos = [c.path for c in columns if "timeUnit=nanoseconds" in str(c.logical_type)]
+    if nanos:
+        raise EngineUnsupported(
+            f"{path.name}: Spark does not read nanosecond timestamps ({', '.join(nanos)}); write the "
+            "file with microseconds (pandas: to_parquet(..., coerce_timestamps='us', "
+            "allow_truncated_timestamps=True)) or use data.engine: duckdb"
+        )
+
+
+def _file_order(con):
+    """A number that grows with the file's row order, put on the plain scan.
+
+    DuckDB numbers the rows of a plain scan in file order (``ROW_NUMBER()``). Spark would move every
+    row to one task for that and need not keep the order on the way; its
+    ``monotonically_increasing_id()`` numbers each split's rows where they are read, in file order
+    (not consecutive, which sorting does not need).
+    """
+    import ibis
+
+    if not _on_spark(con):
+        return ibis.row_number()
+
+    @ibis.udf.scalar.builtin
+    def monotonically_increasing_id() -> int:  # Spark's own function
+        """Spark SQL's ``monotonically_increasing_id()``."""
+
+    return monotonically_increasing_id()
+
+
+def _row_hash(con, raw):
+    """A 64-bit hash of the whole row, which tells distinct rows apart.
+
+    DuckDB's ``hash`` of the row as a struct. Spark's ``hash`` has 32 bits and skips missing fields
+    (so ``(x, NULL)`` and ``(NULL, x)`` collide): there the row's JSON text (field names included)
+    is hashed with ``xxhash64``.
+    """
+    import ibis
+
+    whole = ibis.struct({c: raw[c] for c in raw.columns})
+    if not _on_spark(con):
+        return whole.hash()
+
+    @ibis.udf.scalar.builtin
+    def xxhash64(text: str) -> int:  # Spark's own function
+        """Spark SQL's ``xxhash64(text)``."""
+
+    return xxhash64(whole.cast("json").cast("string"))
 
 
 def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe: bool = True):
@@ -111,10 +228,10 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
         (deduplicated, hence unique) row; missing otherwise.
     dedupe : bool
         Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
-        (column ``file_row``, counted on the plain scan, the one step where DuckDB keeps the
-        file's order) and sorts by it, e.g. to list customer ids in file order; the caller then
-        drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of many values
-        becomes a join, which does not keep order on a large file.)
+        (column ``file_row``, counted on the plain scan, the one step where the file's order is
+        known: :func:`_file_order`) and sorts by it, e.g. to list customer ids in file order; the
+        caller then drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of
+        many values becomes a join, which does not keep order on a large file.)
 
     Returns
     -------
@@ -148,7 +265,7 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     if dedupe:
         raw = raw.distinct()  # exact duplicate rows go first, as when loading
     else:
-        raw = raw.mutate(file_row=ibis.row_number())
+        raw = raw.mutate(file_row=_file_order(con))
     true_values = {k: {str(v).lower() for v in vals} for k, vals in (spec.get("true_values") or {}).items()}
     columns = {}
     for name, source in mapping.items():
@@ -162,9 +279,8 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     if table == "transactions" and dedupe:
         # a row without an order id is its own order: after dropping exact duplicates the hash of
         # the whole row tells such rows apart (no window function, which would stop streaming)
-        whole = ibis.struct({c: raw[c] for c in raw.columns}).hash()
         has_order = raw[mapping["order_id"]].notnull() if "order_id" in mapping else ibis.literal(False)
-        columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), whole)
+        columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), _row_hash(con, raw))
     out = raw.select(**columns)
     if table == "transactions":
         refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
@@ -261,7 +377,9 @@ def _typed(column, kind: str, name: str, date_format: str | None, true_values: s
     if kind == "date":
         if column.type().is_timestamp() or column.type().is_date():
             return column.cast("timestamp")
-        return text.as_timestamp(date_format) if date_format else text.try_cast("timestamp")
+        if date_format:  # ibis types a parsed date as UTC; canonical dates carry no zone
+            return text.as_timestamp(date_format).cast("timestamp")
+        return text.try_cast("timestamp")
     if kind in ("number", "money", "rating", "count"):
         return text.try_cast("float64")
     if kind == "bool":

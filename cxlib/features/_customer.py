@@ -27,6 +27,8 @@ def customer_features(
     exclude: dict[str, list] | None = None,
     churn_definition: str = "auto",
     inactivity_days: int = 180,
+    transaction_table: pd.DataFrame | None = None,
+    interaction_counts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer: RFM, scores, lifecycle, behaviour, service and survey features.
 
@@ -42,6 +44,14 @@ def customer_features(
         auto, contractual or inactivity (see :func:`cxlib.features.resolve_churn_rule`).
     inactivity_days : int
         For the inactivity definition.
+    transaction_table : DataFrame, optional
+        The transaction columns already computed by an engine
+        (:func:`cxlib.engine.transaction_features` for these customers, at this analysis date,
+        with these exclusions: equal to what this function computes, ``tests/test_engine.py``);
+        then the transaction rows are not grouped here.
+    interaction_counts : DataFrame, optional
+        Interactions before the end of the analysis date per customer (rows) and kind (columns),
+        already counted by an engine (:func:`cxlib.engine.interaction_kinds_from_validated`).
 
     Returns
     -------
@@ -69,10 +79,12 @@ def customer_features(
     """
     as_of = pd.Timestamp(data.as_of).normalize()
     customers = data["customers"]
-    tx = data["transactions"]
-    window = window_transactions(tx, as_of, exclude)
-    bought = purchases(window)
-    rfm = rfm_from_purchases(window, bought, as_of, customers=customers["customer_id"])
+    if transaction_table is None:
+        window = window_transactions(data["transactions"], as_of, exclude)
+        bought = purchases(window)
+        rfm = rfm_from_purchases(window, bought, as_of, customers=customers["customer_id"])
+    else:
+        rfm = transaction_table.loc[:, :"rfm_segment"]
     out = rfm.copy()
     cust = customers.set_index("customer_id").reindex(out.index)
     signup = cust["signup_date"].dt.normalize()
@@ -86,26 +98,33 @@ def customer_features(
     out["orders_per_active_month"] = out["frequency"] / out["active_months"]
     out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
 
-    gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
-    refunded = (
-        -window.loc[window["is_refund"]].groupby("customer_id")["amount"].sum().reindex(out.index).fillna(0)
-    )
-    frequency = out["frequency"].where(out["frequency"] > 0)
-    out["avg_order_value"] = mean_order_value(bought, out.index)
-    span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
-    out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
-    lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
-    if bought["lines"].nunique() > 1:
-        out["lines_per_order"] = lines / frequency
-    out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
-
-    if "channel" in bought:
-        out = out.join(_channel_mix(bought))
-    if data.has("interactions"):
-        inter = dated_before(data["interactions"], "timestamp", end_of_day(as_of))
-        counts = (
-            inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0).reindex(out.index).fillna(0)
+    if transaction_table is not None:
+        out = out.join(transaction_table[transaction_table.columns[len(rfm.columns) :]])
+    else:
+        gross = bought.groupby("customer_id")["amount"].sum().reindex(out.index)
+        refunded = (
+            -window.loc[window["is_refund"]]
+            .groupby("customer_id")["amount"]
+            .sum()
+            .reindex(out.index)
+            .fillna(0)
         )
+        frequency = out["frequency"].where(out["frequency"] > 0)
+        out["avg_order_value"] = mean_order_value(bought, out.index)
+        span = (out["last_purchase"].dt.normalize() - out["first_purchase"].dt.normalize()).dt.days
+        out["purchase_interval_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
+        lines = bought.groupby("customer_id")["lines"].sum().reindex(out.index)
+        if bought["lines"].nunique() > 1:
+            out["lines_per_order"] = lines / frequency
+        out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
+
+        if "channel" in bought:
+            out = out.join(_channel_mix(bought))
+    if data.has("interactions"):
+        if interaction_counts is None:
+            inter = dated_before(data["interactions"], "timestamp", end_of_day(as_of))
+            interaction_counts = inter.groupby(["customer_id", "kind"]).size().unstack(fill_value=0)
+        counts = interaction_counts.reindex(out.index).fillna(0)
         for kind in sorted(counts.columns):
             out[f"{_slug(kind)}_per_month"] = counts[kind] / out["active_months"]
     if data.has("surveys"):
@@ -140,6 +159,12 @@ def _channel_mix(bought: pd.DataFrame) -> pd.DataFrame:
 def features_from_config(data, config) -> pd.DataFrame:
     """Call :func:`customer_features` with the config's exclusions and churn definition.
 
+    With ``data.engine: duckdb`` (or ``spark``) and data read from a run's validated Parquet files
+    (:attr:`cxlib.data.CustomerData.source`), the transaction columns are computed by the engine
+    (:func:`cxlib.engine.features_from_validated`: one query over the files instead of grouping
+    millions of rows in pandas; equal column by column); otherwise, or when the engine cannot
+    express the data, by pandas.
+
     Parameters
     ----------
     data : CustomerData
@@ -150,9 +175,21 @@ def features_from_config(data, config) -> pd.DataFrame:
     DataFrame
     """
     churn = config.analysis["churn"]
+    exclude = config.values["segmentation"]["exclude_transactions"] or None
+    table = kinds = None
+    if (config.values["data"].get("engine") or "pandas") != "pandas" and data.source is not None:
+        from cxlib.engine import EngineUnsupported, features_from_validated, interaction_kinds_from_validated
+
+        try:
+            table = features_from_validated(data, exclude)
+            kinds = interaction_kinds_from_validated(data, end_of_day(data.as_of))
+        except EngineUnsupported:
+            table = kinds = None
     return customer_features(
         data,
-        exclude=config.values["segmentation"]["exclude_transactions"] or None,
+        exclude=exclude,
         churn_definition=churn["definition"],
         inactivity_days=churn["inactivity_days"],
+        transaction_table=table,
+        interaction_counts=kinds,
     )

@@ -35,6 +35,7 @@ def driver_features(
     numeric_features: list[str] | tuple = (),
     categorical_features: list[str] | tuple = (),
     long_wait_minutes: float = 20,
+    engine: str = "pandas",
 ) -> pd.DataFrame:
     """Per-customer features from data dated strictly before ``at``.
 
@@ -48,6 +49,10 @@ def driver_features(
         Extra customer columns (text in the file) typed as numbers or categories.
     long_wait_minutes : float
         A support wait longer than this counts as a long wait.
+    engine : str
+        ``data.engine``: with ``duckdb`` (or ``spark``) and data read from a run's validated
+        Parquet files, the order counts are computed by the engine
+        (:func:`cxlib.engine.driver_orders_from_validated`; equal to the pandas path).
 
     Returns
     -------
@@ -79,7 +84,19 @@ def driver_features(
             out[column] = customers[column].fillna("unknown").astype(str).to_numpy()
     ids = pd.Index(out["customer_id"])
     months_seen = np.minimum(out["tenure_months"].to_numpy(), 12.0).clip(min=0.5)
-    if data.has("transactions"):
+    if data.has("transactions") and engine != "pandas" and getattr(data, "source", None) is not None:
+        from cxlib.engine import driver_orders_from_validated
+
+        counts = driver_orders_from_validated(data, at, ids)
+        n_orders = counts["orders"].to_numpy()
+        out["orders_per_month_12m"] = counts["recent_orders"].to_numpy() / months_seen
+        out["mean_order_value"] = (counts["gross"] / counts["orders"].where(counts["orders"] > 0)).to_numpy()
+        last = counts["last_order"]
+        out["days_since_last_order"] = np.where(
+            last.isna(), out["tenure_months"] * DAYS_PER_MONTH, days_since(last, at)
+        )
+        out["refunded_order_share"] = counts["refunded_orders"].to_numpy() / np.maximum(n_orders, 1)
+    elif data.has("transactions"):
         window = transactions_before(data["transactions"], at)
         bought = purchases(window)
         recent = dated_before(bought, "order_date", at, YEAR_DAYS)
@@ -92,7 +109,11 @@ def driver_features(
         n_orders = orders_per_customer(bought, ids).to_numpy()
         n_refunded = orders_per_customer(refunds(window), ids).to_numpy()
         out["refunded_order_share"] = n_refunded / np.maximum(n_orders, 1)
-    if data.has("interactions"):
+    if data.has("interactions") and engine != "pandas" and getattr(data, "source", None) is not None:
+        from cxlib.engine import friction_from_validated
+
+        out = out.join(friction_from_validated(data, at, ids, months_seen, long_wait_minutes))
+    elif data.has("interactions"):
         friction = friction_features(data, at, long_wait_minutes, months_seen)
         out = out.join(friction.drop(columns="customer_id"))
     if data.has("surveys"):

@@ -17,6 +17,7 @@ from cxlib.features._churn_rule import resolve_churn_rule
 from cxlib.features._purchases import latest_answers
 from cxlib.features._time import CALENDAR_SLACK_DAYS, DAYS_PER_MONTH, tenure_months
 from cxlib.overview._kpis import (
+    _engine_reads,
     attribute_mix,
     channel_mix,
     data_health,
@@ -161,11 +162,13 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
     """
     analysis = config.analysis
     min_group = analysis["min_group_size"]
+    engine = config.values["data"].get("engine") or "pandas"
     kpis = headline_kpis(
         data,
         active_days=analysis["active_days"],
         churn_definition=analysis["churn"]["definition"],
         inactivity_days=analysis["churn"]["inactivity_days"],
+        engine=engine,
     )
     customers = data["customers"]
     mix_column = next((c for c in MIX_COLUMNS if c in customers), None)
@@ -182,15 +185,27 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
     if customer_mix is not None and mix_column == "tenure":  # bands in their own order, not by size
         order = {label: i for i, label in enumerate([b for _, b in TENURE_BANDS] + ["4 years or more"])}
         customer_mix = customer_mix.sort_values("tenure", key=lambda s: s.map(order), ignore_index=True)
-    transactions = data["transactions"] if data.has("transactions") else None
-    if transactions is not None:
+    has_transactions = data.has("transactions")
+    monthly = channels = None
+    if has_transactions and _engine_reads(data, engine):  # aggregates from the engine: no rows read
+        from cxlib.engine import channel_aggregates, monthly_aggregates
+
+        monthly = monthly_revenue(None, data.as_of, monthly_aggregates(data))
+        by_channel = channel_aggregates(data, min_group)
+        if by_channel is not None:
+            channels = channel_mix(None, data.as_of, min_group, by_channel)
+    if has_transactions and monthly is None:
+        monthly = monthly_revenue(data["transactions"], data.as_of)
+    if has_transactions and channels is None:
+        channels = channel_mix(data["transactions"], data.as_of, min_group)
+    if has_transactions:
         active = int(kpis.set_index("kpi").loc["active_customers", "value"])
     else:
         active = len(customers)
     touchpoints = None
     if data.has("interactions"):
         touchpoints = touchpoint_volumes(data["interactions"], active, data.as_of, min_group)
-        if transactions is None:  # no purchases, so no "active": the base is every customer
+        if not has_transactions:  # no purchases, so no "active": the base is every customer
             touchpoints = touchpoints.rename(columns={"per_1000_active": "per_1000_customers"})
     derived = dict(getattr(data, "derived_columns", {}))
     scores = None
@@ -205,16 +220,16 @@ def data_overview(data: CustomerData, config: Config) -> DataOverview:
         warnings=tuple(getattr(data, "warnings", ())),
         notes=tuple(data.notes),
         min_group_size=min_group,
-        health=data_health(data),
+        health=data_health(data, engine),
         kpis=kpis,
         signups=None if "customers.signup_date" in derived else signups_by_month(customers),
         derived_columns=derived,
         mix_column=mix_column,
         customer_mix=customer_mix,
-        monthly=None if transactions is None else monthly_revenue(transactions, data.as_of),
-        channels=None if transactions is None else channel_mix(transactions, data.as_of, min_group),
+        monthly=monthly,
+        channels=channels,
         active_customers=active,
-        touchpoint_base="active" if transactions is not None else "all",
+        touchpoint_base="active" if has_transactions else "all",
         touchpoints=touchpoints,
         scores=scores,
         dropped=dropped_outcomes(data),

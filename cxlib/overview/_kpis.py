@@ -17,17 +17,28 @@ from cxlib.features._purchases import _window_start, latest_answers, purchases, 
 from cxlib.features._time import YEAR_DAYS, dated_before, end_of_day
 from cxlib.stats._intervals import mean_interval, nps_interval, wilson_interval
 from cxlib.stats._suppression import (
+    Pooling,
     pool_small_groups,
     record_pooling,
     suppress_small,
 )
+
+
+def _engine_reads(data, engine: str) -> bool:
+    """Whether the engine computes from ``data``'s saved Parquet files (else pandas does)."""
+    return engine != "pandas" and getattr(data, "source", None) is not None
+
 
 #: Columns of :func:`headline_kpis`, in order.
 KPI_COLUMNS = ["kpi", "value", "low", "high", "unit", "n", "window_days", "respondents", "response_rate"]
 
 
 def headline_kpis(
-    data: CustomerData, active_days: int = 90, churn_definition: str = "auto", inactivity_days: int = 180
+    data: CustomerData,
+    active_days: int = 90,
+    churn_definition: str = "auto",
+    inactivity_days: int = 180,
+    engine: str = "pandas",
 ) -> pd.DataFrame:
     """The headline numbers of a customer base over the last 12 months, with 95% intervals.
 
@@ -46,6 +57,9 @@ def headline_kpis(
         and have churned by the as-of date (no purchase in the last ``inactivity_days``).
     inactivity_days : int
         Days without a purchase that count as churn under the inactivity definition.
+    engine : str
+        ``data.engine``: with ``duckdb`` and data read from a run's validated Parquet files, the
+        transaction aggregates are computed by the engine (:func:`cxlib.engine.kpi_aggregates`).
 
     Returns
     -------
@@ -67,16 +81,24 @@ def headline_kpis(
     as_of = data.as_of
     customers = data["customers"]
     rows = [_row("customers", len(customers), unit="customers")]
-    if data.has("transactions"):
+    if data.has("transactions") and _engine_reads(data, engine):
+        from cxlib.engine import kpi_aggregates
+
+        figures = kpi_aggregates(data, active_days)
+        active, revenue = figures["active"], figures["revenue"]
+        per_customer, orders = figures["per_customer"], figures["orders"]
+    elif data.has("transactions"):
         tx = data["transactions"]
         last_year = dated_before(tx, "order_date", end_of_day(as_of), YEAR_DAYS)  # the as-of day counts
         sales = last_year[~last_year["is_refund"]]
         active = dated_before(sales, "order_date", end_of_day(as_of), active_days)["customer_id"].nunique()
-        rows.append(_row("active_customers", active, unit="customers", window_days=active_days))
         revenue = float(last_year["amount"].sum())
-        rows.append(_row("net_revenue_12m", revenue, unit="currency", window_days=365))
         per_customer = last_year.groupby("customer_id")["amount"].sum()
         per_customer = per_customer[per_customer > 0]
+        orders = order_counts(sales, "customer_id")
+    if data.has("transactions"):
+        rows.append(_row("active_customers", active, unit="customers", window_days=active_days))
+        rows.append(_row("net_revenue_12m", revenue, unit="currency", window_days=365))
         rows.append(
             _row(
                 "revenue_per_buyer",
@@ -86,7 +108,6 @@ def headline_kpis(
                 window_days=365,
             )
         )
-        orders = order_counts(sales, "customer_id")
         rows.append(
             _row(
                 "repeat_rate",
@@ -205,58 +226,81 @@ def order_counts(sales: pd.DataFrame, by: str) -> pd.Series:
     return bought.groupby(by).size()
 
 
-def monthly_revenue(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+def monthly_revenue(
+    transactions: pd.DataFrame | None, as_of: pd.Timestamp | None = None, aggregates: dict | None = None
+) -> pd.DataFrame:
     """Net revenue, orders and buying customers per calendar month.
 
     ``partial`` marks a last month that the as-of date cuts short, so charts do not read it as a drop;
     ``first_month`` marks the first calendar month of the data: it may start mid-month, and what was
     bought before the data begins is not in it (left-censored), so it is never read as a peak or trough.
+    ``aggregates`` (from :func:`cxlib.engine.monthly_aggregates`) replaces the rows when given.
     """
-    frame = transactions.assign(month=transactions["order_date"].dt.to_period("M").dt.to_timestamp())
-    sales = frame[~frame["is_refund"]]
+    if aggregates is None:
+        frame = transactions.assign(month=transactions["order_date"].dt.to_period("M").dt.to_timestamp())
+        sales = frame[~frame["is_refund"]]
+        aggregates = {
+            "net": frame.groupby("month")["amount"].sum(),
+            "orders": order_counts(sales, "month"),
+            "buyers": sales.groupby("month")["customer_id"].nunique(),
+            "latest": frame["order_date"].max(),
+        }
     out = pd.DataFrame(
         {
-            "net_revenue": frame.groupby("month")["amount"].sum(),
-            "orders": order_counts(sales, "month"),
-            "buying_customers": sales.groupby("month")["customer_id"].nunique(),
+            "net_revenue": aggregates["net"],
+            "orders": aggregates["orders"],
+            "buying_customers": aggregates["buyers"],
         }
     ).fillna(0)
     out = out.reset_index()
-    as_of = pd.Timestamp(as_of) if as_of is not None else frame["order_date"].max()
+    as_of = pd.Timestamp(as_of) if as_of is not None else aggregates["latest"]
     out["partial"] = (out["month"] + pd.offsets.MonthEnd(0)).dt.normalize() > as_of.normalize()
     out["first_month"] = out.index == 0
     return out
 
 
-def channel_mix(transactions: pd.DataFrame, as_of: pd.Timestamp, min_group_size: int = 10) -> pd.DataFrame:
+def channel_mix(
+    transactions: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    min_group_size: int = 10,
+    aggregates: dict | None = None,
+) -> pd.DataFrame:
     """Orders, revenue and customers by order channel over the last 12 months, with shares.
 
     Channels used by fewer than ``min_group_size`` customers are pooled into one ``Other (n groups)``
     row (see :func:`cxlib.stats._suppression.pool_small_groups`), so no small channel's figures can be
-    derived from the revenue total; :func:`cxlib.report.describe_pooling` says so.
+    derived from the revenue total; :func:`cxlib.report.describe_pooling` says so. ``aggregates``
+    (from :func:`cxlib.engine.channel_aggregates`, which has no channel to pool) replaces the rows.
     """
-    window = transactions[
-        (transactions["order_date"] >= end_of_day(as_of) - pd.Timedelta(days=YEAR_DAYS))
-        & (transactions["order_date"] < end_of_day(as_of))
-    ]
-    channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
-    channel, pooling = pool_small_groups(
-        channel, min_group_size, units=window["customer_id"], column="channel"
-    )
-    window = window.assign(channel=channel)
-    sales = window[~window["is_refund"]]
-    mix = pd.DataFrame(
-        {
+    if aggregates is None:
+        window = transactions[
+            (transactions["order_date"] >= end_of_day(as_of) - pd.Timedelta(days=YEAR_DAYS))
+            & (transactions["order_date"] < end_of_day(as_of))
+        ]
+        channel = window["channel"] if "channel" in window else pd.Series("all", index=window.index)
+        channel, pooling = pool_small_groups(
+            channel, min_group_size, units=window["customer_id"], column="channel"
+        )
+        window = window.assign(channel=channel)
+        sales = window[~window["is_refund"]]
+        aggregates = {
             "orders": order_counts(sales, "channel"),
             "customers": sales.groupby("channel")["customer_id"].nunique(),
-            "net_revenue": window.groupby("channel")["amount"].sum(),
+            "net": window.groupby("channel")["amount"].sum(),
+            "gross": sales.groupby("channel")["amount"].sum(),
+        }
+    else:  # the engine only reports channels that need no pooling
+        pooling = Pooling((), "", 0, min_group_size, "channel", "")
+    mix = pd.DataFrame(
+        {
+            "orders": aggregates["orders"],
+            "customers": aggregates["customers"],
+            "net_revenue": aggregates["net"],
         }
     ).fillna(0)
     mix["revenue_share"] = mix["net_revenue"] / mix["net_revenue"].sum()
     # gross sales per order (not per order line), as cxlib.features.mean_order_value
-    mix["average_order_value"] = sales.groupby("channel")["amount"].sum() / mix["orders"].where(
-        mix["orders"] > 0
-    )
+    mix["average_order_value"] = aggregates["gross"] / mix["orders"].where(mix["orders"] > 0)
     mix = mix.sort_values("net_revenue", ascending=False).reset_index()
     return record_pooling(suppress_small(mix, "customers", min_group_size), pooling)
 
@@ -301,8 +345,12 @@ def touchpoint_volumes(
     return record_pooling(suppress_small(table, "customers", min_group_size), *poolings)
 
 
-def data_health(data: CustomerData) -> pd.DataFrame:
-    """One row per table: rows, customers, date range, and share of cells missing in optional columns."""
+def data_health(data: CustomerData, engine: str = "pandas") -> pd.DataFrame:
+    """One row per table: rows, customers, date range, and share of cells missing in optional columns.
+
+    With ``engine`` ``duckdb`` and data read from a run's validated Parquet files, the large tables
+    (transactions, interactions) are summarised by the engine (:func:`cxlib.engine.table_health`).
+    """
     date_columns = {
         "customers": "signup_date",
         "transactions": "order_date",
@@ -312,7 +360,13 @@ def data_health(data: CustomerData) -> pd.DataFrame:
         "referrals": "date",
     }
     rows = []
-    for name, frame in data.tables.items():
+    for name in data.tables:
+        if name in ("transactions", "interactions") and _engine_reads(data, engine):
+            from cxlib.engine import table_health
+
+            rows.append(table_health(data, name, date_columns[name]))
+            continue
+        frame = data[name]
         dates = frame[date_columns[name]]
         id_column = "customer_id" if "customer_id" in frame else "referrer_id"
         rows.append(

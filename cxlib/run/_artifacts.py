@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -271,20 +272,69 @@ def _saved_record(run_dir: str | Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+class SavedTables(Mapping):
+    """The saved tables by name, each read from its file the first time it is asked for.
+
+    A notebook whose per-customer tables come from an engine (``data.engine: duckdb``) may never
+    need the transaction rows in pandas; on millions of rows, reading them costs most of a
+    notebook's time and memory, so nothing is read until used. Asking for a table reads it
+    exactly as it was saved (:func:`save_validated`).
+    """
+
+    def __init__(self, folder: Path, record: dict):
+        self._folder = folder
+        self._record = record
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._record["tables"]:
+            raise KeyError(name)
+        if name not in self._read:
+            if self._record["tables"][name] == "pickle":
+                self._read[name] = pd.read_pickle(self._folder / f"{name}.pkl")
+            else:
+                frame = pd.read_parquet(self._folder / f"{name}.parquet")
+                self._read[name] = _restore_text_nulls(frame, self._record["text_nulls"][name])
+        return self._read[name]
+
+    def rows(self, name: str) -> int:
+        """Rows of a saved table, read from the Parquet footer when the table was not read yet."""
+        if name in self._read or self._record["tables"][name] != "parquet":
+            return len(self[name])
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(self._folder / f"{name}.parquet").metadata.num_rows
+
+    def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame | None:
+        """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent."""
+        if name not in self:
+            return None
+        if name in self._read or self._record["tables"][name] != "parquet":
+            frame = self[name]
+            return frame[[c for c in columns if c in frame]]
+        import pyarrow.parquet as pq
+
+        path = self._folder / f"{name}.parquet"
+        present = [c for c in columns if c in pq.ParquetFile(path).schema_arrow.names]
+        return pd.read_parquet(path, columns=present)
+
+    def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
+        return name in self._record["tables"]
+
+    def __iter__(self):
+        return iter(self._record["tables"])
+
+    def __len__(self) -> int:
+        return len(self._record["tables"])
+
+
 def load_validated(run_dir: str | Path) -> CustomerData | None:
     """The data :func:`save_validated` wrote to ``run_dir``, exactly as it was; None if none was saved."""
     record = _saved_record(run_dir)
     if record is None:
         return None
     folder = Path(run_dir) / VALIDATED
-    tables = {}
-    for name, kind in record["tables"].items():
-        if kind == "pickle":
-            tables[name] = pd.read_pickle(folder / f"{name}.pkl")
-        else:
-            tables[name] = _restore_text_nulls(
-                pd.read_parquet(folder / f"{name}.parquet"), record["text_nulls"][name]
-            )
+    tables = SavedTables(folder, record)
     return CustomerData(
         tables=tables,
         as_of=None if record["as_of"] is None else pd.Timestamp(record["as_of"]),
@@ -293,6 +343,7 @@ def load_validated(run_dir: str | Path) -> CustomerData | None:
         warnings=record["warnings"],
         dropped=[DroppedRows.from_dict(values) for values in record.get("dropped", [])],
         derived_columns=record.get("derived_columns", {}),
+        source=folder if set(record["tables"].values()) == {"parquet"} else None,
     )
 
 

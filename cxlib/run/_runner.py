@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
 import json
 import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 
@@ -37,9 +39,10 @@ from cxlib.report._browser import chromium_path, inspect_page
 from cxlib.report._html import notebook_title, package_versions, render_html, report_header, write_index
 from cxlib.report._pdf import pdf_pages
 from cxlib.run import _publish as publish
-from cxlib.run._artifacts import load_summaries, save_validated
+from cxlib.run._artifacts import load_summaries, load_validated, save_validated
 from cxlib.run._catalog import catalog_entry, check_inputs, start_run
 from cxlib.run._kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
+from cxlib.run._memory import GIB, MemoryWatch, check_memory, estimate_memory, megabytes
 from cxlib.run._publish import Destination, Store
 
 #: Parameters the runner itself passes to every notebook.
@@ -216,11 +219,15 @@ def _failed_cell(executed: Path) -> tuple[int, str]:
     return 0, ""
 
 
-def execute_notebook(source: Path, executed: Path, params: dict, kernel_log: Path | None = None) -> float:
+def execute_notebook(
+    source: Path, executed: Path, params: dict, kernel_log: Path | None = None, progress: bool = False
+) -> float:
     """Execute one notebook with papermill; return its run time in seconds.
 
     The kernel's own stdout/stderr (log lines, shutdown noise; not what cells print) go to
-    ``kernel_log`` (default: discarded), never to the terminal.
+    ``kernel_log`` (default: discarded), never to the terminal. With ``progress``, a bar of the
+    cells executed is drawn on stderr (for a terminal; the command line turns it on when stderr
+    is one).
 
     Raises
     ------
@@ -235,7 +242,7 @@ def execute_notebook(source: Path, executed: Path, params: dict, kernel_log: Pat
             parameters=params,
             kernel_name="python3",
             cwd=str(source.parent),
-            progress_bar=False,
+            progress_bar=progress,
             log_output=False,
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
             kernel_manager_class=kernel_manager_class(kernel_log or os.devnull),
@@ -259,6 +266,8 @@ def run_suite(
     params: dict | None = None,
     log: Callable[[str], None] = lambda message: None,
     run_data: str | Path | None = None,
+    memory_check: bool = True,
+    progress: bool = False,
 ) -> dict:
     """Validate the data, run every notebook, render reports, and publish them atomically.
 
@@ -278,6 +287,12 @@ def run_suite(
     run_data : str or Path, optional
         Folder for per-customer tables, summaries and executed notebooks (for analysts, never sent
         with the reports); notebooks receive it as ``run_dir``. Default: ``<out_dir>-data``.
+    memory_check : bool
+        Stop before reading anything when the input files are estimated to need more memory than
+        the machine has available (:func:`cxlib.run._memory.check_memory`). Either way the run
+        record states the estimate and the measured peak memory of the run and of each step.
+    progress : bool
+        Draw a bar of executed cells per notebook on stderr (for a terminal).
 
     Returns
     -------
@@ -287,6 +302,8 @@ def run_suite(
     Raises
     ------
     ConfigError, DataValidationError, ParameterError, NotebookRunError, ReportFolderError
+    InsufficientMemoryError
+        Before reading, when the input is estimated not to fit in the available memory.
     MissingInputError
         Before anything runs, when a selected notebook needs a table (run catalog) that no
         notebook selected before it produces.
@@ -294,10 +311,23 @@ def run_suite(
         On SIGINT or SIGTERM; kernels are stopped, the previous reports stay.
     """
     with signals_raise():  # from the start: a SIGTERM while validating also ends with one line
-        return _run_suite(Path(config_path).resolve(), out_dir, notebooks, params, log, run_data)
+        with MemoryWatch() as watch:
+            return _run_suite(
+                Path(config_path).resolve(),
+                out_dir,
+                notebooks,
+                params,
+                log,
+                run_data,
+                memory_check,
+                watch,
+                progress,
+            )
 
 
-def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> dict:
+def _run_suite(
+    config_path: Path, out_dir, notebooks, params, log, run_data, memory_check, watch, progress=False
+) -> dict:
     dest = Destination.for_out(out_dir, run_data)
     if notebooks is None:
         notebooks = discover_notebooks()
@@ -315,8 +345,17 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
     hand_over_notes = check_hand_over(notebooks, configured, config)
     for note in hand_over_notes:
         log(f"note: {note}")
+    estimate = check_memory(config) if memory_check else estimate_memory(config)
+    log(
+        f"input {estimate.input_bytes / GIB:.2f} GB: a run needs an estimated "
+        f"{estimate.needed_bytes / GIB:.1f} GB of memory; {estimate.available_bytes / GIB:.1f} GB available"
+    )
     log(f"validating data for {config.company} ...")
-    data = load_data(config)
+    validation_started = time.perf_counter()
+    with watch.step() as validation:
+        data = load_data(config)
+    validation_seconds = time.perf_counter() - validation_started
+    log(f"validated in {validation_seconds:.1f} s (peak memory {validation.peak / GIB:.1f} GB)")
     for warning in data.warnings:  # the overview shows them too
         log(f"warning: {warning}")
     routed = check_parameters(notebooks, params or {})
@@ -325,7 +364,7 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
         staging = store.new_staging()
         started = time.perf_counter()
         try:
-            reports = _run_notebooks(notebooks, config, data, routed, staging, log)
+            reports = _run_notebooks(notebooks, config, data, routed, staging, log, watch, progress)
         except KeyboardInterrupt:
             stop_kernels()
             shutil.rmtree(staging, ignore_errors=True)
@@ -364,6 +403,14 @@ def _run_suite(config_path: Path, out_dir, notebooks, params, log, run_data) -> 
             "run_data": str(dest.run_data),
             "printed": printed,
             "total_seconds": round(time.perf_counter() - started, 2),
+            "validation_seconds": round(validation_seconds, 2),
+            "memory": {
+                "input_mb": megabytes(estimate.input_bytes),
+                "estimated_mb": megabytes(estimate.needed_bytes),
+                "available_mb": megabytes(estimate.available_bytes),
+                "validation_peak_mb": megabytes(validation.peak),
+                "peak_mb": megabytes(watch.peak),
+            },
         }
         report_dir = staging / publish.REPORT
         (report_dir / "run.json").write_text(
@@ -463,7 +510,14 @@ def print_reports(
 
 
 def _run_notebooks(
-    notebooks: list[Path], config, data, routed: dict, staging: Path, log: Callable[[str], None]
+    notebooks: list[Path],
+    config,
+    data,
+    routed: dict,
+    staging: Path,
+    log: Callable[[str], None],
+    watch: MemoryWatch | None = None,
+    progress: bool = False,
 ) -> list[dict]:
     """Execute and render every notebook into ``staging``; the report entries for the index.
 
@@ -475,6 +529,10 @@ def _run_notebooks(
     header = report_header(config, data, dt.date.today())
     run_dir = staging / publish.RUN_DATA
     save_validated(data, run_dir, config)
+    # the runner needs no rows while notebooks run: the saved copy, read only if asked, replaces
+    # the tables in memory (on millions of rows they would double the run's peak memory)
+    data.tables = load_validated(run_dir).tables
+    gc.collect()
     start_run(run_dir)
     config_path = config.path
     executed_dir = run_dir / "notebooks"
@@ -495,7 +553,8 @@ def _run_notebooks(
         executed = executed_dir / source.name
         kernel_log = executed_dir / f"{source.stem}.kernel.log"
         parameters = {"config_path": str(config_path), "run_dir": str(run_dir), **routed[source]}
-        seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log)
+        with watch.step() if watch is not None else nullcontext(_NoStep()) as step:
+            seconds = run_interruptibly(execute_notebook, source, executed, parameters, kernel_log, progress)
         if kernel_log.is_file() and kernel_log.stat().st_size == 0:
             kernel_log.unlink()
         html_path = render_html(executed, staging / publish.REPORT / f"{source.stem}.html", header)
@@ -504,11 +563,19 @@ def _run_notebooks(
                 "notebook": source.stem,
                 "html": html_path.name,
                 "seconds": round(seconds, 2),
+                "peak_mb": megabytes(step.peak),
                 "title": notebook_title(nbformat.read(executed, as_version=4), source.stem),
             }
         )
-        log(f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s")
+        log(
+            f"[{number}/{len(notebooks)}] {source.name} done in {seconds:.1f} s "
+            f"(peak memory {step.peak / GIB:.1f} GB)"
+        )
     return reports
+
+
+class _NoStep:
+    peak = 0
 
 
 def _plain_config(values):

@@ -1,0 +1,250 @@
+"""The run's validated data as the engine's canonical tables: features without pandas on the rows.
+
+The runner saves the validated tables once as Parquet (:func:`cxlib.run.save_validated`), already
+renamed, typed, free of exact duplicates and with refunds signed. Read through the engine they are
+the canonical tables :func:`cxlib.engine.canonical_table` makes from the input files, so the same
+feature definitions (:mod:`cxlib.engine._features`) run on them with nothing left to clean: this is
+how a notebook builds its per-customer tables at scale (:func:`cxlib.features.features_from_config`
+with ``data.engine: duckdb``), while the tables the models use stay pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cxlib.engine._tables import EngineUnsupported, quiet
+
+
+def run_connection():
+    """A DuckDB connection for a run's tables: one thread, so the same data give the same numbers.
+
+    DuckDB aggregates in parallel, and a floating-point sum then depends on which thread added
+    which rows: results would differ in their last bits from one run to the next, and anything
+    chosen from them (a quantile score, a segment) could change. On one thread the rows are added
+    in file order, every time. (Reading the input files in :func:`cxlib.engine.transaction_features`
+    keeps both threads: it is a benchmark path, not a report's.)
+
+    Returns
+    -------
+    ibis.BaseBackend
+    """
+    import ibis
+
+    return ibis.duckdb.connect(threads=1)
+
+
+#: Canonical transaction columns the feature definitions read (others are kept only when named).
+TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_refund", "channel")
+
+
+def validated_transactions(con, folder: Path | str, extra: tuple[str, ...] = ()):
+    """The validated transactions (``<folder>/transactions.parquet``) as the canonical ibis table.
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+        From :func:`cxlib.engine.connect`.
+    folder : Path or str
+        The run's ``validated`` folder (:attr:`cxlib.data.CustomerData.source`).
+    extra : tuple of str
+        Further columns to keep (e.g. those named in ``segmentation.exclude_transactions``).
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, order_id (missing when the data have none), order_date, amount (refunds
+        negative), is_refund, channel (when present), the ``extra`` columns and ``row_key`` (a
+        hash of the whole row for a row without an order id: rows are unique after validation,
+        so it tells such rows apart; missing otherwise).
+
+    Raises
+    ------
+    EngineUnsupported
+        When the folder holds no Parquet copy of the transactions.
+    """
+    import ibis
+
+    path = Path(folder) / "transactions.parquet"
+    if not path.is_file():
+        raise EngineUnsupported(f"{path}: no Parquet copy of the validated transactions")
+    with quiet():
+        raw = con.read_parquet(str(path))
+    for name in extra:
+        if name not in raw.columns:
+            raise KeyError(f"exclude: transactions have no column '{name}'")
+    keep = [c for c in (*TRANSACTION_COLUMNS, *extra) if c in raw.columns]
+    whole = ibis.struct({c: raw[c] for c in raw.columns if not c.startswith("__")}).hash()
+    has_order = raw["order_id"].notnull() if "order_id" in raw.columns else ibis.literal(False)
+    columns = {c: raw[c] for c in keep}
+    if "order_id" in columns:
+        columns["order_id"] = raw["order_id"].cast("string")
+    columns["customer_id"] = raw["customer_id"].cast("string")
+    columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), whole)
+    return raw.select(**columns)
+
+
+def features_from_validated(data, exclude: dict[str, list] | None = None, con=None):
+    """:func:`cxlib.engine.transaction_features` over the run's validated data, for these customers.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With :attr:`~cxlib.data.CustomerData.source` set (loaded by
+        :func:`cxlib.run.load_run_data` in a run).
+    exclude : dict, optional
+        Transaction column -> values left out.
+    con : ibis.BaseBackend, optional
+        A connection to reuse.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`cxlib.engine.transaction_features`, for ``data``'s customers in their order,
+        at ``data.as_of``.
+
+    Raises
+    ------
+    EngineUnsupported
+        When ``data`` has no Parquet source.
+    """
+    from cxlib.engine._features import transaction_features
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    tx = validated_transactions(con, data.source, tuple(exclude or ()))
+    customers = pd.Index(data["customers"]["customer_id"], name="customer_id")
+    return transaction_features(
+        None, exclude=exclude, as_of=data.as_of, con=con, customers=customers, transactions=tx
+    )
+
+
+def driver_orders_from_validated(data, at, ids: pd.Index, con=None) -> pd.DataFrame:
+    """Per-customer order counts before a cut-off, for the churn drivers, from the validated data.
+
+    The engine's form of the transaction block of :func:`cxlib.features.driver_features`: orders
+    are :func:`cxlib.features.purchases` (sale orders worth more than zero) and
+    :func:`cxlib.features.refunds` (orders with a refund row), before ``at`` (exclusive).
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    at : Timestamp
+        The cut-off.
+    ids : Index
+        The customers to report, in order.
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``ids``: ``orders`` (purchases), ``recent_orders`` (purchases dated in the
+        :data:`cxlib.features.YEAR_DAYS` days before ``at``), ``gross`` (their amount; missing
+        without purchases), ``last_order`` (the latest purchase's date) and ``refunded_orders``.
+    """
+    from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
+    from cxlib.features._time import YEAR_DAYS
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    at = pd.Timestamp(at)
+    orders = orders_expr(window_expr(validated_transactions(con, data.source), at))
+    purchase = ~orders["is_refund"] & (orders["amount"] > 0)
+    recent = orders["order_date"] >= (at - pd.Timedelta(days=YEAR_DAYS)).to_pydatetime()
+    expr = orders.group_by("customer_id").aggregate(
+        orders=orders.count(where=purchase),
+        recent_orders=orders.count(where=purchase & recent),
+        gross=orders["amount"].sum(where=purchase),
+        last_order=orders["order_date"].max(where=purchase),
+        refunded_orders=orders.count(where=orders["is_refund"]),
+    )
+    table = _frame(to_pandas(expr)).set_index("customer_id").reindex(ids)
+    for column in ("orders", "recent_orders", "refunded_orders"):
+        table[column] = table[column].fillna(0).astype(int)
+    return table
+
+
+def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minutes: float = 20, con=None):
+    """:func:`cxlib.features.friction_features` computed by the engine from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source` holding ``interactions.parquet``.
+    at : Timestamp
+        The cut-off (exclusive).
+    ids : Index
+        The customers to report, in order (signed up before ``at``).
+    months_seen : array
+        Months of the last 12 each customer was signed up (at least half a month), in ``ids`` order.
+    long_wait_minutes : float
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame
+        ``support_contacts``, ``complaints``, ``unresolved_complaint`` and ``long_wait`` (with
+        their columns) and ``cart_abandonments``, one row per id (positional index), as the
+        pandas path gives them.
+    """
+    from cxlib.engine._features import _frame, friction_counts_expr, to_pandas
+
+    path = None if getattr(data, "source", None) is None else Path(data.source) / "interactions.parquet"
+    if path is None or not path.is_file():
+        raise EngineUnsupported("no Parquet copy of the validated interactions")
+    con = con or run_connection()
+    with quiet():
+        events = con.read_parquet(str(path))
+    events = events.mutate(customer_id=events["customer_id"].cast("string"))
+    counts = _frame(to_pandas(friction_counts_expr(events, pd.Timestamp(at), long_wait_minutes)))
+    counts = counts.set_index("customer_id").reindex(ids).fillna(0)
+    features = {
+        "support_contacts": counts["support_contacts"].to_numpy(float) / months_seen,
+        "complaints": counts["complaints"].to_numpy(float),
+    }
+    if "unresolved" in counts:
+        features["unresolved_complaint"] = (counts["unresolved"].to_numpy() > 0).astype(float)
+    if "long_waits" in counts:
+        features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
+    features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
+    return pd.DataFrame(features, index=range(len(ids)))
+
+
+def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
+    """Interactions dated before ``at`` per customer and kind, from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    at : Timestamp
+        Exclusive end (the analysis date's end of day).
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    DataFrame or None
+        Customers (rows, those with an interaction) by kind (columns, as recorded), counts;
+        None without an interactions table.
+    """
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    path = Path(data.source) / "interactions.parquet"
+    if not data.has("interactions"):
+        return None
+    if not path.is_file():
+        raise EngineUnsupported("no Parquet copy of the validated interactions")
+    from cxlib.engine._features import to_pandas
+
+    con = con or run_connection()
+    with quiet():
+        events = con.read_parquet(str(path))
+    events = events.filter(events["timestamp"] < pd.Timestamp(at).to_pydatetime())
+    counts = to_pandas(events.group_by(["customer_id", "kind"]).aggregate(n=events.count()))
+    wide = counts.pivot_table(index="customer_id", columns="kind", values="n", aggfunc="sum", fill_value=0)
+    wide.index = wide.index.astype(object)
+    return wide.rename_axis(index="customer_id", columns="kind")

@@ -1,0 +1,103 @@
+"""``data.engine: duckdb``: a notebook's per-customer table is built by the engine from the run's
+validated Parquet files, and equals the pandas table column by column.
+
+References: :func:`cxlib.features.customer_features` on the same data (itself checked against an
+independent plain-pandas computation in ``tests/test_engine.py`` and, for Online Retail, in
+``tests/test_rfm.py``). Data without a Parquet source, or a config on the pandas engine, use pandas.
+"""
+
+import pandas as pd
+import pytest
+
+from cxlib.data import load_config
+from cxlib.engine import EngineUnsupported, features_from_validated
+from cxlib.features import features_from_config
+from cxlib.run._artifacts import load_validated, save_validated
+
+from .conftest import SMALL_CONFIG
+
+
+@pytest.fixture(scope="module")
+def run_data(small_data, small_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    save_validated(small_data, folder, small_config)
+    return load_validated(folder)
+
+
+def test_engine_table_equals_pandas_on_the_small_demo(small_data, small_config, run_data):
+    expected = features_from_config(small_data, small_config)  # pandas: data read from the files have no Parquet source
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    got = features_from_config(run_data, config)
+    assert len(got) == len(small_data["customers"]) and got["frequency"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_exclusions_and_cutoffs_reach_the_engine(run_data, small_data):
+    exclude = {"channel": ["web"]}
+    got = features_from_validated(run_data, exclude)
+    from cxlib.features import customer_features
+
+    expected = customer_features(small_data, exclude=exclude)
+    assert "share_web" not in got
+    pd.testing.assert_frame_equal(got, expected[got.columns], check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_without_a_parquet_source_pandas_computes(small_data):
+    assert small_data.source is None
+    with pytest.raises(EngineUnsupported, match="validated Parquet"):
+        features_from_validated(small_data)
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    assert features_from_config(small_data, config)["frequency"].sum() > 0
+
+
+@pytest.mark.parametrize("at", ["2025-07-01", "2026-01-01"])
+def test_churn_driver_features_equal_pandas_at_a_cutoff(small_data, run_data, at):
+    from cxlib.features import driver_features
+
+    expected = driver_features(small_data, pd.Timestamp(at), ["Age", "Products"])
+    got = driver_features(run_data, pd.Timestamp(at), ["Age", "Products"], engine="duckdb")
+    assert {"orders_per_month_12m", "refunded_order_share", "complaints", "long_wait"} <= set(got)
+    assert got["orders_per_month_12m"].gt(0).mean() > 0.3 and got["complaints"].sum() > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_churn_panel_through_the_config_switch(small_data, run_data):
+    from cxlib.churn import churn_panel
+
+    config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
+    expected = churn_panel(small_data, load_config(SMALL_CONFIG))
+    got = churn_panel(run_data, config)
+    pd.testing.assert_frame_equal(got.frame, expected.frame, check_exact=False, rtol=0, atol=1e-9)
+    assert got.numeric == expected.numeric and got.categorical == expected.categorical
+
+
+def test_overview_tables_equal_pandas(small_data, small_config, run_data):
+    from cxlib.overview import data_overview
+
+    expected = data_overview(small_data, small_config)
+    fresh = load_validated(run_data.source.parent)
+    got = data_overview(fresh, load_config(SMALL_CONFIG, {"data.engine": "duckdb"}))
+    assert "transactions" not in fresh.tables._read  # every transaction figure came from the engine
+    for name in ("kpis", "monthly", "channels", "health", "dropped"):
+        pd.testing.assert_frame_equal(
+            getattr(got, name), getattr(expected, name), check_exact=False, rtol=1e-12, obj=name
+        )
+    assert len(got.monthly) >= 24 and set(got.channels["channel"]) >= {"web", "app", "store"}
+
+
+def test_overview_pools_small_channels_through_pandas(small_data, run_data):
+    """A channel below the minimum group size needs pooling: the engine hands the table to pandas."""
+    from cxlib.engine import channel_aggregates
+    from cxlib.overview import channel_mix
+
+    assert channel_aggregates(run_data, min_group_size=10**6) is None
+    assert channel_aggregates(run_data, min_group_size=10) is not None
+    pooled = channel_mix(small_data["transactions"], small_data.as_of, 10**6)
+    assert pooled["channel"].str.startswith("Other").any() or pooled.empty
+
+
+def test_same_data_give_bit_identical_tables(run_data):
+    """Sums in parallel threads differ in their last bits from run to run; a run's queries use one."""
+    first = features_from_validated(run_data)
+    for _ in range(3):
+        pd.testing.assert_frame_equal(features_from_validated(run_data), first, check_exact=True)
