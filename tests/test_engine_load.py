@@ -278,6 +278,7 @@ LAX = {
     "16 digits": ("transactions", "Amount", "1234567.123456789"),  # pandas rounds the last bit otherwise
     "infinity": ("surveys", "Rating_Value", "inf"),
     "spaced id": ("customers", "CustomerID", "C001442 "),  # pandas strips it, with a warning
+    "spaced known id": ("transactions", "CustomerID", " C001442 "),  # stripped, it is a customer's
 }
 
 

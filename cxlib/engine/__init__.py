@@ -62,6 +62,7 @@ _WHERE = {
     "quote": "_rules",
     "read_file": "_tables",
     "run_connection": "_validated",
+    "spaced_sql": "_rules",
     "spark_session": "_spark",
     "table_health": "_overview",
     "table_plan": "_rules",

@@ -87,6 +87,7 @@ from cxlib.engine._rules import (
     kind_of,
     literal,
     quote,
+    spaced_sql,
     table_plan,
 )
 from cxlib.engine._tables import EngineUnsupported
@@ -368,10 +369,13 @@ class _EngineLoad:
             for column in plan.columns:
                 if column.name not in _FOREIGN_IDS:
                     continue
-                unknown = self.con.sql(
-                    f"SELECT count(*) FROM __{table} AS t ANTI JOIN __customers AS c "
-                    f"ON t.{quote(column.name)} = c.customer_id WHERE t.{quote(column.name)} IS NOT NULL"
-                ).fetchall()[0][0]
+                ids = f"t.{quote(column.name)}"
+                unknown, spaced = self.con.sql(
+                    f"SELECT count(*), count(*) FILTER ({spaced_sql(ids)}) FROM __{table} AS t "
+                    f"ANTI JOIN __customers AS c ON {ids} = c.customer_id WHERE {ids} IS NOT NULL"
+                ).fetchall()[0]
+                if spaced:  # pandas strips them (with a warning), and may then know them
+                    raise Fallback(f"{table}.{column.name}: ids with spaces around them (engine_format)")
                 if unknown:
                     self.found.append(
                         f"{table}.{column.name}: {unknown:,} ids are not customers (known_customer)"
@@ -443,7 +447,10 @@ def _parquet_types(con, source: str, path: Path, table: str) -> tuple[dict[str, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as err:  # the pandas loader says what is wrong with the file
+        raise Fallback(f"{table}: {path.name} is not a readable Parquet file") from err
     units = {f.name: f.type.unit for f in schema if pa.types.is_timestamp(f.type)}
     index = (schema.pandas_metadata or {}).get("index_columns", [])
     if any(not isinstance(i, dict) for i in index):  # pandas restores a stored index: row numbers change

@@ -121,6 +121,15 @@ def _is_space(code: str) -> str:
     return f"({code} <= 32 OR ({code} >= 133 AND ({unicode})))"
 
 
+def spaced_sql(column: str) -> str:
+    """SQL that is true for text that is empty or starts or ends with a space (as Python strips it).
+
+    Each character code is computed more than once: meant for a few rows (the per-row checks use
+    helper columns instead).
+    """
+    return f"({_is_space(f'ord({column})')} OR {_is_space(f'ord(right({column}, 1))')})"
+
+
 def _bits(*flags: tuple[str, int]) -> str:
     parts = [f"(CASE WHEN {condition} THEN {bit} ELSE 0 END)" for condition, bit in flags]
     return "CAST(" + " | ".join(parts) + " AS UTINYINT)" if parts else "CAST(0 AS UTINYINT)"
@@ -267,7 +276,8 @@ def table_plan(
         The table's config entry (``true_values``, ``date_format``).
     known : frozenset of str
         Id columns whose every value is later matched exactly against the customers' ids (whose
-        own spaces are checked): a spaced id cannot match, so its spaces need no check here.
+        own spaces are checked): a spaced id cannot match, so its spaces are checked then, on the
+        unmatched rows only.
 
     Returns
     -------
