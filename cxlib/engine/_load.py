@@ -74,8 +74,8 @@ from cxlib.data._load import (
 )
 from cxlib.data._readers import sha256
 from cxlib.data._readiness import buyers_needed, check_readiness
+from cxlib.engine._convert import frame_from_arrow, kept_rows, pandas_dtypes, repeated_hashes
 from cxlib.engine._rules import (
-    FLOAT,
     FORMAT,
     FRAME_RULE,
     MISSING,
@@ -341,9 +341,9 @@ class _EngineLoad:
         frames, notes, dropped = {}, [], []
         for table, plan in self.plans.items():
             result = self.arrow[table]
-            dtypes = _dtypes(plan, result, self.flags[table])
-            frame = _to_pandas(plan, result, dtypes)
-            candidates = _repeated_hashes(result.column("__row_hash"))
+            dtypes = pandas_dtypes(plan, result, self.flags[table])
+            frame = frame_from_arrow(plan, result, dtypes)
+            candidates = repeated_hashes(result.column("__row_hash"))
             if len(candidates):
                 repeats = frame.iloc[candidates].duplicated().to_numpy()
                 if repeats.any():
@@ -351,7 +351,7 @@ class _EngineLoad:
                     dropped.append(dropped_record(table, "duplicate", (), frame.iloc[candidates[repeats]]))
                     keep = np.ones(result.num_rows, dtype=bool)
                     keep[candidates[repeats]] = False
-                    frame = _kept_rows(frame, keep)
+                    frame = kept_rows(frame, keep)
             frames[table] = frame
         return frames, notes, dropped
 
@@ -480,71 +480,3 @@ def _flag_problem(table: str, column: ColumnPlan, flags: int) -> str | None:
         return None
     what = "; ".join(RULES[r][0] if r in RULES else "values the engine may read unlike pandas" for r in rules)
     return f"{table}.{column.name}: {what} ({', '.join(rules)})"
-
-
-def _dtypes(plan: TablePlan, result, flags: dict[str, int]) -> dict[str, str | None]:
-    """The pandas dtype of each column that Arrow's conversion does not give by itself.
-
-    Numbers read from text are int64 when every value is a whole number and none is missing (as
-    ``pandas.to_numeric`` gives them), float64 otherwise; parsed dates are nanoseconds, Parquet time
-    stamps keep their unit; extra text columns read from CSV hold NaN for missing values.
-    """
-    dtypes = {}
-    for column in plan.columns:
-        values = result.column(column.name)
-        if column.kind == "number" and plan.csv:
-            whole = not flags[column.name] & FLOAT and values.null_count == 0
-            dtypes[column.name] = "int64" if whole else "float64"
-        elif column.kind == "date" or column.source_type == "TIMESTAMP":
-            unit = column.unit if column.source_type == "TIMESTAMP" else "ns"
-            dtypes[column.name] = f"datetime64[{unit}]"
-        elif column.kind == "extra" and plan.csv and values.null_count:
-            dtypes[column.name] = "nan"
-        else:
-            dtypes[column.name] = None
-    return dtypes
-
-
-def _to_pandas(plan: TablePlan, result, dtypes: dict[str, str | None]) -> pd.DataFrame:
-    """The query's rows as the pandas loader's typed frame, each column converted once, not copied."""
-    import pyarrow as pa
-
-    series = []
-    for column in plan.columns:
-        values = result.column(column.name)
-        if pa.types.is_boolean(values.type):
-            converted = values.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
-        else:  # interning repeated words (channels, plans) saves memory; ids are mostly distinct
-            converted = values.to_pandas(
-                deduplicate_objects=column.kind != "id",
-                coerce_temporal_nanoseconds=dtypes[column.name] == "datetime64[ns]",
-            )
-        dtype = dtypes[column.name]
-        if dtype == "nan":
-            converted = converted.where(converted.notna(), np.nan)  # pandas' reader gives NaN
-        elif dtype is not None and converted.dtype != dtype:
-            converted = converted.astype(dtype)
-        converted.name = column.name  # set in place: rename() would copy the column
-        series.append(converted)
-    return pd.concat(series, axis=1, copy=False)  # no consolidation: the columns stay as converted
-
-
-def _kept_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``frame.loc[keep]``, column by column (no consolidation of the columns into blocks)."""
-    index = pd.Index(np.flatnonzero(keep))
-    columns = []
-    for name in frame.columns:
-        values = frame[name]
-        kept = values.to_numpy()[keep] if isinstance(values.dtype, np.dtype) else values.array[keep]
-        columns.append(pd.Series(kept, index=index, name=name, copy=False))
-    return pd.concat(columns, axis=1, copy=False)
-
-
-def _repeated_hashes(hashes) -> np.ndarray:
-    """Positions of the rows whose hash another row shares (exact duplicates are among them)."""
-    values = hashes.to_numpy()
-    ordered = np.sort(values)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(repeated):
-        return np.array([], dtype=np.int64)
-    return np.flatnonzero(pd.Series(values).isin(np.unique(repeated)).to_numpy())
