@@ -127,6 +127,32 @@ def test_online_retail_is_handed_to_pandas_before_anything_is_read():
     assert "drop_missing" in reasons[1]
 
 
+def test_a_kernel_that_refuses_the_progress_bar_setting_still_loads_in_duckdb(
+    small_config, monkeypatch, caplog
+):
+    """In a Jupyter kernel without ipywidgets DuckDB refuses to change the progress bar (it is off)."""
+    import duckdb
+
+    connect = duckdb.connect
+
+    class Refusing:
+        def __init__(self):
+            self.con = connect()
+
+        def execute(self, sql, *args):
+            if "progress_bar" in sql:
+                raise duckdb.InvalidInputException("Could not change the progress bar setting")
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(duckdb, "connect", Refusing)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        load_data_engine(small_config)
+    assert _engine_read_itself(caplog), caplog.text
+
+
 def test_load_data_dispatches_on_the_config_engine(demo_copy, caplog):
     values = demo_copy.values
     values["data"]["engine"] = "duckdb"

@@ -177,7 +177,10 @@ class _EngineLoad:
 
         self.config = config
         self.con = duckdb.connect()
-        self.con.execute("SET enable_progress_bar = false")  # a notebook must write nothing to stderr
+        try:  # a notebook must write nothing to stderr
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses it: the bar is off there
+            pass
         self.plans: dict[str, TablePlan] = {}
         self.arrow: dict = {}
         self.flags: dict[str, dict[str, int]] = {}
