@@ -32,7 +32,8 @@ def run_connection():
     """
     import ibis
 
-    return ibis.duckdb.connect(threads=1)
+    # no progress bar: in a notebook DuckDB would print it into the report
+    return ibis.duckdb.connect(threads=1, enable_progress_bar=False)
 
 
 #: Canonical transaction columns the feature definitions read (others are kept only when named).
