@@ -32,15 +32,23 @@ def assert_same_data(expected: CustomerData, actual: CustomerData) -> None:
 
 @pytest.fixture
 def count_reads(monkeypatch):
-    """Count input files read (in this process) through cxlib.data._load.read_table."""
+    """Count input files read (in this process) by either loader: pandas' read_table, DuckDB's _read."""
+    from cxlib.engine._load import _EngineLoad
+
     reads = []
     original = cxlib.data._load.read_table
+    original_engine = _EngineLoad._read
 
     def counting(path, *args, **kwargs):
         reads.append(path)
         return original(path, *args, **kwargs)
 
+    def counting_engine(self, table, spec, path):
+        reads.append(path)
+        return original_engine(self, table, spec, path)
+
     monkeypatch.setattr(cxlib.data._load, "read_table", counting)
+    monkeypatch.setattr(_EngineLoad, "_read", counting_engine)
     return reads
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import cxlib.data._load
 from cxlib.data._config import load_config
+from cxlib.engine._load import _EngineLoad
 from cxlib.report._browser import chromium_path, inspect_pages
 from cxlib.report._pdf import A4_POINTS, pdf_pages
 from cxlib.run import CATALOG, MANIFEST, load_table
@@ -42,14 +43,22 @@ def _counted_run(folder: Path):
     startup = folder / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     kernel_log = folder / "kernel_reads.txt"
-    (startup / "00_count_reads.py").write_text(
+    (startup / "00_count_reads.py").write_text(  # either loader: pandas' read_table, DuckDB's _read
         "import cxlib.data._load\n"
+        "import cxlib.engine._load\n"
         "_read_table = cxlib.data._load.read_table\n"
-        "def _counting(path, *args, **kwargs):\n"
+        "_engine_read = cxlib.engine._load._EngineLoad._read\n"
+        "def _log(path):\n"
         f"    with open({str(kernel_log)!r}, 'a') as log:\n"
         "        log.write(f'{path}\\n')\n"
+        "def _counting(path, *args, **kwargs):\n"
+        "    _log(path)\n"
         "    return _read_table(path, *args, **kwargs)\n"
+        "def _engine_counting(self, table, spec, path):\n"
+        "    _log(path)\n"
+        "    return _engine_read(self, table, spec, path)\n"
         "cxlib.data._load.read_table = _counting\n"
+        "cxlib.engine._load._EngineLoad._read = _engine_counting\n"
     )
     control = write_notebook(
         folder / "nb",
@@ -62,14 +71,20 @@ def _counted_run(folder: Path):
     nbformat.write(notebook, control)
     reads = []
     original = cxlib.data._load.read_table
+    original_engine = _EngineLoad._read
 
     def counting(path, *args, **kwargs):
         reads.append(path)
         return original(path, *args, **kwargs)
 
+    def engine_counting(self, table, spec, path):
+        reads.append(path)
+        return original_engine(self, table, spec, path)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("IPYTHONDIR", str(folder / "ipython"))
         patch.setattr(cxlib.data._load, "read_table", counting)
+        patch.setattr(_EngineLoad, "_read", engine_counting)
         manifest = run_suite(SMALL_CONFIG, folder / "reports", notebooks=[*discover_notebooks(), control])
     kernel = kernel_log.read_text().splitlines() if kernel_log.exists() else []
     return manifest, CountedRun(reads, kernel, folder)

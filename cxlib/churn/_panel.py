@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from cxlib.churn._missing import MISSING_COLUMNS, missing_values
 from cxlib.data._config import Config
@@ -355,6 +354,8 @@ def train_test_panels(
                     "needed": MIN_TRAIN_CHURNERS,
                 },
             )
+    from sklearn.model_selection import train_test_split  # slow import: loading checks need none
+
     train, test = train_test_split(
         panel.frame,
         test_size=settings["test_size"],

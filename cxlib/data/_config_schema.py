@@ -163,9 +163,11 @@ SCHEMA = Section(
                 "engine": Key(
                     "duckdb",
                     "engine for the transaction and interaction rows: duckdb (embedded, the default: the "
-                    "notebooks' per-customer tables, the churn drivers at each cut-off and the overview's "
-                    "figures are queries over the run's validated Parquet files), pandas (everything in "
-                    "pandas), or spark (the feature definitions of cxlib.engine on Apache Spark)",
+                    "input files are read and validated in DuckDB, with the pandas loader's result and "
+                    "problem report, and the notebooks' per-customer tables, the churn drivers at each "
+                    "cut-off and the overview's figures are queries over the run's validated Parquet files), "
+                    "pandas (everything in pandas), or spark (the feature definitions of cxlib.engine on "
+                    "Apache Spark; files are loaded as with duckdb)",
                     _choice("pandas", "duckdb", "spark"),
                 ),
                 "spark_master": Key(

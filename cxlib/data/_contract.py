@@ -12,6 +12,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,15 @@ def _without_spark():
             del sys.modules["pyspark"]
 
 
-with _without_spark():
-    import pandera.pandas as pa  # noqa: E402
+def _pandera():
+    """The pandas API of pandera, imported on first use (loading in DuckDB needs none of it), without Spark."""
+    with _without_spark():
+        import pandera.pandas as pa
+    return pa
+
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 #: Canonical columns: name -> (kind, required). Kinds: id, date, number, bool, text.
 CONTRACT: dict[str, dict[str, tuple[str, bool]]] = {
@@ -185,6 +193,8 @@ def columns_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
     Types are parsed in :func:`cxlib.data._parsing.parse_types` (vectorised): pandera's coercion reports
     failure cases by re-parsing every value one at a time, which takes minutes on a million rows.
     """
+    pa = _pandera()
+
     spec = _columns_of(table, columns)
     return pa.DataFrameSchema(
         {name: pa.Column(nullable=True, required=True) for name, (_, req) in spec.items() if req}, name=table
@@ -210,6 +220,8 @@ def type_problems(table: str, column: str, kind: str, raw: pd.Series, parsed: pd
 
 def rules_schema(table: str, columns: list[str], customer_ids: pd.Index | None, as_of) -> pa.DataFrameSchema:
     """Stage 2 schema: value rules on typed data (ranges, uniqueness, references, dates)."""
+    pa = _pandera()
+
     spec = _columns_of(table, columns)
     # a timestamp on the as-of day itself is not "after" it
     end_of_as_of = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1) if as_of is not None else None
@@ -321,6 +333,8 @@ def _rule_name(check: str) -> str | None:
 
 def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, table: str, as_of=None):
     """Validate ``frame`` lazily; return (validated frame or None, problems)."""
+    pa = _pandera()
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pandera's own concat of failure cases
         try:

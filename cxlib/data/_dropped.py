@@ -21,9 +21,6 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
-from cxlib.stats._intervals import wilson_interval
 
 #: Why rows were dropped: a ``drop_missing`` column was empty, or the row repeated an earlier one.
 REASONS = ("missing", "duplicate")
@@ -170,6 +167,8 @@ OUTCOME_COLUMNS = [
 
 
 def _outcome(record: DroppedRows, data) -> dict:
+    from cxlib.stats._intervals import wilson_interval  # scipy: a slow import loading does not need
+
     tables = data.tables
     compare = record.reason != "duplicate" and record.churn_known is not None
     if hasattr(tables, "rows"):  # saved run data: the count is read without reading the table
@@ -200,6 +199,8 @@ def _outcome(record: DroppedRows, data) -> dict:
                 [record.churned, record.churn_known - record.churned],
                 [kept_churned, kept_known - kept_churned],
             ]
+            from scipy import stats  # only when a report compares drops (a slow import)
+
             p_value = float(stats.fisher_exact(contingency)[1])
         row.update(
             churn_known=record.churn_known,

@@ -197,7 +197,44 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
 
 
 def load_data(config: Config) -> CustomerData:
-    """Load every configured table, map it onto the contract, and validate it.
+    """Load every configured table, map it onto the contract, and validate it, in the config's engine.
+
+    ``data.engine: pandas`` (the default) runs :func:`load_data_pandas`; ``duckdb`` (and ``spark``,
+    which has no loader of its own) runs :func:`cxlib.engine.load_data_engine`, which reads and
+    validates large files in DuckDB and gives exactly the same result (data it finds a problem in
+    are loaded, and reported, by :func:`load_data_pandas`).
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`cxlib.data._config.load_config`.
+
+    Returns
+    -------
+    CustomerData
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem in every table at once (see :func:`load_data_pandas`).
+
+    Examples
+    --------
+    >>> data = load_data(load_config("configs/demo_small.yaml"))  # doctest: +SKIP
+    >>> data["transactions"].columns[:3].tolist()  # doctest: +SKIP
+    ['order_id', 'customer_id', 'order_date']
+    """
+    from cxlib.engine._features import engine_from_config
+
+    if engine_from_config(config) == "pandas":
+        return load_data_pandas(config)
+    from cxlib.engine._load import load_data_engine
+
+    return load_data_engine(config)
+
+
+def load_data_pandas(config: Config) -> CustomerData:
+    """Load every configured table, map it onto the contract, and validate it, in pandas.
 
     Parameters
     ----------
@@ -291,21 +328,10 @@ def load_data(config: Config) -> CustomerData:
         problems.extend(_churn_columns_problem(config, mapped["customers"].columns, {}))
 
     as_of = _as_of(config, mapped)
-    for table, frame in mapped.items():
-        _, found = run_schema(
-            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
-        )
-        problems.extend(_not_reported_twice(found, unreadable))
-    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
-    errors = [
-        p.message() if isinstance(p, Problem) else p
-        for p in problems
-        if not (isinstance(p, Problem) and p.severity == "warning")
-    ]
+    problems.extend(_not_reported_twice(rule_problems(mapped, customer_ids, as_of), unreadable))
+    errors, warnings = split_problems(problems)
     tables, notes = _tidy(mapped) if "customers" in mapped else (mapped, [])
-    # tables with a contract problem are not judged again against the analyses (no echoes)
-    failed = {p.split(":")[0].split(".")[0] for p in errors}
-    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed)
+    ready_errors, ready_warnings = check_readiness(config, mapped, tables, as_of, failed_tables(errors))
     errors, warnings = errors + ready_errors, warnings + ready_warnings
     if errors:
         raise DataValidationError(errors, warnings)
@@ -320,6 +346,46 @@ def load_data(config: Config) -> CustomerData:
         dropped=dropped_rows,
         derived_columns=derived_columns,
     )
+
+
+def rule_problems(mapped: dict[str, pd.DataFrame], customer_ids: pd.Index | None, as_of) -> list[Problem]:
+    """The contract's rules on typed tables (stage 2: ranges, uniqueness, references, dates).
+
+    Parameters
+    ----------
+    mapped : dict of str to DataFrame
+        Typed tables, exact duplicates dropped, indexed by their row in the file.
+    customer_ids : Index or None
+        Ids of the customers table (None: references are not checked).
+    as_of : Timestamp or None
+
+    Returns
+    -------
+    list of Problem
+    """
+    problems = []
+    for table, frame in mapped.items():
+        _, found = run_schema(
+            rules_schema(table, list(frame.columns), customer_ids, as_of), frame, table, as_of
+        )
+        problems.extend(found)
+    return problems
+
+
+def split_problems(problems: list) -> tuple[list[str], list[str]]:
+    """Problems (and plain-text file problems) as the (errors, warnings) lines of the report."""
+    warnings = [p.message() for p in problems if isinstance(p, Problem) and p.severity == "warning"]
+    errors = [
+        p.message() if isinstance(p, Problem) else p
+        for p in problems
+        if not (isinstance(p, Problem) and p.severity == "warning")
+    ]
+    return errors, warnings
+
+
+def failed_tables(errors: list[str]) -> set[str]:
+    """Tables with a contract problem: they are not judged again against the analyses (no echoes)."""
+    return {p.split(":")[0].split(".")[0] for p in errors}
 
 
 #: Where a signup date built by ``from_transactions: true`` comes from (:attr:`CustomerData.derived_columns`).
@@ -394,16 +460,34 @@ def _not_reported_twice(found: list[Problem], unreadable: dict[tuple, set]) -> l
 
 
 def _drop_exact_duplicates(
-    frame: pd.DataFrame, table: str, notes: list[str], records: list[DroppedRows] | None = None
+    frame: pd.DataFrame,
+    table: str,
+    notes: list[str],
+    records: list[DroppedRows] | None = None,
+    duplicates: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Drop rows equal in every column to an earlier row, with a data-health note (and a record)."""
-    duplicates = frame.duplicated()
+    """Drop rows equal in every column to an earlier row, with a data-health note (and a record).
+
+    ``duplicates`` is ``frame.duplicated()`` when the caller has found it faster (the engine).
+    """
+    duplicates = frame.duplicated() if duplicates is None else duplicates
     if not duplicates.any():
         return frame
-    notes.append(f"{table}: dropped {int(duplicates.sum()):,} exact duplicate rows")
+    notes.append(duplicates_note(table, int(duplicates.sum())))
     if records is not None:
         records.append(dropped_record(table, "duplicate", (), frame.loc[duplicates]))
     return frame.loc[~duplicates]
+
+
+def duplicates_note(table: str, rows: int) -> str:
+    """The data-health note on exact duplicate rows dropped from ``table``.
+
+    Examples
+    --------
+    >>> duplicates_note("transactions", 1200)
+    'transactions: dropped 1,200 exact duplicate rows'
+    """
+    return f"{table}: dropped {rows:,} exact duplicate rows"
 
 
 def _churn_columns_problem(config: Config, columns, unmapped: dict[str, str]) -> list[str]:
@@ -467,7 +551,8 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
     net amounts.
     """
     notes = []
-    tables = {name: frame.reset_index(drop=True) for name, frame in mapped.items()}
+    # renumbered without copying the columns (what changes below is assigned, never written in place)
+    tables = {name: _renumbered(frame) for name, frame in mapped.items()}
     customers = tables["customers"]
     if "churned" not in customers and "churn_date" in customers:
         customers["churned"] = customers["churn_date"].notna()
@@ -482,15 +567,24 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
     for name, frame in tables.items():
         for column, (_, required) in CONTRACT[name].items():
             # an empty churn date means "still a customer", not a gap in the data
-            if column in frame and not required and column != "churn_date" and frame[column].isna().any():
-                values = frame[column]
+            if column not in frame or required or column == "churn_date":
+                continue
+            missing = frame[column].isna()
+            if missing.any():
                 if column == "resolved" and "kind" in frame:  # resolution applies to complaints only
-                    values = values[frame["kind"] == "complaint"]
-                    if not values.isna().any():
+                    missing = missing[frame["kind"] == "complaint"]
+                    if not missing.any():
                         continue
-                share = values.isna().mean()
+                share = missing.mean()
                 notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
     return tables, notes
+
+
+def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.reset_index(drop=True)`` sharing the column data instead of copying it."""
+    out = frame.copy(deep=False)
+    out.index = pd.RangeIndex(len(frame))
+    return out
 
 
 def sign_refunds(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -517,7 +611,7 @@ def sign_refunds(transactions: pd.DataFrame) -> pd.DataFrame:
     >>> sign_refunds(tx)["amount"].tolist()
     [10.0, -4.0, -3.0]
     """
-    out = transactions.copy()
+    out = transactions.copy(deep=False)  # both columns below are replaced, not written in place
     refund = out["is_refund"] if "is_refund" in out else out["amount"] < 0
     out["is_refund"] = refund.astype("boolean").fillna(False).astype(bool)
     out["amount"] = out["amount"].where(~out["is_refund"], -out["amount"].abs())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 
+import numpy as np
 import pandas as pd
 
 from cxlib.data._config import Config
@@ -64,6 +65,7 @@ def check_readiness(
     tables: dict[str, pd.DataFrame],
     as_of,
     failed: set[str] | frozenset = frozenset(),
+    buyers: int | None = None,
 ) -> tuple[list[str], list[str]]:
     """Judge the loaded tables against the analyses; return (errors, warnings) as readable lines.
 
@@ -77,6 +79,9 @@ def check_readiness(
     as_of : Timestamp or None
     failed : set of str
         Tables that broke the data contract: their counts are not judged again.
+    buyers : int, optional
+        Customers with at least ``segmentation.min_orders`` purchases, when the caller has counted
+        them already (the engine loader counts them in a query); else counted here.
 
     Returns
     -------
@@ -103,7 +108,7 @@ def check_readiness(
     if transactions is not None:
         _segmentation_names(config, tables, errors, warnings)
         if "transactions" not in failed:
-            _segmentation_buyers(config, transactions, errors)
+            _segmentation_buyers(config, transactions, errors, buyers)
         _extreme_amounts(mapped.get("transactions", transactions), warnings)
         if as_of is not None:
             _data_gaps(config, transactions, as_of, warnings)
@@ -193,6 +198,11 @@ def _numeric_values(customers: pd.DataFrame, name: str, errors: list[str]) -> No
     values = customers[name]
     if pd.api.types.is_numeric_dtype(values):
         return
+    try:  # every value reads as a number as it is (spaces around numbers are read too): none is bad
+        pd.to_numeric(values)
+        return
+    except (ValueError, TypeError):
+        pass
     text = values.astype("string").str.strip()
     bad = text.notna() & (text != "") & pd.to_numeric(text, errors="coerce").isna()
     if bad.any():
@@ -265,7 +275,7 @@ def _segmentation_names(config: Config, tables: dict, errors: list[str], warning
     patterns = settings["features"]
     if isinstance(patterns, str):
         patterns = [p.strip() for p in patterns.split(",") if p.strip()]
-    available = _segment_features(tables)
+    available = _segment_features(tables) if patterns else []
     for pattern in patterns or []:
         stem = pattern.strip("*")
         found = [
@@ -323,17 +333,15 @@ def _unmatched_exclusions(column: str, excluded: list, values: pd.Series, warnin
         )
 
 
-def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: list[str]) -> None:
+def _segmentation_buyers(
+    config: Config, transactions: pd.DataFrame, errors: list[str], buyers: int | None = None
+) -> None:
     settings = config.values["segmentation"]
     most = settings["n_segments"] or max(settings["k_range"])
-    # a segment smaller than analysis.min_group_size is suppressed: each must be able to reach it
     per_segment = max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"])
-    needed = per_segment * most
-    sales = transactions.loc[~transactions["is_refund"] & (transactions["amount"] > 0)]
-    order = sales["order_id"] if "order_id" in sales else sales["order_date"].dt.normalize()
-    orders = pd.DataFrame({"customer_id": sales["customer_id"], "order": order}).drop_duplicates()
-    per_customer = orders.groupby("customer_id").size()
-    buyers = int((per_customer >= settings["min_orders"]).sum())
+    needed = buyers_needed(config)
+    if buyers is None:
+        buyers = count_buyers(transactions, settings["min_orders"])
     if buyers < needed:
         errors.append(
             f"transactions: {buyers:,} customers have at least {settings['min_orders']} purchases "
@@ -344,6 +352,40 @@ def _segmentation_buyers(config: Config, transactions: pd.DataFrame, errors: lis
             + (" or analysis.min_group_size" if per_segment > BUYERS_PER_SEGMENT else "")
             + ", or supply more transaction history."
         )
+
+
+def buyers_needed(config: Config) -> int:
+    """Buyers (customers with ``segmentation.min_orders`` purchases) the segmentation needs.
+
+    A segment smaller than ``analysis.min_group_size`` is suppressed: each must be able to reach it.
+    """
+    settings = config.values["segmentation"]
+    most = settings["n_segments"] or max(settings["k_range"])
+    return max(BUYERS_PER_SEGMENT, config.analysis["min_group_size"]) * most
+
+
+def count_buyers(transactions: pd.DataFrame, min_orders: int) -> int:
+    """Customers with at least ``min_orders`` distinct purchases (orders, else days) in canonical transactions.
+
+    Computed on integer codes (a missing order id counts as one order of its own), which is many
+    times faster than pairing the text ids.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
+    ...                    "order_date": pd.to_datetime(["2024-01-01"] * 3), "amount": [5.0, 5.0, 5.0],
+    ...                    "is_refund": [False] * 3})
+    >>> count_buyers(tx, 2)
+    1
+    """
+    sales = transactions.loc[~transactions["is_refund"] & (transactions["amount"] > 0)]
+    order = sales["order_id"] if "order_id" in sales else sales["order_date"].dt.normalize()
+    customer_codes, _ = pd.factorize(sales["customer_id"], use_na_sentinel=True)
+    order_codes, order_levels = pd.factorize(order, use_na_sentinel=False)  # a missing order is one order
+    kept = customer_codes >= 0  # groupby leaves out missing customer ids
+    pairs = customer_codes[kept].astype(np.int64) * max(len(order_levels), 1) + order_codes[kept]
+    per_customer = np.bincount(np.unique(pairs) // max(len(order_levels), 1))
+    return int((per_customer >= min_orders).sum())
 
 
 def _extreme_amounts(transactions: pd.DataFrame, warnings: list[str]) -> None:
@@ -382,9 +424,15 @@ def _data_gaps(config: Config, transactions: pd.DataFrame, as_of, warnings: list
             f"(analysis.active_days = {active_days}): check that the export is complete, or set "
             "analysis.as_of to the end of the data."
         )
-    months = dates.dt.to_period("M")
-    every = pd.period_range(months.min(), months.max(), freq="M")
-    empty = every.difference(pd.PeriodIndex(months.unique()))
+    # months as counts since 1970-01, counted with bincount: no period object per transaction
+    months = dates.to_numpy().astype("datetime64[M]").astype(np.int64)
+    first = int(months.min())
+    present = np.flatnonzero(np.bincount(months - first)) + first
+    every = pd.period_range(
+        pd.Period(np.datetime64(first, "M"), freq="M"),
+        pd.Period(np.datetime64(int(months.max()), "M"), freq="M"),
+    )
+    empty = every.difference(pd.PeriodIndex.from_ordinals(present, freq="M"))
     if len(empty):
         shown = ", ".join(str(m) for m in empty[:6]) + (", ..." if len(empty) > 6 else "")
         warnings.append(
