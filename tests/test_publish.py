@@ -3,6 +3,7 @@ set, leftovers of killed runs are cleaned, and signals end a run with one line."
 
 import hashlib
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,7 @@ CX = str(Path(sys.executable).parent / "cx")
 STORE = ".reports.cx-versions"
 
 
-def fake_execute(source, executed, params, kernel_log=None):
+def fake_execute(source, executed, params, kernel_log=None, progress=False):
     """Stand-in for a notebook run (no kernel): what a run writes, labelled by the ``label`` parameter."""
     nbformat.write(new_notebook(cells=[new_markdown_cell(f"# Run {params['label']}")]), executed)
     save_summary(params["run_dir"], source.stem, f"run {params['label']}", {"label": params["label"]})
@@ -299,11 +300,15 @@ def test_a_normal_run_prints_only_the_runners_progress_lines(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("validating data for ")
-    assert lines[1] == "[1/1] 00_noisy.ipynb ..."
-    assert lines[2].startswith("[1/1] 00_noisy.ipynb done in ")
-    assert lines[3].startswith(f"reports written to {out / 'index.html'}")
-    assert len(lines) == 4, lines
+    assert re.fullmatch(
+        r"input \d+\.\d\d GB: a run needs an estimated [\d.]+ GB of memory; [\d.]+ GB available", lines[0]
+    )
+    assert lines[1].startswith("validating data for ")
+    assert re.fullmatch(r"validated in [\d.]+ s \(peak memory [\d.]+ GB\)", lines[2])
+    assert lines[3] == "[1/1] 00_noisy.ipynb ..."
+    assert re.fullmatch(r"\[1/1\] 00_noisy.ipynb done in [\d.]+ s \(peak memory [\d.]+ GB\)", lines[4])
+    assert lines[5].startswith(f"reports written to {out / 'index.html'}")
+    assert len(lines) == 6, lines
     kernel_log = (tmp_path / "reports-data" / "notebooks" / "00_noisy.kernel.log").read_text()
     assert "KeyboardInterrupt caught in kernel." in kernel_log
 
@@ -386,7 +391,7 @@ def test_a_symlink_the_user_put_in_a_published_folder_blocks_the_next_run(tmp_pa
     assert json.loads((out / "run.json").read_text())["reports"][0]["headline"] == "run one"
 
 
-def failing_execute(source, executed, params, kernel_log=None):
+def failing_execute(source, executed, params, kernel_log=None, progress=False):
     """Stand-in for a run whose second notebook fails (after writing its executed notebook)."""
     fake_execute(source, executed, params, kernel_log)
     if source.stem.startswith("01"):

@@ -35,6 +35,7 @@ _WHERE = {
     "RemainingLifetime": "_survival",
     "Retention": "_report",
     "RetentionCurves": "_retention",
+    "SELECTION_ROWS": "_models",
     "SHAPE_MIN_RELATIVE": "_flexible",
     "UNKNOWN_LEVEL": "_missing",
     "UNSTABLE_ABS_LOG_ESTIMATE": "_stability",

@@ -28,7 +28,7 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
@@ -370,6 +370,11 @@ class ChurnDrivers(FittedModel):
 #: most held-out rows it is computed on (a seeded sample above that, to bound the cost).
 IMPORTANCE_REPEATS = 5
 IMPORTANCE_ROWS = 5_000
+#: Training rows above which the settings are chosen by cross-validation on a seeded stratified
+#: sample of this many rows (the chosen settings are then calibrated and fitted on all rows).
+#: Choosing among a handful of settings needs far fewer rows than fitting: on 1M customers it
+#: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``).
+SELECTION_ROWS = 100_000
 
 
 def boosting_candidates(seed: int) -> dict[str, HistGradientBoostingClassifier]:
@@ -415,7 +420,10 @@ class ChurnPredictor(FittedModel):
     the training rows (mean over folds), keeps the simplest whose score is within one standard error
     of the best (the one-standard-error rule: a more complex model must win by more than fold-to-fold
     noise), fits the chosen settings on all training rows and calibrates them on
-    their out-of-fold scores (``CalibratedClassifierCV(ensemble=False)``). No training row is held
+    their out-of-fold scores (``CalibratedClassifierCV(ensemble=False)``). Above
+    :data:`SELECTION_ROWS` training rows the settings are chosen on a seeded stratified sample of
+    that many rows (model selection needs far fewer rows than the fit), and the chosen settings are
+    still calibrated and fitted on all rows. No training row is held
     back from the final booster, and sigmoid calibration is monotone, so calibration costs no
     discrimination. Missing values are handled natively by the boosting (not imputed).
 
@@ -527,16 +535,26 @@ class ChurnPredictor(FittedModel):
     def _fit(self, x: pd.DataFrame, y: np.ndarray):
         """Choose, fit and calibrate; returns the first fold's model and the rows it did not see."""
         splits = list(StratifiedKFold(self.folds, shuffle=True, random_state=self.seed).split(x, y))
+        x_select, y_select, select_splits = x, y, splits
+        if len(x) > SELECTION_ROWS:  # choose on a sample; calibrate and fit on all rows below
+            rows, _ = train_test_split(
+                np.arange(len(x)), train_size=SELECTION_ROWS, stratify=y, random_state=self.seed
+            )
+            rows = np.sort(rows)
+            x_select, y_select = x.iloc[rows], y[rows]
+            folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.seed)
+            select_splits = list(folds.split(x_select, y_select))
+        self.selection_rows_ = len(x_select)
         candidates = boosting_candidates(self.seed)
         if not self.tune:
             candidates = {"default": candidates["default"]}
         fold_scores, first_fold = {}, {}
         for name, candidate in candidates.items():
             fold_scores[name] = []
-            for k, (fit_rows, held_rows) in enumerate(splits):
-                fold_model = clone(candidate).fit(x.iloc[fit_rows], y[fit_rows])
+            for k, (fit_rows, held_rows) in enumerate(select_splits):
+                fold_model = clone(candidate).fit(x_select.iloc[fit_rows], y_select[fit_rows])
                 fold_scores[name].append(
-                    roc_auc_score(y[held_rows], fold_model.decision_function(x.iloc[held_rows]))
+                    roc_auc_score(y_select[held_rows], fold_model.decision_function(x_select.iloc[held_rows]))
                 )
                 if k == 0:
                     first_fold[name] = fold_model
@@ -558,8 +576,8 @@ class ChurnPredictor(FittedModel):
             clone(candidates[self.chosen_]), method=self.calibration, cv=splits, ensemble=False
         ).fit(x, y)
         self.booster_ = self.model_.calibrated_classifiers_[0].estimator
-        held_rows = splits[0][1]
-        return first_fold[self.chosen_], x.iloc[held_rows], y[held_rows]
+        held_rows = select_splits[0][1]
+        return first_fold[self.chosen_], x_select.iloc[held_rows], y_select[held_rows]
 
     def _caveats(self, rows: int, importance_rows: int, missing: pd.Series) -> list[Note]:
         caveats = [
@@ -595,6 +613,10 @@ class ChurnPredictor(FittedModel):
                 },
             )
         )
+        if self.selection_rows_ < rows:
+            caveats.append(
+                Note("predictor.selection_sample", {"sample": self.selection_rows_, "customers": rows})
+            )
         caveats.append(
             Note(
                 "predictor.calibrated",

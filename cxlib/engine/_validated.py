@@ -32,7 +32,9 @@ def run_connection():
     """
     import ibis
 
-    return ibis.duckdb.connect(threads=1)
+    con = ibis.duckdb.connect(threads=1)
+    con.raw_sql("SET enable_progress_bar = false")  # in a notebook it would print into the report
+    return con
 
 
 #: Canonical transaction columns the feature definitions read (others are kept only when named).

@@ -128,6 +128,10 @@ MESSAGES: dict[str, str] = {
         "customers, the simplest within one standard error of the best: '{chosen}' ({auc:.3f}; "
         "scikit-learn's default {default_auc:.3f})"
     ),
+    "predictor.selection_sample": (
+        "the settings were chosen on a random sample of {sample:,} of the {customers:,} training customers "
+        "(stratified by churn; model selection needs far fewer rows than the fit)"
+    ),
     "predictor.calibrated": (
         "probabilities calibrated ({method}) on out-of-fold scores from {folds}-fold cross-validation; the "
         "final boosting is fitted on all {customers:,} training customers"
