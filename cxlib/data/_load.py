@@ -544,11 +544,14 @@ def _as_of(config: Config, mapped: dict) -> pd.Timestamp | None:
     return None
 
 
-def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def _tidy(
+    mapped: dict[str, pd.DataFrame], missing: dict[tuple[str, str], int] | None = None
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Add derived flags, sign refunds, and describe what was done (duplicates are already gone).
 
     Refunds are signed here (:func:`sign_refunds`), so every consumer of the canonical tables sums
-    net amounts.
+    net amounts. ``missing`` gives (table, column) -> count of missing values when the caller has
+    counted them (the engine loader, from Arrow), instead of a pass over each text column.
     """
     notes = []
     # renumbered without copying the columns (what changes below is assigned, never written in place)
@@ -569,13 +572,21 @@ def _tidy(mapped: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], lis
             # an empty churn date means "still a customer", not a gap in the data
             if column not in frame or required or column == "churn_date":
                 continue
-            missing = frame[column].isna()
-            if missing.any():
+            counted = (missing or {}).get((name, column))
+            if counted is not None and column not in ("is_refund", "resolved"):  # unchanged above
+                if counted:
+                    share = counted / len(frame)  # as the mean of the missing flags
+                    notes.append(
+                        f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)"
+                    )
+                continue
+            missing_rows = frame[column].isna()
+            if missing_rows.any():
                 if column == "resolved" and "kind" in frame:  # resolution applies to complaints only
-                    missing = missing[frame["kind"] == "complaint"]
-                    if not missing.any():
+                    missing_rows = missing_rows[frame["kind"] == "complaint"]
+                    if not missing_rows.any():
                         continue
-                share = missing.mean()
+                share = missing_rows.mean()
                 notes.append(f"{name}.{column}: {share:.1%} of values missing (optional; treated as unknown)")
     return tables, notes
 

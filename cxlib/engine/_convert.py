@@ -4,7 +4,7 @@ DuckDB's Arrow result holds a table's typed rows in file order (:mod:`cxlib.engi
 they become the DataFrame the pandas loader (:func:`cxlib.data._load.load_data_pandas`) would
 have made: the same dtypes (:func:`pandas_dtypes`), each column converted once and never
 consolidated or copied again (:func:`frame_from_arrow`), exact duplicate rows found on the few rows
-whose hash repeats (:func:`repeated_hashes`) and left out column by column (:func:`kept_rows`).
+whose hash repeats (:func:`repeated_hashes`) and left out before converting (:func:`kept_rows`).
 """
 
 from __future__ import annotations
@@ -79,15 +79,33 @@ def frame_from_arrow(plan: TablePlan, result, dtypes: dict[str, str | None]) -> 
     return pd.concat(series, axis=1, copy=False)  # no consolidation: the columns stay as converted
 
 
-def kept_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``frame.loc[keep]``, column by column (no consolidation of the columns into blocks)."""
-    index = pd.Index(np.flatnonzero(keep))
-    columns = []
-    for name in frame.columns:
-        values = frame[name]
-        kept = values.to_numpy()[keep] if isinstance(values.dtype, np.dtype) else values.array[keep]
-        columns.append(pd.Series(kept, index=index, name=name, copy=False))
-    return pd.concat(columns, axis=1, copy=False)
+def kept_rows(result, dropped: np.ndarray):
+    """The rows of ``result`` other than ``dropped`` (positions), without copying, and their index.
+
+    Parameters
+    ----------
+    result : pyarrow.Table
+    dropped : ndarray of int
+        Positions of the rows left out.
+
+    Returns
+    -------
+    kept : pyarrow.Table
+        Zero-copy slices between the dropped rows, in order.
+    index : Index
+        Each kept row's position in ``result`` (its row in the file), as ``frame.loc[mask]`` keeps it.
+    """
+    import pyarrow as pa
+
+    keep = np.ones(result.num_rows, dtype=bool)
+    keep[dropped] = False
+    starts = np.concatenate([[0], np.sort(dropped) + 1])
+    ends = np.concatenate([np.sort(dropped), [result.num_rows]])
+    slices = [
+        result.slice(start, end - start) for start, end in zip(starts, ends, strict=True) if end > start
+    ]
+    kept = pa.concat_tables(slices) if slices else result.slice(0, 0)
+    return kept, pd.Index(np.flatnonzero(keep))
 
 
 def repeated_hashes(hashes) -> np.ndarray:

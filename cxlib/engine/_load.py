@@ -187,6 +187,8 @@ class _EngineLoad:
         #: Problems the queries found that the pandas loader's rules report on typed tables (the
         #: tables the engine makes are then the pandas loader's); others hand the data to it.
         self.found: list[str] = []
+        #: (table, column) -> missing values in the loaded table, as Arrow counted them.
+        self.missing: dict[tuple[str, str], int] = {}
 
     def load(self) -> CustomerData:
         config = self.config
@@ -227,7 +229,7 @@ class _EngineLoad:
                 pd.Index(frames["customers"]["customer_id"].dropna()) if "customers" in frames else None
             )
             errors, warnings = split_problems(rule_problems(frames, customer_ids, as_of))
-        tables, tidy_notes = _tidy(frames) if "customers" in frames else (frames, [])
+        tables, tidy_notes = _tidy(frames, self.missing) if "customers" in frames else (frames, [])
         ready_errors, ready_warnings = check_readiness(
             config, frames, tables, as_of, failed_tables(errors), buyers=self._buyers()
         )
@@ -338,24 +340,27 @@ class _EngineLoad:
         """Each table in pandas, exact duplicates dropped as the pandas loader drops them.
 
         The duplicates are found on the few rows whose typed-row hash repeats (converted alone and
-        compared by pandas itself); the table is converted once and the other rows kept column by
-        column, its index keeping each row's place in the file.
+        compared by pandas itself); the other rows are converted once, from slices of the result
+        (no copy), the index keeping each row's place in the file. Each column's count of missing
+        values is kept for the data-health notes (:attr:`missing`).
         """
         frames, notes, dropped = {}, [], []
         for table, plan in self.plans.items():
             result = self.arrow[table]
             dtypes = pandas_dtypes(plan, result, self.flags[table])
-            frame = frame_from_arrow(plan, result, dtypes)
             candidates = repeated_hashes(result.column("__row_hash"))
+            index = None
             if len(candidates):
-                repeats = frame.iloc[candidates].duplicated().to_numpy()
+                rows = frame_from_arrow(plan, result.take(candidates), dtypes)
+                repeats = rows.duplicated().to_numpy()
                 if repeats.any():
                     notes.append(duplicates_note(table, int(repeats.sum())))
-                    dropped.append(dropped_record(table, "duplicate", (), frame.iloc[candidates[repeats]]))
-                    keep = np.ones(result.num_rows, dtype=bool)
-                    keep[candidates[repeats]] = False
-                    frame = kept_rows(frame, keep)
-            frames[table] = frame
+                    dropped.append(dropped_record(table, "duplicate", (), rows.loc[repeats]))
+                    result, index = kept_rows(result, candidates[repeats])
+            frames[table] = frame_from_arrow(plan, result, dtypes)
+            if index is not None:
+                frames[table].index = index
+            self.missing.update({(table, c.name): result.column(c.name).null_count for c in plan.columns})
         return frames, notes, dropped
 
     def _check_ids(self, frames: dict[str, pd.DataFrame]) -> None:
