@@ -25,7 +25,9 @@ def run_data(small_data, small_config, tmp_path_factory):
 
 
 def test_engine_table_equals_pandas_on_the_small_demo(small_data, small_config, run_data):
-    expected = features_from_config(small_data, small_config)  # pandas: data read from the files have no Parquet source
+    expected = features_from_config(
+        small_data, small_config
+    )  # pandas: data read from the files have no Parquet source
     config = load_config(SMALL_CONFIG, {"data.engine": "duckdb"})
     got = features_from_config(run_data, config)
     assert len(got) == len(small_data["customers"]) and got["frequency"].sum() > 0
