@@ -199,7 +199,7 @@ def map_columns(raw: pd.DataFrame, table: str, spec: dict, as_of=None) -> pd.Dat
 def load_data(config: Config) -> CustomerData:
     """Load every configured table, map it onto the contract, and validate it, in the config's engine.
 
-    ``data.engine: pandas`` (the default) runs :func:`load_data_pandas`; ``duckdb`` (and ``spark``,
+    ``data.engine: pandas`` runs :func:`load_data_pandas`; ``duckdb`` (the default; also ``spark``,
     which has no loader of its own) runs :func:`cxlib.engine.load_data_engine`, which reads and
     validates large files in DuckDB and gives exactly the same result (data it finds a problem in
     are loaded, and reported, by :func:`load_data_pandas`).

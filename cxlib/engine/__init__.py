@@ -47,6 +47,7 @@ _WHERE = {
     "engine_from_config": "_features",
     "features_from_validated": "_validated",
     "frame_from_arrow": "_convert",
+    "friction_columns": "_features",
     "friction_counts_expr": "_features",
     "friction_from_validated": "_validated",
     "friction_table": "_features",

@@ -318,8 +318,29 @@ def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.Da
     if events is None:
         return out
     months_seen = np.minimum(tenure_months(people["signup_date"], at).to_numpy(), 12.0).clip(min=0.5)
-    counts = _frame(to_pandas(friction_counts_expr(events, at, long_wait_minutes)))
-    counts = counts.set_index("customer_id").reindex(ids).fillna(0)
+    return out.join(friction_columns(friction_counts_expr(events, at, long_wait_minutes), ids, months_seen))
+
+
+def friction_columns(counts_expr, ids: pd.Index, months_seen) -> pd.DataFrame:
+    """Run :func:`friction_counts_expr` and turn its counts into the friction features.
+
+    Parameters
+    ----------
+    counts_expr : ibis.Table
+        From :func:`friction_counts_expr`.
+    ids : Index
+        The customers to report, in order.
+    months_seen : array
+        Months of the last 12 each customer was signed up (at least half a month), in ``ids`` order.
+
+    Returns
+    -------
+    DataFrame
+        ``support_contacts`` and ``cart_abandonments`` (per month seen), ``complaints``, and the
+        flags ``unresolved_complaint`` and ``long_wait`` when the data carry their columns; one
+        row per id (positional index), as :func:`cxlib.features.friction_features` gives them.
+    """
+    counts = _frame(to_pandas(counts_expr)).set_index("customer_id").reindex(ids).fillna(0)
     features = {
         "support_contacts": counts["support_contacts"].to_numpy(float) / months_seen,
         "complaints": counts["complaints"].to_numpy(float),
@@ -329,7 +350,7 @@ def friction_table(config, at, long_wait_minutes: float = 20, con=None) -> pd.Da
     if "long_waits" in counts:
         features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
     features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
-    return out.join(pd.DataFrame(features, index=range(len(ids))))
+    return pd.DataFrame(features, index=range(len(ids)))
 
 
 def friction_counts_expr(events, at, long_wait_minutes: float = 20):

@@ -193,7 +193,7 @@ def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minu
         their columns) and ``cart_abandonments``, one row per id (positional index), as the
         pandas path gives them.
     """
-    from cxlib.engine._features import _frame, friction_counts_expr, to_pandas
+    from cxlib.engine._features import friction_columns, friction_counts_expr
 
     path = None if getattr(data, "source", None) is None else Path(data.source) / "interactions.parquet"
     if path is None or not path.is_file():
@@ -202,18 +202,9 @@ def friction_from_validated(data, at, ids: pd.Index, months_seen, long_wait_minu
     with quiet():
         events = con.read_parquet(str(path))
     events = events.mutate(customer_id=events["customer_id"].cast("string"))
-    counts = _frame(to_pandas(friction_counts_expr(events, pd.Timestamp(at), long_wait_minutes)))
-    counts = counts.set_index("customer_id").reindex(ids).fillna(0)
-    features = {
-        "support_contacts": counts["support_contacts"].to_numpy(float) / months_seen,
-        "complaints": counts["complaints"].to_numpy(float),
-    }
-    if "unresolved" in counts:
-        features["unresolved_complaint"] = (counts["unresolved"].to_numpy() > 0).astype(float)
-    if "long_waits" in counts:
-        features["long_wait"] = (counts["long_waits"].to_numpy() > 0).astype(float)
-    features["cart_abandonments"] = counts["cart_abandonments"].to_numpy(float) / months_seen
-    return pd.DataFrame(features, index=range(len(ids)))
+    return friction_columns(
+        friction_counts_expr(events, pd.Timestamp(at), long_wait_minutes), ids, months_seen
+    )
 
 
 def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
