@@ -93,6 +93,22 @@ def run_step(kind: str, folder: Path, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def synth_command(n: int, folder: Path) -> list[str]:
+    """``cx synth`` of the seeded demo (seed 42) at ``n`` customers into ``folder``."""
+    return [
+        sys.executable,
+        "-m",
+        "cxlib.cli",
+        "synth",
+        "--customers",
+        str(n),
+        "--seed",
+        "42",
+        "--out",
+        str(folder),
+    ]
+
+
 def prepare(n: int) -> Path:
     """The seeded demo at ``n`` customers (generated once) with Parquet copies of the three tables."""
     import pyarrow.csv as pacsv
@@ -101,19 +117,7 @@ def prepare(n: int) -> Path:
     folder = ROOT / "benchmarks" / "results" / f"demo_{n}"
     if not (folder / "transactions.csv").is_file():
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        cmd = [
-            sys.executable,
-            "-m",
-            "cxlib.cli",
-            "synth",
-            "--customers",
-            str(n),
-            "--seed",
-            "42",
-            "--out",
-            str(folder),
-        ]
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        subprocess.run(synth_command(n, folder), env=env, check=True, capture_output=True)
     for name in TABLES:
         if not (folder / f"{name}.parquet").is_file():
             table = pacsv.read_csv(

@@ -93,20 +93,9 @@ def prepare(n: int) -> tuple[Path, dict | None]:
     folder = RESULTS / f"demo_{n}"
     synth = None
     if not (folder / "transactions.csv").is_file():
-        synth = measure(
-            [
-                sys.executable,
-                "-m",
-                "cxlib.cli",
-                "synth",
-                "--customers",
-                str(n),
-                "--seed",
-                "42",
-                "--out",
-                str(folder),
-            ]
-        )
+        from bench_engine import synth_command  # the same seeded demo as the engine benchmark
+
+        synth = measure(synth_command(n, folder))
     import duckdb
 
     for name in TABLES:
