@@ -103,3 +103,43 @@ def test_same_data_give_bit_identical_tables(run_data):
     first = features_from_validated(run_data)
     for _ in range(3):
         pd.testing.assert_frame_equal(features_from_validated(run_data), first, check_exact=True)
+
+
+def test_rows_that_are_orders_are_not_grouped_and_give_the_same_table(small_data, run_data):
+    """The demo has one row per order: found once when saving, the queries then skip the grouping."""
+    from cxlib.engine import rows_are_orders, run_connection, transaction_features, validated_transactions
+
+    tx = small_data["transactions"].dropna(subset=["order_id"])
+    independent = not tx.duplicated(["customer_id", "order_id", "is_refund"]).any()
+    assert independent and rows_are_orders(run_data.source) is True
+    con = run_connection()
+    customers = pd.Index(small_data["customers"]["customer_id"], name="customer_id")
+    tables = [
+        transaction_features(
+            None,
+            as_of=small_data.as_of,
+            con=con,
+            customers=customers,
+            transactions=validated_transactions(con, run_data.source),
+            rows_are_orders=shortcut,
+        )
+        for shortcut in (False, True)
+    ]
+    pd.testing.assert_frame_equal(tables[1], tables[0], check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ({"order_id": ["A", "A"], "is_refund": [False, False]}, False),  # two lines of one order
+        ({"order_id": ["A", "A"], "is_refund": [False, True]}, True),  # a sale and its refund
+        ({"order_id": [None, None], "is_refund": [False, False]}, True),  # rows without an id
+        ({"is_refund": [False, False]}, True),  # no order ids at all
+    ],
+)
+def test_order_rows_unique(tmp_path, rows, expected):
+    from cxlib.engine import order_rows_unique
+
+    path = tmp_path / "transactions.parquet"
+    pd.DataFrame({"customer_id": ["c1", "c1"], **rows, "amount": [5.0, -5.0]}).to_parquet(path)
+    assert order_rows_unique(path) is expected

@@ -10,6 +10,7 @@ import pytest
 
 from cxlib.data._config import load_config
 from cxlib.data._load import load_data, sign_refunds
+from cxlib.engine import order_rows_unique
 from cxlib.features import NO_PURCHASE, RFM_GRID, features_from_config, quantile_score
 from cxlib.run._artifacts import load_validated, save_validated
 from cxlib.segment import Segmenter, customer_segments, plot_rfm_heatmap, rfm_table
@@ -217,6 +218,8 @@ def test_online_retail_engine_features_equal_pandas_and_the_independent_rule(ret
     engine_config = load_config(RETAIL_CONFIG, {"data.engine": "duckdb"})
     run_data = load_validated(tmp_path)
     assert run_data.source is not None
+    # invoice lines: rows are not whole orders, so the engine groups them by order
+    assert not order_rows_unique(run_data.source / "transactions.parquet")
     got = features_from_config(run_data, engine_config)
     assert "lines_per_order" in got  # invoice lines: orders differ in their number of lines
     pd.testing.assert_frame_equal(got, features, check_exact=False, rtol=0, atol=1e-9)

@@ -87,7 +87,7 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
     return t.select(**columns)
 
 
-def orders_expr(window):
+def orders_expr(window, rows_are_orders: bool = False):
     """Orders: the rows of one order key of one customer, sales and refunds apart.
 
     The ibis form of :func:`cxlib.features.purchases` (sale rows) and
@@ -97,6 +97,11 @@ def orders_expr(window):
     ----------
     window : ibis.Table
         From :func:`window_expr`.
+    rows_are_orders : bool
+        True when no two rows share a customer, an order id and a kind (sale or refund), as
+        :func:`cxlib.engine.rows_are_orders` finds for most order-level data: each row is then a
+        whole order, and the orders are the rows themselves, with no grouping (on 20M rows the
+        grouping by order is the costliest step of every query). The result is the same.
 
     Returns
     -------
@@ -105,6 +110,17 @@ def orders_expr(window):
         customer_id, order_id, row_key, is_refund, order_date (the order's first), amount,
         lines and channel (the alphabetically first known channel of its rows, when present).
     """
+    keys = ["customer_id", "order_id", "row_key", "is_refund"]
+    if rows_are_orders:  # one row per order: the grouping below would return the rows as they are
+        columns = {key: window[key] for key in keys}
+        columns.update(
+            order_date=window["order_date"],
+            amount=window["amount"],
+            lines=_ibis().literal(1, type="int64"),
+        )
+        if "channel" in window.columns:
+            columns["channel"] = window["channel"]
+        return window.select(**columns)
     metrics = {
         "order_date": window["order_date"].min(),
         "amount": window["amount"].sum(),
@@ -112,7 +128,6 @@ def orders_expr(window):
     }
     if "channel" in window.columns:
         metrics["channel"] = window["channel"].min()
-    keys = ["customer_id", "order_id", "row_key", "is_refund"]
     return window.group_by(keys).aggregate(**metrics)
 
 
@@ -156,6 +171,7 @@ def transaction_features(
     con=None,
     customers: pd.Index | None = None,
     transactions=None,
+    rows_are_orders: bool = False,
 ) -> pd.DataFrame:
     """The transaction columns of :func:`cxlib.features.customer_features`, computed by an engine.
 
@@ -181,6 +197,9 @@ def transaction_features(
         Canonical transactions already made (e.g. the run's validated data:
         :func:`cxlib.engine.validated_transactions`); then ``config`` is not read and ``as_of``
         and ``customers`` must be given.
+    rows_are_orders : bool
+        Each transaction row is a whole order (:func:`orders_expr`; True only when known, e.g.
+        :func:`cxlib.engine.rows_are_orders` of the run's validated data).
 
     Returns
     -------
@@ -202,7 +221,7 @@ def transaction_features(
     if tx is None:
         tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
-    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude))
+    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders)
     long = _frame(to_pandas(customer_channel_expr(orders)))
     per = long.groupby("customer_id", sort=False).agg(
         net=("net", "sum"),

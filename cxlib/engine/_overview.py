@@ -20,7 +20,7 @@ import pandas as pd
 
 from cxlib.engine._features import _frame, orders_expr, to_pandas
 from cxlib.engine._tables import EngineUnsupported, quiet
-from cxlib.engine._validated import run_connection, validated_transactions
+from cxlib.engine._validated import rows_are_orders, run_connection, validated_transactions
 from cxlib.features._time import YEAR_DAYS, end_of_day
 
 
@@ -71,7 +71,7 @@ def kpi_aggregates(data, active_days: int, con=None) -> dict:
         to_pandas(last_year.group_by("customer_id").aggregate(net=last_year["amount"].sum()))
     )
     per_customer = _series(per_customer, "customer_id", "net")
-    orders = orders_expr(sales)
+    orders = orders_expr(sales, rows_are_orders(data.source))
     orders = orders.filter(orders["amount"] > 0)
     counts = orders.group_by("customer_id").aggregate(n=orders.count())
     counts = _series(_frame(to_pandas(counts)), "customer_id", "n").astype("int64")
@@ -100,7 +100,7 @@ def monthly_aggregates(data, con=None) -> dict:
     net = rows.group_by("month").aggregate(net=rows["amount"].sum(), latest=rows["order_date"].max())
     sales = rows.filter(~rows["is_refund"])
     buyers = sales.group_by("month").aggregate(buyers=sales["customer_id"].nunique())
-    orders = orders_expr(sales)
+    orders = orders_expr(sales, rows_are_orders(data.source))
     orders = orders.filter(orders["amount"] > 0)
     orders = orders.mutate(month=orders["order_date"].truncate("M"))
     per_month = orders.group_by("month").aggregate(orders=orders.count())
@@ -140,7 +140,7 @@ def channel_aggregates(data, min_group_size: int, con=None) -> dict | None:
     buyers = sales.group_by("channel").aggregate(
         customers=sales["customer_id"].nunique(), gross=sales["amount"].sum()
     )
-    orders = orders_expr(sales)
+    orders = orders_expr(sales, rows_are_orders(data.source))
     orders = orders.filter(orders["amount"] > 0)
     orders = orders.group_by("channel").aggregate(orders=orders.count())
     per_channel, buyers, orders = (_frame(to_pandas(x)) for x in (per_channel, buyers, orders))

@@ -41,6 +41,64 @@ def run_connection():
     return con
 
 
+def order_rows_unique(path: Path | str) -> bool:
+    """Whether each row of a validated transactions file is a whole order (no grouping needed).
+
+    True when no two rows with an order id share a customer, that order id and a kind (sale or
+    refund): found by counting the distinct hashes of the three (a hash collision can only make
+    the answer False, which costs time and never changes a result). Rows without an order id
+    are orders on their own anyway. Counts do not depend on the threads, so every core is used.
+
+    Parameters
+    ----------
+    path : Path or str
+        A validated ``transactions.parquet`` (:func:`cxlib.run.save_validated`).
+
+    Returns
+    -------
+    bool
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        names = {
+            row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        }
+        if "order_id" not in names:
+            return True
+        key = ", ".join(c for c in ("customer_id", "order_id", "is_refund") if c in names)
+        rows, keys = con.execute(
+            f"SELECT count(*), count(DISTINCT hash({key})) FROM read_parquet(?) WHERE order_id IS NOT NULL",
+            [str(path)],
+        ).fetchone()
+    finally:
+        con.close()
+    return rows == keys
+
+
+def rows_are_orders(folder: Path | str) -> bool:
+    """What :func:`order_rows_unique` found when the run saved its validated data (False if unknown).
+
+    Parameters
+    ----------
+    folder : Path or str
+        The run's ``validated`` folder (:attr:`cxlib.data.CustomerData.source`).
+
+    Returns
+    -------
+    bool
+    """
+    import json
+
+    try:
+        record = json.loads((Path(folder) / "data.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return record.get("rows_are_orders") is True
+
+
 #: Canonical transaction columns the feature definitions read (others are kept only when named).
 TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_refund", "channel")
 
@@ -123,7 +181,13 @@ def features_from_validated(data, exclude: dict[str, list] | None = None, con=No
     tx = validated_transactions(con, data.source, tuple(exclude or ()))
     customers = pd.Index(data["customers"]["customer_id"], name="customer_id")
     return transaction_features(
-        None, exclude=exclude, as_of=data.as_of, con=con, customers=customers, transactions=tx
+        None,
+        exclude=exclude,
+        as_of=data.as_of,
+        con=con,
+        customers=customers,
+        transactions=tx,
+        rows_are_orders=rows_are_orders(data.source),
     )
 
 
@@ -158,7 +222,8 @@ def driver_orders_from_validated(data, at, ids: pd.Index, con=None) -> pd.DataFr
         raise EngineUnsupported("the data were not read from a run's validated Parquet files")
     con = con or run_connection()
     at = pd.Timestamp(at)
-    orders = orders_expr(window_expr(validated_transactions(con, data.source), at))
+    window = window_expr(validated_transactions(con, data.source), at)
+    orders = orders_expr(window, rows_are_orders(data.source))
     purchase = ~orders["is_refund"] & (orders["amount"] > 0)
     recent = orders["order_date"] >= (at - pd.Timedelta(days=YEAR_DAYS)).to_pydatetime()
     expr = orders.group_by("customer_id").aggregate(

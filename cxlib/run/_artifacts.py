@@ -218,9 +218,19 @@ def save_validated(data: CustomerData, run_dir: str | Path, config: Config | Non
         "derived_columns": data.derived_columns,
         "config_path": None if config is None or config.path is None else str(config.path),
         "config_digest": None if config is None else config_digest(config),
+        # each transaction row a whole order? Found once here, the engine's queries skip grouping
+        "rows_are_orders": formats.get("transactions") == "parquet"
+        and (config is None or config.values["data"].get("engine") != "pandas")
+        and _order_rows_unique(folder / "transactions.parquet"),
     }
     (folder / "data.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return Path(run_dir)
+
+
+def _order_rows_unique(path: Path) -> bool:
+    from cxlib.engine import order_rows_unique
+
+    return order_rows_unique(path)
 
 
 #: Missing-value markers a text (object) column may hold; Parquet reads every one back as None.
