@@ -131,11 +131,8 @@ def orders_expr(window, rows_are_orders: bool = False):
     return window.group_by(keys).aggregate(**metrics)
 
 
-def customer_channel_expr(orders):
-    """Per customer and order channel: purchase, refund and net aggregates (the one costly query).
-
-    A **purchase** is a sale order worth more than zero. Grouping by channel as well lets one scan
-    give both the per-customer totals (summed over channels) and the channel mix.
+def purchase_channels(orders) -> list:
+    """The known channels of the purchases (sale orders worth more than zero), sorted.
 
     Parameters
     ----------
@@ -144,24 +141,52 @@ def customer_channel_expr(orders):
 
     Returns
     -------
+    list
+        Channel values as recorded; empty when the orders have no channel column.
+    """
+    if "channel" not in orders.columns:
+        return []
+    purchase = ~orders["is_refund"] & (orders["amount"] > 0) & orders["channel"].notnull()
+    values = to_pandas(orders.filter(purchase).select("channel").distinct())["channel"]
+    return sorted(values.tolist())
+
+
+def customer_expr(orders, channels=()):
+    """Per customer: purchase, refund and net aggregates, and purchases per channel (the costly query).
+
+    A **purchase** is a sale order worth more than zero. One scan of the orders gives every
+    per-customer total and the channel mix (one count per channel), so only one row per customer
+    comes back.
+
+    Parameters
+    ----------
+    orders : ibis.Table
+        From :func:`orders_expr`.
+    channels : sequence
+        Channel values to count purchases of (:func:`purchase_channels`), as ``channel_<i>``.
+
+    Returns
+    -------
     ibis.Table
-        customer_id, channel (when present; missing for orders without one), net (signed sum of
-        amounts), refunded (refunded amount, positive; missing without refunds), and over
-        purchases: frequency, first_purchase, last_purchase, gross, lines, min_lines, max_lines.
+        customer_id, net (signed sum of amounts), refunded (refunded amount, positive; missing
+        without refunds), and over purchases: frequency, first_purchase, last_purchase, gross,
+        lines, min_lines, max_lines, and ``channel_<i>`` (purchases in ``channels[i]``).
     """
     purchase = ~orders["is_refund"] & (orders["amount"] > 0)
-    keys = ["customer_id"] + (["channel"] if "channel" in orders.columns else [])
-    return orders.group_by(keys).aggregate(
-        net=orders["amount"].sum(),
-        refunded=-orders["amount"].sum(where=orders["is_refund"]),
-        frequency=orders.count(where=purchase),
-        first_purchase=orders["order_date"].min(where=purchase),
-        last_purchase=orders["order_date"].max(where=purchase),
-        gross=orders["amount"].sum(where=purchase),
-        lines=orders["lines"].sum(where=purchase),
-        min_lines=orders["lines"].min(where=purchase),
-        max_lines=orders["lines"].max(where=purchase),
-    )
+    metrics = {
+        "net": orders["amount"].sum(),
+        "refunded": -orders["amount"].sum(where=orders["is_refund"]),
+        "frequency": orders.count(where=purchase),
+        "first_purchase": orders["order_date"].min(where=purchase),
+        "last_purchase": orders["order_date"].max(where=purchase),
+        "gross": orders["amount"].sum(where=purchase),
+        "lines": orders["lines"].sum(where=purchase),
+        "min_lines": orders["lines"].min(where=purchase),
+        "max_lines": orders["lines"].max(where=purchase),
+    }
+    for i, channel in enumerate(channels):
+        metrics[f"channel_{i}"] = orders.count(where=purchase & (orders["channel"] == channel))
+    return orders.group_by("customer_id").aggregate(**metrics)
 
 
 def transaction_features(
@@ -222,19 +247,9 @@ def transaction_features(
         tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders)
-    long = _frame(to_pandas(customer_channel_expr(orders)))
-    per = long.groupby("customer_id", sort=False).agg(
-        net=("net", "sum"),
-        refunded=("refunded", "sum"),
-        frequency=("frequency", "sum"),
-        first_purchase=("first_purchase", "min"),
-        last_purchase=("last_purchase", "max"),
-        lines=("lines", "sum"),
-        min_lines=("min_lines", "min"),
-        max_lines=("max_lines", "max"),
-    )
-    per["gross"] = long.groupby("customer_id", sort=False)["gross"].sum(min_count=1)
-    per = per.reindex(ids)
+    channels = purchase_channels(orders)
+    channels = channels if len(channels) > 1 else []  # one channel: no mix to show
+    per = _frame(to_pandas(customer_expr(orders, channels))).set_index("customer_id").reindex(ids)
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
     table["recency_days"] = days_since(per["last_purchase"], as_of)
     table["frequency"] = per["frequency"].fillna(0).astype(int)
@@ -251,8 +266,8 @@ def transaction_features(
         out["lines_per_order"] = per["lines"].astype(float) / frequency
     refunded = per["refunded"].astype(float).fillna(0)
     out["refunded_amount_share"] = (refunded / gross).clip(0, 1).where(gross > 0)
-    if "channel" in long:
-        out = out.join(_channel_shares(long.loc[long["channel"].notna() & (long["frequency"] > 0)]))
+    if channels:
+        out = out.join(_channel_shares(per, channels))
     return out
 
 
@@ -279,20 +294,23 @@ def analysis_date(config, transactions=None, con=None) -> pd.Timestamp:
     return pd.Timestamp(latest).normalize()
 
 
-def _channel_shares(counts: pd.DataFrame) -> pd.DataFrame:
-    """Share of each customer's purchases per channel (as ``cxlib.features._customer._channel_mix``)."""
+def _channel_shares(per: pd.DataFrame, channels: list) -> pd.DataFrame:
+    """Share of each customer's purchases per channel (as ``cxlib.features._customer._channel_mix``).
+
+    ``per`` holds the purchase counts ``channel_<i>`` of :func:`customer_expr`; channels with the
+    same column name (:func:`cxlib.features._customer._slug`) are added up, columns are sorted by
+    name, and a customer without a purchase in a known channel has no shares (missing).
+    """
     from cxlib.features._customer import _slug
 
-    if counts["channel"].nunique() < 2:
-        return pd.DataFrame(index=pd.Index(counts["customer_id"].unique()))
-    slugs = {c: _slug(c) for c in counts["channel"].unique()}  # each channel once, not each row
-    counts = counts.assign(channel=counts["channel"].map(slugs))
-    wide = counts.pivot_table(
-        index="customer_id", columns="channel", values="frequency", aggfunc="sum", fill_value=0
-    )
-    mix = wide.div(wide.sum(axis=1), axis=0)
-    mix.columns = [f"share_{c}" for c in mix.columns]
-    return mix.rename_axis(columns=None)
+    counts = pd.DataFrame(index=per.index)
+    for i, channel in enumerate(channels):
+        name = f"share_{_slug(channel)}"
+        column = per[f"channel_{i}"].fillna(0).astype("int64")
+        counts[name] = counts[name] + column if name in counts else column
+    counts = counts[sorted(counts.columns)]
+    total = counts.sum(axis=1)
+    return counts.div(total.where(total > 0), axis=0).astype(float)
 
 
 def customer_ids(config, con=None) -> pd.Index:
