@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import gc
 import json
 import os
 import shutil
@@ -42,7 +41,7 @@ from cxlib.run import _publish as publish
 from cxlib.run._artifacts import load_summaries, load_validated, save_validated
 from cxlib.run._catalog import catalog_entry, check_inputs, start_run
 from cxlib.run._kernels import kernel_manager_class, run_interruptibly, signals_raise, stop_kernels
-from cxlib.run._memory import GIB, MemoryWatch, check_memory, estimate_memory, megabytes
+from cxlib.run._memory import GIB, MemoryWatch, check_memory, estimate_memory, megabytes, release_memory
 from cxlib.run._publish import Destination, Store
 
 #: Parameters the runner itself passes to every notebook.
@@ -532,7 +531,7 @@ def _run_notebooks(
     # the runner needs no rows while notebooks run: the saved copy, read only if asked, replaces
     # the tables in memory (on millions of rows they would double the run's peak memory)
     data.tables = load_validated(run_dir).tables
-    gc.collect()
+    release_memory()
     start_run(run_dir)
     config_path = config.path
     executed_dir = run_dir / "notebooks"
