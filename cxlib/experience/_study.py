@@ -21,6 +21,7 @@ from cxlib.experience._friction import absent_kpis, friction_kpis
 from cxlib.experience._friction_effects import FrictionOnNPS, friction_effects, friction_survey_frame
 from cxlib.experience._funnel import JourneyFunnel, journey_funnel
 from cxlib.experience._key_drivers import KeyDrivers, choose_target, rating_columns
+from cxlib.experience._purchases import purchase_summary
 from cxlib.experience._referrals import ReferralRates, referred_customer_value
 from cxlib.experience._scores import (
     GroupScores,
@@ -153,24 +154,31 @@ def experience_study(
     study = ExperienceStudy(
         settings=settings, has_surveys=data.has("surveys"), has_referrals=data.has("referrals")
     )
+    engine = config.values["data"].get("engine") or "duckdb"  # cxlib.engine.engine_from_config
     has_customers = data.has("customers")
     if has_customers:
-        study.groups = customer_groups(data, segments)
+        study.groups = customer_groups(data, segments, engine=engine)
     surveys = data["surveys"] if data.has("surveys") else None
     _scores(study, data, surveys)
     _drivers(study, surveys, config)
     rule = churn_rule_from_config(data, config) if has_customers else None
+    bought = None  # purchase_summary of the data, computed once when needed
     if not data.has("interactions"):
         study.unavailable["friction"] = "no_interactions"
     elif not has_customers:
         study.unavailable["friction"] = "no_customers"
     else:
+        # the transactions are read once, for the friction KPIs' and the funnel's purchases
+        start = data["interactions"]["timestamp"].min()
+        bought = purchase_summary(data, start, engine) if data.has("transactions") else None
         study.kpis = friction_kpis(
             data,
             study.groups.drop(columns=["order_channel"], errors="ignore"),
             long_wait_minutes=settings["long_wait_minutes"],
             repeat_contact_days=settings["repeat_contact_days"],
             rule=rule,
+            purchases=bought,
+            engine=engine,
         )
         study.absent = absent_kpis(data)
         _friction_effects(study, data, config, surveys, churn_drivers)
@@ -178,8 +186,14 @@ def experience_study(
         study.unavailable["journey"] = "no_customers"
         study.unavailable["referrals"] = "no_customers"
         return study
+    if bought is None and data.has("transactions"):
+        bought = purchase_summary(data, None, engine)
     study.funnel = journey_funnel(
-        data, rule, study.groups.drop(columns=["order_channel"], errors="ignore"), settings["loyalty_months"]
+        data,
+        rule,
+        study.groups.drop(columns=["order_channel"], errors="ignore"),
+        settings["loyalty_months"],
+        purchases=bought,
     )
     if not data.has("referrals"):
         study.unavailable["referrals"] = "no_referrals"

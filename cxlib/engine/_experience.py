@@ -1,0 +1,109 @@
+"""The experience study's transaction aggregates computed by the engine from the run's validated data.
+
+:func:`cxlib.experience.experience_study` reads the transaction rows for three small things: each
+customer's main order channel (the score groups), purchases per customer and channel (checkout
+abandonment among the friction KPIs and the journey's checkout table) and each customer's first
+two purchase dates (the journey's first and repeat purchase). On millions of rows grouping them in
+pandas is what costs time and memory; here each is one query over the validated Parquet file
+(:func:`cxlib.engine.validated_transactions`), giving the very tables the pandas path builds
+(:func:`cxlib.experience.order_channels`, :func:`cxlib.experience.purchase_summary`), so both
+paths finish them with the same code.
+
+Orders are :func:`cxlib.features.purchases` orders; an order's channel is the alphabetically first
+of its rows' channels where pandas takes the first row's (they differ only for an order whose rows
+carry different channels, as in :mod:`cxlib.engine._overview`).
+"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
+from cxlib.engine._tables import EngineUnsupported
+from cxlib.engine._validated import run_connection, validated_transactions
+from cxlib.features._time import end_of_day
+
+
+def _transactions(data, con):
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    return validated_transactions(con, data.source)
+
+
+def order_channels_from_validated(data, con=None) -> pd.Series | None:
+    """Each customer's most frequent channel of purchase rows (ties: the alphabetically first).
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source` whose transactions have a channel.
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    Series or None
+        Channel by customer id (customers with a sale row of known channel), as
+        :func:`cxlib.experience.order_channels` gives it; None when the transactions have no
+        channel.
+    """
+    con = con or run_connection()
+    tx = _transactions(data, con)
+    if "channel" not in tx.columns:
+        return None
+    rows = tx.filter(~tx["is_refund"] & tx["channel"].notnull())
+    counts = rows.group_by(["customer_id", "channel"]).aggregate(n=rows.count())
+    rank = ibis.row_number().over(
+        group_by=counts["customer_id"], order_by=[ibis.desc(counts["n"]), counts["channel"]]
+    )
+    top = counts.mutate(rank=rank).filter(lambda t: t["rank"] == 0).select("customer_id", "channel")
+    table = _frame(to_pandas(top))
+    return table.set_index("customer_id")["channel"].sort_index()
+
+
+def purchase_summary_from_validated(data, start=None, con=None) -> dict:
+    """Purchases up to the analysis date per customer and channel, and each customer's first two.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    start : Timestamp, optional
+        ``since`` counts the purchases dated from ``start`` on (None: all).
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    dict
+        ``by_channel``: customer_id, channel (missing for orders without one), ``purchases`` and
+        ``since``; ``firsts``: customer_id, ``first`` and ``second`` (the dates of the customer's
+        first and second purchase; missing without one), both sorted by their keys, and
+        ``has_channel`` (whether the transactions have a channel column), as
+        :func:`cxlib.experience.purchase_summary` gives them.
+    """
+    con = con or run_connection()
+    tx = _transactions(data, con)
+    orders = orders_expr(window_expr(tx, end_of_day(data.as_of)))
+    bought = orders.filter(~orders["is_refund"] & (orders["amount"] > 0))
+    has_channel = "channel" in bought.columns
+    if not has_channel:
+        bought = bought.mutate(channel=ibis.null("string"))
+    if start is None:
+        since = ibis.literal(True)
+    else:
+        since = bought["order_date"] >= pd.Timestamp(start).to_pydatetime()
+    by_channel = bought.group_by(["customer_id", "channel"]).aggregate(
+        purchases=bought.count(), since=bought.count(where=since)
+    )
+    rank = ibis.row_number().over(group_by=bought["customer_id"], order_by=bought["order_date"])
+    early = bought.mutate(rank=rank).filter(lambda t: t["rank"] < 2)
+    firsts = early.group_by("customer_id").aggregate(
+        first=early["order_date"].min(where=early["rank"] == 0),
+        second=early["order_date"].min(where=early["rank"] == 1),
+    )
+    by_channel = _frame(to_pandas(by_channel))
+    for column in ("purchases", "since"):
+        by_channel[column] = by_channel[column].astype("int64")
+    firsts = _frame(to_pandas(firsts)).sort_values("customer_id").reset_index(drop=True)
+    by_channel = by_channel.sort_values(["customer_id", "channel"], na_position="last").reset_index(drop=True)
+    return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel}
