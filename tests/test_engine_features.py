@@ -103,3 +103,39 @@ def test_same_data_give_bit_identical_tables(run_data):
     first = features_from_validated(run_data)
     for _ in range(3):
         pd.testing.assert_frame_equal(features_from_validated(run_data), first, check_exact=True)
+
+
+def test_experience_purchases_and_channels_equal_pandas(small_data, run_data):
+    """The experience study's transaction aggregates: engine queries equal the pandas reference."""
+    from cxlib.experience import order_channels, purchase_summary
+
+    start = small_data["interactions"]["timestamp"].min()
+    expected = purchase_summary(small_data, start, engine="pandas")
+    got = purchase_summary(run_data, start, engine="duckdb")
+    assert got["has_channel"] and expected["has_channel"]
+    assert expected["by_channel"]["since"].sum() < expected["by_channel"]["purchases"].sum()
+    assert expected["firsts"]["second"].notna().mean() > 0.3
+    for name in ("by_channel", "firsts"):
+        pd.testing.assert_frame_equal(got[name], expected[name], check_exact=True, obj=name)
+    pd.testing.assert_series_equal(
+        order_channels(run_data, engine="duckdb"), order_channels(small_data), check_exact=True
+    )
+
+
+def test_experience_study_through_the_engine_equals_pandas(small_data, small_config, run_data):
+    """Notebook 03 on a run's Parquet files: same tables, and no transaction row read by pandas."""
+    from cxlib.experience import experience_study
+    from tests.test_friction import _churn_table
+
+    churn = _churn_table()  # a saved churn table: the churn model is notebook 02's work
+    pandas_config = load_config(SMALL_CONFIG, {"data.engine": "pandas"})
+    expected = experience_study(small_data, pandas_config, None, churn, n_boot=20)
+    fresh = load_validated(run_data.source.parent)
+    got = experience_study(fresh, small_config, None, churn, n_boot=20)
+    assert "transactions" not in fresh.tables._read
+    for name in ("groups", "kpis", "effects", "referred_value"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name), rtol=1e-12, obj=name)
+    for name in ("stages", "by_group", "by_cohort", "checkout"):
+        pd.testing.assert_frame_equal(
+            getattr(got.funnel, name), getattr(expected.funnel, name), rtol=1e-12, obj=name
+        )

@@ -16,11 +16,13 @@ carry different channels, as in :mod:`cxlib.engine._overview`).
 
 from __future__ import annotations
 
+import uuid
+
 import ibis
 import pandas as pd
 
 from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
-from cxlib.engine._tables import EngineUnsupported
+from cxlib.engine._tables import EngineUnsupported, quiet
 from cxlib.engine._validated import run_connection, validated_transactions
 from cxlib.features._time import end_of_day
 
@@ -88,22 +90,35 @@ def purchase_summary_from_validated(data, start=None, con=None) -> dict:
     has_channel = "channel" in bought.columns
     if not has_channel:
         bought = bought.mutate(channel=ibis.null("string"))
-    if start is None:
-        since = ibis.literal(True)
-    else:
-        since = bought["order_date"] >= pd.Timestamp(start).to_pydatetime()
-    by_channel = bought.group_by(["customer_id", "channel"]).aggregate(
-        purchases=bought.count(), since=bought.count(where=since)
-    )
-    rank = ibis.row_number().over(group_by=bought["customer_id"], order_by=bought["order_date"])
-    early = bought.mutate(rank=rank).filter(lambda t: t["rank"] < 2)
-    firsts = early.group_by("customer_id").aggregate(
-        first=early["order_date"].min(where=early["rank"] == 0),
-        second=early["order_date"].min(where=early["rank"] == 1),
-    )
-    by_channel = _frame(to_pandas(by_channel))
+    # the purchases are grouped from the rows once, into a temporary table both queries read
+    name = f"cx_purchases_{uuid.uuid4().hex}"
+    with quiet():
+        bought = con.create_table(name, bought.select("customer_id", "channel", "order_date"), temp=True)
+    try:
+        if start is None:
+            since = ibis.literal(True)
+        else:
+            since = bought["order_date"] >= pd.Timestamp(start).to_pydatetime()
+        by_channel = bought.group_by(["customer_id", "channel"]).aggregate(
+            purchases=bought.count(), since=bought.count(where=since)
+        )
+        by_channel = _frame(to_pandas(by_channel))
+        # the second purchase: the earliest after the first, or the first's date when two
+        # purchases share it (a join on the first date rather than a sort of every customer's)
+        first = bought.group_by("customer_id").aggregate(first=bought["order_date"].min())
+        both = bought.join(first, "customer_id")
+        later = both.group_by("customer_id").aggregate(
+            first=both["first"].min(),
+            ties=both.count(where=both["order_date"] == both["first"]),
+            later=both["order_date"].min(where=both["order_date"] > both["first"]),
+        )
+        firsts = _frame(to_pandas(later))
+    finally:
+        con.raw_sql(f"DROP TABLE IF EXISTS {name}")  # ibis drop_table misquotes it here
+    firsts["second"] = firsts["first"].where(firsts["ties"] > 1, firsts["later"])
+    firsts = firsts[["customer_id", "first", "second"]]
     for column in ("purchases", "since"):
         by_channel[column] = by_channel[column].astype("int64")
-    firsts = _frame(to_pandas(firsts)).sort_values("customer_id").reset_index(drop=True)
+    firsts = firsts.sort_values("customer_id").reset_index(drop=True)
     by_channel = by_channel.sort_values(["customer_id", "channel"], na_position="last").reset_index(drop=True)
     return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel}

@@ -57,6 +57,7 @@ _WHERE = {
     "UNAVAILABLE_REASONS": "_funnel",
     "UNKNOWN": "_scores",
     "absent_kpis": "_friction",
+    "answers_with_friction": "_friction_effects",
     "bootstrap_weights": "_relative_weights",
     "catalog_tables": "_study",
     "checkout_kpis": "_funnel",
