@@ -115,7 +115,7 @@ def absent_kpis(data) -> pd.DataFrame:
 
 
 def _has_carts(events: pd.DataFrame) -> bool:
-    return bool((events["kind"].str.lower() == CART).any())
+    return any(str(kind).lower() == CART for kind in pd.unique(events["kind"].dropna()))
 
 
 def friction_kpis(
@@ -183,36 +183,51 @@ def friction_kpis(
         if purchases is None or purchases.get("start") != start:
             purchases = purchase_summary(data, start, engine)
         orders = _order_counts(purchases, customers["customer_id"])
-    settings = {"long_wait": long_wait_minutes, "absent": absent, "n_customers": len(customers)}
+    settings = {
+        "long_wait": long_wait_minutes,
+        "absent": absent,
+        "n_customers": len(customers),
+        "n_people": int(frame["person"].max()) + 1 if len(frame) else 0,
+    }
     years = customers["years"].to_numpy(float)
     everyone = None if orders is None else int(orders["since"].sum())
     parts = [_kpis(frame, years, None, everyone, settings).assign(dimension="all", group="all")]
     if "channel" in events:
-        channel = events["channel"].astype(str).to_numpy()
-        for name in sorted(events["channel"].dropna().astype(str).unique()):
-            n_orders = None
-            if orders is not None and purchases["has_channel"]:
-                n_orders = int(orders.loc[orders["channel"].astype(str) == name, "since"].sum())
-            part = _kpis(frame.loc[channel == name], years, None, n_orders, settings)
+        # channels compared as text, through their codes (one pass over the rows)
+        codes, values = pd.factorize(events["channel"])
+        names = np.asarray(pd.Index(values).astype(str), dtype=object)
+        per_channel = None
+        if orders is not None and purchases["has_channel"]:
+            per_channel = orders.groupby(orders["channel"].astype(str))["since"].sum()
+        for name in sorted(set(names)):
+            n_orders = None if per_channel is None else int(per_channel.get(name, 0))
+            chosen = np.isin(codes, np.flatnonzero(names == name))
+            part = _kpis(frame.loc[chosen], years, None, n_orders, settings)
             # a channel that carries none of a KPI's events (complaints by web form only, carts
             # on web and app only) has no row for it rather than a misleading zero
             carried = (part["count"] > 0) | (part["kpi"].isin(_REPEAT_KPIS) & (part["base"] > 0))
             parts.append(part.loc[carried].assign(dimension="channel", group=name))
     if groups is not None:
         position = frame["position"].to_numpy()
-        known = position >= 0
+        at = pd.Index(groups["customer_id"]).get_indexer(customers["customer_id"])
+        placed = None if orders is None else orders["position"].to_numpy()
         for column in [c for c in groups.columns if c != "customer_id"]:
-            labels = groups.set_index("customer_id")[column].astype("string")
-            member = labels.reindex(customers["customer_id"]).fillna("unknown").to_numpy()
-            for level in sorted(pd.unique(member)):
-                inside = member == level
-                in_level = known & inside[np.where(known, position, 0)]
+            # each customer's group as text ("unknown": missing, or not in the group table)
+            codes, values = pd.factorize(groups[column])
+            names = np.append(np.asarray(pd.Index(values).astype("string"), dtype=object), "unknown")
+            member = names[np.where(at >= 0, codes[np.maximum(at, 0)], -1)]
+            level_of, levels = pd.factorize(member)
+            event_level = np.where(position >= 0, level_of[np.maximum(position, 0)], -1)
+            order_level = (
+                None if placed is None else np.where(placed >= 0, level_of[np.maximum(placed, 0)], -1)
+            )
+            for k in sorted(range(len(levels)), key=lambda i: levels[i]):
+                level = levels[k]
+                inside = level_of == k
                 n_orders = None
-                if orders is not None:
-                    placed = orders["position"].to_numpy()
-                    mine = (placed >= 0) & inside[np.where(placed >= 0, placed, 0)]
-                    n_orders = int(orders["since"].to_numpy()[mine].sum())
-                part = _kpis(frame.loc[in_level], years[inside], inside, n_orders, settings)
+                if order_level is not None:
+                    n_orders = int(orders["since"].to_numpy()[order_level == k].sum())
+                part = _kpis(frame.loc[event_level == k], years[inside], inside, n_orders, settings)
                 parts.append(part.assign(dimension=column, group=str(level)))
     table = pd.concat(parts, ignore_index=True)
     table["unit"] = table["kpi"].map(KPI_UNITS)
@@ -331,7 +346,11 @@ def quantile_interval(values, q: float) -> tuple[float, float, float]:
     >>> quantile_interval(np.arange(1, 101), 0.5)
     (50.5, 40.0, 61.0)
     """
-    values = np.sort(np.asarray(pd.Series(values).dropna(), dtype=float))
+    return _sorted_quantile(np.sort(np.asarray(pd.Series(values).dropna(), dtype=float)), q)
+
+
+def _sorted_quantile(values: np.ndarray, q: float) -> tuple[float, float, float]:
+    """:func:`quantile_interval` of values already sorted, without missing ones."""
     n = len(values)
     if n == 0:
         return (np.nan, np.nan, np.nan)
@@ -369,14 +388,17 @@ def _kpis(events, years, member, n_orders, settings) -> pd.DataFrame:
     rows.append(_share("first_contact_resolution", int((~repeat).sum()), len(repeat), n_customers))
     person = events["person"].to_numpy()[support]
     named = person >= 0
-    repeated = len(np.unique(person[named & repeat]))
-    rows.append(_share("repeat_contact_customers", repeated, len(np.unique(person[named])), n_customers))
+    people = settings["n_people"]
+    repeated = np.count_nonzero(np.bincount(person[named & repeat], minlength=people))
+    contacted = np.count_nonzero(np.bincount(person[named], minlength=people))
+    rows.append(_share("repeat_contact_customers", repeated, contacted, n_customers))
     if "wait_median" not in absent:
         waits = events["wait_minutes"].dropna()
+        ordered = np.sort(np.asarray(waits, dtype=float))  # sorted once for both quantiles
         rows += [
-            _row("wait_median", *quantile_interval(waits, 0.5), len(waits), len(waits), n_customers),
+            _row("wait_median", *_sorted_quantile(ordered, 0.5), len(waits), len(waits), n_customers),
             _row("wait_mean", *mean_interval(waits), len(waits), len(waits), n_customers),
-            _row("wait_p90", *quantile_interval(waits, 0.9), len(waits), len(waits), n_customers),
+            _row("wait_p90", *_sorted_quantile(ordered, 0.9), len(waits), len(waits), n_customers),
             _share("long_wait_share", (waits > settings["long_wait"]).sum(), len(waits), n_customers),
         ]
     if "checkout_abandonment" not in absent and n_orders is not None:
