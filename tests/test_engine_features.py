@@ -120,6 +120,14 @@ def test_experience_purchases_and_channels_equal_pandas(small_data, run_data):
     pd.testing.assert_series_equal(
         order_channels(run_data, engine="duckdb"), order_channels(small_data), check_exact=True
     )
+    # spend per active month from the summary's net amounts, as the per-customer features have it
+    from cxlib.experience._study import _spend
+
+    features = features_from_config(small_data, load_config(SMALL_CONFIG, {"data.engine": "pandas"}))
+    for data, summary in ((small_data, expected), (run_data, got)):
+        spend = _spend(data, load_config(SMALL_CONFIG), summary)["spend_per_month"]
+        assert spend.gt(0).mean() > 0.5
+        pd.testing.assert_series_equal(spend, features["spend_per_month"], check_exact=False, rtol=1e-12)
 
 
 def test_experience_study_through_the_engine_equals_pandas(small_data, small_config, run_data):

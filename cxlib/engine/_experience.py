@@ -80,21 +80,26 @@ def purchase_summary_from_validated(data, start=None, con=None) -> dict:
         ``by_channel``: customer_id, channel (missing for orders without one), ``purchases`` and
         ``since``; ``firsts``: customer_id, ``first`` and ``second`` (the dates of the customer's
         first and second purchase; missing without one), both sorted by their keys, and
-        ``has_channel`` (whether the transactions have a channel column), as
+        ``has_channel`` (whether the transactions have a channel column) and ``net`` (each
+        customer's net amount of every row up to the analysis date, by sorted customer id; as
+        :func:`cxlib.engine.transaction_features` sums it: per channel, then over channels), as
         :func:`cxlib.experience.purchase_summary` gives them.
     """
     con = con or run_connection()
     tx = _transactions(data, con)
     orders = orders_expr(window_expr(tx, end_of_day(data.as_of)))
-    bought = orders.filter(~orders["is_refund"] & (orders["amount"] > 0))
-    has_channel = "channel" in bought.columns
+    has_channel = "channel" in orders.columns
     if not has_channel:
-        bought = bought.mutate(channel=ibis.null("string"))
-    # the purchases are grouped from the rows once, into a temporary table both queries read
-    name = f"cx_purchases_{uuid.uuid4().hex}"
+        orders = orders.mutate(channel=ibis.null("string"))
+    # the orders are grouped from the rows once, into a temporary table the queries read
+    name = f"cx_orders_{uuid.uuid4().hex}"
+    keep = ("customer_id", "channel", "order_date", "is_refund", "amount")
     with quiet():
-        bought = con.create_table(name, bought.select("customer_id", "channel", "order_date"), temp=True)
+        orders = con.create_table(name, orders.select(*keep), temp=True)
     try:
+        bought = orders.filter(~orders["is_refund"] & (orders["amount"] > 0))
+        net = orders.group_by(["customer_id", "channel"]).aggregate(net=orders["amount"].sum())
+        net = _frame(to_pandas(net)).groupby("customer_id", sort=False)["net"].sum()
         if start is None:
             since = ibis.literal(True)
         else:
@@ -121,4 +126,5 @@ def purchase_summary_from_validated(data, start=None, con=None) -> dict:
         by_channel[column] = by_channel[column].astype("int64")
     firsts = firsts.sort_values("customer_id").reset_index(drop=True)
     by_channel = by_channel.sort_values(["customer_id", "channel"], na_position="last").reset_index(drop=True)
-    return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel}
+    net = net.sort_index().rename_axis("customer_id")
+    return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel, "net": net}

@@ -85,7 +85,9 @@ def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
         ``by_channel``: customer_id, channel (missing for orders without one), ``purchases`` and
         ``since``, sorted by customer and channel; ``firsts``: customer_id, ``first`` and
         ``second`` (dates of the first and second purchase, missing without one), sorted by
-        customer; ``has_channel``: whether the transactions have a channel column; ``start``.
+        customer; ``has_channel``: whether the transactions have a channel column; ``start``;
+        ``net``: each customer's net amount of every row up to the analysis date (the RFM
+        ``monetary`` of :func:`cxlib.features.customer_features`), by sorted customer id.
         None without transactions.
     """
     if not data.has("transactions"):
@@ -98,7 +100,10 @@ def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
             return purchase_summary_from_validated(data, start) | {"start": start}
         except EngineUnsupported:
             pass
-    bought = purchases(window_transactions(data["transactions"], data.as_of))
+    window = window_transactions(data["transactions"], data.as_of)
+    net = window.groupby("customer_id", sort=True)["amount"].sum()  # as the RFM monetary value
+    bought = purchases(window)
+    del window
     has_channel = "channel" in bought
     if not has_channel:
         bought["channel"] = pd.Series(np.nan, index=bought.index, dtype=object)
@@ -119,4 +124,10 @@ def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
     second = ordered.loc[rank == 1].set_index("customer_id")["order_date"]
     firsts = pd.DataFrame({"first": first, "second": second.reindex(first.index)})
     firsts = firsts.rename_axis("customer_id").reset_index()
-    return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel, "start": start}
+    return {
+        "by_channel": by_channel,
+        "firsts": firsts,
+        "has_channel": has_channel,
+        "start": start,
+        "net": net.rename("net"),
+    }

@@ -141,7 +141,7 @@ def experience_study(
     -------
     ExperienceStudy
     """
-    from cxlib.features import churn_rule_from_config, features_from_config
+    from cxlib.features import churn_rule_from_config
 
     settings = dict(config.section("experience"))
     settings["n_boot"] = int(n_boot or settings["n_boot"])
@@ -200,10 +200,29 @@ def experience_study(
     else:
         study.referrals = ReferralRates.from_config(config).fit(data, rule)
         if data.has("transactions"):
-            study.referred_value = referred_customer_value(data, rule, features_from_config(data, config))
+            features = _spend(data, config, bought)
+            study.referred_value = referred_customer_value(data, rule, features)
         else:
             study.unavailable["referred_value"] = "no_transactions"
     return study
+
+
+def _spend(data, config, bought: dict | None) -> pd.DataFrame:
+    """``spend_per_month`` of :func:`cxlib.features.features_from_config`, from the purchase summary.
+
+    The net amounts the study already has give it without building every feature again; with
+    transactions excluded by the config (``segmentation.exclude_transactions``) the features are
+    computed as the other notebooks do.
+    """
+    from cxlib.features import active_months, features_from_config, spend_per_month
+
+    if bought is None or config.values["segmentation"]["exclude_transactions"]:
+        return features_from_config(data, config)
+    ids = pd.Index(data["customers"]["customer_id"], name="customer_id")
+    churn = config.analysis["churn"]
+    months = active_months(data, ids, churn["definition"], churn["inactivity_days"])
+    monetary = bought["net"].reindex(ids).fillna(0.0).astype(float)
+    return pd.DataFrame({"spend_per_month": spend_per_month(monetary, months)}, index=ids)
 
 
 def _scores(study: ExperienceStudy, data, surveys) -> None:
