@@ -355,7 +355,10 @@ def journey_funnel(
     for stage in stages:  # reached = passed this stage and every earlier one
         reached &= frame[stage].to_numpy(dtype=bool)
         frame[stage] = reached
-    frame["cohort"] = frame["signup_date"].dt.to_period("Q" if cohort == "quarter" else "Y").astype(str)
+    # each distinct period written once ("2023Q1", "2023"), not once per customer
+    codes, periods = pd.factorize(frame["signup_date"].dt.to_period("Q" if cohort == "quarter" else "Y"))
+    labels = np.append(np.asarray(pd.Index(periods).astype(str), dtype=object), "NaT")
+    frame["cohort"] = labels[codes]
 
     if groups is None:
         present = [c for c in DEFAULT_GROUP_COLUMNS if c in data["customers"]]
