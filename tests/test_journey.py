@@ -281,7 +281,9 @@ def test_closed_form_rates_equal_the_statsmodels_cluster_robust_poisson_glm(demo
     fit = sm.GLM(rows["referrals"], design, family=sm.families.Poisson(), offset=np.log(rows["exposure"]))
     result = fit.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(rows["customer_id"])[0]})
     np.testing.assert_allclose(log_rate[classes], result.params[classes], rtol=1e-7)
-    np.testing.assert_allclose(cov.loc[classes, classes], result.cov_params().loc[classes, classes], rtol=1e-6)
+    np.testing.assert_allclose(
+        cov.loc[classes, classes], result.cov_params().loc[classes, classes], rtol=1e-6
+    )
 
 
 def test_poisson_intervals_cover_a_planted_rate():
