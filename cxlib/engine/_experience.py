@@ -64,7 +64,7 @@ def order_channels_from_validated(data, con=None) -> pd.Series | None:
 
 
 def purchase_summary_from_validated(data, start=None, con=None) -> dict:
-    """Purchases up to the analysis date per customer and channel, and each customer's first two.
+    """Each customer's net amount, purchases and first two purchase dates; purchases per channel.
 
     Parameters
     ----------
@@ -77,13 +77,8 @@ def purchase_summary_from_validated(data, start=None, con=None) -> dict:
     Returns
     -------
     dict
-        ``by_channel``: customer_id, channel (missing for orders without one), ``purchases`` and
-        ``since``; ``firsts``: customer_id, ``first`` and ``second`` (the dates of the customer's
-        first and second purchase; missing without one), both sorted by their keys, and
-        ``has_channel`` (whether the transactions have a channel column) and ``net`` (each
-        customer's net amount of every row up to the analysis date, by sorted customer id; as
-        :func:`cxlib.engine.transaction_features` sums it: per channel, then over channels), as
-        :func:`cxlib.experience.purchase_summary` gives them.
+        ``customers``, ``channels`` and ``has_channel`` as :func:`cxlib.experience.purchase_summary`
+        gives them (``net`` summed per customer here, so equal to pandas' within rounding).
     """
     con = con or run_connection()
     tx = _transactions(data, con)
@@ -97,34 +92,38 @@ def purchase_summary_from_validated(data, start=None, con=None) -> dict:
     with quiet():
         orders = con.create_table(name, orders.select(*keep), temp=True)
     try:
-        bought = orders.filter(~orders["is_refund"] & (orders["amount"] > 0))
-        net = orders.group_by(["customer_id", "channel"]).aggregate(net=orders["amount"].sum())
-        net = _frame(to_pandas(net)).groupby("customer_id", sort=False)["net"].sum()
+        purchase = ~orders["is_refund"] & (orders["amount"] > 0)
         if start is None:
-            since = ibis.literal(True)
+            recent = ibis.literal(True)
         else:
-            since = bought["order_date"] >= pd.Timestamp(start).to_pydatetime()
-        by_channel = bought.group_by(["customer_id", "channel"]).aggregate(
-            purchases=bought.count(), since=bought.count(where=since)
+            recent = orders["order_date"] >= pd.Timestamp(start).to_pydatetime()
+        bought = orders.filter(purchase).mutate(recent=recent)
+        channels = bought.group_by("channel").aggregate(
+            purchases=bought.count(), since=bought.count(where=bought["recent"])
         )
-        by_channel = _frame(to_pandas(by_channel))
+        channels = _frame(to_pandas(channels))
         # the second purchase: the earliest after the first, or the first's date when two
         # purchases share it (a join on the first date rather than a sort of every customer's)
         first = bought.group_by("customer_id").aggregate(first=bought["order_date"].min())
-        both = bought.join(first, "customer_id")
-        later = both.group_by("customer_id").aggregate(
+        first = first.rename(buyer="customer_id")
+        both = orders.mutate(purchase=purchase, recent=recent)
+        both = both.left_join(first, both["customer_id"] == first["buyer"])
+        dated = both["order_date"]
+        per = both.group_by("customer_id").aggregate(
+            net=both["amount"].sum(),
+            purchases=both.count(where=both["purchase"]),
+            since=both.count(where=both["purchase"] & both["recent"]),
             first=both["first"].min(),
-            ties=both.count(where=both["order_date"] == both["first"]),
-            later=both["order_date"].min(where=both["order_date"] > both["first"]),
+            ties=both.count(where=both["purchase"] & (dated == both["first"])),
+            later=dated.min(where=both["purchase"] & (dated > both["first"])),
         )
-        firsts = _frame(to_pandas(later))
+        customers = _frame(to_pandas(per))
     finally:
         con.raw_sql(f"DROP TABLE IF EXISTS {name}")  # ibis drop_table misquotes it here
-    firsts["second"] = firsts["first"].where(firsts["ties"] > 1, firsts["later"])
-    firsts = firsts[["customer_id", "first", "second"]]
-    for column in ("purchases", "since"):
-        by_channel[column] = by_channel[column].astype("int64")
-    firsts = firsts.sort_values("customer_id").reset_index(drop=True)
-    by_channel = by_channel.sort_values(["customer_id", "channel"], na_position="last").reset_index(drop=True)
-    net = net.sort_index().rename_axis("customer_id")
-    return {"by_channel": by_channel, "firsts": firsts, "has_channel": has_channel, "net": net}
+    customers["second"] = customers["first"].where(customers["ties"] > 1, customers["later"])
+    customers = customers.sort_values("customer_id").reset_index(drop=True)
+    customers = customers[["customer_id", "net", "purchases", "since", "first", "second"]]
+    customers = customers.astype({"purchases": "int64", "since": "int64", "net": "float64"})
+    channels = channels.sort_values("channel", na_position="last").reset_index(drop=True)
+    channels = channels[["channel", "purchases", "since"]].astype({"purchases": "int64", "since": "int64"})
+    return {"customers": customers, "channels": channels, "has_channel": has_channel}

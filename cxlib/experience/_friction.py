@@ -198,7 +198,8 @@ def friction_kpis(
         names = np.asarray(pd.Index(values).astype(str), dtype=object)
         per_channel = None
         if orders is not None and purchases["has_channel"]:
-            per_channel = orders.groupby(orders["channel"].astype(str))["since"].sum()
+            channels = purchases["channels"]
+            per_channel = channels.groupby(channels["channel"].astype(str))["since"].sum()
         for name in sorted(set(names)):
             n_orders = None if per_channel is None else int(per_channel.get(name, 0))
             chosen = np.isin(codes, np.flatnonzero(names == name))
@@ -235,9 +236,9 @@ def friction_kpis(
 
 
 def _order_counts(purchases: dict, ids: pd.Series) -> pd.DataFrame:
-    """Purchases since the period's start per customer and channel, with the customer's position."""
-    orders = purchases["by_channel"]
-    orders = orders.loc[orders["since"] > 0, ["customer_id", "channel", "since"]]
+    """Purchases since the period's start per customer, with the customer's position in ``ids``."""
+    orders = purchases["customers"]
+    orders = orders.loc[orders["since"] > 0, ["customer_id", "since"]]
     where = pd.Index(ids).get_indexer(orders["customer_id"])
     return orders.assign(position=where).reset_index(drop=True)
 

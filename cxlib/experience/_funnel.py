@@ -228,7 +228,7 @@ def journey_stages(
     if data.has("transactions"):
         # a purchase counts when dated before the customer's window end: the first one for the
         # first purchase, the second one for a repeat purchase
-        firsts = (purchases or purchase_summary(data))["firsts"].set_index("customer_id")
+        firsts = (purchases or purchase_summary(data))["customers"].set_index("customer_id")
         limit = ends.to_numpy()
         out["first_purchase"] = firsts["first"].reindex(ids).to_numpy() < limit
         out["repeat_purchase"] = firsts["second"].reindex(ids).to_numpy() < limit
@@ -438,7 +438,7 @@ def checkout_kpis(data, by: str | None = "channel", purchases: dict | None = Non
     if carts.empty:
         return pd.DataFrame()
     summary = purchases or purchase_summary(data)
-    bought = summary["by_channel"]  # purchases per customer and channel
+    bought = summary["channels"]  # purchases per channel
     levels = [("overall", carts, int(bought["purchases"].sum()))]
     if by == "channel" and by in carts and summary["has_channel"]:
         # Only where carts are tracked: a store till records no abandoned cart, so its purchases

@@ -66,10 +66,10 @@ def order_channels(data, engine: str = "pandas") -> pd.Series | None:
 
 
 def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
-    """Purchases up to the analysis date per customer and channel, and each customer's first two.
+    """Each customer's net amount, purchases and first two purchase dates; purchases per channel.
 
     Purchases are :func:`cxlib.features.purchases` orders (sale rows of an order worth more than
-    zero) dated up to the end of the analysis day.
+    zero); everything is counted over the transactions dated up to the end of the analysis day.
 
     Parameters
     ----------
@@ -82,13 +82,13 @@ def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
     Returns
     -------
     dict or None
-        ``by_channel``: customer_id, channel (missing for orders without one), ``purchases`` and
-        ``since``, sorted by customer and channel; ``firsts``: customer_id, ``first`` and
-        ``second`` (dates of the first and second purchase, missing without one), sorted by
-        customer; ``has_channel``: whether the transactions have a channel column; ``start``;
-        ``net``: each customer's net amount of every row up to the analysis date (the RFM
-        ``monetary`` of :func:`cxlib.features.customer_features`), by sorted customer id.
-        None without transactions.
+        ``customers``: one row per customer with a transaction, sorted by ``customer_id``:
+        ``net`` (net amount of every row: the RFM ``monetary`` of
+        :func:`cxlib.features.customer_features`), ``purchases``, ``since``, ``first`` and
+        ``second`` (dates of the first and second purchase, missing without one);
+        ``channels``: ``channel`` (missing for orders without one; sorted, missing last),
+        ``purchases`` and ``since``; ``has_channel`` (whether the transactions have a channel
+        column) and ``start``. None without transactions.
     """
     if not data.has("transactions"):
         return None
@@ -108,26 +108,28 @@ def purchase_summary(data, start=None, engine: str = "pandas") -> dict | None:
     if not has_channel:
         bought["channel"] = pd.Series(np.nan, index=bought.index, dtype=object)
     since = np.ones(len(bought), bool) if start is None else bought["order_date"] >= pd.Timestamp(start)
-    by_channel = (
-        bought.assign(since=np.asarray(since, dtype="int64"))
-        .groupby(["customer_id", "channel"], dropna=False, sort=False)
-        .agg(purchases=("amount", "size"), since=("since", "sum"))
-        .reset_index()
-        .sort_values(["customer_id", "channel"], na_position="last")
-        .reset_index(drop=True)
+    bought["since"] = np.asarray(since, dtype="int64")
+    counts = bought.groupby("customer_id", sort=True).agg(
+        purchases=("amount", "size"), since=("since", "sum")
     )
-    for column in ("purchases", "since"):
-        by_channel[column] = by_channel[column].astype("int64")
     ordered = bought.sort_values(["customer_id", "order_date"], kind="stable")
     rank = ordered.groupby("customer_id", sort=False).cumcount().to_numpy()
     first = ordered.loc[rank == 0].set_index("customer_id")["order_date"]
     second = ordered.loc[rank == 1].set_index("customer_id")["order_date"]
-    firsts = pd.DataFrame({"first": first, "second": second.reindex(first.index)})
-    firsts = firsts.rename_axis("customer_id").reset_index()
+    customers = pd.DataFrame({"net": net})
+    for column in ("purchases", "since"):
+        customers[column] = counts[column].reindex(net.index).fillna(0).astype("int64")
+    customers["first"] = first.reindex(net.index)
+    customers["second"] = second.reindex(net.index)
+    channels = (
+        bought.groupby("channel", dropna=False, sort=True)
+        .agg(purchases=("amount", "size"), since=("since", "sum"))
+        .reset_index()
+        .astype({"purchases": "int64", "since": "int64"})
+    )
     return {
-        "by_channel": by_channel,
-        "firsts": firsts,
+        "customers": customers.rename_axis("customer_id").reset_index(),
+        "channels": channels,
         "has_channel": has_channel,
         "start": start,
-        "net": net.rename("net"),
     }

@@ -221,7 +221,7 @@ def _spend(data, config, bought: dict | None) -> pd.DataFrame:
     ids = pd.Index(data["customers"]["customer_id"], name="customer_id")
     churn = config.analysis["churn"]
     months = active_months(data, ids, churn["definition"], churn["inactivity_days"])
-    monetary = bought["net"].reindex(ids).fillna(0.0).astype(float)
+    monetary = bought["customers"].set_index("customer_id")["net"].reindex(ids).fillna(0.0).astype(float)
     return pd.DataFrame({"spend_per_month": spend_per_month(monetary, months)}, index=ids)
 
 
