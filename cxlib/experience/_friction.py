@@ -268,10 +268,12 @@ def _event_frame(events: pd.DataFrame, ids: pd.Series, end, days: int) -> pd.Dat
     lowered = np.asarray(pd.Index(kinds).str.lower(), dtype=object)
     kind = lowered[codes] if len(lowered) else np.array([], dtype=object)
     kind = np.where(codes >= 0, kind, None)
-    person, _ = pd.factorize(events["customer_id"])
+    person, people = pd.factorize(events["customer_id"])
+    where = pd.Index(ids).get_indexer(people)  # each distinct customer looked up once
+    position = np.where(person >= 0, where[np.maximum(person, 0)] if len(where) else -1, -1)
     frame = pd.DataFrame(
         {
-            "position": pd.Index(ids).get_indexer(events["customer_id"]),
+            "position": position,
             "person": person,
             "complaint": kind == COMPLAINT,
             "support": kind == SUPPORT,
