@@ -1,13 +1,16 @@
 """The experience study's transaction aggregates computed by the engine from the run's validated data.
 
-:func:`cxlib.experience.experience_study` reads the transaction rows for three small things: each
-customer's main order channel (the score groups), purchases per customer and channel (checkout
-abandonment among the friction KPIs and the journey's checkout table) and each customer's first
-two purchase dates (the journey's first and repeat purchase). On millions of rows grouping them in
-pandas is what costs time and memory; here each is one query over the validated Parquet file
-(:func:`cxlib.engine.validated_transactions`), giving the very tables the pandas path builds
+:func:`cxlib.experience.experience_study` reads the transaction rows for a few small tables: each
+customer's main order channel (the score groups), and per customer the net amount (the referred
+customers' spend), the purchases since the friction period's start (checkout abandonment by
+group) and the first two purchase dates (the journey's first and repeat purchase), and per
+channel the purchases (checkout abandonment by channel, the journey's checkout table). On
+millions of rows grouping them in pandas is what costs time and memory; here the orders are
+grouped from the validated Parquet file (:func:`cxlib.engine.validated_transactions`) once, into
+a temporary table, and a few queries read it, giving the very tables the pandas path builds
 (:func:`cxlib.experience.order_channels`, :func:`cxlib.experience.purchase_summary`), so both
-paths finish them with the same code.
+paths finish them with the same code. The queries run on one thread (:func:`run_connection`):
+the net amounts are sums, the same every run only in a fixed order.
 
 Orders are :func:`cxlib.features.purchases` orders; an order's channel is the alphabetically first
 of its rows' channels where pandas takes the first row's (they differ only for an order whose rows
