@@ -383,7 +383,8 @@ def _rate_ratios(log_rate: pd.Series, cov: pd.DataFrame, reference: str) -> pd.D
                 "estimate": np.exp(difference),
                 "ci_low": np.exp(difference - z * se),
                 "ci_high": np.exp(difference + z * se),
-                "p_value": 2 * stats.norm.sf(abs(difference) / se),
+                # no variation at all (every customer at the model's rate): a difference is sure
+                "p_value": 2 * stats.norm.sf(abs(difference) / se) if se > 0 else float(difference == 0),
                 "unit": "rate ratio",
                 "nps_class": name,
             }
