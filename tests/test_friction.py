@@ -332,6 +332,22 @@ def test_a_complaint_in_the_answer_s_own_month_does_not_count():
     )
 
 
+def test_friction_of_every_answer_at_once_equals_friction_features_month_by_month(small_data):
+    """The vectorised join equals merging each month's answers with friction_features at that month."""
+    from cxlib.experience._friction_effects import answers_with_friction
+
+    answers = small_data["surveys"].loc[small_data["surveys"]["nps"].notna(), ["customer_id", "date", "nps"]]
+    answers = answers.assign(month_start=answers["date"].dt.to_period("M").dt.start_time)
+    parts = [
+        part.merge(friction_features(small_data, month, 20), on="customer_id", how="inner")
+        for month, part in answers.groupby("month_start", sort=True)
+    ]
+    expected = pd.concat(parts, ignore_index=True)
+    got = answers_with_friction(small_data, answers, 20)
+    assert len(got) > 500 and got["complaints"].sum() > 0 and got["support_contacts"].gt(0).any()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
 # ---- the link to the churn model -------------------------------------------------------------------
 
 

@@ -264,6 +264,28 @@ def test_referral_rates_by_hand():
     assert [c.code for c in model.caveats_] == ["referrals.outside_exposure"]
 
 
+def test_closed_form_rates_equal_the_statsmodels_cluster_robust_poisson_glm(demo_inputs):
+    """The log-rates and their CRV1 covariance are those of statsmodels' GLM on the same rows."""
+    import statsmodels.api as sm
+
+    _, data, _, rule = demo_inputs
+    spells = ReferralRates().fit(data, rule).spells_
+    classes = ["promoter", "passive", "detractor", "no_answer"]
+    log_rate, cov = _poisson_log_rates(spells, classes)
+    rows = (
+        spells.groupby(["customer_id", "nps_class"], sort=True)
+        .agg(referrals=("referrals", "sum"), exposure=("exposure_months", "sum"))
+        .reset_index()
+    )
+    design = pd.DataFrame({c: (rows["nps_class"] == c).astype(float) for c in classes})
+    fit = sm.GLM(rows["referrals"], design, family=sm.families.Poisson(), offset=np.log(rows["exposure"]))
+    result = fit.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(rows["customer_id"])[0]})
+    np.testing.assert_allclose(log_rate[classes], result.params[classes], rtol=1e-7)
+    np.testing.assert_allclose(
+        cov.loc[classes, classes], result.cov_params().loc[classes, classes], rtol=1e-6
+    )
+
+
 def test_poisson_intervals_cover_a_planted_rate():
     """200 simulated bases of 300 customers, rate 0.02 per month with gamma frailty (shape 2).
 

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.rates import confint_poisson
 
-from cxlib.features._purchases import purchases, transactions_before
+from cxlib.experience._purchases import purchase_summary
 from cxlib.features._time import YEAR_DAYS
 from cxlib.stats._intervals import mean_interval, wilson_interval
 
@@ -116,7 +115,7 @@ def absent_kpis(data) -> pd.DataFrame:
 
 
 def _has_carts(events: pd.DataFrame) -> bool:
-    return bool((events["kind"].str.lower() == CART).any())
+    return any(str(kind).lower() == CART for kind in pd.unique(events["kind"].dropna()))
 
 
 def friction_kpis(
@@ -126,6 +125,8 @@ def friction_kpis(
     repeat_contact_days: int = 7,
     start=None,
     rule=None,
+    purchases: dict | None = None,
+    engine: str = "pandas",
 ) -> pd.DataFrame:
     """Friction KPIs overall, by interaction channel and by customer group, with 95% intervals.
 
@@ -149,6 +150,11 @@ def friction_kpis(
     rule : ChurnRule, optional
         The churn rule (:func:`cxlib.features.churn_rule_from_config`): a customer's exposure for
         the complaint rate ends when they churn. None: it runs to the end of the as-of day.
+    purchases : dict, optional
+        :func:`cxlib.experience.purchase_summary` of the data from the period's start (the cart
+        KPIs' orders), when already computed; else it is computed here.
+    engine : str
+        ``data.engine``, for :func:`cxlib.experience.purchase_summary`.
 
     Returns
     -------
@@ -169,43 +175,72 @@ def friction_kpis(
     events = data["interactions"]
     start = pd.Timestamp(start) if start is not None else events["timestamp"].min()
     events = events.loc[(events["timestamp"] >= start) & (events["timestamp"] < end)]
-    events = _with_repeats(events, end, repeat_contact_days)
     customers = _exposure(data, rule, start, end)
+    frame = _event_frame(events, customers["customer_id"], end, repeat_contact_days)
     absent = set(absent_kpis(data)["kpi"])
     orders = None
     if "checkout_abandonment" not in absent:
-        window = transactions_before(data["transactions"], end)
-        orders = purchases(window)
-        orders = orders.loc[orders["order_date"] >= start]
-    settings = {"long_wait": long_wait_minutes, "absent": absent}
-    parts = [_kpis(events, customers, orders, settings).assign(dimension="all", group="all")]
+        if purchases is None or purchases.get("start") != start:
+            purchases = purchase_summary(data, start, engine)
+        orders = _order_counts(purchases, customers["customer_id"])
+    settings = {
+        "long_wait": long_wait_minutes,
+        "absent": absent,
+        "n_customers": len(customers),
+        "n_people": int(frame["person"].max()) + 1 if len(frame) else 0,
+    }
+    years = customers["years"].to_numpy(float)
+    everyone = None if orders is None else int(orders["since"].sum())
+    parts = [_kpis(frame, years, None, everyone, settings).assign(dimension="all", group="all")]
     if "channel" in events:
-        for channel in sorted(events["channel"].dropna().astype(str).unique()):
-            in_channel = events["channel"].astype(str) == channel
-            channel_orders = None
-            if orders is not None and "channel" in orders:
-                channel_orders = orders.loc[orders["channel"].astype(str) == channel]
-            part = _kpis(events.loc[in_channel], customers, channel_orders, settings)
+        # channels compared as text, through their codes (one pass over the rows)
+        codes, values = pd.factorize(events["channel"])
+        names = np.asarray(pd.Index(values).astype(str), dtype=object)
+        per_channel = None
+        if orders is not None and purchases["has_channel"]:
+            channels = purchases["channels"]
+            per_channel = channels.groupby(channels["channel"].astype(str))["since"].sum()
+        for name in sorted(set(names)):
+            n_orders = None if per_channel is None else int(per_channel.get(name, 0))
+            chosen = np.isin(codes, np.flatnonzero(names == name))
+            part = _kpis(frame.loc[chosen], years, None, n_orders, settings)
             # a channel that carries none of a KPI's events (complaints by web form only, carts
             # on web and app only) has no row for it rather than a misleading zero
             carried = (part["count"] > 0) | (part["kpi"].isin(_REPEAT_KPIS) & (part["base"] > 0))
-            parts.append(part.loc[carried].assign(dimension="channel", group=channel))
+            parts.append(part.loc[carried].assign(dimension="channel", group=name))
     if groups is not None:
+        position = frame["position"].to_numpy()
+        at = pd.Index(groups["customer_id"]).get_indexer(customers["customer_id"])
+        placed = None if orders is None else orders["position"].to_numpy()
         for column in [c for c in groups.columns if c != "customer_id"]:
-            labels = groups.set_index("customer_id")[column].astype("string")
-            member = labels.reindex(customers["customer_id"]).fillna("unknown").to_numpy()
-            for level in sorted(pd.unique(member)):
-                ids = customers.loc[member == level, "customer_id"]
-                part = _kpis(
-                    events.loc[events["customer_id"].isin(ids)],
-                    customers.loc[member == level],
-                    None if orders is None else orders.loc[orders["customer_id"].isin(ids)],
-                    settings,
-                )
+            # each customer's group as text ("unknown": missing, or not in the group table)
+            codes, values = pd.factorize(groups[column])
+            names = np.append(np.asarray(pd.Index(values).astype("string"), dtype=object), "unknown")
+            member = names[np.where(at >= 0, codes[np.maximum(at, 0)], -1)]
+            level_of, levels = pd.factorize(member)
+            event_level = np.where(position >= 0, level_of[np.maximum(position, 0)], -1)
+            order_level = (
+                None if placed is None else np.where(placed >= 0, level_of[np.maximum(placed, 0)], -1)
+            )
+            for k in sorted(range(len(levels)), key=lambda i: levels[i]):
+                level = levels[k]
+                inside = level_of == k
+                n_orders = None
+                if order_level is not None:
+                    n_orders = int(orders["since"].to_numpy()[order_level == k].sum())
+                part = _kpis(frame.loc[event_level == k], years[inside], inside, n_orders, settings)
                 parts.append(part.assign(dimension=column, group=str(level)))
     table = pd.concat(parts, ignore_index=True)
     table["unit"] = table["kpi"].map(KPI_UNITS)
     return table[KPI_COLUMNS]
+
+
+def _order_counts(purchases: dict, ids: pd.Series) -> pd.DataFrame:
+    """Purchases since the period's start per customer, with the customer's position in ``ids``."""
+    orders = purchases["customers"]
+    orders = orders.loc[orders["since"] > 0, ["customer_id", "since"]]
+    where = pd.Index(ids).get_indexer(orders["customer_id"])
+    return orders.assign(position=where).reset_index(drop=True)
 
 
 def _exposure(data, rule, start, end) -> pd.DataFrame:
@@ -221,17 +256,48 @@ def _exposure(data, rule, start, end) -> pd.DataFrame:
     return out.loc[out["years"] > 0].reset_index(drop=True)
 
 
-def _with_repeats(events: pd.DataFrame, end, days: int) -> pd.DataFrame:
-    """Events with ``repeat`` (next contact within ``days``) and ``seen`` (follow-up fully observed)."""
-    events = events.assign(kind=events["kind"].str.lower())
-    contact = events["kind"].isin([SUPPORT, COMPLAINT])
-    contacts = events.loc[contact, ["customer_id", "timestamp"]].sort_values(["customer_id", "timestamp"])
-    following = contacts.groupby("customer_id")["timestamp"].shift(-1)
-    gap = following - contacts["timestamp"]
-    repeat = pd.Series(False, index=events.index)
-    repeat.loc[contacts.index] = (gap <= pd.Timedelta(days=days)).to_numpy()
-    seen = events["timestamp"] <= end - pd.Timedelta(days=days)
-    return events.assign(repeat=repeat.to_numpy(), seen=seen.to_numpy())
+def _event_frame(events: pd.DataFrame, ids: pd.Series, end, days: int) -> pd.DataFrame:
+    """The columns the KPIs read, one row per event (in the events' order).
+
+    ``position`` (the event's customer in ``ids``; -1 when not there), ``person`` (a code per
+    customer id of the events; -1 when missing), bool ``complaint``, ``support`` and ``cart``,
+    ``resolved`` and ``wait_minutes`` when present, ``repeat`` (the next contact of the customer,
+    support or complaint, came within ``days``) and ``seen`` (the follow-up is fully observed).
+    """
+    codes, kinds = pd.factorize(events["kind"])
+    lowered = np.asarray(pd.Index(kinds).str.lower(), dtype=object)
+    kind = lowered[codes] if len(lowered) else np.array([], dtype=object)
+    kind = np.where(codes >= 0, kind, None)
+    person, people = pd.factorize(events["customer_id"])
+    where = pd.Index(ids).get_indexer(people)  # each distinct customer looked up once
+    position = np.where(person >= 0, where[np.maximum(person, 0)] if len(where) else -1, -1)
+    frame = pd.DataFrame(
+        {
+            "position": position,
+            "person": person,
+            "complaint": kind == COMPLAINT,
+            "support": kind == SUPPORT,
+            "cart": kind == CART,
+        }
+    )
+    for column in ("resolved", "wait_minutes"):
+        if column in events:
+            frame[column] = events[column].reset_index(drop=True)
+    # repeat: the next contact (support or complaint) of the same customer within ``days``
+    contact = np.flatnonzero(frame["complaint"].to_numpy() | frame["support"].to_numpy())
+    stamps = events["timestamp"].to_numpy()[contact]
+    who = person[contact]
+    order = np.lexsort((stamps, who))  # stable: ties keep the events' order
+    who, stamps, rows = who[order], stamps[order], contact[order]
+    same = np.zeros(len(rows), bool)
+    same[:-1] = (who[1:] == who[:-1]) & (who[:-1] >= 0)
+    gap = np.full(len(rows), np.timedelta64("NaT"), dtype="timedelta64[ns]")
+    gap[:-1] = stamps[1:] - stamps[:-1]
+    repeat = np.zeros(len(frame), bool)
+    repeat[rows] = same & (gap <= np.timedelta64(pd.Timedelta(days=days)))
+    frame["repeat"] = repeat
+    frame["seen"] = (events["timestamp"] <= end - pd.Timedelta(days=days)).to_numpy()
+    return frame
 
 
 def _row(kpi, estimate, low, high, count, base, customers) -> dict:
@@ -262,11 +328,14 @@ def _customer_rate(kpi, counts: np.ndarray, years: np.ndarray, customers, per: f
     total, exposure = int(counts.sum()), float(years.sum())
     if total == 0 or exposure <= 0 or len(counts) < 2:
         return _rate(kpi, total, exposure, customers, per)
-    fit = sm.GLM(counts, np.ones((len(counts), 1)), family=sm.families.Poisson(), exposure=years).fit(
-        cov_type="HC0"
-    )
-    low, high = np.exp(fit.conf_int(alpha=0.05)[0])
-    return _row(kpi, per * total / exposure, per * low, per * high, total, exposure, customers)
+    # the intercept-only Poisson GLM with exposure in closed form: its estimate is the ratio, and
+    # the sandwich (HC0) variance of the log rate sum (y - r t)^2 / (sum y)^2 (what statsmodels'
+    # ``GLM(...).fit(cov_type="HC0")`` gives, without iterating over millions of rows)
+    rate = total / exposure
+    se = np.sqrt(np.sum((counts - rate * years) ** 2)) / total
+    half = stats.norm.ppf(0.975) * se
+    low, high = rate * np.exp(-half), rate * np.exp(half)
+    return _row(kpi, per * rate, per * low, per * high, total, exposure, customers)
 
 
 def quantile_interval(values, q: float) -> tuple[float, float, float]:
@@ -280,7 +349,11 @@ def quantile_interval(values, q: float) -> tuple[float, float, float]:
     >>> quantile_interval(np.arange(1, 101), 0.5)
     (50.5, 40.0, 61.0)
     """
-    values = np.sort(np.asarray(pd.Series(values).dropna(), dtype=float))
+    return _sorted_quantile(np.sort(np.asarray(pd.Series(values).dropna(), dtype=float)), q)
+
+
+def _sorted_quantile(values: np.ndarray, q: float) -> tuple[float, float, float]:
+    """:func:`quantile_interval` of values already sorted, without missing ones."""
     n = len(values)
     if n == 0:
         return (np.nan, np.nan, np.nan)
@@ -292,42 +365,49 @@ def quantile_interval(values, q: float) -> tuple[float, float, float]:
     return (estimate, float(low), float(high))
 
 
-def _kpis(events, customers, orders, settings) -> pd.DataFrame:
-    """All KPIs of one group: its events, its customers (with exposure) and its orders.
+def _kpis(events, years, member, n_orders, settings) -> pd.DataFrame:
+    """All KPIs of one group: its events (:func:`_event_frame` rows), its customers' years, its orders.
 
-    For a channel the events are that channel's and the customers everyone's (complaints through
-    the channel per customer of the whole base).
+    ``member`` marks the group's customers among everyone's (None: everyone). For a channel the
+    events are that channel's and the customers everyone's (complaints through the channel per
+    customer of the whole base). ``n_orders``: the group's purchases (None: no cart KPIs).
     """
     absent = settings["absent"]
-    kind = events["kind"]
-    n_customers = len(customers)
-    complaints = events.loc[kind == COMPLAINT]
-    per_customer = complaints.groupby("customer_id").size()
-    counts = per_customer.reindex(customers["customer_id"], fill_value=0).to_numpy(float)
-    years = customers["years"].to_numpy(float)
+    n_customers = len(years)
+    complaint = events["complaint"].to_numpy()
+    position = events["position"].to_numpy()
+    counted = position[complaint & (position >= 0)]
+    counts = np.bincount(counted, minlength=settings["n_customers"])
+    counts = (counts if member is None else counts[member]).astype(float)
     rows = [
         _customer_rate("complaint_rate", counts, years, n_customers),
         _share("customers_with_complaint", int((counts > 0).sum()), n_customers, n_customers),
     ]
     if "complaints_resolved" not in absent:
-        known = complaints["resolved"].dropna()
+        known = events.loc[complaint, "resolved"].dropna()
         rows.append(_share("complaints_resolved", known.astype(bool).sum(), len(known), n_customers))
-    support = events.loc[(kind == SUPPORT) & events["seen"]]
-    rows.append(_share("first_contact_resolution", (~support["repeat"]).sum(), len(support), n_customers))
-    repeated = support.groupby("customer_id")["repeat"].any()
-    rows.append(_share("repeat_contact_customers", repeated.sum(), len(repeated), n_customers))
+    support = events["support"].to_numpy() & events["seen"].to_numpy()
+    repeat = events["repeat"].to_numpy()[support]
+    rows.append(_share("first_contact_resolution", int((~repeat).sum()), len(repeat), n_customers))
+    person = events["person"].to_numpy()[support]
+    named = person >= 0
+    people = settings["n_people"]
+    repeated = np.count_nonzero(np.bincount(person[named & repeat], minlength=people))
+    contacted = np.count_nonzero(np.bincount(person[named], minlength=people))
+    rows.append(_share("repeat_contact_customers", repeated, contacted, n_customers))
     if "wait_median" not in absent:
         waits = events["wait_minutes"].dropna()
+        ordered = np.sort(np.asarray(waits, dtype=float))  # sorted once for both quantiles
         rows += [
-            _row("wait_median", *quantile_interval(waits, 0.5), len(waits), len(waits), n_customers),
+            _row("wait_median", *_sorted_quantile(ordered, 0.5), len(waits), len(waits), n_customers),
             _row("wait_mean", *mean_interval(waits), len(waits), len(waits), n_customers),
-            _row("wait_p90", *quantile_interval(waits, 0.9), len(waits), len(waits), n_customers),
+            _row("wait_p90", *_sorted_quantile(ordered, 0.9), len(waits), len(waits), n_customers),
             _share("long_wait_share", (waits > settings["long_wait"]).sum(), len(waits), n_customers),
         ]
-    if "checkout_abandonment" not in absent and orders is not None:
-        carts = int((kind == CART).sum())
+    if "checkout_abandonment" not in absent and n_orders is not None:
+        carts = int(events["cart"].sum())
         rows += [
-            _rate("abandoned_carts_per_100_orders", carts, float(len(orders)), n_customers),
-            _share("checkout_abandonment", carts, carts + len(orders), n_customers),
+            _rate("abandoned_carts_per_100_orders", carts, float(n_orders), n_customers),
+            _share("checkout_abandonment", carts, carts + n_orders, n_customers),
         ]
     return pd.DataFrame(rows)

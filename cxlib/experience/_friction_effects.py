@@ -33,7 +33,6 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from cxlib.features._drivers import friction_features
 from cxlib.stats._design import feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
@@ -83,8 +82,9 @@ def friction_survey_frame(
 ) -> pd.DataFrame:
     """Survey answers with their customer's friction before the first day of the answer's month.
 
-    :func:`cxlib.features.friction_features` is called once per distinct month, so a customer's
-    complaint dated in the answer's own month (perhaps after the answer) is not counted.
+    The friction is :func:`cxlib.features.friction_features` at the first day of the answer's
+    month (:func:`answers_with_friction`), so a customer's complaint dated in the answer's own
+    month (perhaps after the answer) is not counted.
 
     Parameters
     ----------
@@ -113,11 +113,7 @@ def friction_survey_frame(
         return pd.DataFrame(columns=columns)
     answers = data["surveys"].loc[data["surveys"][target].notna(), ["customer_id", "date", target]]
     answers = answers.assign(month_start=answers["date"].dt.to_period("M").dt.start_time)
-    parts = []
-    for month, in_month in answers.groupby("month_start", sort=True):
-        friction = friction_features(data, month, long_wait_minutes)
-        parts.append(in_month.merge(friction, on="customer_id", how="inner"))
-    frame = pd.concat(parts, ignore_index=True) if parts else answers.iloc[:0]
+    frame = answers_with_friction(data, answers, long_wait_minutes)
     customers = data["customers"].set_index("customer_id")
     for column in controls:
         if column in customers and customers[column].notna().any():
@@ -125,6 +121,75 @@ def friction_survey_frame(
             frame[column] = values.fillna("unknown").to_numpy()
     first = [c for c in columns if c in frame]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def answers_with_friction(data, answers: pd.DataFrame, long_wait_minutes: float = 20) -> pd.DataFrame:
+    """Each answer joined with :func:`cxlib.features.friction_features` at its ``month_start``.
+
+    The same definitions computed for every answer at once (one pass over the interactions of the
+    customers who answered, not one pass over all of them per month): equal to merging each
+    month's answers with ``friction_features(data, month)`` (``tests/test_friction.py``).
+
+    Parameters
+    ----------
+    data : CustomerData
+        Customers, and interactions when present.
+    answers : DataFrame
+        ``customer_id`` and ``month_start`` (the cut-off of each answer's friction) and any
+        other columns, kept.
+    long_wait_minutes : float
+
+    Returns
+    -------
+    DataFrame
+        The answers of customers signed up before their cut-off, by cut-off (stable: within a
+        month in the answers' order), with a new index and the friction columns of
+        :func:`cxlib.features.friction_features`.
+    """
+    from cxlib.features._time import YEAR_DAYS, tenure_months
+
+    customers = data["customers"].drop_duplicates("customer_id").set_index("customer_id")
+    signup = customers["signup_date"].reindex(answers["customer_id"]).to_numpy()
+    cut = answers["month_start"].to_numpy()
+    out = answers.loc[signup < cut].sort_values("month_start", kind="stable").reset_index(drop=True)
+    if not data.has("interactions"):
+        return out
+    at = out["month_start"]
+    since = pd.Series(customers["signup_date"].reindex(out["customer_id"]).to_numpy(), index=out.index)
+    months_seen = np.minimum(tenure_months(since, at).to_numpy(), 12.0).clip(min=0.5)
+    events = data["interactions"]
+    events = events.loc[events["customer_id"].isin(pd.unique(out["customer_id"]))]
+    codes, kinds = pd.factorize(events["kind"])
+    lowered = np.asarray(pd.Index(kinds).str.lower(), dtype=object)
+    kind = np.where(codes >= 0, lowered[np.maximum(codes, 0)] if len(lowered) else None, None)
+    columns = {"customer_id": events["customer_id"].to_numpy(), "timestamp": events["timestamp"].to_numpy()}
+    columns["support"] = kind == "support_contact"
+    columns["complaint"] = kind == "complaint"
+    columns["cart"] = kind == "cart_abandoned"
+    if "resolved" in events:
+        columns["unresolved"] = columns["complaint"] & events["resolved"].eq(False).fillna(False).to_numpy(
+            bool
+        )
+    if "wait_minutes" in events:
+        columns["long_wait"] = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
+    pairs = pd.DataFrame({"answer": np.arange(len(out)), "customer_id": out["customer_id"].to_numpy()}).merge(
+        pd.DataFrame(columns), on="customer_id"
+    )
+    before = pairs["timestamp"].to_numpy() < at.to_numpy()[pairs["answer"].to_numpy()]
+    recent = pairs["timestamp"].to_numpy() >= (at - pd.Timedelta(days=YEAR_DAYS)).to_numpy()[pairs["answer"]]
+    which = pairs["answer"].to_numpy()
+
+    def count(mask):
+        return np.bincount(which[mask & before], minlength=len(out))
+
+    out["support_contacts"] = count(pairs["support"].to_numpy() & recent) / months_seen
+    out["complaints"] = count(pairs["complaint"].to_numpy()).astype(float)
+    if "unresolved" in pairs:
+        out["unresolved_complaint"] = (count(pairs["unresolved"].to_numpy()) > 0).astype(float)
+    if "long_wait" in pairs:
+        out["long_wait"] = (count(pairs["long_wait"].to_numpy()) > 0).astype(float)
+    out["cart_abandonments"] = count(pairs["cart"].to_numpy() & recent) / months_seen
+    return out
 
 
 class FrictionOnNPS(FittedModel):

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxlib.experience._purchases import purchase_summary
 from cxlib.features._churn_rule import ChurnRule
-from cxlib.features._purchases import orders_per_customer, purchases, window_transactions
 from cxlib.features._time import DAYS_PER_MONTH, end_of_day
 from cxlib.stats._intervals import wilson_interval
 
@@ -189,7 +189,9 @@ def _advocates(data, ends: pd.Series) -> tuple[pd.Index | None, pd.Index | None]
     return pd.Index(pd.concat(found).dropna().unique()), surveyed
 
 
-def journey_stages(data, rule: ChurnRule | None, loyalty_months: float = 12) -> tuple[pd.DataFrame, list]:
+def journey_stages(
+    data, rule: ChurnRule | None, loyalty_months: float = 12, purchases: dict | None = None
+) -> tuple[pd.DataFrame, list]:
     """Each customer's stages (not cumulated), and the stages the data cannot show.
 
     Parameters
@@ -200,6 +202,9 @@ def journey_stages(data, rule: ChurnRule | None, loyalty_months: float = 12) -> 
         the loyalty stage cannot be shown.
     loyalty_months : float
         Months after sign-up a loyal customer is still a customer.
+    purchases : dict, optional
+        :func:`cxlib.experience.purchase_summary` of the data (each customer's first two
+        purchases), when already computed; else it is computed here in pandas.
 
     Returns
     -------
@@ -221,11 +226,12 @@ def journey_stages(data, rule: ChurnRule | None, loyalty_months: float = 12) -> 
     ends = (day + pd.Timedelta(days=1)).clip(upper=end_of_day(as_of))
     unavailable = []
     if data.has("transactions"):
-        bought = purchases(window_transactions(data["transactions"], as_of))
-        bought = bought.loc[bought["order_date"] < bought["customer_id"].map(ends)]
-        count = orders_per_customer(bought, ids)
-        out["first_purchase"] = count >= 1
-        out["repeat_purchase"] = count >= 2
+        # a purchase counts when dated before the customer's window end: the first one for the
+        # first purchase, the second one for a repeat purchase
+        firsts = (purchases or purchase_summary(data))["customers"].set_index("customer_id")
+        limit = ends.to_numpy()
+        out["first_purchase"] = firsts["first"].reindex(ids).to_numpy() < limit
+        out["repeat_purchase"] = firsts["second"].reindex(ids).to_numpy() < limit
     else:
         unavailable += [("first_purchase", "no_transactions"), ("repeat_purchase", "no_transactions")]
     if rule is not None and rule.dated:
@@ -302,6 +308,7 @@ def journey_funnel(
     groups: pd.DataFrame | None = None,
     loyalty_months: float = 12,
     cohort: str = "quarter",
+    purchases: dict | None = None,
 ) -> JourneyFunnel:
     """The journey funnel overall, by group and by acquisition cohort (see the module docstring).
 
@@ -320,6 +327,9 @@ def journey_funnel(
         customer in the funnel.
     cohort : {"quarter", "year"}
         Acquisition cohort: the sign-up quarter or year.
+    purchases : dict, optional
+        :func:`cxlib.experience.purchase_summary` of the data, when already computed (the
+        engine's, in a run); else it is computed here in pandas.
 
     Returns
     -------
@@ -334,7 +344,9 @@ def journey_funnel(
     if cohort not in ("quarter", "year"):
         raise ValueError(f"cohort: expected 'quarter' or 'year', got {cohort!r}")
     as_of = pd.Timestamp(data.as_of).normalize()
-    flags, unavailable = journey_stages(data, rule, loyalty_months)
+    if purchases is None and data.has("transactions"):
+        purchases = purchase_summary(data)
+    flags, unavailable = journey_stages(data, rule, loyalty_months, purchases)
     signed_up_by = as_of - loyalty_offset(loyalty_months)
     entered = flags["signup_date"].dt.normalize() <= signed_up_by
     stages = [s for s in JOURNEY_STAGES if s in flags]
@@ -343,7 +355,10 @@ def journey_funnel(
     for stage in stages:  # reached = passed this stage and every earlier one
         reached &= frame[stage].to_numpy(dtype=bool)
         frame[stage] = reached
-    frame["cohort"] = frame["signup_date"].dt.to_period("Q" if cohort == "quarter" else "Y").astype(str)
+    # each distinct period written once ("2023Q1", "2023"), not once per customer
+    codes, periods = pd.factorize(frame["signup_date"].dt.to_period("Q" if cohort == "quarter" else "Y"))
+    labels = np.append(np.asarray(pd.Index(periods).astype(str), dtype=object), "NaT")
+    frame["cohort"] = labels[codes]
 
     if groups is None:
         present = [c for c in DEFAULT_GROUP_COLUMNS if c in data["customers"]]
@@ -377,7 +392,7 @@ def journey_funnel(
             # their window: a promoter answer is seen only for them
             "surveyed_before_advocacy": _surveyed_share(frame, stages),
         },
-        checkout=checkout_kpis(data),
+        checkout=checkout_kpis(data, purchases=purchases),
     )
 
 
@@ -388,7 +403,7 @@ def _surveyed_share(frame: pd.DataFrame, stages: list[str]) -> float:
     return float(frame.loc[before, "surveyed"].mean()) if before.any() else float("nan")
 
 
-def checkout_kpis(data, by: str | None = "channel") -> pd.DataFrame:
+def checkout_kpis(data, by: str | None = "channel", purchases: dict | None = None) -> pd.DataFrame:
     """Checkout abandonment and completion where the data have cart events.
 
     Abandonment = abandoned carts / (abandoned carts + purchases); completion = 1 - abandonment
@@ -401,8 +416,10 @@ def checkout_kpis(data, by: str | None = "channel") -> pd.DataFrame:
     ----------
     data : CustomerData
     by : str or None
-        Also break down by this column when both interactions and transactions carry it
-        (``channel``); None: overall only.
+        ``channel``: also break down by channel when both interactions and transactions carry
+        it; None: overall only.
+    purchases : dict, optional
+        :func:`cxlib.experience.purchase_summary` of the data, when already computed.
 
     Returns
     -------
@@ -420,18 +437,20 @@ def checkout_kpis(data, by: str | None = "channel") -> pd.DataFrame:
     carts = interactions.loc[(interactions["kind"] == "cart_abandoned") & (interactions["timestamp"] < end)]
     if carts.empty:
         return pd.DataFrame()
-    bought = purchases(window_transactions(data["transactions"], data.as_of))
-    levels = [("overall", carts, bought)]
-    if by is not None and by in carts and by in bought:
+    summary = purchases or purchase_summary(data)
+    bought = summary["channels"]  # purchases per channel
+    levels = [("overall", carts, int(bought["purchases"].sum()))]
+    if by == "channel" and by in carts and summary["has_channel"]:
         # Only where carts are tracked: a store till records no abandoned cart, so its purchases
         # would make checkout look frictionless.
         tracked = sorted(carts[by].dropna().unique())
-        levels = [("overall", carts, bought.loc[bought[by].isin(tracked)])]
+        levels = [("overall", carts, int(bought.loc[bought[by].isin(tracked), "purchases"].sum()))]
         for value in tracked:
-            levels.append((value, carts.loc[carts[by] == value], bought.loc[bought[by] == value]))
+            completed = int(bought.loc[bought[by] == value, "purchases"].sum())
+            levels.append((value, carts.loc[carts[by] == value], completed))
     rows = []
-    for level, cart_rows, bought_rows in levels:
-        abandoned, completed = len(cart_rows), len(bought_rows)
+    for level, cart_rows, completed in levels:
+        abandoned = len(cart_rows)
         share, low, high = wilson_interval(abandoned, abandoned + completed)
         rows.append(
             {

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
@@ -106,58 +105,72 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
     """
     customers = data["customers"]
     start = customers.set_index("customer_id")["signup_date"].dt.normalize()
-    end = exposure_ends(data, rule)
+    end = exposure_ends(data, rule).reindex(start.index).to_numpy()
     as_of_end = end_of_day(data.as_of)
-    first = pd.DataFrame({"customer_id": start.index, "switch": start.to_numpy(), "nps_class": "no_answer"})
+    # customers as positions, ranked in the order of their ids (the spells' order)
+    ids = start.index
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(ids.to_numpy(), kind="stable")] = np.arange(len(ids))
+    first = pd.DataFrame({"who": np.arange(len(ids)), "switch": start.to_numpy(), "nps_class": "no_answer"})
     switches = [first]
     if data.has("surveys") and "nps" in data["surveys"]:
         answers = data["surveys"].loc[lambda f: f["nps"].notna() & (f["date"] < as_of_end)]
-        answers = answers.loc[answers["customer_id"].isin(start.index)].sort_values("date", kind="stable")
+        who = ids.get_indexer(answers["customer_id"])
+        answers = answers.loc[who >= 0].assign(who=who[who >= 0]).sort_values("date", kind="stable")
         switch = answers["date"].dt.to_period("M").add(1).dt.to_timestamp()
         taken = pd.DataFrame(
-            {
-                "customer_id": answers["customer_id"],
-                "switch": switch,
-                "nps_class": nps_class_of(answers["nps"]),
-            }
+            {"who": answers["who"], "switch": switch, "nps_class": nps_class_of(answers["nps"])}
         )
-        switches.append(taken.drop_duplicates(["customer_id", "switch"], keep="last"))
+        switches.append(taken.drop_duplicates(["who", "switch"], keep="last"))
     spells = pd.concat(switches, ignore_index=True)
-    spells["order"] = np.arange(len(spells))  # the sign-up row first, then answers in date order
-    spells = spells.sort_values(["customer_id", "switch", "order"], kind="stable")
-    spells["next"] = spells.groupby("customer_id")["switch"].shift(-1)
-    spells["start"] = np.maximum(spells["switch"], spells["customer_id"].map(start))
-    stop = spells["customer_id"].map(end)
-    spells["end"] = spells["next"].where(spells["next"] < stop, stop)
-    spells = spells.loc[spells["end"] > spells["start"], ["customer_id", "nps_class", "start", "end"]]
-    spells = spells.reset_index(drop=True)
+    who = spells["who"].to_numpy()
+    # by customer id, switch day, then the sign-up row first and answers in date order
+    order = np.lexsort((np.arange(len(spells)), spells["switch"].to_numpy(), rank[who]))
+    spells = spells.iloc[order].reset_index(drop=True)
+    who = spells["who"].to_numpy()
+    switch = spells["switch"].to_numpy()
+    following = np.empty_like(switch)
+    following[:-1] = switch[1:]
+    following[-1:] = np.datetime64("NaT")
+    following[np.r_[who[1:] != who[:-1], True]] = np.datetime64("NaT")
+    stop = end[who]
+    begin = np.maximum(switch, start.to_numpy()[who])
+    finish = np.where(following < stop, following, stop)  # NaT (last spell) compares False
+    keep = finish > begin
+    spells = pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy()[who[keep]],
+            "nps_class": spells["nps_class"].to_numpy()[keep],
+            "start": begin[keep],
+            "end": finish[keep],
+            "who": who[keep],
+        }
+    )
     spells["exposure_months"] = (spells["end"] - spells["start"]).dt.days / DAYS_PER_MONTH
     spells["referrals"] = 0
     counts = {"counted": 0, "outside_exposure": 0, "undated": 0, "unknown_referrer": 0}
     if data.has("referrals"):
-        spells["referrals"] = _referrals_in_spells(data["referrals"], spells, set(start.index), counts)
-    return spells, counts
+        spells["referrals"] = _referrals_in_spells(data["referrals"], spells, ids, counts)
+    return spells.drop(columns="who"), counts
 
 
 def _referrals_in_spells(
-    referrals: pd.DataFrame, spells: pd.DataFrame, known: set, counts: dict
+    referrals: pd.DataFrame, spells: pd.DataFrame, ids: pd.Index, counts: dict
 ) -> np.ndarray:
-    """Referrals per spell (by ``referrer_id`` dated in [start, end)); ``counts`` records the rest."""
+    """Referrals per spell (by ``referrer_id`` dated in [start, end)); ``counts`` records the rest.
+
+    ``spells`` carry ``who``, the customer's position in ``ids``.
+    """
     dated = referrals["date"].notna() if "date" in referrals else pd.Series(False, index=referrals.index)
     counts["undated"] = int((~dated).sum())
     rows = referrals.loc[dated, ["referrer_id", "date"]]
-    is_known = rows["referrer_id"].isin(known)
+    who = ids.get_indexer(rows["referrer_id"])
+    is_known = who >= 0
     counts["unknown_referrer"] = int((~is_known).sum())
-    rows = rows.loc[is_known].rename(columns={"referrer_id": "customer_id"})
-    rows = rows.assign(day=rows["date"].dt.normalize()).sort_values("day")
-    ordered = spells.assign(spell=np.arange(len(spells))).sort_values("start")
-    placed = pd.merge_asof(
-        rows,
-        ordered[["customer_id", "start", "end", "spell"]],
-        left_on="day",
-        right_on="start",
-        by="customer_id",
-    )
+    rows = pd.DataFrame({"who": who[is_known], "day": rows["date"].dt.normalize().to_numpy()[is_known]})
+    rows = rows.sort_values("day", kind="stable")
+    ordered = spells[["who", "start", "end"]].assign(spell=np.arange(len(spells))).sort_values("start")
+    placed = pd.merge_asof(rows, ordered, left_on="day", right_on="start", by="who")
     inside = placed["spell"].notna() & (placed["day"] < placed["end"])
     counts["counted"] = int(inside.sum())
     counts["outside_exposure"] = int((~inside).sum())
@@ -328,11 +341,29 @@ def _poisson_log_rates(spells: pd.DataFrame, classes: list[str]) -> tuple[pd.Ser
         .agg(referrals=("referrals", "sum"), exposure=("exposure_months", "sum"))
         .reset_index()
     )
-    design = pd.DataFrame({c: (rows["nps_class"] == c).astype(float) for c in classes})
-    clusters = pd.factorize(rows["customer_id"])[0]
-    model = sm.GLM(rows["referrals"], design, family=sm.families.Poisson(), offset=np.log(rows["exposure"]))
-    result = model.fit(cov_type="cluster", cov_kwds={"groups": clusters})
-    return result.params, result.cov_params()
+    # The model has one log-rate per class and no other term, so its fit has a closed form (what
+    # statsmodels' GLM(..., offset=log exposure).fit(cov_type="cluster") converges to, without
+    # iterating over a million rows): each class's rate is its referrals over its exposure, the
+    # Hessian is diagonal (the classes' referrals), and the cluster-robust (CRV1) covariance is
+    # H^-1 S H^-1 with S the cross-product of the customers' score sums, times the small-sample
+    # factor G/(G-1) (N-1)/(N-K) statsmodels applies.
+    which = pd.Categorical(rows["nps_class"], categories=classes).codes
+    referrals = rows["referrals"].to_numpy(float)
+    exposure = rows["exposure"].to_numpy(float)
+    events = np.bincount(which, weights=referrals, minlength=len(classes))
+    rate = events / np.bincount(which, weights=exposure, minlength=len(classes))
+    clusters, ids = pd.factorize(rows["customer_id"])
+    scores = np.zeros((len(ids), len(classes)))
+    scores[clusters, which] = referrals - rate[which] * exposure  # one row per customer and class
+    n_rows, n_groups, k = len(rows), len(ids), len(classes)
+    meat = scores.T @ scores
+    if n_groups < 2 or n_rows <= k:  # no between-customer variation to estimate
+        correction = np.nan
+    else:
+        correction = n_groups / (n_groups - 1.0) * (n_rows - 1.0) / (n_rows - k)
+    cov = meat / np.outer(events, events) * correction
+    index = pd.Index(classes)
+    return pd.Series(np.log(rate), index=index), pd.DataFrame(cov, index=index, columns=index)
 
 
 def _rate_ratios(log_rate: pd.Series, cov: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -352,7 +383,8 @@ def _rate_ratios(log_rate: pd.Series, cov: pd.DataFrame, reference: str) -> pd.D
                 "estimate": np.exp(difference),
                 "ci_low": np.exp(difference - z * se),
                 "ci_high": np.exp(difference + z * se),
-                "p_value": 2 * stats.norm.sf(abs(difference) / se),
+                # no variation at all (every customer at the model's rate): a difference is sure
+                "p_value": 2 * stats.norm.sf(abs(difference) / se) if se > 0 else float(difference == 0),
                 "unit": "rate ratio",
                 "nps_class": name,
             }

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from cxlib.experience._purchases import order_channels
 from cxlib.experience._score_intervals import (
     csat_difference_test,
     csat_scores,
@@ -382,7 +383,9 @@ def _add_changes(table: pd.DataFrame, counted: list[pd.DataFrame]) -> None:
         table[f"{metric}_change_p_adjusted"] = _holm(p_values)
 
 
-def customer_groups(data, segments: pd.DataFrame | None = None, attributes=GROUP_ATTRIBUTES) -> pd.DataFrame:
+def customer_groups(
+    data, segments: pd.DataFrame | None = None, attributes=GROUP_ATTRIBUTES, engine: str = "pandas"
+) -> pd.DataFrame:
     """One row per customer with the variables to compare scores by.
 
     Parameters
@@ -393,6 +396,9 @@ def customer_groups(data, segments: pd.DataFrame | None = None, attributes=GROUP
         ``customer_id`` and ``segment_name`` (e.g. the segmentation's assignments).
     attributes : sequence of str
         Customer columns to take when present (default plan, region, acquisition channel).
+    engine : str
+        ``data.engine``: the main order channels come from the engine when the data were read
+        from a run's validated Parquet files (:func:`cxlib.experience.order_channels`).
 
     Returns
     -------
@@ -404,17 +410,8 @@ def customer_groups(data, segments: pd.DataFrame | None = None, attributes=GROUP
     customers = data["customers"]
     present = [c for c in attributes if c in customers]
     groups = customers[["customer_id", *present]].drop_duplicates("customer_id").reset_index(drop=True)
-    if data.has("transactions") and "channel" in data["transactions"]:
-        orders = data["transactions"]
-        if "is_refund" in orders:
-            orders = orders[~orders["is_refund"].fillna(False).astype(bool)]
-        counts = (
-            orders.dropna(subset=["channel"]).groupby(["customer_id", "channel"]).size().reset_index(name="n")
-        )
-        counts = counts.sort_values(
-            ["customer_id", "n", "channel"], ascending=[True, False, True], kind="stable"
-        )
-        main = counts.drop_duplicates("customer_id").set_index("customer_id")["channel"]
+    main = order_channels(data, engine)
+    if main is not None:
         groups["order_channel"] = groups["customer_id"].map(main)
     if segments is not None:
         names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]

@@ -21,6 +21,7 @@ from cxlib.experience._friction import absent_kpis, friction_kpis
 from cxlib.experience._friction_effects import FrictionOnNPS, friction_effects, friction_survey_frame
 from cxlib.experience._funnel import JourneyFunnel, journey_funnel
 from cxlib.experience._key_drivers import KeyDrivers, choose_target, rating_columns
+from cxlib.experience._purchases import purchase_summary
 from cxlib.experience._referrals import ReferralRates, referred_customer_value
 from cxlib.experience._scores import (
     GroupScores,
@@ -140,7 +141,7 @@ def experience_study(
     -------
     ExperienceStudy
     """
-    from cxlib.features import churn_rule_from_config, features_from_config
+    from cxlib.features import churn_rule_from_config
 
     settings = dict(config.section("experience"))
     settings["n_boot"] = int(n_boot or settings["n_boot"])
@@ -153,24 +154,31 @@ def experience_study(
     study = ExperienceStudy(
         settings=settings, has_surveys=data.has("surveys"), has_referrals=data.has("referrals")
     )
+    engine = config.values["data"].get("engine") or "duckdb"  # cxlib.engine.engine_from_config
     has_customers = data.has("customers")
     if has_customers:
-        study.groups = customer_groups(data, segments)
+        study.groups = customer_groups(data, segments, engine=engine)
     surveys = data["surveys"] if data.has("surveys") else None
     _scores(study, data, surveys)
     _drivers(study, surveys, config)
     rule = churn_rule_from_config(data, config) if has_customers else None
+    bought = None  # purchase_summary of the data, computed once when needed
     if not data.has("interactions"):
         study.unavailable["friction"] = "no_interactions"
     elif not has_customers:
         study.unavailable["friction"] = "no_customers"
     else:
+        # the transactions are read once, for the friction KPIs' and the funnel's purchases
+        start = data["interactions"]["timestamp"].min()
+        bought = purchase_summary(data, start, engine) if data.has("transactions") else None
         study.kpis = friction_kpis(
             data,
             study.groups.drop(columns=["order_channel"], errors="ignore"),
             long_wait_minutes=settings["long_wait_minutes"],
             repeat_contact_days=settings["repeat_contact_days"],
             rule=rule,
+            purchases=bought,
+            engine=engine,
         )
         study.absent = absent_kpis(data)
         _friction_effects(study, data, config, surveys, churn_drivers)
@@ -178,18 +186,43 @@ def experience_study(
         study.unavailable["journey"] = "no_customers"
         study.unavailable["referrals"] = "no_customers"
         return study
+    if bought is None and data.has("transactions"):
+        bought = purchase_summary(data, None, engine)
     study.funnel = journey_funnel(
-        data, rule, study.groups.drop(columns=["order_channel"], errors="ignore"), settings["loyalty_months"]
+        data,
+        rule,
+        study.groups.drop(columns=["order_channel"], errors="ignore"),
+        settings["loyalty_months"],
+        purchases=bought,
     )
     if not data.has("referrals"):
         study.unavailable["referrals"] = "no_referrals"
     else:
         study.referrals = ReferralRates.from_config(config).fit(data, rule)
         if data.has("transactions"):
-            study.referred_value = referred_customer_value(data, rule, features_from_config(data, config))
+            features = _spend(data, config, bought)
+            study.referred_value = referred_customer_value(data, rule, features)
         else:
             study.unavailable["referred_value"] = "no_transactions"
     return study
+
+
+def _spend(data, config, bought: dict | None) -> pd.DataFrame:
+    """``spend_per_month`` of :func:`cxlib.features.features_from_config`, from the purchase summary.
+
+    The net amounts the study already has give it without building every feature again; with
+    transactions excluded by the config (``segmentation.exclude_transactions``) the features are
+    computed as the other notebooks do.
+    """
+    from cxlib.features import active_months, features_from_config, spend_per_month
+
+    if bought is None or config.values["segmentation"]["exclude_transactions"]:
+        return features_from_config(data, config)
+    ids = pd.Index(data["customers"]["customer_id"], name="customer_id")
+    churn = config.analysis["churn"]
+    months = active_months(data, ids, churn["definition"], churn["inactivity_days"])
+    monetary = bought["customers"].set_index("customer_id")["net"].reindex(ids).fillna(0.0).astype(float)
+    return pd.DataFrame({"spend_per_month": spend_per_month(monetary, months)}, index=ids)
 
 
 def _scores(study: ExperienceStudy, data, surveys) -> None:

@@ -88,15 +88,10 @@ def customer_features(
     out = rfm.copy()
     cust = customers.set_index("customer_id").reindex(out.index)
     signup = cust["signup_date"].dt.normalize()
-    rule = resolve_churn_rule(data, churn_definition, inactivity_days)
-    end = as_of
-    if rule.definition == "contractual":  # a recorded churn date ends the active months
-        churn_date = rule.churn_dates(data, as_of).reindex(out.index).dt.normalize()
-        end = churn_date.where(churn_date.notna(), as_of).clip(upper=as_of)
     out["tenure_days"] = tenure_days(signup, as_of)
-    out["active_months"] = (days_since(signup, end).clip(lower=0) / DAYS_PER_MONTH).clip(lower=1.0)
+    out["active_months"] = active_months(data, out.index, churn_definition, inactivity_days)
     out["orders_per_active_month"] = out["frequency"] / out["active_months"]
-    out["spend_per_month"] = out["monetary"].clip(lower=0) / out["active_months"]
+    out["spend_per_month"] = spend_per_month(out["monetary"], out["active_months"])
 
     if transaction_table is not None:
         out = out.join(transaction_table[transaction_table.columns[len(rfm.columns) :]])
@@ -136,6 +131,7 @@ def customer_features(
             # the basis of a Net Promoter Score, as in the overview (cxlib.overview._kpis): one voice per customer
             latest = latest_answers(surveys, as_of).set_index("customer_id")["nps"]
             out["nps_latest_answer"] = latest.reindex(out.index)
+    rule = resolve_churn_rule(data, churn_definition, inactivity_days)
     out["churned"] = rule.churned_by(data, as_of).reindex(out.index).to_numpy()
     return out
 
@@ -154,6 +150,44 @@ def _channel_mix(bought: pd.DataFrame) -> pd.DataFrame:
     mix = counts.div(counts.sum(axis=1), axis=0)
     mix.columns = [f"share_{c}" for c in mix.columns]
     return mix
+
+
+def active_months(data, ids: pd.Index, churn_definition: str = "contractual", inactivity_days: int = 180):
+    """Months each customer was active: sign-up to the recorded churn date or the analysis date.
+
+    The recorded churn date ends them under the contractual definition only; at least 1.
+
+    Parameters
+    ----------
+    data : CustomerData
+    ids : Index
+        The customers, in the order wanted.
+    churn_definition : str
+    inactivity_days : int
+
+    Returns
+    -------
+    Series of float, indexed by ``ids``
+    """
+    as_of = pd.Timestamp(data.as_of).normalize()
+    signup = data["customers"].set_index("customer_id")["signup_date"].reindex(ids).dt.normalize()
+    rule = resolve_churn_rule(data, churn_definition, inactivity_days)
+    end = as_of
+    if rule.definition == "contractual":  # a recorded churn date ends the active months
+        churn_date = rule.churn_dates(data, as_of).reindex(ids).dt.normalize()
+        end = churn_date.where(churn_date.notna(), as_of).clip(upper=as_of)
+    return (days_since(signup, end).clip(lower=0) / DAYS_PER_MONTH).clip(lower=1.0)
+
+
+def spend_per_month(monetary: pd.Series, months: pd.Series) -> pd.Series:
+    """Net spend per active month: the net amount (0 when negative) over :func:`active_months`.
+
+    Examples
+    --------
+    >>> spend_per_month(pd.Series([120.0, -5.0]), pd.Series([12.0, 2.0])).tolist()
+    [10.0, 0.0]
+    """
+    return monetary.clip(lower=0) / months
 
 
 def features_from_config(data, config) -> pd.DataFrame:

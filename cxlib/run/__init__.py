@@ -64,6 +64,7 @@ _WHERE = {
     "print_reports": "_runner",
     "produced": "_catalog",
     "record_produced": "_catalog",
+    "release_memory": "_memory",
     "run_interruptibly": "_kernels",
     "run_path": "_artifacts",
     "run_suite": "_runner",
