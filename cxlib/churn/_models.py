@@ -935,6 +935,8 @@ class _SortedScores:
         self.squared = (self.p - self.y) ** 2
         sorted_p = self.p
         self.run_end = np.append(np.flatnonzero(np.diff(sorted_p) != 0), len(sorted_p) - 1)
+        self.untied = len(self.run_end) == len(sorted_p)
+        self.churned = self.y.astype(np.int64)
 
     def metrics(self, counts: np.ndarray, rows: np.ndarray | None = None) -> dict[str, float] | None:
         """The resample's metrics, or None when it holds only one class.
@@ -943,30 +945,42 @@ class _SortedScores:
         break ties at the top decile's edge as a stable sort of the resampled rows does; without
         them, ties there break by customer order).
         """
-        w = counts[self.order].astype(float)
-        positives = np.cumsum(w * self.y)
+        w = counts[self.order]
+        drawn_churners = w * self.churned
+        positives = np.cumsum(drawn_churners)  # whole numbers: exact
         drawn = np.cumsum(w)
-        total, churners = drawn[-1], positives[-1]
+        total, churners = float(drawn[-1]), float(positives[-1])
         if churners == 0 or churners == total:
             return None
-        tps, seen = positives[self.run_end], drawn[self.run_end]
-        kept = np.diff(seen, prepend=0.0) > 0  # runs nobody was drawn from add no threshold
-        tps, fps = tps[kept], seen[kept] - tps[kept]
-        tpr = np.concatenate([[0.0], tps / churners])
-        fpr = np.concatenate([[0.0], fps / (total - churners)])
-        roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-        precision = tps / (tps + fps)
-        pr_auc = float(np.sum(np.diff(tpr) * precision))
+        if self.untied:  # each drawn row is its own threshold (copies of a customer share a label)
+            # ROC-AUC: the share of (churner, non-churner) pairs ranked right; PR-AUC: the mean
+            # precision at each churner drawn
+            roc_auc = float(np.dot(w - drawn_churners, positives)) / (churners * (total - churners))
+            precision = np.divide(positives, drawn, out=np.zeros(len(drawn)), where=drawn > 0)
+            pr_auc = float(np.dot(drawn_churners, precision)) / churners
+        else:
+            roc_auc, pr_auc = self._tied_areas(positives, drawn, churners, total)
         top = max(1, int(total) // 10)
         caught = self._top_churners(top, drawn, positives, rows)
         rate = churners / total
         return {
             "roc_auc": roc_auc,
             "pr_auc": pr_auc,
-            "brier": float(np.dot(w, self.squared) / total),
+            "brier": float(np.dot(w, self.squared)) / total,
             "top_decile_lift": float(caught / top / rate),
             "base_rate": float(rate),
         }
+
+    def _tied_areas(self, positives, drawn, churners: float, total: float) -> tuple[float, float]:
+        """ROC-AUC (trapezoids) and PR-AUC (steps) over the runs of tied probabilities."""
+        tps, seen = positives[self.run_end], drawn[self.run_end]
+        # a run nobody was drawn from repeats the previous point: it adds nothing to either area
+        # (steps of zero width); 0 / 0 precision before the first drawn run is taken as 0
+        tpr = np.concatenate([[0.0], tps / churners])
+        fpr = np.concatenate([[0.0], (seen - tps) / (total - churners)])
+        roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]))) / 2
+        precision = np.divide(tps, seen, out=np.zeros(len(seen)), where=seen > 0)
+        return roc_auc, float(np.sum(np.diff(tpr) * precision))
 
     def _top_churners(self, top: int, drawn: np.ndarray, positives: np.ndarray, rows) -> float:
         """Churners among the first ``top`` drawn rows in descending order of probability."""
