@@ -40,7 +40,7 @@ from cxlib.stats._design import (
     unit_text,
     variance_inflation,
 )
-from cxlib.stats._splines import MAX_COUNT_LEVELS, SplineBasis, is_count
+from cxlib.stats._splines import MAX_COUNT_LEVELS, is_count, spline_knots
 
 #: Level of the likelihood-ratio test that gives a number a flexible form instead of a straight line.
 FORM_ALPHA = 0.01
@@ -68,11 +68,8 @@ def candidate_form(values, name: str = "") -> str | None:
     if is_count(values):
         return "levels"
     if len(present) > MAX_COUNT_LEVELS:
-        try:
-            SplineBasis().fit(values)
-        except ValueError:  # too many ties for three distinct knots
-            return None
-        return "spline"
+        # too many ties for three distinct knots: no spline (checked without building its columns)
+        return "spline" if len(spline_knots(values)) >= 3 else None
     return None
 
 
