@@ -38,6 +38,7 @@ _WHERE = {
     "RemainingLifetime": "_survival",
     "Retention": "_report",
     "RetentionCurves": "_retention",
+    "SCALE_NOTES": "_findings",
     "SELECTION_ROWS": "_models",
     "SHAPE_MIN_RELATIVE": "_flexible",
     "UNKNOWN_LEVEL": "_missing",
