@@ -342,7 +342,9 @@ SCALE_NOTES = (
 
 
 def _scale_notes(predictor) -> str:
-    return "".join(f" Note: {md_text(render(n))}." for n in predictor.caveats_ if n.code in SCALE_NOTES)
+    """The large-data notes of a fitted boosting as sentences; empty without one (or without notes)."""
+    caveats = getattr(predictor, "caveats_", [])
+    return "".join(f" Note: {md_text(render(n))}." for n in caveats if n.code in SCALE_NOTES)
 
 
 def describe_ranking(evaluation: HeldOutEvaluation) -> str:
@@ -357,7 +359,7 @@ def describe_ranking(evaluation: HeldOutEvaluation) -> str:
         f"{boosting:.3f} and logistic regression with {logistic:.3f} "
         f"(0.5 is chance; 1 is perfect). The tenth of customers that gradient boosting rates riskiest churn "
         f"{lift:.1f} times as often as average."
-    ) + _scale_notes(evaluation.models[BOOSTING])
+    ) + _scale_notes(evaluation.models.get(BOOSTING))
 
 
 def retention_axis(retention: Retention) -> str:
