@@ -372,3 +372,21 @@ def test_importance_is_the_summary_after_fit_and_on_demand_on_other_rows(
     ax = model.plot_importance(importance=on_test)
     assert on_test["label"].iloc[0] in ax.get_title()
     plt.close(ax.figure)
+
+
+def test_bootstrap_metrics_equal_scikit_learn_on_the_resampled_rows():
+    """The bootstrap scores each resample from its counts per customer (no sort per resample): the
+    numbers equal scikit-learn's on the resampled rows, ties in the scores included."""
+    from cxlib.churn._models import _metrics, _SortedScores
+
+    rng = np.random.default_rng(3)
+    for n, digits in [(40, 1), (2_000, 2), (5_000, 8)]:
+        p = np.round(rng.uniform(size=n), digits)  # few digits: many tied scores
+        y = (rng.uniform(size=n) < 0.6 * p).astype(int)
+        scores = _SortedScores(y, p)
+        for _ in range(5):
+            rows = rng.integers(0, n, n)
+            expected = _metrics(y[rows], p[rows])
+            got = scores.metrics(np.bincount(rows, minlength=n), rows)
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert scores.metrics(np.bincount(np.flatnonzero(y == 0), minlength=len(y))) is None  # one class

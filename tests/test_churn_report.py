@@ -548,3 +548,26 @@ def test_no_curved_driver_draws_no_empty_figure():
     assert straight.curved_drivers() == [] and len(straight.plot_effects()) == 0
     assert plt.get_fignums() == []
     assert "Every numeric driver fits a straight line" in describe_effects(straight)
+
+
+def test_scores_state_the_large_data_notes_of_the_boosting_that_made_them():
+    """Above REFIT_ROWS the scores come from the evaluation's booster, recalibrated: the report says so."""
+    from types import SimpleNamespace
+
+    from cxlib.churn import describe_scores
+    from cxlib.stats._notes import Note
+
+    scores = pd.DataFrame(
+        {"churn_probability": [0.1, 0.3], "expected_remaining_lifetime_months": [20.0, 10.0]}
+    )
+    lifetime = SimpleNamespace(caveats_=[Note("lifetime.horizon", {"horizon_months": 36, "shape": 0.9})])
+    reused = Note(
+        "predictor.recalibrated", {"method": "sigmoid", "calibration": 20_000, "customers": 684_623}
+    )
+    predictor = SimpleNamespace(
+        caveats_=[reused, Note("predictor.importance", {"customers": 5, "repeats": 5})]
+    )
+    text = describe_scores(scores, lifetime, 36, predictor)
+    assert "the boosting of the held-out evaluation, not refitted" in text and "684,623" in text
+    assert "importance" not in text  # only the large-data notes
+    assert describe_scores(scores, lifetime, 36) in text

@@ -8,6 +8,8 @@ from cxlib._lazy import lazy_module
 
 _WHERE = {
     "BOOSTING": "_report",
+    "CALIBRATION_HOLDOUT_ROWS": "_models",
+    "CALIBRATION_ROWS": "_models",
     "CURVE_POINTS": "_flexible",
     "CURVE_ROWS": "_flexible",
     "ChurnCutoff": "_panel",
@@ -32,9 +34,11 @@ _WHERE = {
     "PEAK_BAND": "_flexible",
     "PENALTY_PRIOR_SD": "_stability",
     "PILE_UP_RATIO": "_panel",
+    "REFIT_ROWS": "_report",
     "RemainingLifetime": "_survival",
     "Retention": "_report",
     "RetentionCurves": "_retention",
+    "SCALE_NOTES": "_findings",
     "SELECTION_ROWS": "_models",
     "SHAPE_MIN_RELATIVE": "_flexible",
     "UNKNOWN_LEVEL": "_missing",

@@ -331,8 +331,27 @@ def describe_split(evaluation: HeldOutEvaluation) -> str:
     )
 
 
+#: The boosting's notes that only large data bring (a shortcut above a size threshold): the report
+#: states them where the boosting's numbers are shown.
+SCALE_NOTES = (
+    "predictor.selection_sample",
+    "predictor.calibrated_holdout",
+    "predictor.recalibrated",
+    "predictor.settings_reused",
+)
+
+
+def _scale_notes(predictor) -> str:
+    """The large-data notes of a fitted boosting as sentences; empty without one (or without notes)."""
+    caveats = getattr(predictor, "caveats_", [])
+    return "".join(f" Note: {md_text(render(n))}." for n in caveats if n.code in SCALE_NOTES)
+
+
 def describe_ranking(evaluation: HeldOutEvaluation) -> str:
-    """How well each model ranks churners on held-out customers, and the boosting's top-decile lift."""
+    """How well each model ranks churners on held-out customers, and the boosting's top-decile lift.
+
+    Followed by the boosting's large-data notes (:data:`SCALE_NOTES`), if any.
+    """
     boosting, logistic = evaluation.estimate(BOOSTING, "roc_auc"), evaluation.estimate(LOGISTIC, "roc_auc")
     lift = evaluation.estimate(BOOSTING, "top_decile_lift")
     return (
@@ -340,7 +359,7 @@ def describe_ranking(evaluation: HeldOutEvaluation) -> str:
         f"{boosting:.3f} and logistic regression with {logistic:.3f} "
         f"(0.5 is chance; 1 is perfect). The tenth of customers that gradient boosting rates riskiest churn "
         f"{lift:.1f} times as often as average."
-    )
+    ) + _scale_notes(evaluation.models.get(BOOSTING))
 
 
 def retention_axis(retention: Retention) -> str:
@@ -378,7 +397,9 @@ def describe_hazards(hazards: ChurnHazards) -> str:
     return "Proportional-hazards check: " + check + _bullets(hazards.caveats_)
 
 
-def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_months: int) -> str:
+def describe_scores(
+    scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_months: int, predictor=None
+) -> str:
     """Current customers scored: mean churn probability, share at 25% or more, expected months (Markdown).
 
     Parameters
@@ -388,6 +409,9 @@ def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_m
     lifetime : RemainingLifetime
         Fitted; its ``lifetime.horizon`` caveat states the horizon and the Weibull assumption.
     horizon_months : int
+    predictor : ChurnPredictor, optional
+        The boosting that scored them (``CurrentRisk.predictor``): its large-data notes
+        (:data:`SCALE_NOTES`, e.g. the evaluation's booster reused) are added.
     """
     probability = scores["churn_probability"]
     horizon = next(note for note in lifetime.caveats_ if note.code == "lifetime.horizon")
@@ -401,6 +425,7 @@ def describe_scores(scores: pd.DataFrame, lifetime: RemainingLifetime, horizon_m
             for note in lifetime.caveats_
             if note.code == "lifetime.extrapolated"
         )
+        + ("" if predictor is None else _scale_notes(predictor))
     )
 
 

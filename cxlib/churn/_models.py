@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import copy as _copy
 import warnings
 
 import numpy as np
@@ -27,6 +28,7 @@ from sklearn import inspection
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from statsmodels.stats.multitest import multipletests
@@ -167,7 +169,8 @@ class ChurnDrivers(FittedModel):
         with warnings.catch_warnings():
             # statsmodels warns on quasi-separation; the caveat below reports it instead
             warnings.simplefilter("ignore")
-            self.result_ = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=0)
+            # full rank by construction (the encoder drops dependent terms): no rank check (an SVD)
+            self.result_ = sm.Logit(y, design, check_rank=False).fit(method="newton", maxiter=100, disp=0)
         self.caveats_ = list(self.encoder_.caveats_)
         converged = bool(self.result_.mle_retvals.get("converged", True))
         if not converged:
@@ -375,6 +378,14 @@ IMPORTANCE_ROWS = 5_000
 #: Choosing among a handful of settings needs far fewer rows than fitting: on 1M customers it
 #: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``).
 SELECTION_ROWS = 100_000
+#: Training rows above which the probabilities are calibrated on a held-out set of
+#: :data:`CALIBRATION_ROWS` customers (stratified by churn) that the booster, fitted once on the
+#: other rows, did not see; below it on out-of-fold scores of ``folds``-fold cross-validation with
+#: the booster refitted on all rows (``folds`` + 1 full-size fits). Their difference in calibration
+#: and ROC-AUC is measured by ``tests/test_boosting.py`` (threshold lowered) and at 1M customers in
+#: ``benchmarks/RESULTS-churn.md``.
+CALIBRATION_HOLDOUT_ROWS = 100_000
+CALIBRATION_ROWS = 20_000
 
 
 def boosting_candidates(seed: int) -> dict[str, HistGradientBoostingClassifier]:
@@ -423,9 +434,12 @@ class ChurnPredictor(FittedModel):
     their out-of-fold scores (``CalibratedClassifierCV(ensemble=False)``). Above
     :data:`SELECTION_ROWS` training rows the settings are chosen on a seeded stratified sample of
     that many rows (model selection needs far fewer rows than the fit), and the chosen settings are
-    still calibrated and fitted on all rows. No training row is held
-    back from the final booster, and sigmoid calibration is monotone, so calibration costs no
-    discrimination. Missing values are handled natively by the boosting (not imputed).
+    still calibrated and fitted on all rows. Up to :data:`CALIBRATION_HOLDOUT_ROWS` training rows
+    no training row is held back from the final booster; above it the booster is fitted once on
+    all rows but a stratified calibration set of :data:`CALIBRATION_ROWS`, and the sigmoid on that
+    set's scores (one full-size fit instead of ``folds`` + 1; caveat ``predictor.calibrated_holdout``).
+    Sigmoid calibration is monotone, so calibration costs no discrimination. Missing values are
+    handled natively by the boosting (not imputed).
 
     Parameters
     ----------
@@ -448,6 +462,9 @@ class ChurnPredictor(FittedModel):
         on a dedicated machine.
     tune : bool
         Choose among :func:`boosting_candidates` (default); False: the library default alone.
+    tuning : DataFrame, optional
+        The ``tuning_`` table of an earlier fit (e.g. on the held-out evaluation's training rows):
+        its chosen settings are fitted without choosing again (caveat ``predictor.settings_reused``).
 
     Attributes
     ----------
@@ -457,10 +474,14 @@ class ChurnPredictor(FittedModel):
         ``ci_high`` the 2.5th and 97.5th percentiles over the shuffles; no p-values), then
         feature and auc_drop (= estimate). Computed with the chosen settings fitted on all folds
         but the first, on the first fold's rows, which that fit did not see (at most
-        :data:`IMPORTANCE_ROWS`, :data:`IMPORTANCE_REPEATS` shuffles).
+        :data:`IMPORTANCE_ROWS`, :data:`IMPORTANCE_REPEATS` shuffles); with ``tuning`` given and a
+        held-out calibration set, with the booster on that set.
     model_ : CalibratedClassifierCV
     booster_ : HistGradientBoostingClassifier
-        The chosen settings fitted on all training rows.
+        The chosen settings fitted on all training rows (above :data:`CALIBRATION_HOLDOUT_ROWS`:
+        all but the calibration set).
+    calibration_rows_ : int
+        Customers of the held-out calibration set; 0 when calibrated on out-of-fold scores.
     tuning_ : DataFrame
         candidate, cv_roc_auc (mean ROC-AUC over the held-out folds), cv_se (its standard error),
         chosen (bool); simplest candidate first.
@@ -496,6 +517,7 @@ class ChurnPredictor(FittedModel):
         n_threads: int = 1,
         min_group_size: int | None = 10,
         tune: bool = True,
+        tuning: pd.DataFrame | None = None,
     ):
         self.seed = seed
         self.calibration = calibration
@@ -503,6 +525,7 @@ class ChurnPredictor(FittedModel):
         self.n_threads = n_threads
         self.min_group_size = min_group_size
         self.tune = tune
+        self.tuning = tuning
 
     @classmethod
     def config_params(cls, config) -> dict:
@@ -533,10 +556,53 @@ class ChurnPredictor(FittedModel):
         return self
 
     def _fit(self, x: pd.DataFrame, y: np.ndarray):
-        """Choose, fit and calibrate; returns the first fold's model and the rows it did not see."""
+        """Choose, fit and calibrate; returns a fit of the chosen settings and rows it did not see."""
         splits = list(StratifiedKFold(self.folds, shuffle=True, random_state=self.seed).split(x, y))
+        candidates = boosting_candidates(self.seed)
+        if self.tuning is not None:  # settings chosen before (on other training rows): no choosing
+            self.tuning_ = self.tuning.copy()
+            self.chosen_ = str(self.tuning_.loc[self.tuning_["chosen"], "candidate"].iloc[0])
+            self.selection_rows_ = 0
+            held_out = None
+        else:
+            held_out = self._choose(x, y, candidates, splits)
+        chosen = candidates[self.chosen_]
+        if len(x) > CALIBRATION_HOLDOUT_ROWS:
+            # one full-size fit: the booster on all rows but a stratified calibration set, the
+            # sigmoid on that set's scores, which the booster did not see
+            fit_rows, calibration_rows = train_test_split(
+                np.arange(len(x)), test_size=CALIBRATION_ROWS, stratify=y, random_state=self.seed
+            )
+            fit_rows, calibration_rows = np.sort(fit_rows), np.sort(calibration_rows)
+            self.booster_ = clone(chosen).fit(x.iloc[fit_rows], y[fit_rows])
+            x_cal, y_cal = x.iloc[calibration_rows], y[calibration_rows]
+            self.model_ = CalibratedClassifierCV(FrozenEstimator(self.booster_), method=self.calibration)
+            self.model_.fit(x_cal, y_cal)
+            self.calibration_rows_ = len(calibration_rows)
+            if held_out is None:
+                held_out = self.booster_, x_cal, y_cal
+            return held_out
+        # ensemble=False: calibrate on the out-of-fold scores, then fit the booster on all rows
+        self.model_ = CalibratedClassifierCV(
+            clone(chosen), method=self.calibration, cv=splits, ensemble=False
+        )
+        self.model_.fit(x, y)
+        self.booster_ = self.model_.calibrated_classifiers_[0].estimator
+        self.calibration_rows_ = 0
+        if held_out is None:
+            fit_rows, held_rows = splits[0]
+            fold_model = clone(chosen).fit(x.iloc[fit_rows], y[fit_rows])
+            held_out = fold_model, x.iloc[held_rows], y[held_rows]
+        return held_out
+
+    def _choose(self, x: pd.DataFrame, y: np.ndarray, candidates: dict, splits: list):
+        """Choose the settings by cross-validated ROC-AUC (on a sample above :data:`SELECTION_ROWS`).
+
+        Sets ``tuning_``, ``chosen_`` and ``selection_rows_``; returns the chosen settings' first
+        fold model with the rows it did not see.
+        """
         x_select, y_select, select_splits = x, y, splits
-        if len(x) > SELECTION_ROWS:  # choose on a sample; calibrate and fit on all rows below
+        if len(x) > SELECTION_ROWS:  # choose on a sample; calibrate and fit on all rows
             rows, _ = train_test_split(
                 np.arange(len(x)), train_size=SELECTION_ROWS, stratify=y, random_state=self.seed
             )
@@ -545,7 +611,6 @@ class ChurnPredictor(FittedModel):
             folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.seed)
             select_splits = list(folds.split(x_select, y_select))
         self.selection_rows_ = len(x_select)
-        candidates = boosting_candidates(self.seed)
         if not self.tune:
             candidates = {"default": candidates["default"]}
         fold_scores, first_fold = {}, {}
@@ -571,11 +636,6 @@ class ChurnPredictor(FittedModel):
                 "chosen": [name == self.chosen_ for name in means],
             }
         )
-        # ensemble=False: calibrate on the out-of-fold scores, then fit the booster on all rows
-        self.model_ = CalibratedClassifierCV(
-            clone(candidates[self.chosen_]), method=self.calibration, cv=splits, ensemble=False
-        ).fit(x, y)
-        self.booster_ = self.model_.calibrated_classifiers_[0].estimator
         held_rows = select_splits[0][1]
         return first_fold[self.chosen_], x_select.iloc[held_rows], y_select[held_rows]
 
@@ -601,28 +661,41 @@ class ChurnPredictor(FittedModel):
                 )
             )
         scores = self.tuning_.set_index("candidate")["cv_roc_auc"]
-        caveats.append(
-            Note(
-                "predictor.tuned",
-                {
-                    "folds": self.folds,
-                    "candidates": len(scores),
-                    "chosen": self.chosen_,
-                    "auc": float(scores[self.chosen_]),
-                    "default_auc": float(scores["default"]),
-                },
+        if self.tuning is not None:
+            caveats.append(Note("predictor.settings_reused", {"chosen": self.chosen_, "customers": rows}))
+        else:
+            caveats.append(
+                Note(
+                    "predictor.tuned",
+                    {
+                        "folds": self.folds,
+                        "candidates": len(scores),
+                        "chosen": self.chosen_,
+                        "auc": float(scores[self.chosen_]),
+                        "default_auc": float(scores["default"]),
+                    },
+                )
             )
-        )
-        if self.selection_rows_ < rows:
+        if 0 < self.selection_rows_ < rows:
             caveats.append(
                 Note("predictor.selection_sample", {"sample": self.selection_rows_, "customers": rows})
             )
-        caveats.append(
-            Note(
-                "predictor.calibrated",
-                {"method": self.calibration, "folds": self.folds, "customers": rows},
+        if self.calibration_rows_:
+            values = {
+                "method": self.calibration,
+                "calibration": self.calibration_rows_,
+                "customers": rows - self.calibration_rows_,
+                "threshold": CALIBRATION_HOLDOUT_ROWS,
+                "folds": self.folds,
+            }
+            caveats.append(Note("predictor.calibrated_holdout", values))
+        else:
+            caveats.append(
+                Note(
+                    "predictor.calibrated",
+                    {"method": self.calibration, "folds": self.folds, "customers": rows},
+                )
             )
-        )
         caveats.append(
             Note("predictor.importance", {"customers": importance_rows, "repeats": IMPORTANCE_REPEATS})
         )
@@ -635,6 +708,43 @@ class ChurnPredictor(FittedModel):
             levels = self.pooling_[column].apply(x[column])
             x[column] = pd.Categorical(levels, categories=self.categories_[column])
         return x
+
+    def recalibrated(self, frame: pd.DataFrame, label: str = LABEL) -> ChurnPredictor:
+        """A copy whose booster is unchanged and whose probabilities are calibrated on ``frame``.
+
+        For customers the booster never saw (e.g. the test panel of an out-of-time split): the
+        sigmoid (or isotonic) map is refitted on a stratified sample of at most
+        :data:`CALIBRATION_ROWS` of them, so the probabilities match their churn rate while the
+        ranking stays the booster's. The importance and tuning are the original fit's.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Features plus the boolean ``label``; none of its rows may have been in the booster's fit.
+        label : str
+
+        Returns
+        -------
+        ChurnPredictor
+            With ``recalibrated_rows_`` set and a ``predictor.recalibrated`` caveat in place of the
+            calibration one.
+        """
+        self.check_is_fitted()
+        y = frame[label].astype(int).to_numpy()
+        rows = np.arange(len(frame))
+        if len(rows) > CALIBRATION_ROWS:
+            rows, _ = train_test_split(rows, train_size=CALIBRATION_ROWS, stratify=y, random_state=self.seed)
+            rows = np.sort(rows)
+        copy = _copy.copy(self)
+        with self._threads():
+            copy.model_ = CalibratedClassifierCV(FrozenEstimator(self.booster_), method=self.calibration)
+            copy.model_.fit(self._matrix(frame.iloc[rows]), y[rows])
+        copy.recalibrated_rows_ = len(rows)
+        calibration = ("predictor.calibrated", "predictor.calibrated_holdout")
+        values = {"method": self.calibration, "calibration": len(rows), "customers": len(frame)}
+        copy.caveats_ = [n for n in self.caveats_ if n.code not in calibration]
+        copy.caveats_.append(Note("predictor.recalibrated", values))
+        return copy
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability of each row of ``frame``."""
@@ -753,6 +863,12 @@ class ChurnPredictor(FittedModel):
 def classification_metrics(y_true, probability, n_boot: int = 200, seed: int = 42) -> pd.DataFrame:
     """Held-out ROC-AUC, PR-AUC, Brier score and top-decile lift, with 95% bootstrap intervals.
 
+    Each resample draws ``len(y_true)`` customers with replacement (``numpy`` ``integers``, seeded);
+    its metrics are computed exactly from how many times each customer was drawn, on the customers
+    sorted once by probability (:class:`_SortedScores`), which gives the same numbers as scoring
+    the resampled rows with scikit-learn (``tests/test_churn.py`` checks it) at a fraction of the
+    cost on large test sets (no sort per resample).
+
     Parameters
     ----------
     y_true : array of bool
@@ -769,11 +885,14 @@ def classification_metrics(y_true, probability, n_boot: int = 200, seed: int = 4
     y, p = np.asarray(y_true, dtype=int), np.asarray(probability, dtype=float)
     estimate = _metrics(y, p)
     rng = np.random.default_rng(seed)
+    scores = _SortedScores(y, p)
     draws = []
     for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if 0 < y[idx].sum() < len(idx):
-            draws.append(_metrics(y[idx], p[idx]))
+        draw = rng.integers(0, len(y), len(y))
+        counts = np.bincount(draw, minlength=len(y))
+        drawn = scores.metrics(counts, draw)
+        if drawn is not None:
+            draws.append(drawn)
     boot = pd.DataFrame(draws, columns=list(estimate))
     return pd.DataFrame(
         {
@@ -794,6 +913,88 @@ def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "top_decile_lift": y[top].mean() / y.mean(),
         "base_rate": y.mean(),
     }
+
+
+class _SortedScores:
+    """The metrics of :func:`_metrics` for a resample given as counts per customer, without sorting it.
+
+    The customers are sorted once by descending probability (stable) and cut into runs of tied
+    probabilities. A resample that draws customer i ``counts[i]`` times has, at each run's end, the
+    weighted cumulative churners and non-churners that scikit-learn's ``roc_curve`` and
+    ``average_precision_score`` build from the resampled rows (runs nobody was drawn from add no
+    point), so ROC-AUC (trapezoids) and PR-AUC (step sum) are the same; the top decile is the
+    first ``len // 10`` drawn rows in that order (copies of one customer share a churn label, so
+    how ties between copies break does not matter).
+    """
+
+    def __init__(self, y: np.ndarray, p: np.ndarray):
+        self.order = np.argsort(-p, kind="stable")
+        self.labels = y.astype(float)
+        self.y = self.labels[self.order]
+        self.p = p[self.order]
+        self.squared = (self.p - self.y) ** 2
+        sorted_p = self.p
+        self.run_end = np.append(np.flatnonzero(np.diff(sorted_p) != 0), len(sorted_p) - 1)
+        self.untied = len(self.run_end) == len(sorted_p)
+        self.churned = self.y.astype(np.int64)
+
+    def metrics(self, counts: np.ndarray, rows: np.ndarray | None = None) -> dict[str, float] | None:
+        """The resample's metrics, or None when it holds only one class.
+
+        ``counts``: times each customer was drawn; ``rows``: the draws themselves, in order (they
+        break ties at the top decile's edge as a stable sort of the resampled rows does; without
+        them, ties there break by customer order).
+        """
+        w = counts[self.order]
+        drawn_churners = w * self.churned
+        positives = np.cumsum(drawn_churners)  # whole numbers: exact
+        drawn = np.cumsum(w)
+        total, churners = float(drawn[-1]), float(positives[-1])
+        if churners == 0 or churners == total:
+            return None
+        if self.untied:  # each drawn row is its own threshold (copies of a customer share a label)
+            # ROC-AUC: the share of (churner, non-churner) pairs ranked right; PR-AUC: the mean
+            # precision at each churner drawn
+            roc_auc = float(np.dot(w - drawn_churners, positives)) / (churners * (total - churners))
+            precision = np.divide(positives, drawn, out=np.zeros(len(drawn)), where=drawn > 0)
+            pr_auc = float(np.dot(drawn_churners, precision)) / churners
+        else:
+            roc_auc, pr_auc = self._tied_areas(positives, drawn, churners, total)
+        top = max(1, int(total) // 10)
+        caught = self._top_churners(top, drawn, positives, rows)
+        rate = churners / total
+        return {
+            "roc_auc": roc_auc,
+            "pr_auc": pr_auc,
+            "brier": float(np.dot(w, self.squared)) / total,
+            "top_decile_lift": float(caught / top / rate),
+            "base_rate": float(rate),
+        }
+
+    def _tied_areas(self, positives, drawn, churners: float, total: float) -> tuple[float, float]:
+        """ROC-AUC (trapezoids) and PR-AUC (steps) over the runs of tied probabilities."""
+        tps, seen = positives[self.run_end], drawn[self.run_end]
+        # a run nobody was drawn from repeats the previous point: it adds nothing to either area
+        # (steps of zero width); 0 / 0 precision before the first drawn run is taken as 0
+        tpr = np.concatenate([[0.0], tps / churners])
+        fpr = np.concatenate([[0.0], (seen - tps) / (total - churners)])
+        roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]))) / 2
+        precision = np.divide(tps, seen, out=np.zeros(len(seen)), where=seen > 0)
+        return roc_auc, float(np.sum(np.diff(tpr) * precision))
+
+    def _top_churners(self, top: int, drawn: np.ndarray, positives: np.ndarray, rows) -> float:
+        """Churners among the first ``top`` drawn rows in descending order of probability."""
+        cut = int(np.searchsorted(drawn, top))  # the sorted customer whose copies cross ``top``
+        run = int(np.searchsorted(self.run_end, cut))  # the run of tied probabilities holding it
+        start, end = (int(self.run_end[run - 1]) + 1 if run else 0), int(self.run_end[run]) + 1
+        labels = self.y[start:end]
+        if rows is None or labels.min() == labels.max():  # no tie to break, or break it by order
+            before = (positives[cut - 1], drawn[cut - 1]) if cut else (0.0, 0.0)
+            return float(before[0] + (top - before[1]) * self.y[cut])
+        # a stable sort of the resampled rows keeps tied rows in the order they were drawn
+        caught, before = (positives[start - 1], drawn[start - 1]) if start else (0.0, 0.0)
+        taken = rows[np.isin(rows, self.order[start:end])][: int(top - before)]
+        return float(caught + self.labels[taken].sum())
 
 
 def gains_table(y_true, probability, bins: int = 10) -> pd.DataFrame:

@@ -488,7 +488,7 @@ class CurrentRisk:
     bands : DataFrame
         :func:`risk_bands` of the scores (small bands suppressed).
     predictor : ChurnPredictor
-        Fitted on the whole panel.
+        Fitted on the whole panel, or above :data:`REFIT_ROWS` the evaluation's (see :func:`current_risk`).
     lifetime_model : RemainingLifetime
         Fitted on the whole panel; its caveats state the horizon and the Weibull assumption.
     horizon_months : int
@@ -502,18 +502,55 @@ class CurrentRisk:
     horizon_months: int
 
 
-def current_risk(data: CustomerData, panel: ChurnPanel, config: Config) -> CurrentRisk:
+#: Panel customers above which :func:`current_risk` reuses the held-out evaluation's booster (or
+#: its settings) instead of choosing and fitting a new one on the panel.
+REFIT_ROWS = 100_000
+
+
+def current_risk(
+    data: CustomerData, panel: ChurnPanel, config: Config, evaluation: HeldOutEvaluation | None = None
+) -> CurrentRisk:
     """Refit boosting and the remaining-lifetime model on the panel and score today's customers.
 
     Features are read at the as-of date (:func:`cxlib.churn.scoring_features`); the bands use the
-    config's ``analysis.min_group_size``.
+    config's ``analysis.min_group_size``. Up to :data:`REFIT_ROWS` panel customers (or without
+    ``evaluation``) the boosting is chosen and fitted afresh on the whole panel (the latest
+    labelled customers). Above it, given the held-out ``evaluation``:
+
+    - out-of-time split (the panel is the evaluation's test set): the evaluation's booster is
+      reused, not refitted, and only its calibration is refitted on the panel
+      (:meth:`ChurnPredictor.recalibrated`, caveat ``predictor.recalibrated``). The scores then
+      rest on the very model whose held-out performance the report shows; it learned from the
+      customers one label window before the panel's, and its probabilities match the panel's
+      churn rate. One full-size boosting fit (and the choice of settings) is saved.
+    - random split (the booster saw part of the panel): refitted on the panel with the settings
+      the evaluation chose, not chosen again (caveat ``predictor.settings_reused``).
+
+    What reusing costs is measured in ``benchmarks/RESULTS-churn.md`` (scores of the reused
+    and of the refitted booster compared on the same customers).
+
+    Parameters
+    ----------
+    data : CustomerData
+    panel : ChurnPanel
+    config : Config
+    evaluation : HeldOutEvaluation, optional
+        From :func:`held_out_evaluation`; None: the settings are chosen afresh.
 
     Examples
     --------
-    >>> risk = current_risk(data, panel, config)  # doctest: +SKIP
+    >>> risk = current_risk(data, panel, config, evaluation)  # doctest: +SKIP
     >>> format_risk_bands(risk.bands, risk.horizon_months)  # doctest: +SKIP
     """
-    predictor = ChurnPredictor.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)
+    large = evaluation is not None and len(panel.frame) > REFIT_ROWS
+    if large and evaluation.split.code == "split.out_of_time":
+        # the panel is the evaluation's test set: the booster never saw it
+        predictor = evaluation.models[BOOSTING].recalibrated(panel.frame)
+    else:
+        params = {"tuning": evaluation.models[BOOSTING].tuning_} if large else {}
+        predictor = ChurnPredictor.from_config(config, **params).fit(
+            panel.frame, panel.numeric, panel.categorical
+        )
     lifetime = RemainingLifetime.from_config(config).fit(
         panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
     )

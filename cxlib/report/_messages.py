@@ -136,6 +136,20 @@ MESSAGES: dict[str, str] = {
         "probabilities calibrated ({method}) on out-of-fold scores from {folds}-fold cross-validation; the "
         "final boosting is fitted on all {customers:,} training customers"
     ),
+    "predictor.calibrated_holdout": (
+        "probabilities calibrated ({method}) on {calibration:,} training customers held out of the boosting's "
+        "fit (a random sample stratified by churn), the boosting fitted once on the other {customers:,}: above "
+        "{threshold:,} training customers this replaces calibration on {folds}-fold out-of-fold scores, which "
+        "takes {folds} more fits of that size"
+    ),
+    "predictor.recalibrated": (
+        "the boosting of the held-out evaluation, not refitted; its probabilities recalibrated ({method}) on "
+        "{calibration:,} of the {customers:,} customers of the latest panel, whom it did not see"
+    ),
+    "predictor.settings_reused": (
+        "boosting settings '{chosen}' as chosen for the held-out evaluation (by cross-validated ROC-AUC on "
+        "its training customers), not chosen again on these {customers:,} customers"
+    ),
     "predictor.importance": (
         "importance is the drop in ROC-AUC on {customers:,} training customers held out of the fit it is "
         "measured with, when one feature is shuffled; its range spans {repeats} shuffles, not sampling "

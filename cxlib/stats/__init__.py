@@ -44,6 +44,7 @@ _WHERE = {
     "readable_number": "_design",
     "record_pooling": "_suppression",
     "set_display_labels": "_design",
+    "spline_knots": "_splines",
     "summary_frame": "_fitted",
     "suppress_small": "_suppression",
     "unit_text": "_design",

@@ -36,6 +36,18 @@ MAX_COUNT_LEVELS = 8
 MIN_COUNT_LEVEL_SIZE = 30
 
 
+def spline_knots(values) -> np.ndarray:
+    """The distinct knots a :class:`SplineBasis` of ``values`` would have (a spline needs 3 or more).
+
+    Examples
+    --------
+    >>> len(spline_knots(np.arange(100.0))), len(spline_knots([0, 0, 0, 0, 1]))
+    (5, 2)
+    """
+    values = np.asarray(values, float)
+    return np.unique(np.quantile(values[~np.isnan(values)], SPLINE_KNOT_QUANTILES))
+
+
 class SplineBasis:
     """Restricted cubic spline columns of one number, with knots at quantiles of its training values.
 
@@ -52,7 +64,7 @@ class SplineBasis:
         values = np.asarray(values, float)
         present = values[~np.isnan(values)]
         self.fill_ = float(np.median(present))
-        self.knots_ = np.unique(np.quantile(present, SPLINE_KNOT_QUANTILES))
+        self.knots_ = spline_knots(present)
         if len(self.knots_) < 3:
             raise ValueError(
                 f"a spline needs at least 3 distinct knots; these values give {len(self.knots_)} "
