@@ -65,6 +65,7 @@ _WHERE = {
     "resolve_churn_rule": "_churn_rule",
     "rfm_from_purchases": "_purchases",
     "rfm_scores": "_purchases",
+    "summary_from_aggregates": "_repeat",
     "tenure_days": "_time",
     "tenure_months": "_time",
     "transactions_before": "_purchases",

@@ -69,6 +69,7 @@ _WHERE = {
     "plot_value_by_group": "_plots",
     "plot_value_concentration": "_plots",
     "plot_value_histogram": "_plots",
+    "repeat_day_counts": "_diagnostics",
     "report_intro": "_report",
     "rounded_money": "_report",
     "subscription_report": "_report",

@@ -231,15 +231,14 @@ def _transactional(study: ValueStudy, data, config) -> None:
     from cxlib.value._gamma_gamma import GammaGamma
 
     settings = study.settings
-    as_of = pd.Timestamp(data.as_of)
     unit = float(settings["time_unit_days"])
-    summary = repeat_purchase_summary(data["transactions"], as_of, unit_days=unit)
+    summary, repeat = _repeat_tables(data, config, unit, _calibration_end(study, data))
     study.customers_without_purchase = int(data["customers"]["customer_id"].nunique() - len(summary))
     if int((summary["frequency"] > 0).sum()) < MIN_REPEATERS:
         study.unavailable["transactional"] = "too_few_repeaters"
         return
     study.summary = summary
-    _holdout(study, data)
+    _holdout(study, data, repeat)
     horizon_units = settings["horizon_months"] * DAYS_PER_MONTH / unit
     for name in MODELS:
         try:
@@ -314,20 +313,51 @@ def _choose(study: ValueStudy) -> str:
     return max(study.fits, key=lambda name: study.fits[name].log_likelihood_)
 
 
-def _holdout(study: ValueStudy, data) -> None:
+def _calibration_end(study: ValueStudy, data) -> pd.Timestamp | None:
     months = int(study.settings["holdout_months"])
     if months == 0:
+        return None
+    return pd.Timestamp(data.as_of).normalize() - pd.DateOffset(months=months)
+
+
+def _repeat_tables(data, config, unit: float, cal_end) -> tuple[pd.DataFrame, dict]:
+    """The summary at the analysis date, and what the holdout check needs (computed lazily).
+
+    With a run's validated Parquet data and an engine other than pandas (``data.engine``), the
+    engine builds the purchase days once and returns all three tables
+    (:func:`cxlib.engine.repeat_purchases_from_validated`, equal to the pandas path:
+    ``tests/test_value_engine.py``); otherwise pandas computes them from the transactions.
+    """
+    from cxlib.engine._features import engine_from_config
+
+    if engine_from_config(config) != "pandas" and getattr(data, "source", None) is not None:
+        from cxlib.engine import EngineUnsupported, repeat_purchases_from_validated
+
+        try:
+            summary, calibration, counts = repeat_purchases_from_validated(data, unit, cal_end)
+        except EngineUnsupported:
+            pass
+        else:
+            return summary, {"calibration": calibration, "counts": counts}
+    summary = repeat_purchase_summary(data["transactions"], pd.Timestamp(data.as_of), unit_days=unit)
+    return summary, {}
+
+
+def _holdout(study: ValueStudy, data, repeat: dict) -> None:
+    cal_end = _calibration_end(study, data)
+    if cal_end is None:
         study.unavailable["holdout"] = "no_holdout"
         return
     as_of = pd.Timestamp(data.as_of).normalize()
-    cal_end = as_of - pd.DateOffset(months=months)
     first = study.summary["first_purchase"].min()
     if cal_end - first < as_of - cal_end:  # calibration at least as long as the holdout
         study.unavailable["holdout"] = "short_history"
         return
-    calibration = repeat_purchase_summary(
-        data["transactions"], cal_end, as_of, unit_days=float(study.settings["time_unit_days"])
-    )
+    calibration = repeat.get("calibration")
+    if calibration is None:
+        calibration = repeat_purchase_summary(
+            data["transactions"], cal_end, as_of, unit_days=float(study.settings["time_unit_days"])
+        )
     if int((calibration["frequency"] > 0).sum()) < MIN_REPEATERS:
         study.unavailable["holdout"] = "too_few_repeaters"
         return
@@ -347,7 +377,9 @@ def _holdout(study: ValueStudy, data) -> None:
     study.holdout = pd.concat(rows, ignore_index=True)
     best = study.settings["model"] if study.settings["model"] in study.holdout_fits else None
     best = best or max(study.holdout_fits, key=lambda n: study.holdout_fits[n].log_likelihood_)
-    study.cumulative = cumulative_forecast(study.holdout_fits[best], data["transactions"], calibration, as_of)
+    counts = repeat.get("counts")
+    transactions = data["transactions"] if counts is None else None
+    study.cumulative = cumulative_forecast(study.holdout_fits[best], transactions, calibration, as_of, counts)
     study.cumulative["model"] = best
 
 

@@ -1,0 +1,93 @@
+"""The value study's repeat-purchase tables from a run's validated Parquet data equal the pandas path.
+
+With a Parquet source (:func:`cxlib.run.load_run_data` in a run) the engine builds the purchase
+days once (:func:`cxlib.engine.repeat_purchases_from_validated`); the pandas functions
+(:func:`cxlib.features.repeat_purchase_summary`, :func:`cxlib.value.repeat_day_counts`) are the
+reference. Sums of amounts may differ in their last bits (another addition order), nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.engine import EngineUnsupported, repeat_purchases_from_validated
+from cxlib.features import repeat_purchase_summary
+from cxlib.run._artifacts import load_validated, save_validated
+from cxlib.value import repeat_day_counts
+
+from .conftest import SMALL_CONFIG  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def run_data(small_data, small_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    save_validated(small_data, folder, small_config)
+    return load_validated(folder)
+
+
+@pytest.fixture(scope="module")
+def cal_end(small_data):
+    return pd.Timestamp(small_data.as_of).normalize() - pd.DateOffset(months=6)
+
+
+@pytest.fixture(scope="module")
+def engine_tables(run_data, cal_end):
+    return repeat_purchases_from_validated(run_data, 7.0, cal_end)
+
+
+def test_summaries_equal_pandas_on_the_small_demo(small_data, engine_tables, cal_end):
+    summary, calibration, counts = engine_tables
+    transactions = small_data["transactions"]
+    as_of = pd.Timestamp(small_data.as_of)
+    want = repeat_purchase_summary(transactions, as_of, unit_days=7.0)
+    want_cal = repeat_purchase_summary(transactions, cal_end, as_of, unit_days=7.0)
+    for got, expected in ((summary, want), (calibration, want_cal)):
+        assert got.index.equals(expected.index)
+        assert got.attrs == expected.attrs
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+        exact = [c for c in got if c != "monetary_value"]
+        pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
+    assert (calibration["frequency_holdout"] > 0).any() and (summary["frequency"] > 0).sum() > 100
+    pd.testing.assert_series_equal(
+        counts, repeat_day_counts(transactions, want_cal, as_of), check_names=False, check_index_type=False
+    )
+
+
+def test_counts_are_the_repeat_days_of_the_calibration_customers(engine_tables, cal_end):
+    summary, calibration, counts = engine_tables
+    # every repeat purchase day up to the analysis date of a customer born by the calibration end
+    expected = int(calibration["frequency"].sum() + calibration["frequency_holdout"].sum())
+    assert int(counts.sum()) == expected
+    assert counts.index.min() > calibration["first_purchase"].min()
+
+
+def test_the_value_study_gives_the_pandas_numbers(small_data, run_data, small_config):
+    from cxlib import value
+
+    ids = small_data["customers"]["customer_id"].head(900)
+    from .test_cx_report import _restricted
+
+    want = value.value_study(_restricted(small_data, ids), small_config)
+    folder = run_data.source.parent.parent / "slice"
+    save_validated(_restricted(small_data, ids), folder, small_config)
+    got = value.value_study(load_validated(folder), small_config)
+    assert got.unavailable == want.unavailable and got.chosen == want.chosen
+    pd.testing.assert_frame_equal(got.value.table, want.value.table, check_exact=False, rtol=1e-8, atol=1e-8)
+    pd.testing.assert_frame_equal(got.cumulative, want.cumulative, check_exact=False, rtol=1e-9)
+    assert np.allclose(got.spend.params_, want.spend.params_, rtol=1e-7)
+
+
+def test_same_data_give_bit_identical_tables(run_data, engine_tables, cal_end):
+    again = repeat_purchases_from_validated(run_data, 7.0, cal_end)
+    for first, second in zip(engine_tables, again, strict=True):
+        if isinstance(first, pd.DataFrame):
+            pd.testing.assert_frame_equal(first, second, check_exact=True)
+        else:
+            pd.testing.assert_series_equal(first, second, check_exact=True)
+
+
+def test_without_a_parquet_source_it_refuses(small_data):
+    with pytest.raises(EngineUnsupported, match="validated Parquet"):
+        repeat_purchases_from_validated(small_data, 7.0)
