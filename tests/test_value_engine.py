@@ -91,3 +91,33 @@ def test_same_data_give_bit_identical_tables(run_data, engine_tables, cal_end):
 def test_without_a_parquet_source_it_refuses(small_data):
     with pytest.raises(EngineUnsupported, match="validated Parquet"):
         repeat_purchases_from_validated(small_data, 7.0)
+
+
+def test_models_fitted_on_a_sample_above_the_threshold_say_so_and_stay_close(
+    small_data, small_config, monkeypatch
+):
+    """The fit sample (``FIT_CUSTOMERS``): seeded; the full-data value inside the sampled fit's interval.
+
+    On the first 1,500 customers of the small demo the threshold is lowered to 500, so the models are
+    fitted on about a third of the 1,400 customers with a purchase; the value of the whole base from that
+    fit must lie within 15% of the full-data value and the full-data value within the sampled fit's
+    95% interval, and the report must carry the caveat.
+    """
+    from cxlib import value
+    from cxlib.value import _study
+
+    from .test_cx_report import _restricted
+
+    data = _restricted(small_data, small_data["customers"]["customer_id"].head(1_500))
+    full = value.value_study(data, small_config, covariates=[])
+    monkeypatch.setattr(_study, "FIT_CUSTOMERS", 500)
+    sampled = value.value_study(data, small_config, covariates=[])
+    assert _study._fit_rows(full.summary, 42).index.equals(_study._fit_rows(full.summary, 42).index)
+    assert len(sampled.value.table) == len(full.value.table) > 2 * 500
+    codes = [note.code for note in sampled.fits[sampled.chosen].caveats_]
+    assert "value.fit_sample" in codes
+    assert "value.fit_sample" not in [note.code for note in full.fits[full.chosen].caveats_]
+    got, want = sampled.by_group["all"].iloc[0], full.by_group["all"].iloc[0]
+    print(got.to_dict(), want.to_dict())
+    assert got["total_low"] <= want["total"] <= got["total_high"]
+    assert abs(got["total"] / want["total"] - 1) < 0.15

@@ -291,6 +291,10 @@ MESSAGES: dict[str, str] = {
         "Gamma-Gamma q = {q:.2f} is not above 1: the population's mean spend per purchase is infinite, so "
         "customers without repeat purchases get no expected spend"
     ),
+    "value.fit_sample": (
+        "the {model} parameters were estimated on a random sample of {sample:,} of the {customers:,} customers "
+        "(seed {seed}); every customer is valued with them, and the intervals reflect the sample"
+    ),
     # subscription value (cxlib.value.ShiftedBetaGeometric, survival_clv)
     "sbg.not_converged": "the shifted-beta-geometric fit did not converge; treat gamma and delta as rough",
     "sbg.heavy_tail": (

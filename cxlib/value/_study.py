@@ -56,6 +56,14 @@ MAX_LOG_RATIO = 5.0
 MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
+#: Above this many customers the repeat-buying models (BG/NBD, Pareto/NBD, the latter with
+#: covariates too) are fitted on a seeded random sample of this many customers (one sample per
+#: summary, the same for both models, so their likelihoods still compare); every customer is still
+#: valued with those parameters, whose intervals then reflect the sample. Each model's caveats say
+#: so (``value.fit_sample``). A Pareto/NBD fit evaluates slow hypergeometric functions per distinct
+#: customer history: on a million customers one fit took minutes. What the sample costs in
+#: accuracy is measured in ``benchmarks/RESULTS-value-scale.md`` and ``tests/test_value_engine.py``.
+FIT_CUSTOMERS = 50_000
 #: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
 CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
 #: Repeat-buying models compared, in report order.
@@ -242,7 +250,7 @@ def _transactional(study: ValueStudy, data, config) -> None:
     horizon_units = settings["horizon_months"] * DAYS_PER_MONTH / unit
     for name in MODELS:
         try:
-            model = _model(name).fit(summary)
+            model = _fitted(_model(name), summary, settings["seed"])
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             study.unavailable[f"fit_{name}"] = "fit_failed"
             continue
@@ -294,6 +302,31 @@ def _zero_cancelled(study: ValueStudy, data, config) -> None:
     study.value.table.loc[gone, columns] = 0.0
     study.value.gradient[gone] = 0.0
     study.cancelled_valued_zero = int(gone.sum())
+
+
+def _fit_rows(summary: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The customers the repeat-buying models are fitted on: all, or a seeded sample above :data:`FIT_CUSTOMERS`."""
+    if len(summary) <= FIT_CUSTOMERS:
+        return summary
+    rng = np.random.default_rng(seed)
+    rows = summary.iloc[np.sort(rng.choice(len(summary), FIT_CUSTOMERS, replace=False))]
+    rows.attrs = dict(summary.attrs)
+    return rows
+
+
+def _fitted(model, summary: pd.DataFrame, seed: int):
+    """``model`` fitted on :func:`_fit_rows` of ``summary``, with a caveat when that is a sample."""
+    rows = _fit_rows(summary, seed)
+    model.fit(rows)
+    if len(rows) < len(summary):
+        from cxlib.stats import Note
+
+        label = {"BetaGeo": "BG/NBD", "ParetoNBD": "Pareto/NBD"}.get(
+            type(model).__name__, type(model).__name__
+        )
+        values = {"model": label, "sample": len(rows), "customers": len(summary), "seed": seed}
+        model.caveats_.append(Note("value.fit_sample", values))
+    return model
 
 
 def _model(name: str):
@@ -365,7 +398,7 @@ def _holdout(study: ValueStudy, data, repeat: dict) -> None:
     rows = []
     for name in MODELS:
         try:
-            model = _model(name).fit(calibration)
+            model = _fitted(_model(name), calibration, study.settings["seed"])
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             continue
         study.holdout_fits[name] = model
@@ -412,7 +445,9 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         frame = summary.join(design)
         frame.attrs = dict(summary.attrs)
         try:
-            model = ParetoNBD(dropout_covariates=tuple(design.columns)).fit(frame)
+            model = _fitted(
+                ParetoNBD(dropout_covariates=tuple(design.columns)), frame, study.settings["seed"]
+            )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             study.unavailable["covariates"] = "fit_failed"
             return
