@@ -121,3 +121,13 @@ def test_models_fitted_on_a_sample_above_the_threshold_say_so_and_stay_close(
     print(got.to_dict(), want.to_dict())
     assert got["total_low"] <= want["total"] <= got["total_high"]
     assert abs(got["total"] / want["total"] - 1) < 0.15
+
+
+def test_monthly_revenue_from_the_engine_equals_pandas(small_data, run_data):
+    from cxlib.value._subscription_value import monthly_revenue
+
+    ids = pd.Index(small_data["customers"]["customer_id"])
+    want = monthly_revenue(small_data, None, ids)
+    got = monthly_revenue(run_data, None, ids, "duckdb")
+    assert (want > 0).sum() > 1_000
+    pd.testing.assert_series_equal(got, want, check_exact=False, rtol=0, atol=1e-9, check_names=False)

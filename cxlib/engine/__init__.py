@@ -66,6 +66,7 @@ _WHERE = {
     "quiet": "_tables",
     "quote": "_rules",
     "read_file": "_tables",
+    "recent_spend_from_validated": "_validated",
     "repeat_purchases_from_validated": "_validated",
     "repeated_hashes": "_convert",
     "run_connection": "_validated",

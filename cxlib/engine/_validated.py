@@ -355,3 +355,59 @@ def _repeat_tables(days, data, as_of, unit_days, calibration_end):
     counts = counts.set_index("day")["n"].astype(np.int64).sort_index()
     counts.index = pd.DatetimeIndex(counts.index, name="day")
     return whole, calibration, counts
+
+
+def recent_spend_from_validated(data, start, end, ids: pd.Index, con=None) -> pd.Series:
+    """Purchase amount per customer dated in ``[start, end)``, from the validated data.
+
+    The engine's form of the spend :func:`cxlib.value.monthly_revenue` reads: purchases
+    (:func:`cxlib.features.purchases`, sale orders worth more than zero, dated by their first row)
+    before ``end`` whose date is on or after ``start``.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    start, end : Timestamp
+    ids : Index
+        The customers to report, in order.
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    Series
+        Indexed by ``ids``: the amount (0 without a purchase in the window).
+    """
+    from cxlib.engine._features import to_pandas
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    window = _purchase_window(con, data, pd.Timestamp(end))
+    orders = _orders_of(window)
+    keep = (
+        ~orders["is_refund"]
+        & (orders["amount"] > 0)
+        & (orders["order_date"] >= pd.Timestamp(start).to_pydatetime())
+    )
+    bought = orders.filter(keep)
+    spend = to_pandas(bought.group_by("customer_id").aggregate(amount=bought["amount"].sum()))
+    series = spend.set_index(spend["customer_id"].astype(str))["amount"]
+    return pd.Series(
+        series.reindex(pd.Index(ids).astype(str)).fillna(0.0).to_numpy(), index=ids, name="amount"
+    )
+
+
+def _purchase_window(con, data, end):
+    """The validated transactions before ``end`` (:func:`cxlib.engine.window_expr`), without channel."""
+    from cxlib.engine._features import window_expr
+
+    window = window_expr(validated_transactions(con, data.source), end)
+    return window.select("customer_id", "order_id", "row_key", "order_date", "amount", "is_refund")
+
+
+def _orders_of(window):
+    """:func:`cxlib.engine.orders_expr` of a window."""
+    from cxlib.engine._features import orders_expr
+
+    return orders_expr(window)
