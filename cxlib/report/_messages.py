@@ -305,6 +305,11 @@ MESSAGES: dict[str, str] = {
         "intervals are the middle {level:.0%} of {draws} draws of the survival model's parameters (seed "
         "{seed}): they carry its estimation uncertainty, not uncertainty in margins or in the Weibull form"
     ),
+    "value.draw_sample": (
+        "the parameter draws were evaluated on a random sample of {sample:,} of the {customers:,} customers "
+        "(seed {seed}) and scaled to each group's total; per-customer intervals are given for those "
+        "customers only"
+    ),
     "value.beyond_observed": (
         "for {customers:,} {customers:customer|customers} ({share:.0%}) the tenure reached plus the "
         "{horizon_months}-month horizon goes beyond the longest tenure observed ({longest:.0f} months): that "
