@@ -38,8 +38,9 @@ DEFAULT_DRAWS = 200
 _MAX_CELLS = 4_000_000
 #: Above this many customers :func:`survival_clv` evaluates the parameter draws on a seeded sample
 #: of this many customers (every customer still gets the point value): the draws cost draws x
-#: customers x months (200 x 1M x 37 cells, minutes; 100,000 customers still took 40 s), and a group total's interval is the sample's
-#: per-draw total scaled to the group's point total (a ratio estimate). Per-customer intervals are
+#: customers x months (200 x 1M x 37 cells, minutes; a sample of 100,000 still took 40 s), and a
+#: group total's interval is the sample's per-draw total scaled to the group's point total (a ratio
+#: estimate). Per-customer intervals are
 #: then given for the sampled customers only; the caveat ``value.draw_sample`` says so. Its error
 #: is measured in ``tests/test_value_subscription.py``.
 DRAW_CUSTOMERS = 20_000
