@@ -131,3 +131,11 @@ def test_monthly_revenue_from_the_engine_equals_pandas(small_data, run_data):
     got = monthly_revenue(run_data, None, ids, "duckdb")
     assert (want > 0).sum() > 1_000
     pd.testing.assert_series_equal(got, want, check_exact=False, rtol=0, atol=1e-9, check_names=False)
+
+
+def test_checkout_abandonment_from_the_engine_equals_pandas(small_data, run_data):
+    from cxlib.impact._outputs import _abandonment
+
+    want = _abandonment(small_data)
+    assert 0 < want < 1
+    assert _abandonment(run_data) == want

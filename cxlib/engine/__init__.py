@@ -63,6 +63,7 @@ _WHERE = {
     "monthly_aggregates": "_overview",
     "orders_expr": "_features",
     "pandas_dtypes": "_convert",
+    "purchase_count_from_validated": "_validated",
     "quiet": "_tables",
     "quote": "_rules",
     "read_file": "_tables",

@@ -411,3 +411,32 @@ def _orders_of(window):
     from cxlib.engine._features import orders_expr
 
     return orders_expr(window)
+
+
+def purchase_count_from_validated(data, start, end, con=None) -> int:
+    """Purchases (:func:`cxlib.features.purchases`) dated in ``[start, end)``, from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    start, end : Timestamp
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    int
+    """
+    from cxlib.engine._features import to_pandas
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    orders = _orders_of(_purchase_window(con, data, pd.Timestamp(end)))
+    keep = (
+        ~orders["is_refund"]
+        & (orders["amount"] > 0)
+        & (orders["order_date"] >= pd.Timestamp(start).to_pydatetime())
+    )
+    counted = orders.filter(keep)
+    return int(to_pandas(counted.aggregate(n=counted.count()))["n"].iloc[0])

@@ -17,6 +17,7 @@ _WHERE = {
     "CustomerValue": "_clv",
     "DEFAULT_COVARIATES": "_covariates",
     "DEFAULT_DRAWS": "_subscription",
+    "DRAW_CUSTOMERS": "_subscription",
     "EXPERIENCE_COVARIATES": "_covariates",
     "FIT_CUSTOMERS": "_study",
     "GROUP_PREFERENCE": "_subscription_value",
