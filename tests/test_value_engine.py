@@ -139,3 +139,12 @@ def test_checkout_abandonment_from_the_engine_equals_pandas(small_data, run_data
     want = _abandonment(small_data)
     assert 0 < want < 1
     assert _abandonment(run_data) == want
+
+
+def test_tenure_cap_reads_the_earliest_dates_from_the_files(small_data, run_data):
+    from cxlib.churn._panel import _earliest, tenure_cap
+
+    for table, column in (("transactions", "order_date"), ("interactions", "timestamp"), ("surveys", "date")):
+        assert _earliest(run_data, table, column) == small_data[table][column].min()
+    cutoff = pd.Timestamp(small_data.as_of) - pd.DateOffset(months=6)
+    assert tenure_cap(run_data, cutoff) == tenure_cap(small_data, cutoff)
