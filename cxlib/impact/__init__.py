@@ -39,6 +39,7 @@ _WHERE = {
     "KPI_NAMES": "_report_more",
     "LEVERS": "_levers",
     "LEVER_NAMES": "_report",
+    "LOYALTY_CUSTOMERS": "_loyalty",
     "LeverSettings": "_levers",
     "LoyaltySpend": "_loyalty",
     "MAX_SE_LOG": "_loyalty",

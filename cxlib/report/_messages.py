@@ -274,6 +274,10 @@ MESSAGES: dict[str, str] = {
         "or after churn) left out"
     ),
     "loyalty.non_positive": "{orders:,} {orders:sale|sales} of zero or less left out of spend per order",
+    "loyalty.sampled": (
+        "the spend models by NPS class were fitted on a random sample of {sample:,} of the {customers:,} "
+        "customers seen in more than one class (seed {seed}); their intervals reflect the sample"
+    ),
     "loyalty.not_converged": "the model of {outcome} per month did not converge: treat its ratios as rough",
     "loyalty.model_failed": "spend by NPS class could not be estimated ({error}): too little data to compare",
     # customer value (cxlib.value.BetaGeo, GammaGamma)
