@@ -148,3 +148,11 @@ def test_tenure_cap_reads_the_earliest_dates_from_the_files(small_data, run_data
         assert _earliest(run_data, table, column) == small_data[table][column].min()
     cutoff = pd.Timestamp(small_data.as_of) - pd.DateOffset(months=6)
     assert tenure_cap(run_data, cutoff) == tenure_cap(small_data, cutoff)
+
+
+def test_report_intros_count_rows_without_reading_the_tables(small_data, run_data):
+    from cxlib.report._sentences import tables_read
+
+    fresh = load_validated(run_data.source.parent)
+    assert tables_read(fresh) == tables_read(small_data)
+    assert "transactions" not in fresh.tables._read
