@@ -314,10 +314,10 @@ class BetaGeo(FittedModel):
         summary : DataFrame
         params : Series or dict, optional
 
-        Yields
-        ------
-        ndarray
-            Expected purchases per row, one array per step.
+        Returns
+        -------
+        iterator of ndarray
+            Expected purchases per row, one array per step (P(alive) is computed on the call).
         """
         r, alpha, a, b = self._params(params)
         self._check_unit(summary)
@@ -326,11 +326,15 @@ class BetaGeo(FittedModel):
         pairs, inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         x_u, age_u = pairs[:, 0], pairs[:, 1]
-        for step in steps:
-            t = np.asarray(step, dtype=float)
-            z = t / (alpha + age_u + t)
-            ahead = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x_u - 1, z)
-            yield (a + b + x - 1) / (a - 1) * ahead[inverse] * alive
+
+        def path():
+            for step in steps:
+                t = np.asarray(step, dtype=float)
+                z = t / (alpha + age_u + t)
+                ahead = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x_u - 1, z)
+                yield (a + b + x - 1) / (a - 1) * ahead[inverse] * alive
+
+        return path()
 
     def expected_purchases_new(self, t, params=None, summary: pd.DataFrame | None = None) -> np.ndarray:
         """Expected repeat purchases E[X(t)] in (0, t] of a customer whose first purchase is at 0 (eq. 9).

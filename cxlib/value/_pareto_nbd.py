@@ -271,16 +271,18 @@ class ParetoNBD(FittedModel):
         summary : DataFrame
         params : Series or dict, optional
 
-        Yields
-        ------
-        ndarray
-            Expected purchases per row, one array per step.
+        Returns
+        -------
+        iterator of ndarray
+            Expected purchases per row, one array per step (P(alive) is computed on the call).
         """
         r, s, alpha_i, beta_i = self._scales(params, summary)
         x, t_x, age = _history(summary)
         alive = np.exp(_log_likelihood(r, s, alpha_i, beta_i, x, t_x, age)[1])
-        for t in steps:
-            yield alive * _expected_purchases_ahead(r + x, s, alpha_i, beta_i, np.asarray(t, float), age)
+        return (
+            alive * _expected_purchases_ahead(r + x, s, alpha_i, beta_i, np.asarray(t, float), age)
+            for t in steps
+        )
 
     def expected_purchases_new(self, t, params=None, summary: pd.DataFrame | None = None) -> np.ndarray:
         """Expected repeat purchases in ``(0, t]`` of a new customer, born at 0 (eq. 27).
