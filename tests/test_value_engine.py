@@ -156,3 +156,17 @@ def test_report_intros_count_rows_without_reading_the_tables(small_data, run_dat
     fresh = load_validated(run_data.source.parent)
     assert tables_read(fresh) == tables_read(small_data)
     assert "transactions" not in fresh.tables._read
+
+
+def test_loyalty_spend_reads_only_the_columns_it_needs_and_gives_the_same_table(
+    small_data, small_config, run_data
+):
+    from cxlib.features import churn_rule_from_config
+    from cxlib.impact import loyalty_spend
+
+    fresh = load_validated(run_data.source.parent)
+    rule = churn_rule_from_config(small_data, small_config)
+    want = loyalty_spend(small_data, rule)
+    got = loyalty_spend(fresh, churn_rule_from_config(fresh, small_config))
+    assert "transactions" not in fresh.tables._read
+    pd.testing.assert_frame_equal(got.table, want.table)

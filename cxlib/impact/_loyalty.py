@@ -173,7 +173,7 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: i
     notes = []
     if not (data.has("surveys") and "nps" in data["surveys"] and data["surveys"]["nps"].notna().any()):
         notes.append(Note("loyalty.no_surveys"))
-    if not data.has("transactions") or data["transactions"].empty:
+    if not data.has("transactions") or _rows(data, "transactions") == 0:
         notes.append(Note("loyalty.no_transactions"))
     if notes:
         return LoyaltySpend(_empty_table(), notes)
@@ -186,7 +186,7 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
     """:func:`loyalty_spend` once the tables are known to be there."""
     spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
-    sales, outside = _sales_in_spells(data["transactions"], spells)
+    sales, outside = _sales_in_spells(_columns(data, "transactions", SALE_COLUMNS), spells)
     if outside:
         notes.append(Note("loyalty.outside_exposure", {"orders": outside}))
     classes = _estimable_classes(sales, min_customers, notes)
@@ -268,6 +268,25 @@ def _customer_months(spells: pd.DataFrame) -> pd.DataFrame:
     # a class changes only at a month start, so one class per customer-month; sum in case of overlaps
     cells = cells.groupby(["customer_id", "month", "nps_class"], as_index=False)["exposure_months"].sum()
     return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+
+
+#: The transaction columns the spells read (a run's saved table is read for these only).
+SALE_COLUMNS = ["customer_id", "order_date", "amount", "is_refund"]
+
+
+def _rows(data, name: str) -> int:
+    """Rows of a table; a run's saved table answers from its Parquet footer without being read."""
+    rows = getattr(data.tables, "rows", None)
+    return rows(name) if rows is not None else len(data[name])
+
+
+def _columns(data, name: str, columns: list[str]) -> pd.DataFrame:
+    """Those columns of a table (those it has); a run's saved table reads only them."""
+    columns_of = getattr(data.tables, "columns_of", None)
+    if columns_of is not None:
+        return columns_of(name, columns)
+    frame = data[name]
+    return frame[[c for c in columns if c in frame]]
 
 
 def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
