@@ -12,6 +12,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cxlib.data import _synth as synth
@@ -108,3 +109,21 @@ def test_referral_inputs_without_surveys_are_empty(small_data, rule):
     tables = {name: frame for name, frame in small_data.tables.items() if name != "surveys"}
     rates = ReferralRates().fit(dataclasses.replace(small_data, tables=tables), rule)
     assert referral_inputs(rates) == {}
+
+
+def test_a_sample_of_switchers_above_the_threshold_still_holds_the_planted_uplift(
+    small_data, rule, planted, monkeypatch
+):
+    """``LOYALTY_CUSTOMERS``: lowered to 250, the models run on a seeded sample, say so, and still
+    hold the planted per-order uplift (1.15) in their (wider) 95% interval."""
+    from cxlib.impact import _loyalty
+
+    monkeypatch.setattr(_loyalty, "LOYALTY_CUSTOMERS", 250)
+    sampled = loyalty_spend(small_data, rule, seed=42)
+    note = next(n for n in sampled.notes if n.code == "loyalty.sampled")
+    assert note["sample"] == 250 < note["customers"]
+    row = sampled.table.set_index("nps_class").loc["promoter"]
+    uplift = planted[0]["spend_multiplier_by_latest_nps_class"]["promoter"]
+    assert row["per_order_ci_low"] <= uplift <= row["per_order_ci_high"]
+    again = loyalty_spend(small_data, rule, seed=42)
+    pd.testing.assert_frame_equal(sampled.table, again.table)

@@ -108,3 +108,24 @@ def test_an_indefinite_covariance_gives_no_interval_rather_than_a_narrow_one():
     overall = group_value(result).iloc[0]
     assert overall["total"] == pytest.approx(clv.sum(), rel=1e-12)
     assert np.isnan(overall["total_low"]) and np.isnan(overall["total_high"])
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd"])
+def test_the_shortcut_over_horizons_gives_the_same_numbers_bit_for_bit(name):
+    from cxlib.value import BetaGeo, ParetoNBD
+
+    rng = np.random.default_rng(5)
+    n = 400
+    age = rng.integers(1, 60, n).astype(float)
+    frequency = rng.integers(0, 6, n).astype(float)
+    recency = np.where(frequency > 0, np.floor(rng.uniform(0, 1, n) * age), 0.0)
+    summary = pd.DataFrame({"frequency": frequency, "recency": recency, "T": age})
+    summary.attrs["unit_days"] = 7.0
+    if name == "bgnbd":
+        model, params = BetaGeo(), pd.Series({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4})
+    else:
+        model, params = ParetoNBD(), pd.Series({"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7})
+    steps = np.arange(1, 13) * DAYS_PER_MONTH / 7
+    fast = list(model.expected_purchases_steps(steps, summary, params=params))
+    for step, got in zip(steps, fast, strict=True):
+        np.testing.assert_array_equal(got, model.expected_purchases(step, summary, params=params))

@@ -278,3 +278,35 @@ def test_telco_intervals_are_seeded_and_contain_the_estimate(telco_value):
     assert ((first["clv_low"] <= first["clv"]) & (first["clv"] <= first["clv_high"])).all()
     assert (first["clv_high"] > first["clv_low"]).all()
     assert first["customer_id"].tolist() == rows["customer_id"].tolist()
+
+
+def test_draws_on_a_sample_above_the_threshold_keep_the_values_and_nearly_the_intervals(
+    telco_value, monkeypatch
+):
+    """``DRAW_CUSTOMERS``: point values unchanged, group intervals close to those of all customers.
+
+    Lowered to 1,500 of Telco's 5,174 current customers: the interval bounds of each contract group
+    (from the sample's draws scaled to the group) stay within 3% of the bounds from every customer's
+    draws, sampled customers keep their own intervals and the others get none, with the caveat.
+    """
+    from cxlib.value import _subscription
+
+    config, model, current, margin, _, money = telco_value
+    settings = {"by": "plan", "n_draws": 100, "seed": config.seed}
+    args = (model, current, margin, config.analysis["discount_rate"], config.analysis["horizon_months"])
+    monkeypatch.setattr(_subscription, "DRAW_CUSTOMERS", 1_500)
+    sampled = survival_clv(*args, **settings)
+    np.testing.assert_allclose(sampled.customers["clv"], money.customers["clv"], rtol=1e-12)
+    for column in ("mean_clv", "total_clv"):
+        np.testing.assert_allclose(sampled.groups[column], money.groups[column], rtol=1e-12)
+    for column in ("total_low", "total_high"):
+        np.testing.assert_allclose(sampled.groups[column], money.groups[column], rtol=0.03)
+    has_interval = sampled.customers["clv_low"].notna()
+    assert has_interval.sum() == 1_500
+    np.testing.assert_allclose(
+        sampled.customers.loc[has_interval, "clv_low"],
+        money.customers.loc[has_interval, "clv_low"],
+        rtol=1e-9,
+    )
+    assert "value.draw_sample" in {note.code for note in sampled.caveats}
+    assert all(render_all(sampled.caveats))

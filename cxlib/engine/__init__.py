@@ -12,7 +12,8 @@ In a run, the notebooks' tables come from the run's validated Parquet files
 (:func:`features_from_validated`), the churn drivers' order counts and friction at each cut-off
 (:func:`driver_orders_from_validated`, :func:`friction_from_validated`) and the overview's
 transaction figures (:func:`kpi_aggregates`, :func:`monthly_aggregates`,
-:func:`channel_aggregates`, :func:`table_health`) are queries there, so no notebook groups the
+:func:`channel_aggregates`, :func:`table_health`) and the value study's repeat-purchase
+summaries (:func:`repeat_purchases_from_validated`) are queries there, so no notebook groups the
 transaction rows in pandas; ``data.engine: pandas`` does everything in pandas (the reference the
 tests compare with).
 
@@ -65,10 +66,13 @@ _WHERE = {
     "orders_expr": "_features",
     "pandas_dtypes": "_convert",
     "purchase_channels": "_features",
+    "purchase_count_from_validated": "_validated",
     "purchase_summary_from_validated": "_experience",
     "quiet": "_tables",
     "quote": "_rules",
     "read_file": "_tables",
+    "recent_spend_from_validated": "_validated",
+    "repeat_purchases_from_validated": "_validated",
     "repeated_hashes": "_convert",
     "rows_are_orders": "_validated",
     "run_connection": "_validated",

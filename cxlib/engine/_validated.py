@@ -10,8 +10,10 @@ with ``data.engine: duckdb``), while the tables the models use stay pandas DataF
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cxlib.engine._tables import EngineUnsupported, quiet
@@ -310,3 +312,196 @@ def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
     wide = counts.pivot_table(index="customer_id", columns="kind", values="n", aggfunc="sum", fill_value=0)
     wide.index = wide.index.astype(object)
     return wide.rename_axis(index="customer_id", columns="kind")
+
+
+def repeat_purchases_from_validated(
+    data, unit_days: float = 7.0, calibration_end=None, exclude=None, con=None
+):
+    """The value study's repeat-purchase tables, computed by the engine from the validated data.
+
+    The engine's form of :func:`cxlib.features.repeat_purchase_summary` (at the analysis date, and
+    at a calibration end with the holdout up to the analysis date) and of
+    :func:`cxlib.value.repeat_day_counts`: purchase days (:func:`cxlib.features.purchase_days`:
+    sale orders worth zero or more, merged per customer and day) are built once in DuckDB, and
+    only one row per customer (or per day) comes back; the last step is the pandas path's own
+    (:func:`cxlib.features.summary_from_aggregates`), so the definitions cannot drift.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    unit_days : float
+        Days in one time unit.
+    calibration_end : Timestamp, optional
+        End of the calibration period (its whole day counts); None: no calibration tables.
+    exclude : dict, optional
+        Transaction column -> values left out.
+    con : ibis.BaseBackend, optional
+        Default :func:`run_connection` (one thread: the same numbers every run).
+
+    Returns
+    -------
+    summary : DataFrame
+        As ``repeat_purchase_summary(transactions, data.as_of, unit_days=unit_days)``.
+    calibration : DataFrame or None
+        As ``repeat_purchase_summary(transactions, calibration_end, data.as_of, unit_days)``.
+    counts : Series or None
+        As ``repeat_day_counts(transactions, calibration, data.as_of)``.
+
+    Raises
+    ------
+    EngineUnsupported
+        When ``data`` has no Parquet source.
+    """
+    from cxlib.engine._features import orders_expr, window_expr
+    from cxlib.features._time import end_of_day
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    if unit_days <= 0:
+        raise ValueError(f"unit_days must be positive, not {unit_days}")
+    con = con or run_connection()
+    as_of = pd.Timestamp(data.as_of).normalize()
+    tx = validated_transactions(con, data.source, tuple(exclude or ()))
+    window = window_expr(tx, end_of_day(as_of), exclude)
+    window = window.select("customer_id", "order_id", "row_key", "order_date", "amount", "is_refund")
+    orders = orders_expr(window, rows_are_orders(data.source))
+    bought = orders.filter(~orders["is_refund"] & (orders["amount"] >= 0))
+    days = bought.group_by(["customer_id", bought["order_date"].truncate("D").name("day")]).aggregate(
+        amount=bought["amount"].sum()
+    )
+    name = f"cx_purchase_days_{uuid.uuid4().hex}"
+    with quiet():  # ibis's cache() would drop it with a statement this sqlglot cannot write
+        con.raw_sql(f"CREATE TEMP TABLE {name} AS {con.compile(days)}")
+        table = con.table(name)
+    try:
+        return _repeat_tables(table, data, as_of, unit_days, calibration_end)
+    finally:
+        con.raw_sql(f"DROP TABLE {name}")
+
+
+def _repeat_tables(days, data, as_of, unit_days, calibration_end):
+    from cxlib.engine._features import _frame, to_pandas
+    from cxlib.features._repeat import summary_from_aggregates
+
+    ids = data["customers"]["customer_id"]
+    lookup = pd.Index(ids.astype(str).to_numpy(), dtype=object)
+
+    def customers(frame: pd.DataFrame) -> pd.DataFrame:
+        found = lookup.get_indexer(frame["customer_id"].astype(str))
+        original = np.where(found >= 0, ids.to_numpy()[found.clip(min=0)], frame["customer_id"].to_numpy())
+        return (
+            frame.set_index(pd.Index(original, name="customer_id")).drop(columns="customer_id").sort_index()
+        )
+
+    def summary(cut: pd.Timestamp, holdout: bool) -> pd.DataFrame:
+        in_cal = days["day"] <= cut.to_pydatetime()
+        expr = days.group_by("customer_id").aggregate(
+            first=days["day"].min(where=in_cal),
+            last=days["day"].max(where=in_cal),
+            days=days.count(where=in_cal),
+            total=days["amount"].sum(where=in_cal),
+            first_amount=days["amount"].argmin(days["day"], where=in_cal),
+            holdout_days=days.count(where=~in_cal),
+        )
+        aggregates = customers(_frame(to_pandas(expr.filter(expr["days"] > 0))))
+        return summary_from_aggregates(aggregates, cut, as_of if holdout else None, unit_days)
+
+    whole = summary(as_of, False)
+    if calibration_end is None:
+        return whole, None, None
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    if as_of < cal_end:
+        raise ValueError(f"the analysis date {as_of.date()} is before calibration_end {cal_end.date()}")
+    calibration = summary(cal_end, True)
+    birth = days.mutate(birth=days["day"].min().over(group_by="customer_id"))
+    repeat = birth.filter((birth["birth"] <= cal_end.to_pydatetime()) & (birth["day"] > birth["birth"]))
+    counts = _frame(to_pandas(repeat.group_by("day").aggregate(n=repeat.count())))
+    counts = counts.set_index("day")["n"].astype(np.int64).sort_index()
+    counts.index = pd.DatetimeIndex(counts.index, name="day")
+    return whole, calibration, counts
+
+
+def recent_spend_from_validated(data, start, end, ids: pd.Index, con=None) -> pd.Series:
+    """Purchase amount per customer dated in ``[start, end)``, from the validated data.
+
+    The engine's form of the spend :func:`cxlib.value.monthly_revenue` reads: purchases
+    (:func:`cxlib.features.purchases`, sale orders worth more than zero, dated by their first row)
+    before ``end`` whose date is on or after ``start``.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    start, end : Timestamp
+    ids : Index
+        The customers to report, in order.
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    Series
+        Indexed by ``ids``: the amount (0 without a purchase in the window).
+    """
+    from cxlib.engine._features import to_pandas
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    window = _purchase_window(con, data, pd.Timestamp(end))
+    orders = _orders_of(window, data)
+    keep = (
+        ~orders["is_refund"]
+        & (orders["amount"] > 0)
+        & (orders["order_date"] >= pd.Timestamp(start).to_pydatetime())
+    )
+    bought = orders.filter(keep)
+    spend = to_pandas(bought.group_by("customer_id").aggregate(amount=bought["amount"].sum()))
+    series = spend.set_index(spend["customer_id"].astype(str))["amount"]
+    return pd.Series(
+        series.reindex(pd.Index(ids).astype(str)).fillna(0.0).to_numpy(), index=ids, name="amount"
+    )
+
+
+def _purchase_window(con, data, end):
+    """The validated transactions before ``end`` (:func:`cxlib.engine.window_expr`), without channel."""
+    from cxlib.engine._features import window_expr
+
+    window = window_expr(validated_transactions(con, data.source), end)
+    return window.select("customer_id", "order_id", "row_key", "order_date", "amount", "is_refund")
+
+
+def _orders_of(window, data):
+    """:func:`cxlib.engine.orders_expr` of a window of ``data``'s validated transactions."""
+    from cxlib.engine._features import orders_expr
+
+    return orders_expr(window, rows_are_orders(data.source))
+
+
+def purchase_count_from_validated(data, start, end, con=None) -> int:
+    """Purchases (:func:`cxlib.features.purchases`) dated in ``[start, end)``, from the validated data.
+
+    Parameters
+    ----------
+    data : CustomerData
+        With a Parquet :attr:`~cxlib.data.CustomerData.source`.
+    start, end : Timestamp
+    con : ibis.BaseBackend, optional
+
+    Returns
+    -------
+    int
+    """
+    from cxlib.engine._features import to_pandas
+
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    con = con or run_connection()
+    orders = _orders_of(_purchase_window(con, data, pd.Timestamp(end)), data)
+    keep = (
+        ~orders["is_refund"]
+        & (orders["amount"] > 0)
+        & (orders["order_date"] >= pd.Timestamp(start).to_pydatetime())
+    )
+    counted = orders.filter(keep)
+    return int(to_pandas(counted.aggregate(n=counted.count()))["n"].iloc[0])

@@ -67,6 +67,7 @@ _WHERE = {
     "rfm_from_purchases": "_purchases",
     "rfm_scores": "_purchases",
     "spend_per_month": "_customer",
+    "summary_from_aggregates": "_repeat",
     "tenure_days": "_time",
     "tenure_months": "_time",
     "transactions_before": "_purchases",

@@ -107,26 +107,66 @@ def repeat_purchase_summary(
     in_cal = days["day"] <= cal_end
     cal = days.loc[in_cal]
     grouped = cal.groupby("customer_id", sort=True, observed=True)
-    first = grouped["day"].min()
-    last = grouped["day"].max()
-    count = grouped.size()
-    total = grouped["amount"].sum()
-    first_amount = grouped["amount"].first()  # days are sorted within each customer
-    frequency = (count - 1).astype(int)
+    aggregates = pd.DataFrame(
+        {
+            "first": grouped["day"].min(),
+            "last": grouped["day"].max(),
+            "days": grouped.size(),
+            "total": grouped["amount"].sum(),
+            "first_amount": grouped["amount"].first(),  # days are sorted within each customer
+        }
+    )
+    if observation_end is not None:
+        later = days.loc[~in_cal].groupby("customer_id", observed=True).size()
+        aggregates["holdout_days"] = later.reindex(aggregates.index, fill_value=0).to_numpy()
+    return summary_from_aggregates(
+        aggregates, cal_end, obs_end if observation_end is not None else None, unit_days
+    )
+
+
+def summary_from_aggregates(
+    aggregates: pd.DataFrame, calibration_end, observation_end=None, unit_days: float = 7.0
+):
+    """The repeat-purchase summary from each customer's purchase-day aggregates (both engines' last step).
+
+    Parameters
+    ----------
+    aggregates : DataFrame
+        Indexed by ``customer_id`` (customers with a purchase day by the calibration end, in the
+        order the summary keeps): ``first`` and ``last`` (their first and last purchase day in the
+        calibration period), ``days`` (how many), ``total`` (their amount), ``first_amount`` (the
+        first day's amount) and, with an observation end, ``holdout_days`` (purchase days after
+        the calibration end).
+    calibration_end : Timestamp
+        Last day of the calibration period (normalized).
+    observation_end : Timestamp, optional
+        Last day of the holdout period.
+    unit_days : float
+
+    Returns
+    -------
+    DataFrame
+        As :func:`repeat_purchase_summary`.
+    """
+    cal_end = pd.Timestamp(calibration_end)
+    first, last, total = aggregates["first"], aggregates["last"], aggregates["total"]
+    frequency = (aggregates["days"] - 1).astype(int)
     unit = pd.Timedelta(days=unit_days)
     table = pd.DataFrame(
         {
             "frequency": frequency,
             "recency": (last - first) / unit,
             "T": (cal_end - first) / unit,
-            "monetary_value": ((total - first_amount) / frequency.where(frequency > 0)).astype(float),
+            "monetary_value": ((total - aggregates["first_amount"]) / frequency.where(frequency > 0)).astype(
+                float
+            ),
             "first_purchase": first,
         }
     )
     table.index.name = "customer_id"
     if observation_end is not None:
-        later = days.loc[~in_cal].groupby("customer_id", observed=True).size()
-        table["frequency_holdout"] = later.reindex(table.index, fill_value=0).astype(int).to_numpy()
+        obs_end = pd.Timestamp(observation_end)
+        table["frequency_holdout"] = aggregates["holdout_days"].astype(int).to_numpy()
         table["duration_holdout"] = float((obs_end - cal_end) / unit)
     table.attrs.update({"unit_days": float(unit_days), "calibration_end": cal_end})
     return table

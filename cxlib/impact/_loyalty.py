@@ -136,7 +136,14 @@ class LoyaltySpend:
         }
 
 
-def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20) -> LoyaltySpend:
+#: Above this many customers seen in two NPS classes or more, the three within-customer models are
+#: fitted on a seeded random sample of this many of them (their cluster-robust intervals then reflect
+#: the sample; the caveat ``loyalty.sampled`` says so): on 200,000 customers the models took three
+#: minutes. Measured in ``tests/test_impact_study.py``.
+LOYALTY_CUSTOMERS = 20_000
+
+
+def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: int = 0) -> LoyaltySpend:
     """Per-order spend, order rate and spend per month by NPS class, within customers, vs passives.
 
     See the module docstring for the spells, the three models and their references.
@@ -150,6 +157,8 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20) -> Loya
     min_customers : int
         A class is compared only when at least this many customers have sales both in it and in
         another class (its within-customer contrast rests on them).
+    seed : int
+        Seed of the sample of customers above :data:`LOYALTY_CUSTOMERS`.
 
     Returns
     -------
@@ -164,20 +173,20 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20) -> Loya
     notes = []
     if not (data.has("surveys") and "nps" in data["surveys"] and data["surveys"]["nps"].notna().any()):
         notes.append(Note("loyalty.no_surveys"))
-    if not data.has("transactions") or data["transactions"].empty:
+    if not data.has("transactions") or _rows(data, "transactions") == 0:
         notes.append(Note("loyalty.no_transactions"))
     if notes:
         return LoyaltySpend(_empty_table(), notes)
     # one BLAS thread: on a shared 2-core machine BLAS threads wait for each other (as in churn)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _loyalty_spend(data, rule, min_customers, notes)
+        return _loyalty_spend(data, rule, min_customers, notes, seed)
 
 
-def _loyalty_spend(data, rule, min_customers: int, notes: list) -> LoyaltySpend:
+def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -> LoyaltySpend:
     """:func:`loyalty_spend` once the tables are known to be there."""
     spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
-    sales, outside = _sales_in_spells(data["transactions"], spells)
+    sales, outside = _sales_in_spells(_columns(data, "transactions", SALE_COLUMNS), spells)
     if outside:
         notes.append(Note("loyalty.outside_exposure", {"orders": outside}))
     classes = _estimable_classes(sales, min_customers, notes)
@@ -187,7 +196,15 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list) -> LoyaltySpend:
     # only customers seen in two classes or more compare classes within themselves; the rest would
     # inform the calendar-month effects alone (most never answer), at a large cost on big data
     switched = cells.groupby("customer_id")["nps_class"].nunique()
-    cells = cells.loc[cells["customer_id"].isin(switched.index[switched > 1])]
+    switchers = switched.index[switched > 1]
+    if len(switchers) > LOYALTY_CUSTOMERS:
+        rng = np.random.default_rng(seed)
+        kept = np.sort(rng.choice(len(switchers), LOYALTY_CUSTOMERS, replace=False))
+        notes.append(
+            Note("loyalty.sampled", {"sample": LOYALTY_CUSTOMERS, "customers": len(switchers), "seed": seed})
+        )
+        switchers = switchers[kept]
+    cells = cells.loc[cells["customer_id"].isin(switchers)]
     sales = sales.loc[sales["nps_class"].isin(classes) & sales["customer_id"].isin(cells["customer_id"])]
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
     cells = cells.join(per_cell, on=["customer_id", "month"]).fillna({"orders": 0, "spend": 0.0})
@@ -251,6 +268,25 @@ def _customer_months(spells: pd.DataFrame) -> pd.DataFrame:
     # a class changes only at a month start, so one class per customer-month; sum in case of overlaps
     cells = cells.groupby(["customer_id", "month", "nps_class"], as_index=False)["exposure_months"].sum()
     return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+
+
+#: The transaction columns the spells read (a run's saved table is read for these only).
+SALE_COLUMNS = ["customer_id", "order_date", "amount", "is_refund"]
+
+
+def _rows(data, name: str) -> int:
+    """Rows of a table; a run's saved table answers from its Parquet footer without being read."""
+    rows = getattr(data.tables, "rows", None)
+    return rows(name) if rows is not None else len(data[name])
+
+
+def _columns(data, name: str, columns: list[str]) -> pd.DataFrame:
+    """Those columns of a table (those it has); a run's saved table reads only them."""
+    columns_of = getattr(data.tables, "columns_of", None)
+    if columns_of is not None:
+        return columns_of(name, columns)
+    frame = data[name]
+    return frame[[c for c in columns if c in frame]]
 
 
 def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[pd.DataFrame, int]:

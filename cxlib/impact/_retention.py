@@ -352,7 +352,8 @@ def retention_base(
         revenue = pd.Series(1.0, index=pd.Index(current["customer_id"]))
         notes.append(Note("impact.revenue_unknown", {"customers": len(current)}))
     else:
-        revenue = monthly_revenue(data, column, pd.Index(current["customer_id"]))
+        engine = config.values["data"].get("engine") or "pandas"
+        revenue = monthly_revenue(data, column, pd.Index(current["customer_id"]), engine)
     known = revenue.notna().to_numpy()
     if (~known).any():
         notes.append(Note("impact.revenue_missing", {"customers": int((~known).sum())}))

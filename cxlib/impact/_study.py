@@ -267,7 +267,11 @@ def _spend_inputs(study: ImpactStudy, data, rule) -> None:
         return
     from cxlib.impact._loyalty import loyalty_spend
 
-    loyalty = loyalty_spend(data, rule) if data.has("surveys") and data.has("transactions") else None
+    loyalty = (
+        loyalty_spend(data, rule, seed=study.settings["seed"])
+        if data.has("surveys") and data.has("transactions")
+        else None
+    )
     study.loyalty = loyalty
     ratio = loyalty.inputs().get("promoter_spend_ratio") if loyalty is not None else None
     if ratio is not None:
@@ -451,7 +455,7 @@ def _shift_value(study: ImpactStudy, enrolled, data, rule) -> None:
     if study.loyalty is None and data.has("surveys") and data.has("transactions"):
         from cxlib.impact._loyalty import loyalty_spend
 
-        study.loyalty = loyalty_spend(data, rule)
+        study.loyalty = loyalty_spend(data, rule, seed=study.settings["seed"])
     ratio = study.loyalty.inputs().get("promoter_spend_ratio") if study.loyalty is not None else None
     if ratio is None or enrolled.customers == 0:
         return

@@ -288,6 +288,10 @@ MESSAGES: dict[str, str] = {
         "or after churn) left out"
     ),
     "loyalty.non_positive": "{orders:,} {orders:sale|sales} of zero or less left out of spend per order",
+    "loyalty.sampled": (
+        "the spend models by NPS class were fitted on a random sample of {sample:,} of the {customers:,} "
+        "customers seen in more than one class (seed {seed}); their intervals reflect the sample"
+    ),
     "loyalty.not_converged": "the model of {outcome} per month did not converge: treat its ratios as rough",
     "loyalty.model_failed": "spend by NPS class could not be estimated ({error}): too little data to compare",
     # customer value (cxlib.value.BetaGeo, GammaGamma)
@@ -305,6 +309,10 @@ MESSAGES: dict[str, str] = {
         "Gamma-Gamma q = {q:.2f} is not above 1: the population's mean spend per purchase is infinite, so "
         "customers without repeat purchases get no expected spend"
     ),
+    "value.fit_sample": (
+        "the {model} parameters were estimated on a random sample of {sample:,} of the {customers:,} customers "
+        "(seed {seed}); every customer is valued with them, and the intervals reflect the sample"
+    ),
     # subscription value (cxlib.value.ShiftedBetaGeometric, survival_clv)
     "sbg.not_converged": "the shifted-beta-geometric fit did not converge; treat gamma and delta as rough",
     "sbg.heavy_tail": (
@@ -314,6 +322,11 @@ MESSAGES: dict[str, str] = {
     "value.parameter_draws": (
         "intervals are the middle {level:.0%} of {draws} draws of the survival model's parameters (seed "
         "{seed}): they carry its estimation uncertainty, not uncertainty in margins or in the Weibull form"
+    ),
+    "value.draw_sample": (
+        "the parameter draws were evaluated on a random sample of {sample:,} of the {customers:,} customers "
+        "(seed {seed}) and scaled to each group's total; per-customer intervals are given for those "
+        "customers only"
     ),
     "value.beyond_observed": (
         "for {customers:,} {customers:customer|customers} ({share:.0%}) the tenure reached plus the "

@@ -301,6 +301,41 @@ class BetaGeo(FittedModel):
         ahead = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         return (a + b + x - 1) / (a - 1) * ahead * _probability_alive(x, t_x, age, r, alpha, a, b)
 
+    def expected_purchases_steps(self, steps, summary: pd.DataFrame, params=None):
+        """:meth:`expected_purchases` at each of several horizons, with the same numbers, faster.
+
+        P(alive) is computed once, and the hypergeometric part, which depends on a customer only
+        through frequency and T, once per distinct (frequency, T) pair.
+
+        Parameters
+        ----------
+        steps : sequence of float
+            Horizons in the summary's time unit.
+        summary : DataFrame
+        params : Series or dict, optional
+
+        Returns
+        -------
+        iterator of ndarray
+            Expected purchases per row, one array per step (P(alive) is computed on the call).
+        """
+        r, alpha, a, b = self._params(params)
+        self._check_unit(summary)
+        x, t_x, age = _repeat_arrays(summary)
+        alive = _probability_alive(x, t_x, age, r, alpha, a, b)
+        pairs, inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        x_u, age_u = pairs[:, 0], pairs[:, 1]
+
+        def path():
+            for step in steps:
+                t = np.asarray(step, dtype=float)
+                z = t / (alpha + age_u + t)
+                ahead = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x_u - 1, z)
+                yield (a + b + x - 1) / (a - 1) * ahead[inverse] * alive
+
+        return path()
+
     def expected_purchases_new(self, t, params=None, summary: pd.DataFrame | None = None) -> np.ndarray:
         """Expected repeat purchases E[X(t)] in (0, t] of a customer whose first purchase is at 0 (eq. 9).
 

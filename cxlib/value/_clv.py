@@ -74,8 +74,12 @@ def discounted_purchases(
         part = summary.iloc[start : start + CHUNK]
         previous = np.zeros(len(part))
         total = np.zeros(len(part))
-        for step, weight in zip(steps, discount, strict=True):
-            cumulative = np.asarray(model.expected_purchases(step, part, params=params), float)
+        if hasattr(model, "expected_purchases_steps"):  # the same numbers, shared parts computed once
+            path = model.expected_purchases_steps(steps, part, params=params)
+        else:
+            path = (model.expected_purchases(step, part, params=params) for step in steps)
+        for cumulative, weight in zip(path, discount, strict=True):
+            cumulative = np.asarray(cumulative, float)
             total += weight * (cumulative - previous)
             previous = cumulative
         out[start : start + len(part)] = total

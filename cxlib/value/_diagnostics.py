@@ -52,8 +52,28 @@ def holdout_by_frequency(model, summary: pd.DataFrame, max_frequency: int = 7) -
     ]
 
 
+def repeat_day_counts(transactions: pd.DataFrame, summary: pd.DataFrame, observation_end) -> pd.Series:
+    """Repeat purchase days per day of the customers in ``summary``, up to ``observation_end``.
+
+    A repeat purchase day is a purchase day (:func:`cxlib.features.purchase_days`) after the
+    customer's first (``summary["first_purchase"]``). The engine computes the same counts from a
+    run's validated data (:func:`cxlib.engine.repeat_purchases_from_validated`).
+
+    Returns
+    -------
+    Series
+        Count (int) indexed by day, sorted; days without one are absent.
+    """
+    obs_end = pd.Timestamp(observation_end).normalize()
+    births = summary["first_purchase"]
+    days = purchase_days(transactions, obs_end + pd.Timedelta(days=1))
+    days = days.loc[days["customer_id"].isin(summary.index)]
+    repeat = days.loc[days["day"] > days["customer_id"].map(births)]
+    return repeat.groupby("day").size().sort_index()
+
+
 def cumulative_forecast(
-    model, transactions: pd.DataFrame, summary: pd.DataFrame, observation_end
+    model, transactions: pd.DataFrame | None, summary: pd.DataFrame, observation_end, repeat_counts=None
 ) -> pd.DataFrame:
     """Cumulative repeat purchases of the customers in ``summary``, actual and expected, unit by unit.
 
@@ -62,12 +82,14 @@ def cumulative_forecast(
     model : BetaGeo or ParetoNBD
         Fitted on ``summary`` (no covariates: the forecast for a customer born on a day uses the
         population's parameters, :meth:`expected_purchases_new`).
-    transactions : DataFrame
-        Canonical transactions.
+    transactions : DataFrame or None
+        Canonical transactions (None when ``repeat_counts`` is given).
     summary : DataFrame
         The calibration summary (its ``first_purchase`` births, ``attrs`` time scale).
     observation_end : Timestamp
         Last day of the holdout period.
+    repeat_counts : Series, optional
+        :func:`repeat_day_counts` already computed (e.g. by the engine).
 
     Returns
     -------
@@ -83,10 +105,12 @@ def cumulative_forecast(
     grid = pd.date_range(start, obs_end, freq=pd.Timedelta(days=unit_days))[1:]
     if len(grid) == 0 or grid[-1] < obs_end:
         grid = grid.append(pd.DatetimeIndex([obs_end]))
-    days = purchase_days(transactions, obs_end + pd.Timedelta(days=1))
-    days = days.loc[days["customer_id"].isin(summary.index)]
-    repeat = days.loc[days["day"] > days["customer_id"].map(births)]
-    actual = np.searchsorted(np.sort(repeat["day"].to_numpy()), grid.to_numpy(), side="right")
+    if repeat_counts is None:
+        repeat_counts = repeat_day_counts(transactions, summary, obs_end)
+    repeat_counts = repeat_counts.sort_index()
+    cumulated = np.concatenate([[0], np.cumsum(repeat_counts.to_numpy(dtype=np.int64))])
+    days = pd.DatetimeIndex(repeat_counts.index).as_unit("ns").to_numpy()
+    actual = cumulated[np.searchsorted(days, grid.as_unit("ns").to_numpy(), side="right")]
     birth_days, counts = np.unique(births.to_numpy(), return_counts=True)
     expected = np.zeros(len(grid))
     for j, moment in enumerate(grid):

@@ -56,6 +56,14 @@ MAX_LOG_RATIO = 5.0
 MAX_LOG_SE = 2.0
 #: Fewest customers with a repeat purchase for the repeat-buying and spend models.
 MIN_REPEATERS = 30
+#: Above this many customers the repeat-buying models (BG/NBD, Pareto/NBD, the latter with
+#: covariates too) are fitted on a seeded random sample of this many customers (one sample per
+#: summary, the same for both models, so their likelihoods still compare); every customer is still
+#: valued with those parameters, whose intervals then reflect the sample. Each model's caveats say
+#: so (``value.fit_sample``). A Pareto/NBD fit evaluates slow hypergeometric functions per distinct
+#: customer history: on a million customers one fit took minutes. What the sample costs in
+#: accuracy is measured in ``benchmarks/RESULTS-value-scale.md`` and ``tests/test_value_engine.py``.
+FIT_CUSTOMERS = 50_000
 #: Tables :func:`catalog_tables` can hand on (those the data allow), as the run catalog declares them.
 CATALOG_TABLES = ("customer_value", "value_by_group", "value_parameters", "value_covariance")
 #: Repeat-buying models compared, in report order.
@@ -231,19 +239,18 @@ def _transactional(study: ValueStudy, data, config) -> None:
     from cxlib.value._gamma_gamma import GammaGamma
 
     settings = study.settings
-    as_of = pd.Timestamp(data.as_of)
     unit = float(settings["time_unit_days"])
-    summary = repeat_purchase_summary(data["transactions"], as_of, unit_days=unit)
+    summary, repeat = _repeat_tables(data, config, unit, _calibration_end(study, data))
     study.customers_without_purchase = int(data["customers"]["customer_id"].nunique() - len(summary))
     if int((summary["frequency"] > 0).sum()) < MIN_REPEATERS:
         study.unavailable["transactional"] = "too_few_repeaters"
         return
     study.summary = summary
-    _holdout(study, data)
+    _holdout(study, data, repeat)
     horizon_units = settings["horizon_months"] * DAYS_PER_MONTH / unit
     for name in MODELS:
         try:
-            model = _model(name).fit(summary)
+            model = _fitted(_model(name), summary, settings["seed"])
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             study.unavailable[f"fit_{name}"] = "fit_failed"
             continue
@@ -297,6 +304,31 @@ def _zero_cancelled(study: ValueStudy, data, config) -> None:
     study.cancelled_valued_zero = int(gone.sum())
 
 
+def _fit_rows(summary: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The customers the repeat-buying models are fitted on: all, or a seeded sample above :data:`FIT_CUSTOMERS`."""
+    if len(summary) <= FIT_CUSTOMERS:
+        return summary
+    rng = np.random.default_rng(seed)
+    rows = summary.iloc[np.sort(rng.choice(len(summary), FIT_CUSTOMERS, replace=False))]
+    rows.attrs = dict(summary.attrs)
+    return rows
+
+
+def _fitted(model, summary: pd.DataFrame, seed: int):
+    """``model`` fitted on :func:`_fit_rows` of ``summary``, with a caveat when that is a sample."""
+    rows = _fit_rows(summary, seed)
+    model.fit(rows)
+    if len(rows) < len(summary):
+        from cxlib.stats import Note
+
+        label = {"BetaGeo": "BG/NBD", "ParetoNBD": "Pareto/NBD"}.get(
+            type(model).__name__, type(model).__name__
+        )
+        values = {"model": label, "sample": len(rows), "customers": len(summary), "seed": seed}
+        model.caveats_.append(Note("value.fit_sample", values))
+    return model
+
+
 def _model(name: str):
     if name == "bgnbd":
         from cxlib.value._bgnbd import BetaGeo
@@ -314,20 +346,51 @@ def _choose(study: ValueStudy) -> str:
     return max(study.fits, key=lambda name: study.fits[name].log_likelihood_)
 
 
-def _holdout(study: ValueStudy, data) -> None:
+def _calibration_end(study: ValueStudy, data) -> pd.Timestamp | None:
     months = int(study.settings["holdout_months"])
     if months == 0:
+        return None
+    return pd.Timestamp(data.as_of).normalize() - pd.DateOffset(months=months)
+
+
+def _repeat_tables(data, config, unit: float, cal_end) -> tuple[pd.DataFrame, dict]:
+    """The summary at the analysis date, and what the holdout check needs (computed lazily).
+
+    With a run's validated Parquet data and an engine other than pandas (``data.engine``), the
+    engine builds the purchase days once and returns all three tables
+    (:func:`cxlib.engine.repeat_purchases_from_validated`, equal to the pandas path:
+    ``tests/test_value_engine.py``); otherwise pandas computes them from the transactions.
+    """
+    from cxlib.engine._features import engine_from_config
+
+    if engine_from_config(config) != "pandas" and getattr(data, "source", None) is not None:
+        from cxlib.engine import EngineUnsupported, repeat_purchases_from_validated
+
+        try:
+            summary, calibration, counts = repeat_purchases_from_validated(data, unit, cal_end)
+        except EngineUnsupported:
+            pass
+        else:
+            return summary, {"calibration": calibration, "counts": counts}
+    summary = repeat_purchase_summary(data["transactions"], pd.Timestamp(data.as_of), unit_days=unit)
+    return summary, {}
+
+
+def _holdout(study: ValueStudy, data, repeat: dict) -> None:
+    cal_end = _calibration_end(study, data)
+    if cal_end is None:
         study.unavailable["holdout"] = "no_holdout"
         return
     as_of = pd.Timestamp(data.as_of).normalize()
-    cal_end = as_of - pd.DateOffset(months=months)
     first = study.summary["first_purchase"].min()
     if cal_end - first < as_of - cal_end:  # calibration at least as long as the holdout
         study.unavailable["holdout"] = "short_history"
         return
-    calibration = repeat_purchase_summary(
-        data["transactions"], cal_end, as_of, unit_days=float(study.settings["time_unit_days"])
-    )
+    calibration = repeat.get("calibration")
+    if calibration is None:
+        calibration = repeat_purchase_summary(
+            data["transactions"], cal_end, as_of, unit_days=float(study.settings["time_unit_days"])
+        )
     if int((calibration["frequency"] > 0).sum()) < MIN_REPEATERS:
         study.unavailable["holdout"] = "too_few_repeaters"
         return
@@ -335,7 +398,7 @@ def _holdout(study: ValueStudy, data) -> None:
     rows = []
     for name in MODELS:
         try:
-            model = _model(name).fit(calibration)
+            model = _fitted(_model(name), calibration, study.settings["seed"])
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             continue
         study.holdout_fits[name] = model
@@ -347,7 +410,9 @@ def _holdout(study: ValueStudy, data) -> None:
     study.holdout = pd.concat(rows, ignore_index=True)
     best = study.settings["model"] if study.settings["model"] in study.holdout_fits else None
     best = best or max(study.holdout_fits, key=lambda n: study.holdout_fits[n].log_likelihood_)
-    study.cumulative = cumulative_forecast(study.holdout_fits[best], data["transactions"], calibration, as_of)
+    counts = repeat.get("counts")
+    transactions = data["transactions"] if counts is None else None
+    study.cumulative = cumulative_forecast(study.holdout_fits[best], transactions, calibration, as_of, counts)
     study.cumulative["model"] = best
 
 
@@ -380,7 +445,9 @@ def _covariates(study: ValueStudy, data, summary: pd.DataFrame) -> None:
         frame = summary.join(design)
         frame.attrs = dict(summary.attrs)
         try:
-            model = ParetoNBD(dropout_covariates=tuple(design.columns)).fit(frame)
+            model = _fitted(
+                ParetoNBD(dropout_covariates=tuple(design.columns)), frame, study.settings["seed"]
+            )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError):
             study.unavailable["covariates"] = "fit_failed"
             return

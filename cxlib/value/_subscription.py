@@ -36,6 +36,14 @@ from cxlib.stats._notes import Note
 DEFAULT_DRAWS = 200
 #: Upper bound on draws x customers x months held at once in :func:`survival_clv`.
 _MAX_CELLS = 4_000_000
+#: Above this many customers :func:`survival_clv` evaluates the parameter draws on a seeded sample
+#: of this many customers (every customer still gets the point value): the draws cost draws x
+#: customers x months (200 x 1M x 37 cells, minutes; a sample of 100,000 still took 40 s), and a
+#: group total's interval is the sample's per-draw total scaled to the group's point total (a ratio
+#: estimate). Per-customer intervals are
+#: then given for the sampled customers only; the caveat ``value.draw_sample`` says so. Its error
+#: is measured in ``tests/test_value_subscription.py``.
+DRAW_CUSTOMERS = 20_000
 
 
 def periodic_discount_rate(annual_rate: float, periods_per_year: int = 12) -> float:
@@ -289,17 +297,34 @@ def survival_clv(
     params = model.model_.params_.to_frame().T
     if draws is not None:
         params = pd.concat([params, draws], ignore_index=True)
-    for start in range(0, len(frame), block):
-        part = slice(start, start + block)
+    sample = None
+    if draws is not None and len(frame) > DRAW_CUSTOMERS:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(len(frame), DRAW_CUSTOMERS, replace=False))
+        estimate = params.iloc[:1]
+        point_block = max(1, _MAX_CELLS // (horizon + 1))
+        for start in range(0, len(frame), point_block):
+            part = slice(start, start + point_block)
+            curves = model.conditional_survival(frame.iloc[part], horizon, tenure_col, estimate)
+            point[part] = discounted_survival_value(margin[part, None], curves, rate)[0]
+    rows = np.arange(len(frame)) if sample is None else sample
+    for start in range(0, len(rows), block):
+        part = rows[start : start + block]
         curves = model.conditional_survival(frame.iloc[part], horizon, tenure_col, params)
         values = discounted_survival_value(margin[part, None], curves, rate)
-        point[part] = values[0]
+        if sample is None:
+            point[part] = values[0]
         if draws is None:
             continue
         drawn = values[1:]
         spread[part] = np.quantile(drawn, quantiles, axis=0).T
         for code in np.unique(codes[part]):
             sums[:, code] += drawn[:, codes[part] == code].sum(axis=1)
+    if sample is not None:  # each group's draws scaled from its sampled customers to all of them
+        totals = np.bincount(codes, weights=point, minlength=len(labels))
+        sampled = np.bincount(codes[sample], weights=point[sample], minlength=len(labels))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sums = sums * np.where(sampled > 0, totals / sampled, np.nan)
     customers = pd.DataFrame(
         {"clv": point, "clv_low": spread[:, 0], "clv_median": spread[:, 1], "clv_high": spread[:, 2]}
     )
@@ -307,6 +332,7 @@ def survival_clv(
         customers.insert(0, "customer_id", frame["customer_id"].to_numpy())
     groups = _group_table(point, codes, labels, sums if draws is not None else None, quantiles, by)
     settings = {
+        "draw_sample": None if sample is None else len(sample),
         "horizon_months": horizon,
         "monthly_discount_rate": rate,
         "annual_discount_rate": float(annual_discount_rate),
@@ -372,6 +398,13 @@ def _caveats(model, frame: pd.DataFrame, tenure_col: str, settings: dict) -> lis
             Note(
                 "value.parameter_draws",
                 {"draws": settings["draws"], "seed": settings["seed"], "level": 1 - settings["alpha"]},
+            )
+        )
+    if settings.get("draw_sample"):
+        notes.append(
+            Note(
+                "value.draw_sample",
+                {"sample": settings["draw_sample"], "customers": len(frame), "seed": settings["seed"]},
             )
         )
     longest = float(model.longest_observed_months_)

@@ -21,8 +21,11 @@ from cxlib.value._subscription import SubscriptionValue, survival_clv
 GROUP_PREFERENCE = ("segment_name", "plan", "acquisition_channel", "region")
 
 
-def monthly_revenue(data, column: str | None, ids: pd.Index) -> pd.Series:
+def monthly_revenue(data, column: str | None, ids: pd.Index, engine: str = "pandas") -> pd.Series:
     """Revenue per month of each customer in ``ids``: a customers column, or from the last 12 months' purchases.
+
+    With ``engine`` other than pandas and a run's validated Parquet data, the purchases are summed
+    by the engine (:func:`cxlib.engine.recent_spend_from_validated`).
 
     Raises
     ------
@@ -38,9 +41,18 @@ def monthly_revenue(data, column: str | None, ids: pd.Index) -> pd.Series:
         raise ValueError("value.monthly_revenue is not set and there are no transactions to derive it from")
     end = end_of_day(data.as_of)
     start = end - pd.Timedelta(days=YEAR_DAYS)
-    bought = purchases(transactions_before(data["transactions"], end))
-    bought = bought.loc[bought["order_date"] >= start]
-    spend = bought.groupby("customer_id")["amount"].sum().reindex(ids).fillna(0.0)
+    spend = None
+    if getattr(data, "source", None) is not None and engine != "pandas":
+        from cxlib.engine import EngineUnsupported, recent_spend_from_validated
+
+        try:  # the same sums from the run's validated Parquet data (tests/test_value_engine.py)
+            spend = recent_spend_from_validated(data, start, end, ids)
+        except EngineUnsupported:
+            spend = None
+    if spend is None:
+        bought = purchases(transactions_before(data["transactions"], end))
+        bought = bought.loc[bought["order_date"] >= start]
+        spend = bought.groupby("customer_id")["amount"].sum().reindex(ids).fillna(0.0)
     signup = customers["signup_date"].reindex(ids)
     months = np.minimum(tenure_months(signup, pd.Timestamp(data.as_of)).to_numpy(), 12.0).clip(min=1.0)
     return spend / months
@@ -87,7 +99,8 @@ def subscription_value(
         revenue, source = pd.Series(1.0, index=ids), None
         margin_rate = 1.0
     else:
-        revenue, source = monthly_revenue(data, column, ids), column or "transactions"
+        engine = config.values["data"].get("engine") or "pandas"
+        revenue, source = monthly_revenue(data, column, ids, engine), column or "transactions"
         margin_rate = float(settings["margin_rate"])
     known = revenue.notna().to_numpy()
     current = current.loc[known].reset_index(drop=True)
