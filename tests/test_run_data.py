@@ -135,3 +135,27 @@ def test_saved_tables_are_read_only_when_asked_for(tmp_path, small_config, small
     assert set(data.tables._read) == {"customers"}
     with pytest.raises(KeyError):
         data["no_such_table"]
+
+
+def test_saved_rows_of_some_customers_are_read_alone_in_table_order(tmp_path, small_config, small_data):
+    """A pilot's spend needs its members' transaction rows only: filtered while reading the file."""
+    save_validated(small_data, tmp_path, small_config)
+    data = load_validated(tmp_path)
+    tx = small_data["transactions"]
+    members = tx["customer_id"].drop_duplicates().iloc[::7]
+    columns = ["customer_id", "order_date", "amount", "is_refund"]
+    got = data.tables.columns_of("transactions", columns, customers=members)
+    expected = tx.loc[tx["customer_id"].isin(members), columns].reset_index(drop=True)
+    assert data.tables._read == {} and 0 < len(got) < len(tx)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_programme_evaluation_on_saved_data_equals_the_loaded_data(tmp_path, small_config, small_data):
+    from cxlib.impact import evaluate_programme
+
+    save_validated(small_data, tmp_path, small_config)
+    data = load_validated(tmp_path)
+    got, expected = evaluate_programme(data, small_config), evaluate_programme(small_data, small_config)
+    assert len(expected.effects) > 0
+    pd.testing.assert_frame_equal(got.effects, expected.effects)
+    assert "transactions" not in data.tables._read  # the members' rows only

@@ -275,7 +275,9 @@ def _add_spend(data, frame: pd.DataFrame, start: pd.Series, end: pd.Series) -> N
         for column in ("orders_recent", "spend_rate_before", "spend_after"):
             frame[column] = np.nan
         return
-    tx = data["transactions"]
+    columns = ["customer_id", "order_date", "amount", "is_refund"]
+    columns_of = getattr(data.tables, "columns_of", None)  # a run's saved tables: the members' rows only
+    tx = data["transactions"] if columns_of is None else columns_of("transactions", columns, frame.index)
     sales = tx.loc[
         ~tx["is_refund"] & tx["customer_id"].isin(frame.index), ["customer_id", "order_date", "amount"]
     ]

@@ -315,18 +315,43 @@ class SavedTables(Mapping):
 
         return pq.ParquetFile(self._folder / f"{name}.parquet").metadata.num_rows
 
-    def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame | None:
-        """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent."""
+    def columns_of(self, name: str, columns: list[str], customers=None) -> pd.DataFrame | None:
+        """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent.
+
+        Parameters
+        ----------
+        name : str
+            The table.
+        columns : list of str
+            The columns wanted (absent ones are skipped).
+        customers : array-like, optional
+            Only the rows whose ``customer_id`` is one of these (read from the file with that
+            filter, so the other rows never reach memory); rows keep the table's order.
+
+        Returns
+        -------
+        DataFrame or None
+            With a fresh positional index when filtered.
+        """
         if name not in self:
             return None
         if name in self._read or self._record["tables"][name] != "parquet":
             frame = self[name]
-            return frame[[c for c in columns if c in frame]]
+            frame = frame[[c for c in columns if c in frame]]
+            if customers is not None:
+                frame = frame[self[name]["customer_id"].isin(pd.Index(customers))].reset_index(drop=True)
+            return frame
         import pyarrow.parquet as pq
 
         path = self._folder / f"{name}.parquet"
         present = [c for c in columns if c in pq.ParquetFile(path).schema_arrow.names]
-        return pd.read_parquet(path, columns=present)
+        markers = {c: k for c, k in self._record["text_nulls"][name].items() if c in present}
+        if customers is None:
+            return _restore_text_nulls(pd.read_parquet(path, columns=present), markers)
+        wanted = pd.Index(customers).dropna().unique().tolist()
+        filters = [("customer_id", "in", wanted)] if wanted else None
+        frame = pq.read_table(path, columns=present, filters=filters).to_pandas().reset_index(drop=True)
+        return _restore_text_nulls(frame.iloc[:0] if not wanted else frame, markers)
 
     def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
         return name in self._record["tables"]
