@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
-from cxlib.churn._panel import LABEL, ChurnPanel, scoring_features, train_test_panels
+from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
 from cxlib.churn._retention import RetentionCurves
+from cxlib.churn._shared import lifetime_fit
 from cxlib.churn._survival import ChurnHazards, RemainingLifetime
 from cxlib.data._config import Config
 from cxlib.data._load import CustomerData
@@ -512,7 +513,9 @@ def current_risk(
 ) -> CurrentRisk:
     """Refit boosting and the remaining-lifetime model on the panel and score today's customers.
 
-    Features are read at the as-of date (:func:`cxlib.churn.scoring_features`); the bands use the
+    Features are read at the as-of date (:func:`cxlib.churn.scoring_features`); the remaining-lifetime
+    model and that scoring table come from :func:`cxlib.churn.lifetime_fit` (fitted once per run and
+    saved in the run data, where notebooks 04 and 05 read them back); the bands use the
     config's ``analysis.min_group_size``. Up to :data:`REFIT_ROWS` panel customers (or without
     ``evaluation``) the boosting is chosen and fitted afresh on the whole panel (the latest
     labelled customers). Above it, given the held-out ``evaluation``:
@@ -551,9 +554,7 @@ def current_risk(
         predictor = ChurnPredictor.from_config(config, **params).fit(
             panel.frame, panel.numeric, panel.categorical
         )
-    lifetime = RemainingLifetime.from_config(config).fit(
-        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
-    )
-    scores = churn_scores(scoring_features(data, config), predictor, lifetime)
+    lifetime = lifetime_fit(data, config, panel)  # saved in the run: notebooks 04 and 05 read it back
+    scores = churn_scores(lifetime.current, predictor, lifetime.model)
     bands = risk_bands(scores, config.analysis["min_group_size"])
-    return CurrentRisk(scores, bands, predictor, lifetime, config.analysis["horizon_months"])
+    return CurrentRisk(scores, bands, predictor, lifetime.model, config.analysis["horizon_months"])

@@ -337,15 +337,12 @@ def retention_base(
     >>> base = retention_base(data, config, segments)  # doctest: +SKIP
     >>> base.revenue([0.9])[0, 1:] @ base.discount_weights(0.08)[1:]  # doctest: +SKIP
     """
-    from cxlib.churn import RemainingLifetime, churn_panel, scoring_features
+    from cxlib.churn import lifetime_fit
     from cxlib.value._subscription_value import monthly_revenue
 
     horizon = int(config.analysis["horizon_months"])
-    panel = churn_panel(data, config)
-    model = RemainingLifetime.from_config(config).fit(
-        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
-    )
-    current = scoring_features(data, config)
+    fit = lifetime_fit(data, config)  # notebook 02's fit when this run made it (same data and config)
+    model, current = fit.model, fit.current
     notes = list(model.caveats_)
     column = config.section("value").get("monthly_revenue")
     if column is None and not data.has("transactions"):
@@ -367,7 +364,7 @@ def retention_base(
         names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
         labels = names.reindex(groups["customer_id"]).astype("string").fillna("unknown").to_numpy()
         groups.insert(1, "segment_name", labels)
-    scale = {c: float(panel.frame[c].std()) for c in FRICTION_COLUMNS if c in panel.numeric}
+    scale = {c: fit.panel_std[c] for c in FRICTION_COLUMNS if c in fit.numeric}
     return RetentionBase.from_curves(
         survival,
         revenue.to_numpy()[known],

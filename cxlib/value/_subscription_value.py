@@ -85,13 +85,10 @@ def subscription_value(
     model : RemainingLifetime
         The fitted survival model.
     """
-    from cxlib.churn import RemainingLifetime, churn_panel, scoring_features
+    from cxlib.churn import lifetime_fit
 
-    panel = churn_panel(data, config)
-    model = RemainingLifetime.from_config(config).fit(
-        panel.frame, panel.numeric, panel.categorical, entry_col=panel.entry_col
-    )
-    current = scoring_features(data, config)
+    fit = lifetime_fit(data, config)  # notebook 02's fit when this run made it (same data and config)
+    model, current = fit.model, fit.current
     ids = pd.Index(current["customer_id"])
     column = settings.get("monthly_revenue")
     if column is None and not data.has("transactions"):
