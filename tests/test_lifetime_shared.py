@@ -36,7 +36,9 @@ def test_saved_fit_is_read_back_instead_of_fitting_again(run_data, small_data, s
     assert again.panel_std == first.panel_std and again.numeric == first.numeric
     monkeypatch.undo()
     fresh = lifetime_fit(small_data, small_config)  # no run folder: fitted here, nothing saved
-    np.testing.assert_allclose(fresh.model.predict(fresh.current), first.model.predict(first.current), rtol=1e-12)
+    np.testing.assert_allclose(
+        fresh.model.predict(fresh.current), first.model.predict(first.current), rtol=1e-12
+    )
 
 
 def test_another_config_gets_its_own_fit(run_data, small_config):
