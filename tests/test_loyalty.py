@@ -127,3 +127,18 @@ def test_a_sample_of_switchers_above_the_threshold_still_holds_the_planted_uplif
     assert row["per_order_ci_low"] <= uplift <= row["per_order_ci_high"]
     again = loyalty_spend(small_data, rule, seed=42)
     pd.testing.assert_frame_equal(sampled.table, again.table)
+
+
+def test_switchers_counted_by_codes_equal_a_groupby():
+    from cxlib.impact._loyalty import _switchers
+
+    rng = np.random.default_rng(3)
+    sales = pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"c{i}" for i in range(300)], 5_000),
+            "nps_class": rng.choice(["passive", "promoter", "detractor"], 5_000, p=[0.6, 0.3, 0.1]),
+        }
+    )
+    for name in ("passive", "promoter", "detractor"):
+        both = sales["nps_class"].eq(name).groupby(sales["customer_id"]).agg(["any", "all"])
+        assert _switchers(sales, name) == int((both["any"] & ~both["all"]).sum()) > 0

@@ -215,13 +215,13 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
     except np.linalg.LinAlgError as error:  # a degenerate design (tiny data): say so, do not crash
         notes.append(Note("loyalty.model_failed", {"error": str(error)}))
         return LoyaltySpend(_empty_table(), notes)
-    rows = []
+    rows, codes = [], pd.factorize(sales["customer_id"])[0]
     for name in classes[1:]:
         row = {"nps_class": name}
         for measure, fit in (("per_order", per_order), ("order_rate", order_rate), ("spend", spend)):
             row.update(_ratio_columns(measure, fit, name))
         in_class = sales.loc[sales["nps_class"] == name]
-        row["customers"] = _switchers(sales, name)
+        row["customers"] = _switchers(sales, name, codes)
         row["orders"] = len(in_class)
         row["exposure_months"] = float(cells.loc[cells["nps_class"] == name, "exposure_months"].sum())
         rows.append(row)
@@ -302,16 +302,22 @@ def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[
     return placed.reset_index(drop=True), int((~inside).sum())
 
 
-def _switchers(sales: pd.DataFrame, name: str) -> int:
-    """Customers with sales both in class ``name`` and in another class."""
-    in_class = sales["nps_class"].eq(name)
-    both = in_class.groupby(sales["customer_id"]).agg(["any", "all"])
-    return int((both["any"] & ~both["all"]).sum())
+def _switchers(sales: pd.DataFrame, name: str, codes: np.ndarray | None = None) -> int:
+    """Customers with sales both in class ``name`` and in another class.
+
+    ``codes``: ``pd.factorize(sales["customer_id"])[0]``, when counted once for several classes.
+    """
+    if codes is None:
+        codes = pd.factorize(sales["customer_id"])[0]
+    size = int(codes.max()) + 1 if len(codes) else 0
+    in_class = np.bincount(codes[sales["nps_class"].eq(name).to_numpy()], minlength=size)
+    return int(((in_class > 0) & (in_class < np.bincount(codes, minlength=size))).sum())
 
 
 def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> list[str] | None:
     """The reference then the classes with enough within-customer contrast; None without reference or promoters."""
-    counts = {c: _switchers(sales, c) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
+    codes = pd.factorize(sales["customer_id"])[0]
+    counts = {c: _switchers(sales, c, codes) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
     if counts[REFERENCE_CLASS] < min_customers:
         notes.append(
             Note(
