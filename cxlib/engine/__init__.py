@@ -74,6 +74,7 @@ _WHERE = {
     "recent_spend_from_validated": "_validated",
     "repeat_purchases_from_validated": "_validated",
     "repeated_hashes": "_convert",
+    "require_source": "_validated",
     "rows_are_orders": "_validated",
     "run_connection": "_validated",
     "spaced_sql": "_rules",

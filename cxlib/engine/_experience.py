@@ -25,8 +25,8 @@ import ibis
 import pandas as pd
 
 from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
-from cxlib.engine._tables import EngineUnsupported, quiet
-from cxlib.engine._validated import rows_are_orders, run_connection, validated_transactions
+from cxlib.engine._tables import quiet
+from cxlib.engine._validated import require_source, rows_are_orders, run_connection, validated_transactions
 from cxlib.features._time import end_of_day
 
 
@@ -38,8 +38,7 @@ def _rows(expr) -> pd.DataFrame:
 
 
 def _transactions(data, con):
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     return validated_transactions(con, data.source)
 
 

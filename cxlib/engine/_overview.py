@@ -20,13 +20,12 @@ import pandas as pd
 
 from cxlib.engine._features import _frame, orders_expr, to_pandas
 from cxlib.engine._tables import EngineUnsupported, quiet
-from cxlib.engine._validated import rows_are_orders, run_connection, validated_transactions
+from cxlib.engine._validated import require_source, rows_are_orders, run_connection, validated_transactions
 from cxlib.features._time import YEAR_DAYS, end_of_day
 
 
 def _transactions(data, con):
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     return validated_transactions(con, data.source)
 
 
@@ -160,8 +159,7 @@ def table_health(data, name: str, date_column: str, con=None) -> dict:
     dict
         As one row of :func:`cxlib.overview.data_health`.
     """
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     path = Path(data.source) / f"{name}.parquet"
     if not path.is_file():
         raise EngineUnsupported(f"no Parquet copy of the validated {name}")

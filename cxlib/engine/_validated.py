@@ -101,6 +101,20 @@ def rows_are_orders(folder: Path | str) -> bool:
     return record.get("rows_are_orders") is True
 
 
+def require_source(data) -> Path:
+    """The validated Parquet folder ``data`` were read from (:attr:`~cxlib.data.CustomerData.source`).
+
+    Raises
+    ------
+    EngineUnsupported
+        When ``data`` were not read from a run's validated Parquet files (the caller's pandas path
+        then computes the table).
+    """
+    if getattr(data, "source", None) is None:
+        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    return Path(data.source)
+
+
 #: Canonical transaction columns the feature definitions read (others are kept only when named).
 TRANSACTION_COLUMNS = ("customer_id", "order_id", "order_date", "amount", "is_refund", "channel")
 
@@ -177,8 +191,7 @@ def features_from_validated(data, exclude: dict[str, list] | None = None, con=No
     """
     from cxlib.engine._features import transaction_features
 
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     con = con or run_connection()
     tx = validated_transactions(con, data.source, tuple(exclude or ()))
     customers = pd.Index(data["customers"]["customer_id"], name="customer_id")
@@ -220,8 +233,7 @@ def driver_orders_from_validated(data, at, ids: pd.Index, con=None) -> pd.DataFr
     from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
     from cxlib.features._time import YEAR_DAYS
 
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     con = con or run_connection()
     at = pd.Timestamp(at)
     window = window_expr(validated_transactions(con, data.source), at)
@@ -295,8 +307,7 @@ def interaction_kinds_from_validated(data, at, con=None) -> pd.DataFrame | None:
         Customers (rows, those with an interaction) by kind (columns, as recorded), counts;
         None without an interactions table.
     """
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     path = Path(data.source) / "interactions.parquet"
     if not data.has("interactions"):
         return None
@@ -356,8 +367,7 @@ def repeat_purchases_from_validated(
     from cxlib.engine._features import orders_expr, window_expr
     from cxlib.features._time import end_of_day
 
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     if unit_days <= 0:
         raise ValueError(f"unit_days must be positive, not {unit_days}")
     con = con or run_connection()
@@ -445,8 +455,7 @@ def recent_spend_from_validated(data, start, end, ids: pd.Index, con=None) -> pd
     """
     from cxlib.engine._features import to_pandas
 
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     con = con or run_connection()
     window = _purchase_window(con, data, pd.Timestamp(end))
     orders = _orders_of(window, data)
@@ -494,8 +503,7 @@ def purchase_count_from_validated(data, start, end, con=None) -> int:
     """
     from cxlib.engine._features import to_pandas
 
-    if getattr(data, "source", None) is None:
-        raise EngineUnsupported("the data were not read from a run's validated Parquet files")
+    require_source(data)
     con = con or run_connection()
     orders = _orders_of(_purchase_window(con, data, pd.Timestamp(end)), data)
     keep = (
