@@ -310,3 +310,27 @@ def test_draws_on_a_sample_above_the_threshold_keep_the_values_and_nearly_the_in
     )
     assert "value.draw_sample" in {note.code for note in sampled.caveats}
     assert all(render_all(sampled.caveats))
+
+
+def test_a_small_group_keeps_its_interval_and_the_total_its_own_on_a_sample(telco_value, monkeypatch):
+    """A group too small to be drawn by chance is topped up in the sample (``MIN_GROUP_DRAWS``), so
+    neither its interval nor the whole base's total is missing (at 1M a 20,000 sample missed one)."""
+    from cxlib.value import _subscription
+
+    config, model, current, margin, _, money = telco_value
+    current = current.assign(group=np.where(np.arange(len(current)) < 8, "tiny", "rest"))
+    args = (model, current, margin, config.analysis["discount_rate"], config.analysis["horizon_months"])
+    settings = {"by": "group", "n_draws": 100, "seed": config.seed}
+    full = survival_clv(*args, **settings)
+    monkeypatch.setattr(_subscription, "DRAW_CUSTOMERS", 300)
+    sampled = survival_clv(*args, **settings)
+    assert 300 <= sampled.settings["draw_sample"] <= 308  # topped up by the tiny group's missing ones
+    assert sampled.customers["clv_low"].iloc[:8].notna().all()  # every tiny-group customer drawn
+    assert sampled.groups[["total_low", "total_high"]].notna().all().all()
+    overall, reference = sampled.groups.attrs["overall"], full.groups.attrs["overall"]
+    assert np.isfinite([overall["total_low"], overall["total_high"]]).all()
+    np.testing.assert_allclose(
+        [overall["total_low"], overall["total_high"]],
+        [reference["total_low"], reference["total_high"]],
+        rtol=0.05,
+    )

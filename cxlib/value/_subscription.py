@@ -40,7 +40,8 @@ _MAX_CELLS = 4_000_000
 #: of this many customers (every customer still gets the point value): the draws cost draws x
 #: customers x months (200 x 1M x 37 cells, minutes; a sample of 100,000 still took 40 s), and a
 #: group total's interval is the sample's per-draw total scaled to the group's point total (a ratio
-#: estimate). Per-customer intervals are
+#: estimate; a group the random sample misses or barely reaches is topped up to
+#: :data:`MIN_GROUP_DRAWS` customers). Per-customer intervals are
 #: then given for the sampled customers only; the caveat ``value.draw_sample`` says so. Its error
 #: is measured in ``tests/test_value_subscription.py``.
 DRAW_CUSTOMERS = 20_000
@@ -299,8 +300,7 @@ def survival_clv(
         params = pd.concat([params, draws], ignore_index=True)
     sample = None
     if draws is not None and len(frame) > DRAW_CUSTOMERS:
-        rng = np.random.default_rng(seed)
-        sample = np.sort(rng.choice(len(frame), DRAW_CUSTOMERS, replace=False))
+        sample = _draw_sample(codes, DRAW_CUSTOMERS, seed)
         estimate = params.iloc[:1]
         point_block = max(1, _MAX_CELLS // (horizon + 1))
         for start in range(0, len(frame), point_block):
@@ -324,7 +324,7 @@ def survival_clv(
         totals = np.bincount(codes, weights=point, minlength=len(labels))
         sampled = np.bincount(codes[sample], weights=point[sample], minlength=len(labels))
         with np.errstate(divide="ignore", invalid="ignore"):
-            sums = sums * np.where(sampled > 0, totals / sampled, np.nan)
+            sums = sums * np.where(sampled > 0, totals / sampled, np.where(totals == 0, 0.0, np.nan))
     customers = pd.DataFrame(
         {"clv": point, "clv_low": spread[:, 0], "clv_median": spread[:, 1], "clv_high": spread[:, 2]}
     )
@@ -341,6 +341,25 @@ def survival_clv(
         "alpha": alpha,
     }
     return SubscriptionValue(customers, groups, _caveats(model, frame, tenure_col, settings), settings)
+
+
+#: Fewest customers of a group in the draw sample (all of a smaller group): every group's interval
+#: rests on its own customers, so no group, nor the whole base's total, is left without one.
+MIN_GROUP_DRAWS = 30
+
+
+def _draw_sample(codes: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted positions: a seeded random sample of ``size``, topped up to :data:`MIN_GROUP_DRAWS` per group."""
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(codes), size, replace=False)
+    counts = np.bincount(codes[sample], minlength=int(codes.max()) + 1)
+    extra = []
+    for code in np.flatnonzero(counts < MIN_GROUP_DRAWS):
+        members = np.setdiff1d(np.flatnonzero(codes == code), sample)
+        wanted = min(MIN_GROUP_DRAWS - counts[code], len(members))
+        if wanted > 0:
+            extra.append(rng.choice(members, wanted, replace=False))
+    return np.sort(np.concatenate([sample, *extra]))
 
 
 def _margins(frame: pd.DataFrame, margin_per_month) -> np.ndarray:
