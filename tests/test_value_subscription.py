@@ -334,3 +334,20 @@ def test_a_small_group_keeps_its_interval_and_the_total_its_own_on_a_sample(telc
         [reference["total_low"], reference["total_high"]],
         rtol=0.05,
     )
+
+
+def test_a_group_worth_nothing_keeps_the_total_interval_on_a_sample(telco_value, monkeypatch):
+    """A group whose customers all have zero margin (at 1M: the segment "No purchase") has a total of
+    zero with a zero interval; it must not make the whole base's interval missing."""
+    from cxlib.value import _subscription
+
+    config, model, current, margin, _, _ = telco_value
+    zero = np.arange(len(current)) < 500
+    current = current.assign(group=np.where(zero, "no purchase", "buyers"))
+    margin = np.where(zero, 0.0, np.asarray(margin, dtype=float))
+    args = (model, current, margin, config.analysis["discount_rate"], config.analysis["horizon_months"])
+    monkeypatch.setattr(_subscription, "DRAW_CUSTOMERS", 1_000)
+    sampled = survival_clv(*args, by="group", n_draws=100, seed=config.seed)
+    assert sampled.groups.loc["no purchase", ["total_clv", "total_low", "total_high"]].tolist() == [0, 0, 0]
+    overall = sampled.groups.attrs["overall"]
+    assert overall["total_low"] < overall["total_clv"] < overall["total_high"]
