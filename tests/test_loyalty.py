@@ -19,6 +19,7 @@ from cxlib.data import _synth as synth
 from cxlib.experience import ReferralRates
 from cxlib.features import churn_rule_from_config
 from cxlib.impact import Input, loyalty_spend, referral_inputs
+from cxlib.impact._loyalty import _switchers
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +143,70 @@ def test_switchers_counted_by_codes_equal_a_groupby():
     for name in ("passive", "promoter", "detractor"):
         both = sales["nps_class"].eq(name).groupby(sales["customer_id"]).agg(["any", "all"])
         assert _switchers(sales, name) == int((both["any"] & ~both["all"]).sum()) > 0
+
+
+def _merge_asof_reference(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The placement ``loyalty_spend`` used before integer keys: pandas ``merge_asof`` by customer id."""
+    refund = transactions["is_refund"] if "is_refund" in transactions else transactions["amount"] < 0
+    sales = transactions.loc[~refund.astype(bool) & transactions["order_date"].notna()]
+    sales = sales[["customer_id", "order_date", "amount"]].sort_values("order_date", kind="stable")
+    ordered = spells[["customer_id", "start", "end", "nps_class"]].sort_values("start", kind="stable")
+    placed = pd.merge_asof(sales, ordered, left_on="order_date", right_on="start", by="customer_id")
+    inside = placed["nps_class"].notna() & (placed["order_date"] < placed["end"])
+    return placed.loc[inside, ["customer_id", "order_date", "amount", "nps_class"]], int((~inside).sum())
+
+
+def _edge_case_sales(seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Spells with gaps and several per customer; sales before, inside, between, after them, at their
+    bounds, at equal times, refunds, undated, of unknown or missing customers."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(200):
+        day = pd.Timestamp("2023-01-01") + pd.Timedelta(int(rng.integers(0, 60)), "D")
+        for _ in range(int(rng.integers(1, 5))):
+            length = pd.Timedelta(int(rng.integers(1, 90)), "D")
+            rows.append((f"c{i:03d}", rng.choice(["promoter", "passive", "detractor"]), day, day + length))
+            day = day + length + pd.Timedelta(int(rng.integers(0, 2)) * int(rng.integers(1, 30)), "D")
+    spells = pd.DataFrame(rows, columns=["customer_id", "nps_class", "start", "end"])
+    n = 6_000
+    bounds = np.r_[spells["start"].to_numpy(), spells["end"].to_numpy()]
+    when = pd.Series(pd.Timestamp("2022-12-01") + pd.to_timedelta(rng.integers(0, 400 * 24, n), "h"))
+    at_bound = rng.random(n) < 0.2
+    when[at_bound] = rng.choice(bounds, at_bound.sum())
+    when[rng.random(n) < 0.02] = pd.NaT
+    customer = pd.Series(rng.choice([f"c{i:03d}" for i in range(210)], n), dtype=object)
+    customer[rng.random(n) < 0.01] = None
+    transactions = pd.DataFrame(
+        {
+            "customer_id": customer,
+            "order_date": when,
+            "amount": rng.lognormal(3, 1, n).round(2),
+            "is_refund": rng.random(n) < 0.05,
+        }
+    )
+    return transactions, spells.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_sales_placed_on_integer_keys_equal_merge_asof(categorical):
+    """``_place_sales`` places every sale in the spell pandas ``merge_asof`` finds, in the same order."""
+    from cxlib.impact._loyalty import _place_sales
+
+    transactions, spells = _edge_case_sales()
+    expected, outside = _merge_asof_reference(transactions, spells)
+    if categorical:
+        transactions["customer_id"] = transactions["customer_id"].astype("category")
+    placed = _place_sales(transactions, spells)
+    assert placed.outside == outside > 0
+    got = placed.frame(["promoter", "passive", "detractor"], spells["customer_id"].unique())
+    pd.testing.assert_frame_equal(
+        got.drop(columns="month"), expected.reset_index(drop=True), check_exact=True
+    )
+    assert 0 < len(got) < len(transactions)
+    few = ["c001", "c007", "c150", "c999"]
+    got = placed.frame(["promoter", "detractor"], few)
+    wanted = expected.loc[expected["customer_id"].isin(few) & expected["nps_class"].ne("passive")]
+    pd.testing.assert_frame_equal(got.drop(columns="month"), wanted.reset_index(drop=True), check_exact=True)
+    sales = expected.reset_index(drop=True)
+    for name in ("promoter", "passive", "detractor", "no_answer"):
+        assert placed.switchers(name) == _switchers(sales, name)

@@ -186,10 +186,10 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
     """:func:`loyalty_spend` once the tables are known to be there."""
     spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
-    sales, outside = _sales_in_spells(_columns(data, "transactions", SALE_COLUMNS), spells)
-    if outside:
-        notes.append(Note("loyalty.outside_exposure", {"orders": outside}))
-    classes = _estimable_classes(sales, min_customers, notes)
+    placed = _place_sales(_columns(data, "transactions", SALE_COLUMNS, categories=["customer_id"]), spells)
+    if placed.outside:
+        notes.append(Note("loyalty.outside_exposure", {"orders": placed.outside}))
+    classes = _estimable_classes(placed, min_customers, notes)
     if classes is None:
         return LoyaltySpend(_empty_table(), notes)
     cells = cells.loc[cells["nps_class"].isin(classes)]
@@ -205,7 +205,8 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
         )
         switchers = switchers[kept]
     cells = cells.loc[cells["customer_id"].isin(switchers)]
-    sales = sales.loc[sales["nps_class"].isin(classes) & sales["customer_id"].isin(cells["customer_id"])]
+    # only the sales of these customers become a frame (on millions of sales, most are not needed)
+    sales = placed.frame(classes, cells["customer_id"].unique())
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
     cells = cells.join(per_cell, on=["customer_id", "month"]).fillna({"orders": 0, "spend": 0.0})
     try:
@@ -280,26 +281,118 @@ def _rows(data, name: str) -> int:
     return rows(name) if rows is not None else len(data[name])
 
 
-def _columns(data, name: str, columns: list[str]) -> pd.DataFrame:
-    """Those columns of a table (those it has); a run's saved table reads only them."""
+def _columns(data, name: str, columns: list[str], categories: list[str] = ()) -> pd.DataFrame:
+    """Those columns of a table (those it has); a run's saved table reads only them.
+
+    ``categories``: columns a run's saved table gives as pandas categoricals (one string per
+    distinct value instead of one per row).
+    """
     columns_of = getattr(data.tables, "columns_of", None)
     if columns_of is not None:
-        return columns_of(name, columns)
+        return columns_of(name, columns, categories=categories)
     frame = data[name]
     return frame[[c for c in columns if c in frame]]
 
 
-def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Sales with the class of the spell they fall in (and their month); the count of sales outside any."""
+def _nanoseconds(values) -> np.ndarray:
+    """Datetimes as int64 nanoseconds (whatever their unit)."""
+    return np.asarray(values).astype("datetime64[ns]").view(np.int64)
+
+
+@dataclass(frozen=True)
+class _PlacedSales:
+    """The sales that fall in an NPS spell, as arrays in the table's row order.
+
+    ``code`` indexes ``customer_ids`` and ``nps_class`` indexes ``class_names``; ``row`` is the
+    sale's position among the table's rows; ``outside`` counts the sales outside any spell.
+    """
+
+    customer_ids: np.ndarray
+    class_names: np.ndarray
+    code: np.ndarray
+    nps_class: np.ndarray
+    order_date: np.ndarray
+    amount: np.ndarray
+    row: np.ndarray
+    outside: int
+
+    def switchers(self, name: str) -> int:
+        """Customers with sales both in class ``name`` and in another class (as :func:`_switchers`)."""
+        size = len(self.customer_ids)
+        position = np.flatnonzero(self.class_names == name)
+        in_class = (
+            np.bincount(self.code[self.nps_class == position[0]], minlength=size) if len(position) else 0
+        )
+        return int(((in_class > 0) & (in_class < np.bincount(self.code, minlength=size))).sum())
+
+    def frame(self, classes: list[str], customers) -> pd.DataFrame:
+        """The sales of ``customers`` in ``classes``, in date order (ties in the table's row order).
+
+        Columns ``customer_id``, ``order_date``, ``amount``, ``nps_class`` and ``month``.
+        """
+        wanted = pd.Index(self.customer_ids).get_indexer(pd.Index(customers))
+        keep = np.isin(self.nps_class, np.flatnonzero(np.isin(self.class_names, classes)))
+        keep &= np.isin(self.code, wanted[wanted >= 0])
+        rows = np.flatnonzero(keep)
+        rows = rows[np.lexsort((self.row[rows], _nanoseconds(self.order_date[rows])))]
+        frame = pd.DataFrame(
+            {
+                "customer_id": self.customer_ids[self.code[rows]],
+                "order_date": self.order_date[rows],
+                "amount": self.amount[rows],
+                "nps_class": self.class_names[self.nps_class[rows]],
+            }
+        )
+        frame["month"] = _month_number(frame["order_date"])
+        return frame
+
+
+def _place_sales(transactions: pd.DataFrame, spells: pd.DataFrame) -> _PlacedSales:
+    """Each sale's spell, as ``pd.merge_asof`` by customer (backward) would find it, on integer keys.
+
+    A sale's spell is the customer's latest spell starting at or before the sale, if the sale is
+    before its end. Customers become codes and spell starts ranks among the distinct starts, so that one sorted
+    int64 key (code, rank) and ``np.searchsorted`` place millions of sales without comparing text.
+    """
     refund = transactions["is_refund"] if "is_refund" in transactions else transactions["amount"] < 0
-    sales = transactions.loc[~refund.astype(bool) & transactions["order_date"].notna()]
-    sales = sales[["customer_id", "order_date", "amount"]].sort_values("order_date", kind="stable")
-    ordered = spells[["customer_id", "start", "end", "nps_class"]].sort_values("start", kind="stable")
-    placed = pd.merge_asof(sales, ordered, left_on="order_date", right_on="start", by="customer_id")
-    inside = placed["nps_class"].notna() & (placed["order_date"] < placed["end"])
-    placed = placed.loc[inside, ["customer_id", "order_date", "amount", "nps_class"]]
-    placed["month"] = _month_number(placed["order_date"])
-    return placed.reset_index(drop=True), int((~inside).sum())
+    is_sale = (~refund.astype(bool) & transactions["order_date"].notna()).to_numpy()
+    row = np.flatnonzero(is_sale)
+    # spells by customer code then start (stable: equal starts keep the spells' order)
+    spell_code, customer_ids = pd.factorize(spells["customer_id"])
+    spell_start = _nanoseconds(spells["start"])
+    order = np.lexsort((spell_start, spell_code))
+    spell_code, spell_start = spell_code[order], spell_start[order]
+    spell_end = _nanoseconds(spells["end"])[order]
+    class_code, class_names = pd.factorize(spells["nps_class"])
+    class_code = class_code[order]
+    # the sales' customers as codes (-1: no spell), through the categories when categorical
+    ids = pd.Index(customer_ids)
+    column = transactions["customer_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        by_category = np.append(ids.get_indexer(column.cat.categories), -1)
+        code = by_category[column.cat.codes.to_numpy()[row]]  # code -1 of a missing id takes the last
+    else:
+        code = ids.get_indexer(column.to_numpy()[row])
+    order_date = transactions["order_date"].to_numpy()[row]
+    when = _nanoseconds(order_date)
+    starts = np.unique(spell_start)
+    width = np.int64(len(starts) + 1)
+    spell_key = spell_code.astype(np.int64) * width + np.searchsorted(starts, spell_start, side="right")
+    sale_key = code.astype(np.int64) * width + np.searchsorted(starts, when, side="right")
+    spell = np.searchsorted(spell_key, sale_key, side="right") - 1
+    found = np.maximum(spell, 0)
+    inside = (code >= 0) & (spell >= 0) & (spell_code[found] == code) & (when < spell_end[found])
+    amount = transactions["amount"].to_numpy()[row]
+    return _PlacedSales(
+        customer_ids=np.asarray(customer_ids, dtype=object),
+        class_names=np.asarray(class_names, dtype=object),
+        code=code[inside],
+        nps_class=class_code[found[inside]],
+        order_date=order_date[inside],
+        amount=amount[inside],
+        row=row[inside],
+        outside=int((~inside).sum()),
+    )
 
 
 def _switchers(sales: pd.DataFrame, name: str, codes: np.ndarray | None = None) -> int:
@@ -314,10 +407,9 @@ def _switchers(sales: pd.DataFrame, name: str, codes: np.ndarray | None = None) 
     return int(((in_class > 0) & (in_class < np.bincount(codes, minlength=size))).sum())
 
 
-def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> list[str] | None:
+def _estimable_classes(placed: _PlacedSales, min_customers: int, notes: list) -> list[str] | None:
     """The reference then the classes with enough within-customer contrast; None without reference or promoters."""
-    codes = pd.factorize(sales["customer_id"])[0]
-    counts = {c: _switchers(sales, c, codes) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
+    counts = {c: placed.switchers(c) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
     if counts[REFERENCE_CLASS] < min_customers:
         notes.append(
             Note(

@@ -315,7 +315,9 @@ class SavedTables(Mapping):
 
         return pq.ParquetFile(self._folder / f"{name}.parquet").metadata.num_rows
 
-    def columns_of(self, name: str, columns: list[str], customers=None) -> pd.DataFrame | None:
+    def columns_of(
+        self, name: str, columns: list[str], customers=None, categories: list[str] = ()
+    ) -> pd.DataFrame | None:
         """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent.
 
         Parameters
@@ -327,6 +329,10 @@ class SavedTables(Mapping):
         customers : array-like, optional
             Only the rows whose ``customer_id`` is one of these (read from the file with that
             filter, so the other rows never reach memory); rows keep the table's order.
+        categories : list of str, optional
+            Text columns to read as pandas categoricals (Arrow dictionaries): one string per
+            distinct value instead of one per row, for ids repeated over millions of rows. Only
+            when read from the file unfiltered (otherwise the columns keep their saved type).
 
         Returns
         -------
@@ -347,7 +353,12 @@ class SavedTables(Mapping):
         present = [c for c in columns if c in pq.ParquetFile(path).schema_arrow.names]
         markers = {c: k for c, k in self._record["text_nulls"][name].items() if c in present}
         if customers is None:
-            return _restore_text_nulls(pd.read_parquet(path, columns=present), markers)
+            dictionary = [c for c in categories if c in present and c not in markers]
+            if not dictionary:
+                return _restore_text_nulls(pd.read_parquet(path, columns=present), markers)
+            return _restore_text_nulls(
+                pq.read_table(path, columns=present, read_dictionary=dictionary).to_pandas(), markers
+            )
         wanted = pd.Index(customers).dropna().unique().tolist()
         filters = [("customer_id", "in", wanted)] if wanted else None
         frame = pq.read_table(path, columns=present, filters=filters).to_pandas().reset_index(drop=True)
