@@ -461,7 +461,9 @@ def _per_order_model(sales: pd.DataFrame, compared: list[str], notes: list) -> d
     y = (log_amount - _group_mean(log_amount, groups))[:, 0]
     x = design - _group_mean(design.to_numpy(), groups)
     x = x.loc[:, (x.abs() > 1e-12).any()]
-    result = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    # demeaned within customers, the design holds no constant: saying so spares statsmodels two
+    # rank computations (SVDs of the whole design) that look for one
+    result = sm.OLS(y, x, hasconst=False).fit(cov_type="cluster", cov_kwds={"groups": groups})
     return {"params": result.params, "cov": result.cov_params(), "pvalues": result.pvalues}
 
 
@@ -504,7 +506,8 @@ def _poisson_model(cells: pd.DataFrame, outcome: str, compared: list[str], notes
     x = design - _group_mean(x_all, groups, mu)
     keep = (x.abs() > 1e-12).any().to_numpy()
     x, beta = x.loc[:, keep], beta[keep]
-    model = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(mu) - x.to_numpy() @ beta)
+    fixed = np.log(mu) - x.to_numpy() @ beta  # the customer effects and offset at the solution
+    model = sm.GLM(y, x, family=sm.families.Poisson(), offset=fixed, hasconst=False)  # as in OLS above
     result = model.fit(start_params=beta, cov_type="cluster", cov_kwds={"groups": groups})
     return {"params": result.params, "cov": result.cov_params(), "pvalues": result.pvalues}
 
