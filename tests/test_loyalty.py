@@ -210,3 +210,49 @@ def test_sales_placed_on_integer_keys_equal_merge_asof(categorical):
     sales = expected.reset_index(drop=True)
     for name in ("promoter", "passive", "detractor", "no_answer"):
         assert placed.switchers(name) == _switchers(sales, name)
+
+
+def _customer_months_reference(spells: pd.DataFrame) -> pd.DataFrame:
+    """Customer-months as ``loyalty_spend`` built them before integer codes: grouped by text ids."""
+    from cxlib.features._time import DAYS_PER_MONTH
+    from cxlib.impact._loyalty import _month_number
+
+    first = _month_number(spells["start"])
+    last = _month_number(spells["end"] - pd.Timedelta(1, "ns"))
+    span = last - first + 1
+    rows = np.repeat(np.arange(len(spells)), span)
+    month = first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
+    month_start = pd.to_datetime({"year": month // 12, "month": month % 12 + 1, "day": 1}).to_numpy()
+    after = month + 1
+    month_end = pd.to_datetime({"year": after // 12, "month": after % 12 + 1, "day": 1}).to_numpy()
+    start = np.maximum(spells["start"].to_numpy()[rows], month_start)
+    end = np.minimum(spells["end"].to_numpy()[rows], month_end)
+    cells = pd.DataFrame(
+        {
+            "customer_id": spells["customer_id"].to_numpy()[rows],
+            "month": month,
+            "nps_class": spells["nps_class"].to_numpy()[rows],
+            "exposure_months": (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH,
+        }
+    )
+    cells = cells.groupby(["customer_id", "month", "nps_class"], as_index=False)["exposure_months"].sum()
+    return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+
+
+def test_customer_months_by_codes_equal_the_grouping_by_text(small_data, rule):
+    """``_customer_months``: the spells in their usual order (no grouping needed) and shuffled (grouped
+    by integer codes) give exactly the customer-months grouped by text ids."""
+    from cxlib.experience._referrals import nps_class_spells
+    from cxlib.impact._loyalty import _customer_months
+
+    spells, _ = nps_class_spells(small_data, rule)
+    expected = _customer_months_reference(spells)
+    assert len(expected) > len(spells) > 1000
+    pd.testing.assert_frame_equal(_customer_months(spells), expected, check_exact=True)
+    shuffled = spells.sample(frac=1, random_state=1).reset_index(drop=True)
+    pd.testing.assert_frame_equal(_customer_months(shuffled), expected, check_exact=True)
+    # two spells sharing a customer-month (not made by nps_class_spells) are summed as before
+    overlap = pd.concat([spells, spells.iloc[:50]], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        _customer_months(overlap), _customer_months_reference(overlap), check_exact=True
+    )

@@ -194,8 +194,11 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
         return LoyaltySpend(_empty_table(), notes)
     cells = cells.loc[cells["nps_class"].isin(classes)]
     # only customers seen in two classes or more compare classes within themselves; the rest would
-    # inform the calendar-month effects alone (most never answer), at a large cost on big data
-    switched = cells.groupby("customer_id")["nps_class"].nunique()
+    # inform the calendar-month effects alone (most never answer), at a large cost on big data.
+    # Counted on the spells: every spell has customer-months with exposure, so a customer's classes
+    # are the same there as in the (ten times more) customer-months
+    in_classes = spells.loc[spells["nps_class"].isin(classes)]
+    switched = in_classes.groupby("customer_id")["nps_class"].nunique()
     switchers = switched.index[switched > 1]
     if len(switchers) > LOYALTY_CUSTOMERS:
         rng = np.random.default_rng(seed)
@@ -253,22 +256,49 @@ def _customer_months(spells: pd.DataFrame) -> pd.DataFrame:
     span = last - first + 1
     rows = np.repeat(np.arange(len(spells)), span)
     month = first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
-    month_start = pd.to_datetime({"year": month // 12, "month": month % 12 + 1, "day": 1}).to_numpy()
-    next_month = month + 1
-    month_end = pd.to_datetime({"year": next_month // 12, "month": next_month % 12 + 1, "day": 1}).to_numpy()
+    month_start = _month_start(month)
+    month_end = _month_start(month + 1)
     start = np.maximum(spells["start"].to_numpy()[rows], month_start)
     end = np.minimum(spells["end"].to_numpy()[rows], month_end)
+    exposure = (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH
+    # customers as codes: on millions of customer-months, text keys cost most of the time
+    customer, customer_ids = pd.factorize(spells["customer_id"])
+    customer_ids = np.asarray(customer_ids, dtype=object)
+    key = customer[rows].astype(np.int64) * (int(month.max()) + 1 if len(month) else 1) + month
+    if pd.Index(customer_ids).is_monotonic_increasing and bool((np.diff(key) > 0).all()):
+        # the spells' usual order (by customer id, then time): already one row per customer-month,
+        # sorted as the grouping below would sort them
+        cells = pd.DataFrame(
+            {
+                "customer_id": customer_ids[customer[rows]],
+                "month": month,
+                "nps_class": spells["nps_class"].to_numpy()[rows],
+                "exposure_months": exposure,
+            }
+        )
+        return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    # grouped by codes sorted as the ids and class names themselves; the sums run in row order
+    customer, customer_ids = pd.factorize(spells["customer_id"], sort=True)
+    nps_class, class_names = pd.factorize(spells["nps_class"], sort=True)
     cells = pd.DataFrame(
         {
-            "customer_id": spells["customer_id"].to_numpy()[rows],
+            "customer_id": customer[rows],
             "month": month,
-            "nps_class": spells["nps_class"].to_numpy()[rows],
-            "exposure_months": (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH,
+            "nps_class": nps_class[rows],
+            "exposure_months": exposure,
         }
     )
     # a class changes only at a month start, so one class per customer-month; sum in case of overlaps
     cells = cells.groupby(["customer_id", "month", "nps_class"], as_index=False)["exposure_months"].sum()
-    return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    cells = cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    cells["customer_id"] = np.asarray(customer_ids, dtype=object)[cells["customer_id"].to_numpy()]
+    cells["nps_class"] = np.asarray(class_names, dtype=object)[cells["nps_class"].to_numpy()]
+    return cells
+
+
+def _month_start(month: np.ndarray) -> np.ndarray:
+    """The first day of each month number of :func:`_month_number` (datetime64[ns])."""
+    return (np.asarray(month, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
 
 
 #: The transaction columns the spells read (a run's saved table is read for these only).
