@@ -256,3 +256,12 @@ def test_customer_months_by_codes_equal_the_grouping_by_text(small_data, rule):
     pd.testing.assert_frame_equal(
         _customer_months(overlap), _customer_months_reference(overlap), check_exact=True
     )
+
+
+def test_no_spells_leave_every_sale_outside():
+    from cxlib.impact._loyalty import _place_sales
+
+    transactions, spells = _edge_case_sales()
+    placed = _place_sales(transactions, spells.iloc[:0])
+    sales = (~transactions["is_refund"] & transactions["order_date"].notna()).sum()
+    assert placed.outside == sales > 0 and len(placed.code) == 0 and placed.switchers("promoter") == 0

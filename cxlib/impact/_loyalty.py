@@ -381,8 +381,8 @@ def _place_sales(transactions: pd.DataFrame, spells: pd.DataFrame) -> _PlacedSal
     """Each sale's spell, as ``pd.merge_asof`` by customer (backward) would find it, on integer keys.
 
     A sale's spell is the customer's latest spell starting at or before the sale, if the sale is
-    before its end. Customers become codes and spell starts ranks among the distinct starts, so that one sorted
-    int64 key (code, rank) and ``np.searchsorted`` place millions of sales without comparing text.
+    before its end. Customers become integer codes, so that millions of sales are placed without
+    comparing text (and without a search: most customers have one or two spells).
     """
     refund = transactions["is_refund"] if "is_refund" in transactions else transactions["amount"] < 0
     is_sale = (~refund.astype(bool) & transactions["order_date"].notna()).to_numpy()
@@ -405,13 +405,25 @@ def _place_sales(transactions: pd.DataFrame, spells: pd.DataFrame) -> _PlacedSal
         code = ids.get_indexer(column.to_numpy()[row])
     order_date = transactions["order_date"].to_numpy()[row]
     when = _nanoseconds(order_date)
-    starts = np.unique(spell_start)
-    width = np.int64(len(starts) + 1)
-    spell_key = spell_code.astype(np.int64) * width + np.searchsorted(starts, spell_start, side="right")
-    sale_key = code.astype(np.int64) * width + np.searchsorted(starts, when, side="right")
-    spell = np.searchsorted(spell_key, sale_key, side="right") - 1
-    found = np.maximum(spell, 0)
-    inside = (code >= 0) & (spell >= 0) & (spell_code[found] == code) & (when < spell_end[found])
+    # a customer's spells are the run [first, first + count) of the sorted spells; the sale's spell
+    # is the last of them starting at or before it: first - 1 + how many of them start by then,
+    # counted one rank at a time over the sales of customers with that many spells (most have one)
+    found, inside = np.zeros(len(code), dtype=np.int64), np.zeros(len(code), dtype=bool)
+    if len(spell_code):
+        first = np.searchsorted(spell_code, np.arange(len(customer_ids)))
+        count = np.diff(np.append(first, len(spell_code)))
+        known = code >= 0
+        who = np.where(known, code, 0)  # unknown customers' sales are left outside below
+        base = first[who]
+        found = base - 1 + (spell_start[base] <= when)
+        more, rank = np.flatnonzero(known & (count[who] > 1)), 1
+        while len(more):
+            found[more] += spell_start[base[more] + rank] <= when[more]
+            rank += 1
+            more = more[count[who[more]] > rank]
+        inside = known & (found >= base)
+        found = np.maximum(found, 0)
+        inside &= when < spell_end[found]
     amount = transactions["amount"].to_numpy()[row]
     return _PlacedSales(
         customer_ids=np.asarray(customer_ids, dtype=object),
