@@ -196,7 +196,7 @@ def test_sales_placed_on_integer_keys_equal_merge_asof(categorical):
     expected, outside = _merge_asof_reference(transactions, spells)
     if categorical:
         transactions["customer_id"] = transactions["customer_id"].astype("category")
-    placed = _place_sales(transactions, spells)
+    placed = _place_sales(transactions, None, spells)
     assert placed.outside == outside > 0
     got = placed.frame(["promoter", "passive", "detractor"], spells["customer_id"].unique())
     pd.testing.assert_frame_equal(
@@ -262,6 +262,17 @@ def test_no_spells_leave_every_sale_outside():
     from cxlib.impact._loyalty import _place_sales
 
     transactions, spells = _edge_case_sales()
-    placed = _place_sales(transactions, spells.iloc[:0])
+    placed = _place_sales(transactions, None, spells.iloc[:0])
     sales = (~transactions["is_refund"] & transactions["order_date"].notna()).sum()
     assert placed.outside == sales > 0 and len(placed.code) == 0 and placed.switchers("promoter") == 0
+
+
+def test_a_runs_saved_tables_give_the_same_spend(small_data, small_config, rule, spend, tmp_path):
+    """Read from a run's saved Parquet (customer ids as Arrow codes, never as text), the estimates
+    are exactly those of the data in memory."""
+    from cxlib.run._artifacts import load_validated, save_validated
+
+    saved = load_validated(save_validated(small_data, tmp_path, small_config))
+    again = loyalty_spend(saved, churn_rule_from_config(saved, small_config))
+    pd.testing.assert_frame_equal(again.table, spend.table, check_exact=True)
+    assert again.notes == spend.notes and (again.customers, again.orders) == (spend.customers, spend.orders)

@@ -186,7 +186,7 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
     """:func:`loyalty_spend` once the tables are known to be there."""
     spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
-    placed = _place_sales(_columns(data, "transactions", SALE_COLUMNS, categories=["customer_id"]), spells)
+    placed = _place_sales(*_sale_columns(data), spells)
     if placed.outside:
         notes.append(Note("loyalty.outside_exposure", {"orders": placed.outside}))
     classes = _estimable_classes(placed, min_customers, notes)
@@ -311,17 +311,29 @@ def _rows(data, name: str) -> int:
     return rows(name) if rows is not None else len(data[name])
 
 
-def _columns(data, name: str, columns: list[str], categories: list[str] = ()) -> pd.DataFrame:
-    """Those columns of a table (those it has); a run's saved table reads only them.
-
-    ``categories``: columns a run's saved table gives as pandas categoricals (one string per
-    distinct value instead of one per row).
-    """
+def _columns(data, name: str, columns: list[str]) -> pd.DataFrame:
+    """Those columns of a table (those it has); a run's saved table reads only them."""
     columns_of = getattr(data.tables, "columns_of", None)
     if columns_of is not None:
-        return columns_of(name, columns, categories=categories)
+        return columns_of(name, columns)
     frame = data[name]
     return frame[[c for c in columns if c in frame]]
+
+
+def _sale_columns(data):
+    """The transaction columns the spells need, and how to find each row's customer among given ids.
+
+    A run's saved table gives the rows' positions among the ids from its file
+    (:meth:`cxlib.run.SavedTables.codes_of`), so that its millions of customer ids are never read
+    as text; otherwise they are looked up in the table.
+    """
+    codes_of = getattr(data.tables, "codes_of", None)
+    if codes_of is None:
+        return _columns(data, "transactions", SALE_COLUMNS), None
+    return (
+        _columns(data, "transactions", SALE_COLUMNS[1:]),
+        lambda ids: codes_of("transactions", "customer_id", ids),
+    )
 
 
 def _nanoseconds(values) -> np.ndarray:
@@ -377,8 +389,11 @@ class _PlacedSales:
         return frame
 
 
-def _place_sales(transactions: pd.DataFrame, spells: pd.DataFrame) -> _PlacedSales:
+def _place_sales(transactions: pd.DataFrame, codes_of, spells: pd.DataFrame) -> _PlacedSales:
     """Each sale's spell, as ``pd.merge_asof`` by customer (backward) would find it, on integer keys.
+
+    ``codes_of``: given customer ids, each transaction's position among them (-1: none); None:
+    looked up in ``transactions["customer_id"]``.
 
     A sale's spell is the customer's latest spell starting at or before the sale, if the sale is
     before its end. Customers become integer codes, so that millions of sales are placed without
@@ -395,14 +410,11 @@ def _place_sales(transactions: pd.DataFrame, spells: pd.DataFrame) -> _PlacedSal
     spell_end = _nanoseconds(spells["end"])[order]
     class_code, class_names = pd.factorize(spells["nps_class"])
     class_code = class_code[order]
-    # the sales' customers as codes (-1: no spell), through the categories when categorical
-    ids = pd.Index(customer_ids)
-    column = transactions["customer_id"]
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        by_category = np.append(ids.get_indexer(column.cat.categories), -1)
-        code = by_category[column.cat.codes.to_numpy()[row]]  # code -1 of a missing id takes the last
+    # the sales' customers as codes (-1: no spell)
+    if codes_of is None:
+        code = pd.Index(customer_ids).get_indexer(transactions["customer_id"].to_numpy()[row])
     else:
-        code = ids.get_indexer(column.to_numpy()[row])
+        code = codes_of(customer_ids)[row]
     order_date = transactions["order_date"].to_numpy()[row]
     when = _nanoseconds(order_date)
     # a customer's spells are the run [first, first + count) of the sorted spells; the sale's spell

@@ -315,9 +315,7 @@ class SavedTables(Mapping):
 
         return pq.ParquetFile(self._folder / f"{name}.parquet").metadata.num_rows
 
-    def columns_of(
-        self, name: str, columns: list[str], customers=None, categories: list[str] = ()
-    ) -> pd.DataFrame | None:
+    def columns_of(self, name: str, columns: list[str], customers=None) -> pd.DataFrame | None:
         """Only ``columns`` of a saved table (those it has), without reading the rest; None if absent.
 
         Parameters
@@ -329,10 +327,6 @@ class SavedTables(Mapping):
         customers : array-like, optional
             Only the rows whose ``customer_id`` is one of these (read from the file with that
             filter, so the other rows never reach memory); rows keep the table's order.
-        categories : list of str, optional
-            Text columns to read as pandas categoricals (Arrow dictionaries): one string per
-            distinct value instead of one per row, for ids repeated over millions of rows. Only
-            when read from the file unfiltered (otherwise the columns keep their saved type).
 
         Returns
         -------
@@ -353,16 +347,49 @@ class SavedTables(Mapping):
         present = [c for c in columns if c in pq.ParquetFile(path).schema_arrow.names]
         markers = {c: k for c, k in self._record["text_nulls"][name].items() if c in present}
         if customers is None:
-            dictionary = [c for c in categories if c in present and c not in markers]
-            if not dictionary:
-                return _restore_text_nulls(pd.read_parquet(path, columns=present), markers)
-            return _restore_text_nulls(
-                pq.read_table(path, columns=present, read_dictionary=dictionary).to_pandas(), markers
-            )
+            return _restore_text_nulls(pd.read_parquet(path, columns=present), markers)
         wanted = pd.Index(customers).dropna().unique().tolist()
         filters = [("customer_id", "in", wanted)] if wanted else None
         frame = pq.read_table(path, columns=present, filters=filters).to_pandas().reset_index(drop=True)
         return _restore_text_nulls(frame.iloc[:0] if not wanted else frame, markers)
+
+    def codes_of(self, name: str, column: str, values) -> np.ndarray | None:
+        """Each row's position of its ``column`` value among ``values`` (-1: not there); None if absent.
+
+        On a saved table not read yet, only that column is read and Arrow hashes its values
+        (``pyarrow.compute.index_in``): ids repeated over millions of rows never become Python
+        strings, which would cost most of the time.
+
+        Parameters
+        ----------
+        name : str
+            The table.
+        column : str
+            The column, e.g. ``customer_id``.
+        values : array-like
+            Distinct values (e.g. customer ids); missing values in the table get -1.
+
+        Returns
+        -------
+        ndarray of int64 or None
+            One position per row, in the table's order.
+        """
+        if name not in self:
+            return None
+        values = pd.Index(values)
+        if name not in self._read and self._record["tables"][name] == "parquet":
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
+            read = pq.read_table(self._folder / f"{name}.parquet", columns=[column])[column]
+            try:
+                found = pc.index_in(read, value_set=pa.array(values.to_numpy(), type=read.type))
+            except (pa.ArrowException, TypeError):  # values Arrow cannot compare with the column's
+                pass
+            else:
+                return found.fill_null(-1).to_numpy().astype(np.int64)
+        return values.get_indexer(self[name][column]).astype(np.int64)
 
     def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
         return name in self._record["tables"]
