@@ -379,7 +379,8 @@ def _new_customer_values(study: ImpactStudy, data, config) -> pd.Series | None:
     revenue = revenue.loc[revenue.index.isin(referred)]
     if len(revenue) < MIN_REFERRED:
         return None
-    profiles = scoring_features(data, config).set_index("customer_id").reindex(revenue.index).reset_index()
+    features = base.scoring if base.scoring is not None else scoring_features(data, config)
+    profiles = features.set_index("customer_id").reindex(revenue.index).reset_index()
     profiles["tenure_months"] = 0.0
     curves = base.model.conditional_survival(profiles, base.horizon_months)
     months = (curves * base.discount_weights(study.settings["annual_discount_rate"])).sum(1)
