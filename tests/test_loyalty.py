@@ -276,3 +276,16 @@ def test_a_runs_saved_tables_give_the_same_spend(small_data, small_config, rule,
     again = loyalty_spend(saved, churn_rule_from_config(saved, small_config))
     pd.testing.assert_frame_equal(again.table, spend.table, check_exact=True)
     assert again.notes == spend.notes and (again.customers, again.orders) == (spend.customers, spend.orders)
+
+
+def test_spells_handed_in_give_the_same_spend(small_data, rule, spend):
+    """The impact study builds the NPS spells once for the loyalty spend and the referral rates."""
+    from cxlib.experience._referrals import nps_class_spells
+
+    spells, counts = nps_class_spells(small_data, rule)
+    handed = loyalty_spend(small_data, rule, spells=spells)
+    pd.testing.assert_frame_equal(handed.table, spend.table, check_exact=True)
+    rates = ReferralRates().fit(small_data, rule, spells=(spells, counts))
+    pd.testing.assert_frame_equal(
+        rates.summary_, ReferralRates().fit(small_data, rule).summary_, check_exact=True
+    )

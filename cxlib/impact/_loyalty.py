@@ -143,7 +143,9 @@ class LoyaltySpend:
 LOYALTY_CUSTOMERS = 20_000
 
 
-def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: int = 0) -> LoyaltySpend:
+def loyalty_spend(
+    data, rule: ChurnRule | None, min_customers: int = 20, seed: int = 0, spells: pd.DataFrame | None = None
+) -> LoyaltySpend:
     """Per-order spend, order rate and spend per month by NPS class, within customers, vs passives.
 
     See the module docstring for the spells, the three models and their references.
@@ -159,6 +161,9 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: i
         another class (its within-customer contrast rests on them).
     seed : int
         Seed of the sample of customers above :data:`LOYALTY_CUSTOMERS`.
+    spells : DataFrame, optional
+        The spells of :func:`cxlib.experience.nps_class_spells` for ``data`` and ``rule`` when
+        already built (the referral rates need them too); built here otherwise.
 
     Returns
     -------
@@ -179,12 +184,13 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: i
         return LoyaltySpend(_empty_table(), notes)
     # one BLAS thread: on a shared 2-core machine BLAS threads wait for each other (as in churn)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _loyalty_spend(data, rule, min_customers, notes, seed)
+        return _loyalty_spend(data, rule, min_customers, notes, seed, spells)
 
 
-def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -> LoyaltySpend:
+def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0, spells=None) -> LoyaltySpend:
     """:func:`loyalty_spend` once the tables are known to be there."""
-    spells, _ = nps_class_spells(data, rule)
+    if spells is None:
+        spells, _ = nps_class_spells(data, rule)
     cells = _customer_months(spells)
     placed = _place_sales(*_sale_columns(data), spells)
     if placed.outside:

@@ -27,6 +27,7 @@ with a reason code (:data:`REASONS`) for the report.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,8 +192,12 @@ def impact_study(
     ids = base.groups["customer_id"] if "customer_id" in base.groups else None
     study.enrolled_ids = None if ids is None else set(ids[mask] if mask is not None else ids)
     _churn_input(study, data, config, rule)
-    _spend_inputs(study, data, rule)
-    _word_of_mouth(study, data, config, rule)
+    from cxlib.experience._referrals import nps_class_spells
+
+    # the NPS exposure spells, built once for the loyalty spend and the referral rates
+    spells = functools.cache(lambda: nps_class_spells(data, rule))
+    _spend_inputs(study, data, rule, spells)
+    _word_of_mouth(study, data, config, rule, spells)
     _cost_inputs(study)
     lever_settings = LeverSettings(
         margin=settings["margin_rate"],
@@ -262,13 +267,13 @@ def _renamed(item: Input, name: str) -> Input:
     return replace(item, name=name)
 
 
-def _spend_inputs(study: ImpactStudy, data, rule) -> None:
+def _spend_inputs(study: ImpactStudy, data, rule, spells=None) -> None:
     if study.sources.get("spend") == "pilot":
         return
     from cxlib.impact._loyalty import loyalty_spend
 
     loyalty = (
-        loyalty_spend(data, rule, seed=study.settings["seed"])
+        loyalty_spend(data, rule, seed=study.settings["seed"], spells=spells()[0] if spells else None)
         if data.has("surveys") and data.has("transactions")
         else None
     )
@@ -303,7 +308,7 @@ def _nonpromoter_share(data, ids=None) -> float:
     return float((latest < 9).mean()) if len(latest) else 1.0
 
 
-def _word_of_mouth(study: ImpactStudy, data, config, rule) -> None:
+def _word_of_mouth(study: ImpactStudy, data, config, rule, spells=None) -> None:
     if not (data.has("referrals") and data.has("surveys")):
         study.unavailable["word_of_mouth"] = "no_referrals"
         return
@@ -311,7 +316,7 @@ def _word_of_mouth(study: ImpactStudy, data, config, rule) -> None:
     from cxlib.impact._loyalty import referral_inputs
 
     try:
-        rates = ReferralRates().fit(data, rule)
+        rates = ReferralRates().fit(data, rule, spells=spells() if spells else None)
     except ValueError as error:
         study.unavailable["word_of_mouth"] = "no_referrals"
         study.notes.append(str(error))
