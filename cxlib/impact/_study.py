@@ -194,7 +194,8 @@ def impact_study(
     _churn_input(study, data, config, rule)
     from cxlib.experience._referrals import nps_class_spells
 
-    # the NPS exposure spells, built once for the loyalty spend and the referral rates
+    # the NPS exposure spells, built once for the loyalty spend (spend inputs or the promoter-shift
+    # value) and the referral rates
     spells = functools.cache(lambda: nps_class_spells(data, rule))
     _spend_inputs(study, data, rule, spells)
     _word_of_mouth(study, data, config, rule, spells)
@@ -209,7 +210,7 @@ def impact_study(
     enrolled = Enrolled(base, mask)
     study.case = revenue_case(enrolled, study.inputs, lever_settings, settings["n_draws"], settings["seed"])
     _by_group(study, base, mask, lever_settings)
-    _shift_value(study, enrolled, data, rule)
+    _shift_value(study, enrolled, data, rule, spells)
     _what_if(study, data, config, base, friction_effects)
     _targeting(study, base)
     from cxlib.impact._outputs import seed_kpis
@@ -456,12 +457,14 @@ def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
     study.by_group = pd.DataFrame(rows).sort_values("margin_total", ascending=False, ignore_index=True)
 
 
-def _shift_value(study: ImpactStudy, enrolled, data, rule) -> None:
+def _shift_value(study: ImpactStudy, enrolled, data, rule, spells=None) -> None:
     """Margin of moving :data:`SHIFTED` enrolled customers from passive to promoter (no other change)."""
     if study.loyalty is None and data.has("surveys") and data.has("transactions"):
         from cxlib.impact._loyalty import loyalty_spend
 
-        study.loyalty = loyalty_spend(data, rule, seed=study.settings["seed"])
+        study.loyalty = loyalty_spend(
+            data, rule, seed=study.settings["seed"], spells=spells()[0] if spells else None
+        )
     ratio = study.loyalty.inputs().get("promoter_spend_ratio") if study.loyalty is not None else None
     if ratio is None or enrolled.customers == 0:
         return
