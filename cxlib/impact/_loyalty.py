@@ -191,14 +191,12 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0, s
     """:func:`loyalty_spend` once the tables are known to be there."""
     if spells is None:
         spells, _ = nps_class_spells(data, rule)
-    cells = _customer_months(spells)
     placed = _place_sales(*_sale_columns(data), spells)
     if placed.outside:
         notes.append(Note("loyalty.outside_exposure", {"orders": placed.outside}))
     classes = _estimable_classes(placed, min_customers, notes)
     if classes is None:
         return LoyaltySpend(_empty_table(), notes)
-    cells = cells.loc[cells["nps_class"].isin(classes)]
     # only customers seen in two classes or more compare classes within themselves; the rest would
     # inform the calendar-month effects alone (most never answer), at a large cost on big data.
     # Counted on the spells: every spell has customer-months with exposure, so a customer's classes
@@ -213,7 +211,8 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0, s
             Note("loyalty.sampled", {"sample": LOYALTY_CUSTOMERS, "customers": len(switchers), "seed": seed})
         )
         switchers = switchers[kept]
-    cells = cells.loc[cells["customer_id"].isin(switchers)]
+    # the customer-months of these customers only: each customer's are built from their own spells
+    cells = _customer_months(in_classes.loc[in_classes["customer_id"].isin(switchers)])
     # only the sales of these customers become a frame (on millions of sales, most are not needed)
     sales = placed.frame(classes, cells["customer_id"].unique())
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
