@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import json  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from cxlib import impact  # noqa: E402
@@ -190,3 +191,20 @@ def test_the_notebook_takes_the_programme_cost_as_a_papermill_parameter(tmp_path
     saved = json.loads((data / "summaries" / "05_revenue_impact.json").read_text())
     assert saved["metrics"]["p_roi_positive"] == 0 and saved["metrics"]["npv"] < -0.9e9
     assert (out / "05_revenue_impact.html").is_file()
+
+
+def test_referred_profiles_come_from_the_bases_scoring_features(study, small_data, small_config):
+    """The retention base keeps the current customers' churn features (the lifetime fit's), equal to
+    :func:`cxlib.churn.scoring_features`: the referred customers' values read their profiles there
+    instead of computing the features again, and come out the same."""
+    import dataclasses
+
+    from cxlib.churn import scoring_features
+    from cxlib.impact._study import _new_customer_values
+
+    features = scoring_features(small_data, small_config)
+    pd.testing.assert_frame_equal(study.base.scoring, features, check_exact=True)
+    values = _new_customer_values(study, small_data, small_config)
+    assert values is not None and len(values) > 0
+    study_without = dataclasses.replace(study, base=dataclasses.replace(study.base, scoring=None))
+    pd.testing.assert_series_equal(values, _new_customer_values(study_without, small_data, small_config))

@@ -159,3 +159,16 @@ def test_programme_evaluation_on_saved_data_equals_the_loaded_data(tmp_path, sma
     assert len(expected.effects) > 0
     pd.testing.assert_frame_equal(got.effects, expected.effects)
     assert "transactions" not in data.tables._read  # the members' rows only
+
+
+def test_codes_of_a_saved_column_equal_an_index_lookup(small_data, small_config, tmp_path):
+    """``SavedTables.codes_of`` (Arrow's hashing of the file's column) gives each row's position among
+    the values as pandas would, -1 for values not there, before and after the table is read."""
+    tables = load_validated(save_validated(small_data, tmp_path, small_config)).tables
+    ids = small_data["customers"]["customer_id"].to_numpy()[::3]  # a third of the customers
+    expected = pd.Index(ids).get_indexer(small_data["transactions"]["customer_id"])
+    assert (expected == -1).any() and (expected >= 0).any()
+    np.testing.assert_array_equal(tables.codes_of("transactions", "customer_id", ids), expected)
+    tables["transactions"]  # read: the lookup is then pandas'
+    np.testing.assert_array_equal(tables.codes_of("transactions", "customer_id", ids), expected)
+    assert tables.codes_of("absent", "customer_id", ids) is None

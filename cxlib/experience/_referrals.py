@@ -224,7 +224,7 @@ class ReferralRates(FittedModel):
     def __init__(self, reference: str = "detractor"):
         self.reference = reference
 
-    def fit(self, data, rule: ChurnRule | None = None) -> ReferralRates:
+    def fit(self, data, rule: ChurnRule | None = None, spells: tuple | None = None) -> ReferralRates:
         """Build the exposure spells and fit the Poisson model.
 
         Parameters
@@ -234,6 +234,9 @@ class ReferralRates(FittedModel):
         rule : ChurnRule, optional
             The churn rule (:func:`cxlib.features.churn_rule_from_config`); None: no churn ends
             exposure.
+        spells : (DataFrame, dict), optional
+            What :func:`nps_class_spells` returns for ``data`` and ``rule``, when already built
+            (loyalty spend needs them too); built here otherwise.
 
         Returns
         -------
@@ -242,7 +245,7 @@ class ReferralRates(FittedModel):
         """
         if self.reference not in NPS_CLASSES:
             raise ValueError(f"reference: expected one of {NPS_CLASSES}, got {self.reference!r}")
-        spells, counts = nps_class_spells(data, rule)
+        spells, counts = nps_class_spells(data, rule) if spells is None else spells
         self.spells_ = spells
         self.referral_counts_ = counts
         per_class = (

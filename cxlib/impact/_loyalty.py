@@ -143,7 +143,9 @@ class LoyaltySpend:
 LOYALTY_CUSTOMERS = 20_000
 
 
-def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: int = 0) -> LoyaltySpend:
+def loyalty_spend(
+    data, rule: ChurnRule | None, min_customers: int = 20, seed: int = 0, spells: pd.DataFrame | None = None
+) -> LoyaltySpend:
     """Per-order spend, order rate and spend per month by NPS class, within customers, vs passives.
 
     See the module docstring for the spells, the three models and their references.
@@ -159,6 +161,9 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: i
         another class (its within-customer contrast rests on them).
     seed : int
         Seed of the sample of customers above :data:`LOYALTY_CUSTOMERS`.
+    spells : DataFrame, optional
+        The spells of :func:`cxlib.experience.nps_class_spells` for ``data`` and ``rule`` when
+        already built (the referral rates need them too); built here otherwise.
 
     Returns
     -------
@@ -179,23 +184,25 @@ def loyalty_spend(data, rule: ChurnRule | None, min_customers: int = 20, seed: i
         return LoyaltySpend(_empty_table(), notes)
     # one BLAS thread: on a shared 2-core machine BLAS threads wait for each other (as in churn)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _loyalty_spend(data, rule, min_customers, notes, seed)
+        return _loyalty_spend(data, rule, min_customers, notes, seed, spells)
 
 
-def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -> LoyaltySpend:
+def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0, spells=None) -> LoyaltySpend:
     """:func:`loyalty_spend` once the tables are known to be there."""
-    spells, _ = nps_class_spells(data, rule)
-    cells = _customer_months(spells)
-    sales, outside = _sales_in_spells(_columns(data, "transactions", SALE_COLUMNS), spells)
-    if outside:
-        notes.append(Note("loyalty.outside_exposure", {"orders": outside}))
-    classes = _estimable_classes(sales, min_customers, notes)
+    if spells is None:
+        spells, _ = nps_class_spells(data, rule)
+    placed = _place_sales(*_sale_columns(data), spells)
+    if placed.outside:
+        notes.append(Note("loyalty.outside_exposure", {"orders": placed.outside}))
+    classes = _estimable_classes(placed, min_customers, notes)
     if classes is None:
         return LoyaltySpend(_empty_table(), notes)
-    cells = cells.loc[cells["nps_class"].isin(classes)]
     # only customers seen in two classes or more compare classes within themselves; the rest would
-    # inform the calendar-month effects alone (most never answer), at a large cost on big data
-    switched = cells.groupby("customer_id")["nps_class"].nunique()
+    # inform the calendar-month effects alone (most never answer), at a large cost on big data.
+    # Counted on the spells: every spell has customer-months with exposure, so a customer's classes
+    # are the same there as in the (ten times more) customer-months
+    in_classes = spells.loc[spells["nps_class"].isin(classes)]
+    switched = in_classes.groupby("customer_id")["nps_class"].nunique()
     switchers = switched.index[switched > 1]
     if len(switchers) > LOYALTY_CUSTOMERS:
         rng = np.random.default_rng(seed)
@@ -204,8 +211,10 @@ def _loyalty_spend(data, rule, min_customers: int, notes: list, seed: int = 0) -
             Note("loyalty.sampled", {"sample": LOYALTY_CUSTOMERS, "customers": len(switchers), "seed": seed})
         )
         switchers = switchers[kept]
-    cells = cells.loc[cells["customer_id"].isin(switchers)]
-    sales = sales.loc[sales["nps_class"].isin(classes) & sales["customer_id"].isin(cells["customer_id"])]
+    # the customer-months of these customers only: each customer's are built from their own spells
+    cells = _customer_months(in_classes.loc[in_classes["customer_id"].isin(switchers)])
+    # only the sales of these customers become a frame (on millions of sales, most are not needed)
+    sales = placed.frame(classes, cells["customer_id"].unique())
     per_cell = sales.groupby(["customer_id", "month"]).agg(orders=("amount", "size"), spend=("amount", "sum"))
     cells = cells.join(per_cell, on=["customer_id", "month"]).fillna({"orders": 0, "spend": 0.0})
     try:
@@ -252,22 +261,49 @@ def _customer_months(spells: pd.DataFrame) -> pd.DataFrame:
     span = last - first + 1
     rows = np.repeat(np.arange(len(spells)), span)
     month = first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
-    month_start = pd.to_datetime({"year": month // 12, "month": month % 12 + 1, "day": 1}).to_numpy()
-    next_month = month + 1
-    month_end = pd.to_datetime({"year": next_month // 12, "month": next_month % 12 + 1, "day": 1}).to_numpy()
+    month_start = _month_start(month)
+    month_end = _month_start(month + 1)
     start = np.maximum(spells["start"].to_numpy()[rows], month_start)
     end = np.minimum(spells["end"].to_numpy()[rows], month_end)
+    exposure = (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH
+    # customers as codes: on millions of customer-months, text keys cost most of the time
+    customer, customer_ids = pd.factorize(spells["customer_id"])
+    customer_ids = np.asarray(customer_ids, dtype=object)
+    key = customer[rows].astype(np.int64) * (int(month.max()) + 1 if len(month) else 1) + month
+    if pd.Index(customer_ids).is_monotonic_increasing and bool((np.diff(key) > 0).all()):
+        # the spells' usual order (by customer id, then time): already one row per customer-month,
+        # sorted as the grouping below would sort them
+        cells = pd.DataFrame(
+            {
+                "customer_id": customer_ids[customer[rows]],
+                "month": month,
+                "nps_class": spells["nps_class"].to_numpy()[rows],
+                "exposure_months": exposure,
+            }
+        )
+        return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    # grouped by codes sorted as the ids and class names themselves; the sums run in row order
+    customer, customer_ids = pd.factorize(spells["customer_id"], sort=True)
+    nps_class, class_names = pd.factorize(spells["nps_class"], sort=True)
     cells = pd.DataFrame(
         {
-            "customer_id": spells["customer_id"].to_numpy()[rows],
+            "customer_id": customer[rows],
             "month": month,
-            "nps_class": spells["nps_class"].to_numpy()[rows],
-            "exposure_months": (end - start) / pd.Timedelta(1, "D") / DAYS_PER_MONTH,
+            "nps_class": nps_class[rows],
+            "exposure_months": exposure,
         }
     )
     # a class changes only at a month start, so one class per customer-month; sum in case of overlaps
     cells = cells.groupby(["customer_id", "month", "nps_class"], as_index=False)["exposure_months"].sum()
-    return cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    cells = cells.loc[cells["exposure_months"] > 0].reset_index(drop=True)
+    cells["customer_id"] = np.asarray(customer_ids, dtype=object)[cells["customer_id"].to_numpy()]
+    cells["nps_class"] = np.asarray(class_names, dtype=object)[cells["nps_class"].to_numpy()]
+    return cells
+
+
+def _month_start(month: np.ndarray) -> np.ndarray:
+    """The first day of each month number of :func:`_month_number` (datetime64[ns])."""
+    return (np.asarray(month, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
 
 
 #: The transaction columns the spells read (a run's saved table is read for these only).
@@ -289,17 +325,133 @@ def _columns(data, name: str, columns: list[str]) -> pd.DataFrame:
     return frame[[c for c in columns if c in frame]]
 
 
-def _sales_in_spells(transactions: pd.DataFrame, spells: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Sales with the class of the spell they fall in (and their month); the count of sales outside any."""
+def _sale_columns(data):
+    """The transaction columns the spells need, and how to find each row's customer among given ids.
+
+    A run's saved table gives the rows' positions among the ids from its file
+    (:meth:`cxlib.run.SavedTables.codes_of`), so that its millions of customer ids are never read
+    as text; otherwise they are looked up in the table.
+    """
+    codes_of = getattr(data.tables, "codes_of", None)
+    if codes_of is None:
+        return _columns(data, "transactions", SALE_COLUMNS), None
+    return (
+        _columns(data, "transactions", SALE_COLUMNS[1:]),
+        lambda ids: codes_of("transactions", "customer_id", ids),
+    )
+
+
+def _nanoseconds(values) -> np.ndarray:
+    """Datetimes as int64 nanoseconds (whatever their unit)."""
+    return np.asarray(values).astype("datetime64[ns]").view(np.int64)
+
+
+@dataclass(frozen=True)
+class _PlacedSales:
+    """The sales that fall in an NPS spell, as arrays in the table's row order.
+
+    ``code`` indexes ``customer_ids`` and ``nps_class`` indexes ``class_names``; ``row`` is the
+    sale's position among the table's rows; ``outside`` counts the sales outside any spell.
+    """
+
+    customer_ids: np.ndarray
+    class_names: np.ndarray
+    code: np.ndarray
+    nps_class: np.ndarray
+    order_date: np.ndarray
+    amount: np.ndarray
+    row: np.ndarray
+    outside: int
+
+    def switchers(self, name: str) -> int:
+        """Customers with sales both in class ``name`` and in another class (as :func:`_switchers`)."""
+        size = len(self.customer_ids)
+        position = np.flatnonzero(self.class_names == name)
+        in_class = (
+            np.bincount(self.code[self.nps_class == position[0]], minlength=size) if len(position) else 0
+        )
+        return int(((in_class > 0) & (in_class < np.bincount(self.code, minlength=size))).sum())
+
+    def frame(self, classes: list[str], customers) -> pd.DataFrame:
+        """The sales of ``customers`` in ``classes``, in date order (ties in the table's row order).
+
+        Columns ``customer_id``, ``order_date``, ``amount``, ``nps_class`` and ``month``.
+        """
+        wanted = pd.Index(self.customer_ids).get_indexer(pd.Index(customers))
+        keep = np.isin(self.nps_class, np.flatnonzero(np.isin(self.class_names, classes)))
+        keep &= np.isin(self.code, wanted[wanted >= 0])
+        rows = np.flatnonzero(keep)
+        rows = rows[np.lexsort((self.row[rows], _nanoseconds(self.order_date[rows])))]
+        frame = pd.DataFrame(
+            {
+                "customer_id": self.customer_ids[self.code[rows]],
+                "order_date": self.order_date[rows],
+                "amount": self.amount[rows],
+                "nps_class": self.class_names[self.nps_class[rows]],
+            }
+        )
+        frame["month"] = _month_number(frame["order_date"])
+        return frame
+
+
+def _place_sales(transactions: pd.DataFrame, codes_of, spells: pd.DataFrame) -> _PlacedSales:
+    """Each sale's spell, as ``pd.merge_asof`` by customer (backward) would find it, on integer keys.
+
+    ``codes_of``: given customer ids, each transaction's position among them (-1: none); None:
+    looked up in ``transactions["customer_id"]``.
+
+    A sale's spell is the customer's latest spell starting at or before the sale, if the sale is
+    before its end. Customers become integer codes, so that millions of sales are placed without
+    comparing text (and without a search: most customers have one or two spells).
+    """
     refund = transactions["is_refund"] if "is_refund" in transactions else transactions["amount"] < 0
-    sales = transactions.loc[~refund.astype(bool) & transactions["order_date"].notna()]
-    sales = sales[["customer_id", "order_date", "amount"]].sort_values("order_date", kind="stable")
-    ordered = spells[["customer_id", "start", "end", "nps_class"]].sort_values("start", kind="stable")
-    placed = pd.merge_asof(sales, ordered, left_on="order_date", right_on="start", by="customer_id")
-    inside = placed["nps_class"].notna() & (placed["order_date"] < placed["end"])
-    placed = placed.loc[inside, ["customer_id", "order_date", "amount", "nps_class"]]
-    placed["month"] = _month_number(placed["order_date"])
-    return placed.reset_index(drop=True), int((~inside).sum())
+    is_sale = (~refund.astype(bool) & transactions["order_date"].notna()).to_numpy()
+    row = np.flatnonzero(is_sale)
+    # spells by customer code then start (stable: equal starts keep the spells' order)
+    spell_code, customer_ids = pd.factorize(spells["customer_id"])
+    spell_start = _nanoseconds(spells["start"])
+    order = np.lexsort((spell_start, spell_code))
+    spell_code, spell_start = spell_code[order], spell_start[order]
+    spell_end = _nanoseconds(spells["end"])[order]
+    class_code, class_names = pd.factorize(spells["nps_class"])
+    class_code = class_code[order]
+    # the sales' customers as codes (-1: no spell)
+    if codes_of is None:
+        code = pd.Index(customer_ids).get_indexer(transactions["customer_id"].to_numpy()[row])
+    else:
+        code = codes_of(customer_ids)[row]
+    order_date = transactions["order_date"].to_numpy()[row]
+    when = _nanoseconds(order_date)
+    # a customer's spells are the run [first, first + count) of the sorted spells; the sale's spell
+    # is the last of them starting at or before it: first - 1 + how many of them start by then,
+    # counted one rank at a time over the sales of customers with that many spells (most have one)
+    found, inside = np.zeros(len(code), dtype=np.int64), np.zeros(len(code), dtype=bool)
+    if len(spell_code):
+        first = np.searchsorted(spell_code, np.arange(len(customer_ids)))
+        count = np.diff(np.append(first, len(spell_code)))
+        known = code >= 0
+        who = np.where(known, code, 0)  # unknown customers' sales are left outside below
+        base = first[who]
+        found = base - 1 + (spell_start[base] <= when)
+        more, rank = np.flatnonzero(known & (count[who] > 1)), 1
+        while len(more):
+            found[more] += spell_start[base[more] + rank] <= when[more]
+            rank += 1
+            more = more[count[who[more]] > rank]
+        inside = known & (found >= base)
+        found = np.maximum(found, 0)
+        inside &= when < spell_end[found]
+    amount = transactions["amount"].to_numpy()[row]
+    return _PlacedSales(
+        customer_ids=np.asarray(customer_ids, dtype=object),
+        class_names=np.asarray(class_names, dtype=object),
+        code=code[inside],
+        nps_class=class_code[found[inside]],
+        order_date=order_date[inside],
+        amount=amount[inside],
+        row=row[inside],
+        outside=int((~inside).sum()),
+    )
 
 
 def _switchers(sales: pd.DataFrame, name: str, codes: np.ndarray | None = None) -> int:
@@ -314,10 +466,9 @@ def _switchers(sales: pd.DataFrame, name: str, codes: np.ndarray | None = None) 
     return int(((in_class > 0) & (in_class < np.bincount(codes, minlength=size))).sum())
 
 
-def _estimable_classes(sales: pd.DataFrame, min_customers: int, notes: list) -> list[str] | None:
+def _estimable_classes(placed: _PlacedSales, min_customers: int, notes: list) -> list[str] | None:
     """The reference then the classes with enough within-customer contrast; None without reference or promoters."""
-    codes = pd.factorize(sales["customer_id"])[0]
-    counts = {c: _switchers(sales, c, codes) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
+    counts = {c: placed.switchers(c) for c in (REFERENCE_CLASS, *COMPARED_CLASSES)}
     if counts[REFERENCE_CLASS] < min_customers:
         notes.append(
             Note(
@@ -369,7 +520,9 @@ def _per_order_model(sales: pd.DataFrame, compared: list[str], notes: list) -> d
     y = (log_amount - _group_mean(log_amount, groups))[:, 0]
     x = design - _group_mean(design.to_numpy(), groups)
     x = x.loc[:, (x.abs() > 1e-12).any()]
-    result = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    # demeaned within customers, the design holds no constant: saying so spares statsmodels two
+    # rank computations (SVDs of the whole design) that look for one
+    result = sm.OLS(y, x, hasconst=False).fit(cov_type="cluster", cov_kwds={"groups": groups})
     return {"params": result.params, "cov": result.cov_params(), "pvalues": result.pvalues}
 
 
@@ -412,7 +565,8 @@ def _poisson_model(cells: pd.DataFrame, outcome: str, compared: list[str], notes
     x = design - _group_mean(x_all, groups, mu)
     keep = (x.abs() > 1e-12).any().to_numpy()
     x, beta = x.loc[:, keep], beta[keep]
-    model = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(mu) - x.to_numpy() @ beta)
+    fixed = np.log(mu) - x.to_numpy() @ beta  # the customer effects and offset at the solution
+    model = sm.GLM(y, x, family=sm.families.Poisson(), offset=fixed, hasconst=False)  # as in OLS above
     result = model.fit(start_params=beta, cov_type="cluster", cov_kwds={"groups": groups})
     return {"params": result.params, "cov": result.cov_params(), "pvalues": result.pvalues}
 

@@ -278,20 +278,29 @@ def _add_spend(data, frame: pd.DataFrame, start: pd.Series, end: pd.Series) -> N
     columns = ["customer_id", "order_date", "amount", "is_refund"]
     columns_of = getattr(data.tables, "columns_of", None)  # a run's saved tables: the members' rows only
     tx = data["transactions"] if columns_of is None else columns_of("transactions", columns, frame.index)
-    sales = tx.loc[
-        ~tx["is_refund"] & tx["customer_id"].isin(frame.index), ["customer_id", "order_date", "amount"]
-    ]
-    sales = sales.assign(start=sales["customer_id"].map(start), end=sales["customer_id"].map(end))
-    day = sales["order_date"].dt.normalize()
-    recent = (day >= sales["start"] - pd.DateOffset(months=RECENT_MONTHS)) & (day < sales["start"])
-    year = (day >= sales["start"] - pd.DateOffset(months=SPEND_RATE_MONTHS)) & (day < sales["start"])
-    after = (day >= sales["start"]) & (day <= sales["end"])
-    frame["orders_recent"] = recent.groupby(sales["customer_id"]).sum().reindex(frame.index, fill_value=0)
+    # members as positions in ``frame`` (-1: not a member): on millions of rows, mapping and
+    # grouping by text ids cost most of the time
+    member = frame.index.get_indexer(tx["customer_id"])
+    keep = (~tx["is_refund"]).to_numpy(dtype=bool) & (member >= 0)
+    who = member[keep]
+    day = pd.Series(tx["order_date"].to_numpy()[keep]).dt.normalize()
+    at = {
+        "start": start.to_numpy()[who],
+        "end": end.to_numpy()[who],
+        "recent": (start - pd.DateOffset(months=RECENT_MONTHS)).to_numpy()[who],
+        "year": (start - pd.DateOffset(months=SPEND_RATE_MONTHS)).to_numpy()[who],
+    }
+    recent = (day >= at["recent"]) & (day < at["start"])
+    year = (day >= at["year"]) & (day < at["start"])
+    after = (day >= at["start"]) & (day <= at["end"])
+    amount = pd.Series(tx["amount"].to_numpy()[keep])
+    members = np.arange(len(frame))
+    # summed per member by pandas in the rows' order, as a grouping by id would
+    frame["orders_recent"] = recent.groupby(who).sum().reindex(members, fill_value=0).to_numpy()
     months_before = frame["tenure_months"].clip(lower=1, upper=SPEND_RATE_MONTHS)
-    spend_year = sales["amount"].where(year, 0).groupby(sales["customer_id"]).sum()
-    frame["spend_rate_before"] = spend_year.reindex(frame.index, fill_value=0) / months_before
-    spend_after = sales["amount"].where(after, 0).groupby(sales["customer_id"]).sum()
-    frame["spend_after"] = spend_after.reindex(frame.index, fill_value=0)
+    spend_year = amount.where(year, 0).groupby(who).sum().reindex(members, fill_value=0).to_numpy()
+    frame["spend_rate_before"] = spend_year / months_before
+    frame["spend_after"] = amount.where(after, 0).groupby(who).sum().reindex(members, fill_value=0).to_numpy()
 
 
 def _design(frame: pd.DataFrame) -> pd.DataFrame:

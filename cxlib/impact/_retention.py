@@ -83,6 +83,10 @@ class RetentionBase:
         hazard ratio), for :func:`cxlib.impact.friction_what_if`.
     notes : list of Note
         The survival model's caveats, customers left out for want of revenue, revenue unknown.
+    scoring : DataFrame or None
+        The churn features of the current customers at the as-of date
+        (:func:`cxlib.churn.scoring_features`, all of them) when built from the data: others read
+        profiles from it instead of computing the features again (half a minute at 1M customers).
     """
 
     survival: np.ndarray
@@ -93,6 +97,7 @@ class RetentionBase:
     model: object = None
     driver_scale: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    scoring: pd.DataFrame | None = field(default=None, repr=False)
     _grids: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -374,6 +379,7 @@ def retention_base(
         model=model,
         driver_scale=scale,
         notes=notes,
+        scoring=fit.current,
     )
 
 

@@ -27,6 +27,7 @@ with a reason code (:data:`REASONS`) for the report.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,8 +192,13 @@ def impact_study(
     ids = base.groups["customer_id"] if "customer_id" in base.groups else None
     study.enrolled_ids = None if ids is None else set(ids[mask] if mask is not None else ids)
     _churn_input(study, data, config, rule)
-    _spend_inputs(study, data, rule)
-    _word_of_mouth(study, data, config, rule)
+    from cxlib.experience._referrals import nps_class_spells
+
+    # the NPS exposure spells, built once for the loyalty spend (spend inputs or the promoter-shift
+    # value) and the referral rates
+    spells = functools.cache(lambda: nps_class_spells(data, rule))
+    _spend_inputs(study, data, rule, spells)
+    _word_of_mouth(study, data, config, rule, spells)
     _cost_inputs(study)
     lever_settings = LeverSettings(
         margin=settings["margin_rate"],
@@ -204,7 +210,7 @@ def impact_study(
     enrolled = Enrolled(base, mask)
     study.case = revenue_case(enrolled, study.inputs, lever_settings, settings["n_draws"], settings["seed"])
     _by_group(study, base, mask, lever_settings)
-    _shift_value(study, enrolled, data, rule)
+    _shift_value(study, enrolled, data, rule, spells)
     _what_if(study, data, config, base, friction_effects)
     _targeting(study, base)
     from cxlib.impact._outputs import seed_kpis
@@ -262,13 +268,13 @@ def _renamed(item: Input, name: str) -> Input:
     return replace(item, name=name)
 
 
-def _spend_inputs(study: ImpactStudy, data, rule) -> None:
+def _spend_inputs(study: ImpactStudy, data, rule, spells=None) -> None:
     if study.sources.get("spend") == "pilot":
         return
     from cxlib.impact._loyalty import loyalty_spend
 
     loyalty = (
-        loyalty_spend(data, rule, seed=study.settings["seed"])
+        loyalty_spend(data, rule, seed=study.settings["seed"], spells=spells()[0] if spells else None)
         if data.has("surveys") and data.has("transactions")
         else None
     )
@@ -303,7 +309,7 @@ def _nonpromoter_share(data, ids=None) -> float:
     return float((latest < 9).mean()) if len(latest) else 1.0
 
 
-def _word_of_mouth(study: ImpactStudy, data, config, rule) -> None:
+def _word_of_mouth(study: ImpactStudy, data, config, rule, spells=None) -> None:
     if not (data.has("referrals") and data.has("surveys")):
         study.unavailable["word_of_mouth"] = "no_referrals"
         return
@@ -311,7 +317,7 @@ def _word_of_mouth(study: ImpactStudy, data, config, rule) -> None:
     from cxlib.impact._loyalty import referral_inputs
 
     try:
-        rates = ReferralRates().fit(data, rule)
+        rates = ReferralRates().fit(data, rule, spells=spells() if spells else None)
     except ValueError as error:
         study.unavailable["word_of_mouth"] = "no_referrals"
         study.notes.append(str(error))
@@ -379,7 +385,8 @@ def _new_customer_values(study: ImpactStudy, data, config) -> pd.Series | None:
     revenue = revenue.loc[revenue.index.isin(referred)]
     if len(revenue) < MIN_REFERRED:
         return None
-    profiles = scoring_features(data, config).set_index("customer_id").reindex(revenue.index).reset_index()
+    features = base.scoring if base.scoring is not None else scoring_features(data, config)
+    profiles = features.set_index("customer_id").reindex(revenue.index).reset_index()
     profiles["tenure_months"] = 0.0
     curves = base.model.conditional_survival(profiles, base.horizon_months)
     months = (curves * base.discount_weights(study.settings["annual_discount_rate"])).sum(1)
@@ -450,12 +457,14 @@ def _by_group(study: ImpactStudy, base, mask, lever_settings) -> None:
     study.by_group = pd.DataFrame(rows).sort_values("margin_total", ascending=False, ignore_index=True)
 
 
-def _shift_value(study: ImpactStudy, enrolled, data, rule) -> None:
+def _shift_value(study: ImpactStudy, enrolled, data, rule, spells=None) -> None:
     """Margin of moving :data:`SHIFTED` enrolled customers from passive to promoter (no other change)."""
     if study.loyalty is None and data.has("surveys") and data.has("transactions"):
         from cxlib.impact._loyalty import loyalty_spend
 
-        study.loyalty = loyalty_spend(data, rule, seed=study.settings["seed"])
+        study.loyalty = loyalty_spend(
+            data, rule, seed=study.settings["seed"], spells=spells()[0] if spells else None
+        )
     ratio = study.loyalty.inputs().get("promoter_spend_ratio") if study.loyalty is not None else None
     if ratio is None or enrolled.customers == 0:
         return

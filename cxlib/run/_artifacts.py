@@ -353,6 +353,44 @@ class SavedTables(Mapping):
         frame = pq.read_table(path, columns=present, filters=filters).to_pandas().reset_index(drop=True)
         return _restore_text_nulls(frame.iloc[:0] if not wanted else frame, markers)
 
+    def codes_of(self, name: str, column: str, values) -> np.ndarray | None:
+        """Each row's position of its ``column`` value among ``values`` (-1: not there); None if absent.
+
+        On a saved table not read yet, only that column is read and Arrow hashes its values
+        (``pyarrow.compute.index_in``): ids repeated over millions of rows never become Python
+        strings, which would cost most of the time.
+
+        Parameters
+        ----------
+        name : str
+            The table.
+        column : str
+            The column, e.g. ``customer_id``.
+        values : array-like
+            Distinct values (e.g. customer ids); missing values in the table get -1.
+
+        Returns
+        -------
+        ndarray of int64 or None
+            One position per row, in the table's order.
+        """
+        if name not in self:
+            return None
+        values = pd.Index(values)
+        if name not in self._read and self._record["tables"][name] == "parquet":
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
+            read = pq.read_table(self._folder / f"{name}.parquet", columns=[column])[column]
+            try:
+                found = pc.index_in(read, value_set=pa.array(values.to_numpy(), type=read.type))
+            except (pa.ArrowException, TypeError):  # values Arrow cannot compare with the column's
+                pass
+            else:
+                return found.fill_null(-1).to_numpy().astype(np.int64)
+        return values.get_indexer(self[name][column]).astype(np.int64)
+
     def __contains__(self, name) -> bool:  # without reading the table (Mapping's reads it)
         return name in self._record["tables"]
 
