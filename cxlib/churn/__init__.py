@@ -49,6 +49,7 @@ _WHERE = {
     "UNSTABLE_REASONS": "_stability",
     "UNSTABLE_VIF": "_stability",
     "boosting_candidates": "_models",
+    "bootstrap_metrics": "_models",
     "candidate_form": "_flexible",
     "choose_forms": "_flexible",
     "churn_cutoff": "_panel",

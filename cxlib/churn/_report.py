@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
+from cxlib.churn._models import ChurnDrivers, ChurnPredictor, bootstrap_metrics
 from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
 from cxlib.churn._retention import RetentionCurves
 from cxlib.churn._shared import lifetime_fit
@@ -82,10 +82,9 @@ def compare_models(
     DataFrame
         Long format: model, metric, estimate, ci_low, ci_high.
     """
-    parts = [
-        classification_metrics(y_true, p, n_boot=n_boot, seed=seed).assign(model=name)
-        for name, p in probabilities.items()
-    ]
+    # one set of seeded draws for all models: each table equals classification_metrics' of its model
+    tables = bootstrap_metrics(y_true, probabilities, n_boot=n_boot, seed=seed)
+    parts = [table.assign(model=name) for name, table in tables.items()]
     return pd.concat(parts, ignore_index=True)
 
 
