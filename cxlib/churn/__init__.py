@@ -22,6 +22,7 @@ _WHERE = {
     "DRIVER_SOURCES": "_findings_scope",
     "DRIVER_TABLE_COLUMNS": "_report",
     "FORM_ALPHA": "_flexible",
+    "FORM_TEST_ROWS": "_models",
     "HeldOutEvaluation": "_report",
     "IMPORTANCE_REPEATS": "_models",
     "IMPORTANCE_ROWS": "_models",

@@ -47,6 +47,15 @@ from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
 
+#: Training rows above which each number's form (straight line, curve or levels) is chosen by the
+#: likelihood-ratio tests of :func:`cxlib.churn._flexible.choose_forms` on a seeded random sample of
+#: this many rows (each test is one more logistic fit, by Newton's method, per candidate driver);
+#: the reported model, with the forms so chosen, is still fitted on every row (caveat
+#: ``drivers.forms_on_sample``). A sample tests with less power than all rows: a driver whose test
+#: is near :data:`cxlib.churn._flexible.FORM_ALPHA` on all rows may stay a straight line. What the
+#: sample changes at 1M customers is measured in ``benchmarks/RESULTS-churn.md``.
+FORM_TEST_ROWS = 200_000
+
 
 class ChurnDrivers(FittedModel):
     """Logistic regression of churn on drivers, reported as odds ratios with 95% intervals.
@@ -100,7 +109,10 @@ class ChurnDrivers(FittedModel):
         form, ranked strongest first.
     driver_forms_ : DataFrame
         One row per numeric driver: the flexible form tried, the likelihood-ratio test against a
-        straight line (lr_chi2, df, p_value) and the form chosen (:func:`choose_forms`).
+        straight line (lr_chi2, df, p_value) and the form chosen (:func:`choose_forms`); above
+        :data:`FORM_TEST_ROWS` rows the tests are those of a seeded sample of that many.
+    form_rows_ : int
+        Rows the form tests were run on (all, or :data:`FORM_TEST_ROWS`).
     effect_curves_ : dict
         Numeric driver (not a yes/no flag) -> its effect curve (:meth:`effect_curve`).
     caveats_ : list of Note
@@ -144,8 +156,16 @@ class ChurnDrivers(FittedModel):
         """:func:`cxlib.churn.design_params`."""
         return design_params(config)
 
-    def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
-        """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
+    def fit(
+        self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL, describe: bool = True
+    ) -> ChurnDrivers:
+        """Fit on ``frame`` (features plus a boolean ``label`` column); returns self.
+
+        ``describe=False`` fits the model for :meth:`predict_proba` alone (e.g. the held-out
+        evaluation's, whose ratios no report shows): the same forms, design and coefficients, but no
+        ``summary_``, ``drivers_``, effect curves or stability checks (about half the time of a
+        fit on many rows).
+        """
         y = frame[label].astype(float).to_numpy()
         params = {
             "reference_levels": self.reference_levels,
@@ -153,15 +173,22 @@ class ChurnDrivers(FittedModel):
             "min_group_size": self.min_group_size,
         }
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(frame, numeric, categorical, y, params)
+            return self._fit(frame, numeric, categorical, y, params, describe)
 
-    def _fit(self, frame, numeric, categorical, y, params) -> ChurnDrivers:
+    def _fit(self, frame, numeric, categorical, y, params, describe: bool = True) -> ChurnDrivers:
         """:meth:`fit` with one BLAS thread.
 
         On a shared 2-core machine BLAS threads spin and wait for each other (measured: a 1,816-row
         fit with its form tests took 15 s with two threads, 2.5 s with one).
         """
-        forms = choose_forms(frame, y, numeric, categorical, params, self.form_alpha, test=self.flexible)
+        self.form_rows_ = len(frame)
+        if self.flexible and len(frame) > FORM_TEST_ROWS:
+            # the forms are chosen on a seeded sample; the reported fit uses every row
+            rows = np.sort(np.random.default_rng(0).choice(len(frame), FORM_TEST_ROWS, replace=False))
+            forms = choose_forms(frame.iloc[rows], y[rows], numeric, categorical, params, self.form_alpha)
+            self.form_rows_ = FORM_TEST_ROWS
+        else:
+            forms = choose_forms(frame, y, numeric, categorical, params, self.form_alpha, test=self.flexible)
         self.driver_forms_ = forms
         chosen = dict(zip(forms["driver"], forms["form"], strict=True))
         self.encoder_ = DesignEncoder(numeric, categorical, forms=chosen, **params).fit(frame)
@@ -176,6 +203,11 @@ class ChurnDrivers(FittedModel):
         if not converged:
             self.caveats_.append(Note("drivers.not_converged"))
         self.caveats_ += self._form_notes()
+        if self.form_rows_ < len(frame):
+            values = {"sample": self.form_rows_, "customers": len(frame), "threshold": FORM_TEST_ROWS}
+            self.caveats_.append(Note("drivers.forms_on_sample", values))
+        if not describe:
+            return self
         drawn = forms.loc[forms["candidate"].notna(), "driver"].tolist()
         self.effect_curves_, own_terms = effect_curves(
             self.encoder_, self.result_.params, self.result_.cov_params(), frame, y, drawn, self.alpha

@@ -300,7 +300,8 @@ class HeldOutEvaluation:
     train, test : DataFrame
         The training and test panels.
     models : dict
-        :data:`LOGISTIC` -> fitted :class:`ChurnDrivers`, :data:`BOOSTING` -> fitted
+        :data:`LOGISTIC` -> fitted :class:`ChurnDrivers` (for its predictions only:
+        ``describe=False``), :data:`BOOSTING` -> fitted
         :class:`ChurnPredictor`, in that order.
     probabilities : dict
         Model name -> churn probability of each test customer.
@@ -359,7 +360,10 @@ def held_out_evaluation(
     """
     train, test, split = train_test_panels(data, config, panel)
     models = {
-        LOGISTIC: ChurnDrivers.from_config(config).fit(train, panel.numeric, panel.categorical),
+        # only its predictions are reported: no ratios, curves or stability checks
+        LOGISTIC: ChurnDrivers.from_config(config).fit(
+            train, panel.numeric, panel.categorical, describe=False
+        ),
         BOOSTING: ChurnPredictor.from_config(config).fit(train, panel.numeric, panel.categorical),
     }
     probabilities = {name: model.predict_proba(test) for name, model in models.items()}
