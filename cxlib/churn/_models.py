@@ -408,8 +408,10 @@ IMPORTANCE_ROWS = 5_000
 #: Training rows above which the settings are chosen by cross-validation on a seeded stratified
 #: sample of this many rows (the chosen settings are then calibrated and fitted on all rows).
 #: Choosing among a handful of settings needs far fewer rows than fitting: on 1M customers it
-#: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``).
-SELECTION_ROWS = 100_000
+#: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``). 50,000
+#: (was 100,000) halves the 15 selection fits; the choice and the held-out ROC-AUC at 200,000
+#: and 1M customers are compared in ``benchmarks/RESULTS-churn.md``.
+SELECTION_ROWS = 50_000
 #: Training rows above which the probabilities are calibrated on a held-out set of
 #: :data:`CALIBRATION_ROWS` customers (stratified by churn) that the booster, fitted once on the
 #: other rows, did not see; below it on out-of-fold scores of ``folds``-fold cross-validation with
