@@ -509,7 +509,7 @@ class ChurnPredictor(FittedModel):
         feature and auc_drop (= estimate). Computed with the chosen settings fitted on all folds
         but the first, on the first fold's rows, which that fit did not see (at most
         :data:`IMPORTANCE_ROWS`, :data:`IMPORTANCE_REPEATS` shuffles); with ``tuning`` given and a
-        held-out calibration set, with the booster on that set.
+        held-out calibration set, with the booster on that set. Computed when first asked for.
     model_ : CalibratedClassifierCV
     booster_ : HistGradientBoostingClassifier
         The chosen settings fitted on all training rows (above :data:`CALIBRATION_HOLDOUT_ROWS`:
@@ -584,10 +584,25 @@ class ChurnPredictor(FittedModel):
             if len(x_out) > IMPORTANCE_ROWS:
                 rows = pd.Series(np.arange(len(x_out))).sample(IMPORTANCE_ROWS, random_state=self.seed)
                 x_out, y_out = x_out.iloc[rows.to_numpy()], y_out[rows.to_numpy()]
-            result = self._permutation(x_out, y_out, IMPORTANCE_REPEATS, model=held_out_model)
-            self.summary_ = self._importance_table(result)
+        # the importance is computed when first asked for (:attr:`summary_`): a report that shows
+        # the importance on test customers instead (permutation_importance) never pays for it
+        self._importance_inputs = held_out_model, x_out, y_out
         self.caveats_ = self._caveats(len(y), len(x_out), missing[missing > 0])
         return self
+
+    @property
+    def summary_(self) -> pd.DataFrame:
+        """Permutation importance on training rows the measuring fit did not see (see the class docstring).
+
+        Computed on first use and kept (seeded: the same table whenever it is asked for).
+        """
+        self.check_is_fitted()
+        if "_summary" not in vars(self):
+            model, x_out, y_out = self._importance_inputs
+            with self._threads():
+                result = self._permutation(x_out, y_out, IMPORTANCE_REPEATS, model=model)
+            self._summary = self._importance_table(result)
+        return self._summary
 
     def _fit(self, x: pd.DataFrame, y: np.ndarray):
         """Choose, fit and calibrate; returns a fit of the chosen settings and rows it did not see."""
