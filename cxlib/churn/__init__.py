@@ -21,6 +21,7 @@ _WHERE = {
     "DEFAULT_HORIZONS": "_retention",
     "DRIVER_SOURCES": "_findings_scope",
     "DRIVER_TABLE_COLUMNS": "_report",
+    "FIT_ROWS": "_models",
     "FORM_ALPHA": "_flexible",
     "FORM_TEST_ROWS": "_models",
     "HeldOutEvaluation": "_report",

@@ -147,6 +147,10 @@ MESSAGES: dict[str, str] = {
         "{threshold:,} training customers this replaces calibration on {folds}-fold out-of-fold scores, which "
         "takes {folds} more fits of that size"
     ),
+    "predictor.fit_sample": (
+        "the boosting was fitted on a random sample of {sample:,} of its {customers:,} training customers "
+        "(stratified by churn): above {threshold:,} the fit is capped to bound its time"
+    ),
     "predictor.recalibrated": (
         "the boosting of the held-out evaluation, not refitted; its probabilities recalibrated ({method}) on "
         "{calibration:,} of the {customers:,} customers of the latest panel, whom it did not see"
