@@ -259,6 +259,25 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     -------
     ChurnPanel
     """
+    design, frame, numeric, categorical = _panel_frame(data, config, cutoff)
+    return ChurnPanel(
+        frame=frame,
+        numeric=numeric,
+        categorical=categorical,
+        design=design,
+        dropped=dropped_outcomes(data),
+        missing=missing_values(frame, numeric, categorical, LABEL, config.analysis["min_group_size"]),
+        tenure_cap_months=tenure_cap(data, design.cutoff),
+    )
+
+
+def _panel_frame(data: CustomerData, config: Config, cutoff) -> tuple[ChurnCutoff, pd.DataFrame, list, list]:
+    """:func:`churn_panel`'s design, frame and feature columns, without its descriptions of the data.
+
+    For a panel whose frame alone is used (the training panel of :func:`train_test_panels`): the
+    report describes dropped rows, missing values and the tenure cap of the reported panel only,
+    and each reads tables again.
+    """
     design = churn_cutoff(data, config, cutoff)
     features = _features_at(data, config, design.cutoff, inclusive=not design.dated)
     labels = churn_labels(data, design)
@@ -274,15 +293,7 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     varying = frame.nunique() > 1
     numeric = [c for c in numeric if varying[c]]
     categorical = [c for c in categorical if varying[c]]
-    return ChurnPanel(
-        frame=frame,
-        numeric=numeric,
-        categorical=categorical,
-        design=design,
-        dropped=dropped_outcomes(data),
-        missing=missing_values(frame, numeric, categorical, LABEL, config.analysis["min_group_size"]),
-        tenure_cap_months=tenure_cap(data, design.cutoff),
-    )
+    return design, frame, numeric, categorical
 
 
 def scoring_features(data: CustomerData, config: Config) -> pd.DataFrame:
@@ -345,7 +356,7 @@ def train_test_panels(
                 {**shares, "train_at": earlier, "window_days": panel.design.window_days, "data_start": first},
             )
         else:
-            train = churn_panel(data, config, earlier).frame
+            train = _panel_frame(data, config, earlier)[1]
             if train[LABEL].sum() >= MIN_TRAIN_CHURNERS:
                 how = Note("split.out_of_time", {"train_at": earlier, "test_at": panel.design.cutoff})
                 return train, panel.frame, how
