@@ -186,3 +186,42 @@ def test_calibration_on_a_held_out_set_is_as_good_as_out_of_fold_calibration(mon
     text = " ".join(render_all(held.caveats_))
     assert "on 2,000 training customers held out of the boosting's fit" in text
     assert f"fitted once on the other {len(train) - 2_000:,}" in text
+
+
+def test_booster_fitted_on_a_sample_above_fit_rows(monkeypatch):
+    """Above FIT_ROWS (lowered here) the booster is fitted on a stratified sample of the rows outside
+    the calibration set: the held-out ranking and calibration stay within noise of the fit on all of
+    them, and a caveat says how many rows it learned from (the approximation's error at 200k and 1M
+    customers is in benchmarks/RESULTS-churn.md)."""
+    import cxlib.churn._models as models
+
+    config, panel, train, test = _split(MID_CUSTOMERS)
+    y = test["churned"].astype(int).to_numpy()
+    monkeypatch.setattr(models, "CALIBRATION_HOLDOUT_ROWS", 2_000)
+    monkeypatch.setattr(models, "CALIBRATION_ROWS", 2_000)
+    full = ChurnPredictor(seed=config.seed, tune=False).fit(train, panel.numeric, panel.categorical)
+    sample = (len(train) - 2_000) // 2
+    monkeypatch.setattr(models, "FIT_ROWS", sample)
+    capped = ChurnPredictor(seed=config.seed, tune=False).fit(train, panel.numeric, panel.categorical)
+    assert full.booster_rows_ == len(train) - 2_000 and capped.booster_rows_ == sample
+    assert capped.booster_.n_features_in_ == full.booster_.n_features_in_
+    ours, theirs = capped.predict_proba(test), full.predict_proba(test)
+    se = _paired_auc_se(y, ours, theirs, seed=config.seed)
+    auc, full_auc = roc_auc_score(y, ours), roc_auc_score(y, theirs)
+    print(f"AUC {auc:.4f} vs {full_auc:.4f} (SE {se:.4f})")
+    assert auc >= full_auc - TOLERANCE - NOISE_SE * se
+    assert _calibration_error(y, ours) <= _calibration_error(y, theirs) + CALIBRATION_TOLERANCE
+    text = " ".join(render_all(capped.caveats_))
+    assert f"random sample of {sample:,} of its {len(train) - 2_000:,} training customers" in text
+    assert not any(n.code == "predictor.fit_sample" for n in full.caveats_)
+
+
+def test_importance_is_computed_when_first_asked_for():
+    """fit stores what the importance needs; summary_ computes it once (seeded), then keeps it."""
+    config, panel, train, _ = _split(3_000)
+    model = ChurnPredictor(seed=config.seed, tune=False).fit(train, panel.numeric, panel.categorical)
+    assert "_summary" not in vars(model)
+    held_out_model, x_out, y_out = model._importance_inputs
+    expected = model._importance_table(model._permutation(x_out, y_out, 5, model=held_out_model))
+    assert model.summary_ is model.summary_
+    assert model.summary_.equals(expected)

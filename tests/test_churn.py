@@ -390,3 +390,29 @@ def test_bootstrap_metrics_equal_scikit_learn_on_the_resampled_rows():
             got = scores.metrics(np.bincount(rows, minlength=n), rows)
             assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert scores.metrics(np.bincount(np.flatnonzero(y == 0), minlength=len(y))) is None  # one class
+
+
+def test_models_bootstrapped_together_equal_each_alone():
+    """compare_models draws each resample once for all models: every model's intervals are the
+    ones scikit-learn gives on the same seeded resamples of its own scores."""
+    from cxlib.churn._models import _metrics, bootstrap_metrics
+
+    rng = np.random.default_rng(5)
+    y = rng.uniform(size=2_000) < 0.3
+    scores = {"a": rng.uniform(size=2_000), "b": np.round(0.4 * y + 0.6 * rng.uniform(size=2_000), 2)}
+    together = bootstrap_metrics(y, scores, n_boot=20, seed=11)
+    for name, p in scores.items():
+        draws = np.random.default_rng(11)
+        resampled = [
+            _metrics(y[rows].astype(int), p[rows])
+            for rows in (draws.integers(0, 2_000, 2_000) for _ in range(20))
+        ]
+        expected = pd.DataFrame(resampled).quantile([0.025, 0.975])
+        table = together[name].set_index("metric")
+        assert table["ci_low"].to_numpy() == pytest.approx(
+            expected.loc[0.025, table.index].to_numpy(), rel=1e-9
+        )
+        assert table["ci_high"].to_numpy() == pytest.approx(
+            expected.loc[0.975, table.index].to_numpy(), rel=1e-9
+        )
+        pd.testing.assert_frame_equal(together[name], classification_metrics(y, p, n_boot=20, seed=11))

@@ -564,10 +564,12 @@ def test_scores_state_the_large_data_notes_of_the_boosting_that_made_them():
     reused = Note(
         "predictor.recalibrated", {"method": "sigmoid", "calibration": 20_000, "customers": 684_623}
     )
+    capped = Note("predictor.fit_sample", {"sample": 200_000, "customers": 482_961, "threshold": 200_000})
     predictor = SimpleNamespace(
-        caveats_=[reused, Note("predictor.importance", {"customers": 5, "repeats": 5})]
+        caveats_=[reused, capped, Note("predictor.importance", {"customers": 5, "repeats": 5})]
     )
     text = describe_scores(scores, lifetime, 36, predictor)
     assert "the boosting of the held-out evaluation, not refitted" in text and "684,623" in text
+    assert "random sample of 200,000 of its 482,961 training customers" in text
     assert "importance" not in text  # only the large-data notes
     assert describe_scores(scores, lifetime, 36) in text

@@ -299,3 +299,34 @@ def test_names_from_the_data_are_escaped_in_effect_sentences():
     assert model.curved_drivers() == ["age_[*x*]"]
     text = describe_effects(model)
     assert "age\\_\\[\\*x\\*\\]" in text and "[*x*]" not in text
+
+
+def test_forms_chosen_on_a_sample_above_the_threshold(planted, monkeypatch):
+    """Above FORM_TEST_ROWS the forms are tested on a seeded sample (lowered here to half the panel):
+    the planted curves are still found, the model is fitted on every row, and a caveat says so."""
+    import cxlib.churn._models as models
+    from cxlib.report import render
+
+    config, _, panel, full, _ = planted
+    sample = len(panel.frame) // 2
+    monkeypatch.setattr(models, "FORM_TEST_ROWS", sample)
+    model = ChurnDrivers.from_config(config).fit(panel.frame, panel.numeric, panel.categorical)
+    forms = model.driver_forms_.set_index("driver")["form"]
+    assert forms["Age"] == "spline" and forms["Products"] == "levels"
+    assert model.form_rows_ == sample and full.form_rows_ == len(panel.frame)
+    assert int(model.result_.nobs) == len(panel.frame)
+    note = next(n for n in model.caveats_ if n.code == "drivers.forms_on_sample")
+    assert f"{sample:,}" in render(note) and f"{len(panel.frame):,}" in render(note)
+    assert not any(n.code == "drivers.forms_on_sample" for n in full.caveats_)
+    if forms.equals(full.driver_forms_.set_index("driver")["form"]):  # same forms: the same model
+        assert model.result_.params.to_numpy() == pytest.approx(full.result_.params.to_numpy())
+
+
+def test_a_fit_for_predictions_only_predicts_as_the_described_one(planted):
+    """describe=False (the held-out evaluation's logistic model) skips the tables, not the model."""
+    config, _, panel, full, _ = planted
+    model = ChurnDrivers.from_config(config).fit(
+        panel.frame, panel.numeric, panel.categorical, describe=False
+    )
+    assert np.array_equal(model.predict_proba(panel.frame), full.predict_proba(panel.frame))
+    assert "summary_" not in vars(model) and model.driver_forms_.equals(full.driver_forms_)

@@ -336,6 +336,7 @@ def describe_split(evaluation: HeldOutEvaluation) -> str:
 SCALE_NOTES = (
     "predictor.selection_sample",
     "predictor.calibrated_holdout",
+    "predictor.fit_sample",
     "predictor.recalibrated",
     "predictor.settings_reused",
 )

@@ -47,6 +47,15 @@ from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._notes import Note
 from cxlib.stats._suppression import pool_small_groups
 
+#: Training rows above which each number's form (straight line, curve or levels) is chosen by the
+#: likelihood-ratio tests of :func:`cxlib.churn._flexible.choose_forms` on a seeded random sample of
+#: this many rows (each test is one more logistic fit, by Newton's method, per candidate driver);
+#: the reported model, with the forms so chosen, is still fitted on every row (caveat
+#: ``drivers.forms_on_sample``). A sample tests with less power than all rows: a driver whose test
+#: is near :data:`cxlib.churn._flexible.FORM_ALPHA` on all rows may stay a straight line. What the
+#: sample changes at 1M customers is measured in ``benchmarks/RESULTS-churn.md``.
+FORM_TEST_ROWS = 200_000
+
 
 class ChurnDrivers(FittedModel):
     """Logistic regression of churn on drivers, reported as odds ratios with 95% intervals.
@@ -100,7 +109,10 @@ class ChurnDrivers(FittedModel):
         form, ranked strongest first.
     driver_forms_ : DataFrame
         One row per numeric driver: the flexible form tried, the likelihood-ratio test against a
-        straight line (lr_chi2, df, p_value) and the form chosen (:func:`choose_forms`).
+        straight line (lr_chi2, df, p_value) and the form chosen (:func:`choose_forms`); above
+        :data:`FORM_TEST_ROWS` rows the tests are those of a seeded sample of that many.
+    form_rows_ : int
+        Rows the form tests were run on (all, or :data:`FORM_TEST_ROWS`).
     effect_curves_ : dict
         Numeric driver (not a yes/no flag) -> its effect curve (:meth:`effect_curve`).
     caveats_ : list of Note
@@ -144,8 +156,16 @@ class ChurnDrivers(FittedModel):
         """:func:`cxlib.churn.design_params`."""
         return design_params(config)
 
-    def fit(self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL) -> ChurnDrivers:
-        """Fit on ``frame`` (features plus a boolean ``label`` column); returns self."""
+    def fit(
+        self, frame: pd.DataFrame, numeric, categorical, label: str = LABEL, describe: bool = True
+    ) -> ChurnDrivers:
+        """Fit on ``frame`` (features plus a boolean ``label`` column); returns self.
+
+        ``describe=False`` fits the model for :meth:`predict_proba` alone (e.g. the held-out
+        evaluation's, whose ratios no report shows): the same forms, design and coefficients, but no
+        ``summary_``, ``drivers_``, effect curves or stability checks (about half the time of a
+        fit on many rows).
+        """
         y = frame[label].astype(float).to_numpy()
         params = {
             "reference_levels": self.reference_levels,
@@ -153,15 +173,22 @@ class ChurnDrivers(FittedModel):
             "min_group_size": self.min_group_size,
         }
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(frame, numeric, categorical, y, params)
+            return self._fit(frame, numeric, categorical, y, params, describe)
 
-    def _fit(self, frame, numeric, categorical, y, params) -> ChurnDrivers:
+    def _fit(self, frame, numeric, categorical, y, params, describe: bool = True) -> ChurnDrivers:
         """:meth:`fit` with one BLAS thread.
 
         On a shared 2-core machine BLAS threads spin and wait for each other (measured: a 1,816-row
         fit with its form tests took 15 s with two threads, 2.5 s with one).
         """
-        forms = choose_forms(frame, y, numeric, categorical, params, self.form_alpha, test=self.flexible)
+        self.form_rows_ = len(frame)
+        if self.flexible and len(frame) > FORM_TEST_ROWS:
+            # the forms are chosen on a seeded sample; the reported fit uses every row
+            rows = np.sort(np.random.default_rng(0).choice(len(frame), FORM_TEST_ROWS, replace=False))
+            forms = choose_forms(frame.iloc[rows], y[rows], numeric, categorical, params, self.form_alpha)
+            self.form_rows_ = FORM_TEST_ROWS
+        else:
+            forms = choose_forms(frame, y, numeric, categorical, params, self.form_alpha, test=self.flexible)
         self.driver_forms_ = forms
         chosen = dict(zip(forms["driver"], forms["form"], strict=True))
         self.encoder_ = DesignEncoder(numeric, categorical, forms=chosen, **params).fit(frame)
@@ -176,6 +203,11 @@ class ChurnDrivers(FittedModel):
         if not converged:
             self.caveats_.append(Note("drivers.not_converged"))
         self.caveats_ += self._form_notes()
+        if self.form_rows_ < len(frame):
+            values = {"sample": self.form_rows_, "customers": len(frame), "threshold": FORM_TEST_ROWS}
+            self.caveats_.append(Note("drivers.forms_on_sample", values))
+        if not describe:
+            return self
         drawn = forms.loc[forms["candidate"].notna(), "driver"].tolist()
         self.effect_curves_, own_terms = effect_curves(
             self.encoder_, self.result_.params, self.result_.cov_params(), frame, y, drawn, self.alpha
@@ -376,8 +408,10 @@ IMPORTANCE_ROWS = 5_000
 #: Training rows above which the settings are chosen by cross-validation on a seeded stratified
 #: sample of this many rows (the chosen settings are then calibrated and fitted on all rows).
 #: Choosing among a handful of settings needs far fewer rows than fitting: on 1M customers it
-#: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``).
-SELECTION_ROWS = 100_000
+#: cuts the boosting's 26 fits on the full training rows to 6 (``benchmarks/README.md``). 50,000
+#: (was 100,000) halves the 15 selection fits; the choice and the held-out ROC-AUC at 200,000
+#: and 1M customers are compared in ``benchmarks/RESULTS-churn.md``.
+SELECTION_ROWS = 50_000
 #: Training rows above which the probabilities are calibrated on a held-out set of
 #: :data:`CALIBRATION_ROWS` customers (stratified by churn) that the booster, fitted once on the
 #: other rows, did not see; below it on out-of-fold scores of ``folds``-fold cross-validation with
@@ -386,6 +420,12 @@ SELECTION_ROWS = 100_000
 #: ``benchmarks/RESULTS-churn.md``.
 CALIBRATION_HOLDOUT_ROWS = 100_000
 CALIBRATION_ROWS = 20_000
+#: Rows the final booster is fitted on at most (with a held-out calibration set): above it, a
+#: seeded sample of this many of the rows outside the calibration set, stratified by churn (caveat
+#: ``predictor.fit_sample``). One fit on 480,000 rows takes most of the held-out evaluation's time
+#: at 1M customers; what fitting on the sample costs in held-out ROC-AUC and Brier score is
+#: measured in ``benchmarks/RESULTS-churn.md``.
+FIT_ROWS = 200_000
 
 
 def boosting_candidates(seed: int) -> dict[str, HistGradientBoostingClassifier]:
@@ -475,11 +515,13 @@ class ChurnPredictor(FittedModel):
         feature and auc_drop (= estimate). Computed with the chosen settings fitted on all folds
         but the first, on the first fold's rows, which that fit did not see (at most
         :data:`IMPORTANCE_ROWS`, :data:`IMPORTANCE_REPEATS` shuffles); with ``tuning`` given and a
-        held-out calibration set, with the booster on that set.
+        held-out calibration set, with the booster on that set. Computed when first asked for.
     model_ : CalibratedClassifierCV
     booster_ : HistGradientBoostingClassifier
         The chosen settings fitted on all training rows (above :data:`CALIBRATION_HOLDOUT_ROWS`:
-        all but the calibration set).
+        all but the calibration set; of those, at most :data:`FIT_ROWS`, a stratified sample).
+    booster_rows_ : int
+        Rows ``booster_`` was fitted on.
     calibration_rows_ : int
         Customers of the held-out calibration set; 0 when calibrated on out-of-fold scores.
     tuning_ : DataFrame
@@ -550,10 +592,25 @@ class ChurnPredictor(FittedModel):
             if len(x_out) > IMPORTANCE_ROWS:
                 rows = pd.Series(np.arange(len(x_out))).sample(IMPORTANCE_ROWS, random_state=self.seed)
                 x_out, y_out = x_out.iloc[rows.to_numpy()], y_out[rows.to_numpy()]
-            result = self._permutation(x_out, y_out, IMPORTANCE_REPEATS, model=held_out_model)
-            self.summary_ = self._importance_table(result)
+        # the importance is computed when first asked for (:attr:`summary_`): a report that shows
+        # the importance on test customers instead (permutation_importance) never pays for it
+        self._importance_inputs = held_out_model, x_out, y_out
         self.caveats_ = self._caveats(len(y), len(x_out), missing[missing > 0])
         return self
+
+    @property
+    def summary_(self) -> pd.DataFrame:
+        """Permutation importance on training rows the measuring fit did not see (see the class docstring).
+
+        Computed on first use and kept (seeded: the same table whenever it is asked for).
+        """
+        self.check_is_fitted()
+        if "_summary" not in vars(self):
+            model, x_out, y_out = self._importance_inputs
+            with self._threads():
+                result = self._permutation(x_out, y_out, IMPORTANCE_REPEATS, model=model)
+            self._summary = self._importance_table(result)
+        return self._summary
 
     def _fit(self, x: pd.DataFrame, y: np.ndarray):
         """Choose, fit and calibrate; returns a fit of the chosen settings and rows it did not see."""
@@ -573,7 +630,12 @@ class ChurnPredictor(FittedModel):
             fit_rows, calibration_rows = train_test_split(
                 np.arange(len(x)), test_size=CALIBRATION_ROWS, stratify=y, random_state=self.seed
             )
+            if len(fit_rows) > FIT_ROWS:  # a stratified sample of the rest (sorted: rows in order)
+                fit_rows, _ = train_test_split(
+                    fit_rows, train_size=FIT_ROWS, stratify=y[fit_rows], random_state=self.seed
+                )
             fit_rows, calibration_rows = np.sort(fit_rows), np.sort(calibration_rows)
+            self.booster_rows_ = len(fit_rows)
             self.booster_ = clone(chosen).fit(x.iloc[fit_rows], y[fit_rows])
             x_cal, y_cal = x.iloc[calibration_rows], y[calibration_rows]
             self.model_ = CalibratedClassifierCV(FrozenEstimator(self.booster_), method=self.calibration)
@@ -589,6 +651,7 @@ class ChurnPredictor(FittedModel):
         self.model_.fit(x, y)
         self.booster_ = self.model_.calibrated_classifiers_[0].estimator
         self.calibration_rows_ = 0
+        self.booster_rows_ = len(x)
         if held_out is None:
             fit_rows, held_rows = splits[0]
             fold_model = clone(chosen).fit(x.iloc[fit_rows], y[fit_rows])
@@ -684,11 +747,18 @@ class ChurnPredictor(FittedModel):
             values = {
                 "method": self.calibration,
                 "calibration": self.calibration_rows_,
-                "customers": rows - self.calibration_rows_,
+                "customers": self.booster_rows_,
                 "threshold": CALIBRATION_HOLDOUT_ROWS,
                 "folds": self.folds,
             }
             caveats.append(Note("predictor.calibrated_holdout", values))
+            if self.booster_rows_ < rows - self.calibration_rows_:
+                values = {
+                    "sample": self.booster_rows_,
+                    "customers": rows - self.calibration_rows_,
+                    "threshold": FIT_ROWS,
+                }
+                caveats.append(Note("predictor.fit_sample", values))
         else:
             caveats.append(
                 Note(
@@ -882,26 +952,51 @@ def classification_metrics(y_true, probability, n_boot: int = 200, seed: int = 4
     DataFrame
         metric, estimate, ci_low, ci_high.
     """
-    y, p = np.asarray(y_true, dtype=int), np.asarray(probability, dtype=float)
-    estimate = _metrics(y, p)
+    return bootstrap_metrics(y_true, {"model": probability}, n_boot=n_boot, seed=seed)["model"]
+
+
+def bootstrap_metrics(
+    y_true, probabilities: dict, n_boot: int = 200, seed: int = 42
+) -> dict[str, pd.DataFrame]:
+    """:func:`classification_metrics` of several models' scores of the same customers, one set of draws.
+
+    Each model's table equals ``classification_metrics(y_true, probabilities[name], n_boot, seed)``
+    (the same seeded draws, so the same resamples for every model); drawing each resample once
+    for all models saves the draws and counts per model.
+
+    Returns
+    -------
+    dict
+        Model name -> DataFrame (metric, estimate, ci_low, ci_high).
+    """
+    y = np.asarray(y_true, dtype=int)
+    ps = {name: np.asarray(p, dtype=float) for name, p in probabilities.items()}
+    estimates = {name: _metrics(y, p) for name, p in ps.items()}
+    scores = {name: _SortedScores(y, p) for name, p in ps.items()}
+    draws: dict[str, list] = {name: [] for name in ps}
     rng = np.random.default_rng(seed)
-    scores = _SortedScores(y, p)
-    draws = []
-    for _ in range(n_boot):
-        draw = rng.integers(0, len(y), len(y))
-        counts = np.bincount(draw, minlength=len(y))
-        drawn = scores.metrics(counts, draw)
-        if drawn is not None:
-            draws.append(drawn)
-    boot = pd.DataFrame(draws, columns=list(estimate))
-    return pd.DataFrame(
-        {
-            "metric": list(estimate),
-            "estimate": list(estimate.values()),
-            "ci_low": [boot[m].quantile(0.025) if len(boot) else np.nan for m in estimate],
-            "ci_high": [boot[m].quantile(0.975) if len(boot) else np.nan for m in estimate],
-        }
-    )
+    # one BLAS thread: the dot products are too short to share (two threads measured twice the CPU
+    # time on a busy 2-core machine), and the sums then do not depend on the thread count
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(n_boot):
+            draw = rng.integers(0, len(y), len(y))
+            counts = np.bincount(draw, minlength=len(y))
+            for name, sorted_scores in scores.items():
+                drawn = sorted_scores.metrics(counts, draw)
+                if drawn is not None:
+                    draws[name].append(drawn)
+    tables = {}
+    for name, estimate in estimates.items():
+        boot = pd.DataFrame(draws[name], columns=list(estimate))
+        tables[name] = pd.DataFrame(
+            {
+                "metric": list(estimate),
+                "estimate": list(estimate.values()),
+                "ci_low": [boot[m].quantile(0.025) if len(boot) else np.nan for m in estimate],
+                "ci_high": [boot[m].quantile(0.975) if len(boot) else np.nan for m in estimate],
+            }
+        )
+    return tables
 
 
 def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -936,7 +1031,6 @@ class _SortedScores:
         sorted_p = self.p
         self.run_end = np.append(np.flatnonzero(np.diff(sorted_p) != 0), len(sorted_p) - 1)
         self.untied = len(self.run_end) == len(sorted_p)
-        self.churned = self.y.astype(np.int64)
 
     def metrics(self, counts: np.ndarray, rows: np.ndarray | None = None) -> dict[str, float] | None:
         """The resample's metrics, or None when it holds only one class.
@@ -945,9 +1039,12 @@ class _SortedScores:
         break ties at the top decile's edge as a stable sort of the resampled rows does; without
         them, ties there break by customer order).
         """
-        w = counts[self.order]
-        drawn_churners = w * self.churned
-        positives = np.cumsum(drawn_churners)  # whole numbers: exact
+        # whole numbers held as floats: every count, cumulative sum and product of two of them is
+        # below 2**53, so exact (the same numbers as integer arithmetic), and the dot products
+        # run in BLAS instead of numpy's integer or mixed-type loops (several times faster)
+        w = counts[self.order].astype(np.float64)
+        drawn_churners = w * self.y
+        positives = np.cumsum(drawn_churners)
         drawn = np.cumsum(w)
         total, churners = float(drawn[-1]), float(positives[-1])
         if churners == 0 or churners == total:

@@ -259,17 +259,7 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
     -------
     ChurnPanel
     """
-    design = churn_cutoff(data, config, cutoff)
-    features = _features_at(data, config, design.cutoff, inclusive=not design.dated)
-    labels = churn_labels(data, design)
-    frame = labels[["customer_id"]].merge(features, on="customer_id", how="inner", validate="1:1")
-    frame = frame.join(labels.drop(columns="customer_id"))
-    frame["followup_months"] = frame["exit_months"] - frame["entry_months"]
-    categorical = [c for c in features.columns if features[c].dtype == object and c != "customer_id"]
-    numeric = [c for c in features.columns if c not in categorical and c != "customer_id"]
-    varying = frame.nunique() > 1
-    numeric = [c for c in numeric if varying[c]]
-    categorical = [c for c in categorical if varying[c]]
+    design, frame, numeric, categorical = _panel_frame(data, config, cutoff)
     return ChurnPanel(
         frame=frame,
         numeric=numeric,
@@ -279,6 +269,31 @@ def churn_panel(data: CustomerData, config: Config, cutoff: str | pd.Timestamp |
         missing=missing_values(frame, numeric, categorical, LABEL, config.analysis["min_group_size"]),
         tenure_cap_months=tenure_cap(data, design.cutoff),
     )
+
+
+def _panel_frame(data: CustomerData, config: Config, cutoff) -> tuple[ChurnCutoff, pd.DataFrame, list, list]:
+    """:func:`churn_panel`'s design, frame and feature columns, without its descriptions of the data.
+
+    For a panel whose frame alone is used (the training panel of :func:`train_test_panels`): the
+    report describes dropped rows, missing values and the tenure cap of the reported panel only,
+    and each reads tables again.
+    """
+    design = churn_cutoff(data, config, cutoff)
+    features = _features_at(data, config, design.cutoff, inclusive=not design.dated)
+    labels = churn_labels(data, design)
+    # one row per customer on both sides; checked directly (merge's validate="1:1" builds a
+    # two-level index of the keys: three times the cost of the merge on 1M string ids)
+    if not (labels["customer_id"].is_unique and features["customer_id"].is_unique):
+        raise pd.errors.MergeError("churn panel: customer ids repeat in the labels or the features")
+    frame = labels[["customer_id"]].merge(features, on="customer_id", how="inner")
+    frame = frame.join(labels.drop(columns="customer_id"))
+    frame["followup_months"] = frame["exit_months"] - frame["entry_months"]
+    categorical = [c for c in features.columns if features[c].dtype == object and c != "customer_id"]
+    numeric = [c for c in features.columns if c not in categorical and c != "customer_id"]
+    varying = frame.nunique() > 1
+    numeric = [c for c in numeric if varying[c]]
+    categorical = [c for c in categorical if varying[c]]
+    return design, frame, numeric, categorical
 
 
 def scoring_features(data: CustomerData, config: Config) -> pd.DataFrame:
@@ -341,7 +356,7 @@ def train_test_panels(
                 {**shares, "train_at": earlier, "window_days": panel.design.window_days, "data_start": first},
             )
         else:
-            train = churn_panel(data, config, earlier).frame
+            train = _panel_frame(data, config, earlier)[1]
             if train[LABEL].sum() >= MIN_TRAIN_CHURNERS:
                 how = Note("split.out_of_time", {"train_at": earlier, "test_at": panel.design.cutoff})
                 return train, panel.frame, how

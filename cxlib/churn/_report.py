@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.churn._models import ChurnDrivers, ChurnPredictor, classification_metrics
+from cxlib.churn._models import ChurnDrivers, ChurnPredictor, bootstrap_metrics
 from cxlib.churn._panel import LABEL, ChurnPanel, train_test_panels
 from cxlib.churn._retention import RetentionCurves
 from cxlib.churn._shared import lifetime_fit
@@ -82,10 +82,9 @@ def compare_models(
     DataFrame
         Long format: model, metric, estimate, ci_low, ci_high.
     """
-    parts = [
-        classification_metrics(y_true, p, n_boot=n_boot, seed=seed).assign(model=name)
-        for name, p in probabilities.items()
-    ]
+    # one set of seeded draws for all models: each table equals classification_metrics' of its model
+    tables = bootstrap_metrics(y_true, probabilities, n_boot=n_boot, seed=seed)
+    parts = [table.assign(model=name) for name, table in tables.items()]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -301,7 +300,8 @@ class HeldOutEvaluation:
     train, test : DataFrame
         The training and test panels.
     models : dict
-        :data:`LOGISTIC` -> fitted :class:`ChurnDrivers`, :data:`BOOSTING` -> fitted
+        :data:`LOGISTIC` -> fitted :class:`ChurnDrivers` (for its predictions only:
+        ``describe=False``), :data:`BOOSTING` -> fitted
         :class:`ChurnPredictor`, in that order.
     probabilities : dict
         Model name -> churn probability of each test customer.
@@ -360,7 +360,10 @@ def held_out_evaluation(
     """
     train, test, split = train_test_panels(data, config, panel)
     models = {
-        LOGISTIC: ChurnDrivers.from_config(config).fit(train, panel.numeric, panel.categorical),
+        # only its predictions are reported: no ratios, curves or stability checks
+        LOGISTIC: ChurnDrivers.from_config(config).fit(
+            train, panel.numeric, panel.categorical, describe=False
+        ),
         BOOSTING: ChurnPredictor.from_config(config).fit(train, panel.numeric, panel.categorical),
     }
     probabilities = {name: model.predict_proba(test) for name, model in models.items()}

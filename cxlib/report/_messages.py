@@ -93,6 +93,11 @@ MESSAGES: dict[str, str] = {
         "{driver:label} enters with one effect per value ({levels:join}), which fits better than a "
         "straight line (likelihood-ratio test p = {p_value:.2g}, below {alpha:g})"
     ),
+    "drivers.forms_on_sample": (
+        "each number's form (straight line, curve or one effect per value) was chosen by likelihood-ratio "
+        "tests on a random sample of {sample:,} of the {customers:,} customers (above {threshold:,}); "
+        "the model with those forms is fitted on all of them"
+    ),
     "drivers.not_converged": "the logistic fit did not converge; treat the ratios as rough",
     "drivers.unstable_separation": (
         "{term:label}: its group (or the group it is compared with) has all or no churners, so its odds "
@@ -141,6 +146,10 @@ MESSAGES: dict[str, str] = {
         "fit (a random sample stratified by churn), the boosting fitted once on the other {customers:,}: above "
         "{threshold:,} training customers this replaces calibration on {folds}-fold out-of-fold scores, which "
         "takes {folds} more fits of that size"
+    ),
+    "predictor.fit_sample": (
+        "the boosting was fitted on a random sample of {sample:,} of its {customers:,} training customers "
+        "(stratified by churn): above {threshold:,} the fit is capped to bound its time"
     ),
     "predictor.recalibrated": (
         "the boosting of the held-out evaluation, not refitted; its probabilities recalibrated ({method}) on "
