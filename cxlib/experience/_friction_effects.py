@@ -8,7 +8,7 @@ on the answer's scale per unit of a driver (what a manager can act on), and with
 customer-month the mean structure is all we need; ordinal models would give odds, not points.
 Customers answer more than once, so standard errors are cluster-robust by customer (Liang & Zeger
 1986, *Biometrika* 73:13; statsmodels ``cov_type="cluster"``), and p-values are Holm-adjusted
-across the friction terms (Holm 1979, *Scand. J. Statist.* 6:65; statsmodels ``multipletests``).
+across the friction terms (Holm 1979, *Scand. J. Statist.* 6:65; :func:`cxlib.stats.holm_adjusted`).
 The complaint count enters beside the unresolved-complaint flag, so the flag's coefficient is the
 effect of a complaint left unresolved over and above having complained (customers who complain
 are less satisfied to begin with).
@@ -31,10 +31,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.stats._design import feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 
 #: The friction drivers, as :func:`cxlib.features.friction_features` names them.
@@ -279,7 +279,7 @@ class FrictionOnNPS(FittedModel):
                 "ci_low": interval.loc[drivers, 0].to_numpy(),
                 "ci_high": interval.loc[drivers, 1].to_numpy(),
                 "p_value": p_values,
-                "p_adjusted": multipletests(p_values, method="holm")[1],
+                "p_adjusted": holm_adjusted(p_values),
                 "unit": [DRIVER_UNITS.get(d, "per unit") for d in drivers],
                 "driver": drivers,
                 "std_error": result.bse[drivers].to_numpy(),

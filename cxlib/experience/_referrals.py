@@ -41,7 +41,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -50,6 +49,7 @@ from cxlib.features._churn_rule import ChurnRule
 from cxlib.features._time import DAYS_PER_MONTH, end_of_day
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._intervals import wilson_interval
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 
 #: NPS classes in the order tables show them; ``no_answer`` is a customer without an answer yet.
@@ -300,7 +300,7 @@ class ReferralRates(FittedModel):
         rates = pd.DataFrame(rows)
         ratios = _rate_ratios(log_rate, cov, self.reference)
         if not ratios.empty:
-            ratios["p_adjusted"] = multipletests(ratios["p_value"], method="holm")[1]
+            ratios["p_adjusted"] = holm_adjusted(ratios["p_value"])
             keep = ratios.set_index("nps_class")
             rates["rate_ratio"] = rates["nps_class"].map(keep["estimate"])
             rates["ratio_ci_low"] = rates["nps_class"].map(keep["ci_low"])

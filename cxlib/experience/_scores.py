@@ -5,7 +5,7 @@ Methods
 Intervals and two-sample tests are those of :mod:`cxlib.experience._score_intervals` (NPS: the
 adjusted Wald interval of Rocks 2016; CSAT: t interval, Welch's t test, Wilson for the top-2 box).
 
-Multiple comparisons: Holm's step-down correction (``statsmodels.stats.multitest.multipletests``)
+Multiple comparisons: Holm's step-down correction (:func:`cxlib.stats.holm_adjusted`)
 over the shown groups of one variable, and over the changes between consecutive periods; it
 controls the family-wise error rate without assuming independent tests (Holm 1979).
 
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.experience._purchases import order_channels
 from cxlib.experience._score_intervals import (
@@ -42,6 +41,7 @@ from cxlib.experience._score_intervals import (
     nps_interval_counts,
 )
 from cxlib.features._time import end_of_day
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._suppression import suppress_small
 
 #: Smallest number of answers a group or period needs to be shown.
@@ -101,7 +101,7 @@ def _holm(p_values: pd.Series) -> pd.Series:
     adjusted = pd.Series(np.nan, index=p_values.index)
     present = p_values.dropna()
     if len(present):
-        adjusted[present.index] = multipletests(present.to_numpy(), method="holm")[1]
+        adjusted[present.index] = holm_adjusted(present.to_numpy())
     return adjusted
 
 

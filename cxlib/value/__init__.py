@@ -25,6 +25,7 @@ _WHERE = {
     "GammaGamma": "_gamma_gamma",
     "MAX_LOG_RATIO": "_study",
     "MAX_LOG_SE": "_study",
+    "MIN_GROUP_DRAWS": "_subscription",
     "MIN_REPEATERS": "_study",
     "MODELS": "_study",
     "MODEL_NAMES": "_report",
