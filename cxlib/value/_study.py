@@ -218,8 +218,9 @@ def value_study(
         study.unavailable["transactional"] = "no_transactions"
     if study.value is not None:
         study.by_group["all"] = group_value(study.value)
+        aligned = groups.reindex(study.value.table.index)  # the ids looked up once, not per variable
         for variable in groups:
-            study.by_group[variable] = group_value(study.value, groups[variable])
+            study.by_group[variable] = group_value(study.value, aligned[variable])
     _subscription(study, data, config, groups)
     return study
 
