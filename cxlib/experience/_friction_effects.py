@@ -151,18 +151,24 @@ def answers_with_friction(data, answers: pd.DataFrame, long_wait_minutes: float 
     customers = data["customers"].drop_duplicates("customer_id").set_index("customer_id")
     signup = customers["signup_date"].reindex(answers["customer_id"]).to_numpy()
     cut = answers["month_start"].to_numpy()
-    out = answers.loc[signup < cut].sort_values("month_start", kind="stable").reset_index(drop=True)
+    kept = signup < cut
+    order = np.argsort(answers["month_start"].to_numpy()[kept], kind="stable")
+    out = answers.loc[kept].iloc[order].reset_index(drop=True)
     if not data.has("interactions"):
         return out
     at = out["month_start"]
-    since = pd.Series(customers["signup_date"].reindex(out["customer_id"]).to_numpy(), index=out.index)
+    since = pd.Series(signup[kept][order], index=out.index)
     months_seen = np.minimum(tenure_months(since, at).to_numpy(), 12.0).clip(min=0.5)
-    events = data["interactions"]
-    events = events.loc[events["customer_id"].isin(pd.unique(out["customer_id"]))]
+    # customers as integer codes: the interactions are matched to the answers' customers once,
+    # and joined on the codes rather than on the id strings (millions of rows)
+    answerer, answerers = pd.factorize(out["customer_id"])
+    code = pd.Index(answerers).get_indexer(data["interactions"]["customer_id"])
+    events = data["interactions"].loc[code >= 0]
+    code = code[code >= 0]
     codes, kinds = pd.factorize(events["kind"])
     lowered = np.asarray(pd.Index(kinds).str.lower(), dtype=object)
     kind = np.where(codes >= 0, lowered[np.maximum(codes, 0)] if len(lowered) else None, None)
-    columns = {"customer_id": events["customer_id"].to_numpy(), "timestamp": events["timestamp"].to_numpy()}
+    columns = {"code": code, "timestamp": events["timestamp"].to_numpy()}
     columns["support"] = kind == "support_contact"
     columns["complaint"] = kind == "complaint"
     columns["cart"] = kind == "cart_abandoned"
@@ -172,8 +178,8 @@ def answers_with_friction(data, answers: pd.DataFrame, long_wait_minutes: float 
         )
     if "wait_minutes" in events:
         columns["long_wait"] = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
-    pairs = pd.DataFrame({"answer": np.arange(len(out)), "customer_id": out["customer_id"].to_numpy()}).merge(
-        pd.DataFrame(columns), on="customer_id"
+    pairs = pd.DataFrame({"answer": np.arange(len(out)), "code": answerer}).merge(
+        pd.DataFrame(columns), on="code"
     )
     before = pairs["timestamp"].to_numpy() < at.to_numpy()[pairs["answer"].to_numpy()]
     recent = pairs["timestamp"].to_numpy() >= (at - pd.Timedelta(days=YEAR_DAYS)).to_numpy()[pairs["answer"]]
