@@ -30,8 +30,14 @@ from cxlib.experience import (  # noqa: E402
     referred_customer_value,
     still_customer_at,
 )
-from cxlib.experience._referrals import _class_spells, _poisson_log_rates, id_order  # noqa: E402
-from cxlib.features import DAYS_PER_MONTH, ChurnRule, churn_rule_from_config, features_from_config  # noqa: E402
+from cxlib.experience._referrals import _class_spells, _poisson_log_rates  # noqa: E402
+from cxlib.features import (  # noqa: E402
+    DAYS_PER_MONTH,
+    ChurnRule,
+    churn_rule_from_config,
+    features_from_config,
+    id_order,  # noqa: E402
+)
 from tests.churn_data import demo  # noqa: E402
 
 CONTRACTUAL = ChurnRule("contractual")

@@ -46,6 +46,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from cxlib.experience._funnel import loyalty_offset, still_customer_at
 from cxlib.features._churn_rule import ChurnRule
+from cxlib.features._ids import id_order
 from cxlib.features._time import DAYS_PER_MONTH, end_of_day
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._intervals import wilson_interval
@@ -105,22 +106,6 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
     """
     spells, counts = _class_spells(data, rule)
     return spells.drop(columns=["who", "rank"]), counts
-
-
-def id_order(ids) -> np.ndarray:
-    """Stable sort order of customer ids: ``np.argsort(ids, kind="stable")``, faster for strings.
-
-    String ids (a million of them took seconds to sort as Python objects) are sorted by Arrow,
-    whose byte-wise UTF-8 order is Python's code-point order: the same positions
-    (``tests/test_journey.py``).
-    """
-    values = np.asarray(ids)
-    if values.dtype == object and len(values) and all(isinstance(v, str) for v in values):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        return pc.sort_indices(pa.array(values, type=pa.string())).to_numpy().astype(np.intp)
-    return np.argsort(values, kind="stable")
 
 
 def _class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
