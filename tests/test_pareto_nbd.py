@@ -259,3 +259,19 @@ def test_2f1_split_over_threads_equals_one_thread(monkeypatch):
     assert np.array_equal(threaded, single, equal_nan=True)
     assert column.shape == (n, 1) and np.array_equal(column[:, 0], single, equal_nan=True)
     assert np.array_equal(single, lik._series_part(b, a, z), equal_nan=True)
+
+
+def test_2f1_threads_work_in_a_forked_child():
+    """A child forked after the threads started gets its own (the parent's do not exist there)."""
+    import multiprocessing
+
+    from cxlib.value import _pnbd_likelihood as lik
+
+    if lik.THREADS < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("one core or no fork here")
+    n = 2 * lik.PARALLEL_FROM
+    b, a, z = np.full(n, 2.0), np.full(n, 3.0), np.linspace(0, 0.99, n)
+    parent = lik._series(b, a, z)  # the parent's threads exist now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(lik._series, (b, a, z)).get(timeout=60)
+    assert np.array_equal(parent, child)

@@ -78,10 +78,10 @@ def _series(b, a, z):
     b, a, z = np.broadcast_arrays(np.asarray(b, float), np.asarray(a, float), np.asarray(z, float))
     if z.size < PARALLEL_FROM or THREADS < 2:
         return _series_part(b, a, z)
-    if not _POOL:
+    if not _POOL or _POOL[0][0] != os.getpid():  # a forked child has none of its parent's threads
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="cx-2f1"))
+        _POOL[:] = [(os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="cx-2f1"))]
     shape, errors = z.shape, np.geterr()  # the caller's floating-point error handling, in each thread
     b, a, z = (np.ravel(v) for v in (b, a, z))
     out = np.empty(z.shape)
@@ -92,7 +92,7 @@ def _series(b, a, z):
 
     bounds = np.linspace(0, z.size, THREADS + 1).astype(int)
     parts = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    for future in [_POOL[0].submit(part, rows) for rows in parts]:
+    for future in [_POOL[0][1].submit(part, rows) for rows in parts]:
         future.result()
     return out.reshape(shape)
 
