@@ -414,6 +414,18 @@ def customer_groups(
     if main is not None:
         groups["order_channel"] = groups["customer_id"].map(main)
     if segments is not None:
-        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
-        groups["segment_name"] = groups["customer_id"].map(names)
+        groups["segment_name"] = _segment_names(segments, groups["customer_id"])
     return groups
+
+
+def _segment_names(segments: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """Each customer's segment name (missing when not segmented), in the order of ``ids`` (unique).
+
+    The segmentation's table holds the customers in the customers table's order: then its column
+    is taken as it is, without looking a million ids up (the same values).
+    """
+    aligned = len(segments) == len(ids) and segments["segment_name"].dtype == object
+    if aligned and np.array_equal(segments["customer_id"].to_numpy(), ids.to_numpy()):
+        return pd.Series(segments["segment_name"].to_numpy(), index=ids.index, name=ids.name)
+    names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
+    return ids.map(names)
