@@ -30,8 +30,14 @@ from cxlib.experience import (  # noqa: E402
     referred_customer_value,
     still_customer_at,
 )
-from cxlib.experience._referrals import _poisson_log_rates  # noqa: E402
-from cxlib.features import DAYS_PER_MONTH, ChurnRule, churn_rule_from_config, features_from_config  # noqa: E402
+from cxlib.experience._referrals import _class_spells, _poisson_log_rates  # noqa: E402
+from cxlib.features import (  # noqa: E402
+    DAYS_PER_MONTH,
+    ChurnRule,
+    churn_rule_from_config,
+    features_from_config,
+    id_order,  # noqa: E402
+)
 from tests.churn_data import demo  # noqa: E402
 
 CONTRACTUAL = ChurnRule("contractual")
@@ -365,3 +371,36 @@ def test_demo_funnel_value_and_charts(demo_inputs):
     ):
         assert ax.get_title()
     plt.close("all")
+
+
+def test_id_order_is_numpys_stable_argsort():
+    ids = np.array(["b", "a", "B", "é", "a1", "", "Z9", "a", "ß", "10", "9"], dtype=object)
+    assert id_order(ids).tolist() == np.argsort(ids, kind="stable").tolist()
+    numbers = np.array([3, 1, 2, 1])
+    assert id_order(numbers).tolist() == np.argsort(numbers, kind="stable").tolist()
+
+
+def test_rates_grouped_by_id_rank_equal_those_grouped_by_id(demo_inputs):
+    """The fit groups customers by the rank of their id: bit for bit the numbers of grouping by the id."""
+    _, data, _, rule = demo_inputs
+    spells, _ = _class_spells(data, rule)
+    classes = ["promoter", "passive", "detractor", "no_answer"]
+    by_rank = _poisson_log_rates(spells, classes)
+    by_id = _poisson_log_rates(spells.drop(columns=["who", "rank"]), classes)
+    pd.testing.assert_series_equal(by_rank[0], by_id[0], check_exact=True)
+    pd.testing.assert_frame_equal(by_rank[1], by_id[1], check_exact=True)
+    assert (
+        spells.groupby("nps_class")["who"].nunique() == spells.groupby("nps_class")["customer_id"].nunique()
+    ).all()
+
+
+def test_referral_rates_take_spells_built_beforehand(demo_inputs):
+    """Spells handed in (as the impact study shares them), with or without the customers'
+    positions, give the same fit as spells built by the fit itself."""
+    _, data, _, rule = demo_inputs
+    own = ReferralRates().fit(data, rule)
+    for shared in (nps_class_spells(data, rule), _class_spells(data, rule)):
+        given = ReferralRates().fit(data, rule, spells=shared)
+        pd.testing.assert_frame_equal(given.summary_, own.summary_)
+        pd.testing.assert_frame_equal(given.spells_, own.spells_)
+        pd.testing.assert_series_equal(given.log_rates_, own.log_rates_)

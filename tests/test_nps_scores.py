@@ -269,3 +269,17 @@ def test_missing_scores_and_empty_surveys_give_empty_figures_not_errors():
     assert window["period"].tolist() == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
     assert not window["shown"].any()
     assert scores_by_group(csat_only, pd.DataFrame({"customer_id": list("abc")})).table.empty
+
+
+def test_segment_names_taken_in_order_equal_those_looked_up():
+    """Segments in the customers' order are taken as they are: the values a lookup by id gives."""
+    from cxlib.experience._scores import _segment_names
+
+    ids = pd.Series(["c3", "c1", "c2", "c5"], index=[4, 5, 6, 7])
+    segments = pd.DataFrame({"customer_id": ids.to_numpy(), "segment_name": ["A", None, "B", "A"]})
+    names = segments.set_index("customer_id")["segment_name"]
+    pd.testing.assert_series_equal(_segment_names(segments, ids), ids.map(names), check_exact=True)
+    shuffled = segments.iloc[[2, 0, 3]]  # another order, one customer not segmented
+    pd.testing.assert_series_equal(
+        _segment_names(shuffled, ids), ids.map(shuffled.set_index("customer_id")["segment_name"])
+    )

@@ -241,3 +241,37 @@ def test_planted_dropout_hazard_ratios_of_the_demo_are_recovered_within_toleranc
     # three products: planted 1.3, the smallest effect; its interval holds it
     row = table.loc["dropout:products_3"]
     assert row["ci_low"] < products["ratios"]["3"] < row["ci_high"]
+
+
+def test_2f1_split_over_threads_equals_one_thread(monkeypatch):
+    """Every 2F1 value is computed on its own: threads change no number, on either side of Pfaff's switch."""
+    from cxlib.value import _pnbd_likelihood as lik
+
+    rng = np.random.default_rng(7)
+    n = 3 * lik.PARALLEL_FROM + 11
+    b, a = rng.uniform(0.2, 40.0, n), rng.uniform(1.0, 60.0, n)
+    z = np.concatenate([rng.uniform(0, 1, n - 3), [0.0, lik.PFAFF_FROM, 1 - 1e-12]])
+    monkeypatch.setattr(lik, "THREADS", 3)
+    threaded = lik._series(b, a, z)
+    column = lik._series(b[:, None], a[:, None], z[:, None])  # shapes are kept
+    monkeypatch.setattr(lik, "THREADS", 1)
+    single = lik._series(b, a, z)
+    assert np.array_equal(threaded, single, equal_nan=True)
+    assert column.shape == (n, 1) and np.array_equal(column[:, 0], single, equal_nan=True)
+    assert np.array_equal(single, lik._series_part(b, a, z), equal_nan=True)
+
+
+def test_2f1_threads_work_in_a_forked_child():
+    """A child forked after the threads started gets its own (the parent's do not exist there)."""
+    import multiprocessing
+
+    from cxlib.value import _pnbd_likelihood as lik
+
+    if lik.THREADS < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("one core or no fork here")
+    n = 2 * lik.PARALLEL_FROM
+    b, a, z = np.full(n, 2.0), np.full(n, 3.0), np.linspace(0, 0.99, n)
+    parent = lik._series(b, a, z)  # the parent's threads exist now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(lik._series, (b, a, z)).get(timeout=60)
+    assert np.array_equal(parent, child)

@@ -150,3 +150,17 @@ def test_customers_alone_give_a_snapshot_and_derived_event_dates_do_not_count():
         derived_columns={"transactions.order_date": "Tenure (years)"},
     )
     assert data_period(data) == "5 Feb 2024 to 9 Mar 2025"
+
+
+def test_report_helpers_do_not_import_the_renderer():
+    """The kernels use the formatting helpers of ``cxlib.report._html``; nbformat and nbconvert
+    (seconds of imports: jsonschema compiles grammars) are imported only by the rendering itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cxlib.report._html, cxlib.value._report, cxlib.experience._report;"
+        "print(sorted(m for m in ('nbformat', 'nbconvert') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -129,3 +129,61 @@ def test_the_shortcut_over_horizons_gives_the_same_numbers_bit_for_bit(name):
     fast = list(model.expected_purchases_steps(steps, summary, params=params))
     for step, got in zip(steps, fast, strict=True):
         np.testing.assert_array_equal(got, model.expected_purchases(step, summary, params=params))
+
+
+def _group_value_by_lookup(value, groups):
+    """The former group_value: each group's customers looked up by id (the reference)."""
+    table = value.table
+    labels = groups.reindex(table.index).astype("string").fillna("unknown")
+    rows = []
+    for name, members in labels.groupby(labels, sort=True).groups.items():
+        where = table.index.get_indexer(members)
+        total = float(table["clv"].to_numpy()[where].sum())
+        g = value.gradient[where].sum(axis=0)
+        rows.append({"group": str(name), "customers": len(where), "total": total, "g": tuple(g)})
+    return pd.DataFrame(rows)
+
+
+def test_group_positions_from_codes_equal_the_lookup_by_id():
+    """Groups found by codes: the same customers in the same order, so the same sums bit for bit."""
+    rng = np.random.default_rng(3)
+    n = 2_000
+    ids = pd.Index([f"c{i:05d}" for i in rng.permutation(n)], name="customer_id")
+    table = pd.DataFrame(
+        {"clv": rng.gamma(1.0, 50.0, n), "probability_alive": 0.5, "expected_purchases": 1.0}, index=ids
+    )
+    from cxlib.value import CustomerValue
+
+    value = CustomerValue(table, rng.normal(size=(n, 3)), np.eye(3) * 1e-4, ["a", "b", "c"], 0.05, {})
+    groups = pd.Series(rng.choice(["x", "Y", "z", "é"], n), index=ids).iloc[: n - 37]  # some unknown
+    groups = groups.sample(frac=1.0, random_state=1)
+    got = group_value(value, groups).sort_values("group").reset_index(drop=True)
+    want = _group_value_by_lookup(value, groups).sort_values("group").reset_index(drop=True)
+    assert got["group"].tolist() == want["group"].tolist()
+    assert got["customers"].tolist() == want["customers"].tolist()
+    assert got["total"].tolist() == want["total"].tolist()  # exact
+
+
+@pytest.mark.parametrize("model_name", ["bgnbd", "pareto_nbd", "pareto_nbd_covariates"])
+def test_value_on_distinct_histories_equals_value_on_every_row(model_name, monkeypatch):
+    """Each distinct history is valued once: bit for bit the values of valuing every customer."""
+    from cxlib.value import BetaGeo, GammaGamma, ParetoNBD, _clv
+    from tests.cdnow import cdnow_summary
+
+    summary = cdnow_summary()
+    summary = summary.assign(flag=(np.arange(len(summary)) % 3 == 0).astype(float))
+    assert summary[["frequency", "recency", "T"]].duplicated().mean() > 0.2  # histories do repeat
+    model = {
+        "bgnbd": BetaGeo,
+        "pareto_nbd": ParetoNBD,
+        "pareto_nbd_covariates": lambda: ParetoNBD(dropout_covariates=["flag"]),
+    }[model_name]().fit(summary)
+    spend = GammaGamma().fit(summary)
+    settings = {"margin_rate": 0.3, "annual_discount_rate": 0.08, "horizon_months": 36}
+    histories, inverse = _clv.distinct_histories(model, summary)
+    assert len(histories) < len(summary)
+    fast = transaction_clv(model, spend, summary, **settings)
+    monkeypatch.setattr(_clv, "distinct_histories", lambda m, s: (s, np.arange(len(s))))
+    every = transaction_clv(model, spend, summary, **settings)
+    pd.testing.assert_frame_equal(fast.table, every.table, check_exact=True)
+    assert np.array_equal(fast.gradient, every.gradient)

@@ -392,17 +392,24 @@ def repeat_purchases_from_validated(
 
 def _repeat_tables(days, data, as_of, unit_days, calibration_end):
     from cxlib.engine._features import _frame, to_pandas
+    from cxlib.features._ids import id_order
     from cxlib.features._repeat import summary_from_aggregates
 
     ids = data["customers"]["customer_id"]
-    lookup = pd.Index(ids.astype(str).to_numpy(), dtype=object)
+    # string ids come back as themselves: no lookup of a million of them (other ids, e.g. numbers
+    # read back as text, are mapped to the customers table's own values)
+    textual = pd.api.types.infer_dtype(ids, skipna=False) == "string"
+    lookup = None if textual else pd.Index(ids.astype(str).to_numpy(), dtype=object)
 
     def customers(frame: pd.DataFrame) -> pd.DataFrame:
-        found = lookup.get_indexer(frame["customer_id"].astype(str))
-        original = np.where(found >= 0, ids.to_numpy()[found.clip(min=0)], frame["customer_id"].to_numpy())
-        return (
-            frame.set_index(pd.Index(original, name="customer_id")).drop(columns="customer_id").sort_index()
-        )
+        original = frame["customer_id"].to_numpy()
+        if lookup is not None:
+            found = lookup.get_indexer(frame["customer_id"].astype(str))
+            original = np.where(found >= 0, ids.to_numpy()[found.clip(min=0)], original)
+        # one row per customer: sorted by id (Arrow sorts strings faster, in the same order)
+        order = id_order(original)
+        frame = frame.iloc[order].drop(columns="customer_id")
+        return frame.set_index(pd.Index(original[order], name="customer_id"))
 
     def summary(cut: pd.Timestamp, holdout: bool) -> pd.DataFrame:
         in_cal = days["day"] <= cut.to_pydatetime()

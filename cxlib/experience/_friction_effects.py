@@ -8,7 +8,7 @@ on the answer's scale per unit of a driver (what a manager can act on), and with
 customer-month the mean structure is all we need; ordinal models would give odds, not points.
 Customers answer more than once, so standard errors are cluster-robust by customer (Liang & Zeger
 1986, *Biometrika* 73:13; statsmodels ``cov_type="cluster"``), and p-values are Holm-adjusted
-across the friction terms (Holm 1979, *Scand. J. Statist.* 6:65; statsmodels ``multipletests``).
+across the friction terms (Holm 1979, *Scand. J. Statist.* 6:65; :func:`cxlib.stats.holm_adjusted`).
 The complaint count enters beside the unresolved-complaint flag, so the flag's coefficient is the
 effect of a complaint left unresolved over and above having complained (customers who complain
 are less satisfied to begin with).
@@ -31,10 +31,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.stats._design import feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 
 #: The friction drivers, as :func:`cxlib.features.friction_features` names them.
@@ -151,18 +151,24 @@ def answers_with_friction(data, answers: pd.DataFrame, long_wait_minutes: float 
     customers = data["customers"].drop_duplicates("customer_id").set_index("customer_id")
     signup = customers["signup_date"].reindex(answers["customer_id"]).to_numpy()
     cut = answers["month_start"].to_numpy()
-    out = answers.loc[signup < cut].sort_values("month_start", kind="stable").reset_index(drop=True)
+    kept = signup < cut
+    order = np.argsort(answers["month_start"].to_numpy()[kept], kind="stable")
+    out = answers.loc[kept].iloc[order].reset_index(drop=True)
     if not data.has("interactions"):
         return out
     at = out["month_start"]
-    since = pd.Series(customers["signup_date"].reindex(out["customer_id"]).to_numpy(), index=out.index)
+    since = pd.Series(signup[kept][order], index=out.index)
     months_seen = np.minimum(tenure_months(since, at).to_numpy(), 12.0).clip(min=0.5)
-    events = data["interactions"]
-    events = events.loc[events["customer_id"].isin(pd.unique(out["customer_id"]))]
+    # customers as integer codes: the interactions are matched to the answers' customers once,
+    # and joined on the codes rather than on the id strings (millions of rows)
+    answerer, answerers = pd.factorize(out["customer_id"])
+    code = pd.Index(answerers).get_indexer(data["interactions"]["customer_id"])
+    events = data["interactions"].loc[code >= 0]
+    code = code[code >= 0]
     codes, kinds = pd.factorize(events["kind"])
     lowered = np.asarray(pd.Index(kinds).str.lower(), dtype=object)
     kind = np.where(codes >= 0, lowered[np.maximum(codes, 0)] if len(lowered) else None, None)
-    columns = {"customer_id": events["customer_id"].to_numpy(), "timestamp": events["timestamp"].to_numpy()}
+    columns = {"code": code, "timestamp": events["timestamp"].to_numpy()}
     columns["support"] = kind == "support_contact"
     columns["complaint"] = kind == "complaint"
     columns["cart"] = kind == "cart_abandoned"
@@ -172,8 +178,8 @@ def answers_with_friction(data, answers: pd.DataFrame, long_wait_minutes: float 
         )
     if "wait_minutes" in events:
         columns["long_wait"] = events["wait_minutes"].fillna(0).to_numpy() > long_wait_minutes
-    pairs = pd.DataFrame({"answer": np.arange(len(out)), "customer_id": out["customer_id"].to_numpy()}).merge(
-        pd.DataFrame(columns), on="customer_id"
+    pairs = pd.DataFrame({"answer": np.arange(len(out)), "code": answerer}).merge(
+        pd.DataFrame(columns), on="code"
     )
     before = pairs["timestamp"].to_numpy() < at.to_numpy()[pairs["answer"].to_numpy()]
     recent = pairs["timestamp"].to_numpy() >= (at - pd.Timedelta(days=YEAR_DAYS)).to_numpy()[pairs["answer"]]
@@ -279,7 +285,7 @@ class FrictionOnNPS(FittedModel):
                 "ci_low": interval.loc[drivers, 0].to_numpy(),
                 "ci_high": interval.loc[drivers, 1].to_numpy(),
                 "p_value": p_values,
-                "p_adjusted": multipletests(p_values, method="holm")[1],
+                "p_adjusted": holm_adjusted(p_values),
                 "unit": [DRIVER_UNITS.get(d, "per unit") for d in drivers],
                 "driver": drivers,
                 "std_error": result.bse[drivers].to_numpy(),

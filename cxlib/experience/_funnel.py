@@ -229,9 +229,10 @@ def journey_stages(
         # a purchase counts when dated before the customer's window end: the first one for the
         # first purchase, the second one for a repeat purchase
         firsts = (purchases or purchase_summary(data))["customers"].set_index("customer_id")
+        firsts = firsts[["first", "second"]].reindex(ids)  # the ids looked up once for both dates
         limit = ends.to_numpy()
-        out["first_purchase"] = firsts["first"].reindex(ids).to_numpy() < limit
-        out["repeat_purchase"] = firsts["second"].reindex(ids).to_numpy() < limit
+        out["first_purchase"] = firsts["first"].to_numpy() < limit
+        out["repeat_purchase"] = firsts["second"].to_numpy() < limit
     else:
         unavailable += [("first_purchase", "no_transactions"), ("repeat_purchase", "no_transactions")]
     if rule is not None and rule.dated:

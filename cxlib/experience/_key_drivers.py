@@ -33,7 +33,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.data._contract import RATING_PREFIX
 from cxlib.experience._relative_weights import (
@@ -44,6 +43,7 @@ from cxlib.experience._relative_weights import (
 )
 from cxlib.stats._design import feature_label
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 
 #: Targets looked for, in order, when none is given.
@@ -330,7 +330,7 @@ class KeyDrivers(FittedModel):
             if binary:
                 effect, low, high = np.exp(effect), np.exp(low), np.exp(high)
             p_values = model.pvalues[drivers].to_numpy()
-            p_adjusted = multipletests(p_values, method="holm")[1]
+            p_adjusted = holm_adjusted(p_values)
 
         answers = ratings[drivers].notna().sum()
         top = ratings[drivers].max().max()

@@ -41,15 +41,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from cxlib.experience._funnel import loyalty_offset, still_customer_at
 from cxlib.features._churn_rule import ChurnRule
+from cxlib.features._ids import id_order
 from cxlib.features._time import DAYS_PER_MONTH, end_of_day
 from cxlib.stats._fitted import FittedModel, summary_frame
 from cxlib.stats._intervals import wilson_interval
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 
 #: NPS classes in the order tables show them; ``no_answer`` is a customer without an answer yet.
@@ -103,6 +104,21 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
         counted or not: ``counted``, ``outside_exposure`` (dated before the referrer's sign-up,
         after their churn or the analysis date), ``undated`` and ``unknown_referrer``.
     """
+    spells, counts = _class_spells(data, rule)
+    return spells.drop(columns=["who", "rank"]), counts
+
+
+def _with_positions(spells: pd.DataFrame, data) -> pd.DataFrame:
+    """Spells of :func:`nps_class_spells` with the ``who`` and ``rank`` columns of :func:`_class_spells`."""
+    ids = pd.Index(data["customers"]["customer_id"])
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[id_order(ids)] = np.arange(len(ids))
+    who = ids.get_indexer(spells["customer_id"])
+    return spells.assign(who=who, rank=rank[who])
+
+
+def _class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
+    """:func:`nps_class_spells` with ``who`` (customer position) and ``rank`` (of their id) columns."""
     customers = data["customers"]
     start = customers.set_index("customer_id")["signup_date"].dt.normalize()
     end = exposure_ends(data, rule).reindex(start.index).to_numpy()
@@ -110,7 +126,7 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
     # customers as positions, ranked in the order of their ids (the spells' order)
     ids = start.index
     rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.argsort(ids.to_numpy(), kind="stable")] = np.arange(len(ids))
+    rank[id_order(ids)] = np.arange(len(ids))
     first = pd.DataFrame({"who": np.arange(len(ids)), "switch": start.to_numpy(), "nps_class": "no_answer"})
     switches = [first]
     if data.has("surveys") and "nps" in data["surveys"]:
@@ -144,6 +160,7 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
             "start": begin[keep],
             "end": finish[keep],
             "who": who[keep],
+            "rank": rank[who[keep]],
         }
     )
     spells["exposure_months"] = (spells["end"] - spells["start"]).dt.days / DAYS_PER_MONTH
@@ -151,7 +168,7 @@ def nps_class_spells(data, rule: ChurnRule | None) -> tuple[pd.DataFrame, dict]:
     counts = {"counted": 0, "outside_exposure": 0, "undated": 0, "unknown_referrer": 0}
     if data.has("referrals"):
         spells["referrals"] = _referrals_in_spells(data["referrals"], spells, ids, counts)
-    return spells.drop(columns="who"), counts
+    return spells, counts
 
 
 def _referrals_in_spells(
@@ -245,17 +262,23 @@ class ReferralRates(FittedModel):
         """
         if self.reference not in NPS_CLASSES:
             raise ValueError(f"reference: expected one of {NPS_CLASSES}, got {self.reference!r}")
-        spells, counts = nps_class_spells(data, rule) if spells is None else spells
-        self.spells_ = spells
+        if spells is None:
+            spells, counts = _class_spells(data, rule)
+        else:
+            spells, counts = spells
+            if "who" not in spells:  # as nps_class_spells returns them: positions put back
+                spells = _with_positions(spells, data)
+        self.spells_ = spells.drop(columns=["who", "rank"])
         self.referral_counts_ = counts
+        # customers counted by their position (an integer), not their id string
         per_class = (
             spells.groupby("nps_class")
             .agg(
                 referrals=("referrals", "sum"),
                 exposure_months=("exposure_months", "sum"),
-                customers=("customer_id", "nunique"),
+                customers=("who", "nunique"),
             )
-            .reindex([c for c in NPS_CLASSES if c in set(spells["nps_class"])])
+            .reindex([c for c in NPS_CLASSES if c in set(pd.unique(spells["nps_class"]))])
         )
         caveats = []
         if not data.has("referrals"):
@@ -303,7 +326,7 @@ class ReferralRates(FittedModel):
         rates = pd.DataFrame(rows)
         ratios = _rate_ratios(log_rate, cov, self.reference)
         if not ratios.empty:
-            ratios["p_adjusted"] = multipletests(ratios["p_value"], method="holm")[1]
+            ratios["p_adjusted"] = holm_adjusted(ratios["p_value"])
             keep = ratios.set_index("nps_class")
             rates["rate_ratio"] = rates["nps_class"].map(keep["estimate"])
             rates["ratio_ci_low"] = rates["nps_class"].map(keep["ci_low"])
@@ -337,10 +360,13 @@ def _poisson_log_rates(spells: pd.DataFrame, classes: list[str]) -> tuple[pd.Ser
     if not classes:
         return pd.Series(dtype=float), pd.DataFrame()
     # One row per customer and class: the Poisson likelihood and the customer's score sum only
-    # depend on these totals, so fitting on them is the same model on fewer rows.
+    # depend on these totals, so fitting on them is the same model on fewer rows. Customers are
+    # grouped by the rank of their id when the spells carry it (the same groups in the same order
+    # as by the id strings, faster).
+    customer = "rank" if "rank" in spells else "customer_id"
     rows = (
         spells.loc[spells["nps_class"].isin(classes)]
-        .groupby(["customer_id", "nps_class"], sort=True)
+        .groupby([customer, "nps_class"], sort=True)
         .agg(referrals=("referrals", "sum"), exposure=("exposure_months", "sum"))
         .reset_index()
     )
@@ -355,7 +381,7 @@ def _poisson_log_rates(spells: pd.DataFrame, classes: list[str]) -> tuple[pd.Ser
     exposure = rows["exposure"].to_numpy(float)
     events = np.bincount(which, weights=referrals, minlength=len(classes))
     rate = events / np.bincount(which, weights=exposure, minlength=len(classes))
-    clusters, ids = pd.factorize(rows["customer_id"])
+    clusters, ids = pd.factorize(rows[customer])
     scores = np.zeros((len(ids), len(classes)))
     scores[clusters, which] = referrals - rate[which] * exposure  # one row per customer and class
     n_rows, n_groups, k = len(rows), len(ids), len(classes)

@@ -5,7 +5,7 @@ Methods
 Intervals and two-sample tests are those of :mod:`cxlib.experience._score_intervals` (NPS: the
 adjusted Wald interval of Rocks 2016; CSAT: t interval, Welch's t test, Wilson for the top-2 box).
 
-Multiple comparisons: Holm's step-down correction (``statsmodels.stats.multitest.multipletests``)
+Multiple comparisons: Holm's step-down correction (:func:`cxlib.stats.holm_adjusted`)
 over the shown groups of one variable, and over the changes between consecutive periods; it
 controls the family-wise error rate without assuming independent tests (Holm 1979).
 
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.experience._purchases import order_channels
 from cxlib.experience._score_intervals import (
@@ -42,6 +41,7 @@ from cxlib.experience._score_intervals import (
     nps_interval_counts,
 )
 from cxlib.features._time import end_of_day
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._suppression import suppress_small
 
 #: Smallest number of answers a group or period needs to be shown.
@@ -101,7 +101,7 @@ def _holm(p_values: pd.Series) -> pd.Series:
     adjusted = pd.Series(np.nan, index=p_values.index)
     present = p_values.dropna()
     if len(present):
-        adjusted[present.index] = multipletests(present.to_numpy(), method="holm")[1]
+        adjusted[present.index] = holm_adjusted(present.to_numpy())
     return adjusted
 
 
@@ -414,6 +414,18 @@ def customer_groups(
     if main is not None:
         groups["order_channel"] = groups["customer_id"].map(main)
     if segments is not None:
-        names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
-        groups["segment_name"] = groups["customer_id"].map(names)
+        groups["segment_name"] = _segment_names(segments, groups["customer_id"])
     return groups
+
+
+def _segment_names(segments: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """Each customer's segment name (missing when not segmented), in the order of ``ids`` (unique).
+
+    The segmentation's table holds the customers in the customers table's order: then its column
+    is taken as it is, without looking a million ids up (the same values).
+    """
+    aligned = len(segments) == len(ids) and segments["segment_name"].dtype == object
+    if aligned and np.array_equal(segments["customer_id"].to_numpy(), ids.to_numpy()):
+        return pd.Series(segments["segment_name"].to_numpy(), index=ids.index, name=ids.name)
+    names = segments.drop_duplicates("customer_id").set_index("customer_id")["segment_name"]
+    return ids.map(names)

@@ -54,6 +54,7 @@ _WHERE = {
     "end_of_day": "_time",
     "features_from_config": "_customer",
     "friction_features": "_drivers",
+    "id_order": "_ids",
     "latest_answers": "_purchases",
     "lifetime_table": "_lifetimes",
     "mean_order_value": "_purchases",

@@ -192,11 +192,11 @@ def impact_study(
     ids = base.groups["customer_id"] if "customer_id" in base.groups else None
     study.enrolled_ids = None if ids is None else set(ids[mask] if mask is not None else ids)
     _churn_input(study, data, config, rule)
-    from cxlib.experience._referrals import nps_class_spells
+    from cxlib.experience._referrals import _class_spells
 
     # the NPS exposure spells, built once for the loyalty spend (spend inputs or the promoter-shift
-    # value) and the referral rates
-    spells = functools.cache(lambda: nps_class_spells(data, rule))
+    # value) and the referral rates (with the customers' positions the referral rates count by)
+    spells = functools.cache(lambda: _class_spells(data, rule))
     _spend_inputs(study, data, rule, spells)
     _word_of_mouth(study, data, config, rule, spells)
     _cost_inputs(study)

@@ -18,15 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
-import nbformat
 import numpy as np
 import pandas as pd
-from nbconvert import HTMLExporter
-from traitlets.config import Config as ExporterConfig
 
 from cxlib.report._safe_text import escape_text, md_plain
+
+if TYPE_CHECKING:  # nbformat and nbconvert are imported by the functions that render: the
+    # notebooks' kernels use this module's formatting helpers and would pay seconds for them
+    import nbformat
 
 TEMPLATES = Path(__file__).parent / "templates"
 EXTERNAL_REFERENCE = re.compile(
@@ -230,6 +232,10 @@ def render_html(executed: Path, destination: Path, header: ReportHeader | None =
     Path
         ``destination``.
     """
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config as ExporterConfig
+
     notebook = arrange_cells(nbformat.read(executed, as_version=4))
     # a code cell that showed nothing (imports, parameters) would still leave an empty padded box
     notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.get("outputs")]

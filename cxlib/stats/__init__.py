@@ -31,6 +31,7 @@ _WHERE = {
     "count_text": "_splines",
     "feature_label": "_design",
     "fill_value": "_design",
+    "holm_adjusted": "_multitest",
     "is_count": "_splines",
     "level_label": "_design",
     "mean_interval": "_intervals",

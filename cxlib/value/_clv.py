@@ -157,8 +157,10 @@ def transaction_clv(
     """
     p_params = purchase_model.params_.astype(float)
     s_params = spend_model.params_.astype(float)
-    args = (summary, horizon_months, annual_discount_rate)
-    purchases = discounted_purchases(purchase_model, *args)
+    # the purchase model reads a customer's history only: evaluated once per distinct history
+    histories, inverse = distinct_histories(purchase_model, summary)
+    args = (histories, horizon_months, annual_discount_rate)
+    purchases = discounted_purchases(purchase_model, *args)[inverse]
     spend = np.asarray(spend_model.conditional_expected_spend(summary), float)
     clv = margin_rate * spend * purchases
     gradient = []
@@ -168,7 +170,7 @@ def transaction_clv(
         slope = (
             discounted_purchases(purchase_model, *args, params=up)
             - discounted_purchases(purchase_model, *args, params=down)
-        ) / (2 * step)
+        )[inverse] / (2 * step)
         gradient.append(margin_rate * spend * slope)
     for name in s_params.index:
         up, step = _shifted(s_params, name, +1)
@@ -193,10 +195,10 @@ def transaction_clv(
     horizon_units = horizon_months * DAYS_PER_MONTH / unit_days
     table = pd.DataFrame(
         {
-            "probability_alive": np.asarray(purchase_model.probability_alive(summary), float),
+            "probability_alive": np.asarray(purchase_model.probability_alive(histories), float)[inverse],
             "expected_purchases": np.asarray(
-                purchase_model.expected_purchases(horizon_units, summary), float
-            ),
+                purchase_model.expected_purchases(horizon_units, histories), float
+            )[inverse],
             "expected_spend": spend,
             "clv": clv,
             "clv_low": low,
@@ -217,6 +219,39 @@ def transaction_clv(
             "unit_days": unit_days,
         },
     )
+
+
+#: Columns a customer's purchases depend on in each repeat-buying model (besides its covariates).
+HISTORY_COLUMNS = ("frequency", "recency", "T")
+
+
+def distinct_histories(model, summary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct customer histories the purchase model reads, and each customer's row among them.
+
+    BG/NBD and Pareto/NBD predictions depend on a customer only through frequency, recency, T (and
+    the model's covariate columns), row by row, so evaluating them once per distinct history and
+    taking each customer's gives the very same numbers (``tests/test_value_clv.py``); on a million
+    customers about a third of the histories repeat. Other models get every row back.
+
+    Returns
+    -------
+    (DataFrame, ndarray)
+        The distinct rows (first occurrences, in order, with ``summary.attrs``) and, per customer
+        of ``summary``, the position of their history among them.
+    """
+    from cxlib.value._bgnbd import BetaGeo
+    from cxlib.value._pareto_nbd import ParetoNBD
+
+    if not isinstance(model, (BetaGeo, ParetoNBD)) or len(summary) == 0:
+        return summary, np.arange(len(summary))
+    covariates = [*getattr(model, "purchase_covariates", ()), *getattr(model, "dropout_covariates", ())]
+    columns = list(dict.fromkeys([*HISTORY_COLUMNS, *covariates]))
+    inverse = summary.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.full(inverse.max() + 1, len(inverse), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    histories = summary.iloc[first]
+    histories.attrs = dict(summary.attrs)
+    return histories, inverse
 
 
 def _positive_semidefinite(covariance: np.ndarray) -> bool:
@@ -257,9 +292,14 @@ def group_value(value: CustomerValue, groups: pd.Series | None = None) -> pd.Dat
         labels = pd.Series("all customers", index=table.index)
     else:
         labels = groups.reindex(table.index).astype("string").fillna("unknown")
+    # each group's customers as positions in the table (ascending), from the labels' codes: no
+    # lookup of id strings per group (seconds on a million customers)
+    codes, names = pd.factorize(labels.to_numpy(), sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     rows = []
-    for name, members in labels.groupby(labels, sort=True).groups.items():
-        where = table.index.get_indexer(members)
+    for code, name in enumerate(names):
+        where = order[bounds[code] : bounds[code + 1]]
         total = float(table["clv"].to_numpy()[where].sum())
         g = value.gradient[where].sum(axis=0)
         se = float(np.sqrt(max(g @ value.covariance @ g, 0.0)))

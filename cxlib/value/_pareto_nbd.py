@@ -35,11 +35,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from cxlib.features._time import DAYS_PER_MONTH
 from cxlib.stats._design import Unit, feature_label, unit_text
 from cxlib.stats._fitted import FittedModel, summary_frame
+from cxlib.stats._multitest import holm_adjusted
 from cxlib.stats._notes import Note
 from cxlib.value._pnbd_likelihood import (
     _GRADIENT_TOLERANCE,
@@ -180,7 +180,7 @@ class ParetoNBD(FittedModel):
             p_value[4:] = 2 * stats.norm.sf(np.abs(theta[4:] / se[4:]))
         p_adjusted = np.full(len(theta), np.nan)
         if len(theta) > 4:
-            p_adjusted[4:] = multipletests(p_value[4:], method="holm")[1]
+            p_adjusted[4:] = holm_adjusted(p_value[4:])
         time_unit = _time_unit(summary.attrs.get("unit_days"))
         labels, units = [], []
         for name in _BASE_PARAMS:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.features import DAYS_PER_MONTH, churn_rule_from_config, repeat_purchase_summary
-from cxlib.value._clv import CustomerValue, group_value, transaction_clv, value_change
+from cxlib.value._clv import CustomerValue, distinct_histories, group_value, transaction_clv, value_change
 from cxlib.value._covariates import covariate_frame, encode_covariates
 from cxlib.value._diagnostics import alive_grid, cumulative_forecast, holdout_by_frequency
 
@@ -218,8 +218,9 @@ def value_study(
         study.unavailable["transactional"] = "no_transactions"
     if study.value is not None:
         study.by_group["all"] = group_value(study.value)
+        aligned = groups.reindex(study.value.table.index)  # the ids looked up once, not per variable
         for variable in groups:
-            study.by_group[variable] = group_value(study.value, groups[variable])
+            study.by_group[variable] = group_value(study.value, aligned[variable])
     _subscription(study, data, config, groups)
     return study
 
@@ -255,9 +256,10 @@ def _transactional(study: ValueStudy, data, config) -> None:
             study.unavailable[f"fit_{name}"] = "fit_failed"
             continue
         # a fit at the edge of its space (e.g. BG/NBD's a when almost nobody leaves) can give
-        # forecasts that are not numbers: such a model is not used
+        # forecasts that are not numbers: such a model is not used (checked once per distinct
+        # customer history: the same forecasts)
         with np.errstate(all="ignore"):
-            forecast = model.expected_purchases(horizon_units, summary)
+            forecast = model.expected_purchases(horizon_units, distinct_histories(model, summary)[0])
         if not np.isfinite(np.asarray(forecast, float)).all():
             study.unavailable[f"fit_{name}"] = "fit_failed"
             continue
