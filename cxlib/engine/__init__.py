@@ -24,6 +24,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
+    "AMOUNT_NOISE": "_validated",
     "ColumnPlan": "_rules",
     "DATE_SAMPLE_ROWS": "_tables",
     "ENGINES": "_features",
@@ -31,11 +32,14 @@ _WHERE = {
     "Fallback": "_load",
     "LOAD_KEYS": "_load",
     "LOCAL_MASTER": "_spark",
+    "MAX_AMOUNT_SCALE": "_validated",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
     "TRANSACTION_COLUMNS": "_validated",
     "TablePlan": "_rules",
+    "amount_scale": "_validated",
     "analysis_date": "_features",
+    "as_floats": "_features",
     "canonical_table": "_tables",
     "channel_aggregates": "_overview",
     "connect": "_tables",
@@ -77,6 +81,7 @@ _WHERE = {
     "require_source": "_validated",
     "rows_are_orders": "_validated",
     "run_connection": "_validated",
+    "serial": "_validated",
     "spaced_sql": "_rules",
     "spark_session": "_spark",
     "table_health": "_overview",

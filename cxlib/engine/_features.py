@@ -428,10 +428,26 @@ def friction_counts_expr(events, at, long_wait_minutes: float = 20):
 def to_pandas(expr) -> pd.DataFrame:
     """Run an ibis expression and return its rows as pandas.
 
-    The libraries' own deprecation notice is silenced (:func:`cxlib.engine.quiet`).
+    Exact decimal results (sums of :func:`cxlib.engine.validated_transactions` amounts) come back
+    as floats (:func:`as_floats`). The libraries' own deprecation notice is silenced
+    (:func:`cxlib.engine.quiet`).
     """
     with quiet():
-        return expr.to_pandas()
+        return as_floats(expr).to_pandas()
+
+
+def as_floats(expr):
+    """``expr`` with its decimal columns cast to float64 by the engine (a table; else as it is).
+
+    Decimals would reach pandas as Python ``Decimal`` objects; the engine's conversion of an exact
+    sum to the nearest double is deterministic, so the float is the same every run.
+    """
+    import ibis.expr.types as ir
+
+    if not isinstance(expr, ir.Table):
+        return expr
+    decimals = {name: expr[name].cast("float64") for name, kind in expr.schema().items() if kind.is_decimal()}
+    return expr.mutate(**decimals) if decimals else expr
 
 
 def _frame(frame: pd.DataFrame) -> pd.DataFrame:
