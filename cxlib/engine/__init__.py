@@ -24,7 +24,7 @@ this package is cheap and packages never import each other at import time.
 from cxlib._lazy import lazy_module
 
 _WHERE = {
-    "AMOUNT_NOISE": "_validated",
+    "AMOUNT_NOISE": "_tables",
     "ColumnPlan": "_rules",
     "DATE_SAMPLE_ROWS": "_tables",
     "ENGINES": "_features",
@@ -32,7 +32,7 @@ _WHERE = {
     "Fallback": "_load",
     "LOAD_KEYS": "_load",
     "LOCAL_MASTER": "_spark",
-    "MAX_AMOUNT_SCALE": "_validated",
+    "MAX_AMOUNT_SCALE": "_tables",
     "NA_TEXT": "_tables",
     "SUPPORTED_KEYS": "_tables",
     "TRANSACTION_COLUMNS": "_validated",
@@ -69,6 +69,7 @@ _WHERE = {
     "order_rows_unique": "_validated",
     "orders_expr": "_features",
     "pandas_dtypes": "_convert",
+    "pick_scale": "_tables",
     "purchase_channels": "_features",
     "purchase_count_from_validated": "_validated",
     "purchase_summary_from_validated": "_experience",
@@ -81,6 +82,7 @@ _WHERE = {
     "require_source": "_validated",
     "rows_are_orders": "_validated",
     "run_connection": "_validated",
+    "scale_checks": "_tables",
     "serial": "_validated",
     "spaced_sql": "_rules",
     "spark_session": "_spark",
@@ -88,6 +90,7 @@ _WHERE = {
     "table_plan": "_rules",
     "to_pandas": "_features",
     "transaction_features": "_features",
+    "transactions_as_orders": "_tables",
     "validated_transactions": "_validated",
     "window_expr": "_features",
 }

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxlib.engine._tables import canonical_table, connect, quiet
+from cxlib.engine._tables import canonical_table, connect, quiet, transactions_as_orders
 from cxlib.features._purchases import rfm_scores
 from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
 
@@ -242,14 +242,26 @@ def transaction_features(
     """
     con = con or connection_for(config)
     ids = customers if customers is not None else customer_ids(config, con)
-    tx = transactions
-    if tx is None:
-        tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    tx, candidates = transactions, None
+    if tx is None:  # from the input files: without DISTINCT and grouping when rows are orders
+        tx, found, candidates = transactions_as_orders(con, config, tuple(exclude or ()))
+        rows_are_orders = rows_are_orders or found
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders)
-    channels = purchase_channels(orders)
-    channels = channels if len(channels) > 1 else []  # one channel: no mix to show
-    per = _frame(to_pandas(customer_expr(orders, channels))).set_index("customer_id").reindex(ids)
+    if candidates is None:
+        channels = purchase_channels(orders)
+    else:  # the sale rows' channels (one query fewer): those without a purchase are dropped below
+        channels = candidates if "channel" in orders.columns else []
+    per = _frame(to_pandas(customer_expr(orders, channels))).set_index("customer_id")
+    if candidates is not None:  # keep the channels with a purchase (of any customer), renumbered
+        counts = [per.pop(f"channel_{i}") for i in range(len(channels))]
+        bought = [i for i, column in enumerate(counts) if column.fillna(0).sum() > 0]
+        for k, i in enumerate(bought):
+            per[f"channel_{k}"] = counts[i]
+        channels = [channels[i] for i in bought]
+    per = per.reindex(ids)
+    if len(channels) <= 1:  # one channel: no mix to show
+        channels = []
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
     table["recency_days"] = days_since(per["last_purchase"], as_of)
     table["frequency"] = per["frequency"].fillna(0).astype(int)

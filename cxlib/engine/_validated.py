@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxlib.engine._tables import EngineUnsupported, quiet
+from cxlib.engine._tables import AMOUNT_NOISE, MAX_AMOUNT_SCALE, EngineUnsupported, pick_scale, quiet
 
 
 def run_connection():
@@ -58,20 +58,6 @@ def serial(con) -> None:
         con.raw_sql("SET threads = 1")
 
 
-#: Most decimal places an amount may have for the engine to sum amounts exactly, as
-#: ``DECIMAL(18, scale)`` (64-bit integers of the smallest unit, summed into 128 bits): money has
-#: 0 to 3 places, a unit price times a quantity a few more. Amounts with more places (or none
-#: that fit, e.g. results of a division) are summed as floats on one thread (:func:`serial`).
-MAX_AMOUNT_SCALE = 6
-
-#: How close (relative to the amount) a double must be to its rounding to ``scale`` places to
-#: count as having that many places: a few units in the last place (2**-48, about 3.6e-15), the
-#: noise a product such as 6 * 2.55 = 15.299999999999999 carries. Reading it as 15.30 moves the
-#: amount by less than that relative noise, far below a cent, so the exact decimal sums equal the
-#: float sums of the pandas path to within their own rounding (checked by the tests at 1e-9).
-AMOUNT_NOISE = 2.0**-48
-
-
 def amount_scale(path: Path | str) -> int | None:
     """The fewest decimal places (at most :data:`MAX_AMOUNT_SCALE`) that hold every amount of a file.
 
@@ -110,13 +96,7 @@ def _amount_scale(path: str, size: int, mtime: int) -> int | None:
         ).fetchone()
     finally:
         con.close()
-    largest, fits = row[0], row[1:]
-    if largest is None:  # no amounts: any scale is exact
-        return 0
-    for scale, ok in enumerate(fits):
-        if ok and largest < 10.0 ** (18 - scale):
-            return scale
-    return None
+    return pick_scale(row[0], row[1:])
 
 
 def order_rows_unique(path: Path | str) -> bool:
