@@ -1,11 +1,12 @@
-"""Features from the input files skip the DISTINCT and the grouping by order when each row is an order.
+"""Features from the input files skip the DISTINCT (and the grouping by order) when the check allows.
 
-:func:`cxlib.engine.transactions_as_orders` checks (one cheap query) that every transaction row has
-an order id and no two share a customer, order id and kind; then there are no exact duplicates to
-drop and no orders to group. The tables must be those of the full path: on the small demo with
-its planted duplicate rows removed (fast path) against the demo with them (full path, the
-duplicates dropped), from CSV and Parquet, with exclusions; on data with duplicates and on
-line-level Online Retail the check says no, and the tables still equal the pandas reference.
+:func:`cxlib.engine.transactions_as_orders` checks in one query that every transaction row has an
+order id and either no two rows share a customer, order id and kind ("rows": no DISTINCT, no
+grouping) or the rows sharing one are exact duplicates ("duplicates": one grouping by order, no
+DISTINCT). The tables must be those of the full path: the small demo with its planted duplicate
+rows removed ("rows") against the demo with them ("duplicates"), from CSV and Parquet, with
+exclusions; a second distinct line of an order, line-level Online Retail and data without order
+ids take the full path and still equal the pandas reference.
 """
 
 from __future__ import annotations
@@ -57,11 +58,30 @@ def unique_demo(small_demo_dir, tmp_path_factory):
     return folder
 
 
-def test_the_check_finds_rows_that_are_orders_and_not_duplicates(unique_demo, small_config, con):
-    table, found, channels = transactions_as_orders(con, _config(unique_demo))
-    assert found is True and channels == ["app", "store", "web"]
-    assert "row_key" in table.columns
-    assert transactions_as_orders(con, small_config)[1:] == (False, None)  # duplicate rows: full path
+def test_the_check_finds_rows_that_are_orders_and_exact_duplicates(unique_demo, small_config, con):
+    table, shape, channels = transactions_as_orders(con, _config(unique_demo))
+    assert shape == "rows" and channels == ["app", "store", "web"]
+    assert "row_key" in table.columns and "__whole_row" not in table.columns
+    # the demo's planted duplicates: a key's rows are exact copies, grouped once without DISTINCT
+    assert transactions_as_orders(con, small_config)[1:] == ("duplicates", ["app", "store", "web"])
+
+
+def test_a_second_distinct_line_of_an_order_takes_the_full_path(unique_demo, tmp_path, con):
+    """A key shared by two different rows (two lines) beside exact duplicates: DISTINCT and grouping."""
+    from cxlib.data import load_data
+    from cxlib.features import customer_features
+
+    for name in TABLES:
+        (tmp_path / f"{name}.csv").write_bytes((unique_demo / f"{name}.csv").read_bytes())
+    rows = pd.read_csv(unique_demo / "transactions.csv", dtype=str, keep_default_na=False)
+    line = rows.iloc[[5]].assign(Amount="1.25")  # a second line of order 5 (same key, other amount)
+    rows = pd.concat([rows, line, rows.iloc[[9, 9]]], ignore_index=True)  # and an exact duplicate
+    rows.to_csv(tmp_path / "transactions.csv", index=False)
+    config = _config(tmp_path)
+    assert transactions_as_orders(con, config)[1:] == (None, None)
+    want = customer_features(load_data(config))
+    got = transaction_features(config, con=con)
+    pd.testing.assert_frame_equal(got, want[got.columns], check_exact=False, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
@@ -69,7 +89,7 @@ def test_the_check_finds_rows_that_are_orders_and_not_duplicates(unique_demo, sm
 def test_fast_path_equals_the_full_path(unique_demo, small_config, con, suffix, exclude):
     config = _config(unique_demo, suffix)
     got = transaction_features(config, exclude=exclude, con=con)
-    # the full path over the files with duplicates: DISTINCT, then orders grouped from rows
+    # the files with their duplicate rows: grouped once by order (the "duplicates" shape)
     want = transaction_features(small_config, exclude=exclude, con=con)
     assert got["frequency"].sum() > 0
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-9)
@@ -109,7 +129,7 @@ def test_online_retail_lines_are_grouped_and_equal_pandas(tmp_path, con):
         "analysis": {"as_of": "2011-12-09", "churn": {"definition": "inactivity", "inactivity_days": 180}},
     }
     config = config_from_dict(raw, base_dir=tmp_path)
-    assert transactions_as_orders(con, config)[1] is False
+    assert transactions_as_orders(con, config)[1] is None
     data = load_data(config)
     want = customer_features(data)
     got = transaction_features(config, con=con, customers=pd.Index(data["customers"]["customer_id"]))
@@ -131,5 +151,5 @@ def test_the_demo_path_is_unchanged_without_order_ids(tmp_path, con):
     raw["data"]["tables"] = {name: raw["data"]["tables"][name] for name in TABLES}
     raw["data"]["tables"]["transactions"]["columns"].pop("order_id")
     config = config_from_dict(raw, base_dir=tmp_path)
-    assert transactions_as_orders(con, config)[1] is False
+    assert transactions_as_orders(con, config)[1] is None
     assert transaction_features(config, con=con)["frequency"].sum() > 0

@@ -37,6 +37,7 @@ _WHERE = {
     "SUPPORTED_KEYS": "_tables",
     "TRANSACTION_COLUMNS": "_validated",
     "TablePlan": "_rules",
+    "WHOLE_ROW": "_tables",
     "amount_scale": "_validated",
     "analysis_date": "_features",
     "as_floats": "_features",

@@ -87,7 +87,7 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
     return t.select(**columns)
 
 
-def orders_expr(window, rows_are_orders: bool = False):
+def orders_expr(window, rows_are_orders: bool = False, duplicate_rows: bool = False):
     """Orders: the rows of one order key of one customer, sales and refunds apart.
 
     The ibis form of :func:`cxlib.features.purchases` (sale rows) and
@@ -102,6 +102,10 @@ def orders_expr(window, rows_are_orders: bool = False):
         :func:`cxlib.engine.rows_are_orders` finds for most order-level data: each row is then a
         whole order, and the orders are the rows themselves, with no grouping (on 20M rows the
         grouping by order is the costliest step of every query). The result is the same.
+    duplicate_rows : bool
+        True when the rows sharing a customer, an order id and a kind are exact duplicates and
+        no ``DISTINCT`` dropped them (:func:`cxlib.engine.transactions_as_orders`): one grouping
+        by order takes one row's values (all equal), as dropping the duplicates and grouping would.
 
     Returns
     -------
@@ -123,11 +127,19 @@ def orders_expr(window, rows_are_orders: bool = False):
         return window.select(**columns)
     metrics = {
         "order_date": window["order_date"].min(),
-        "amount": window["amount"].sum(),
-        "lines": window.count(),
+        "amount": window["amount"].min() if duplicate_rows else window["amount"].sum(),
+        "lines": _ibis().literal(1, type="int64") if duplicate_rows else window.count(),
     }
     if "channel" in window.columns:
         metrics["channel"] = window["channel"].min()
+    if duplicate_rows:
+        lines = metrics.pop("lines")
+        return (
+            window.group_by(keys)
+            .aggregate(**metrics)
+            .mutate(lines=lines)
+            .select(*keys, "order_date", "amount", "lines", *(["channel"] if "channel" in metrics else []))
+        )
     return window.group_by(keys).aggregate(**metrics)
 
 
@@ -242,12 +254,13 @@ def transaction_features(
     """
     con = con or connection_for(config)
     ids = customers if customers is not None else customer_ids(config, con)
-    tx, candidates = transactions, None
+    tx, candidates, shape = transactions, None, None
     if tx is None:  # from the input files: without DISTINCT and grouping when rows are orders
-        tx, found, candidates = transactions_as_orders(con, config, tuple(exclude or ()))
-        rows_are_orders = rows_are_orders or found
+        tx, shape, candidates = transactions_as_orders(con, config, tuple(exclude or ()))
+        rows_are_orders = rows_are_orders or shape == "rows"
+    duplicates = shape == "duplicates"
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
-    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders)
+    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders, duplicates)
     if candidates is None:
         channels = purchase_channels(orders)
     else:  # the sale rows' channels (one query fewer): those without a purchase are dropped below

@@ -348,6 +348,8 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
         # the whole row tells such rows apart (no window function, which would stop streaming)
         has_order = raw[mapping["order_id"]].notnull() if "order_id" in mapping else ibis.literal(False)
         columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), _row_hash(con, raw))
+    if table == "transactions" and dedupe is None:  # tells distinct rows apart (for the check)
+        columns[WHOLE_ROW] = _row_hash(con, raw)
     out = raw.select(**columns)
     if table == "transactions":
         refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
@@ -356,17 +358,33 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     return out.order_by("file_row") if dedupe is False else out
 
 
-def transactions_as_orders(con, config, extra: tuple[str, ...] = ()):
-    """The canonical transactions, and whether each row is a whole order (then read without ``DISTINCT``).
+#: Column of :func:`canonical_table` with ``dedupe=None``: the hash of the whole row as read.
+WHOLE_ROW = "__whole_row"
 
-    One cheap query over the rows as read (:func:`canonical_table` with ``dedupe=None``) counts
-    them, those with an order id, and the distinct hashes of (customer, order id, kind). When
-    every row has an order id and no two share the three, each row is a whole order, and no two
-    rows are exact duplicates either: dropping duplicates (a ``DISTINCT`` over every column, the
-    costliest step on millions of rows) and grouping rows into orders would both return the rows
-    as they are, so the caller skips both (:func:`cxlib.engine.orders_expr` with
-    ``rows_are_orders``). A hash collision can only make the answer False, which costs time and
-    never changes a result. The same query lists the channels of the sale rows (purchases are
+
+def transactions_as_orders(con, config, extra: tuple[str, ...] = ()):
+    """The canonical transactions, and whether each row (or each distinct row) is a whole order.
+
+    One query over the rows as read (:func:`canonical_table` with ``dedupe=None``) counts them,
+    those with an order id, the distinct hashes of (customer, order id, kind) (keys) and of the
+    whole rows. Every row having an order id:
+
+    - ``"rows"``: no two rows share a key. Each row is a whole order, and no two rows are exact
+      duplicates either: dropping duplicates (a ``DISTINCT`` over every column, the costliest
+      step on millions of rows) and grouping rows into orders would both return the rows as they
+      are, so the caller skips both (:func:`cxlib.engine.orders_expr` with ``rows_are_orders``).
+      A hash collision can only make the answer "not rows", which costs time and never changes
+      a result.
+    - ``"duplicates"``: as many distinct rows as keys, so the rows sharing a key are exact
+      duplicates (as in the demo data, which plant some): once they are dropped each row is an
+      order, so one grouping by key taking one row's values (``orders_expr`` with
+      ``duplicate_rows``) replaces the ``DISTINCT`` and the grouping by order. Here a collision
+      of two whole-row hashes could hide a second distinct row of a key (that order would count
+      one line): at most about n**2 / 2**65 (1e-5 at 20M rows); :data:`WHOLE_ROW` is DuckDB's
+      64-bit hash.
+
+    Otherwise (line-level data, rows without an order id) the rows are deduplicated and grouped
+    as :func:`canonical_table` and :func:`cxlib.engine.orders_expr` do. The same query lists the channels of the sale rows (purchases are
     among them; :func:`cxlib.engine.transaction_features` keeps those with a purchase) and finds
     the amounts' scale (:func:`scale_checks`): with one, amounts are exact ``DECIMAL(18, scale)``
     values, whose sums do not depend on the order rows are added in (threads, DISTINCT or not).
@@ -383,17 +401,23 @@ def transactions_as_orders(con, config, extra: tuple[str, ...] = ()):
     table : ibis.Table or None
         As :func:`canonical_table` gives it, amounts as decimals when they have a scale (None
         without a transactions table).
-    rows_are_orders : bool
+    shape : {"rows", "duplicates"} or None
+        As above (None: the full path).
     channels : list or None
-        Known channels of the sale rows, sorted, when the rows are orders (else None: unknown).
+        Known channels of the sale rows, sorted, with a shape (else None: unknown).
     """
     import ibis.expr.datatypes as dt
 
     rows = canonical_table(con, config, "transactions", extra, dedupe=None)
     if rows is None or "order_id" not in rows.columns:
-        return canonical_table(con, config, "transactions", extra), False, None
+        return canonical_table(con, config, "transactions", extra), None, None
     key = _hash_of(con, {c: rows[c] for c in ("customer_id", "order_id", "is_refund")})
-    metrics = {"rows": rows.count(), "with_id": rows["order_id"].count(), "keys": key.nunique()}
+    metrics = {
+        "rows": rows.count(),
+        "with_id": rows["order_id"].count(),
+        "keys": key.nunique(),
+        "distinct": rows[WHOLE_ROW].nunique(),
+    }
     metrics.update(scale_checks(rows["amount"]))
     if "channel" in rows.columns:
         sale = ~rows["is_refund"] & rows["channel"].notnull()
@@ -401,13 +425,17 @@ def transactions_as_orders(con, config, extra: tuple[str, ...] = ()):
     with quiet():
         found = rows.aggregate(**metrics).to_pyarrow().to_pylist()[0]
     scale = pick_scale(found["largest"], [found[f"scale_{s}"] for s in range(MAX_AMOUNT_SCALE + 1)])
-    if found["rows"] == found["with_id"] == found["keys"]:
-        table, channels = rows, sorted(found.get("channels") or [])
-    else:
-        table, channels = canonical_table(con, config, "transactions", extra), None
+    shape, table, channels = None, canonical_table(con, config, "transactions", extra), None
+    if found["rows"] == found["with_id"]:
+        if found["keys"] == found["rows"]:
+            shape = "rows"
+        elif found["keys"] == found["distinct"]:
+            shape = "duplicates"
+    if shape is not None:
+        table, channels = rows.drop(WHOLE_ROW), sorted(found.get("channels") or [])
     if scale is not None:  # exact sums, the same in any order (and on any engine)
         table = table.mutate(amount=table["amount"].cast(dt.Decimal(18, scale)))
-    return table, channels is not None, channels
+    return table, shape, channels
 
 
 #: Rows of a file whose dates are checked to parse before the engine trusts them.
