@@ -26,10 +26,12 @@ order); the tests check that the demo data has no such order.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
-from cxlib.engine._tables import canonical_table, connect, quiet, transactions_as_orders
+from cxlib.engine._tables import _on_spark, canonical_table, connect, quiet, transactions_as_orders
 from cxlib.features._purchases import rfm_scores
 from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
 
@@ -254,10 +256,22 @@ def transaction_features(
     """
     con = con or connection_for(config)
     ids = customers if customers is not None else customer_ids(config, con)
-    tx, candidates, shape = transactions, None, None
-    if tx is None:  # from the input files: without DISTINCT and grouping when rows are orders
-        tx, shape, candidates = transactions_as_orders(con, config, tuple(exclude or ()))
-        rows_are_orders = rows_are_orders or shape == "rows"
+    if transactions is not None:
+        return _transaction_features(config, exclude, as_of, con, ids, transactions, rows_are_orders)
+    temp = f"cx_rows_{uuid.uuid4().hex}"
+    try:  # from the input files: without DISTINCT (and grouping) when the rows allow it
+        tx, shape, candidates = transactions_as_orders(con, config, tuple(exclude or ()), temp)
+        return _transaction_features(
+            config, exclude, as_of, con, ids, tx, rows_are_orders or shape == "rows", shape, candidates
+        )
+    finally:
+        if not _on_spark(con):
+            con.raw_sql(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _transaction_features(
+    config, exclude, as_of, con, ids, tx, rows_are_orders, shape=None, candidates=None
+) -> pd.DataFrame:
     duplicates = shape == "duplicates"
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
     orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders, duplicates)
