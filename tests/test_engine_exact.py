@@ -152,3 +152,20 @@ def test_amounts_without_a_scale_are_summed_on_one_thread(run_data, tmp_path):
     third = features_from_validated(data)
     whole = features_from_validated(run_data)
     np.testing.assert_allclose(third["monetary"], whole["monetary"] / 3, rtol=1e-12, atol=1e-12)
+
+
+def test_the_scale_is_recorded_when_saving_and_read_while_the_file_is_the_same(run_data, tmp_path):
+    from cxlib.engine import amount_scale
+
+    path = run_data.source / "transactions.parquet"
+    record = json.loads((run_data.source / "data.json").read_text())["amount_scale"]
+    assert record["scale"] == 2 and record["size"] == path.stat().st_size
+    folder = tmp_path / "copy"
+    shutil.copytree(run_data.source, folder)
+    saved = json.loads((folder / "data.json").read_text())
+    saved["amount_scale"]["scale"] = 5  # a record is believed only for the very file it was found for
+    (folder / "data.json").write_text(json.dumps(saved))
+    assert amount_scale(folder / "transactions.parquet") == 5
+    rows = pd.read_parquet(folder / "transactions.parquet")
+    rows.assign(amount=rows["amount"] / 3).to_parquet(folder / "transactions.parquet")
+    assert amount_scale(folder / "transactions.parquet") is None  # another file: scanned again

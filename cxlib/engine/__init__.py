@@ -78,6 +78,7 @@ _WHERE = {
     "quote": "_rules",
     "read_file": "_tables",
     "recent_spend_from_validated": "_validated",
+    "record_amount_scale": "_validated",
     "repeat_purchases_from_validated": "_validated",
     "repeated_hashes": "_convert",
     "require_source": "_validated",

@@ -11,6 +11,7 @@ with ``data.engine: duckdb``), while the tables the models use stay pandas DataF
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from pathlib import Path
 
@@ -77,7 +78,35 @@ def amount_scale(path: Path | str) -> int | None:
         amount is not finite).
     """
     stat = Path(path).stat()
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    try:  # found when the run saved the file (record_amount_scale), if the file is still that one
+        record = json.loads((Path(path).parent / "data.json").read_text(encoding="utf-8"))
+        saved = record["amount_scale"]
+        if {k: saved[k] for k in stamp} == stamp:
+            return saved["scale"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     return _amount_scale(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def record_amount_scale(path: Path | str) -> dict:
+    """:func:`amount_scale` of a saved file with the file's size and time, for its ``data.json``.
+
+    Every notebook of a run then reads the scale instead of scanning the amounts again.
+
+    Parameters
+    ----------
+    path : Path or str
+        A validated ``transactions.parquet``.
+
+    Returns
+    -------
+    dict
+        ``scale`` (int or None), ``size`` and ``mtime_ns`` (the file the scale was found for).
+    """
+    stat = Path(path).stat()
+    scale = _amount_scale(str(path), stat.st_size, stat.st_mtime_ns)
+    return {"scale": scale, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,7 +119,10 @@ def _amount_scale(path: str, size: int, mtime: int) -> int | None:
     )
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
+        try:  # in a notebook it would print into the report
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses it: the bar is off there
+            pass
         row = con.execute(
             f"SELECT max(abs(amount::DOUBLE)), {checks} FROM read_parquet(?) WHERE amount IS NOT NULL", [path]
         ).fetchone()
