@@ -100,7 +100,7 @@ def test_overview_pools_small_channels_through_pandas(small_data, run_data):
 
 
 def test_same_data_give_bit_identical_tables(run_data):
-    """Sums in parallel threads differ in their last bits from run to run; a run's queries use one."""
+    """Float sums in parallel threads differ in their last bits; a run's queries sum exact decimals."""
     first = features_from_validated(run_data)
     for _ in range(3):
         pd.testing.assert_frame_equal(features_from_validated(run_data), first, check_exact=True)

@@ -9,8 +9,8 @@ millions of rows grouping them in pandas is what costs time and memory; here the
 grouped from the validated Parquet file (:func:`cxlib.engine.validated_transactions`) once, into
 a temporary table, and a few queries read it, giving the very tables the pandas path builds
 (:func:`cxlib.experience.order_channels`, :func:`cxlib.experience.purchase_summary`), so both
-paths finish them with the same code. The queries run on one thread (:func:`run_connection`):
-the net amounts are sums, the same every run only in a fixed order.
+paths finish them with the same code. The net amounts are exact decimal sums
+(:func:`cxlib.engine.validated_transactions`), the same every run on any number of threads.
 
 Orders are :func:`cxlib.features.purchases` orders; an order's channel is the alphabetically first
 of its rows' channels where pandas takes the first row's (they differ only for an order whose rows
@@ -24,7 +24,7 @@ import uuid
 import ibis
 import pandas as pd
 
-from cxlib.engine._features import _frame, orders_expr, to_pandas, window_expr
+from cxlib.engine._features import _frame, as_floats, orders_expr, to_pandas, window_expr
 from cxlib.engine._tables import quiet
 from cxlib.engine._validated import require_source, rows_are_orders, run_connection, validated_transactions
 from cxlib.features._time import end_of_day
@@ -33,7 +33,7 @@ from cxlib.features._time import end_of_day
 def _rows(expr) -> pd.DataFrame:
     """The query's rows through Arrow's own conversion (ibis' column by column is slower on ids)."""
     with quiet():
-        table = expr.to_pyarrow()
+        table = as_floats(expr).to_pyarrow()
     return _frame(table.to_pandas(coerce_temporal_nanoseconds=True))
 
 

@@ -26,10 +26,12 @@ order); the tests check that the demo data has no such order.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
-from cxlib.engine._tables import canonical_table, connect, quiet
+from cxlib.engine._tables import _on_spark, canonical_table, connect, quiet, transactions_as_orders
 from cxlib.features._purchases import rfm_scores
 from cxlib.features._time import YEAR_DAYS, days_since, end_of_day, tenure_months
 
@@ -87,7 +89,7 @@ def window_expr(transactions, end, exclude: dict[str, list] | None = None):
     return t.select(**columns)
 
 
-def orders_expr(window, rows_are_orders: bool = False):
+def orders_expr(window, rows_are_orders: bool = False, duplicate_rows: bool = False):
     """Orders: the rows of one order key of one customer, sales and refunds apart.
 
     The ibis form of :func:`cxlib.features.purchases` (sale rows) and
@@ -102,6 +104,10 @@ def orders_expr(window, rows_are_orders: bool = False):
         :func:`cxlib.engine.rows_are_orders` finds for most order-level data: each row is then a
         whole order, and the orders are the rows themselves, with no grouping (on 20M rows the
         grouping by order is the costliest step of every query). The result is the same.
+    duplicate_rows : bool
+        True when the rows sharing a customer, an order id and a kind are exact duplicates and
+        no ``DISTINCT`` dropped them (:func:`cxlib.engine.transactions_as_orders`): one grouping
+        by order takes one row's values (all equal), as dropping the duplicates and grouping would.
 
     Returns
     -------
@@ -123,11 +129,19 @@ def orders_expr(window, rows_are_orders: bool = False):
         return window.select(**columns)
     metrics = {
         "order_date": window["order_date"].min(),
-        "amount": window["amount"].sum(),
-        "lines": window.count(),
+        "amount": window["amount"].min() if duplicate_rows else window["amount"].sum(),
+        "lines": _ibis().literal(1, type="int64") if duplicate_rows else window.count(),
     }
     if "channel" in window.columns:
         metrics["channel"] = window["channel"].min()
+    if duplicate_rows:
+        lines = metrics.pop("lines")
+        return (
+            window.group_by(keys)
+            .aggregate(**metrics)
+            .mutate(lines=lines)
+            .select(*keys, "order_date", "amount", "lines", *(["channel"] if "channel" in metrics else []))
+        )
     return window.group_by(keys).aggregate(**metrics)
 
 
@@ -242,14 +256,39 @@ def transaction_features(
     """
     con = con or connection_for(config)
     ids = customers if customers is not None else customer_ids(config, con)
-    tx = transactions
-    if tx is None:
-        tx = canonical_table(con, config, "transactions", extra=tuple(exclude or ()))
+    if transactions is not None:
+        return _transaction_features(config, exclude, as_of, con, ids, transactions, rows_are_orders)
+    temp = f"cx_rows_{uuid.uuid4().hex}"
+    try:  # from the input files: without DISTINCT (and grouping) when the rows allow it
+        tx, shape, candidates = transactions_as_orders(con, config, tuple(exclude or ()), temp)
+        return _transaction_features(
+            config, exclude, as_of, con, ids, tx, rows_are_orders or shape == "rows", shape, candidates
+        )
+    finally:
+        if not _on_spark(con):
+            con.raw_sql(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _transaction_features(
+    config, exclude, as_of, con, ids, tx, rows_are_orders, shape=None, candidates=None
+) -> pd.DataFrame:
+    duplicates = shape == "duplicates"
     as_of = pd.Timestamp(as_of if as_of is not None else analysis_date(config, tx)).normalize()
-    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders)
-    channels = purchase_channels(orders)
-    channels = channels if len(channels) > 1 else []  # one channel: no mix to show
-    per = _frame(to_pandas(customer_expr(orders, channels))).set_index("customer_id").reindex(ids)
+    orders = orders_expr(window_expr(tx, end_of_day(as_of), exclude), rows_are_orders, duplicates)
+    if candidates is None:
+        channels = purchase_channels(orders)
+    else:  # the sale rows' channels (one query fewer): those without a purchase are dropped below
+        channels = candidates if "channel" in orders.columns else []
+    per = _frame(to_pandas(customer_expr(orders, channels))).set_index("customer_id")
+    if candidates is not None:  # keep the channels with a purchase (of any customer), renumbered
+        counts = [per.pop(f"channel_{i}") for i in range(len(channels))]
+        bought = [i for i, column in enumerate(counts) if column.fillna(0).sum() > 0]
+        for k, i in enumerate(bought):
+            per[f"channel_{k}"] = counts[i]
+        channels = [channels[i] for i in bought]
+    per = per.reindex(ids)
+    if len(channels) <= 1:  # one channel: no mix to show
+        channels = []
     table = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
     table["recency_days"] = days_since(per["last_purchase"], as_of)
     table["frequency"] = per["frequency"].fillna(0).astype(int)
@@ -428,10 +467,26 @@ def friction_counts_expr(events, at, long_wait_minutes: float = 20):
 def to_pandas(expr) -> pd.DataFrame:
     """Run an ibis expression and return its rows as pandas.
 
-    The libraries' own deprecation notice is silenced (:func:`cxlib.engine.quiet`).
+    Exact decimal results (sums of :func:`cxlib.engine.validated_transactions` amounts) come back
+    as floats (:func:`as_floats`). The libraries' own deprecation notice is silenced
+    (:func:`cxlib.engine.quiet`).
     """
     with quiet():
-        return expr.to_pandas()
+        return as_floats(expr).to_pandas()
+
+
+def as_floats(expr):
+    """``expr`` with its decimal columns cast to float64 by the engine (a table; else as it is).
+
+    Decimals would reach pandas as Python ``Decimal`` objects; the engine's conversion of an exact
+    sum to the nearest double is deterministic, so the float is the same every run.
+    """
+    import ibis.expr.types as ir
+
+    if not isinstance(expr, ir.Table):
+        return expr
+    decimals = {name: expr[name].cast("float64") for name, kind in expr.schema().items() if kind.is_decimal()}
+    return expr.mutate(**decimals) if decimals else expr
 
 
 def _frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -37,6 +37,65 @@ class EngineUnsupported(NotImplementedError):
     """The engine cannot express this input yet; use the pandas path (the message says why)."""
 
 
+#: Most decimal places an amount may have for the engine to sum amounts exactly, as
+#: ``DECIMAL(18, scale)`` (64-bit integers of the smallest unit, summed into 128 bits): money has
+#: 0 to 3 places, a unit price times a quantity a few more. Amounts with more places (or none
+#: that fit, e.g. results of a division) are summed as floats (in a run on one thread:
+#: :func:`cxlib.engine.serial`).
+MAX_AMOUNT_SCALE = 6
+
+#: How close (relative to the amount) a double must be to its rounding to ``scale`` places to
+#: count as having that many places: a few units in the last place (2**-48, about 3.6e-15), the
+#: noise a product such as 6 * 2.55 = 15.299999999999999 carries. Reading it as 15.30 moves the
+#: amount by less than that relative noise, far below a cent, so the exact decimal sums equal the
+#: float sums of the pandas path to within their own rounding (checked by the tests at 1e-9).
+AMOUNT_NOISE = 2.0**-48
+
+
+def scale_checks(amount) -> dict:
+    """Aggregates (ibis) telling which scales hold every value of ``amount`` (:func:`pick_scale`).
+
+    Parameters
+    ----------
+    amount : ibis.Column
+        Float amounts.
+
+    Returns
+    -------
+    dict
+        ``largest`` (the largest absolute amount) and ``scale_<s>`` for s from 0 to
+        :data:`MAX_AMOUNT_SCALE` (whether every amount is within :data:`AMOUNT_NOISE` of its
+        rounding to s places).
+    """
+    size = amount.abs()
+    checks = {"largest": size.max()}
+    for scale in range(MAX_AMOUNT_SCALE + 1):
+        checks[f"scale_{scale}"] = ((amount - amount.round(scale)).abs() <= size * AMOUNT_NOISE).all()
+    return checks
+
+
+def pick_scale(largest, fits) -> int | None:
+    """The smallest scale whose check holds and whose ``DECIMAL(18, scale)`` holds ``largest``.
+
+    Parameters
+    ----------
+    largest : float or None
+        The largest absolute amount (None: no amounts, then scale 0).
+    fits : sequence of bool
+        Per scale from 0, whether every amount has that many places (:func:`scale_checks`).
+
+    Returns
+    -------
+    int or None
+    """
+    if largest is None:  # no amounts: any scale is exact
+        return 0
+    for scale, ok in enumerate(fits):
+        if ok and largest < 10.0 ** (18 - scale):
+            return scale
+    return None
+
+
 @contextmanager
 def quiet():
     """Silence the libraries' notices about each other around engine calls, and nowhere else.
@@ -197,9 +256,14 @@ def _row_hash(con, raw):
     (so ``(x, NULL)`` and ``(NULL, x)`` collide): there the row's JSON text (field names included)
     is hashed with ``xxhash64``.
     """
+    return _hash_of(con, {c: raw[c] for c in raw.columns})
+
+
+def _hash_of(con, columns: dict):
+    """:func:`_row_hash` of the named columns (of one table)."""
     import ibis
 
-    whole = ibis.struct({c: raw[c] for c in raw.columns})
+    whole = ibis.struct(columns)
     if not _on_spark(con):
         return whole.hash()
 
@@ -226,8 +290,11 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
         ``segmentation.exclude_transactions``.
         Transactions also get ``row_key``: for a row without an order id, a hash of the whole
         (deduplicated, hence unique) row; missing otherwise.
-    dedupe : bool
-        Drop exact duplicate rows (as loading does). False instead numbers the rows in file order
+    dedupe : bool or None
+        Drop exact duplicate rows (as loading does). None keeps the rows as read, with no
+        ``DISTINCT`` (transactions: ``row_key`` as with True, which tells rows apart only when
+        they are unique; :func:`transactions_as_orders` uses it once it has checked that they
+        are). False instead numbers the rows in file order
         (column ``file_row``, counted on the plain scan, the one step where the file's order is
         known: :func:`_file_order`) and sorts by it, e.g. to list customer ids in file order; the
         caller then drops repeated ids itself. (Later steps may reorder rows: an ``IN`` list of
@@ -264,7 +331,7 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
             raise KeyError(f"exclude: transactions have no column '{name}'")
     if dedupe:
         raw = raw.distinct()  # exact duplicate rows go first, as when loading
-    else:
+    elif dedupe is False:
         raw = raw.mutate(file_row=_file_order(con))
     true_values = {k: {str(v).lower() for v in vals} for k, vals in (spec.get("true_values") or {}).items()}
     columns = {}
@@ -274,19 +341,112 @@ def canonical_table(con, config, table: str, extra: tuple[str, ...] = (), dedupe
     for name in extra:
         if name not in columns:
             columns[name] = _as_read(raw[name]) if csv else raw[name].cast("string")
-    if not dedupe:
+    if dedupe is False:
         columns["file_row"] = raw["file_row"]
-    if table == "transactions" and dedupe:
+    if table == "transactions" and dedupe is not False:
         # a row without an order id is its own order: after dropping exact duplicates the hash of
         # the whole row tells such rows apart (no window function, which would stop streaming)
         has_order = raw[mapping["order_id"]].notnull() if "order_id" in mapping else ibis.literal(False)
         columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), _row_hash(con, raw))
+    if table == "transactions" and dedupe is None:  # tells distinct rows apart (for the check)
+        columns[WHOLE_ROW] = _row_hash(con, raw)
     out = raw.select(**columns)
     if table == "transactions":
         refund = out["is_refund"] if "is_refund" in out.columns else out["amount"] < 0
         refund = refund.fill_null(False)
         out = out.mutate(is_refund=refund, amount=ibis.ifelse(refund, -out["amount"].abs(), out["amount"]))
-    return out if dedupe else out.order_by("file_row")
+    return out.order_by("file_row") if dedupe is False else out
+
+
+#: Column of :func:`canonical_table` with ``dedupe=None``: the hash of the whole row as read.
+WHOLE_ROW = "__whole_row"
+
+
+def transactions_as_orders(con, config, extra: tuple[str, ...] = (), temp_name: str | None = None):
+    """The canonical transactions, and whether each row (or each distinct row) is a whole order.
+
+    One query over the rows as read (:func:`canonical_table` with ``dedupe=None``) counts them,
+    those with an order id, the distinct hashes of (customer, order id, kind) (keys) and of the
+    whole rows. Every row having an order id:
+
+    - ``"rows"``: no two rows share a key. Each row is a whole order, and no two rows are exact
+      duplicates either: dropping duplicates (a ``DISTINCT`` over every column, the costliest
+      step on millions of rows) and grouping rows into orders would both return the rows as they
+      are, so the caller skips both (:func:`cxlib.engine.orders_expr` with ``rows_are_orders``).
+      A hash collision can only make the answer "not rows", which costs time and never changes
+      a result.
+    - ``"duplicates"``: as many distinct rows as keys, so the rows sharing a key are exact
+      duplicates (as in the demo data, which plant some): once they are dropped each row is an
+      order, so one grouping by key taking one row's values (``orders_expr`` with
+      ``duplicate_rows``) replaces the ``DISTINCT`` and the grouping by order. Here a collision
+      of two whole-row hashes could hide a second distinct row of a key (that order would count
+      one line): at most about n**2 / 2**65 (1e-5 at 20M rows); :data:`WHOLE_ROW` is DuckDB's
+      64-bit hash.
+
+    Otherwise (line-level data, rows without an order id) the rows are deduplicated and grouped
+    as :func:`canonical_table` and :func:`cxlib.engine.orders_expr` do. The same query lists the channels of the sale rows (purchases are
+    among them; :func:`cxlib.engine.transaction_features` keeps those with a purchase) and finds
+    the amounts' scale (:func:`scale_checks`): with one, amounts are exact ``DECIMAL(18, scale)``
+    values, whose sums do not depend on the order rows are added in (threads, DISTINCT or not).
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+    config : Config
+    extra : tuple of str
+        As :func:`canonical_table`.
+    temp_name : str, optional
+        For a CSV file on DuckDB: the typed rows are kept in a temporary table of this name (the
+        caller drops it), so the text is parsed once for the check and the queries after it
+        (parsing is most of their cost; the table takes about 70 bytes a row).
+
+    Returns
+    -------
+    table : ibis.Table or None
+        As :func:`canonical_table` gives it, amounts as decimals when they have a scale (None
+        without a transactions table).
+    shape : {"rows", "duplicates"} or None
+        As above (None: the full path).
+    channels : list or None
+        Known channels of the sale rows, sorted, with a shape (else None: unknown).
+    """
+    import ibis.expr.datatypes as dt
+
+    rows = canonical_table(con, config, "transactions", extra, dedupe=None)
+    if rows is None or "order_id" not in rows.columns:
+        return canonical_table(con, config, "transactions", extra), None, None
+    csv = config.table_path("transactions").suffix.lower() in (".csv", ".txt")
+    # parse the text once, not for each query (DuckDB's table names are case-blind: an extra column
+    # such as "Channel" beside "channel" stays unmaterialised)
+    distinct_names = len({c.lower() for c in rows.columns}) == len(rows.columns)
+    if temp_name and csv and distinct_names and not _on_spark(con):
+        with quiet():
+            rows = con.create_table(temp_name, rows, temp=True)
+    key = _hash_of(con, {c: rows[c] for c in ("customer_id", "order_id", "is_refund")})
+    metrics = {
+        "rows": rows.count(),
+        "with_id": rows["order_id"].count(),
+        "keys": key.nunique(),
+        "distinct": rows[WHOLE_ROW].nunique(),
+    }
+    metrics.update(scale_checks(rows["amount"]))
+    if "channel" in rows.columns:
+        sale = ~rows["is_refund"] & rows["channel"].notnull()
+        metrics["channels"] = rows["channel"].collect(where=sale, distinct=True)
+    with quiet():
+        found = rows.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    scale = pick_scale(found["largest"], [found[f"scale_{s}"] for s in range(MAX_AMOUNT_SCALE + 1)])
+    shape, table, channels = None, canonical_table(con, config, "transactions", extra), None
+    if found["rows"] == found["with_id"]:
+        if found["keys"] == found["rows"]:
+            shape = "rows"
+        elif found["keys"] == found["distinct"]:
+            shape = "duplicates"
+    if shape is not None:
+        table, channels = rows.drop(WHOLE_ROW), sorted(found.get("channels") or [])
+    if scale is not None:  # exact sums, the same in any order (and on any engine)
+        table = table.mutate(amount=table["amount"].cast(dt.Decimal(18, scale)))
+    return table, shape, channels
 
 
 #: Rows of a file whose dates are checked to parse before the engine trusts them.

@@ -10,23 +10,27 @@ with ``data.engine: duckdb``), while the tables the models use stay pandas DataF
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cxlib.engine._tables import EngineUnsupported, quiet
+from cxlib.engine._tables import AMOUNT_NOISE, MAX_AMOUNT_SCALE, EngineUnsupported, pick_scale, quiet
 
 
 def run_connection():
-    """A DuckDB connection for a run's tables: one thread, so the same data give the same numbers.
+    """A DuckDB connection for a run's tables, on every core, giving the same numbers every run.
 
-    DuckDB aggregates in parallel, and a floating-point sum then depends on which thread added
-    which rows: results would differ in their last bits from one run to the next, and anything
-    chosen from them (a quantile score, a segment) could change. On one thread the rows are added
-    in file order, every time. (Reading the input files in :func:`cxlib.engine.transaction_features`
-    keeps both threads: it is a benchmark path, not a report's.)
+    DuckDB aggregates in parallel, and a floating-point sum depends on which thread added which
+    rows: results would differ in their last bits from one run to the next, and anything chosen
+    from them (a quantile score, a segment) could change. The run's queries therefore sum no
+    floats: :func:`validated_transactions` gives the amounts as exact decimals
+    (:func:`amount_scale`), whose sums are exact integer arithmetic, the same in any order; counts,
+    minima and maxima do not depend on the order either. Amounts with no such scale are summed as
+    floats, and the connection then runs on one thread (:func:`serial`), in file order.
 
     Returns
     -------
@@ -35,12 +39,96 @@ def run_connection():
     import duckdb
     import ibis
 
-    con = ibis.duckdb.connect(threads=1)
+    con = ibis.duckdb.connect()
     try:  # in a notebook it would print into the report
         con.raw_sql("SET enable_progress_bar = false")
     except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses it: the bar is off there
         pass
     return con
+
+
+def serial(con) -> None:
+    """Put a DuckDB connection on one thread (for its lifetime): float sums in file order.
+
+    Parameters
+    ----------
+    con : ibis.BaseBackend
+        Any other backend is left as it is.
+    """
+    if con.name == "duckdb":
+        con.raw_sql("SET threads = 1")
+
+
+def amount_scale(path: Path | str) -> int | None:
+    """The fewest decimal places (at most :data:`MAX_AMOUNT_SCALE`) that hold every amount of a file.
+
+    One scan of the ``amount`` column, on every core (the answer does not depend on the order),
+    remembered for the file as it is (path, size and modification time).
+
+    Parameters
+    ----------
+    path : Path or str
+        A validated ``transactions.parquet``.
+
+    Returns
+    -------
+    int or None
+        The scale, or None when no scale up to :data:`MAX_AMOUNT_SCALE` holds every amount within
+        :data:`AMOUNT_NOISE` (or the largest amount does not fit in ``DECIMAL(18, scale)``, or an
+        amount is not finite).
+    """
+    stat = Path(path).stat()
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    try:  # found when the run saved the file (record_amount_scale), if the file is still that one
+        record = json.loads((Path(path).parent / "data.json").read_text(encoding="utf-8"))
+        saved = record["amount_scale"]
+        if {k: saved[k] for k in stamp} == stamp:
+            return saved["scale"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return _amount_scale(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def record_amount_scale(path: Path | str) -> dict:
+    """:func:`amount_scale` of a saved file with the file's size and time, for its ``data.json``.
+
+    Every notebook of a run then reads the scale instead of scanning the amounts again.
+
+    Parameters
+    ----------
+    path : Path or str
+        A validated ``transactions.parquet``.
+
+    Returns
+    -------
+    dict
+        ``scale`` (int or None), ``size`` and ``mtime_ns`` (the file the scale was found for).
+    """
+    stat = Path(path).stat()
+    scale = _amount_scale(str(path), stat.st_size, stat.st_mtime_ns)
+    return {"scale": scale, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@functools.lru_cache(maxsize=32)
+def _amount_scale(path: str, size: int, mtime: int) -> int | None:
+    import duckdb
+
+    checks = ", ".join(
+        f"bool_and(abs(amount - round(amount, {s})) <= abs(amount) * {AMOUNT_NOISE!r})"
+        for s in range(MAX_AMOUNT_SCALE + 1)
+    )
+    con = duckdb.connect()
+    try:
+        try:  # in a notebook it would print into the report
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses it: the bar is off there
+            pass
+        row = con.execute(
+            f"SELECT max(abs(amount::DOUBLE)), {checks} FROM read_parquet(?) WHERE amount IS NOT NULL", [path]
+        ).fetchone()
+    finally:
+        con.close()
+    return pick_scale(row[0], row[1:])
 
 
 def order_rows_unique(path: Path | str) -> bool:
@@ -135,9 +223,11 @@ def validated_transactions(con, folder: Path | str, extra: tuple[str, ...] = ())
     -------
     ibis.Table
         customer_id, order_id (missing when the data have none), order_date, amount (refunds
-        negative), is_refund, channel (when present), the ``extra`` columns and ``row_key`` (a
-        hash of the whole row for a row without an order id: rows are unique after validation,
-        so it tells such rows apart; missing otherwise).
+        negative; an exact ``DECIMAL(18, scale)`` when the file's amounts have a scale,
+        :func:`amount_scale`, else float and ``con`` goes on one thread), is_refund, channel
+        (when present), the ``extra`` columns and ``row_key`` (a hash of the whole row for a row
+        without an order id: rows are unique after validation, so it tells such rows apart;
+        missing otherwise).
 
     Raises
     ------
@@ -145,6 +235,7 @@ def validated_transactions(con, folder: Path | str, extra: tuple[str, ...] = ())
         When the folder holds no Parquet copy of the transactions.
     """
     import ibis
+    import ibis.expr.datatypes as dt
 
     path = Path(folder) / "transactions.parquet"
     if not path.is_file():
@@ -161,6 +252,11 @@ def validated_transactions(con, folder: Path | str, extra: tuple[str, ...] = ())
     if "order_id" in columns:
         columns["order_id"] = raw["order_id"].cast("string")
     columns["customer_id"] = raw["customer_id"].cast("string")
+    scale = amount_scale(path)
+    if scale is None:
+        serial(con)
+    else:
+        columns["amount"] = raw["amount"].cast(dt.Decimal(18, scale))
     columns["row_key"] = ibis.ifelse(has_order, ibis.null("int64"), whole)
     return raw.select(**columns)
 
@@ -348,7 +444,7 @@ def repeat_purchases_from_validated(
     exclude : dict, optional
         Transaction column -> values left out.
     con : ibis.BaseBackend, optional
-        Default :func:`run_connection` (one thread: the same numbers every run).
+        Default :func:`run_connection`.
 
     Returns
     -------

@@ -223,6 +223,12 @@ def save_validated(data: CustomerData, run_dir: str | Path, config: Config | Non
         and (config is None or config.values["data"].get("engine") != "pandas")
         and _order_rows_unique(folder / "transactions.parquet"),
     }
+    if formats.get("transactions") == "parquet" and (
+        config is None or config.values["data"].get("engine") != "pandas"
+    ):  # the amounts' decimal places, found once here for every notebook's engine queries
+        from cxlib.engine import record_amount_scale
+
+        record["amount_scale"] = record_amount_scale(folder / "transactions.parquet")
     (folder / "data.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return Path(run_dir)
 
