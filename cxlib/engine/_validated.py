@@ -152,7 +152,10 @@ def order_rows_unique(path: Path | str) -> bool:
 
     con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
+        try:  # a Jupyter kernel without ipywidgets refuses it: the bar is off there
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass
         names = {
             row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         }
