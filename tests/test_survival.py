@@ -353,3 +353,26 @@ def test_remaining_lifetime_says_when_the_horizon_outruns_the_data(follow_up, wa
     if warned:
         assert model.longest_observed_months_ == pytest.approx(follow_up)
         assert "longest tenure in the data is 8 months" in render_all(notes)[0]
+
+
+def test_survival_fits_run_with_one_blas_thread_and_restore_it(monkeypatch):
+    # both survival fits run under one BLAS thread (their short products do not gain from two on a
+    # busy machine) and leave the caller's setting as it was
+    from threadpoolctl import threadpool_info
+
+    import cxlib.churn._survival as survival
+
+    seen = []
+    original = survival.threadpool_limits
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(survival, "threadpool_limits", spy)
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    frame = _exponential(n=2_000).assign(entry_months=0.0)
+    RemainingLifetime(horizon_months=24).fit(frame, ["x"], [], duration_col="duration_months", entry_col=None)
+    ChurnHazards().fit(frame, ["x"], [], duration_col="duration_months", entry_col=None)
+    assert seen == [{"limits": 1, "user_api": "blas"}] * 2
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
