@@ -84,6 +84,14 @@ def test_a_second_distinct_line_of_an_order_takes_the_full_path(unique_demo, tmp
     pd.testing.assert_frame_equal(got, want[got.columns], check_exact=False, rtol=0, atol=1e-9)
 
 
+def test_input_files_with_duplicates_ignore_a_rows_are_orders_flag(small_config, con):
+    """``rows_are_orders`` describes de-duplicated (validated) data: the input files, which still
+    hold the demo's exact copies, group them first whatever the flag says (each copy counted once)."""
+    want = transaction_features(small_config, con=con)
+    got = transaction_features(small_config, con=con, rows_are_orders=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 @pytest.mark.parametrize("exclude", [None, {"Channel": ["web"]}, {"Channel": ["web", "store"]}])
 def test_fast_path_equals_the_full_path(unique_demo, small_config, con, suffix, exclude):

@@ -117,7 +117,9 @@ def orders_expr(window, rows_are_orders: bool = False, duplicate_rows: bool = Fa
         lines and channel (the alphabetically first known channel of its rows, when present).
     """
     keys = ["customer_id", "order_id", "row_key", "is_refund"]
-    if rows_are_orders:  # one row per order: the grouping below would return the rows as they are
+    # rows that still hold exact copies are not orders as they are, whatever the caller knows of
+    # the (de-duplicated) validated data: their grouping comes first
+    if rows_are_orders and not duplicate_rows:  # one row per order: grouping would return the rows
         columns = {key: window[key] for key in keys}
         columns.update(
             order_date=window["order_date"],
