@@ -334,6 +334,18 @@ def test_describe_split_and_ranking_quote_the_evaluation():
     )
 
 
+def test_ranking_states_the_logistic_models_forms_chosen_on_a_sample():
+    """Above FORM_TEST_ROWS the held-out logistic model's forms come from a sample: said beside its ROC-AUC."""
+    evaluation = _evaluation(0.592, 0.575)
+    note = Note("drivers.forms_on_sample", {"sample": 200_000, "customers": 483_000, "threshold": 200_000})
+    evaluation.models[LOGISTIC] = SimpleNamespace(caveats_=[Note("drivers.not_converged"), note])
+    assert describe_ranking(evaluation).endswith(
+        " Note (logistic regression): each number&#x27;s form (straight line, curve or one effect per value) was "
+        "chosen by likelihood-ratio tests on a random sample of 200,000 of the 483,000 customers (above "
+        "200,000); the model with those forms is fitted on all of them."
+    )
+
+
 def test_held_out_evaluation_scores_both_models_on_the_test_customers():
     config, data, panel, _, _ = _small()
     evaluation = held_out_evaluation(data, config, panel, n_boot=0)

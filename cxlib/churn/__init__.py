@@ -29,6 +29,7 @@ _WHERE = {
     "IMPORTANCE_ROWS": "_models",
     "LABEL": "_panel",
     "LOGISTIC": "_report",
+    "LOGISTIC_SCALE_NOTES": "_findings",
     "LifetimeFit": "_shared",
     "MAX_CURVE_VALUES": "_flexible",
     "METRIC_NAMES": "_report",

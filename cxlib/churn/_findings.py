@@ -342,25 +342,34 @@ SCALE_NOTES = (
 )
 
 
-def _scale_notes(predictor) -> str:
-    """The large-data notes of a fitted boosting as sentences; empty without one (or without notes)."""
-    caveats = getattr(predictor, "caveats_", [])
-    return "".join(f" Note: {md_text(render(n))}." for n in caveats if n.code in SCALE_NOTES)
+#: The logistic model's note that only large data bring, stated beside its held-out numbers too.
+LOGISTIC_SCALE_NOTES = ("drivers.forms_on_sample",)
+
+
+def _scale_notes(model, codes=SCALE_NOTES, label: str = "") -> str:
+    """The large-data notes of a fitted model as sentences; empty without one (or without notes)."""
+    caveats = getattr(model, "caveats_", [])
+    return "".join(f" Note{label}: {md_text(render(n))}." for n in caveats if n.code in codes)
 
 
 def describe_ranking(evaluation: HeldOutEvaluation) -> str:
     """How well each model ranks churners on held-out customers, and the boosting's top-decile lift.
 
-    Followed by the boosting's large-data notes (:data:`SCALE_NOTES`), if any.
+    Followed by the boosting's large-data notes (:data:`SCALE_NOTES`) and the logistic model's
+    (:data:`LOGISTIC_SCALE_NOTES`), if any.
     """
     boosting, logistic = evaluation.estimate(BOOSTING, "roc_auc"), evaluation.estimate(LOGISTIC, "roc_auc")
     lift = evaluation.estimate(BOOSTING, "top_decile_lift")
     return (
-        f"On customers the models did not see, gradient boosting ranks churners above stayers with ROC-AUC "
-        f"{boosting:.3f} and logistic regression with {logistic:.3f} "
-        f"(0.5 is chance; 1 is perfect). The tenth of customers that gradient boosting rates riskiest churn "
-        f"{lift:.1f} times as often as average."
-    ) + _scale_notes(evaluation.models.get(BOOSTING))
+        (
+            f"On customers the models did not see, gradient boosting ranks churners above stayers with ROC-AUC "
+            f"{boosting:.3f} and logistic regression with {logistic:.3f} "
+            f"(0.5 is chance; 1 is perfect). The tenth of customers that gradient boosting rates riskiest churn "
+            f"{lift:.1f} times as often as average."
+        )
+        + _scale_notes(evaluation.models.get(BOOSTING))
+        + _scale_notes(evaluation.models.get(LOGISTIC), LOGISTIC_SCALE_NOTES, " (logistic regression)")
+    )
 
 
 def retention_axis(retention: Retention) -> str:
