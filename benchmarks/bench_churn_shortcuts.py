@@ -84,36 +84,46 @@ def forms(config, panel, train, test) -> None:
     )
 
 
-def select(config, panel, train, test, sizes) -> None:
+def _sweep(config, panel, train, test, sizes, setting: str, describe, after=None) -> None:
+    """Fit the boosting once per value of ``models.<setting>``; print time, held-out scores, ``describe``
+    (and what ``after`` returns, on lines of its own)."""
     y = test["churned"].astype(int).to_numpy()
     for rows in sizes:
-        models.SELECTION_ROWS = rows
+        setattr(models, setting, rows)
         model, cpu, wall = _timed(
             lambda: churn.ChurnPredictor.from_config(config).fit(train, panel.numeric, panel.categorical)
         )
         p = model.predict_proba(test)
         print(
             rows,
-            f"{cpu} s CPU ({wall} s wall), chosen {model.chosen_}, AUC {roc_auc_score(y, p):.5f}, "
+            f"{cpu} s CPU ({wall} s wall), {describe(model, y, p)}, AUC {roc_auc_score(y, p):.5f}, "
             f"Brier {brier_score_loss(y, p):.5f}",
         )
-        print(model.tuning_.to_string())
+        if after is not None:
+            print(after(model))
+
+
+def select(config, panel, train, test, sizes) -> None:
+    _sweep(
+        config,
+        panel,
+        train,
+        test,
+        sizes,
+        "SELECTION_ROWS",
+        lambda model, y, p: f"chosen {model.chosen_}",
+        after=lambda model: model.tuning_.to_string(),
+    )
 
 
 def fit(config, panel, train, test, sizes) -> None:
-    y = test["churned"].astype(int).to_numpy()
-    for rows in sizes:
-        models.FIT_ROWS = rows
-        model, cpu, wall = _timed(
-            lambda: churn.ChurnPredictor.from_config(config).fit(train, panel.numeric, panel.categorical)
+    def describe(model, y, p):
+        return (
+            f"booster on {model.booster_rows_:,} rows ({model.booster_.n_iter_} rounds), "
+            f"calibration error {calibration_error(y, p):.4f}"
         )
-        p = model.predict_proba(test)
-        print(
-            rows,
-            f"{cpu} s CPU ({wall} s wall), booster on {model.booster_rows_:,} rows "
-            f"({model.booster_.n_iter_} rounds), AUC {roc_auc_score(y, p):.5f}, Brier {brier_score_loss(y, p):.5f}, "
-            f"calibration error {calibration_error(y, p):.4f}",
-        )
+
+    _sweep(config, panel, train, test, sizes, "FIT_ROWS", describe)
 
 
 def main(what: str, config_path: str, run_dir: str, sizes: str = "", holdout: str = "") -> None:
